@@ -1,0 +1,499 @@
+/*
+ * yieldc: Python's generators, coroutines and exceptions for C.
+ *
+ * Public API. Everything here is prefixed yc_ / YC_. Names with a double
+ * underscore (yc__, YC__) are private: they appear only because macros need
+ * them, and may change at any time.
+ *
+ * Conventions used by every function below
+ * ----------------------------------------
+ * - Status codes: functions that can fail return an `int` status from the
+ *   YC_STATUS_MAP table. A negative status always means an exception is
+ *   pending in the calling coroutine's error indicator (yc_err_get()).
+ * - Caller-side functions (yc_next, yc_send, yc_throw, yc_close, yc_iter_*)
+ *   never jump: they return a status. Only yc_raise() and friends jump, to the
+ *   innermost YC_TRY of the current coroutine.
+ * - Ownership is stated per function: "takes" means the callee owns the
+ *   reference afterwards (even on failure), "borrows" that the caller keeps it,
+ *   "new reference" that the caller must release it.
+ * - A generator is resumed by one thread at a time; everything else here is
+ *   per-thread state (current coroutine, error indicator, stack pool).
+ */
+#ifndef YIELDC_H
+#define YIELDC_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define YC_VERSION_MAJOR 0
+#define YC_VERSION_MINOR 1
+#define YC_VERSION_PATCH 0
+
+#if defined(YC_STATIC) || !defined(__GNUC__)
+#  define YC_API
+#else
+#  define YC_API __attribute__((visibility("default")))
+#endif
+#if defined(__GNUC__)
+#  define YC_NORETURN __attribute__((noreturn))
+#  define YC_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#  define YC_NORETURN
+#  define YC_PRINTF(f, a)
+#endif
+
+/* ======================================================================
+ * Status codes
+ * ==================================================================== */
+
+/* X(name, value, description). Non-negative: an outcome. Negative: an
+ * exception is pending (yc_err_get()). */
+#define YC_STATUS_MAP(X)                                                      \
+    X(OK, 0, "success")                                                       \
+    X(YIELD, 1, "a value was yielded")                                        \
+    X(RETURN, 2, "exhausted: StopIteration, with the return value")          \
+    X(RAISE, -1, "an exception was raised (see yc_err_get())")               \
+    X(EINVAL, -2, "invalid argument or wrong state; nothing was changed")    \
+    X(EBUSY, -3, "generator already executing; nothing was changed")         \
+    X(ENOMEM, -4, "out of memory; nothing was changed")
+
+enum yc_status {
+#define YC__STATUS_ENUM(name, value, desc) YC_##name = value,
+    YC_STATUS_MAP(YC__STATUS_ENUM)
+#undef YC__STATUS_ENUM
+};
+
+/* "YC_YIELD" etc. for a status; "YC_UNKNOWN" for anything else. Static. */
+YC_API const char *yc_status_name(int status);
+/* The description from YC_STATUS_MAP. Static string. */
+YC_API const char *yc_status_str(int status);
+
+/* ======================================================================
+ * Values
+ * ==================================================================== */
+
+/* The kinds a yc_val can hold. None is distinct from 0 and NULL. */
+typedef enum yc_type {
+    YC_T_NONE = 0,
+    YC_T_BOOL,
+    YC_T_INT,   /* int64_t in .i  */
+    YC_T_FLOAT, /* double in .f   */
+    YC_T_PTR,   /* void * in .p   */
+    YC_T_BYTES  /* .s with length yc_len(v); not NUL-terminated in general */
+} yc_type;
+
+/* A small value passed by value in two registers, never allocated. A value
+ * that points to memory (PTR, BYTES) borrows it: the producer says how long
+ * it stays valid (for a yielded buffer: until the generator is resumed). */
+typedef struct yc_val {
+    union {
+        int64_t i;
+        double f;
+        void *p;
+        const char *s;
+        bool b;
+    };
+    uint64_t meta; /* type in the low 8 bits, byte length above: use yc_type_of() / yc_len() */
+} yc_val;
+
+#define YC_NONE ((yc_val){{.i = 0}, YC_T_NONE})
+
+static inline yc_val yc_none(void) { return YC_NONE; }
+static inline yc_val yc_int(int64_t i) { yc_val v = {{.i = i}, YC_T_INT}; return v; }
+static inline yc_val yc_float(double f) { yc_val v = {{.f = f}, YC_T_FLOAT}; return v; }
+static inline yc_val yc_bool(bool b) { yc_val v = {{.i = b ? 1 : 0}, YC_T_BOOL}; return v; }
+static inline yc_val yc_ptr(void *p) { yc_val v = {{.p = p}, YC_T_PTR}; return v; }
+/* n must be below 2^56. */
+static inline yc_val yc_bytes(const void *s, size_t n)
+{
+    yc_val v = {{.s = (const char *)s}, YC_T_BYTES | ((uint64_t)n << 8)};
+    return v;
+}
+/* A NUL-terminated string, as BYTES of its length (the NUL not counted). */
+YC_API yc_val yc_str(const char *s);
+
+static inline yc_type yc_type_of(yc_val v) { return (yc_type)(v.meta & 0xff); }
+static inline size_t yc_len(yc_val v) { return (size_t)(v.meta >> 8); }
+static inline bool yc_is_none(yc_val v) { return yc_type_of(v) == YC_T_NONE; }
+/* Same type and same contents (BYTES compared byte-wise, FLOAT with ==). */
+YC_API bool yc_val_eq(yc_val a, yc_val b);
+/* Python's str() of the value into buf (always NUL-terminated when n > 0):
+ * None, True/False, 42, 1.5, b'..' for bytes, <pointer 0x..>. Returns the
+ * length it wanted to write, like snprintf. */
+YC_API int yc_val_format(yc_val v, char *buf, size_t n);
+
+/* ======================================================================
+ * Exceptions
+ * ==================================================================== */
+
+/* An exception type: a name and a base (single inheritance). Types are
+ * static objects compared by address. Define your own with YC_EXC_TYPE. */
+typedef struct yc_exc_type {
+    const char *name;
+    const struct yc_exc_type *base; /* NULL only for BaseException */
+} yc_exc_type;
+
+/* Defines a type object: YC_EXC_TYPE(ParseError, yc_ValueError); then use
+ * &ParseError wherever a type is expected. */
+#define YC_EXC_TYPE(name, base) const yc_exc_type name = {#name, &(base)}
+
+/* The built-in hierarchy, as in Python:
+ *   BaseException
+ *    +-- SystemExit, KeyboardInterrupt, GeneratorExit, CancelledError
+ *    +-- Exception
+ *         +-- StopIteration, StopAsyncIteration, AttributeError,
+ *             MemoryError, TypeError, EOFError, AssertionError
+ *         +-- ArithmeticError -- ZeroDivisionError, OverflowError
+ *         +-- LookupError -- IndexError, KeyError
+ *         +-- OSError -- FileNotFoundError, TimeoutError
+ *         +-- RuntimeError -- NotImplementedError, RecursionError
+ *         +-- ValueError */
+#define YC__EXC_BUILTINS(X)                                                   \
+    X(BaseException) X(SystemExit) X(KeyboardInterrupt) X(GeneratorExit)      \
+    X(CancelledError) X(Exception) X(StopIteration) X(StopAsyncIteration)     \
+    X(AttributeError) X(MemoryError) X(TypeError) X(EOFError)                 \
+    X(AssertionError) X(ArithmeticError) X(ZeroDivisionError)                 \
+    X(OverflowError) X(LookupError) X(IndexError) X(KeyError) X(OSError)      \
+    X(FileNotFoundError) X(TimeoutError) X(RuntimeError)                      \
+    X(NotImplementedError) X(RecursionError) X(ValueError)
+#define YC__EXC_DECLARE(n) YC_API extern const yc_exc_type yc_##n;
+YC__EXC_BUILTINS(YC__EXC_DECLARE)
+#undef YC__EXC_DECLARE
+
+/* An exception object: reference counted and opaque. Not to be shared by
+ * threads running at the same time. */
+typedef struct yc_exc yc_exc;
+
+/* New exception of type t with a printf-style message (fmt may be NULL for
+ * none). Returns a new reference; never NULL: when memory runs out it returns
+ * the preallocated MemoryError instead. */
+YC_API yc_exc *yc_exc_new(const yc_exc_type *t, const char *fmt, ...) YC_PRINTF(2, 3);
+YC_API yc_exc *yc_exc_newv(const yc_exc_type *t, const char *fmt, va_list ap);
+/* New exception carrying a value, like StopIteration(value): no message;
+ * printed as "StopIteration: <value>" (just "StopIteration" for None). */
+YC_API yc_exc *yc_exc_new_value(const yc_exc_type *t, yc_val value);
+/* New OSError-like exception with an errno, printed "[Errno N] strerror: msg". */
+YC_API yc_exc *yc_exc_new_errno(const yc_exc_type *t, int err, const char *fmt, ...) YC_PRINTF(3, 4);
+
+/* Reference counting. yc_exc_ref returns e; both accept NULL. */
+YC_API yc_exc *yc_exc_ref(yc_exc *e);
+YC_API void yc_exc_unref(yc_exc *e);
+
+/* Accessors; all borrow e and return borrowed data that lives as long as e. */
+YC_API const yc_exc_type *yc_exc_type_of(const yc_exc *e);
+YC_API const char *yc_exc_msg(const yc_exc *e);   /* "" when none */
+YC_API yc_val yc_exc_value(const yc_exc *e);      /* StopIteration's value; None otherwise */
+YC_API int yc_exc_errno(const yc_exc *e);         /* 0 when none */
+YC_API yc_exc *yc_exc_context(const yc_exc *e);   /* __context__, or NULL */
+YC_API yc_exc *yc_exc_cause(const yc_exc *e);     /* __cause__, or NULL */
+YC_API bool yc_exc_suppress_context(const yc_exc *e);
+/* Sets __cause__ (takes cause; NULL clears it) and __suppress_context__. */
+YC_API void yc_exc_set_cause(yc_exc *e, yc_exc *cause);
+/* isinstance(e, t): t or a subtype of it. False for NULL e. */
+YC_API bool yc_exc_is(const yc_exc *e, const yc_exc_type *t);
+YC_API bool yc_type_is_subtype(const yc_exc_type *t, const yc_exc_type *base);
+
+/* One traceback entry: where a raise (or a re-raise) happened. Entries are
+ * ordered innermost first; `where` names the generator ("<main>" outside). */
+typedef struct yc_tb_entry {
+    const char *file;
+    int line;
+    const char *func;  /* C function, or NULL when not known (a yield site) */
+    const char *where; /* generator name, or "<main>" */
+} yc_tb_entry;
+/* Returns the traceback array (borrowed from e) and stores its length in *n. */
+YC_API const yc_tb_entry *yc_exc_traceback(const yc_exc *e, size_t *n);
+
+/* Prints e like CPython: the chain of causes and contexts first, each with
+ * its "Traceback (most recent call last):" block and the linking sentence,
+ * then "Type: message". */
+YC_API void yc_exc_print(const yc_exc *e, FILE *f);
+/* "Type: message" (or "Type") into buf, snprintf-style. */
+YC_API int yc_exc_format(const yc_exc *e, char *buf, size_t n);
+
+/* ----------------------------------------------------------------------
+ * Raising, and the error indicator
+ * -------------------------------------------------------------------- */
+
+/* Raises e (takes it): jumps to the innermost YC_TRY of the current
+ * coroutine. Sets e's __context__ to the exception being handled, as Python
+ * does. With no YC_TRY: inside a generator the generator ends and its
+ * resumer gets YC_RAISE; in plain code the fatal hook runs (default: print
+ * and abort). */
+#define yc_raise(e) yc__raise((e), __FILE__, __LINE__, __func__)
+#define yc_raisef(type, ...) yc_raise(yc_exc_new((type), __VA_ARGS__))
+/* raise e from cause (takes both; cause may be NULL: "from None"). */
+#define yc_raise_from(e, cause) yc__raise_from((e), (cause), __FILE__, __LINE__, __func__)
+/* Bare `raise` inside YC_EXCEPT: re-raises the exception being handled. */
+#define yc_reraise() yc__reraise(__FILE__, __LINE__, __func__)
+/* Turns a negative status into a raise of the pending exception. */
+#define YC_CHECK(expr)                                                        \
+    do {                                                                      \
+        if ((expr) < 0) yc__err_raise(__FILE__, __LINE__, __func__);          \
+    } while (0)
+
+/* The error indicator of the current coroutine (a generator, or the thread
+ * outside generators). Any function returning a negative status fills it;
+ * a new error replaces (and releases) an older one. */
+YC_API yc_exc *yc_err_get(void);   /* borrowed, or NULL */
+YC_API yc_exc *yc_err_take(void);  /* new reference (clears it), or NULL */
+YC_API void yc_err_clear(void);
+/* Sets it (takes e). For iterator implementations returning YC_RAISE. */
+YC_API void yc_err_set(yc_exc *e);
+/* The exception being handled (sys.exc_info()): inside YC_EXCEPT or a
+ * YC_FINALLY reached by an exception. Borrowed, or NULL. */
+YC_API yc_exc *yc_exc_current(void);
+
+/* ----------------------------------------------------------------------
+ * try / except / finally
+ *
+ *   YC_TRY {
+ *       ...                              may raise
+ *   } YC_EXCEPT(&yc_ValueError) {         any number, first match wins
+ *       yc_exc *e = yc_exc_current();    borrowed
+ *   } YC_FINALLY {                        optional; runs on every way out
+ *       ...
+ *   } YC_END;
+ *
+ * Python's rules: an exception raised in an except or finally block gets the
+ * one being handled as __context__; an uncaught one runs the finally block
+ * and propagates. Restrictions of C: locals modified in the body and read in
+ * a handler must be volatile (setjmp); leaving a block with return, break,
+ * continue or goto skips YC_FINALLY (with GCC/Clang the handler is still
+ * unlinked safely).
+ * -------------------------------------------------------------------- */
+
+typedef struct yc__try {
+    struct yc__try *prev;
+    struct yc__coro *co;
+    yc_exc *exc;        /* the exception in flight in this block, owned */
+    yc_exc *saved_info; /* exception being handled when the block began */
+    int phase;
+    jmp_buf jb;
+} yc__try;
+
+#if defined(__GNUC__)
+#  define YC__TRY_CLEANUP __attribute__((cleanup(yc__try_cleanup)))
+#else
+#  define YC__TRY_CLEANUP
+#endif
+
+/* Each clause re-arms the jump buffer, so a raise inside an except or finally
+ * block lands back in this construct (which then runs finally and
+ * propagates); yc__try_catch refuses to catch twice in one construct. */
+#define YC_TRY                                                                \
+    {                                                                         \
+        yc__try yc__t YC__TRY_CLEANUP;                                        \
+        yc__try_push(&yc__t);                                                 \
+        if (setjmp(yc__t.jb) == 0) {
+#define YC_EXCEPT(type)                                                       \
+            yc__try_done(&yc__t);                                             \
+        } else if (yc__try_catch(&yc__t, (type)) && setjmp(yc__t.jb) == 0) {
+#define YC_EXCEPT_ANY YC_EXCEPT(&yc_BaseException)
+#define YC_FINALLY                                                            \
+            yc__try_done(&yc__t);                                             \
+        }                                                                     \
+        if (yc__try_finally(&yc__t) && setjmp(yc__t.jb) == 0) {
+#define YC_END                                                                \
+            yc__try_done(&yc__t);                                             \
+        }                                                                     \
+        yc__try_end(&yc__t);                                                  \
+    }                                                                         \
+    do {} while (0)
+
+/* ======================================================================
+ * Iterators
+ * ==================================================================== */
+
+typedef struct yc_iter yc_iter;
+
+/* The operations of an iterator. Only next is required; a NULL send, throw or
+ * close means the iterator has none (yield from then behaves as PEP 380 says
+ * for such subiterators). Each returns YC_YIELD with *out set, YC_RETURN with
+ * *out the return value (None for plain iterators), or a negative status with
+ * the error indicator set (yc_err_set). They must not jump. throw takes e.
+ * close returns YC_OK (with *out the return value, if out is not NULL). */
+typedef struct yc_iter_type {
+    const char *name; /* for messages: "list_iterator", "generator", ... */
+    int (*next)(yc_iter *it, yc_val *out);
+    int (*send)(yc_iter *it, yc_val v, yc_val *out);
+    int (*throw_)(yc_iter *it, yc_exc *e, yc_val *out);
+    int (*close)(yc_iter *it, yc_val *out);
+    void (*free)(yc_iter *it); /* NULL: yc_iter_free does nothing */
+} yc_iter_type;
+
+/* Embed as the first member of your iterator struct. */
+struct yc_iter {
+    const yc_iter_type *type;
+};
+
+/* Dispatch to the type's operation. it NULL -> YC_EINVAL. A missing
+ * operation: send -> AttributeError, throw -> the exception is raised as
+ * is (YC_RAISE, e taken), close -> YC_OK. out may be NULL. */
+YC_API int yc_iter_next(yc_iter *it, yc_val *out);
+YC_API int yc_iter_send(yc_iter *it, yc_val v, yc_val *out);
+YC_API int yc_iter_throw(yc_iter *it, yc_exc *e, yc_val *out);
+YC_API int yc_iter_close(yc_iter *it, yc_val *out);
+/* Releases an iterator (for a generator: yc_gen_free). NULL is ignored. */
+YC_API void yc_iter_free(yc_iter *it);
+
+/* An iterator over an array of values (type name "list_iterator"; next
+ * only). Borrows items, which must outlive it. Returns NULL with
+ * MemoryError pending when allocation fails. Free with yc_iter_free. */
+YC_API yc_iter *yc_iter_array(const yc_val *items, size_t n);
+
+/* for (v in it): declares `yc_val var` in the loop; `st` (an int lvalue)
+ * receives YC_RETURN on exhaustion or a negative status on error (the loop
+ * stops; nothing jumps). After `break`, st is YC_YIELD. */
+#define YC_FOREACH(var, it, st)                                               \
+    for (yc_val var; ((st) = yc_iter_next((it), &var)) == YC_YIELD;)
+
+/* ======================================================================
+ * Generators
+ * ==================================================================== */
+
+typedef struct yc_gen yc_gen;
+
+/* A generator function: runs on the generator's own stack; yields with
+ * yc_yield(); its return value is StopIteration's value. */
+typedef yc_val (*yc_gen_fn)(void *arg);
+
+typedef enum yc_gen_state {
+    YC_GEN_CREATED = 0,
+    YC_GEN_RUNNING,
+    YC_GEN_SUSPENDED,
+    YC_GEN_CLOSED
+} yc_gen_state;
+
+typedef struct yc_gen_opts {
+    const char *name;  /* for messages and tracebacks; copied. NULL: "generator" */
+    size_t stack_size; /* bytes of stack; 0: the default (YC_STACK_DEFAULT) */
+} yc_gen_opts;
+
+/* Creates a generator that will run fn(arg); runs nothing (state CREATED).
+ * arg is borrowed: it must stay valid while the generator can run. opts may
+ * be NULL. Returns NULL with an exception pending on failure: MemoryError,
+ * OSError (mmap failed) or ValueError (bad option). */
+YC_API yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts);
+
+/* Frees g. A suspended generator is closed first, so its finally blocks
+ * run; a failure there goes to the unraisable hook. Returns YC_OK, YC_EBUSY
+ * (g is running: nothing done) or YC_EINVAL (NULL, or a freed generator
+ * where that is detectable). */
+YC_API int yc_gen_free(yc_gen *g);
+
+/* next(g): YC_YIELD with *out the yielded value, YC_RETURN with *out the
+ * return value (exactly once; None afterwards), YC_RAISE when the body
+ * raised (g is closed), YC_EBUSY when g is running, YC_EINVAL for NULL.
+ * out may be NULL. */
+YC_API int yc_next(yc_gen *g, yc_val *out);
+/* g.send(v): as yc_next, the current yield returning v. A non-None v into a
+ * created generator is YC_EINVAL (TypeError) and g stays created. */
+YC_API int yc_send(yc_gen *g, yc_val v, yc_val *out);
+/* g.throw(e): raises e (taken, even on failure) at the suspension point.
+ * Returns as yc_send. On a created or closed generator e propagates at once
+ * (YC_RAISE, closed). e NULL or not an exception: YC_EINVAL (TypeError). */
+YC_API int yc_throw(yc_gen *g, yc_exc *e, yc_val *out);
+/* g.close(): raises GeneratorExit at the suspension point. YC_OK when the
+ * generator ended (*out: its return value if it caught GeneratorExit and
+ * returned, None otherwise), YC_RAISE with RuntimeError "generator ignored
+ * GeneratorExit" when it yielded (it stays suspended), or with the exception
+ * it raised. On created or closed generators: YC_OK, nothing runs. */
+YC_API int yc_close(yc_gen *g, yc_val *out);
+
+YC_API yc_gen_state yc_gen_state_of(const yc_gen *g);
+YC_API const char *yc_gen_state_name(yc_gen_state s); /* "GEN_CREATED", ... */
+YC_API const char *yc_gen_name(const yc_gen *g);      /* borrowed from g */
+/* The subiterator g delegates to while suspended in yc_yield_from, else
+ * NULL (gi_yieldfrom). Borrowed. */
+YC_API yc_iter *yc_gen_yieldfrom(const yc_gen *g);
+YC_API size_t yc_gen_stack_size(const yc_gen *g);
+/* g as an iterator (borrowed from g; freeing it frees g). */
+YC_API yc_iter *yc_gen_iter(yc_gen *g);
+/* The generator currently running on this thread, or NULL. */
+YC_API yc_gen *yc_gen_current(void);
+
+/* Inside a generator body -------------------------------------------- */
+
+/* Suspends the current generator, handing v to its resumer. Returns the
+ * value sent in (None for next). If resumed by throw or close, raises that
+ * exception here instead. Outside a generator: raises RuntimeError. */
+#define yc_yield(v) yc__yield((v), __FILE__, __LINE__)
+/* PEP 380 delegation to it (borrowed; must outlive the call): forwards
+ * next/send/throw/close, and returns it's return value. Raises what it
+ * raises. */
+#define yc_yield_from(it) yc__yield_from((it), __FILE__, __LINE__)
+
+/* ======================================================================
+ * Hooks and configuration
+ * ==================================================================== */
+
+/* Called when an exception cannot propagate (a failing close while a
+ * generator is freed). obj describes the object ("<generator object g at
+ * 0x...>"); e is borrowed. Default: CPython's "Exception ignored in:"
+ * message on stderr. NULL restores the default. Process-wide. */
+typedef void (*yc_unraisable_hook)(yc_exc *e, const char *obj, void *ud);
+YC_API void yc_set_unraisable_hook(yc_unraisable_hook fn, void *ud);
+
+/* Called when yc_raise finds no handler outside any generator. Must not
+ * return (if it does, abort() follows). Default: print e and abort(). */
+typedef void (*yc_fatal_hook)(yc_exc *e, void *ud);
+YC_API void yc_set_fatal_hook(yc_fatal_hook fn, void *ud);
+
+/* The allocator for everything yieldc allocates except stacks (mmap):
+ * fn(ud, p, n) behaves like realloc(p, n), and like free(p) when n == 0
+ * (returning NULL). Set it before creating anything. NULL restores malloc. */
+typedef void *(*yc_alloc_fn)(void *ud, void *p, size_t n);
+YC_API void yc_set_allocator(yc_alloc_fn fn, void *ud);
+
+/* Live object counts, for leak checks. Generators and stacks are counted
+ * for the calling thread plus threads that exited; exceptions process-wide. */
+typedef struct yc_stats {
+    long generators;    /* created and not yet freed */
+    long exceptions;    /* live exception objects */
+    long stacks_mapped; /* stacks mmap'd (in use or pooled) */
+    long stacks_pooled; /* stacks kept for reuse in this thread's pool */
+} yc_stats;
+YC_API void yc_stats_get(yc_stats *out);
+/* Unmaps the calling thread's pooled stacks. */
+YC_API void yc_stack_pool_trim(void);
+
+/* Compile-time configuration, e.g. "switch=x86_64-sysv stack_default=262144
+ * asan=0 valgrind=1". Static string. */
+YC_API const char *yc_config(void);
+
+#ifndef YC_STACK_DEFAULT
+#  define YC_STACK_DEFAULT (256u * 1024u)
+#endif
+#define YC_STACK_MIN (16u * 1024u)
+
+/* ======================================================================
+ * Private: used by the macros above
+ * ==================================================================== */
+
+YC_API YC_NORETURN void yc__raise(yc_exc *e, const char *file, int line, const char *func);
+YC_API YC_NORETURN void yc__raise_from(yc_exc *e, yc_exc *cause, const char *file, int line,
+                                       const char *func);
+YC_API YC_NORETURN void yc__reraise(const char *file, int line, const char *func);
+YC_API YC_NORETURN void yc__err_raise(const char *file, int line, const char *func);
+YC_API yc_val yc__yield(yc_val v, const char *file, int line);
+YC_API yc_val yc__yield_from(yc_iter *it, const char *file, int line);
+YC_API void yc__try_push(yc__try *t);
+YC_API int yc__try_catch(yc__try *t, const yc_exc_type *type);
+YC_API void yc__try_done(yc__try *t);
+YC_API int yc__try_finally(yc__try *t);
+YC_API void yc__try_end(yc__try *t);
+YC_API void yc__try_cleanup(yc__try *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* YIELDC_H */

@@ -1,0 +1,142 @@
+/*
+ * Context switch for x86-64, System V ABI, ELF, GNU as.
+ *
+ * A suspended context is a frame on its own stack; yc__ctx holds only the
+ * stack pointer to it. The frame (offsets from the saved stack pointer):
+ *
+ *   offset  size  content
+ *   0x00    4     MXCSR (SSE control/status)
+ *   0x04    2     x87 FPU control word
+ *   0x06    2     (padding)
+ *   0x08    8     r15
+ *   0x10    8     r14
+ *   0x18    8     r13
+ *   0x20    8     r12        (entry function, for a fresh context)
+ *   0x28    8     rbx
+ *   0x30    8     rbp
+ *   0x38    8     return address (yc__ctx_trampoline, for a fresh context)
+ *   0x40          = FRAME_SIZE
+ *
+ * Only callee-saved state is saved: the C caller of yc__ctx_switch already
+ * assumes every other register is clobbered.
+ */
+
+#define OFF_MXCSR   0x00
+#define OFF_X87CW   0x04
+#define OFF_R12     0x20
+#define OFF_RBX     0x28
+#define OFF_RBP     0x30
+#define OFF_RET     0x38
+#define FRAME_SIZE  0x40
+
+    .text
+
+/* void *yc__ctx_switch(yc__ctx *from (rdi), yc__ctx *to (rsi), void *arg (rdx)) */
+    .globl  yc__ctx_switch
+    .hidden yc__ctx_switch
+    .type   yc__ctx_switch, @function
+    .p2align 4
+yc__ctx_switch:
+    .cfi_startproc
+    pushq   %rbp                    /* save callee-saved registers ...     */
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset rbp, 0
+    pushq   %rbx
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset rbx, 0
+    pushq   %r12
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r12, 0
+    pushq   %r13
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r13, 0
+    pushq   %r14
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r14, 0
+    pushq   %r15                    /* ... in the order of the frame table */
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r15, 0
+    leaq    -8(%rsp), %rsp          /* room for MXCSR and the x87 CW       */
+    .cfi_adjust_cfa_offset 8
+    stmxcsr OFF_MXCSR(%rsp)         /* save MXCSR                          */
+    fnstcw  OFF_X87CW(%rsp)         /* save x87 control word               */
+
+    movq    %rsp, (%rdi)            /* from->sp = this frame               */
+    movq    (%rsi), %rsp            /* switch stacks: rsp = to->sp         */
+                                    /* (same frame layout, so the CFI above
+                                       describes the new stack too)        */
+
+    ldmxcsr OFF_MXCSR(%rsp)         /* restore MXCSR of the resumed side   */
+    fldcw   OFF_X87CW(%rsp)         /* restore its x87 control word        */
+    leaq    8(%rsp), %rsp           /* drop the FP slot                    */
+    .cfi_adjust_cfa_offset -8
+    popq    %r15                    /* restore callee-saved registers ...  */
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r15
+    popq    %r14
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r14
+    popq    %r13
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r13
+    popq    %r12
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r12
+    popq    %rbx
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore rbx
+    popq    %rbp                    /* ... in reverse order                */
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore rbp
+    movq    %rdx, %rax              /* return arg to a resumed switch ...  */
+    movq    %rdx, %rdi              /* ... or pass it to a fresh entry     */
+    ret                             /* pop the resumed side's return addr  */
+    .cfi_endproc
+    .size   yc__ctx_switch, .-yc__ctx_switch
+
+/* void yc__ctx_init(yc__ctx *c (rdi), void *lo (rsi), void *hi (rdx),
+ *                   yc__ctx_entry entry (rcx))
+ * Builds a frame at the top of [lo, hi) that yc__ctx_switch can "return"
+ * into: the registers are zero, r12 holds entry, the return address is the
+ * trampoline, and the FP control words are the caller's. */
+    .globl  yc__ctx_init
+    .hidden yc__ctx_init
+    .type   yc__ctx_init, @function
+    .p2align 4
+yc__ctx_init:
+    .cfi_startproc
+    movq    %rdx, %rax              /* rax = hi                            */
+    andq    $-16, %rax              /* 16-byte align the top               */
+    subq    $FRAME_SIZE, %rax       /* frame below it; after the switch
+                                       pops it, rsp = top (16-aligned), as
+                                       the trampoline's call needs         */
+    stmxcsr OFF_MXCSR(%rax)         /* inherit MXCSR                       */
+    fnstcw  OFF_X87CW(%rax)         /* inherit the x87 control word        */
+    movw    $0, 0x06(%rax)          /* clear the padding                   */
+    movq    $0, 0x08(%rax)          /* r15 = 0                             */
+    movq    $0, 0x10(%rax)          /* r14 = 0                             */
+    movq    $0, 0x18(%rax)          /* r13 = 0                             */
+    movq    %rcx, OFF_R12(%rax)     /* r12 = entry                         */
+    movq    $0, OFF_RBX(%rax)       /* rbx = 0                             */
+    movq    $0, OFF_RBP(%rax)       /* rbp = 0: frame-pointer walks stop   */
+    leaq    yc__ctx_trampoline(%rip), %r8 /* r8 = trampoline address      */
+    movq    %r8, OFF_RET(%rax)      /* the switch's ret lands there        */
+    movq    %rax, (%rdi)            /* c->sp = frame                       */
+    ret
+    .cfi_endproc
+    .size   yc__ctx_init, .-yc__ctx_init
+
+/* First code run in a fresh context: rdi = the switch's arg, r12 = entry.
+ * There is no caller: the CFI marks the return address undefined so that
+ * unwinders and debuggers stop here. */
+    .type   yc__ctx_trampoline, @function
+    .p2align 4
+yc__ctx_trampoline:
+    .cfi_startproc
+    .cfi_undefined rip
+    callq   *%r12                   /* entry(arg); rsp is 16-aligned here  */
+    ud2                             /* entry must never return             */
+    .cfi_endproc
+    .size   yc__ctx_trampoline, .-yc__ctx_trampoline
+
+    .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,147 @@
+/*
+ * Raw asymmetric coroutines: the per-thread state (running coroutine, the
+ * thread's own "main" coroutine), the switch with its sanitizer
+ * annotations, and thread start-up and exit.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#if YC_ASAN
+#  include <sanitizer/asan_interface.h>
+#endif
+#if YC_TSAN
+#  include <sanitizer/tsan_interface.h>
+#endif
+
+__thread yc__thread yc__T __attribute__((tls_model("initial-exec")));
+
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Thread exit: unmap the pool, fold this thread's counters into the global
+ * ones, drop the main coroutine's error indicator and our signal stack.
+ * Runs through the pthread key destructor (not for the main thread, whose
+ * resources the OS reclaims at exit).
+ */
+static void thread_exit(void *unused)
+{
+    (void)unused;
+    yc__thread *T = &yc__T;
+    yc_stack_pool_trim();
+    yc_exc_unref(T->main.err);
+    T->main.err = NULL;
+    if (T->altstack) {
+        stack_t ss = {.ss_flags = SS_DISABLE};
+        sigaltstack(&ss, NULL);
+        munmap(T->altstack, T->altstack_size);
+        T->altstack = NULL;
+    }
+    yc__stats_add_exited(T->gens, T->stacks_mapped);
+    T->gens = T->stacks_mapped = 0;
+    T->cur = NULL;
+}
+
+static void exit_key_create(void) { (void)pthread_key_create(&exit_key, thread_exit); }
+
+/*
+ * First use on this thread: make the main coroutine current, learn the
+ * thread's stack bounds (for ASan), give the thread an alternate signal
+ * stack so a generator's stack overflow can be reported, and register the
+ * exit destructor. Returns the main coroutine.
+ */
+yc__coro *yc__thread_init(void)
+{
+    yc__thread *T = &yc__T;
+    T->cur = &T->main;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void *addr;
+        size_t size;
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+            T->main.stack_lo = addr;
+            T->main.stack_size = size;
+        }
+        pthread_attr_destroy(&attr);
+    }
+    stack_t old;
+    if (sigaltstack(NULL, &old) == 0 && (old.ss_flags & SS_DISABLE)) {
+        size_t size = 64 * 1024;
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED) {
+            stack_t ss = {.ss_sp = p, .ss_size = size, .ss_flags = 0};
+            if (sigaltstack(&ss, NULL) == 0) {
+                T->altstack = p;
+                T->altstack_size = size;
+            } else {
+                munmap(p, size);
+            }
+        }
+    }
+#if YC_TSAN
+    T->main.tsan_fiber = __tsan_get_current_fiber();
+#endif
+    yc__overflow_install();
+    pthread_once(&exit_once, exit_key_create);
+    pthread_setspecific(exit_key, T);
+    return T->cur;
+}
+
+void yc__coro_init(yc__coro *co, void *lo, void *hi, yc__ctx_entry entry)
+{
+    co->stack_lo = lo;
+    co->stack_size = (size_t)((char *)hi - (char *)lo);
+    yc__ctx_init(&co->ctx, lo, hi, entry);
+#if YC_ASAN
+    co->asan_fake = NULL;
+#endif
+#if YC_TSAN
+    co->tsan_fiber = __tsan_create_fiber(0);
+#endif
+}
+
+void yc__coro_destroy(yc__coro *co)
+{
+#if YC_TSAN
+    if (co->tsan_fiber) __tsan_destroy_fiber(co->tsan_fiber);
+    co->tsan_fiber = NULL;
+#else
+    (void)co;
+#endif
+}
+
+/*
+ * The one place that switches stacks. ASan is told which stack comes next
+ * (and, for a dying coroutine, that its fake stack can go); TSan which fiber.
+ */
+#if YC_ASAN || YC_TSAN
+void *yc__coro_switch(yc__coro *from, yc__coro *to, void *arg, bool dying)
+{
+#if YC_ASAN
+    __sanitizer_start_switch_fiber(dying ? NULL : &from->asan_fake, to->stack_lo, to->stack_size);
+#else
+    (void)dying;
+#endif
+#if YC_TSAN
+    __tsan_switch_to_fiber(to->tsan_fiber, 0);
+#endif
+    void *r = yc__ctx_switch(&from->ctx, &to->ctx, arg);
+#if YC_ASAN
+    __sanitizer_finish_switch_fiber(from->asan_fake, NULL, NULL);
+#endif
+    return r;
+}
+#endif
+
+void yc__coro_started(yc__coro *self)
+{
+#if YC_ASAN
+    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
+    (void)self;
+}

@@ -1,0 +1,519 @@
+/*
+ * Exceptions: types, objects, chaining, tracebacks, printing, the error
+ * indicator, raise and the try/except/finally machinery.
+ *
+ * A raise unwinds with longjmp to the innermost YC_TRY of the *current
+ * coroutine* (each coroutine has its own chain, so no jump crosses a
+ * switch). When a generator has no handler left, the exception ends the
+ * generator and travels to its resumer as a status; outside generators the
+ * fatal hook runs.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- types ---------------------------------------------------------- */
+
+const yc_exc_type yc_BaseException = {"BaseException", NULL};
+#define T(name, base) const yc_exc_type yc_##name = {#name, &yc_##base};
+T(SystemExit, BaseException)
+T(KeyboardInterrupt, BaseException)
+T(GeneratorExit, BaseException)
+T(CancelledError, BaseException)
+T(Exception, BaseException)
+T(StopIteration, Exception)
+T(StopAsyncIteration, Exception)
+T(AttributeError, Exception)
+T(MemoryError, Exception)
+T(TypeError, Exception)
+T(EOFError, Exception)
+T(AssertionError, Exception)
+T(ArithmeticError, Exception)
+T(ZeroDivisionError, ArithmeticError)
+T(OverflowError, ArithmeticError)
+T(LookupError, Exception)
+T(IndexError, LookupError)
+T(KeyError, LookupError)
+T(OSError, Exception)
+T(FileNotFoundError, OSError)
+T(TimeoutError, OSError)
+T(RuntimeError, Exception)
+T(NotImplementedError, RuntimeError)
+T(RecursionError, RuntimeError)
+T(ValueError, Exception)
+#undef T
+
+bool yc_type_is_subtype(const yc_exc_type *t, const yc_exc_type *base)
+{
+    for (; t; t = t->base)
+        if (t == base) return true;
+    return false;
+}
+
+/* ---- objects -------------------------------------------------------- */
+
+_Atomic long yc__live_excs;
+
+/* Handed out when an exception cannot be allocated. Immortal: no context,
+ * cause or traceback is ever attached to it, so it owns nothing. */
+yc_exc yc__nomem = {
+    .magic = YC__EXC_MAGIC,
+    .refs = -1,
+    .type = &yc_MemoryError,
+    .msg = (char *)"out of memory",
+};
+
+bool yc__exc_valid(const yc_exc *e) { return e && e->magic == YC__EXC_MAGIC; }
+
+static yc_exc *exc_alloc(const yc_exc_type *t)
+{
+    yc_exc *e = yc__malloc(sizeof *e);
+    if (!e) return &yc__nomem;
+    memset(e, 0, sizeof *e);
+    e->magic = YC__EXC_MAGIC;
+    e->refs = 1;
+    e->type = t ? t : &yc_BaseException;
+    atomic_fetch_add_explicit(&yc__live_excs, 1, memory_order_relaxed);
+    return e;
+}
+
+yc_exc *yc_exc_newv(const yc_exc_type *t, const char *fmt, va_list ap)
+{
+    yc_exc *e = exc_alloc(t);
+    if (e == &yc__nomem || !fmt || !*fmt) return e;
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0) return e;
+    e->msg = yc__malloc((size_t)n + 1);
+    if (e->msg) vsnprintf(e->msg, (size_t)n + 1, fmt, ap);
+    return e;
+}
+
+yc_exc *yc_exc_new(const yc_exc_type *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    yc_exc *e = yc_exc_newv(t, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+yc_exc *yc_exc_new_value(const yc_exc_type *t, yc_val value)
+{
+    yc_exc *e = exc_alloc(t);
+    if (e != &yc__nomem) e->value = value;
+    return e;
+}
+
+yc_exc *yc_exc_new_errno(const yc_exc_type *t, int err, const char *fmt, ...)
+{
+    char detail[512] = "";
+    if (fmt && *fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof detail, fmt, ap);
+        va_end(ap);
+    }
+    char ebuf[128];
+    const char *es = strerror_r(err, ebuf, sizeof ebuf);
+    yc_exc *e = detail[0] ? yc_exc_new(t, "[Errno %d] %s: %s", err, es, detail)
+                          : yc_exc_new(t, "[Errno %d] %s", err, es);
+    if (e != &yc__nomem) e->err = err;
+    return e;
+}
+
+yc_exc *yc_exc_ref(yc_exc *e)
+{
+    if (e && e->refs > 0) e->refs++;
+    return e;
+}
+
+void yc_exc_unref(yc_exc *e)
+{
+    while (e && e->refs > 0 && --e->refs == 0) {
+        yc_exc *ctx = e->context;
+        yc_exc_unref(e->cause);
+        for (uint32_t i = 0; i < e->ntb; i++) yc__free((void *)e->tb[i].where);
+        yc__free(e->tb);
+        yc__free(e->msg);
+        e->magic = 0;
+        yc__free(e);
+        atomic_fetch_sub_explicit(&yc__live_excs, 1, memory_order_relaxed);
+        e = ctx; /* context chains can be long: iterate, don't recurse */
+    }
+}
+
+const yc_exc_type *yc_exc_type_of(const yc_exc *e) { return e ? e->type : NULL; }
+const char *yc_exc_msg(const yc_exc *e) { return e && e->msg ? e->msg : ""; }
+yc_val yc_exc_value(const yc_exc *e) { return e ? e->value : YC_NONE; }
+int yc_exc_errno(const yc_exc *e) { return e ? e->err : 0; }
+yc_exc *yc_exc_context(const yc_exc *e) { return e ? e->context : NULL; }
+yc_exc *yc_exc_cause(const yc_exc *e) { return e ? e->cause : NULL; }
+bool yc_exc_suppress_context(const yc_exc *e) { return e && e->suppress_context; }
+bool yc_exc_is(const yc_exc *e, const yc_exc_type *t) { return e && yc_type_is_subtype(e->type, t); }
+
+void yc_exc_set_cause(yc_exc *e, yc_exc *cause)
+{
+    if (!e || e->refs < 0) {
+        yc_exc_unref(cause);
+        return;
+    }
+    yc_exc_unref(e->cause);
+    e->cause = cause;
+    e->suppress_context = true;
+}
+
+void yc__exc_chain(yc_exc *e, yc_exc *ctx)
+{
+    if (!e || e->refs < 0 || !ctx || e == ctx) return;
+    /* break a cycle: if e is already in ctx's context chain, cut it out */
+    for (yc_exc *o = ctx; o; o = o->context) {
+        if (o->context == e) {
+            o->context = NULL;
+            yc_exc_unref(e);
+            break;
+        }
+    }
+    yc_exc_ref(ctx);
+    yc_exc_unref(e->context);
+    e->context = ctx;
+}
+
+/* ---- tracebacks ----------------------------------------------------- */
+
+static const char main_name[] = "<main>";
+
+void yc__tb_add(yc_exc *e, const char *file, int line, const char *func, const char *where)
+{
+    if (!e || e->refs < 0) return;
+    if (e->ntb == e->captb) {
+        uint32_t cap = e->captb ? e->captb * 2 : 4;
+        yc_tb_entry *tb = yc__realloc(e->tb, cap * sizeof *tb);
+        if (!tb) return; /* a traceback entry is not worth failing for */
+        e->tb = tb;
+        e->captb = cap;
+    }
+    char *w = where ? yc__strdup(where) : NULL;
+    e->tb[e->ntb++] = (yc_tb_entry){file, line, func, w ? w : NULL};
+}
+
+const yc_tb_entry *yc_exc_traceback(const yc_exc *e, size_t *n)
+{
+    if (n) *n = e ? e->ntb : 0;
+    return e ? e->tb : NULL;
+}
+
+/* ---- formatting ----------------------------------------------------- */
+
+int yc_exc_format(const yc_exc *e, char *buf, size_t n)
+{
+    if (!e) return snprintf(buf, n, "None");
+    if (e->msg && *e->msg) return snprintf(buf, n, "%s: %s", e->type->name, e->msg);
+    if (!yc_is_none(e->value)) {
+        char v[256];
+        yc_val_format(e->value, v, sizeof v);
+        return snprintf(buf, n, "%s: %s", e->type->name, v);
+    }
+    return snprintf(buf, n, "%s", e->type->name);
+}
+
+static void print_one(const yc_exc *e, FILE *f)
+{
+    if (e->ntb) {
+        fputs("Traceback (most recent call last):\n", f);
+        for (uint32_t i = e->ntb; i-- > 0;) {
+            const yc_tb_entry *t = &e->tb[i];
+            fprintf(f, "  File \"%s\", line %d, in %s", t->file ? t->file : "?", t->line,
+                    t->func ? t->func : "<yield>");
+            if (t->where && strcmp(t->where, main_name) != 0)
+                fprintf(f, " (generator '%s')", t->where);
+            fputc('\n', f);
+        }
+    }
+    char line[1024];
+    yc_exc_format(e, line, sizeof line);
+    fprintf(f, "%s\n", line);
+}
+
+#define PRINT_MAX_CHAIN 64
+
+static void print_chain(const yc_exc *e, FILE *f, const yc_exc **seen, int *nseen)
+{
+    if (*nseen >= PRINT_MAX_CHAIN) return;
+    seen[(*nseen)++] = e;
+    const yc_exc *link = NULL;
+    const char *say = NULL;
+    if (e->cause) {
+        link = e->cause;
+        say = "The above exception was the direct cause of the following exception:";
+    } else if (e->context && !e->suppress_context) {
+        link = e->context;
+        say = "During handling of the above exception, another exception occurred:";
+    }
+    if (link) {
+        int i;
+        for (i = 0; i < *nseen && seen[i] != link; i++) {}
+        if (i == *nseen) {
+            print_chain(link, f, seen, nseen);
+            fprintf(f, "\n%s\n\n", say);
+        }
+    }
+    print_one(e, f);
+}
+
+void yc_exc_print(const yc_exc *e, FILE *f)
+{
+    if (!f) f = stderr;
+    if (!e) {
+        fputs("None\n", f);
+        return;
+    }
+    const yc_exc *seen[PRINT_MAX_CHAIN];
+    int nseen = 0;
+    print_chain(e, f, seen, &nseen);
+}
+
+/* ---- hooks ---------------------------------------------------------- */
+
+static yc_unraisable_hook unraisable_fn;
+static void *unraisable_ud;
+static yc_fatal_hook fatal_fn;
+static void *fatal_ud;
+
+void yc_set_unraisable_hook(yc_unraisable_hook fn, void *ud)
+{
+    unraisable_fn = fn;
+    unraisable_ud = ud;
+}
+
+void yc_set_fatal_hook(yc_fatal_hook fn, void *ud)
+{
+    fatal_fn = fn;
+    fatal_ud = ud;
+}
+
+void yc__unraisable(yc_exc *e, const char *obj)
+{
+    if (unraisable_fn) {
+        unraisable_fn(e, obj, unraisable_ud);
+        return;
+    }
+    fprintf(stderr, "Exception ignored in: %s\n", obj);
+    yc_exc_print(e, stderr);
+}
+
+static YC_NORETURN void fatal(yc_exc *e)
+{
+    if (fatal_fn) fatal_fn(e, fatal_ud);
+    fputs("yieldc: uncaught exception outside any generator (no YC_TRY):\n", stderr);
+    yc_exc_print(e, stderr);
+    abort();
+}
+
+/* ---- the error indicator -------------------------------------------- */
+
+void yc__err_set(yc__coro *co, yc_exc *e)
+{
+    yc_exc *old = co->err;
+    co->err = e;
+    yc_exc_unref(old);
+}
+
+void yc_err_set(yc_exc *e)
+{
+    if (e && !yc__exc_valid(e)) e = yc_exc_new(&yc_TypeError, "yc_err_set: not an exception");
+    yc__err_set(yc__cur(), e);
+}
+
+yc_exc *yc_err_get(void) { return yc__cur()->err; }
+
+yc_exc *yc_err_take(void)
+{
+    yc__coro *co = yc__cur();
+    yc_exc *e = co->err;
+    co->err = NULL;
+    return e;
+}
+
+void yc_err_clear(void) { yc__err_set(yc__cur(), NULL); }
+
+/* A new exception made by a failing call in co: it gets the exception being
+ * handled as context, as if raised there. */
+int yc__fail(int status, const yc_exc_type *t, const char *fmt, ...)
+{
+    yc__coro *co = yc__cur();
+    va_list ap;
+    va_start(ap, fmt);
+    yc_exc *e = yc_exc_newv(t, fmt, ap);
+    va_end(ap);
+    yc__exc_chain(e, yc__handled(co));
+    yc__err_set(co, e);
+    return status;
+}
+
+/* ---- raise ---------------------------------------------------------- */
+
+yc_exc *yc__handled(yc__coro *co)
+{
+    for (; co; co = co->resumer)
+        if (co->exc_info) return co->exc_info;
+    return NULL;
+}
+
+yc_exc *yc_exc_current(void) { return yc__handled(yc__cur()); }
+
+const char *yc__coro_name(const yc__coro *co)
+{
+    return co->gen ? co->gen->name : main_name;
+}
+
+void yc__deliver(yc__coro *co, yc_exc *e)
+{
+    yc__try *t = co->handlers;
+    if (t) {
+        if (t->exc == e) {
+            yc_exc_unref(e); /* a re-raise of the object t already holds */
+        } else {
+            yc_exc_unref(t->exc);
+            t->exc = e;
+        }
+        longjmp(t->jb, 1);
+    }
+    if (co->gen) yc__gen_finish_exc(co->gen, e);
+    fatal(e);
+}
+
+void yc__raise_in(yc__coro *co, yc_exc *e, const char *file, int line, const char *func)
+{
+    if (!yc__exc_valid(e))
+        e = yc_exc_new(&yc_TypeError,
+                       "exceptions must derive from BaseException, not %s",
+                       e ? "a foreign pointer" : "NULL");
+    yc__exc_chain(e, yc__handled(co));
+    yc__tb_add(e, file, line, func, yc__coro_name(co));
+    yc__deliver(co, e);
+}
+
+/* noinline: a raise after a resume must read this thread's state afresh */
+__attribute__((noinline)) void yc__raise(yc_exc *e, const char *file, int line, const char *func)
+{
+    yc__raise_in(yc__cur(), e, file, line, func);
+}
+
+__attribute__((noinline)) void yc__raise_from(yc_exc *e, yc_exc *cause, const char *file,
+                                              int line, const char *func)
+{
+    if (yc__exc_valid(e)) {
+        yc_exc_set_cause(e, yc__exc_valid(cause) ? cause : NULL);
+    }
+    yc__raise_in(yc__cur(), e, file, line, func);
+}
+
+__attribute__((noinline)) void yc__reraise(const char *file, int line, const char *func)
+{
+    yc__coro *co = yc__cur();
+    yc_exc *h = yc__handled(co);
+    if (!h) h = yc_exc_new(&yc_RuntimeError, "No active exception to reraise");
+    else yc_exc_ref(h);
+    yc__tb_add(h, file, line, func, yc__coro_name(co));
+    yc__deliver(co, h);
+}
+
+/* A negative status becomes a raise of the pending exception. It already
+ * has its context (set where it was first raised or created), so only a
+ * traceback entry is added. */
+__attribute__((noinline)) void yc__err_raise(const char *file, int line, const char *func)
+{
+    yc__coro *co = yc__cur();
+    yc_exc *e = co->err;
+    co->err = NULL;
+    if (!e) {
+        e = yc_exc_new(&yc_RuntimeError, "a call failed but no exception was pending");
+        yc__exc_chain(e, yc__handled(co));
+    }
+    yc__tb_add(e, file, line, func, yc__coro_name(co));
+    yc__deliver(co, e);
+}
+
+/* ---- try / except / finally ----------------------------------------- */
+
+enum { PH_BODY, PH_EXCEPT, PH_HANDLED, PH_FINALLY, PH_FINALLY_DONE, PH_ENDED };
+
+void yc__try_push(yc__try *t)
+{
+    yc__coro *co = yc__cur();
+    t->co = co;
+    t->prev = co->handlers;
+    t->exc = NULL;
+    t->saved_info = co->exc_info;
+    t->phase = PH_BODY;
+    co->handlers = t;
+}
+
+int yc__try_catch(yc__try *t, const yc_exc_type *type)
+{
+    if (t->phase != PH_BODY || !t->exc || !type || !yc_exc_is(t->exc, type)) return 0;
+    t->phase = PH_EXCEPT;
+    t->co->exc_info = t->exc;
+    return 1;
+}
+
+void yc__try_done(yc__try *t)
+{
+    if (t->phase == PH_EXCEPT) {
+        yc_exc_unref(t->exc); /* handled */
+        t->exc = NULL;
+        t->co->exc_info = t->saved_info;
+        t->phase = PH_HANDLED;
+    } else if (t->phase == PH_FINALLY) {
+        t->co->exc_info = t->saved_info;
+        t->phase = PH_FINALLY_DONE;
+    }
+}
+
+int yc__try_finally(yc__try *t)
+{
+    t->phase = PH_FINALLY;
+    if (t->exc) t->co->exc_info = t->exc;
+    return 1;
+}
+
+static void try_unlink(yc__try *t)
+{
+    yc__coro *co = t->co;
+    if (co->handlers == t) {
+        co->handlers = t->prev;
+    } else {
+        for (yc__try *p = co->handlers; p; p = p->prev)
+            if (p->prev == t) {
+                p->prev = t->prev;
+                break;
+            }
+    }
+    co->exc_info = t->saved_info;
+    t->phase = PH_ENDED;
+}
+
+void yc__try_end(yc__try *t)
+{
+    try_unlink(t);
+    yc_exc *e = t->exc;
+    if (e) {
+        t->exc = NULL;
+        yc__deliver(t->co, e); /* propagate, unchanged */
+    }
+}
+
+void yc__try_cleanup(yc__try *t)
+{
+    if (t->phase == PH_ENDED) return;
+    /* left by return/break/goto: unlink, drop what was in flight */
+    try_unlink(t);
+    yc_exc_unref(t->exc);
+    t->exc = NULL;
+}

@@ -1,0 +1,456 @@
+/*
+ * The generator protocol: creation, next/send/throw/close with Python's
+ * states and errors, yield, yield from (PEP 380), PEP 479, finalisation.
+ *
+ * States move C -> R -> S/X as python-semantics.md section 8 says. The
+ * state is atomic: a resume claims the generator with a compare-and-swap
+ * (S or C -> R), so a second resume, re-entrant or from another thread, sees
+ * R and gets "generator already executing". Only the resumer moves the state
+ * out of R, after the generator's stack has been left, so another thread can
+ * never switch onto a stack that is still in use.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <string.h>
+
+#define NAME_MAX_LEN 255
+
+static const yc_iter_type gen_iter_type;
+
+/* ---- misuse checks --------------------------------------------------- */
+
+static int bad_gen(const yc_gen *g)
+{
+    if (!g) return yc__fail(YC_EINVAL, &yc_TypeError, "generator is NULL");
+    return yc__fail(YC_EINVAL, &yc_ValueError, "not a live generator (freed or corrupted)");
+}
+
+#define GEN_OK(g) YC_LIKELY((g) != NULL && (g)->magic == YC__GEN_MAGIC)
+
+static int busy(void) { return yc__fail(YC_EBUSY, &yc_ValueError, "generator already executing"); }
+
+/* ---- the body's side ------------------------------------------------- */
+
+/*
+ * Hands control back to the resumer for the last time: the generator has
+ * finished with g->out_status (YC_RETURN or YC_RAISE). Its stack is never
+ * used again; the resumer frees it later (yc_gen_free), never from here.
+ */
+static YC_NORETURN void gen_leave(yc_gen *g)
+{
+    g->co.handlers = NULL;
+    g->co.exc_info = NULL;
+    yc__err_set(&g->co, NULL);
+    yc__coro_switch(&g->co, g->co.resumer, NULL, true);
+    __builtin_unreachable();
+}
+
+static YC_NORETURN void gen_entry(void *arg)
+{
+    yc_gen *g = arg;
+    yc__coro_started(&g->co);
+    yc_val r = g->fn(g->arg);
+    g->xfer = r;
+    g->out_status = YC_RETURN;
+    gen_leave(g);
+}
+
+void yc__gen_finish_exc(yc_gen *g, yc_exc *e)
+{
+    if (yc_exc_is(e, &yc_StopIteration)) { /* PEP 479 */
+        yc_exc *r = yc_exc_new(&yc_RuntimeError, "generator raised StopIteration");
+        yc__exc_chain(r, e);
+        yc_exc_set_cause(r, e); /* takes our reference to e */
+        e = r;
+    }
+    g->exc_out = e;
+    g->out_status = YC_RAISE;
+    gen_leave(g);
+}
+
+/* Suspends g (running on this stack) handing v out. Returns the exception
+ * to raise at the resume point (owned) or NULL; the sent value is in
+ * g->xfer. */
+static inline yc_exc *gen_suspend(yc_gen *g, yc_val v)
+{
+    g->xfer = v;
+    g->out_status = YC_YIELD;
+    yc__coro_switch(&g->co, g->co.resumer, NULL, false);
+    yc_exc *e = g->exc_in;
+    g->exc_in = NULL;
+    return e;
+}
+
+static yc_gen *current_gen_or_raise(const char *what)
+{
+    yc_gen *g = yc__cur()->gen;
+    if (YC_UNLIKELY(!g))
+        yc_raise(yc_exc_new(&yc_RuntimeError, "%s outside a generator", what));
+    return g;
+}
+
+/* Raises e in g at a yield site. */
+static YC_NORETURN void raise_at(yc_gen *g, yc_exc *e, const char *file, int line)
+{
+    yc__raise_in(&g->co, e, file, line, NULL);
+}
+
+yc_val yc__yield(yc_val v, const char *file, int line)
+{
+    yc__coro *co = yc__cur();
+    yc_gen *g = co->gen;
+    if (YC_UNLIKELY(!g)) g = current_gen_or_raise("yc_yield()");
+    yc_exc *e = gen_suspend(g, v);
+    if (YC_UNLIKELY(e != NULL)) raise_at(g, e, file, line);
+    return g->xfer;
+}
+
+/* PEP 380. The delegation loop runs in the delegating generator g. */
+yc_val yc__yield_from(yc_iter *it, const char *file, int line)
+{
+    yc_gen *g = current_gen_or_raise("yc_yield_from()");
+    if (!it) raise_at(g, yc_exc_new(&yc_TypeError, "'NULL' object is not iterable"), file, line);
+    yc_val v = YC_NONE;
+    int st = yc_iter_next(it, &v);
+    for (;;) {
+        if (st < 0 && yc_exc_is(g->co.err, &yc_StopIteration)) {
+            /* an iterator that reports exhaustion by raising StopIteration(v) */
+            v = yc_exc_value(g->co.err);
+            yc__err_set(&g->co, NULL);
+            st = YC_RETURN;
+        }
+        if (st == YC_RETURN) {
+            g->yieldfrom = NULL;
+            return v;
+        }
+        if (st < 0) {
+            g->yieldfrom = NULL;
+            yc__err_raise(file, line, NULL);
+        }
+        g->yieldfrom = it;
+        yc_exc *e = gen_suspend(g, v);
+        if (e) {
+            if (yc_exc_is(e, &yc_GeneratorExit)) {
+                /* close the subiterator first; its error replaces ours */
+                g->yieldfrom = NULL;
+                if (it->type->close && it->type->close(it, NULL) < 0) {
+                    yc_exc_unref(e);
+                    yc__err_raise(file, line, NULL);
+                }
+                raise_at(g, e, file, line);
+            }
+            if (!it->type->throw_) {
+                g->yieldfrom = NULL;
+                raise_at(g, e, file, line); /* the subiterator is not closed */
+            }
+            st = it->type->throw_(it, e, &v);
+            continue;
+        }
+        yc_val sent = g->xfer;
+        if (yc_is_none(sent)) {
+            st = yc_iter_next(it, &v);
+        } else if (it->type->send) {
+            st = it->type->send(it, sent, &v);
+        } else {
+            g->yieldfrom = NULL;
+            raise_at(g,
+                     yc_exc_new(&yc_AttributeError, "'%s' object has no attribute 'send'",
+                                it->type->name ? it->type->name : "iterator"),
+                     file, line);
+        }
+    }
+}
+
+/* ---- the caller's side ----------------------------------------------- */
+
+/*
+ * Runs g (already claimed: state R) until it yields or finishes, sending
+ * `in` or raising `exc` (owned) at its suspension point. Returns YC_YIELD,
+ * YC_RETURN or YC_RAISE (exception moved to the caller's indicator).
+ * noinline: it reads the thread's state, and must never be merged into a
+ * caller that may itself have been suspended and moved to another thread
+ * (a compiler may keep a thread-local's address across calls).
+ */
+__attribute__((noinline)) static int gen_run(yc_gen *g, yc_val in, yc_exc *exc, yc_val *out)
+{
+    yc__thread *T = &yc__T;
+    yc__coro *me = T->cur ? T->cur : yc__thread_init();
+    g->co.resumer = me;
+    g->xfer = in;
+    g->exc_in = exc;
+    T->cur = &g->co;
+    yc__coro_switch(me, &g->co, g, false);
+    T->cur = me;
+    int st = g->out_status;
+    if (YC_LIKELY(st == YC_YIELD)) {
+        if (out) *out = g->xfer;
+        atomic_store_explicit(&g->state, YC_GEN_SUSPENDED, memory_order_release);
+        return YC_YIELD;
+    }
+    g->yieldfrom = NULL;
+    if (st == YC_RETURN) {
+        if (out) *out = g->xfer;
+    } else {
+        if (out) *out = YC_NONE;
+        yc__err_set(me, g->exc_out);
+        g->exc_out = NULL;
+    }
+    g->xfer = YC_NONE;
+    atomic_store_explicit(&g->state, YC_GEN_CLOSED, memory_order_release);
+    return st;
+}
+
+static inline bool claim(yc_gen *g, int *from)
+{
+    return atomic_compare_exchange_strong_explicit(&g->state, from, YC_GEN_RUNNING,
+                                                   memory_order_acquire, memory_order_relaxed);
+}
+
+static int send_slow(yc_gen *g, yc_val v, yc_val *out, int s)
+{
+    for (;;) {
+        switch (s) {
+        case YC_GEN_CREATED:
+            if (!yc_is_none(v))
+                return yc__fail(YC_EINVAL, &yc_TypeError,
+                                "can't send non-None value to a just-started generator");
+            if (claim(g, &s)) return gen_run(g, v, NULL, out);
+            continue; /* lost a race: s holds the new state */
+        case YC_GEN_SUSPENDED:
+            if (claim(g, &s)) return gen_run(g, v, NULL, out);
+            continue;
+        case YC_GEN_RUNNING:
+            return busy();
+        default: /* closed: a fresh StopIteration() every time */
+            if (out) *out = YC_NONE;
+            return YC_RETURN;
+        }
+    }
+}
+
+int yc_send(yc_gen *g, yc_val v, yc_val *out)
+{
+    if (!GEN_OK(g)) return bad_gen(g);
+    int s = YC_GEN_SUSPENDED;
+    if (YC_LIKELY(claim(g, &s))) return gen_run(g, v, NULL, out);
+    return send_slow(g, v, out, s);
+}
+
+int yc_next(yc_gen *g, yc_val *out)
+{
+    if (!GEN_OK(g)) return bad_gen(g);
+    int s = YC_GEN_SUSPENDED;
+    if (YC_LIKELY(claim(g, &s))) return gen_run(g, YC_NONE, NULL, out);
+    return send_slow(g, YC_NONE, out, s);
+}
+
+int yc_throw(yc_gen *g, yc_exc *e, yc_val *out)
+{
+    if (!yc__exc_valid(e)) {
+        return yc__fail(YC_EINVAL, &yc_TypeError,
+                        "exceptions must be classes or instances deriving from "
+                        "BaseException, not %s",
+                        e ? "a foreign pointer" : "NULL");
+    }
+    if (!GEN_OK(g)) {
+        yc_exc_unref(e);
+        return bad_gen(g);
+    }
+    if (out) *out = YC_NONE;
+    int s = YC_GEN_SUSPENDED;
+    for (;;) {
+        switch (s) {
+        case YC_GEN_SUSPENDED:
+            if (claim(g, &s)) return gen_run(g, YC_NONE, e, out);
+            continue;
+        case YC_GEN_CREATED:
+            /* raised before the first instruction: no try in the body can
+             * see it; the generator is closed without running */
+            if (!atomic_compare_exchange_strong(&g->state, &s, YC_GEN_CLOSED)) continue;
+            yc__err_set(yc__cur(), e);
+            return YC_RAISE;
+        case YC_GEN_RUNNING:
+            yc_exc_unref(e);
+            return busy();
+        default:
+            yc__err_set(yc__cur(), e);
+            return YC_RAISE;
+        }
+    }
+}
+
+int yc_close(yc_gen *g, yc_val *out)
+{
+    if (out) *out = YC_NONE;
+    if (!GEN_OK(g)) return bad_gen(g);
+    int s = YC_GEN_SUSPENDED;
+    for (;;) {
+        switch (s) {
+        case YC_GEN_SUSPENDED: {
+            if (!claim(g, &s)) continue;
+            yc_val v;
+            int st = gen_run(g, YC_NONE, yc_exc_new(&yc_GeneratorExit, NULL), &v);
+            if (st == YC_YIELD)
+                return yc__fail(YC_RAISE, &yc_RuntimeError, "generator ignored GeneratorExit");
+            if (st == YC_RETURN) {
+                if (out) *out = v; /* 3.13: the value of a generator that caught it */
+                return YC_OK;
+            }
+            yc__coro *me = yc__cur();
+            if (yc_exc_is(me->err, &yc_GeneratorExit)) {
+                yc__err_set(me, NULL);
+                return YC_OK;
+            }
+            return YC_RAISE;
+        }
+        case YC_GEN_CREATED:
+            if (!atomic_compare_exchange_strong(&g->state, &s, YC_GEN_CLOSED)) continue;
+            return YC_OK;
+        case YC_GEN_RUNNING:
+            return busy();
+        default:
+            return YC_OK;
+        }
+    }
+}
+
+/* ---- creation and destruction ---------------------------------------- */
+
+yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
+{
+    if (!fn) {
+        yc__fail(YC_EINVAL, &yc_TypeError, "yc_gen_new: generator function is NULL");
+        return NULL;
+    }
+    size_t stack = opts && opts->stack_size ? opts->stack_size : YC_STACK_DEFAULT;
+    if (stack < YC_STACK_MIN || stack > ((size_t)1 << 40)) {
+        yc__fail(YC_EINVAL, &yc_ValueError,
+                 "yc_gen_new: stack_size %zu is outside [%u, 2^40]", stack, YC_STACK_MIN);
+        return NULL;
+    }
+    const char *name = opts && opts->name ? opts->name : "generator";
+    size_t nlen = strnlen(name, NAME_MAX_LEN);
+    /* The generator's header sits at the top of its stack mapping, with its
+     * name after it; the stack proper is everything below. */
+    size_t header = (sizeof(yc_gen) + nlen + 1 + 63) & ~(size_t)63;
+    yc__coro *me = yc__cur();
+    yc__thread *T = &yc__T;
+    yc__stack st;
+    int err = yc__stack_get(T, stack + header, &st);
+    if (err) {
+        yc_exc *e = yc_exc_new_errno(&yc_OSError, err, "cannot map a %zu-byte generator stack",
+                                     stack);
+        yc__exc_chain(e, yc__handled(me));
+        yc__err_set(me, e);
+        return NULL;
+    }
+    char *top = st.map + st.map_size;
+    yc_gen *g = (yc_gen *)(top - header);
+    memset(g, 0, sizeof *g);
+    char *nm = (char *)(g + 1);
+    memcpy(nm, name, nlen);
+    nm[nlen] = '\0';
+    g->it.type = &gen_iter_type;
+    g->magic = YC__GEN_MAGIC;
+    atomic_init(&g->state, YC_GEN_CREATED);
+    g->fn = fn;
+    g->arg = arg;
+    g->stack = st;
+    g->name = nm;
+    g->co.gen = g;
+    yc__coro_init(&g->co, st.map + yc__page_size(), (char *)g, gen_entry);
+    T->gens++;
+    return g;
+}
+
+static void describe(const yc_gen *g, char *buf, size_t n)
+{
+    snprintf(buf, n, "<generator object %s at %p>", g->name, (const void *)g);
+}
+
+int yc_gen_free(yc_gen *g)
+{
+    if (!GEN_OK(g)) return bad_gen(g);
+    int s = atomic_load(&g->state);
+    if (s == YC_GEN_RUNNING) return busy();
+    if (s == YC_GEN_SUSPENDED) {
+        /* finalisation: close it so its finally blocks run (5.10) */
+        yc__coro *me = yc__cur();
+        yc_exc *saved = me->err; /* the caller's pending error survives */
+        me->err = NULL;
+        int st = yc_close(g, NULL);
+        if (st == YC_EBUSY) {
+            yc__err_set(me, saved);
+            return busy();
+        }
+        if (st < 0) {
+            char obj[320];
+            describe(g, obj, sizeof obj);
+            yc__unraisable(me->err, obj);
+        }
+        yc__err_set(me, saved);
+    }
+    yc__thread *T = &yc__T;
+    yc__stack st = g->stack;
+    yc_exc_unref(g->exc_in);
+    yc_exc_unref(g->exc_out);
+    yc_exc_unref(g->co.err);
+    yc__coro_destroy(&g->co);
+    g->magic = YC__GEN_DEAD;
+    T->gens--;
+    yc__stack_put(T, &st);
+    return YC_OK;
+}
+
+/* ---- introspection --------------------------------------------------- */
+
+yc_gen_state yc_gen_state_of(const yc_gen *g)
+{
+    return GEN_OK(g) ? (yc_gen_state)atomic_load(&((yc_gen *)g)->state) : YC_GEN_CLOSED;
+}
+
+const char *yc_gen_state_name(yc_gen_state s)
+{
+    switch (s) {
+    case YC_GEN_CREATED: return "GEN_CREATED";
+    case YC_GEN_RUNNING: return "GEN_RUNNING";
+    case YC_GEN_SUSPENDED: return "GEN_SUSPENDED";
+    case YC_GEN_CLOSED: return "GEN_CLOSED";
+    }
+    return "GEN_UNKNOWN";
+}
+
+const char *yc_gen_name(const yc_gen *g) { return GEN_OK(g) ? g->name : NULL; }
+
+yc_iter *yc_gen_yieldfrom(const yc_gen *g)
+{
+    if (!GEN_OK(g) || atomic_load(&((yc_gen *)g)->state) != YC_GEN_SUSPENDED) return NULL;
+    return g->yieldfrom;
+}
+
+size_t yc_gen_stack_size(const yc_gen *g)
+{
+    return GEN_OK(g) ? g->co.stack_size : 0;
+}
+
+yc_iter *yc_gen_iter(yc_gen *g) { return GEN_OK(g) ? &g->it : NULL; }
+
+yc_gen *yc_gen_current(void) { return yc__cur()->gen; }
+
+/* ---- a generator as an iterator -------------------------------------- */
+
+static int it_next(yc_iter *it, yc_val *out) { return yc_next((yc_gen *)it, out); }
+static int it_send(yc_iter *it, yc_val v, yc_val *out) { return yc_send((yc_gen *)it, v, out); }
+static int it_throw(yc_iter *it, yc_exc *e, yc_val *out) { return yc_throw((yc_gen *)it, e, out); }
+static int it_close(yc_iter *it, yc_val *out) { return yc_close((yc_gen *)it, out); }
+static void it_free(yc_iter *it) { yc_gen_free((yc_gen *)it); }
+
+static const yc_iter_type gen_iter_type = {
+    .name = "generator",
+    .next = it_next,
+    .send = it_send,
+    .throw_ = it_throw,
+    .close = it_close,
+    .free = it_free,
+};

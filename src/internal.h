@@ -1,0 +1,219 @@
+/*
+ * Internal declarations shared by the modules of yieldc. Never installed.
+ * Internal names carry the yc__ prefix; each module's file-local names are
+ * static.
+ */
+#ifndef YC_INTERNAL_H
+#define YC_INTERNAL_H
+
+#include "yieldc.h"
+#include "arch/arch.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- compile-time options (all in one place, reported by yc_config) ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#  define YC_ASAN 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define YC_ASAN 1
+#  endif
+#endif
+#ifndef YC_ASAN
+#  define YC_ASAN 0
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#  define YC_TSAN 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer)
+#    define YC_TSAN 1
+#  endif
+#endif
+#ifndef YC_TSAN
+#  define YC_TSAN 0
+#endif
+
+#ifndef YC_VALGRIND
+#  if defined(__has_include)
+#    if __has_include(<valgrind/valgrind.h>)
+#      define YC_VALGRIND 1
+#    endif
+#  endif
+#endif
+#ifndef YC_VALGRIND
+#  define YC_VALGRIND 0
+#endif
+
+/* Stacks kept per thread for reuse (default-size stacks only). */
+#ifndef YC_STACK_POOL_MAX
+#  define YC_STACK_POOL_MAX 64
+#endif
+
+#define YC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define YC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define YC_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- allocation (alloc.c) ---- */
+
+YC_HIDDEN void *yc__malloc(size_t n);
+YC_HIDDEN void *yc__realloc(void *p, size_t n);
+YC_HIDDEN void yc__free(void *p);
+YC_HIDDEN char *yc__strdup(const char *s);
+
+/* ---- stacks (stack.c) ---- */
+
+/* One mapping: a guard page at map, the usable stack above it. */
+typedef struct yc__stack {
+    char *map;       /* start of the mapping (the guard page) */
+    size_t map_size; /* guard page + usable bytes */
+    unsigned vg_id;  /* Valgrind's id for the registered stack */
+} yc__stack;
+
+YC_HIDDEN size_t yc__page_size(void);
+
+/* ---- coroutines and threads (coro.c) ---- */
+
+/* A raw coroutine: a context plus the per-coroutine exception state. A
+ * thread's own stack is its "main" coroutine (gen == NULL). */
+typedef struct yc__coro {
+    yc__ctx ctx;                /* saved context while not running */
+    struct yc__coro *resumer;   /* who switched to us; valid while running */
+    yc__try *handlers;          /* innermost YC_TRY frame */
+    yc_exc *exc_info;           /* exception being handled (borrowed) */
+    yc_exc *err;                /* error indicator (owned) */
+    struct yc_gen *gen;         /* owning generator, NULL for main */
+    const void *stack_lo;       /* for sanitizers and overflow reports */
+    size_t stack_size;
+#if YC_ASAN
+    void *asan_fake;
+#endif
+#if YC_TSAN
+    void *tsan_fiber;
+#endif
+} yc__coro;
+
+typedef struct yc__pool_node {
+    struct yc__pool_node *next;
+    yc__stack st;
+} yc__pool_node;
+
+/* Everything per thread. */
+typedef struct yc__thread {
+    yc__coro *cur;         /* running coroutine; NULL until initialised */
+    yc__coro main;
+    yc__pool_node *pool;   /* free default-size stacks */
+    long pool_count;
+    long gens;             /* generators created minus freed here */
+    long stacks_mapped;    /* stacks mapped minus unmapped here */
+    void *altstack;        /* our sigaltstack, if we installed one */
+    size_t altstack_size;
+} yc__thread;
+
+extern __thread yc__thread yc__T __attribute__((tls_model("initial-exec")));
+
+YC_HIDDEN yc__coro *yc__thread_init(void);
+
+/* The running coroutine of this thread. Do not cache across a switch: a
+ * generator may be resumed on another thread. */
+static inline yc__coro *yc__cur(void)
+{
+    yc__coro *c = yc__T.cur;
+    return YC_LIKELY(c != NULL) ? c : yc__thread_init();
+}
+
+/* Switches from the running coroutine `from` to `to`, with the sanitizer
+ * annotations. `dying` says that from will never be resumed. Returns the
+ * arg of the switch that later resumes `from`. */
+#if YC_ASAN || YC_TSAN
+YC_HIDDEN void *yc__coro_switch(yc__coro *from, yc__coro *to, void *arg, bool dying);
+#else
+static inline void *yc__coro_switch(yc__coro *from, yc__coro *to, void *arg, bool dying)
+{
+    (void)dying;
+    return yc__ctx_switch(&from->ctx, &to->ctx, arg);
+}
+#endif
+/* Called first thing on a fresh coroutine's stack. */
+YC_HIDDEN void yc__coro_started(yc__coro *self);
+/* Prepares co to run entry(arg) on a fresh stack (for sanitizers too). */
+YC_HIDDEN void yc__coro_init(yc__coro *co, void *lo, void *hi, yc__ctx_entry entry);
+YC_HIDDEN void yc__coro_destroy(yc__coro *co);
+
+YC_HIDDEN int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out);
+YC_HIDDEN void yc__stack_put(yc__thread *T, const yc__stack *st);
+YC_HIDDEN void yc__overflow_install(void);
+YC_HIDDEN void yc__stats_add_exited(long gens, long stacks);
+
+/* ---- exceptions (exc.c) ---- */
+
+#define YC__EXC_MAGIC 0x79634578u /* "ycEx" */
+
+struct yc_exc {
+    uint32_t magic;
+    int32_t refs;              /* < 0: immortal (the preallocated MemoryError) */
+    const yc_exc_type *type;
+    char *msg;                 /* owned; NULL for none */
+    yc_val value;              /* StopIteration's value */
+    int err;                   /* errno for OSError */
+    bool suppress_context;
+    yc_exc *context;           /* owned */
+    yc_exc *cause;             /* owned */
+    yc_tb_entry *tb;           /* owned array; entry.where strings owned */
+    uint32_t ntb, captb;
+};
+
+YC_HIDDEN bool yc__exc_valid(const yc_exc *e);
+/* Sets the error indicator of co (takes e). */
+YC_HIDDEN void yc__err_set(yc__coro *co, yc_exc *e);
+/* Sets the current coroutine's error indicator to a new exception and
+ * returns status. */
+YC_HIDDEN int yc__fail(int status, const yc_exc_type *t, const char *fmt, ...) YC_PRINTF(3, 4);
+/* Appends a traceback entry to e (no-op for the immortal MemoryError). */
+YC_HIDDEN void yc__tb_add(yc_exc *e, const char *file, int line, const char *func,
+                          const char *where);
+/* The exception being handled as seen from co (its own, else its resumer's). */
+YC_HIDDEN yc_exc *yc__handled(yc__coro *co);
+/* Sets e.__context__ = ctx (ref'd) unless that would make a cycle, as
+ * CPython's _PyErr_SetObject does. */
+YC_HIDDEN void yc__exc_chain(yc_exc *e, yc_exc *ctx);
+/* The raise machinery without context chaining or traceback: delivers e to
+ * co's innermost handler, or ends the generator, or calls the fatal hook. */
+YC_HIDDEN YC_NORETURN void yc__deliver(yc__coro *co, yc_exc *e);
+/* Raise at a given location in co (chains context, adds a traceback entry). */
+YC_HIDDEN YC_NORETURN void yc__raise_in(yc__coro *co, yc_exc *e, const char *file, int line,
+                                        const char *func);
+YC_HIDDEN void yc__unraisable(yc_exc *e, const char *obj);
+YC_HIDDEN extern yc_exc yc__nomem;
+
+/* ---- generators (gen.c) ---- */
+
+#define YC__GEN_MAGIC 0x7963476eu /* "ycGn" */
+#define YC__GEN_DEAD 0x64656164u  /* "dead" */
+
+struct yc_gen {
+    yc_iter it;                /* first: a generator is an iterator */
+    uint32_t magic;
+    _Atomic int state;         /* yc_gen_state */
+    yc_gen_fn fn;
+    void *arg;
+    yc_val xfer;               /* sent value in; yielded/returned value out */
+    int out_status;            /* how the body handed control back */
+    yc_exc *exc_in;            /* to raise at the resume point (owned) */
+    yc_exc *exc_out;           /* the body ended with this (owned) */
+    yc_iter *yieldfrom;        /* subiterator while delegating */
+    yc__stack stack;
+    yc__coro co;
+    const char *name;          /* points after the struct, inside the stack mapping */
+};
+
+/* Ends the running generator g with exception e (PEP 479 applied);
+ * never returns. */
+YC_HIDDEN YC_NORETURN void yc__gen_finish_exc(struct yc_gen *g, yc_exc *e);
+YC_HIDDEN const char *yc__coro_name(const yc__coro *co);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * The iterator protocol: dispatch with PEP 380's rules for missing
+ * operations, and the array iterator ("list_iterator").
+ */
+#include "internal.h"
+
+#include <string.h>
+
+static int null_iter(void) { return yc__fail(YC_EINVAL, &yc_TypeError, "iterator is NULL"); }
+
+int yc_iter_next(yc_iter *it, yc_val *out)
+{
+    yc_val tmp;
+    if (YC_UNLIKELY(!it || !it->type)) return null_iter();
+    return it->type->next(it, out ? out : &tmp);
+}
+
+int yc_iter_send(yc_iter *it, yc_val v, yc_val *out)
+{
+    yc_val tmp;
+    if (!it || !it->type) return null_iter();
+    if (yc_is_none(v)) return it->type->next(it, out ? out : &tmp);
+    if (!it->type->send)
+        return yc__fail(YC_RAISE, &yc_AttributeError, "'%s' object has no attribute 'send'",
+                        it->type->name ? it->type->name : "iterator");
+    return it->type->send(it, v, out ? out : &tmp);
+}
+
+int yc_iter_throw(yc_iter *it, yc_exc *e, yc_val *out)
+{
+    yc_val tmp;
+    if (!yc__exc_valid(e))
+        return yc__fail(YC_EINVAL, &yc_TypeError,
+                        "exceptions must be classes or instances deriving from BaseException, "
+                        "not %s",
+                        e ? "a foreign pointer" : "NULL");
+    if (!it || !it->type) {
+        yc_exc_unref(e);
+        return null_iter();
+    }
+    if (!it->type->throw_) {
+        if (out) *out = YC_NONE;
+        yc__err_set(yc__cur(), e);
+        return YC_RAISE;
+    }
+    return it->type->throw_(it, e, out ? out : &tmp);
+}
+
+int yc_iter_close(yc_iter *it, yc_val *out)
+{
+    if (out) *out = YC_NONE;
+    if (!it || !it->type) return null_iter();
+    return it->type->close ? it->type->close(it, out) : YC_OK;
+}
+
+void yc_iter_free(yc_iter *it)
+{
+    if (it && it->type && it->type->free) it->type->free(it);
+}
+
+/* ---- array iterator --------------------------------------------------- */
+
+typedef struct array_iter {
+    yc_iter it;
+    const yc_val *items;
+    size_t n, i;
+} array_iter;
+
+static int array_next(yc_iter *it, yc_val *out)
+{
+    array_iter *a = (array_iter *)it;
+    if (a->i < a->n) {
+        *out = a->items[a->i++];
+        return YC_YIELD;
+    }
+    *out = YC_NONE;
+    return YC_RETURN;
+}
+
+static void array_free(yc_iter *it) { yc__free(it); }
+
+static const yc_iter_type array_type = {
+    .name = "list_iterator",
+    .next = array_next,
+    .free = array_free,
+};
+
+yc_iter *yc_iter_array(const yc_val *items, size_t n)
+{
+    if (!items && n) {
+        yc__fail(YC_EINVAL, &yc_TypeError, "yc_iter_array: items is NULL");
+        return NULL;
+    }
+    array_iter *a = yc__malloc(sizeof *a);
+    if (!a) {
+        yc__err_set(yc__cur(), &yc__nomem);
+        return NULL;
+    }
+    a->it.type = &array_type;
+    a->items = items;
+    a->n = n;
+    a->i = 0;
+    return &a->it;
+}

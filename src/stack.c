@@ -1,0 +1,200 @@
+/*
+ * Coroutine stacks: one mmap per stack with a PROT_NONE guard page below it,
+ * a per-thread pool of default-size stacks (so creating a generator is a
+ * list pop, not a system call), and the SIGSEGV handler that turns a hit on
+ * a guard page into a message naming the generator.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if YC_VALGRIND
+#  include <valgrind/valgrind.h>
+#endif
+
+static _Atomic long exited_gens, exited_stacks;
+
+void yc__stats_add_exited(long gens, long stacks)
+{
+    atomic_fetch_add_explicit(&exited_gens, gens, memory_order_relaxed);
+    atomic_fetch_add_explicit(&exited_stacks, stacks, memory_order_relaxed);
+}
+
+size_t yc__page_size(void)
+{
+    static size_t page;
+    if (!page) page = (size_t)sysconf(_SC_PAGESIZE);
+    return page;
+}
+
+/* The mapping size of a stack with `usable` bytes above the guard page. */
+static size_t map_size_for(size_t usable)
+{
+    size_t page = yc__page_size();
+    return page + ((usable + page - 1) & ~(page - 1));
+}
+
+static void stack_unmap(yc__thread *T, const yc__stack *st)
+{
+#if YC_VALGRIND
+    VALGRIND_STACK_DEREGISTER(st->vg_id);
+#endif
+    munmap(st->map, st->map_size);
+    T->stacks_mapped--;
+}
+
+/*
+ * Gets a stack with at least `usable` bytes: from the pool when the size is
+ * the default one, else a fresh mapping. Returns 0, or an errno value (the
+ * caller raises). The pool node lives at the top of a free stack's memory.
+ */
+int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out)
+{
+    size_t map_size = map_size_for(usable);
+    yc__pool_node *n = T->pool;
+    if (n && n->st.map_size == map_size) {
+        T->pool = n->next;
+        T->pool_count--;
+        *out = n->st;
+        return 0;
+    }
+    char *p = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED) return errno ? errno : ENOMEM;
+    if (mprotect(p, yc__page_size(), PROT_NONE) != 0) {
+        int err = errno ? errno : ENOMEM;
+        munmap(p, map_size);
+        return err;
+    }
+    out->map = p;
+    out->map_size = map_size;
+    out->vg_id = 0;
+#if YC_VALGRIND
+    out->vg_id = VALGRIND_STACK_REGISTER(p + yc__page_size(), p + map_size);
+#endif
+    T->stacks_mapped++;
+    return 0;
+}
+
+/* Returns a stack: pooled when it has the default size and the pool has
+ * room, else unmapped. */
+void yc__stack_put(yc__thread *T, const yc__stack *st)
+{
+    static size_t default_map;
+    if (!default_map) default_map = map_size_for(YC_STACK_DEFAULT);
+    if (st->map_size == default_map && T->pool_count < YC_STACK_POOL_MAX) {
+        yc__pool_node *n = (yc__pool_node *)(st->map + st->map_size - sizeof(yc__pool_node));
+        n->st = *st;
+        n->next = T->pool;
+        T->pool = n;
+        T->pool_count++;
+        return;
+    }
+    stack_unmap(T, st);
+}
+
+void yc_stack_pool_trim(void)
+{
+    yc__thread *T = &yc__T;
+    while (T->pool) {
+        yc__pool_node *n = T->pool;
+        yc__stack st = n->st;
+        T->pool = n->next;
+        T->pool_count--;
+        stack_unmap(T, &st);
+    }
+}
+
+void yc_stats_get(yc_stats *out)
+{
+    if (!out) return;
+    yc__thread *T = &yc__T;
+    extern _Atomic long yc__live_excs;
+    out->generators = T->gens + atomic_load_explicit(&exited_gens, memory_order_relaxed);
+    out->stacks_mapped =
+        T->stacks_mapped + atomic_load_explicit(&exited_stacks, memory_order_relaxed);
+    out->stacks_pooled = T->pool_count;
+    out->exceptions = atomic_load_explicit(&yc__live_excs, memory_order_relaxed);
+}
+
+/* ---- stack overflow ------------------------------------------------- */
+
+static struct sigaction old_segv, old_bus;
+
+/* async-signal-safe helpers for the message */
+static void put_str(char *buf, size_t *n, size_t cap, const char *s)
+{
+    while (*s && *n + 1 < cap) buf[(*n)++] = *s++;
+}
+
+static void put_num(char *buf, size_t *n, size_t cap, size_t v)
+{
+    char tmp[24];
+    int i = 0;
+    do tmp[i++] = (char)('0' + v % 10); while ((v /= 10) && i < 24);
+    while (i && *n + 1 < cap) buf[(*n)++] = tmp[--i];
+}
+
+/*
+ * SIGSEGV/SIGBUS on the alternate stack. If the fault address lies in the
+ * guard page of the running generator (or up to 64 KiB below it: a large
+ * frame can jump the guard page), print which generator overflowed and
+ * abort. Otherwise hand the signal to whoever had it before us.
+ */
+static void on_fault(int sig, siginfo_t *si, void *uctx)
+{
+    yc__coro *co = yc__T.cur;
+    struct yc_gen *g = co ? co->gen : NULL;
+    if (g) {
+        const char *addr = si->si_addr;
+        const char *guard = g->stack.map;
+        size_t page = yc__page_size();
+        if (addr >= guard - 64 * 1024 && addr < guard + page) {
+            char msg[512];
+            size_t n = 0;
+            put_str(msg, &n, sizeof msg, "yieldc: stack overflow in generator '");
+            put_str(msg, &n, sizeof msg, g->name);
+            put_str(msg, &n, sizeof msg, "' (stack size ");
+            put_num(msg, &n, sizeof msg, co->stack_size);
+            put_str(msg, &n, sizeof msg,
+                    " bytes); give it a larger yc_gen_opts.stack_size\n");
+            ssize_t w = write(2, msg, n);
+            (void)w;
+            signal(SIGABRT, SIG_DFL);
+            abort();
+        }
+    }
+    struct sigaction *old = sig == SIGBUS ? &old_bus : &old_segv;
+    if (old->sa_flags & SA_SIGINFO) {
+        old->sa_sigaction(sig, si, uctx);
+    } else if (old->sa_handler == SIG_IGN) {
+        return;
+    } else if (old->sa_handler == SIG_DFL) {
+        /* re-executing the faulting instruction kills us the default way */
+        signal(sig, SIG_DFL);
+    } else {
+        old->sa_handler(sig);
+    }
+}
+
+static pthread_once_t overflow_once = PTHREAD_ONCE_INIT;
+
+static void overflow_install_once(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &old_segv);
+    sigaction(SIGBUS, &sa, &old_bus);
+}
+
+void yc__overflow_install(void) { pthread_once(&overflow_once, overflow_install_once); }

@@ -1,0 +1,115 @@
+/*
+ * Small shared pieces: the allocator hook, status names, values, and the
+ * compile-time configuration string.
+ */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- allocator -------------------------------------------------------- */
+
+static void *default_alloc(void *ud, void *p, size_t n)
+{
+    (void)ud;
+    if (n == 0) {
+        free(p);
+        return NULL;
+    }
+    return realloc(p, n);
+}
+
+static yc_alloc_fn alloc_fn = default_alloc;
+static void *alloc_ud;
+
+void yc_set_allocator(yc_alloc_fn fn, void *ud)
+{
+    alloc_fn = fn ? fn : default_alloc;
+    alloc_ud = fn ? ud : NULL;
+}
+
+void *yc__malloc(size_t n) { return alloc_fn(alloc_ud, NULL, n ? n : 1); }
+void *yc__realloc(void *p, size_t n) { return alloc_fn(alloc_ud, p, n ? n : 1); }
+void yc__free(void *p)
+{
+    if (p) alloc_fn(alloc_ud, p, 0);
+}
+
+char *yc__strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = yc__malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* ---- status ----------------------------------------------------------- */
+
+const char *yc_status_name(int status)
+{
+    switch (status) {
+#define X(name, value, desc) case value: return "YC_" #name;
+        YC_STATUS_MAP(X)
+#undef X
+    }
+    return "YC_UNKNOWN";
+}
+
+const char *yc_status_str(int status)
+{
+    switch (status) {
+#define X(name, value, desc) case value: return desc;
+        YC_STATUS_MAP(X)
+#undef X
+    }
+    return "unknown status";
+}
+
+/* ---- values ----------------------------------------------------------- */
+
+yc_val yc_str(const char *s) { return s ? yc_bytes(s, strlen(s)) : YC_NONE; }
+
+bool yc_val_eq(yc_val a, yc_val b)
+{
+    if (yc_type_of(a) != yc_type_of(b)) return false;
+    switch (yc_type_of(a)) {
+    case YC_T_NONE: return true;
+    case YC_T_BOOL: return (a.i != 0) == (b.i != 0);
+    case YC_T_INT: return a.i == b.i;
+    case YC_T_FLOAT: return a.f == b.f;
+    case YC_T_PTR: return a.p == b.p;
+    case YC_T_BYTES:
+        return yc_len(a) == yc_len(b) && (yc_len(a) == 0 || memcmp(a.s, b.s, yc_len(a)) == 0);
+    }
+    return false;
+}
+
+int yc_val_format(yc_val v, char *buf, size_t n)
+{
+    switch (yc_type_of(v)) {
+    case YC_T_NONE: return snprintf(buf, n, "None");
+    case YC_T_BOOL: return snprintf(buf, n, "%s", v.i ? "True" : "False");
+    case YC_T_INT: return snprintf(buf, n, "%" PRId64, v.i);
+    case YC_T_FLOAT: return snprintf(buf, n, "%.17g", v.f);
+    case YC_T_PTR: return snprintf(buf, n, "<pointer %p>", v.p);
+    case YC_T_BYTES: {
+        size_t len = yc_len(v);
+        int shown = len > 200 ? 200 : (int)len;
+        return snprintf(buf, n, "b'%.*s'%s", shown, v.s, len > 200 ? "..." : "");
+    }
+    }
+    return snprintf(buf, n, "<bad value>");
+}
+
+/* ---- configuration ---------------------------------------------------- */
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+
+const char *yc_config(void)
+{
+    return "switch=" YC_SWITCH_NAME " stack_default=" STR(YC_STACK_DEFAULT)
+           " stack_pool_max=" STR(YC_STACK_POOL_MAX) " asan=" STR(YC_ASAN)
+           " tsan=" STR(YC_TSAN) " valgrind=" STR(YC_VALGRIND);
+}
