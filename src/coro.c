@@ -92,13 +92,14 @@ yc__coro *yc__thread_init(void)
     return T->cur;
 }
 
-void yc__coro_init(yc__coro *co, void *lo, void *hi, yc__ctx_entry entry)
+void yc__coro_init(yc__coro *co, void *lo, void *hi, yc__ctx_entry entry, void *arg)
 {
     co->stack_lo = lo;
     co->stack_size = (size_t)((char *)hi - (char *)lo);
-    yc__ctx_init(&co->ctx, lo, hi, entry);
+    yc__ctx_init(&co->ctx, lo, hi, entry, arg);
 #if YC_ASAN
     co->asan_fake = NULL;
+    co->asan_landed = false;
 #endif
 #if YC_TSAN
     co->tsan_fiber = __tsan_create_fiber(0);
@@ -115,33 +116,65 @@ void yc__coro_destroy(yc__coro *co)
 #endif
 }
 
+#if YC_SANITIZED_SWITCH
 /*
- * The one place that switches stacks. ASan is told which stack comes next
- * (and, for a dying coroutine, that its fake stack can go); TSan which fiber.
+ * The annotated jumps. ASan is told which stack comes next (and, for a
+ * dying coroutine, that its fake stack can go) and, once back, that the
+ * switch finished; TSan which fiber runs. A coroutine resumed through an
+ * on-top function finishes the switch there (yc__coro_landed), so the
+ * wrapper must not finish it a second time.
  */
-#if YC_ASAN || YC_TSAN
-void *yc__coro_switch(yc__coro *from, yc__coro *to, void *arg, bool dying)
+static void before(yc__coro *from, yc__coro *to, bool dying)
 {
 #if YC_ASAN
     __sanitizer_start_switch_fiber(dying ? NULL : &from->asan_fake, to->stack_lo, to->stack_size);
 #else
+    (void)from;
     (void)dying;
 #endif
 #if YC_TSAN
     __tsan_switch_to_fiber(to->tsan_fiber, 0);
+#else
+    (void)to;
 #endif
-    void *r = yc__ctx_switch(&from->ctx, &to->ctx, arg);
-#if YC_ASAN
-    __sanitizer_finish_switch_fiber(from->asan_fake, NULL, NULL);
-#endif
-    return r;
 }
-#endif
 
-void yc__coro_started(yc__coro *self)
+static void after(yc__coro *self)
 {
 #if YC_ASAN
-    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
-#endif
+    if (self->asan_landed) self->asan_landed = false;
+    else __sanitizer_finish_switch_fiber(self->asan_fake, NULL, NULL);
+#else
     (void)self;
+#endif
 }
+
+yc__xfer yc__coro_jump_x(yc__coro *from, yc__coro *to, uint64_t a, uint64_t b, _Atomic int *flag,
+                         int val, bool dying)
+{
+    before(from, to, dying);
+    yc__xfer x = yc__ctx_jump(&from->ctx, &to->ctx, a, b, flag, val);
+    after(from);
+    return x;
+}
+
+yc__xfer yc__coro_jump_ontop_x(yc__coro *from, yc__coro *to, uint64_t a, uint64_t b,
+                               yc__ctx_ontop fn)
+{
+    before(from, to, false);
+    yc__xfer x = yc__ctx_jump_ontop(&from->ctx, &to->ctx, a, b, fn);
+    after(from);
+    return x;
+}
+
+void yc__coro_landed(yc__coro *self, bool returning)
+{
+#if YC_ASAN
+    __sanitizer_finish_switch_fiber(self->asan_fake, NULL, NULL);
+    self->asan_landed = returning;
+#else
+    (void)self;
+    (void)returning;
+#endif
+}
+#endif

@@ -32,28 +32,47 @@ static int busy(void) { return yc__fail(YC_EBUSY, &yc_ValueError, "generator alr
 
 /* ---- the body's side ------------------------------------------------- */
 
+enum { SUSP_YIELD, SUSP_FROM };
+
+/* The on-top function's answer to a generator suspended in yield from:
+ * "an exception is waiting in exc_in". No real value has this type byte. */
+#define MARK_META 0xffu
+
+/* Stores a value word by word: the resumer reads it back as two words, and
+ * a single 16-byte load of two 8-byte stores cannot be store-forwarded. */
+static inline void val_store(yc_val *dst, yc_val v)
+{
+    volatile int64_t *d = (volatile int64_t *)dst;
+    d[0] = v.i;
+    d[1] = (int64_t)v.meta;
+}
+
 /*
  * Hands control back to the resumer for the last time: the generator has
- * finished with g->out_status (YC_RETURN or YC_RAISE). Its stack is never
- * used again; the resumer frees it later (yc_gen_free), never from here.
+ * finished with `status` (YC_RETURN or YC_RAISE, result already stored).
+ * Publishes CLOSED once off the stack. The stack is never used again and is
+ * freed by yc_gen_free, never from here. noinline: reads the thread state,
+ * which must not be cached from before an earlier switch.
  */
-static YC_NORETURN void gen_leave(yc_gen *g)
+__attribute__((noinline)) static YC_NORETURN void gen_leave(yc_gen *g, int status)
 {
+    yc__coro *r = g->co.resumer;
     g->co.handlers = NULL;
     g->co.exc_info = NULL;
+    g->yieldfrom = NULL;
     yc__err_set(&g->co, NULL);
-    yc__coro_switch(&g->co, g->co.resumer, NULL, true);
+    yc__T.cur = r;
+    yc__coro_jump_x(&g->co, r, (uint64_t)status, 0, &g->state, YC_GEN_CLOSED, true);
     __builtin_unreachable();
 }
 
 static YC_NORETURN void gen_entry(void *arg)
 {
     yc_gen *g = arg;
-    yc__coro_started(&g->co);
+    yc__coro_landed(&g->co, false);
     yc_val r = g->fn(g->arg);
-    g->xfer = r;
-    g->out_status = YC_RETURN;
-    gen_leave(g);
+    val_store(g->out, r);
+    gen_leave(g, YC_RETURN);
 }
 
 void yc__gen_finish_exc(yc_gen *g, yc_exc *e)
@@ -64,22 +83,9 @@ void yc__gen_finish_exc(yc_gen *g, yc_exc *e)
         yc_exc_set_cause(r, e); /* takes our reference to e */
         e = r;
     }
-    g->exc_out = e;
-    g->out_status = YC_RAISE;
-    gen_leave(g);
-}
-
-/* Suspends g (running on this stack) handing v out. Returns the exception
- * to raise at the resume point (owned) or NULL; the sent value is in
- * g->xfer. */
-static inline yc_exc *gen_suspend(yc_gen *g, yc_val v)
-{
-    g->xfer = v;
-    g->out_status = YC_YIELD;
-    yc__coro_switch(&g->co, g->co.resumer, NULL, false);
-    yc_exc *e = g->exc_in;
-    g->exc_in = NULL;
-    return e;
+    val_store(g->out, YC_NONE);
+    yc__err_set(g->co.resumer, e);
+    gen_leave(g, YC_RAISE);
 }
 
 static yc_gen *current_gen_or_raise(const char *what)
@@ -96,14 +102,74 @@ static YC_NORETURN void raise_at(yc_gen *g, yc_exc *e, const char *file, int lin
     yc__raise_in(&g->co, e, file, line, NULL);
 }
 
+/*
+ * Runs on g's stack, on top of its suspension point, when the resumer
+ * throws (yc_throw, yc_close): raises exc_in there, as if the yield had
+ * raised it; or, for a generator suspended in yield from, returns the mark
+ * so that the delegation loop decides what to do with it.
+ */
+static yc__xfer throw_ontop(uint64_t a, uint64_t b)
+{
+    (void)b;
+    yc_gen *g = (yc_gen *)(uintptr_t)a;
+    if (g->susp == SUSP_FROM) {
+        yc__coro_landed(&g->co, true);
+        return (yc__xfer){0, MARK_META};
+    }
+    yc__coro_landed(&g->co, false);
+    yc_exc *e = g->exc_in;
+    g->exc_in = NULL;
+    raise_at(g, e, g->yield_file, g->yield_line);
+}
+
+/*
+ * The yield fast path: store the value where the resumer wants it, note the
+ * suspension point, and tail-jump to the resumer, publishing SUSPENDED once
+ * off this stack. The resumer's next jump returns the sent value straight to
+ * the body; a throw arrives through throw_ontop instead.
+ */
+__attribute__((noinline, cold)) static YC_NORETURN void yield_outside(void)
+{
+    (void)yc__cur();
+    yc_raise(yc_exc_new(&yc_RuntimeError, "yc_yield() outside a generator"));
+}
+
 yc_val yc__yield(yc_val v, const char *file, int line)
 {
-    yc__coro *co = yc__cur();
+    yc__coro *co = yc__T.cur;
+    if (YC_UNLIKELY(!co || !co->gen)) yield_outside();
     yc_gen *g = co->gen;
-    if (YC_UNLIKELY(!g)) g = current_gen_or_raise("yc_yield()");
-    yc_exc *e = gen_suspend(g, v);
-    if (YC_UNLIKELY(e != NULL)) raise_at(g, e, file, line);
-    return g->xfer;
+    yc__coro *r = co->resumer;
+    val_store(g->out, v);
+    g->yield_file = file;
+    g->yield_line = line;
+    g->susp = SUSP_YIELD;
+    yc__T.cur = r;
+    return yc__coro_jump_v(co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED);
+}
+
+/* Suspends g inside yield from. Returns the sent value, or sets *exc
+ * (owned) when resumed by a throw. noinline: reads the thread state. */
+__attribute__((noinline)) static yc_val suspend_from(yc_gen *g, yc_val v, const char *file,
+                                                     int line, yc_exc **exc)
+{
+    yc__coro *r = g->co.resumer;
+    val_store(g->out, v);
+    g->yield_file = file;
+    g->yield_line = line;
+    g->susp = SUSP_FROM;
+    yc__T.cur = r;
+    yc__xfer x = yc__coro_jump_x(&g->co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED, false);
+    *exc = NULL;
+    if (x.b == MARK_META) {
+        *exc = g->exc_in;
+        g->exc_in = NULL;
+        return YC_NONE;
+    }
+    yc_val sent;
+    sent.i = (int64_t)x.a;
+    sent.meta = x.b;
+    return sent;
 }
 
 /* PEP 380. The delegation loop runs in the delegating generator g. */
@@ -129,7 +195,8 @@ yc_val yc__yield_from(yc_iter *it, const char *file, int line)
             yc__err_raise(file, line, NULL);
         }
         g->yieldfrom = it;
-        yc_exc *e = gen_suspend(g, v);
+        yc_exc *e;
+        yc_val sent = suspend_from(g, v, file, line, &e);
         if (e) {
             if (yc_exc_is(e, &yc_GeneratorExit)) {
                 /* close the subiterator first; its error replaces ours */
@@ -147,7 +214,6 @@ yc_val yc__yield_from(yc_iter *it, const char *file, int line)
             st = it->type->throw_(it, e, &v);
             continue;
         }
-        yc_val sent = g->xfer;
         if (yc_is_none(sent)) {
             st = yc_iter_next(it, &v);
         } else if (it->type->send) {
@@ -165,40 +231,34 @@ yc_val yc__yield_from(yc_iter *it, const char *file, int line)
 /* ---- the caller's side ----------------------------------------------- */
 
 /*
- * Runs g (already claimed: state R) until it yields or finishes, sending
- * `in` or raising `exc` (owned) at its suspension point. Returns YC_YIELD,
- * YC_RETURN or YC_RAISE (exception moved to the caller's indicator).
- * noinline: it reads the thread's state, and must never be merged into a
- * caller that may itself have been suspended and moved to another thread
- * (a compiler may keep a thread-local's address across calls).
+ * Runs g (already claimed: state R) until it yields or finishes, sending v.
+ * The generator's side stores the result in *out, moves an escaping
+ * exception to our error indicator, restores the current coroutine and
+ * publishes the new state, so this is a tail jump: it returns YC_YIELD,
+ * YC_RETURN or YC_RAISE straight from the generator's jump.
  */
-__attribute__((noinline)) static int gen_run(yc_gen *g, yc_val in, yc_exc *exc, yc_val *out)
+static inline int gen_go_from(yc__coro *me, yc_gen *g, yc_val v, yc_val *out)
 {
-    yc__thread *T = &yc__T;
-    yc__coro *me = T->cur ? T->cur : yc__thread_init();
     g->co.resumer = me;
-    g->xfer = in;
-    g->exc_in = exc;
-    T->cur = &g->co;
-    yc__coro_switch(me, &g->co, g, false);
-    T->cur = me;
-    int st = g->out_status;
-    if (YC_LIKELY(st == YC_YIELD)) {
-        if (out) *out = g->xfer;
-        atomic_store_explicit(&g->state, YC_GEN_SUSPENDED, memory_order_release);
-        return YC_YIELD;
-    }
-    g->yieldfrom = NULL;
-    if (st == YC_RETURN) {
-        if (out) *out = g->xfer;
-    } else {
-        if (out) *out = YC_NONE;
-        yc__err_set(me, g->exc_out);
-        g->exc_out = NULL;
-    }
-    g->xfer = YC_NONE;
-    atomic_store_explicit(&g->state, YC_GEN_CLOSED, memory_order_release);
-    return st;
+    g->out = out ? out : &g->scratch;
+    yc__T.cur = &g->co;
+    return yc__coro_jump_i(me, &g->co, (uint64_t)v.i, v.meta, &g->state, YC_GEN_RUNNING);
+}
+
+static inline int gen_go(yc_gen *g, yc_val v, yc_val *out)
+{
+    return gen_go_from(yc__cur(), g, v, out);
+}
+
+/* As gen_go, raising e (owned) at g's suspension point. */
+static inline int gen_go_throw(yc_gen *g, yc_exc *e, yc_val *out)
+{
+    yc__coro *me = yc__cur();
+    g->co.resumer = me;
+    g->out = out ? out : &g->scratch;
+    g->exc_in = e;
+    yc__T.cur = &g->co;
+    return yc__coro_jump_ontop_i(me, &g->co, (uint64_t)(uintptr_t)g, 0, throw_ontop);
 }
 
 static inline bool claim(yc_gen *g, int *from)
@@ -215,10 +275,10 @@ static int send_slow(yc_gen *g, yc_val v, yc_val *out, int s)
             if (!yc_is_none(v))
                 return yc__fail(YC_EINVAL, &yc_TypeError,
                                 "can't send non-None value to a just-started generator");
-            if (claim(g, &s)) return gen_run(g, v, NULL, out);
+            if (claim(g, &s)) return gen_go(g, v, out);
             continue; /* lost a race: s holds the new state */
         case YC_GEN_SUSPENDED:
-            if (claim(g, &s)) return gen_run(g, v, NULL, out);
+            if (claim(g, &s)) return gen_go(g, v, out);
             continue;
         case YC_GEN_RUNNING:
             return busy();
@@ -229,19 +289,30 @@ static int send_slow(yc_gen *g, yc_val v, yc_val *out, int s)
     }
 }
 
-int yc_send(yc_gen *g, yc_val v, yc_val *out)
+/* The misuse and first-use cases of next/send, kept out of the fast path
+ * so that it needs no stack frame. */
+__attribute__((noinline)) static int send_cold(yc_gen *g, yc_val v, yc_val *out)
 {
     if (!GEN_OK(g)) return bad_gen(g);
+    (void)yc__cur(); /* first use on this thread */
+    return send_slow(g, v, out, YC_GEN_SUSPENDED);
+}
+
+int yc_send(yc_gen *g, yc_val v, yc_val *out)
+{
+    yc__coro *me = yc__T.cur;
+    if (YC_UNLIKELY(!GEN_OK(g) || !me)) return send_cold(g, v, out);
     int s = YC_GEN_SUSPENDED;
-    if (YC_LIKELY(claim(g, &s))) return gen_run(g, v, NULL, out);
+    if (YC_LIKELY(claim(g, &s))) return gen_go_from(me, g, v, out);
     return send_slow(g, v, out, s);
 }
 
 int yc_next(yc_gen *g, yc_val *out)
 {
-    if (!GEN_OK(g)) return bad_gen(g);
+    yc__coro *me = yc__T.cur;
+    if (YC_UNLIKELY(!GEN_OK(g) || !me)) return send_cold(g, YC_NONE, out);
     int s = YC_GEN_SUSPENDED;
-    if (YC_LIKELY(claim(g, &s))) return gen_run(g, YC_NONE, NULL, out);
+    if (YC_LIKELY(claim(g, &s))) return gen_go_from(me, g, YC_NONE, out);
     return send_slow(g, YC_NONE, out, s);
 }
 
@@ -262,7 +333,7 @@ int yc_throw(yc_gen *g, yc_exc *e, yc_val *out)
     for (;;) {
         switch (s) {
         case YC_GEN_SUSPENDED:
-            if (claim(g, &s)) return gen_run(g, YC_NONE, e, out);
+            if (claim(g, &s)) return gen_go_throw(g, e, out);
             continue;
         case YC_GEN_CREATED:
             /* raised before the first instruction: no try in the body can
@@ -290,7 +361,7 @@ int yc_close(yc_gen *g, yc_val *out)
         case YC_GEN_SUSPENDED: {
             if (!claim(g, &s)) continue;
             yc_val v;
-            int st = gen_run(g, YC_NONE, yc_exc_new(&yc_GeneratorExit, NULL), &v);
+            int st = gen_go_throw(g, yc_exc_new(&yc_GeneratorExit, NULL), &v);
             if (st == YC_YIELD)
                 return yc__fail(YC_RAISE, &yc_RuntimeError, "generator ignored GeneratorExit");
             if (st == YC_RETURN) {
@@ -333,7 +404,7 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     size_t nlen = strnlen(name, NAME_MAX_LEN);
     /* The generator's header sits at the top of its stack mapping, with its
      * name after it; the stack proper is everything below. */
-    size_t header = (sizeof(yc_gen) + nlen + 1 + 63) & ~(size_t)63;
+    size_t header = YC__GEN_HEADER_MAX;
     yc__coro *me = yc__cur();
     yc__thread *T = &yc__T;
     yc__stack st;
@@ -359,7 +430,7 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     g->stack = st;
     g->name = nm;
     g->co.gen = g;
-    yc__coro_init(&g->co, st.map + yc__page_size(), (char *)g, gen_entry);
+    yc__coro_init(&g->co, st.map + yc__page_size(), (char *)g, gen_entry, g);
     T->gens++;
     return g;
 }
@@ -394,7 +465,6 @@ int yc_gen_free(yc_gen *g)
     yc__thread *T = &yc__T;
     yc__stack st = g->stack;
     yc_exc_unref(g->exc_in);
-    yc_exc_unref(g->exc_out);
     yc_exc_unref(g->co.err);
     yc__coro_destroy(&g->co);
     g->magic = YC__GEN_DEAD;

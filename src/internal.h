@@ -91,6 +91,7 @@ typedef struct yc__coro {
     size_t stack_size;
 #if YC_ASAN
     void *asan_fake;
+    bool asan_landed;         /* an on-top function already finished the switch */
 #endif
 #if YC_TSAN
     void *tsan_fiber;
@@ -126,22 +127,81 @@ static inline yc__coro *yc__cur(void)
     return YC_LIKELY(c != NULL) ? c : yc__thread_init();
 }
 
-/* Switches from the running coroutine `from` to `to`, with the sanitizer
- * annotations. `dying` says that from will never be resumed. Returns the
- * arg of the switch that later resumes `from`. */
+/*
+ * Jumps between coroutines (see arch.h). Each comes in the return-type
+ * flavours its callers need to tail-call it: _x (both words), _i (the first
+ * word as an int status) and _v (both words as a yc_val). With sanitizers
+ * the jumps go through wrappers that annotate the switch (and cannot be
+ * tail calls); yc__coro_landed is called first thing by code that starts
+ * running on a resumed stack other than by returning from a jump (a fresh
+ * entry, an on-top function), with `returning` true when that code will
+ * return into the pending jump. `dying` says that from is never resumed.
+ */
 #if YC_ASAN || YC_TSAN
-YC_HIDDEN void *yc__coro_switch(yc__coro *from, yc__coro *to, void *arg, bool dying);
+#  define YC_SANITIZED_SWITCH 1
+YC_HIDDEN yc__xfer yc__coro_jump_x(yc__coro *from, yc__coro *to, uint64_t a, uint64_t b,
+                                   _Atomic int *flag, int val, bool dying);
+YC_HIDDEN yc__xfer yc__coro_jump_ontop_x(yc__coro *from, yc__coro *to, uint64_t a, uint64_t b,
+                                         yc__ctx_ontop fn);
+YC_HIDDEN void yc__coro_landed(yc__coro *self, bool returning);
+static inline int yc__coro_jump_i(yc__coro *from, yc__coro *to, uint64_t a, uint64_t b,
+                                  _Atomic int *flag, int val)
+{
+    return (int)yc__coro_jump_x(from, to, a, b, flag, val, false).a;
+}
+static inline yc_val yc__coro_jump_v(yc__coro *from, yc__coro *to, uint64_t a, uint64_t b,
+                                     _Atomic int *flag, int val)
+{
+    yc__xfer x = yc__coro_jump_x(from, to, a, b, flag, val, false);
+    yc_val v;
+    v.i = (int64_t)x.a;
+    v.meta = x.b;
+    return v;
+}
+static inline int yc__coro_jump_ontop_i(yc__coro *from, yc__coro *to, uint64_t a, uint64_t b,
+                                        yc__ctx_ontop fn)
+{
+    return (int)yc__coro_jump_ontop_x(from, to, a, b, fn).a;
+}
 #else
-static inline void *yc__coro_switch(yc__coro *from, yc__coro *to, void *arg, bool dying)
+#  define YC_SANITIZED_SWITCH 0
+/* The same assembly entry points, declared with other return types; the
+ * values travel in the same registers (rax:rdx / x0:x1). */
+YC_HIDDEN int yc__ctx_jump_i(yc__ctx *from, yc__ctx *to, uint64_t a, uint64_t b,
+                             _Atomic int *flag, int val) __asm__("yc__ctx_jump");
+YC_HIDDEN yc_val yc__ctx_jump_v(yc__ctx *from, yc__ctx *to, uint64_t a, uint64_t b,
+                                _Atomic int *flag, int val) __asm__("yc__ctx_jump");
+YC_HIDDEN int yc__ctx_jump_ontop_i(yc__ctx *from, yc__ctx *to, uint64_t a, uint64_t b,
+                                   yc__ctx_ontop fn) __asm__("yc__ctx_jump_ontop");
+static inline yc__xfer yc__coro_jump_x(yc__coro *from, yc__coro *to, uint64_t a, uint64_t b,
+                                       _Atomic int *flag, int val, bool dying)
 {
     (void)dying;
-    return yc__ctx_switch(&from->ctx, &to->ctx, arg);
+    return yc__ctx_jump(&from->ctx, &to->ctx, a, b, flag, val);
+}
+static inline int yc__coro_jump_i(yc__coro *from, yc__coro *to, uint64_t a, uint64_t b,
+                                  _Atomic int *flag, int val)
+{
+    return yc__ctx_jump_i(&from->ctx, &to->ctx, a, b, flag, val);
+}
+static inline yc_val yc__coro_jump_v(yc__coro *from, yc__coro *to, uint64_t a, uint64_t b,
+                                     _Atomic int *flag, int val)
+{
+    return yc__ctx_jump_v(&from->ctx, &to->ctx, a, b, flag, val);
+}
+static inline int yc__coro_jump_ontop_i(yc__coro *from, yc__coro *to, uint64_t a, uint64_t b,
+                                        yc__ctx_ontop fn)
+{
+    return yc__ctx_jump_ontop_i(&from->ctx, &to->ctx, a, b, fn);
+}
+static inline void yc__coro_landed(yc__coro *self, bool returning)
+{
+    (void)self;
+    (void)returning;
 }
 #endif
-/* Called first thing on a fresh coroutine's stack. */
-YC_HIDDEN void yc__coro_started(yc__coro *self);
-/* Prepares co to run entry(arg) on a fresh stack (for sanitizers too). */
-YC_HIDDEN void yc__coro_init(yc__coro *co, void *lo, void *hi, yc__ctx_entry entry);
+/* Prepares co to run entry(arg) on the stack [lo, hi). */
+YC_HIDDEN void yc__coro_init(yc__coro *co, void *lo, void *hi, yc__ctx_entry entry, void *arg);
 YC_HIDDEN void yc__coro_destroy(yc__coro *co);
 
 YC_HIDDEN int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out);
@@ -201,15 +261,21 @@ struct yc_gen {
     _Atomic int state;         /* yc_gen_state */
     yc_gen_fn fn;
     void *arg;
-    yc_val xfer;               /* sent value in; yielded/returned value out */
-    int out_status;            /* how the body handed control back */
+    yc_val *out;               /* where the resumer wants the result */
+    yc_val scratch;            /* out when the resumer passed NULL */
     yc_exc *exc_in;            /* to raise at the resume point (owned) */
-    yc_exc *exc_out;           /* the body ended with this (owned) */
+    const char *yield_file;    /* the suspension point, for tracebacks */
+    int yield_line;
+    int susp;                  /* how it is suspended: SUSP_YIELD / SUSP_FROM */
     yc_iter *yieldfrom;        /* subiterator while delegating */
     yc__stack stack;
     yc__coro co;
     const char *name;          /* points after the struct, inside the stack mapping */
 };
+
+/* Bytes reserved at the top of every stack mapping for the generator's
+ * header and name (so all default-size stacks map the same size). */
+#define YC__GEN_HEADER_MAX (((sizeof(struct yc_gen) + 256) + 63) & ~(size_t)63)
 
 /* Ends the running generator g with exception e (PEP 479 applied);
  * never returns. */

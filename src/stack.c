@@ -88,7 +88,7 @@ int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out)
 void yc__stack_put(yc__thread *T, const yc__stack *st)
 {
     static size_t default_map;
-    if (!default_map) default_map = map_size_for(YC_STACK_DEFAULT);
+    if (!default_map) default_map = map_size_for(YC_STACK_DEFAULT + YC__GEN_HEADER_MAX);
     if (st->map_size == default_map && T->pool_count < YC_STACK_POOL_MAX) {
         yc__pool_node *n = (yc__pool_node *)(st->map + st->map_size - sizeof(yc__pool_node));
         n->st = *st;

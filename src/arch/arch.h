@@ -1,13 +1,23 @@
 /*
  * The context-switch interface: the only thing an architecture provides.
  * One implementation is compiled in, chosen at configure time
- * (YC_SWITCH=asm picks switch_<arch>_<abi>.S, YC_SWITCH=ucontext picks
+ * (YC_SWITCH=asm picks switch_<arch>_<abi>_elf.S, YC_SWITCH=ucontext picks
  * switch_ucontext.c). Adding a target means adding one file.
+ *
+ * A switch carries two machine words (a, b) to the side it resumes, which
+ * receives them as the return value of its own pending jump (in registers:
+ * rax:rdx on x86-64). Callers declare the jump with whatever two-word return
+ * type suits them (yc__xfer, yc_val or int) so that a C function can
+ * tail-call it: the resumed side then continues straight in its caller, and
+ * no `ret` follows a switch (a return after a switch is always mispredicted,
+ * since the return-stack buffer holds the other stack's addresses).
  */
 #ifndef YC_ARCH_H
 #define YC_ARCH_H
 
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #if defined(YC_SWITCH_UCONTEXT)
 #  include <ucontext.h>
@@ -30,23 +40,40 @@ typedef struct yc__ctx {
 #  endif
 #endif
 
-/* Entry function of a new context. It receives the arg of the first switch
- * into the context and must never return. */
+typedef struct yc__xfer {
+    uint64_t a, b;
+} yc__xfer;
+
+/* Entry of a new context: entry(arg), and it must never return. */
 typedef void (*yc__ctx_entry)(void *arg);
+/* A function run on top of a resumed context (see yc__ctx_jump_ontop). */
+typedef yc__xfer (*yc__ctx_ontop)(uint64_t a, uint64_t b);
 
 /*
- * Prepares c so that the first switch into it calls entry(arg) on the stack
- * [lo, hi). hi is the (exclusive) top; the function aligns it as the ABI
- * requires. The floating-point control state of the caller is inherited.
+ * Prepares c so that the first jump into it calls entry(arg) on the stack
+ * [lo, hi) (hi exclusive; aligned here as the ABI requires). The first
+ * jump's words are dropped. The caller's FP control state is inherited.
  */
-void yc__ctx_init(yc__ctx *c, void *lo, void *hi, yc__ctx_entry entry);
+void yc__ctx_init(yc__ctx *c, void *lo, void *hi, yc__ctx_entry entry, void *arg);
 
 /*
- * Saves the running context into *from and resumes to. Returns when some
- * later switch resumes *from, and returns that switch's arg. The first
- * switch into a fresh context passes arg to its entry function instead.
- * Callee-saved registers and the FP control words travel with each context.
+ * Saves the running context into *from and resumes to, handing it (a, b).
+ * Once off from's stack, stores val into *flag (a release store), so that
+ * another thread waiting on *flag can never resume from while its stack is
+ * still in use. Returns the words of the jump that later resumes from.
+ * Callee-saved registers, MXCSR and the x87 control word travel with each
+ * context.
  */
-void *yc__ctx_switch(yc__ctx *from, yc__ctx *to, void *arg);
+yc__xfer yc__ctx_jump(yc__ctx *from, yc__ctx *to, uint64_t a, uint64_t b, _Atomic int *flag,
+                      int val);
+
+/*
+ * Like yc__ctx_jump (without the flag), but resumes to by calling fn(a, b)
+ * on to's stack, as if to's pending jump had called fn: what fn returns
+ * becomes that jump's return value; fn may also never return (raise). This
+ * is how an exception is thrown into a suspended generator.
+ */
+yc__xfer yc__ctx_jump_ontop(yc__ctx *from, yc__ctx *to, uint64_t a, uint64_t b,
+                            yc__ctx_ontop fn);
 
 #endif

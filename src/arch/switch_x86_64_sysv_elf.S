@@ -10,7 +10,7 @@
  *   0x06    2     (padding)
  *   0x08    8     r15
  *   0x10    8     r14
- *   0x18    8     r13
+ *   0x18    8     r13        (entry argument, for a fresh context)
  *   0x20    8     r12        (entry function, for a fresh context)
  *   0x28    8     rbx
  *   0x30    8     rbp
@@ -23,6 +23,7 @@
 
 #define OFF_MXCSR   0x00
 #define OFF_X87CW   0x04
+#define OFF_R13     0x18
 #define OFF_R12     0x20
 #define OFF_RBX     0x28
 #define OFF_RBP     0x30
@@ -31,14 +32,10 @@
 
     .text
 
-/* void *yc__ctx_switch(yc__ctx *from (rdi), yc__ctx *to (rsi), void *arg (rdx)) */
-    .globl  yc__ctx_switch
-    .hidden yc__ctx_switch
-    .type   yc__ctx_switch, @function
-    .p2align 4
-yc__ctx_switch:
-    .cfi_startproc
-    pushq   %rbp                    /* save callee-saved registers ...     */
+/* Pushes the callee-saved registers and the FP control words in the frame
+ * layout above, and stores the frame address into *from (rdi). */
+.macro SAVE_FRAME
+    pushq   %rbp                    /* callee-saved registers ...          */
     .cfi_adjust_cfa_offset 8
     .cfi_rel_offset rbp, 0
     pushq   %rbx
@@ -59,18 +56,19 @@ yc__ctx_switch:
     leaq    -8(%rsp), %rsp          /* room for MXCSR and the x87 CW       */
     .cfi_adjust_cfa_offset 8
     stmxcsr OFF_MXCSR(%rsp)         /* save MXCSR                          */
-    fnstcw  OFF_X87CW(%rsp)         /* save x87 control word               */
-
+    fnstcw  OFF_X87CW(%rsp)         /* save the x87 control word           */
     movq    %rsp, (%rdi)            /* from->sp = this frame               */
-    movq    (%rsi), %rsp            /* switch stacks: rsp = to->sp         */
-                                    /* (same frame layout, so the CFI above
-                                       describes the new stack too)        */
+.endm
 
-    ldmxcsr OFF_MXCSR(%rsp)         /* restore MXCSR of the resumed side   */
-    fldcw   OFF_X87CW(%rsp)         /* restore its x87 control word        */
+/* Restores the frame at rsp (the resumed side's), leaving rsp at its return
+ * address. The stack layout equals the saving side's, so the CFI still
+ * describes it. */
+.macro RESTORE_FRAME
+    ldmxcsr OFF_MXCSR(%rsp)         /* restore MXCSR                       */
+    fldcw   OFF_X87CW(%rsp)         /* restore the x87 control word        */
     leaq    8(%rsp), %rsp           /* drop the FP slot                    */
     .cfi_adjust_cfa_offset -8
-    popq    %r15                    /* restore callee-saved registers ...  */
+    popq    %r15                    /* callee-saved registers ...          */
     .cfi_adjust_cfa_offset -8
     .cfi_restore r15
     popq    %r14
@@ -88,16 +86,58 @@ yc__ctx_switch:
     popq    %rbp                    /* ... in reverse order                */
     .cfi_adjust_cfa_offset -8
     .cfi_restore rbp
-    movq    %rdx, %rax              /* return arg to a resumed switch ...  */
-    movq    %rdx, %rdi              /* ... or pass it to a fresh entry     */
-    ret                             /* pop the resumed side's return addr  */
+.endm
+
+/* yc__xfer yc__ctx_jump(yc__ctx *from (rdi), yc__ctx *to (rsi),
+ *                       uint64_t a (rdx), uint64_t b (rcx),
+ *                       _Atomic int *flag (r8), int val (r9d)) */
+    .globl  yc__ctx_jump
+    .hidden yc__ctx_jump
+    .type   yc__ctx_jump, @function
+    .p2align 4
+yc__ctx_jump:
+    .cfi_startproc
+    SAVE_FRAME
+    movq    (%rsi), %rsp            /* switch stacks: rsp = to->sp         */
+    movl    %r9d, (%r8)             /* *flag = val: from's stack is free
+                                       (x86 stores are release stores)     */
+    RESTORE_FRAME
+    popq    %r10                    /* the resumed side's return address   */
+    .cfi_adjust_cfa_offset -8
+    .cfi_register rip, r10
+    movq    %rdx, %rax              /* return (a, b) in rax:rdx            */
+    movq    %rcx, %rdx
+    jmp     *%r10                   /* an indirect jump, not ret: the return
+                                       predictor would guess this stack's
+                                       caller; the branch target buffer
+                                       learns the real target              */
     .cfi_endproc
-    .size   yc__ctx_switch, .-yc__ctx_switch
+    .size   yc__ctx_jump, .-yc__ctx_jump
+
+/* yc__xfer yc__ctx_jump_ontop(yc__ctx *from (rdi), yc__ctx *to (rsi),
+ *                             uint64_t a (rdx), uint64_t b (rcx),
+ *                             yc__ctx_ontop fn (r8)) */
+    .globl  yc__ctx_jump_ontop
+    .hidden yc__ctx_jump_ontop
+    .type   yc__ctx_jump_ontop, @function
+    .p2align 4
+yc__ctx_jump_ontop:
+    .cfi_startproc
+    SAVE_FRAME
+    movq    (%rsi), %rsp            /* switch stacks: rsp = to->sp         */
+    RESTORE_FRAME
+    movq    %rdx, %rdi              /* fn(a, b) ...                        */
+    movq    %rcx, %rsi
+    jmp     *%r8                    /* ... entered with to's return address
+                                       on the stack, so fn returns where
+                                       to's jump would have                */
+    .cfi_endproc
+    .size   yc__ctx_jump_ontop, .-yc__ctx_jump_ontop
 
 /* void yc__ctx_init(yc__ctx *c (rdi), void *lo (rsi), void *hi (rdx),
- *                   yc__ctx_entry entry (rcx))
- * Builds a frame at the top of [lo, hi) that yc__ctx_switch can "return"
- * into: the registers are zero, r12 holds entry, the return address is the
+ *                   yc__ctx_entry entry (rcx), void *arg (r8))
+ * Builds a frame at the top of [lo, hi) that a jump can resume: registers
+ * zero except r12 = entry and r13 = arg, the return address is the
  * trampoline, and the FP control words are the caller's. */
     .globl  yc__ctx_init
     .hidden yc__ctx_init
@@ -107,34 +147,35 @@ yc__ctx_init:
     .cfi_startproc
     movq    %rdx, %rax              /* rax = hi                            */
     andq    $-16, %rax              /* 16-byte align the top               */
-    subq    $FRAME_SIZE, %rax       /* frame below it; after the switch
-                                       pops it, rsp = top (16-aligned), as
-                                       the trampoline's call needs         */
+    subq    $FRAME_SIZE, %rax       /* the frame below it; once a jump pops
+                                       it, rsp = top: 16-aligned, as the
+                                       trampoline's call needs             */
     stmxcsr OFF_MXCSR(%rax)         /* inherit MXCSR                       */
     fnstcw  OFF_X87CW(%rax)         /* inherit the x87 control word        */
     movw    $0, 0x06(%rax)          /* clear the padding                   */
     movq    $0, 0x08(%rax)          /* r15 = 0                             */
     movq    $0, 0x10(%rax)          /* r14 = 0                             */
-    movq    $0, 0x18(%rax)          /* r13 = 0                             */
+    movq    %r8, OFF_R13(%rax)      /* r13 = arg                           */
     movq    %rcx, OFF_R12(%rax)     /* r12 = entry                         */
     movq    $0, OFF_RBX(%rax)       /* rbx = 0                             */
     movq    $0, OFF_RBP(%rax)       /* rbp = 0: frame-pointer walks stop   */
-    leaq    yc__ctx_trampoline(%rip), %r8 /* r8 = trampoline address      */
-    movq    %r8, OFF_RET(%rax)      /* the switch's ret lands there        */
+    leaq    yc__ctx_trampoline(%rip), %r9 /* r9 = the trampoline           */
+    movq    %r9, OFF_RET(%rax)      /* the jump lands there                */
     movq    %rax, (%rdi)            /* c->sp = frame                       */
     ret
     .cfi_endproc
     .size   yc__ctx_init, .-yc__ctx_init
 
-/* First code run in a fresh context: rdi = the switch's arg, r12 = entry.
- * There is no caller: the CFI marks the return address undefined so that
+/* First code run in a fresh context, with r12 = entry and r13 = arg. There
+ * is no caller: the CFI marks the return address undefined so that
  * unwinders and debuggers stop here. */
     .type   yc__ctx_trampoline, @function
     .p2align 4
 yc__ctx_trampoline:
     .cfi_startproc
     .cfi_undefined rip
-    callq   *%r12                   /* entry(arg); rsp is 16-aligned here  */
+    movq    %r13, %rdi              /* entry(arg)                          */
+    callq   *%r12                   /* rsp is 16-aligned here              */
     ud2                             /* entry must never return             */
     .cfi_endproc
     .size   yc__ctx_trampoline, .-yc__ctx_trampoline
