@@ -127,6 +127,13 @@ yc_exc *yc_exc_new_errno(const yc_exc_type *t, int err, const char *fmt, ...)
     return e;
 }
 
+/* Whether a traceback entry's `where` is an owned copy. */
+static bool where_owned(const yc_exc *e, const char *w)
+{
+    uintptr_t lo = (uintptr_t)e->where_small, p = (uintptr_t)w;
+    return w && (p < lo || p >= lo + sizeof e->where_small);
+}
+
 yc_exc *yc_exc_ref(yc_exc *e)
 {
     if (e && e->refs > 0) e->refs++;
@@ -138,8 +145,9 @@ void yc_exc_unref(yc_exc *e)
     while (e && e->refs > 0 && --e->refs == 0) {
         yc_exc *ctx = e->context;
         yc_exc_unref(e->cause);
-        for (uint32_t i = 0; i < e->ntb; i++) yc__free((void *)e->tb[i].where);
-        yc__free(e->tb);
+        for (uint32_t i = 0; i < e->ntb; i++)
+            if (where_owned(e, e->tb[i].where)) yc__free((void *)e->tb[i].where);
+        if (e->tb != e->tb_small) yc__free(e->tb);
         yc__free(e->msg);
         e->magic = 0;
         yc__free(e);
@@ -192,14 +200,32 @@ void yc__tb_add(yc_exc *e, const char *file, int line, const char *func, const c
 {
     if (!e || e->refs < 0) return;
     if (e->ntb == e->captb) {
-        uint32_t cap = e->captb ? e->captb * 2 : 4;
-        yc_tb_entry *tb = yc__realloc(e->tb, cap * sizeof *tb);
-        if (!tb) return; /* a traceback entry is not worth failing for */
-        e->tb = tb;
-        e->captb = cap;
+        if (e->captb == 0) {
+            e->tb = e->tb_small;
+            e->captb = YC__TB_SMALL;
+        } else {
+            uint32_t cap = e->captb * 2;
+            yc_tb_entry *tb = yc__malloc(cap * sizeof *tb);
+            if (!tb) return; /* a traceback entry is not worth failing for */
+            memcpy(tb, e->tb, e->ntb * sizeof *tb);
+            if (e->tb != e->tb_small) yc__free(e->tb);
+            e->tb = tb;
+            e->captb = cap;
+        }
     }
-    char *w = where ? yc__strdup(where) : NULL;
-    e->tb[e->ntb++] = (yc_tb_entry){file, line, func, w ? w : NULL};
+    uint32_t i = e->ntb;
+    const char *w = NULL;
+    if (where) {
+        size_t n = strlen(where);
+        if (i < YC__TB_SMALL && n < sizeof e->where_small[0]) {
+            memcpy(e->where_small[i], where, n + 1);
+            w = e->where_small[i];
+        } else {
+            w = yc__strdup(where);
+        }
+    }
+    e->tb[i] = (yc_tb_entry){file, line, func, w};
+    e->ntb = i + 1;
 }
 
 const yc_tb_entry *yc_exc_traceback(const yc_exc *e, size_t *n)

@@ -212,6 +212,7 @@ YC_HIDDEN void yc__stats_add_exited(long gens, long stacks);
 /* ---- exceptions (exc.c) ---- */
 
 #define YC__EXC_MAGIC 0x79634578u /* "ycEx" */
+#define YC__TB_SMALL 2
 
 struct yc_exc {
     uint32_t magic;
@@ -223,8 +224,13 @@ struct yc_exc {
     bool suppress_context;
     yc_exc *context;           /* owned */
     yc_exc *cause;             /* owned */
-    yc_tb_entry *tb;           /* owned array; entry.where strings owned */
+    yc_tb_entry *tb;           /* tb_small, or an owned array */
     uint32_t ntb, captb;
+    /* The first entries live inline, with short generator names, so a
+     * raise (every close throws GeneratorExit) needs no allocation for its
+     * traceback. A longer `where` is an owned copy. */
+    yc_tb_entry tb_small[YC__TB_SMALL];
+    char where_small[YC__TB_SMALL][32];
 };
 
 YC_HIDDEN bool yc__exc_valid(const yc_exc *e);
