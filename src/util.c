@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,12 +105,19 @@ int yc_val_format(yc_val v, char *buf, size_t n)
 
 /* ---- configuration ---------------------------------------------------- */
 
-#define STR2(x) #x
-#define STR(x) STR2(x)
+static char config_buf[256];
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+static void config_init(void)
+{
+    snprintf(config_buf, sizeof config_buf,
+             "switch=%s stack_default=%zu stack_pool_max=%d asan=%d tsan=%d valgrind=%d",
+             YC_SWITCH_NAME, (size_t)YC_STACK_DEFAULT, (int)YC_STACK_POOL_MAX, YC_ASAN, YC_TSAN,
+             YC_VALGRIND);
+}
 
 const char *yc_config(void)
 {
-    return "switch=" YC_SWITCH_NAME " stack_default=" STR(YC_STACK_DEFAULT)
-           " stack_pool_max=" STR(YC_STACK_POOL_MAX) " asan=" STR(YC_ASAN)
-           " tsan=" STR(YC_TSAN) " valgrind=" STR(YC_VALGRIND);
+    pthread_once(&config_once, config_init);
+    return config_buf;
 }

@@ -1,0 +1,72 @@
+"""Summarises the interleaved runs of bench/run.sh.
+
+    python3 report.py RAW RESULTS_TSV
+
+RAW has one line per measurement: round<TAB>benchmark<TAB>system<TAB>ns_per_op.
+Writes RESULTS_TSV (benchmark, system, median ns_per_op) and prints the table
+with ratios against yieldc.
+"""
+import statistics
+import sys
+
+BENCHMARKS = ["roundtrip", "create", "create-close"]
+SYSTEMS = ["yieldc", "yieldc:ucontext", "boost-fcontext", "ucontext", "cpython", "lua",
+           "luajit", "indirect-call"]
+
+
+def order(key, known):
+    return (known.index(key), key) if key in known else (len(known), key)
+
+
+def main():
+    raw_path, out_path = sys.argv[1], sys.argv[2]
+    runs = {}
+    with open(raw_path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 4:
+                continue
+            _, bench, system, ns = parts
+            runs.setdefault((bench, system), []).append(float(ns))
+    if not runs:
+        sys.exit("report: no measurements")
+
+    keys = sorted(runs, key=lambda k: (order(k[0], BENCHMARKS), order(k[1], SYSTEMS)))
+    med = {k: statistics.median(runs[k]) for k in keys}
+
+    with open(out_path, "w") as f:
+        f.write("benchmark\tsystem\tns_per_op\n")
+        for bench, system in keys:
+            f.write(f"{bench}\t{system}\t{med[(bench, system)]:.3f}\n")
+
+    print(f"{'benchmark':<13} {'system':<16} {'ns/op':>9} {'vs yieldc':>10}   "
+          f"{'runs':>4}  min .. max ns/op")
+    last = None
+    for bench, system in keys:
+        if last is not None and bench != last:
+            print()
+        last = bench
+        m = med[(bench, system)]
+        base = med.get((bench, "yieldc"))
+        ratio = f"{m / base:9.2f}x" if base else f"{'-':>10}"
+        r = runs[(bench, system)]
+        print(f"{bench:<13} {system:<16} {m:9.2f} {ratio}   {len(r):4d}  "
+              f"{min(r):.2f} .. {max(r):.2f}")
+    print("(vs yieldc = system's ns/op / yieldc's ns/op: above 1 means slower than yieldc)")
+
+    print()
+    for peer in ("boost-fcontext", "cpython"):
+        parts = []
+        for bench in BENCHMARKS:
+            y, p = med.get((bench, "yieldc")), med.get((bench, peer))
+            if y and p:
+                parts.append(f"{bench} {y / p:.2f}")
+        if parts:
+            print(f"yieldc/{peer} (time ratio, below 1 means yieldc is faster): "
+                  + ", ".join(parts))
+        else:
+            print(f"yieldc/{peer}: not measured ({peer} was skipped)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# `make bench`: yieldc against its peers, all measured in this one run.
+#
+#   bash bench/run.sh
+#
+# Steps: install missing peers (Debian packages) -> build the library twice
+# (assembly switch and -DYC_SWITCH=ucontext, Release) -> build the drivers ->
+# time every system in interleaved rounds (median of YC_BENCH_ROUNDS runs) ->
+# instruction counts under callgrind -> memory per suspended generator ->
+# the "no allocation, no system call on next/send/yield" checks.
+#
+# Outputs in build/bench/: results.tsv (benchmark, system, ns_per_op),
+# instructions.tsv (benchmark, system, instructions_per_op), runs.tsv (every
+# single measurement), and the logs of the builds and installs.
+#
+# Environment knobs: YC_BENCH_ROUNDS (default 9, at least 5), YC_BENCH_MS
+# (target duration of one measurement, default 200).
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$ROOT/bench
+OUT=$ROOT/build/bench
+ROUNDS=${YC_BENCH_ROUNDS:-9}
+MS=${YC_BENCH_MS:-200}
+if ! [[ $ROUNDS =~ ^[0-9]+$ ]] || ((ROUNDS < 5)); then ROUNDS=5; fi
+START=$SECONDS
+
+mkdir -p "$OUT"
+cd "$ROOT" || exit 1
+
+section() { printf '\n== %s ==\n' "$*"; }
+note() { printf '  %s\n' "$*"; }
+die() {
+    printf 'bench: %s\n' "$*" >&2
+    exit 1
+}
+
+# ---------------------------------------------------------------------------
+section "dependencies"
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi
+fi
+APT_UPDATED=0
+: >"$OUT/apt.log"
+
+# apt_install PKG: installs one Debian package; runs apt-get update once if
+# the first attempt fails. Returns non-zero when it could not be installed.
+apt_install() {
+    local pkg=$1
+    if [ "$SUDO" = none ]; then
+        note "cannot install $pkg: not root and no password-less sudo"
+        return 1
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        note "cannot install $pkg: no apt-get on this machine"
+        return 1
+    fi
+    note "installing $pkg (apt-get install -y $pkg; log: build/bench/apt.log)"
+    local apt=($SUDO env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300)
+    if "${apt[@]}" install -y --no-install-recommends "$pkg" >>"$OUT/apt.log" 2>&1; then
+        return 0
+    fi
+    if [ "$APT_UPDATED" = 0 ]; then
+        APT_UPDATED=1
+        note "install failed; running apt-get update and retrying"
+        "${apt[@]}" update >>"$OUT/apt.log" 2>&1 || true
+        "${apt[@]}" install -y --no-install-recommends "$pkg" >>"$OUT/apt.log" 2>&1 && return 0
+    fi
+    note "could not install $pkg (see build/bench/apt.log)"
+    return 1
+}
+
+have_boost() {
+    [ -f /usr/include/boost/context/detail/fcontext.hpp ] &&
+        [ -f /usr/include/boost/context/fiber.hpp ] &&
+        compgen -G "/usr/lib/*/libboost_context.so" >/dev/null
+}
+
+# need CHECK-COMMAND PACKAGE: installs PACKAGE when the check fails.
+need() {
+    local check=$1 pkg=$2
+    if eval "$check" >/dev/null 2>&1; then
+        note "found: $pkg"
+        return 0
+    fi
+    apt_install "$pkg" && eval "$check" >/dev/null 2>&1 && note "installed: $pkg"
+}
+
+need "command -v cmake" cmake || die "cmake is required"
+need "command -v gcc" gcc || die "gcc is required"
+need "command -v g++" g++ || note "no g++: boost-fcontext will be skipped"
+need "[ -x /usr/bin/python3 ]" python3 || note "no /usr/bin/python3: cpython will be skipped"
+need "command -v lua5.4" lua5.4 || note "no lua5.4: lua will be skipped"
+need have_boost libboost-context-dev || note "no Boost.Context: boost-fcontext will be skipped"
+need "command -v luajit" luajit || note "no luajit: luajit will be skipped"
+need "command -v valgrind" valgrind || note "no valgrind: instruction counts will be skipped"
+need "command -v strace" strace || note "no strace: the system-call check will be skipped"
+
+# The report needs some Python 3; prefer Debian's.
+REPORT_PY=
+for p in /usr/bin/python3 "$(command -v python3 2>/dev/null)"; do
+    if [ -n "$p" ] && [ -x "$p" ]; then REPORT_PY=$p; break; fi
+done
+[ -n "$REPORT_PY" ] || die "no python3 for the report"
+
+# ---------------------------------------------------------------------------
+section "build"
+
+# build_lib DIR [CMAKE ARGS...]: a Release build of libyieldc.a in DIR.
+build_lib() {
+    local dir=$1
+    shift
+    cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DYC_BUILD_TESTS=OFF \
+        -DYC_BUILD_EXAMPLES=OFF -DYC_BUILD_BENCH=OFF -DYC_WERROR=OFF "$@" >"$OUT/build-$(basename "$dir").log" 2>&1 &&
+        cmake --build "$dir" -j2 --target yieldc_static >>"$OUT/build-$(basename "$dir").log" 2>&1 &&
+        [ -f "$dir/libyieldc.a" ]
+}
+
+CFLAGS_B=(-O2 -std=gnu11 -Wall -Wextra -DYC_STATIC -I"$ROOT/include")
+build_lib "$ROOT/build/bench-lib" -DYC_SWITCH=asm || { cat "$OUT/build-bench-lib.log"; die "library build failed"; }
+gcc "${CFLAGS_B[@]}" "$BENCH/bench_yieldc.c" "$ROOT/build/bench-lib/libyieldc.a" -pthread \
+    -o "$OUT/bench_yieldc" || die "bench_yieldc does not build"
+note "yieldc: ok (build/bench-lib, Release: $("$OUT/bench_yieldc" config))"
+
+HAVE_YC_UC=0
+if build_lib "$ROOT/build/bench-lib-ucontext" -DYC_SWITCH=ucontext &&
+    gcc "${CFLAGS_B[@]}" "$BENCH/bench_yieldc.c" "$ROOT/build/bench-lib-ucontext/libyieldc.a" \
+        -pthread -o "$OUT/bench_yieldc_ucontext"; then
+    HAVE_YC_UC=1
+    note "yieldc:ucontext: ok (build/bench-lib-ucontext, Release: $("$OUT/bench_yieldc_ucontext" config))"
+else
+    note "SKIP yieldc:ucontext: the ucontext build failed (build/bench/build-bench-lib-ucontext.log)"
+fi
+
+gcc -O2 -std=gnu11 -Wall -Wextra "$BENCH/bench_peers.c" -o "$OUT/bench_peers" ||
+    die "bench_peers does not build"
+
+HAVE_BOOST=0
+if command -v g++ >/dev/null 2>&1 && have_boost &&
+    g++ -O2 -std=c++14 -Wall -Wextra "$BENCH/bench_boost.cpp" -lboost_context \
+        -o "$OUT/bench_boost" 2>"$OUT/boost-build.log"; then
+    HAVE_BOOST=1
+    note "boost-fcontext: ok (Boost $(sed -n 's/^#define BOOST_LIB_VERSION "\(.*\)"/\1/p' \
+        /usr/include/boost/version.hpp 2>/dev/null))"
+else
+    note "SKIP boost-fcontext: no g++ / Boost.Context, or the driver does not build"
+fi
+
+# ---------------------------------------------------------------------------
+# The systems: name and command words (the target ms is appended).
+SYS_NAMES=()
+declare -A SYS_CMD
+add_sys() {
+    SYS_NAMES+=("$1")
+    SYS_CMD[$1]=$(printf '%q ' "${@:2}")
+}
+add_sys yieldc "$OUT/bench_yieldc" time
+[ "$HAVE_YC_UC" = 1 ] && add_sys yieldc:ucontext "$OUT/bench_yieldc_ucontext" time
+[ "$HAVE_BOOST" = 1 ] && add_sys boost-fcontext "$OUT/bench_boost" time
+add_sys ucontext "$OUT/bench_peers" ucontext time
+if [ -x /usr/bin/python3 ]; then
+    add_sys cpython /usr/bin/python3 "$BENCH/bench_cpython.py" time
+else
+    note "SKIP cpython: /usr/bin/python3 is missing"
+fi
+if command -v lua5.4 >/dev/null 2>&1; then
+    add_sys lua lua5.4 "$BENCH/bench.lua" lua
+else
+    note "SKIP lua: lua5.4 is missing"
+fi
+if command -v luajit >/dev/null 2>&1; then
+    add_sys luajit luajit "$BENCH/bench.lua" luajit
+else
+    note "SKIP luajit: not installed"
+fi
+add_sys indirect-call "$OUT/bench_peers" indirect-call time
+
+section "versions"
+note "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1) ($(nproc) cores)"
+note "gcc: $(gcc -dumpfullversion), glibc: $(getconf GNU_LIBC_VERSION | cut -d' ' -f2)"
+[ -x /usr/bin/python3 ] && note "cpython: $(/usr/bin/python3 -c 'import sys; print(sys.version.split()[0])') (/usr/bin/python3)"
+command -v lua5.4 >/dev/null 2>&1 && note "lua: $(lua5.4 -v 2>&1 | head -1)"
+command -v luajit >/dev/null 2>&1 && note "luajit: $(luajit -v 2>&1 | head -1)"
+
+# ---------------------------------------------------------------------------
+section "timing: ${#SYS_NAMES[@]} systems x $ROUNDS interleaved rounds, ~${MS} ms per measurement"
+
+RUNS=$OUT/runs.tsv
+: >"$RUNS"
+FAILED=" "
+n=${#SYS_NAMES[@]}
+for ((r = 0; r < ROUNDS; r++)); do
+    printf '  round %d/%d:' $((r + 1)) "$ROUNDS"
+    # rotate the order each round, so that no system always runs first
+    for ((i = 0; i < n; i++)); do
+        s=${SYS_NAMES[$(((i + r) % n))]}
+        [[ $FAILED == *" $s "* ]] && continue
+        if out=$(eval "timeout 120 ${SYS_CMD[$s]} \"\$MS\"" 2>"$OUT/err.log"); then
+            printf '%s\n' "$out" | awk -v r=$((r + 1)) -F'\t' 'NF == 3 { print r "\t" $0 }' >>"$RUNS"
+            printf ' %s' "$s"
+        else
+            FAILED+="$s "
+            printf ' %s(FAILED)' "$s"
+            sed 's/^/    /' "$OUT/err.log" >&2
+        fi
+    done
+    printf '\n'
+done
+for s in $FAILED; do
+    note "SKIP $s: it failed (output above); its partial runs are dropped"
+    awk -F'\t' -v s="$s" '$3 != s' "$RUNS" >"$RUNS.tmp" && mv "$RUNS.tmp" "$RUNS"
+done
+
+section "results (median of $ROUNDS runs; build/bench/results.tsv)"
+"$REPORT_PY" "$BENCH/report.py" "$RUNS" "$OUT/results.tsv" || die "report failed"
+
+# ---------------------------------------------------------------------------
+section "instructions per round trip (callgrind; build/bench/instructions.tsv)"
+
+INSTR=$OUT/instructions.tsv
+printf 'benchmark\tsystem\tinstructions_per_op\n' >"$INSTR"
+if command -v valgrind >/dev/null 2>&1; then
+    # total_ir N CMD...: callgrind's total instruction count of CMD count-rt N
+    total_ir() {
+        local nn=$1 f="$OUT/callgrind.out.tmp"
+        shift
+        valgrind --tool=callgrind --callgrind-out-file="$f" "$@" count-rt "$nn" \
+            >/dev/null 2>"$OUT/callgrind.log" || return 1
+        sed -n 's/^totals: *//p' "$f" | head -1
+        rm -f "$f"
+    }
+    # Three runs of B, B+N and B+2N round trips: per op = (Ir(B+N) - Ir(B)) / N,
+    # which must equal (Ir(B+2N) - Ir(B+N)) / N (start-up cancels out exactly;
+    # B > 0 so that the loop's set-up is in every run).
+    instr_row() {
+        local sys=$1 N=$2
+        shift 2
+        local B=1000 a b c
+        a=$(total_ir $B "$@") && b=$(total_ir $((B + N)) "$@") && c=$(total_ir $((B + 2 * N)) "$@") ||
+            { note "$sys: callgrind failed (build/bench/callgrind.log)"; return; }
+        local per1 per2
+        per1=$(awk -v a="$a" -v b="$b" -v n="$N" 'BEGIN { printf "%.2f", (b - a) / n }')
+        per2=$(awk -v b="$b" -v c="$c" -v n="$N" 'BEGIN { printf "%.2f", (c - b) / n }')
+        local stable="exact: the same for both steps"
+        [ "$per1" = "$per2" ] || stable="UNSTABLE: the second step gave $per2"
+        printf 'roundtrip\t%s\t%s\n' "$sys" "$per1" >>"$INSTR"
+        printf '  %-16s %8s instructions/round trip  (%s)\n' "$sys" "$per1" "$stable"
+    }
+    instr_row yieldc 100000 "$OUT/bench_yieldc"
+    [ "$HAVE_YC_UC" = 1 ] && instr_row yieldc:ucontext 10000 "$OUT/bench_yieldc_ucontext"
+    [ "$HAVE_BOOST" = 1 ] && instr_row boost-fcontext 100000 "$OUT/bench_boost"
+    instr_row ucontext 10000 "$OUT/bench_peers" ucontext
+    instr_row indirect-call 100000 "$OUT/bench_peers" indirect-call
+    note "(user-space instructions only: the kernel side of ucontext's rt_sigprocmask is not counted)"
+else
+    note "SKIP: valgrind is missing"
+fi
+
+# ---------------------------------------------------------------------------
+section "memory per suspended generator (10000 generators, each advanced to its first yield)"
+
+printf '  %-16s %10s %16s %18s\n' system generators "RSS bytes/gen" "virtual bytes/gen"
+mem_row() {
+    local line
+    line=$("$@" mem 10000) || { note "$1: failed"; return; }
+    printf '%s\n' "$line" | awk -F'\t' '{ printf "  %-16s %10s %16s %18s\n", $1, $2, $3, $4 }'
+}
+mem_row "$OUT/bench_yieldc"
+[ "$HAVE_YC_UC" = 1 ] && mem_row "$OUT/bench_yieldc_ucontext"
+[ -x /usr/bin/python3 ] && mem_row /usr/bin/python3 "$BENCH/bench_cpython.py"
+note "(yieldc: one mmap'd stack per generator, 256 KiB default + guard page reserved;"
+note " RSS counts only the pages touched: the header at the top and the frames in use)"
+
+# ---------------------------------------------------------------------------
+section "no allocation and no system call on the next/send/yield path"
+
+# The driver's `path N` mode: N x (yc_next + yc_send) on one generator with a
+# counting allocator installed through yc_set_allocator.
+CHECKS_OK=1
+path_run() { # path_run BINARY N -> "syscalls<TAB>driver output"
+    local bin=$1 nn=$2 f="$OUT/strace.tmp" out calls
+    if command -v strace >/dev/null 2>&1; then
+        out=$(strace -f -c -o "$f" "$bin" path "$nn") || return 1
+        calls=$(awk '$NF == "total" { print $4 }' "$f")
+    else
+        out=$("$bin" path "$nn") || return 1
+        calls=-
+    fi
+    printf '%s\t%s\n' "$calls" "$out"
+}
+field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p"; }
+
+if r1=$(path_run "$OUT/bench_yieldc" 1000) && r2=$(path_run "$OUT/bench_yieldc" 1000000); then
+    s1=${r1%%$'\t'*} s2=${r2%%$'\t'*}
+    if [ "$s1" = - ]; then
+        note "system calls: SKIPPED (no strace)"
+    elif [ "$s1" = "$s2" ]; then
+        note "system calls (strace -c -f), whole process: N=1e3: $s1, N=1e6: $s2 -> equal: PASS"
+    else
+        note "system calls (strace -c -f), whole process: N=1e3: $s1, N=1e6: $s2 -> differ: FAIL"
+        CHECKS_OK=0
+    fi
+    la1=$(field loop_allocs <<<"$r1") la2=$(field loop_allocs <<<"$r2")
+    ta1=$(field total_allocs <<<"$r1") ta2=$(field total_allocs <<<"$r2")
+    if [ "$la1" = 0 ] && [ "$la2" = 0 ] && [ "$ta1" = "$ta2" ]; then
+        verdict=PASS
+    else
+        verdict=FAIL
+        CHECKS_OK=0
+    fi
+    note "allocations (yc_set_allocator counter): in the loop N=1e3: $la1, N=1e6: $la2;" \
+        "whole process: $ta1 and $ta2 -> $verdict"
+else
+    note "the path check could not run: FAIL"
+    CHECKS_OK=0
+fi
+# The same check on the ucontext build shows that it does detect system calls.
+if [ "$HAVE_YC_UC" = 1 ] && command -v strace >/dev/null 2>&1 &&
+    u1=$(path_run "$OUT/bench_yieldc_ucontext" 1000) &&
+    u2=$(path_run "$OUT/bench_yieldc_ucontext" 2000); then
+    su1=${u1%%$'\t'*} su2=${u2%%$'\t'*}
+    note "for contrast, yieldc:ucontext: N=1e3: $su1, N=2e3: $su2 system calls ->" \
+        "$(awk -v a="$su1" -v b="$su2" 'BEGIN { printf "%.1f", (b - a) / 2000 }') per round trip" \
+        "(glibc swapcontext's rt_sigprocmask)"
+fi
+rm -f "$OUT/strace.tmp" "$OUT/err.log"
+
+section "done in $((SECONDS - START)) s"
+note "build/bench/results.tsv, build/bench/instructions.tsv, build/bench/runs.tsv"
+[ "$CHECKS_OK" = 1 ] || die "a next/send/yield path check FAILED"
+exit 0
