@@ -96,10 +96,21 @@ static yc_gen *current_gen_or_raise(const char *what)
     return g;
 }
 
-/* Raises e in g at a yield site. */
+/* Raises e in g at a yield site: an exception of the body's own making,
+ * chained to whatever is being handled (the resumer's too, as in 2.8). */
 static YC_NORETURN void raise_at(yc_gen *g, yc_exc *e, const char *file, int line)
 {
     yc__raise_in(&g->co, e, file, line, NULL);
+}
+
+/* Raises a thrown exception e in g at its suspension point. As CPython's
+ * throw does, it is chained only to the exception g itself is handling,
+ * never to the thrower's. */
+static YC_NORETURN void throw_at(yc_gen *g, yc_exc *e, const char *file, int line)
+{
+    if (g->co.exc_info) yc__exc_chain(e, g->co.exc_info);
+    yc__tb_add(e, file, line, NULL, g->name);
+    yc__deliver(&g->co, e);
 }
 
 /*
@@ -119,7 +130,7 @@ static yc__xfer throw_ontop(uint64_t a, uint64_t b)
     yc__coro_landed(&g->co, false);
     yc_exc *e = g->exc_in;
     g->exc_in = NULL;
-    raise_at(g, e, g->yield_file, g->yield_line);
+    throw_at(g, e, g->yield_file, g->yield_line);
 }
 
 /*
@@ -205,11 +216,11 @@ yc_val yc__yield_from(yc_iter *it, const char *file, int line)
                     yc_exc_unref(e);
                     yc__err_raise(file, line, NULL);
                 }
-                raise_at(g, e, file, line);
+                throw_at(g, e, file, line);
             }
             if (!it->type->throw_) {
                 g->yieldfrom = NULL;
-                raise_at(g, e, file, line); /* the subiterator is not closed */
+                throw_at(g, e, file, line); /* the subiterator is not closed */
             }
             st = it->type->throw_(it, e, &v);
             continue;
