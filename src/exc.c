@@ -90,7 +90,11 @@ yc_exc *yc_exc_newv(const yc_exc_type *t, const char *fmt, va_list ap)
     va_end(ap2);
     if (n < 0) return e;
     e->msg = yc__malloc((size_t)n + 1);
-    if (e->msg) vsnprintf(e->msg, (size_t)n + 1, fmt, ap);
+    if (!e->msg) { /* out of memory: MemoryError, not a half-made exception */
+        yc_exc_unref(e);
+        return &yc__nomem;
+    }
+    vsnprintf(e->msg, (size_t)n + 1, fmt, ap);
     return e;
 }
 
@@ -254,9 +258,11 @@ static void print_one(const yc_exc *e, FILE *f)
         fputs("Traceback (most recent call last):\n", f);
         for (uint32_t i = e->ntb; i-- > 0;) {
             const yc_tb_entry *t = &e->tb[i];
+            /* a yield site has no C function name: name the generator, as
+             * CPython names the generator function's frame */
             fprintf(f, "  File \"%s\", line %d, in %s", t->file ? t->file : "?", t->line,
-                    t->func ? t->func : "<yield>");
-            if (t->where && strcmp(t->where, main_name) != 0)
+                    t->func ? t->func : t->where ? t->where : "?");
+            if (t->func && t->where && strcmp(t->where, main_name) != 0)
                 fprintf(f, " (generator '%s')", t->where);
             fputc('\n', f);
         }
@@ -266,32 +272,9 @@ static void print_one(const yc_exc *e, FILE *f)
     fprintf(f, "%s\n", line);
 }
 
-#define PRINT_MAX_CHAIN 64
-
-static void print_chain(const yc_exc *e, FILE *f, const yc_exc **seen, int *nseen)
-{
-    if (*nseen >= PRINT_MAX_CHAIN) return;
-    seen[(*nseen)++] = e;
-    const yc_exc *link = NULL;
-    const char *say = NULL;
-    if (e->cause) {
-        link = e->cause;
-        say = "The above exception was the direct cause of the following exception:";
-    } else if (e->context && !e->suppress_context) {
-        link = e->context;
-        say = "During handling of the above exception, another exception occurred:";
-    }
-    if (link) {
-        int i;
-        for (i = 0; i < *nseen && seen[i] != link; i++) {}
-        if (i == *nseen) {
-            print_chain(link, f, seen, nseen);
-            fprintf(f, "\n%s\n\n", say);
-        }
-    }
-    print_one(e, f);
-}
-
+/* Prints the chain ending in e, oldest first: each exception's __cause__,
+ * or else its unsuppressed __context__, comes before it with the linking
+ * sentence. Iterative, and a cycle stops the walk. */
 void yc_exc_print(const yc_exc *e, FILE *f)
 {
     if (!f) f = stderr;
@@ -299,9 +282,32 @@ void yc_exc_print(const yc_exc *e, FILE *f)
         fputs("None\n", f);
         return;
     }
-    const yc_exc *seen[PRINT_MAX_CHAIN];
-    int nseen = 0;
-    print_chain(e, f, seen, &nseen);
+    const yc_exc *small[64], **chain = small;
+    size_t n = 0, cap = 64;
+    for (const yc_exc *x = e; x;) {
+        size_t i;
+        for (i = 0; i < n && chain[i] != x; i++) {}
+        if (i < n) break; /* a cycle */
+        if (n == cap) {
+            const yc_exc **big = yc__malloc(2 * cap * sizeof *big);
+            if (!big) break; /* print what we have */
+            memcpy(big, chain, n * sizeof *big);
+            if (chain != small) yc__free(chain);
+            chain = big;
+            cap *= 2;
+        }
+        chain[n++] = x;
+        x = x->cause ? x->cause : (!x->suppress_context ? x->context : NULL);
+    }
+    for (size_t i = n; i-- > 0;) {
+        print_one(chain[i], f);
+        if (i > 0)
+            fprintf(f, "\n%s\n\n",
+                    chain[i - 1]->cause == chain[i]
+                        ? "The above exception was the direct cause of the following exception:"
+                        : "During handling of the above exception, another exception occurred:");
+    }
+    if (chain != small) yc__free(chain);
 }
 
 /* ---- hooks ---------------------------------------------------------- */
@@ -434,9 +440,8 @@ __attribute__((noinline)) void yc__raise(yc_exc *e, const char *file, int line, 
 __attribute__((noinline)) void yc__raise_from(yc_exc *e, yc_exc *cause, const char *file,
                                               int line, const char *func)
 {
-    if (yc__exc_valid(e)) {
-        yc_exc_set_cause(e, yc__exc_valid(cause) ? cause : NULL);
-    }
+    if (yc__exc_valid(e)) yc_exc_set_cause(e, yc__exc_valid(cause) ? cause : NULL);
+    else if (yc__exc_valid(cause)) yc_exc_unref(cause); /* takes both, even on misuse */
     yc__raise_in(yc__cur(), e, file, line, func);
 }
 

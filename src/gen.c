@@ -364,15 +364,20 @@ int yc_throw(yc_gen *g, yc_exc *e, yc_val *out)
 
 int yc_close(yc_gen *g, yc_val *out)
 {
-    if (out) *out = YC_NONE;
     if (!GEN_OK(g)) return bad_gen(g);
+    if (out) *out = YC_NONE;
     int s = YC_GEN_SUSPENDED;
     for (;;) {
         switch (s) {
         case YC_GEN_SUSPENDED: {
             if (!claim(g, &s)) continue;
+            /* made here, so chained to what the caller is handling, as
+             * CPython's close does; throw_at replaces that context with
+             * the generator's own handled exception if it has one */
+            yc_exc *ge = yc_exc_new(&yc_GeneratorExit, NULL);
+            yc__exc_chain(ge, yc__handled(yc__cur()));
             yc_val v;
-            int st = gen_go_throw(g, yc_exc_new(&yc_GeneratorExit, NULL), &v);
+            int st = gen_go_throw(g, ge, &v);
             if (st == YC_YIELD)
                 return yc__fail(YC_RAISE, &yc_RuntimeError, "generator ignored GeneratorExit");
             if (st == YC_RETURN) {
@@ -473,6 +478,14 @@ int yc_gen_free(yc_gen *g)
         }
         yc__err_set(me, saved);
     }
+    /* A generator abandoned while suspended (it ignored GeneratorExit)
+     * still has try blocks open on its stack, each owning the exception
+     * it was handling: release them before the stack goes. */
+    for (yc__try *t = g->co.handlers; t; t = t->prev) {
+        yc_exc_unref(t->exc);
+        t->exc = NULL;
+    }
+    g->co.handlers = NULL;
     yc__thread *T = &yc__T;
     yc__stack st = g->stack;
     yc_exc_unref(g->exc_in);
