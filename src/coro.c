@@ -153,6 +153,11 @@ yc__xfer yc__coro_jump_x(yc__coro *from, yc__coro *to, uint64_t a, uint64_t b, _
                          int val, bool dying)
 {
     before(from, to, dying);
+#if YC_TSAN
+    /* the switch publishes *flag with a plain store TSan cannot see: tell
+     * it, so that a resume ordered by the generator's state is ordered */
+    if (flag) __tsan_release((void *)flag);
+#endif
     yc__xfer x = yc__ctx_jump(&from->ctx, &to->ctx, a, b, flag, val);
     after(from);
     return x;

@@ -29,9 +29,13 @@ void yc__stats_add_exited(long gens, long stacks)
 
 size_t yc__page_size(void)
 {
-    static size_t page;
-    if (!page) page = (size_t)sysconf(_SC_PAGESIZE);
-    return page;
+    static _Atomic size_t page; /* first use may race between threads: atomic */
+    size_t p = atomic_load_explicit(&page, memory_order_relaxed);
+    if (!p) {
+        p = (size_t)sysconf(_SC_PAGESIZE);
+        atomic_store_explicit(&page, p, memory_order_relaxed);
+    }
+    return p;
 }
 
 /* The mapping size of a stack with `usable` bytes above the guard page. */
@@ -87,8 +91,7 @@ int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out)
  * room, else unmapped. */
 void yc__stack_put(yc__thread *T, const yc__stack *st)
 {
-    static size_t default_map;
-    if (!default_map) default_map = map_size_for(YC_STACK_DEFAULT + YC__GEN_HEADER_MAX);
+    size_t default_map = map_size_for(YC_STACK_DEFAULT + YC__GEN_HEADER_MAX);
     if (st->map_size == default_map && T->pool_count < YC_STACK_POOL_MAX) {
         yc__pool_node *n = (yc__pool_node *)(st->map + st->map_size - sizeof(yc__pool_node));
         n->st = *st;
