@@ -125,9 +125,10 @@ static inline size_t yc_len(yc_val v) { return (size_t)(v.meta >> 8); }
 static inline bool yc_is_none(yc_val v) { return yc_type_of(v) == YC_T_NONE; }
 /* Same type and same contents (BYTES compared byte-wise, FLOAT with ==). */
 YC_API bool yc_val_eq(yc_val a, yc_val b);
-/* Python's str() of the value into buf (always NUL-terminated when n > 0):
- * None, True/False, 42, 1.5, b'..' for bytes, <pointer 0x..>. Returns the
- * length it wanted to write, like snprintf. */
+/* Python's repr() of the value into buf (always NUL-terminated when n > 0):
+ * None, True/False, 42, 1.5 / 22.0 / inf / nan (shortest round-trip form),
+ * b'a\\n\\x00' for bytes (first 200 bytes, then "..."), <pointer 0x..>.
+ * Returns the length it wanted to write, like snprintf. */
 YC_API int yc_val_format(yc_val v, char *buf, size_t n);
 
 /* ======================================================================
@@ -347,7 +348,8 @@ YC_API void yc_iter_free(yc_iter *it);
 
 /* An iterator over an array of values (type name "list_iterator"; next
  * only). Borrows items, which must outlive it. Returns NULL with
- * MemoryError pending when allocation fails. Free with yc_iter_free. */
+ * MemoryError pending when allocation fails, or TypeError when items is
+ * NULL and n > 0. Free with yc_iter_free. */
 YC_API yc_iter *yc_iter_array(const yc_val *items, size_t n);
 
 /* for (v in it): declares `yc_val var` in the loop; `st` (an int lvalue)
@@ -380,8 +382,9 @@ typedef struct yc_gen_opts {
 
 /* Creates a generator that will run fn(arg); runs nothing (state CREATED).
  * arg is borrowed: it must stay valid while the generator can run. opts may
- * be NULL. Returns NULL with an exception pending on failure: MemoryError,
- * OSError (mmap failed) or ValueError (bad option). */
+ * be NULL. Returns NULL with an exception pending on failure: TypeError
+ * (fn is NULL), ValueError (stack_size out of range) or OSError with the
+ * errno (the stack could not be mapped). Allocates no heap memory. */
 YC_API yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts);
 
 /* Frees g. A suspended generator is closed first, so its finally blocks
@@ -444,7 +447,8 @@ typedef void (*yc_unraisable_hook)(yc_exc *e, const char *obj, void *ud);
 YC_API void yc_set_unraisable_hook(yc_unraisable_hook fn, void *ud);
 
 /* Called when yc_raise finds no handler outside any generator. Must not
- * return (if it does, abort() follows). Default: print e and abort(). */
+ * return: if it does, e is printed to stderr and abort() follows. Default:
+ * print e and abort(). */
 typedef void (*yc_fatal_hook)(yc_exc *e, void *ud);
 YC_API void yc_set_fatal_hook(yc_fatal_hook fn, void *ud);
 

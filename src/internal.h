@@ -58,7 +58,7 @@
 #define YC_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define YC_HIDDEN __attribute__((visibility("hidden")))
 
-/* ---- allocation (alloc.c) ---- */
+/* ---- allocation (util.c) ---- */
 
 YC_HIDDEN void *yc__malloc(size_t n);
 YC_HIDDEN void *yc__realloc(void *p, size_t n);

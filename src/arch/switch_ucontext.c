@@ -53,8 +53,8 @@ static yc__xfer land(void)
 /* makecontext passes int arguments only: pointers travel in halves. */
 static void trampoline(unsigned e_lo, unsigned e_hi, unsigned a_lo, unsigned a_hi)
 {
-    yc__ctx_entry entry = (yc__ctx_entry)(((uintptr_t)e_hi << 32) | (uintptr_t)e_lo);
-    void *arg = (void *)(((uintptr_t)a_hi << 32) | (uintptr_t)a_lo);
+    yc__ctx_entry entry = (yc__ctx_entry)(uintptr_t)(((uint64_t)e_hi << 32) | e_lo);
+    void *arg = (void *)(uintptr_t)(((uint64_t)a_hi << 32) | a_lo);
     (void)land();
     entry(arg);
     abort(); /* entry must never return */
@@ -62,7 +62,7 @@ static void trampoline(unsigned e_lo, unsigned e_hi, unsigned a_lo, unsigned a_h
 
 void yc__ctx_init(yc__ctx *c, void *lo, void *hi, yc__ctx_entry entry, void *arg)
 {
-    uintptr_t e = (uintptr_t)entry, a = (uintptr_t)arg;
+    uint64_t e = (uintptr_t)entry, a = (uintptr_t)arg;
     getcontext(&c->uc);
     c->uc.uc_stack.ss_sp = lo;
     c->uc.uc_stack.ss_size = (size_t)((char *)hi - (char *)lo) & ~(size_t)15;

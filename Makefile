@@ -1,0 +1,176 @@
+# yieldc: the top-level commands. CMake does the building; this file only
+# chooses configurations and runs them, each in its own directory under
+# $(BUILD).
+#
+#   make demo    Release build of the library and examples; runs each example
+#   make test    the test matrix (below); ends with "N passed, M failed"
+#   make bench   bash bench/run.sh
+#   make clean   removes $(BUILD)
+#
+# The test matrix, in order; it stops at the first configuration that fails:
+#   gcc-O2        gcc, RelWithDebInfo (-O2), assembly switch
+#   gcc-ucontext  gcc, RelWithDebInfo, -DYC_SWITCH=ucontext
+#   clang-O0      clang, -O0        (skipped when clang is not installed)
+#   clang-O3      clang, -O3        (skipped when clang is not installed)
+#   asan-ubsan    gcc, Debug, -DYC_SANITIZE=address,undefined
+#   valgrind      memcheck over every test of gcc-O2 (skipped without valgrind)
+# Each runs `ctest --output-on-failure -j$(JOBS)`. A configuration that does
+# not build counts as one failed test. Run one with e.g. `make test-clang-O3`.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
+JOBS ?= 2
+BUILD ?= build
+CMAKE ?= cmake
+CTEST ?= ctest
+GCC ?= gcc
+CLANG ?= clang
+VALGRIND ?= valgrind
+PYTHON ?= python3
+
+comma := ,
+B := $(abspath $(BUILD))
+COUNTS := $(B)/test-matrix.counts
+# The tour's order first, then any other example.
+EXAMPLES := ticket_machine tree_walk running_average
+EXAMPLES += $(filter-out $(EXAMPLES),$(sort $(basename $(notdir $(wildcard examples/*.c)))))
+
+SAN_ENV := ASAN_OPTIONS=detect_stack_use_after_return=1:detect_leaks=1 \
+           UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+# --max-stackframe: a generator body may have a frame of several MiB on a
+# large stack (tests do); Valgrind would otherwise take that SP change for a
+# stack switch. Real switches are recognised by the stack registration.
+VALGRIND_FLAGS := -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+                  --trace-children=no --max-stackframe=16777216
+VALGRIND_TIMEOUT ?= 1200
+
+HAVE_CLANG := $(shell command -v $(CLANG) >/dev/null 2>&1 && echo yes)
+HAVE_VALGRIND := $(shell command -v $(VALGRIND) >/dev/null 2>&1 && echo yes)
+
+MATRIX := test-gcc-O2 test-gcc-ucontext test-clang-O0 test-clang-O3 test-asan-ubsan test-valgrind
+
+.PHONY: all release demo test test-matrix $(MATRIX) bench clean
+.NOTPARALLEL:
+
+all: release
+
+# ---- demo ------------------------------------------------------------------
+
+release:
+	$(CMAKE) -S . -B $(B)/release -DCMAKE_BUILD_TYPE=Release -DYC_BUILD_TESTS=OFF \
+	    -DYC_BUILD_EXAMPLES=ON
+	$(CMAKE) --build $(B)/release -j$(JOBS)
+
+# The header of each example is the first line of its opening comment.
+demo: release
+	@for e in $(EXAMPLES); do \
+	    echo; \
+	    echo "=== $$(sed -n '2s/^ \* //p' examples/$$e.c)"; \
+	    $(B)/release/examples/$$e || { echo "=== $$e FAILED (exit $$?)"; exit 1; }; \
+	done
+
+# ---- test ------------------------------------------------------------------
+
+# $(call build,NAME,CMAKE-ARGS): configures and builds $(B)/NAME. A failure
+# is recorded as one failed test.
+define build
+@echo; echo "==> [$(1)] configure and build"
+@$(CMAKE) -S . -B $(B)/$(1) $(2) \
+    && $(CMAKE) --build $(B)/$(1) -j$(JOBS) \
+    || { echo "$(1) 0 1 build-failed" >> $(COUNTS); echo "==> [$(1)] BUILD FAILED"; exit 1; }
+endef
+
+# $(call ctest,NAME,ENV): runs the tests of $(B)/NAME with ENV in the
+# environment and records ctest's counts ("P% tests passed, F tests failed
+# out of T").
+define ctest
+@echo "==> [$(1)] ctest"
+@cd $(B)/$(1) && env $(2) $(CTEST) --output-on-failure -j$(JOBS) 2>&1 | tee ctest.log; \
+    rc=$$?; \
+    counts=$$(sed -nE 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1 \2/p' ctest.log | tail -n 1); \
+    failed=$${counts% *}; total=$${counts#* }; \
+    if [ -z "$$counts" ]; then failed=0; total=0; fi; \
+    if [ $$rc -ne 0 ] && [ "$$failed" = 0 ]; then failed=1; fi; \
+    echo "$(1) $$((total - failed)) $$failed" >> $(COUNTS); \
+    if [ $$rc -ne 0 ]; then echo "==> [$(1)] FAILED"; exit 1; fi
+endef
+
+# $(call skip,NAME,WHY)
+define skip
+@echo; echo "==> [$(1)] SKIPPED: $(2)"
+@echo "$(1) 0 0 skipped" >> $(COUNTS)
+endef
+
+# The whole matrix, then the summary. The inner make stops at the first
+# failing configuration; the summary is printed either way, and its last line
+# is the only one of the form "N passed, M failed" outside test output.
+test:
+	@mkdir -p $(B) && rm -f $(COUNTS) && touch $(COUNTS)
+	@$(MAKE) --no-print-directory test-matrix; rc=$$?; \
+	    echo; echo "==> summary"; \
+	    awk '{ printf "  %-14s %4d of %d ok%s\n", $$1, $$2, $$2 + $$3, ($$4 ? "  (" $$4 ")" : "") }' $(COUNTS); \
+	    awk '{ p += $$2; f += $$3 } END { printf "%d passed, %d failed\n", p, f }' $(COUNTS); \
+	    exit $$rc
+
+test-matrix: $(MATRIX)
+
+test-gcc-O2:
+	$(call build,gcc-O2,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=asm)
+	$(call ctest,gcc-O2,)
+
+test-gcc-ucontext:
+	$(call build,gcc-ucontext,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=ucontext)
+	$(call ctest,gcc-ucontext,)
+
+ifeq ($(HAVE_CLANG),yes)
+test-clang-O0:
+	$(call build,clang-O0,-DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-g -O0")
+	$(call ctest,clang-O0,)
+
+test-clang-O3:
+	$(call build,clang-O3,-DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O3 -DNDEBUG")
+	$(call ctest,clang-O3,)
+else
+test-clang-O0 test-clang-O3:
+	$(call skip,$(patsubst test-%,%,$@),$(CLANG) not found)
+endif
+
+test-asan-ubsan:
+	$(call build,asan-ubsan,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=Debug -DYC_SANITIZE=address$(comma)undefined)
+	$(call ctest,asan-ubsan,$(SAN_ENV))
+
+# Memcheck over every ctest test of gcc-O2 (test binaries and examples), one
+# valgrind per binary, $(JOBS) at a time. The commands come from ctest itself.
+# Each binary's output is kept in $(B)/gcc-O2/valgrind/NAME.log and shown
+# when it fails.
+ifeq ($(HAVE_VALGRIND),yes)
+test-valgrind:
+	$(call build,gcc-O2,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=asm)
+	@echo "==> [valgrind] $(VALGRIND) $(VALGRIND_FLAGS)"
+	@d=$(B)/gcc-O2/valgrind; rm -rf $$d && mkdir -p $$d && cd $(B)/gcc-O2 \
+	  && $(CTEST) --show-only=json-v1 \
+	  | $(PYTHON) -c 'import json, shlex, sys; [print(t["name"].replace(" ", "_"), shlex.join(t["command"])) for t in json.load(sys.stdin)["tests"] if t.get("command")]' \
+	  | xargs -d '\n' -P $(JOBS) -I '{}' bash -c ' \
+	      name="$${1%% *}"; cmd="$${1#* }"; log="$$0/$$name.log"; \
+	      eval "timeout $(VALGRIND_TIMEOUT) $(VALGRIND) $(VALGRIND_FLAGS) $$cmd" > "$$log" 2>&1; rc=$$?; \
+	      echo "$$name $$rc" >> "$$0/results"; \
+	      if [ $$rc -eq 0 ]; then echo "  ok   $$name"; \
+	      else echo "  FAIL $$name (exit $$rc)"; sed "s/^/    $$name: /" "$$log"; fi' "$$d" '{}'; \
+	  touch $$d/results; \
+	  total=$$(wc -l < $$d/results); failed=$$(awk '$$2 != 0' $$d/results | wc -l); \
+	  echo "valgrind $$((total - failed)) $$failed" >> $(COUNTS); \
+	  echo "==> [valgrind] $$((total - failed)) of $$total ok"; \
+	  [ $$total -gt 0 ] && [ $$failed -eq 0 ] || { echo "==> [valgrind] FAILED"; exit 1; }
+else
+test-valgrind:
+	$(call skip,valgrind,$(VALGRIND) not found)
+endif
+
+# ---- bench and clean --------------------------------------------------------
+
+bench:
+	bash bench/run.sh
+
+clean:
+	rm -rf $(B)
