@@ -14,6 +14,10 @@
 
 #include <string.h>
 
+#if YC_ASAN
+#  include <sanitizer/asan_interface.h>
+#endif
+
 #define NAME_MAX_LEN 255
 
 static const yc_iter_type gen_iter_type;
@@ -371,6 +375,14 @@ int yc_close(yc_gen *g, yc_val *out)
         switch (s) {
         case YC_GEN_SUSPENDED: {
             if (!claim(g, &s)) continue;
+            if (!g->co.handlers && g->susp == SUSP_YIELD) {
+                /* No try block is open in the body and no subiterator is
+                 * delegated to: GeneratorExit raised at the yield could only
+                 * propagate straight out, running nothing. So close without
+                 * resuming: same outcome, no exception to make. */
+                atomic_store_explicit(&g->state, YC_GEN_CLOSED, memory_order_release);
+                return YC_OK;
+            }
             /* made here, so chained to what the caller is handling, as
              * CPython's close does; throw_at replaces that context with
              * the generator's own handled exception if it has one */
@@ -491,6 +503,11 @@ int yc_gen_free(yc_gen *g)
     yc_exc_unref(g->exc_in);
     yc_exc_unref(g->co.err);
     yc__coro_destroy(&g->co);
+#if YC_ASAN
+    /* frames left on an abandoned stack keep their redzones poisoned: clear
+     * them before the memory serves another generator */
+    __asan_unpoison_memory_region(g->co.stack_lo, g->co.stack_size);
+#endif
     g->magic = YC__GEN_DEAD;
     T->gens--;
     yc__stack_put(T, &st);

@@ -123,6 +123,20 @@ TEST(alloc_yield_from_round_trips_allocate_nothing)
     CHECK_ST(yc_gen_free(sub), YC_OK);
 }
 
+static int guarded_finally_runs;
+
+/* yields once inside a try block, so closing it must resume it */
+static yc_val guarded(void *arg)
+{
+    (void)arg;
+    YC_TRY {
+        yc_yield(yc_int(1));
+    } YC_FINALLY {
+        guarded_finally_runs++;
+    } YC_END;
+    return YC_NONE;
+}
+
 TEST(alloc_generator_lifecycle)
 {
     warm_pool();
@@ -143,15 +157,28 @@ TEST(alloc_generator_lifecycle)
     CHECK_EQ_INT(c.allocs, 0);
     CHECK_EQ_INT(c.frees, 0);
 
-    /* started (suspended) and freed: yc_gen_free closes it, which raises a
-     * GeneratorExit at the yield. Measured: exactly one allocation per
-     * generator, the GeneratorExit object itself (its traceback entry is
-     * stored inline, the generator name being short), released before
-     * yc_gen_free returns. */
+    /* started (suspended, no try block open) and freed: GeneratorExit
+     * could only propagate straight out, so yc_gen_free closes it without
+     * resuming it: nothing is allocated */
+    use_counter(&c, 0);
+    for (int i = 0; i < 100; i++) {
+        yc_gen *g = yc_gen_new(echo, NULL, &(yc_gen_opts){.name = "short name"});
+        CHECK_ST(yc_next(g, NULL), YC_YIELD);
+        CHECK_ST(yc_gen_free(g), YC_OK);
+    }
+    restore_allocator();
+    CHECK_EQ_INT(c.allocs, 0);
+    CHECK_EQ_INT(c.frees, 0);
+
+    /* suspended inside a try block and freed: the close raises a
+     * GeneratorExit at the yield so the finally block runs. Measured:
+     * exactly one allocation per generator, the GeneratorExit itself (its
+     * traceback entry is stored inline, the name being short), released
+     * before yc_gen_free returns. */
     use_counter(&c, 0);
     for (int i = 0; i < 100; i++) {
         long before = c.allocs;
-        yc_gen *g = yc_gen_new(echo, NULL, &(yc_gen_opts){.name = "short name"});
+        yc_gen *g = yc_gen_new(guarded, NULL, &(yc_gen_opts){.name = "short name"});
         CHECK_ST(yc_next(g, NULL), YC_YIELD);
         CHECK_EQ_INT(c.allocs, before); /* new + first next: nothing */
         CHECK_ST(yc_gen_free(g), YC_OK);
@@ -161,12 +188,13 @@ TEST(alloc_generator_lifecycle)
     restore_allocator();
     CHECK_EQ_INT(c.allocs, 100);
     CHECK_EQ_INT(c.frees, 100);
+    CHECK_EQ_INT(guarded_finally_runs, 100);
 
     /* a name too long for the inline traceback slot costs one more: the
      * copy of the name in the GeneratorExit's traceback entry */
     use_counter(&c, 0);
     for (int i = 0; i < 10; i++) {
-        yc_gen *g = yc_gen_new(echo, NULL,
+        yc_gen *g = yc_gen_new(guarded, NULL,
                                &(yc_gen_opts){.name = "a generator name of more than 32 bytes"});
         CHECK_ST(yc_next(g, NULL), YC_YIELD);
         CHECK_ST(yc_gen_free(g), YC_OK);
