@@ -328,6 +328,7 @@ int yc_next(yc_gen *g, yc_val *out)
     if (YC_UNLIKELY(!GEN_OK(g) || !me)) return send_cold(g, YC_NONE, out);
     int s = YC_GEN_SUSPENDED;
     if (YC_LIKELY(claim(g, &s))) return gen_go_from(me, g, YC_NONE, out);
+    if (s == YC_GEN_CREATED && claim(g, &s)) return gen_go_from(me, g, YC_NONE, out);
     return send_slow(g, YC_NONE, out, s);
 }
 
@@ -446,17 +447,29 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     }
     char *top = st.map + st.map_size;
     yc_gen *g = (yc_gen *)(top - header);
-    memset(g, 0, sizeof *g);
     char *nm = (char *)(g + 1);
     memcpy(nm, name, nlen);
     nm[nlen] = '\0';
+    /* field by field, not memset: this is on the create fast path, and a
+     * block clear of the whole header costs more than these stores */
     g->it.type = &gen_iter_type;
     g->magic = YC__GEN_MAGIC;
     atomic_init(&g->state, YC_GEN_CREATED);
     g->fn = fn;
     g->arg = arg;
+    g->out = &g->scratch;
+    g->scratch = YC_NONE;
+    g->exc_in = NULL;
+    g->yield_file = NULL;
+    g->yield_line = 0;
+    g->susp = SUSP_YIELD;
+    g->yieldfrom = NULL;
     g->stack = st;
     g->name = nm;
+    g->co.resumer = NULL;
+    g->co.handlers = NULL;
+    g->co.exc_info = NULL;
+    g->co.err = NULL;
     g->co.gen = g;
     yc__coro_init(&g->co, st.map + yc__page_size(), (char *)g, gen_entry, g);
     T->gens++;
