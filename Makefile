@@ -13,6 +13,7 @@
 #   clang-O0      clang, -O0        (skipped when clang is not installed)
 #   clang-O3      clang, -O3        (skipped when clang is not installed)
 #   asan-ubsan    gcc, Debug, -DYC_SANITIZE=address,undefined
+#   tsan          gcc, Debug, -DYC_SANITIZE=thread, the threading tests
 #   valgrind      memcheck over every test of gcc-O2 (skipped without valgrind)
 # Each runs `ctest --output-on-failure -j$(JOBS)`. A configuration that does
 # not build counts as one failed test. Run one with e.g. `make test-clang-O3`.
@@ -48,7 +49,7 @@ VALGRIND_TIMEOUT ?= 1200
 HAVE_CLANG := $(shell command -v $(CLANG) >/dev/null 2>&1 && echo yes)
 HAVE_VALGRIND := $(shell command -v $(VALGRIND) >/dev/null 2>&1 && echo yes)
 
-MATRIX := test-gcc-O2 test-gcc-ucontext test-clang-O0 test-clang-O3 test-asan-ubsan test-valgrind
+MATRIX := test-gcc-O2 test-gcc-ucontext test-clang-O0 test-clang-O3 test-asan-ubsan test-tsan test-valgrind
 
 .PHONY: all release demo test test-matrix $(MATRIX) bench clean
 .NOTPARALLEL:
@@ -86,7 +87,7 @@ endef
 # out of T").
 define ctest
 @echo "==> [$(1)] ctest"
-@cd $(B)/$(1) && env $(2) $(CTEST) --output-on-failure -j$(JOBS) 2>&1 | tee ctest.log; \
+@cd $(B)/$(1) && env $(2) $(CTEST) --output-on-failure -j$(JOBS) $(3) 2>&1 | tee ctest.log; \
     rc=$$?; \
     counts=$$(sed -nE 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1 \2/p' ctest.log | tail -n 1); \
     failed=$${counts% *}; total=$${counts#* }; \
@@ -139,6 +140,12 @@ endif
 test-asan-ubsan:
 	$(call build,asan-ubsan,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=Debug -DYC_SANITIZE=address$(comma)undefined)
 	$(call ctest,asan-ubsan,$(SAN_ENV))
+
+# ThreadSanitizer over the tests that use threads (the library tells TSan
+# about every switch through its fiber interface).
+test-tsan:
+	$(call build,tsan,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=Debug -DYC_SANITIZE=thread)
+	$(call ctest,tsan,TSAN_OPTIONS=halt_on_error=1,-R test_threads)
 
 # Memcheck over every ctest test of gcc-O2 (test binaries and examples), one
 # valgrind per binary, $(JOBS) at a time. The commands come from ctest itself.
