@@ -117,19 +117,22 @@ static YC_NORETURN void throw_at(yc_gen *g, yc_exc *e, const char *file, int lin
     yc__deliver(&g->co, e);
 }
 
+/* How a throw-style resume wakes a generator suspended in yield from. */
+enum { WAKE_RAISE, WAKE_DONE };
+
 /*
  * Runs on g's stack, on top of its suspension point, when the resumer
  * throws (yc_throw, yc_close): raises exc_in there, as if the yield had
  * raised it; or, for a generator suspended in yield from, returns the mark
- * so that the delegation loop decides what to do with it.
+ * with the kind of wake-up (b: WAKE_RAISE, or WAKE_DONE when the
+ * subiterator finished with g->done) for the delegation loop.
  */
 static yc__xfer throw_ontop(uint64_t a, uint64_t b)
 {
-    (void)b;
     yc_gen *g = (yc_gen *)(uintptr_t)a;
     if (g->susp == SUSP_FROM) {
         yc__coro_landed(&g->co, true);
-        return (yc__xfer){0, MARK_META};
+        return (yc__xfer){b, MARK_META};
     }
     yc__coro_landed(&g->co, false);
     yc_exc *e = g->exc_in;
@@ -163,10 +166,11 @@ yc_val yc__yield(yc_val v, const char *file, int line)
     return yc__coro_jump_v(co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED);
 }
 
-/* Suspends g inside yield from. Returns the sent value, or sets *exc
- * (owned) when resumed by a throw. noinline: reads the thread state. */
+/* Suspends g inside yield from. Returns the sent value; or, when woken by
+ * a throw-style resume, sets *exc (owned) to raise, or sets *done and
+ * returns the subiterator's return value. noinline: reads the thread state. */
 __attribute__((noinline)) static yc_val suspend_from(yc_gen *g, yc_val v, const char *file,
-                                                     int line, yc_exc **exc)
+                                                     int line, yc_exc **exc, bool *done)
 {
     yc__coro *r = g->co.resumer;
     val_store(g->out, v);
@@ -176,7 +180,14 @@ __attribute__((noinline)) static yc_val suspend_from(yc_gen *g, yc_val v, const 
     yc__T.cur = r;
     yc__xfer x = yc__coro_jump_x(&g->co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED, false);
     *exc = NULL;
+    *done = false;
     if (x.b == MARK_META) {
+        if (x.a == WAKE_DONE) {
+            *done = true;
+            yc_val d = g->done;
+            g->done = YC_NONE;
+            return d;
+        }
         *exc = g->exc_in;
         g->exc_in = NULL;
         return YC_NONE;
@@ -211,23 +222,15 @@ yc_val yc__yield_from(yc_iter *it, const char *file, int line)
         }
         g->yieldfrom = it;
         yc_exc *e;
-        yc_val sent = suspend_from(g, v, file, line, &e);
-        if (e) {
-            if (yc_exc_is(e, &yc_GeneratorExit)) {
-                /* close the subiterator first; its error replaces ours */
-                g->yieldfrom = NULL;
-                if (it->type->close && it->type->close(it, NULL) < 0) {
-                    yc_exc_unref(e);
-                    yc__err_raise(file, line, NULL);
-                }
-                throw_at(g, e, file, line);
-            }
-            if (!it->type->throw_) {
-                g->yieldfrom = NULL;
-                throw_at(g, e, file, line); /* the subiterator is not closed */
-            }
-            st = it->type->throw_(it, e, &v);
-            continue;
+        bool done;
+        yc_val sent = suspend_from(g, v, file, line, &e, &done);
+        if (done) { /* the caller threw into the subiterator and it returned */
+            g->yieldfrom = NULL;
+            return sent;
+        }
+        if (e) { /* the caller already dealt with the subiterator */
+            g->yieldfrom = NULL;
+            throw_at(g, e, file, line);
         }
         if (yc_is_none(sent)) {
             st = yc_iter_next(it, &v);
@@ -273,7 +276,77 @@ static inline int gen_go_throw(yc_gen *g, yc_exc *e, yc_val *out)
     g->out = out ? out : &g->scratch;
     g->exc_in = e;
     yc__T.cur = &g->co;
-    return yc__coro_jump_ontop_i(me, &g->co, (uint64_t)(uintptr_t)g, 0, throw_ontop);
+    return yc__coro_jump_ontop_i(me, &g->co, (uint64_t)(uintptr_t)g, WAKE_RAISE, throw_ontop);
+}
+
+/* Resumes g, suspended in yield from, with its yield from returning v. */
+static int gen_go_done(yc_gen *g, yc_val v, yc_val *out)
+{
+    yc__coro *me = yc__cur();
+    g->co.resumer = me;
+    g->out = out ? out : &g->scratch;
+    g->done = v;
+    yc__T.cur = &g->co;
+    return yc__coro_jump_ontop_i(me, &g->co, (uint64_t)(uintptr_t)g, WAKE_DONE, throw_ontop);
+}
+
+/* Takes the caller's pending exception (after a failed call). */
+static yc_exc *take_err(void)
+{
+    yc__coro *me = yc__cur();
+    yc_exc *e = me->err;
+    me->err = NULL;
+    return e ? e : yc_exc_new(&yc_RuntimeError, "a call failed but no exception was pending");
+}
+
+/* Raises e (owned) in g, claimed and suspended in yield from, at its
+ * yield from. As in CPython 3.12+, a StopIteration raised there completes
+ * the yield from with its value instead. */
+static int raise_in_delegator(yc_gen *g, yc_exc *e, yc_val *out)
+{
+    if (yc_exc_is(e, &yc_StopIteration)) {
+        yc_val v = yc_exc_value(e);
+        yc_exc_unref(e);
+        return gen_go_done(g, v, out);
+    }
+    return gen_go_throw(g, e, out);
+}
+
+/*
+ * Throws e (owned) into g, claimed and suspended in yield from. As CPython
+ * does, the subiterator is dealt with from here, outside g's frame (g stays
+ * RUNNING meanwhile): GeneratorExit closes it, then GeneratorExit (or what
+ * the close raised) is raised in g; another exception goes to its throw: if
+ * it yields, g stays suspended and the value is returned; if it returns, g
+ * resumes with that as the value of its yield from; if it raises (or has no
+ * throw), that is raised in g.
+ */
+static int throw_delegating(yc_gen *g, yc_exc *e, yc_val *out)
+{
+    yc_iter *it = g->yieldfrom;
+    if (yc_exc_is(e, &yc_GeneratorExit)) {
+        if (it->type->close && it->type->close(it, NULL) < 0) {
+            yc_exc_unref(e);
+            return raise_in_delegator(g, take_err(), out);
+        }
+        return gen_go_throw(g, e, out);
+    }
+    if (!it->type->throw_) return raise_in_delegator(g, e, out);
+    yc_val v = YC_NONE;
+    int st = it->type->throw_(it, e, &v);
+    yc__coro *me = yc__cur();
+    if (st < 0 && yc_exc_is(me->err, &yc_StopIteration)) {
+        v = yc_exc_value(me->err); /* a throw reporting its end by StopIteration(v) */
+        yc__err_set(me, NULL);
+        st = YC_RETURN;
+    }
+    if (st == YC_YIELD) {
+        if (out) *out = v;
+        atomic_store_explicit(&g->state, YC_GEN_SUSPENDED, memory_order_release);
+        return YC_YIELD;
+    }
+    if (st == YC_RETURN) return gen_go_done(g, v, out);
+    return raise_in_delegator(g, take_err(), out);
 }
 
 static inline bool claim(yc_gen *g, int *from)
@@ -349,8 +422,9 @@ int yc_throw(yc_gen *g, yc_exc *e, yc_val *out)
     for (;;) {
         switch (s) {
         case YC_GEN_SUSPENDED:
-            if (claim(g, &s)) return gen_go_throw(g, e, out);
-            continue;
+            if (!claim(g, &s)) continue;
+            if (g->susp == SUSP_FROM) return throw_delegating(g, e, out);
+            return gen_go_throw(g, e, out);
         case YC_GEN_CREATED:
             /* raised before the first instruction: no try in the body can
              * see it; the generator is closed without running */
@@ -384,11 +458,20 @@ int yc_close(yc_gen *g, yc_val *out)
                 atomic_store_explicit(&g->state, YC_GEN_CLOSED, memory_order_release);
                 return YC_OK;
             }
-            /* made here, so chained to what the caller is handling, as
-             * CPython's close does; throw_at replaces that context with
-             * the generator's own handled exception if it has one */
-            yc_exc *ge = yc_exc_new(&yc_GeneratorExit, NULL);
-            yc__exc_chain(ge, yc__handled(yc__cur()));
+            /* A delegating generator's subiterator is closed first, from
+             * here (CPython's order); what that close raises replaces the
+             * GeneratorExit. The GeneratorExit is made here, so chained to
+             * what the caller is handling, as CPython's close does;
+             * throw_at replaces that context with the generator's own
+             * handled exception if it has one. */
+            yc_exc *ge = NULL;
+            if (g->susp == SUSP_FROM && g->yieldfrom->type->close &&
+                g->yieldfrom->type->close(g->yieldfrom, NULL) < 0)
+                ge = take_err();
+            if (!ge) {
+                ge = yc_exc_new(&yc_GeneratorExit, NULL);
+                yc__exc_chain(ge, yc__handled(yc__cur()));
+            }
             yc_val v;
             int st = gen_go_throw(g, ge, &v);
             if (st == YC_YIELD)
@@ -459,6 +542,7 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     g->arg = arg;
     g->out = &g->scratch;
     g->scratch = YC_NONE;
+    g->done = YC_NONE;
     g->exc_in = NULL;
     g->yield_file = NULL;
     g->yield_line = 0;

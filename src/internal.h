@@ -242,6 +242,8 @@ YC_HIDDEN int yc__fail(int status, const yc_exc_type *t, const char *fmt, ...) Y
 /* Appends a traceback entry to e (no-op for the immortal MemoryError). */
 YC_HIDDEN void yc__tb_add(yc_exc *e, const char *file, int line, const char *func,
                           const char *where);
+/* Drops the traceback entries after the first n (no-op for fewer). */
+YC_HIDDEN void yc__tb_truncate(yc_exc *e, uint32_t n);
 /* The exception being handled as seen from co (its own, else its resumer's). */
 YC_HIDDEN yc_exc *yc__handled(yc__coro *co);
 /* Sets e.__context__ = ctx (ref'd) unless that would make a cycle, as
@@ -269,6 +271,7 @@ struct yc_gen {
     void *arg;
     yc_val *out;               /* where the resumer wants the result */
     yc_val scratch;            /* out when the resumer passed NULL */
+    yc_val done;               /* a subiterator's return value, for yield from */
     yc_exc *exc_in;            /* to raise at the resume point (owned) */
     const char *yield_file;    /* the suspension point, for tracebacks */
     int yield_line;

@@ -217,11 +217,11 @@ static int cit_close(yc_iter *it, yc_val *out)
     return YC_OK;
 }
 
-static const yc_iter_type cit_full = {"cit", cit_next, cit_send, cit_throw, cit_close, NULL};
-static const yc_iter_type cit_next_only = {"my_iter", cit_next, NULL, NULL, NULL, NULL};
-static const yc_iter_type cit_no_send = {"nosend_iter", cit_next, NULL, cit_throw, cit_close, NULL};
-static const yc_iter_type cit_no_throw = {"cit", cit_next, cit_send, NULL, cit_close, NULL};
-static const yc_iter_type cit_no_close = {"cit", cit_next, cit_send, cit_throw, NULL, NULL};
+static const yc_iter_type cit_full = {.name = "cit", .next = cit_next, .send = cit_send, .throw_ = cit_throw, .close = cit_close};
+static const yc_iter_type cit_next_only = {.name = "my_iter", .next = cit_next};
+static const yc_iter_type cit_no_send = {.name = "nosend_iter", .next = cit_next, .throw_ = cit_throw, .close = cit_close};
+static const yc_iter_type cit_no_throw = {.name = "cit", .next = cit_next, .send = cit_send, .close = cit_close};
+static const yc_iter_type cit_no_close = {.name = "cit", .next = cit_next, .send = cit_send, .throw_ = cit_throw};
 
 /* ---- the delegating generator ---------------------------------------------
  * outer: try { r = yield from sub; yield r; } except (catch) { yield 555 if
