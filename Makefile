@@ -15,6 +15,12 @@
 #   asan-ubsan    gcc, Debug, -DYC_SANITIZE=address,undefined
 #   tsan          gcc, Debug, -DYC_SANITIZE=thread, the threading tests
 #   valgrind      memcheck over every test of gcc-O2 (skipped without valgrind)
+#   aarch64       cross-built for AArch64, every test run under qemu-user, in
+#                 three legs: aarch64-O2 (RelWithDebInfo, assembly switch),
+#                 aarch64-O0-pac (-O0, -mbranch-protection=standard: BTI and
+#                 return-address signing) and aarch64-ucontext. Installs
+#                 gcc-aarch64-linux-gnu and qemu-user when missing; prints
+#                 "SKIPPED aarch64: <reason>" and does not fail when it cannot.
 # Each runs `ctest --output-on-failure -j$(JOBS)`. A configuration that does
 # not build counts as one failed test. Run one with e.g. `make test-clang-O3`.
 
@@ -49,9 +55,10 @@ VALGRIND_TIMEOUT ?= 1200
 HAVE_CLANG := $(shell command -v $(CLANG) >/dev/null 2>&1 && echo yes)
 HAVE_VALGRIND := $(shell command -v $(VALGRIND) >/dev/null 2>&1 && echo yes)
 
-MATRIX := test-gcc-O2 test-gcc-ucontext test-clang-O0 test-clang-O3 test-asan-ubsan test-tsan test-valgrind
+MATRIX := test-gcc-O2 test-gcc-ucontext test-clang-O0 test-clang-O3 test-asan-ubsan test-tsan test-valgrind \
+          test-aarch64
 
-.PHONY: all release demo test test-matrix $(MATRIX) bench clean
+.PHONY: all release demo test test-matrix $(MATRIX) test-aarch64-legs bench clean
 .NOTPARALLEL:
 
 all: release
@@ -173,6 +180,32 @@ else
 test-valgrind:
 	$(call skip,valgrind,$(VALGRIND) not found)
 endif
+
+# The AArch64 legs (cross compiler and qemu-user from Debian; see
+# cmake/aarch64-linux-gnu.cmake: ctest runs each test through qemu-aarch64).
+# tests/cross/aarch64-tools.sh installs the tools when missing and says why
+# when it cannot; the legs then count as skipped.
+AARCH64 := -DCMAKE_TOOLCHAIN_FILE=$(abspath cmake/aarch64-linux-gnu.cmake)
+AARCH64_O0_PAC := -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-g -O0" \
+    -DCMAKE_C_FLAGS=-mbranch-protection=standard -DCMAKE_ASM_FLAGS=-mbranch-protection=standard
+
+test-aarch64:
+	@mkdir -p $(B)
+	@echo; echo "==> [aarch64] cross tools (gcc-aarch64-linux-gnu, qemu-user)"
+	@if why=$$(bash tests/cross/aarch64-tools.sh $(B)/aarch64-tools.log); then \
+	    $(MAKE) --no-print-directory test-aarch64-legs; \
+	else \
+	    echo "==> SKIPPED aarch64: $$why"; \
+	    echo "aarch64 0 0 skipped" >> $(COUNTS); \
+	fi
+
+test-aarch64-legs:
+	$(call build,aarch64-O2,$(AARCH64) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=asm)
+	$(call ctest,aarch64-O2,)
+	$(call build,aarch64-O0-pac,$(AARCH64) $(AARCH64_O0_PAC) -DYC_SWITCH=asm)
+	$(call ctest,aarch64-O0-pac,)
+	$(call build,aarch64-ucontext,$(AARCH64) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=ucontext)
+	$(call ctest,aarch64-ucontext,)
 
 # ---- bench and clean --------------------------------------------------------
 

@@ -337,6 +337,7 @@ TEST(stack_main_thread_overflow_not_blamed)
  * sanitizers, which reserve terabytes of shadow)
  * ------------------------------------------------------------------- */
 #if !UNDER_SANITIZER
+#  include <sys/mman.h>
 #  include <sys/resource.h>
 
 static void child_exhaust(void *arg)
@@ -355,6 +356,14 @@ static void child_exhaust(void *arg)
     fclose(f);
     rl.rlim_cur = rl.rlim_max = pages * (unsigned long)sysconf(_SC_PAGESIZE) + (40ul << 20);
     if (setrlimit(RLIMIT_AS, &rl) != 0) return;
+    /* qemu-user does not apply RLIMIT_AS to the guest: the limit must be
+     * seen to bite (64 MiB cannot fit in 40) or the test cannot run */
+    void *big = mmap(NULL, 64ul << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (big != MAP_FAILED) {
+        munmap(big, 64ul << 20);
+        fprintf(stderr, "skip: RLIMIT_AS is not enforced here (qemu-user ignores it)\n");
+        return;
+    }
     int n = 0;
     while (n < MAX && (gs[n] = yc_gen_new(idle_body, NULL, &(yc_gen_opts){.stack_size = 1u << 20})))
         n++;
@@ -383,6 +392,11 @@ TEST(stack_mmap_failure_is_oserror)
     char out[4096];
     int st = test_in_child(child_exhaust, NULL, out, sizeof out);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    const char *skip = strstr(out, "skip: ");
+    if (skip) {
+        printf("  (%.*s)\n", (int)strcspn(skip, "\n"), skip);
+        return;
+    }
     int made = -1, ran = -1, ERR = -1;
     long gens = -1, mapped = -1, gens2 = -1, mapped2 = -1;
     char exc[256] = "";

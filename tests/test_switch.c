@@ -277,6 +277,195 @@ TEST(switch_fp_control_state_at_end)
 #endif /* __x86_64__ */
 
 /* ---------------------------------------------------------------------
+ * FP control state (AArch64): FPCR's rounding mode and flush-to-zero, set
+ * directly (libm's fesetround would need -lm).
+ * ------------------------------------------------------------------- */
+#if defined(__aarch64__)
+
+/* FPCR.RMode's encodings */
+enum { RND_NEAREST = 0, RND_UP = 1, RND_DOWN = 2, RND_ZERO = 3 };
+#define FPCR_RMODE_SHIFT 22
+#define FPCR_FZ (1ull << 24)
+
+static uint64_t fpcr_get(void)
+{
+    uint64_t r;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(r));
+    return r;
+}
+
+static void fpcr_set(uint64_t r) { __asm__ volatile("msr fpcr, %0" : : "r"(r) : "memory"); }
+
+static void set_round(int rnd)
+{
+    fpcr_set((fpcr_get() & ~(3ull << FPCR_RMODE_SHIFT)) | ((uint64_t)rnd << FPCR_RMODE_SHIFT));
+}
+
+static int fpcr_round(void) { return (int)((fpcr_get() >> FPCR_RMODE_SHIFT) & 3u); }
+static bool ftz_on(void) { return (fpcr_get() & FPCR_FZ) != 0; }
+static void set_ftz(bool on) { fpcr_set(on ? fpcr_get() | FPCR_FZ : fpcr_get() & ~FPCR_FZ); }
+
+/* What the current modes make of a few operations, measured by the hardware
+ * (volatile operands: no constant folding; noinline: not moved across a
+ * write to FPCR). */
+typedef struct fp_probe {
+    uint64_t third, five_thirds; /* double 1/3 and 5/3, as bits */
+    uint32_t third_f;            /* float 1/3, as bits */
+    double tiny_half;            /* DBL_MIN / 2: 0 under flush-to-zero */
+} fp_probe;
+
+__attribute__((noinline)) static void fp_measure(fp_probe *p)
+{
+    volatile double one = 1.0, three = 3.0, five = 5.0, tiny = DBL_MIN, half = 0.5;
+    volatile float fone = 1.0f, fthree = 3.0f;
+    double a = one / three, b = five / three;
+    float c = fone / fthree;
+    memcpy(&p->third, &a, 8);
+    memcpy(&p->five_thirds, &b, 8);
+    memcpy(&p->third_f, &c, 4);
+    p->tiny_half = tiny * half;
+}
+
+static bool fp_same(const fp_probe *a, const fp_probe *b)
+{
+    return a->third == b->third && a->five_thirds == b->five_thirds && a->third_f == b->third_f &&
+           a->tiny_half == b->tiny_half;
+}
+
+/* Reference measurements per rounding mode, without and with FZ. */
+static fp_probe ref_mode[4], ref_ftz[4];
+
+static void fp_refs(void)
+{
+    uint64_t saved = fpcr_get();
+    for (int r = 0; r < 4; r++) {
+        set_round(r);
+        set_ftz(false);
+        fp_measure(&ref_mode[r]);
+        set_ftz(true);
+        fp_measure(&ref_ftz[r]);
+    }
+    fpcr_set(saved);
+}
+
+/* Valgrind may not compute in the modes FPCR asks for: there, only the
+ * register bits can be checked. */
+static bool fp_modes_emulated(void) { return RUNNING_ON_VALGRIND != 0; }
+
+/* Checks that the running code sees rounding `rnd` and FZ `ftz`, by the
+ * register and by arithmetic. */
+#define CHECK_FP_MODE(rnd, ftz)                                               \
+    do {                                                                      \
+        fp_probe p_;                                                          \
+        fp_measure(&p_);                                                      \
+        CHECK_EQ_INT(fpcr_round(), (rnd));                                    \
+        CHECK_EQ_INT(ftz_on(), (ftz));                                        \
+        if (!fp_modes_emulated())                                             \
+            CHECK(fp_same(&p_, (ftz) ? &ref_ftz[(rnd)] : &ref_mode[(rnd)]));  \
+    } while (0)
+
+static yc_val fpmode_body(void *arg)
+{
+    (void)arg;
+    CHECK_FP_MODE(RND_NEAREST, false); /* the creator's modes */
+    set_round(RND_UP);
+    set_ftz(true);
+    CHECK_FP_MODE(RND_UP, true);
+    yc_yield(yc_int(1));
+    CHECK_FP_MODE(RND_UP, true); /* our modes came back with us */
+    yc_yield(yc_int(2));
+    CHECK_FP_MODE(RND_UP, true);
+    YC_TRY {
+        yc_yield(yc_int(3));
+        CHECK(0); /* the caller throws */
+    } YC_EXCEPT(&yc_ValueError) {
+        CHECK_FP_MODE(RND_UP, true); /* on-top path restores them too */
+        set_round(RND_DOWN);
+        yc_yield(yc_int(4));
+    } YC_END;
+    YC_TRY {
+        yc_yield(yc_int(5));
+    } YC_FINALLY {
+        CHECK_FP_MODE(RND_DOWN, true); /* close runs this */
+    } YC_END;
+    return YC_NONE;
+}
+
+TEST(switch_fp_control_state)
+{
+    fp_refs();
+    if (fp_modes_emulated()) {
+        printf("  (under Valgrind: FP modes checked by their register bits only)\n");
+    } else {
+        /* the references must differ, or the checks below could not fail */
+        CHECK(ref_mode[RND_UP].third != ref_mode[RND_NEAREST].third);
+        CHECK(ref_mode[RND_ZERO].five_thirds != ref_mode[RND_NEAREST].five_thirds);
+        CHECK(ref_mode[RND_UP].third_f != ref_mode[RND_DOWN].third_f);
+        CHECK(ref_mode[RND_NEAREST].tiny_half != 0.0);
+        CHECK(ref_ftz[RND_UP].tiny_half == 0.0);
+    }
+
+    uint64_t saved = fpcr_get();
+    set_round(RND_NEAREST);
+    set_ftz(false);
+    yc_gen *g = yc_gen_new(fpmode_body, NULL, &(yc_gen_opts){.name = "fpmode"});
+    CHECK(g != NULL);
+    yc_val v;
+    CHECK_ST(yc_next(g, &v), YC_YIELD);
+    CHECK_INTV(v, 1);
+    CHECK_FP_MODE(RND_NEAREST, false); /* the generator's modes stayed there */
+    set_round(RND_ZERO);
+    CHECK_ST(yc_next(g, &v), YC_YIELD);
+    CHECK_INTV(v, 2);
+    CHECK_FP_MODE(RND_ZERO, false);
+    CHECK_ST(yc_next(g, &v), YC_YIELD);
+    CHECK_INTV(v, 3);
+    set_round(RND_NEAREST);
+    CHECK_ST(yc_throw(g, yc_exc_new(&yc_ValueError, "x"), &v), YC_YIELD);
+    CHECK_INTV(v, 4);
+    CHECK_FP_MODE(RND_NEAREST, false);
+    CHECK_ST(yc_next(g, &v), YC_YIELD);
+    CHECK_INTV(v, 5);
+    set_round(RND_UP);
+    CHECK_ST(yc_close(g, &v), YC_OK);
+    CHECK_FP_MODE(RND_UP, false); /* back from a generator that finished */
+    CHECK_ST(yc_gen_free(g), YC_OK);
+    fpcr_set(saved);
+}
+
+/* A generator that ends (return or raise) in other modes hands back the
+ * resumer's. */
+static yc_val fpmode_end_body(void *arg)
+{
+    set_round(RND_ZERO);
+    set_ftz(true);
+    if (arg) yc_raisef(&yc_KeyError, "k");
+    return yc_int(9);
+}
+
+TEST(switch_fp_control_state_at_end)
+{
+    fp_refs();
+    uint64_t saved = fpcr_get();
+    set_round(RND_UP);
+    set_ftz(false);
+    yc_val v;
+    yc_gen *g = yc_gen_new(fpmode_end_body, NULL, NULL);
+    CHECK_ST(yc_next(g, &v), YC_RETURN);
+    CHECK_INTV(v, 9);
+    CHECK_FP_MODE(RND_UP, false);
+    CHECK_ST(yc_gen_free(g), YC_OK);
+    g = yc_gen_new(fpmode_end_body, (void *)1, NULL);
+    CHECK_ST(yc_next(g, &v), YC_RAISE);
+    CHECK_EXC(&yc_KeyError, "KeyError: k");
+    CHECK_FP_MODE(RND_UP, false);
+    CHECK_ST(yc_gen_free(g), YC_OK);
+    fpcr_set(saved);
+}
+
+#endif /* __aarch64__ */
+
+/* ---------------------------------------------------------------------
  * stdio on a generator's stack
  * ------------------------------------------------------------------- */
 
@@ -812,6 +1001,199 @@ TEST(switch_callee_saved_registers)
     CHECK_ST(yc_gen_free(g), YC_OK);
 }
 #endif /* __x86_64__ && __ELF__ */
+
+#if defined(__aarch64__) && defined(__ELF__)
+/*
+ * The same on AArch64: a call made from assembly with known values in every
+ * callee-saved general register (x19-x29) and in d8-d15; the mask of the
+ * registers that came back changed is returned (bits 0-10: x19-x29, bits
+ * 11-18: d8-d15).
+ */
+typedef struct regs_call {
+    void *fn;           /* 0x00: called as fn(args[0], .., args[3]) */
+    uint64_t args[4];   /* 0x08: x0..x3 */
+    uint64_t magic[11]; /* 0x28: x19..x29 */
+    uint64_t fmagic[8]; /* 0x80: d8..d15 (bits) */
+    uint64_t ret[2];    /* 0xc0: x0, x1 after the call */
+} regs_call;
+
+/* After the call, x9 = c: compares a register with its magic, sets bit. */
+#define REGS_CHK_X(reg, off, bit)                                                         \
+    "  ldr x10, [x9, #" #off "]\n  cmp x10, " #reg "\n  b.eq 1f\n  orr x0, x0, #" #bit "\n" \
+    "1:\n"
+#define REGS_CHK_D(reg, off, bit)                                                          \
+    "  ldr x10, [x9, #" #off "]\n  fmov x11, " #reg "\n  cmp x10, x11\n  b.eq 1f\n"         \
+    "  orr x0, x0, #" #bit "\n1:\n"
+
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl test_switch_regs_call\n"
+        ".hidden test_switch_regs_call\n"
+        ".type test_switch_regs_call, %function\n"
+        "test_switch_regs_call:\n" /* uint64_t (regs_call *c) */
+        "  stp x29, x30, [sp, #-176]!\n"
+        "  stp x19, x20, [sp, #16]\n"
+        "  stp x21, x22, [sp, #32]\n"
+        "  stp x23, x24, [sp, #48]\n"
+        "  stp x25, x26, [sp, #64]\n"
+        "  stp x27, x28, [sp, #80]\n"
+        "  stp d8, d9, [sp, #96]\n"
+        "  stp d10, d11, [sp, #112]\n"
+        "  stp d12, d13, [sp, #128]\n"
+        "  stp d14, d15, [sp, #144]\n"
+        "  str x0, [sp, #160]\n" /* c; sp stays 16-aligned for the call */
+        "  ldp x19, x20, [x0, #0x28]\n"
+        "  ldp x21, x22, [x0, #0x38]\n"
+        "  ldp x23, x24, [x0, #0x48]\n"
+        "  ldp x25, x26, [x0, #0x58]\n"
+        "  ldp x27, x28, [x0, #0x68]\n"
+        "  ldr x29, [x0, #0x78]\n"
+        "  ldp d8, d9, [x0, #0x80]\n"
+        "  ldp d10, d11, [x0, #0x90]\n"
+        "  ldp d12, d13, [x0, #0xa0]\n"
+        "  ldp d14, d15, [x0, #0xb0]\n"
+        "  ldr x17, [x0, #0x00]\n"
+        "  ldp x2, x3, [x0, #0x18]\n"
+        "  ldp x0, x1, [x0, #0x08]\n"
+        "  blr x17\n"
+        "  ldr x9, [sp, #160]\n"
+        "  stp x0, x1, [x9, #0xc0]\n"
+        "  mov x0, #0\n"
+        REGS_CHK_X(x19, 0x28, 0x1) REGS_CHK_X(x20, 0x30, 0x2) REGS_CHK_X(x21, 0x38, 0x4)
+        REGS_CHK_X(x22, 0x40, 0x8) REGS_CHK_X(x23, 0x48, 0x10) REGS_CHK_X(x24, 0x50, 0x20)
+        REGS_CHK_X(x25, 0x58, 0x40) REGS_CHK_X(x26, 0x60, 0x80) REGS_CHK_X(x27, 0x68, 0x100)
+        REGS_CHK_X(x28, 0x70, 0x200) REGS_CHK_X(x29, 0x78, 0x400)
+        REGS_CHK_D(d8, 0x80, 0x800) REGS_CHK_D(d9, 0x88, 0x1000) REGS_CHK_D(d10, 0x90, 0x2000)
+        REGS_CHK_D(d11, 0x98, 0x4000) REGS_CHK_D(d12, 0xa0, 0x8000)
+        REGS_CHK_D(d13, 0xa8, 0x10000) REGS_CHK_D(d14, 0xb0, 0x20000)
+        REGS_CHK_D(d15, 0xb8, 0x40000)
+        "  ldp x19, x20, [sp, #16]\n"
+        "  ldp x21, x22, [sp, #32]\n"
+        "  ldp x23, x24, [sp, #48]\n"
+        "  ldp x25, x26, [sp, #64]\n"
+        "  ldp x27, x28, [sp, #80]\n"
+        "  ldp d8, d9, [sp, #96]\n"
+        "  ldp d10, d11, [sp, #112]\n"
+        "  ldp d12, d13, [sp, #128]\n"
+        "  ldp d14, d15, [sp, #144]\n"
+        "  ldp x29, x30, [sp], #176\n"
+        "  ret\n"
+        ".size test_switch_regs_call, .-test_switch_regs_call\n");
+uint64_t test_switch_regs_call(regs_call *c);
+
+_Static_assert(offsetof(regs_call, args) == 0x08 && offsetof(regs_call, magic) == 0x28 &&
+                   offsetof(regs_call, fmagic) == 0x80 && offsetof(regs_call, ret) == 0xc0,
+               "regs_call layout");
+
+/* x29 too: values no frame-pointer walk can take for a frame (unmapped);
+ * the d-register values include NaN bit patterns, which must survive as
+ * bits. */
+static const uint64_t magic_caller[11] = {
+    0x1111111111111111u, 0x2222222222222222u, 0x3333333333333333u, 0x4444444444444444u,
+    0x5555555555555555u, 0x6666666666666666u, 0x7777777777777777u, 0x0888888888888888u,
+    0x0999999999999999u, 0x0aaaaaaaaaaaaaaau, 0x0bbbbbbbbbbbbbb0u};
+static const uint64_t fmagic_caller[8] = {
+    0x3ff0000000000001u, 0x7ff0000000000001u, 0xfff8dead0000beefu, 0x0000000000000001u,
+    0x8000000000000000u, 0x400921fb54442d18u, 0xc1d0000000000000u, 0x7fefffffffffffffu};
+static const uint64_t magic_gen[11] = {
+    0x9999999999999991u, 0x9999999999999992u, 0x9999999999999993u, 0x9999999999999994u,
+    0x9999999999999995u, 0x9999999999999996u, 0x9999999999999997u, 0x9999999999999998u,
+    0x999999999999999au, 0x999999999999999bu, 0x0ccccccccccccc0u};
+static const uint64_t fmagic_gen[8] = {
+    0xbff0000000000003u, 0x7ff4000000c0ffeeu, 0x0010000000000000u, 0x000fffffffffffffu,
+    0x3fd5555555555555u, 0xfff0000000000000u, 0x43e0000000000000u, 0x5555aaaa5555aaaau};
+
+/* Yields v (through yc_yield's function, called from the assembly) and
+ * returns the mask of the generator's registers that did not survive, or
+ * with 1 << 20 set when the sent value did not arrive. */
+static uint64_t gen_yield_probed(yc_val v)
+{
+    regs_call c = {.fn = (void *)yc__yield,
+                   .args = {(uint64_t)v.i, v.meta, (uint64_t)(uintptr_t)__FILE__, __LINE__}};
+    memcpy(c.magic, magic_gen, sizeof c.magic);
+    memcpy(c.fmagic, fmagic_gen, sizeof c.fmagic);
+    uint64_t bad = test_switch_regs_call(&c);
+    /* the caller sends back v.i + 1 */
+    if (c.ret[0] != (uint64_t)v.i + 1 || c.ret[1] != YC_T_INT) bad |= 1u << 20;
+    return bad;
+}
+
+static yc_val regs_body(void *arg)
+{
+    (void)arg;
+    uint64_t bad = 0;
+    for (int64_t i = 0; i < 3; i++) bad |= gen_yield_probed(yc_int(i));
+    if (bad) fprintf(stderr, "  generator-side register mask %#" PRIx64 "\n", bad);
+    yc_yield(yc_int(bad ? 101 : 100)); /* 100: all survived */
+    YC_TRY {
+        yc_yield(yc_int(200));
+    } YC_EXCEPT(&yc_ValueError) {
+        yc_yield(yc_int(300));
+    } YC_END;
+    return yc_int(400);
+}
+
+/* Resumes g by calling fn directly from the assembly. */
+static uint64_t resume_probed(void *fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                              int *st)
+{
+    regs_call c = {.fn = fn, .args = {a1, a2, a3, a4}};
+    memcpy(c.magic, magic_caller, sizeof c.magic);
+    memcpy(c.fmagic, fmagic_caller, sizeof c.fmagic);
+    uint64_t bad = test_switch_regs_call(&c);
+    *st = (int)c.ret[0];
+    return bad;
+}
+
+#define U(p) ((uint64_t)(uintptr_t)(p))
+
+TEST(switch_callee_saved_registers)
+{
+    yc_gen *g = yc_gen_new(regs_body, NULL, NULL);
+    yc_val v = YC_NONE;
+    int st;
+    /* first run (a fresh context), then sends answering the probed yields */
+    CHECK_EQ_INT(resume_probed((void *)yc_next, U(g), U(&v), 0, 0, &st), 0);
+    CHECK_ST(st, YC_YIELD);
+    CHECK_INTV(v, 0);
+    for (int64_t i = 0; i < 3; i++) {
+        yc_val s = yc_int(v.i + 1);
+        CHECK_EQ_INT(resume_probed((void *)yc_send, U(g), (uint64_t)s.i, s.meta, U(&v), &st), 0);
+        CHECK_ST(st, YC_YIELD);
+        CHECK_INTV(v, i < 2 ? i + 1 : 100); /* 100: the generator's registers survived */
+    }
+    CHECK_EQ_INT(resume_probed((void *)yc_next, U(g), U(&v), 0, 0, &st), 0);
+    CHECK_ST(st, YC_YIELD);
+    CHECK_INTV(v, 200);
+    /* a throw: the on-top path */
+    CHECK_EQ_INT(resume_probed((void *)yc_throw, U(g), U(yc_exc_new(&yc_ValueError, "x")), U(&v),
+                               0, &st),
+                 0);
+    CHECK_ST(st, YC_YIELD);
+    CHECK_INTV(v, 300);
+    /* the generator's end */
+    CHECK_EQ_INT(resume_probed((void *)yc_next, U(g), U(&v), 0, 0, &st), 0);
+    CHECK_ST(st, YC_RETURN);
+    CHECK_INTV(v, 400);
+    CHECK_ST(yc_gen_free(g), YC_OK);
+
+    /* close: on top of a suspension, then the generator dies */
+    g = yc_gen_new(regs_body, NULL, NULL);
+    CHECK_EQ_INT(resume_probed((void *)yc_next, U(g), U(&v), 0, 0, &st), 0);
+    CHECK_EQ_INT(resume_probed((void *)yc_close, U(g), U(&v), 0, 0, &st), 0);
+    CHECK_ST(st, YC_OK);
+    CHECK_ST(yc_gen_free(g), YC_OK);
+    /* a raise out of the generator */
+    g = yc_gen_new(regs_body, NULL, NULL);
+    CHECK_EQ_INT(resume_probed((void *)yc_next, U(g), U(&v), 0, 0, &st), 0);
+    CHECK_EQ_INT(resume_probed((void *)yc_throw, U(g), U(yc_exc_new(&yc_KeyError, "k")), U(&v), 0,
+                               &st),
+                 0);
+    CHECK_ST(st, YC_RAISE);
+    CHECK_EXC(&yc_KeyError, "KeyError: k");
+    CHECK_ST(yc_gen_free(g), YC_OK);
+}
+#endif /* __aarch64__ && __ELF__ */
 
 /* Many values live across yields in optimised code: the compiler keeps them
  * in callee-saved registers (and spills the rest). */
