@@ -58,7 +58,7 @@ HAVE_VALGRIND := $(shell command -v $(VALGRIND) >/dev/null 2>&1 && echo yes)
 MATRIX := test-gcc-O2 test-gcc-ucontext test-clang-O0 test-clang-O3 test-asan-ubsan test-tsan test-valgrind \
           test-aarch64
 
-.PHONY: all release demo test test-matrix $(MATRIX) test-aarch64-legs bench clean
+.PHONY: all release demo test test-matrix $(MATRIX) test-aarch64-legs bench fuzz clean
 .NOTPARALLEL:
 
 all: release
@@ -164,7 +164,7 @@ test-valgrind:
 	@echo "==> [valgrind] $(VALGRIND) $(VALGRIND_FLAGS)"
 	@d=$(B)/gcc-O2/valgrind; rm -rf $$d && mkdir -p $$d && cd $(B)/gcc-O2 \
 	  && $(CTEST) --show-only=json-v1 \
-	  | $(PYTHON) -c 'import json, shlex, sys; [print(t["name"].replace(" ", "_"), shlex.join(t["command"])) for t in json.load(sys.stdin)["tests"] if t.get("command")]' \
+	  | $(PYTHON) -c 'import json, shlex, sys; [print(t["name"].replace(" ", "_"), shlex.join(t["command"])) for t in json.load(sys.stdin)["tests"] if t.get("command") and not t["name"].startswith("difftest")]' \
 	  | xargs -d '\n' -P $(JOBS) -I '{}' bash -c ' \
 	      name="$${1%% *}"; cmd="$${1#* }"; log="$$0/$$name.log"; \
 	      eval "timeout $(VALGRIND_TIMEOUT) $(VALGRIND) $(VALGRIND_FLAGS) $$cmd" > "$$log" 2>&1; rc=$$?; \
