@@ -70,13 +70,33 @@ release:
 	    -DYC_BUILD_EXAMPLES=ON
 	$(CMAKE) --build $(B)/release -j$(JOBS)
 
-# The header of each example is the first line of its opening comment.
+# The header of each example is the first line of its opening comment. Then
+# logstats reads DEMO_LOG_SIZE bytes of access log from gen_access_log
+# through a pipe and prints its throughput and peak RSS.
+DEMO_LOG_SIZE ?= 1G
 demo: release
 	@for e in $(EXAMPLES); do \
 	    echo; \
 	    echo "=== $$(sed -n '2s/^ \* //p' examples/$$e.c)"; \
 	    $(B)/release/examples/$$e || { echo "=== $$e FAILED (exit $$?)"; exit 1; }; \
 	done
+	@echo
+	@echo "=== logstats on $(DEMO_LOG_SIZE)B of synthetic access log, generated on the fly and piped in"
+	@echo "=== (gen_access_log $(DEMO_LOG_SIZE) | logstats -: nothing is written to disk)"
+	@$(B)/release/examples/gen_access_log $(DEMO_LOG_SIZE) | $(B)/release/examples/logstats - \
+	    || { echo "=== logstats on the piped log FAILED"; exit 1; }
+
+# ---- fuzz ------------------------------------------------------------------
+
+# make fuzz SEED=... N=...: N random scenarios of the CPython differential
+# test from SEED (tests/conformance/diff/README.md); divergences are shrunk
+# and saved under tests/conformance/corpus/.
+SEED ?= 1
+N ?= 100000
+fuzz:
+	$(call build,gcc-O2,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=asm)
+	YC_DIFF_RUNNER=$(B)/gcc-O2/tests/conformance/diff/difftest_runner \
+	    bash tests/conformance/diff/fuzz.sh $(SEED) $(N)
 
 # ---- test ------------------------------------------------------------------
 
@@ -127,17 +147,21 @@ test-gcc-O2:
 	$(call build,gcc-O2,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=asm)
 	$(call ctest,gcc-O2,)
 
+# The full random differential test (20000 + 5000 scenarios per oracle) runs
+# in gcc-O2 and asan-ubsan; the other configurations run a smaller sample.
+DIFF_SMALL := -DYC_DIFF_RANDOM_N=2000 -DYC_DIFF_RANDOM_WITH_N=1000
+
 test-gcc-ucontext:
-	$(call build,gcc-ucontext,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=ucontext)
+	$(call build,gcc-ucontext,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=ucontext $(DIFF_SMALL))
 	$(call ctest,gcc-ucontext,)
 
 ifeq ($(HAVE_CLANG),yes)
 test-clang-O0:
-	$(call build,clang-O0,-DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-g -O0")
+	$(call build,clang-O0,-DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-g -O0" $(DIFF_SMALL))
 	$(call ctest,clang-O0,)
 
 test-clang-O3:
-	$(call build,clang-O3,-DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O3 -DNDEBUG")
+	$(call build,clang-O3,-DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O3 -DNDEBUG" $(DIFF_SMALL))
 	$(call ctest,clang-O3,)
 else
 test-clang-O0 test-clang-O3:
@@ -151,7 +175,7 @@ test-asan-ubsan:
 # ThreadSanitizer over the tests that use threads (the library tells TSan
 # about every switch through its fiber interface).
 test-tsan:
-	$(call build,tsan,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=Debug -DYC_SANITIZE=thread)
+	$(call build,tsan,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=Debug -DYC_SANITIZE=thread $(DIFF_SMALL))
 	$(call ctest,tsan,TSAN_OPTIONS=halt_on_error=1,-R test_threads)
 
 # Memcheck over every ctest test of gcc-O2 (test binaries and examples), one

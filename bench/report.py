@@ -9,9 +9,9 @@ with ratios against yieldc.
 import statistics
 import sys
 
-BENCHMARKS = ["roundtrip", "create", "create-close"]
-SYSTEMS = ["yieldc", "yieldc:ucontext", "boost-fcontext", "ucontext", "cpython", "lua",
-           "luajit", "indirect-call"]
+BENCHMARKS = ["roundtrip", "create", "create-close", "pipeline", "pipeline-gen", "lines"]
+SYSTEMS = ["yieldc", "yieldc:ucontext", "yieldc:per-item", "boost-fcontext", "ucontext",
+           "fused-loop", "cpython", "lua", "luajit", "indirect-call", "wc"]
 
 
 def order(key, known):
@@ -55,9 +55,11 @@ def main():
     print("(vs yieldc = system's ns/op / yieldc's ns/op: above 1 means slower than yieldc)")
 
     print()
+    targets(med)
+    print()
     for peer in ("boost-fcontext", "cpython"):
         parts = []
-        for bench in BENCHMARKS:
+        for bench in BENCHMARKS[:3]:
             y, p = med.get((bench, "yieldc")), med.get((bench, peer))
             if y and p:
                 parts.append(f"{bench} {y / p:.2f}")
@@ -66,6 +68,23 @@ def main():
                   + ", ".join(parts))
         else:
             print(f"yieldc/{peer}: not measured ({peer} was skipped)")
+
+
+def targets(med):
+    """The pipeline targets of the issue, from this run's medians."""
+    rows = [
+        ("pipeline", "fused-loop", 1.5, "plain-iterator pipeline within 1.5x of the fused loop"),
+        ("lines", "wc", 2.0, "line streaming within 2x of wc -l"),
+    ]
+    for bench, peer, limit, what in rows:
+        y, p = med.get((bench, "yieldc")), med.get((bench, peer))
+        if y and p:
+            verdict = "met" if y / p <= limit else "NOT met"
+            print(f"target: {what}: {y / p:.2f}x ({verdict})")
+    g = med.get(("pipeline-gen", "yieldc"))
+    if g:
+        verdict = "met" if g <= 20.0 else "NOT met"
+        print(f"target: generator stages at most 20 ns per source item: {g:.2f} ns ({verdict})")
 
 
 if __name__ == "__main__":

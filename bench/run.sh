@@ -9,12 +9,22 @@
 # instruction counts under callgrind -> memory per suspended generator ->
 # the "no allocation, no system call on next/send/yield" checks.
 #
+# Then the pipelines (yieldc/iter.h): a map/filter/sum pipeline over
+# YC_PIPE_N integers (plain-iterator stages, generator stages, the fused C
+# loop, CPython generator expressions, Lua coroutines), the lines of a 1 GB
+# file against `wc -l`, and the peak RSS of examples/logstats reading 1 GB
+# and 4 GB of access log through a pipe.
+#
 # Outputs in build/bench/: results.tsv (benchmark, system, ns_per_op),
-# instructions.tsv (benchmark, system, instructions_per_op), runs.tsv (every
-# single measurement), and the logs of the builds and installs.
+# instructions.tsv (benchmark, system, instructions_per_op), memory.tsv
+# (benchmark, input_bytes, peak_rss_kb), runs.tsv (every single
+# measurement), and the logs of the builds and installs.
 #
 # Environment knobs: YC_BENCH_ROUNDS (default 9, at least 5), YC_BENCH_MS
-# (target duration of one measurement, default 200).
+# (target duration of one measurement, default 200), YC_PIPE_ROUNDS (default
+# 5), YC_PIPE_N (items of the pipeline, default 100000000; CPython and Lua
+# run YC_PIPE_N/10 and YC_PIPE_N/50: the figure is per item either way),
+# YC_LINES_BYTES (size of the line-streaming file, default 1000000000).
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -137,6 +147,14 @@ fi
 gcc -O2 -std=gnu11 -Wall -Wextra "$BENCH/bench_peers.c" -o "$OUT/bench_peers" ||
     die "bench_peers does not build"
 
+# The pipeline drivers: bench_pipe, and the log generator and logstats.
+gcc "${CFLAGS_B[@]}" "$BENCH/bench_pipe.c" "$ROOT/build/bench-lib/libyieldc.a" -pthread \
+    -o "$OUT/bench_pipe" || die "bench_pipe does not build"
+gcc -O2 -std=gnu11 -Wall -Wextra "$ROOT/examples/tools/gen_access_log.c" -o "$OUT/gen_access_log" ||
+    die "gen_access_log does not build"
+gcc "${CFLAGS_B[@]}" "$ROOT/examples/logstats.c" "$ROOT/build/bench-lib/libyieldc.a" -pthread \
+    -o "$OUT/logstats" || die "logstats does not build"
+
 HAVE_BOOST=0
 if command -v g++ >/dev/null 2>&1 && have_boost &&
     g++ -O2 -std=c++14 -Wall -Wextra "$BENCH/bench_boost.cpp" -lboost_context \
@@ -213,7 +231,69 @@ for s in $FAILED; do
     awk -F'\t' -v s="$s" '$3 != s' "$RUNS" >"$RUNS.tmp" && mv "$RUNS.tmp" "$RUNS"
 done
 
-section "results (median of $ROUNDS runs; build/bench/results.tsv)"
+# ---------------------------------------------------------------------------
+PIPE_ROUNDS=${YC_PIPE_ROUNDS:-5}
+PIPE_N=${YC_PIPE_N:-100000000}
+if ! [[ $PIPE_ROUNDS =~ ^[0-9]+$ ]] || ((PIPE_ROUNDS < 1)); then PIPE_ROUNDS=5; fi
+if ! [[ $PIPE_N =~ ^[0-9]+$ ]] || ((PIPE_N < 1000)); then PIPE_N=100000000; fi
+section "pipelines: map/filter/sum over range(N), $PIPE_ROUNDS interleaved rounds"
+note "yieldc and fused-loop: N=$PIPE_N (yieldc:per-item of pipeline-gen: N/10);" \
+    "cpython: N/10; lua: N/50 (ns per source item either way)"
+# pipe_run ROUND CMD...: appends the rows CMD prints to runs.tsv.
+pipe_run() {
+    local r=$1 out
+    shift
+    if out=$(timeout 300 "$@" 2>"$OUT/err.log"); then
+        printf '%s\n' "$out" | awk -v r="$r" -F'\t' 'NF == 3 { print r "\t" $0 }' >>"$RUNS"
+        return 0
+    fi
+    note "FAILED: $* (build/bench/err.log)"
+    sed 's/^/    /' "$OUT/err.log" >&2
+    return 1
+}
+for ((r = 1; r <= PIPE_ROUNDS; r++)); do
+    printf '  round %d/%d:' "$r" "$PIPE_ROUNDS"
+    pipe_run "p$r" "$OUT/bench_pipe" pipeline "$PIPE_N" && printf ' yieldc+fused-loop'
+    if [ -x /usr/bin/python3 ]; then
+        pipe_run "p$r" /usr/bin/python3 "$BENCH/pipe_cpython.py" $((PIPE_N / 10)) && printf ' cpython'
+    fi
+    if command -v lua5.4 >/dev/null 2>&1; then
+        pipe_run "p$r" lua5.4 "$BENCH/pipe.lua" $((PIPE_N / 50)) && printf ' lua'
+    fi
+    printf '\n'
+done
+
+# ---------------------------------------------------------------------------
+LINES_BYTES=${YC_LINES_BYTES:-1000000000}
+LINES_FILE=$OUT/lines.log
+section "line streaming: a $LINES_BYTES-byte access log on disk, yieldc against wc -l"
+cleanup_lines() { rm -f "$LINES_FILE"; }
+trap cleanup_lines EXIT
+free_kb=$(df -Pk "$OUT" | awk 'NR == 2 { print $4 }')
+if [ -z "$free_kb" ] || ((free_kb < LINES_BYTES / 1024 + 512 * 1024)); then
+    note "SKIP lines: ${free_kb:-?} KiB free in build/bench, the file needs $((LINES_BYTES / 1024)) KiB + 512 MiB spare"
+else
+    "$OUT/gen_access_log" "$LINES_BYTES" 7 >"$LINES_FILE" || die "gen_access_log failed"
+    cat "$LINES_FILE" >/dev/null # both read it from the page cache
+    nlines=$(wc -l <"$LINES_FILE")
+    note "$(stat -c %s "$LINES_FILE") bytes, $nlines lines; median of $PIPE_ROUNDS interleaved rounds"
+    for ((r = 1; r <= PIPE_ROUNDS; r++)); do
+        printf '  round %d/%d:' "$r" "$PIPE_ROUNDS"
+        pipe_run "l$r" "$OUT/bench_pipe" lines "$LINES_FILE" && printf ' yieldc'
+        t0=$(date +%s%N)
+        got=$(wc -l <"$LINES_FILE")
+        t1=$(date +%s%N)
+        if [ "$got" = "$nlines" ]; then
+            awk -v r="l$r" -v t=$((t1 - t0)) -v n="$nlines" \
+                'BEGIN { printf "%s\tlines\twc\t%.3f\n", r, t / n }' >>"$RUNS"
+            printf ' wc'
+        fi
+        printf '\n'
+    done
+    cleanup_lines
+fi
+
+section "results (median of $ROUNDS runs, pipelines and lines of $PIPE_ROUNDS; build/bench/results.tsv)"
 "$REPORT_PY" "$BENCH/report.py" "$RUNS" "$OUT/results.tsv" || die "report failed"
 
 # ---------------------------------------------------------------------------
@@ -274,6 +354,33 @@ note "(yieldc: one mmap'd stack per generator, 256 KiB default + guard page rese
 note " RSS counts only the pages touched: the header at the top and the frames in use)"
 
 # ---------------------------------------------------------------------------
+section "logstats peak RSS, 1 GB and 4 GB of access log piped in (median of 3 runs; build/bench/memory.tsv)"
+
+# A 2 MB process's peak RSS moves by a few hundred KiB from run to run
+# (start-up, address layout), so each size is run three times.
+MEM=$OUT/memory.tsv
+printf 'benchmark\tinput_bytes\tpeak_rss_kb\n' >"$MEM"
+for size in 1000000000 4000000000; do
+    rss_runs=() inb=
+    for run in 1 2 3; do
+        if line=$("$OUT/gen_access_log" "$size" 3 | "$OUT/logstats" - 2>&1 >/dev/null | grep '^logstats:'); then
+            rss_runs+=("$(sed -n 's/.*peak RSS \([0-9]*\) KiB.*/\1/p' <<<"$line")")
+            inb=$(sed -n 's/^logstats: \([0-9]*\) bytes.*/\1/p' <<<"$line")
+            note "$line"
+        else
+            note "logstats on $size bytes FAILED"
+        fi
+    done
+    if ((${#rss_runs[@]} == 3)); then
+        med=$(printf '%s\n' "${rss_runs[@]}" | sort -n | sed -n 2p)
+        printf 'logstats\t%s\t%s\n' "$inb" "$med" >>"$MEM"
+    fi
+done
+awk -F'\t' 'NR > 1 { r[NR] = $3 } END {
+    if (r[2] && r[3]) printf "  median peak RSS at 4 GB / at 1 GB: %d / %d KiB = %.3f (target: at most 1.10): %s\n",
+        r[3], r[2], r[3] / r[2], r[3] <= 1.10 * r[2] ? "met" : "NOT met" }' "$MEM"
+
+# ---------------------------------------------------------------------------
 section "no allocation and no system call on the next/send/yield path"
 
 # The driver's `path N` mode: N x (yc_next + yc_send) on one generator with a
@@ -328,6 +435,6 @@ fi
 rm -f "$OUT/strace.tmp" "$OUT/err.log"
 
 section "done in $((SECONDS - START)) s"
-note "build/bench/results.tsv, build/bench/instructions.tsv, build/bench/runs.tsv"
+note "build/bench/results.tsv, build/bench/instructions.tsv, build/bench/memory.tsv, build/bench/runs.tsv"
 [ "$CHECKS_OK" = 1 ] || die "a next/send/yield path check FAILED"
 exit 0

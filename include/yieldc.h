@@ -343,6 +343,17 @@ YC_API int yc_iter_next(yc_iter *it, yc_val *out);
 YC_API int yc_iter_send(yc_iter *it, yc_val v, yc_val *out);
 YC_API int yc_iter_throw(yc_iter *it, yc_exc *e, yc_val *out);
 YC_API int yc_iter_close(yc_iter *it, yc_val *out);
+/* The block path of lazy pipelines (yieldc/iter.h): stores up to cap values
+ * (cap >= 1) in buf and their count in *n, as that many calls of next would,
+ * and returns YC_YIELD (*n >= 1; more may follow), or YC_RETURN or a
+ * negative status: the iterator ended or failed after the *n values stored
+ * (*n may be 0; on an error, values consumed before it may be dropped). The
+ * return value of YC_RETURN is not reported. Every value of one batch stays
+ * valid until the iterator is pulled again. The sources and stages of
+ * yieldc/iter.h fill whole blocks; any other iterator gets one call of next
+ * (*n is 1 on YC_YIELD, else 0). it NULL, buf NULL, n NULL or cap 0:
+ * YC_EINVAL (TypeError / ValueError), *n = 0 when n is not NULL. */
+YC_API int yc_iter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n);
 /* Releases an iterator (for a generator: yc_gen_free). NULL is ignored. */
 YC_API void yc_iter_free(yc_iter *it);
 

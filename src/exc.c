@@ -232,6 +232,17 @@ void yc__tb_add(yc_exc *e, const char *file, int line, const char *func, const c
     e->ntb = i + 1;
 }
 
+/* Drops the entries appended after the first n (contextlib restoring an
+ * exception's original traceback, python-semantics.md 9.6a/9.7). */
+void yc__tb_truncate(yc_exc *e, uint32_t n)
+{
+    if (!e || e->refs < 0) return;
+    while (e->ntb > n) {
+        const char *w = e->tb[--e->ntb].where;
+        if (where_owned(e, w)) yc__free((void *)w);
+    }
+}
+
 const yc_tb_entry *yc_exc_traceback(const yc_exc *e, size_t *n)
 {
     if (n) *n = e ? e->ntb : 0;

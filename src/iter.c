@@ -3,6 +3,7 @@
  * operations, and the array iterator ("list_iterator").
  */
 #include "internal.h"
+#include "pipe.h"
 
 #include <string.h>
 
@@ -13,6 +14,21 @@ int yc_iter_next(yc_iter *it, yc_val *out)
     yc_val tmp;
     if (YC_UNLIKELY(!it || !it->type)) return null_iter();
     return it->type->next(it, out ? out : &tmp);
+}
+
+int yc_iter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    if (YC_UNLIKELY(!n)) return yc__fail(YC_EINVAL, &yc_TypeError, "yc_iter_next_batch: n is NULL");
+    *n = 0;
+    if (YC_UNLIKELY(!it || !it->type)) return null_iter();
+    if (YC_UNLIKELY(!buf || !cap))
+        return yc__fail(YC_EINVAL, &yc_ValueError, "yc_iter_next_batch: %s",
+                        !buf ? "buf is NULL" : "cap is 0");
+    if (it->type->free == yc__pst_free) /* a pipeline stage: it has a block path */
+        return ((const pst_type *)it->type)->next_batch(it, buf, cap, n);
+    int st = it->type->next(it, buf);
+    if (st == YC_YIELD) *n = 1;
+    return st;
 }
 
 int yc_iter_send(yc_iter *it, yc_val v, yc_val *out)

@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """Driver of the CPython differential test.
 
-    difftest.py --runner PATH random SEED N [--save DIR]
+    difftest.py --runner PATH random SEED N [--save DIR] [--with]
     difftest.py --runner PATH corpus [FILE_OR_DIR...]
     difftest.py --runner PATH file FILE...        (any scenario file, no saving)
 
 random: generates N scenarios from SEED (gen_scenarios.py), runs the oracle
 once over the batch (one Python process per chunk of scenarios) and the C
 runner once over the same batch, in parallel, and compares the traces
-scenario by scenario. Each divergence (a different trace, a runner crash or
+scenario by scenario (--with: the section 9 stream of context managers,
+gen_scenarios.scenario_with). Each divergence (a different trace, a runner crash or
 hang, or objects leaked by the library) is shrunk by greedy deletion while
 it still diverges the same way, and saved as DIR/divergence-SEED-I.scn with
 both traces in comments (DIR defaults to tests/conformance/corpus).
@@ -207,11 +208,11 @@ def _blocks(form):
             walk_block(s[1], 0)
             for c in s[2:]:
                 walk_block(c, 2)
-        elif k == "loop":
+        elif k in ("loop", "with", "stack"):
             walk_block(s, 2)
 
     for part in form[2:]:
-        if part[0] == "gen":
+        if part[0] in ("gen", "cm"):
             walk_block(part, 2)
     return out
 
@@ -240,7 +241,7 @@ def _drop_refs(form, name):
             return s
         if s[0] == "try":
             return ["try", clean(s[1], 0)] + [clean(c, 2) for c in s[2:]]
-        if s[0] == "loop":
+        if s[0] in ("loop", "with", "stack"):
             return clean(s, 2)
         return s
 
@@ -248,7 +249,7 @@ def _drop_refs(form, name):
     for part in form[2:]:
         if part[0] in ("gen", "list") and part[1] == name:
             continue
-        if part[0] == "gen":
+        if part[0] in ("gen", "cm"):
             out.append(clean(part, 2))
         elif part[0] == "ops":
             out.append(["ops"] + [op for op in part[1:] if op[1] != name])
@@ -284,6 +285,12 @@ def candidates(form):
     for k, (lst, i) in enumerate(_blocks(form)):
         s = lst[i]
         variant(k, lambda l, j: l.__delitem__(j))
+        if isinstance(s, list) and s and s[0] in ("with", "stack"):
+            variant(k, lambda l, j: l.__setitem__(slice(j, j + 1), l[j][2:]))  # unwrap
+            if s[0] == "stack":
+                for c in range(len(s[1])):
+                    variant(k, lambda l, j, c=c: l[j][1].__delitem__(c))
+            continue
         if not (isinstance(s, list) and s and s[0] in ("try", "loop")):
             continue
         if s[0] == "try":
@@ -382,13 +389,14 @@ def signature(kind, o, r, detail):
     return (kind,)
 
 
-def cmd_random(env, seed, n, save_dir, do_shrink, max_report):
+def cmd_random(env, seed, n, save_dir, do_shrink, max_report, with_stream=False):
     t0 = time.time()
     nbad = 0
     groups = {}  # signature -> [count, first id, saved path]
     for start in range(0, n, CHUNK):
         count = min(CHUNK, n - start)
-        forms = [gen_scenarios.scenario(seed, i) for i in range(start, start + count)]
+        make = gen_scenarios.scenario_with if with_stream else gen_scenarios.scenario
+        forms = [make(seed, i) for i in range(start, start + count)]
         bad = env.run_both(forms)
         for x in forms:
             sid = S.scn_id(x)
@@ -408,7 +416,8 @@ def cmd_random(env, seed, n, save_dir, do_shrink, max_report):
                 small = shrink(env, x, sig, env.full, print)
                 got = env.run_both([small]).get(sid) or (kind, o, r, detail)
                 idx = sid.rsplit("-", 1)[1]
-                path = os.path.join(save_dir, "divergence-%d-%s.scn" % (seed, idx))
+                path = os.path.join(save_dir, "divergence-%s%d-%s.scn"
+                                    % ("with-" if with_stream else "", seed, idx))
                 save_repro(path, small, got[0], got[1], got[2], got[3], [
                     "Divergence found by difftest.py random %d (scenario %s), shrunk." % (seed, idx),
                     "Oracle: " + env.describe() + ".",
@@ -516,6 +525,8 @@ def main(argv):
                     help="show, shrink and save at most this many divergences")
     ap.add_argument("--runner-wrap", default="",
                     help='a command prefix for the runner, e.g. "valgrind -q --error-exitcode=99"')
+    ap.add_argument("--with", dest="with_stream", action="store_true",
+                    help="random: the section 9 stream (with blocks, context managers)")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("mode", choices=["random", "corpus", "file"])
     ap.add_argument("args", nargs="*")
@@ -530,7 +541,7 @@ def main(argv):
             print("usage: difftest.py --runner R random SEED N")
             return 2
         return cmd_random(env, int(a.args[0]), int(a.args[1]), a.save, not a.no_save,
-                          a.max_report)
+                          a.max_report, a.with_stream)
     if a.mode == "corpus":
         return cmd_corpus(env, a.args)
     return cmd_file(env, a.args)

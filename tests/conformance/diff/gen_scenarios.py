@@ -21,6 +21,13 @@ python-semantics.md section:
      list iterators (no send/throw/close), subiterators driven by the caller
      directly, yield from a running generator, closed subs;
   8  states (printed after every operation, and state steps inside bodies).
+  9  with --with, a separate stream (scenario_with, `gen_scenarios.py --with
+     SEED N`): generator bodies with with-blocks and exit stacks over
+     generator-based context managers (cm parts) that catch, re-raise,
+     suppress, raise another, yield twice, never yield or raise before
+     yielding; exits reached by every way out (end, exception,
+     return/break/continue, close, throw). The stream without --with is
+     unchanged.
 The version-dependent behaviours (3.11 vs 3.13) are left in the mix:
 oracle.py --compat and runner -c neutralise them (see oracle.py).
 """
@@ -218,6 +225,130 @@ class Builder:
         return [k, target]
 
 
+CM_NAMES = "pqu"
+
+
+class WithBuilder(Builder):
+    """Builder for section 9: the same bodies, plus `with` and `stack` steps
+    in generator bodies, and the bodies of the managers (cm parts), which
+    use plain steps only (no delegation to, calls on or states of the
+    named generators)."""
+
+    def __init__(self, rng, cms):
+        super().__init__(rng)
+        self.cms = cms
+        self.in_cm = False
+
+    def cm_body(self):
+        """setup, hand-off, wrap-up, in the shapes contextlib cares about."""
+        rng = self.rng
+        self.in_cm = True
+        ctx = frozenset({"cm"})
+        steps = []
+        r = rng.random()
+        if r < 0.08:
+            steps.append(["raise", pick(rng, RAISE_TYPES), self.next_tag()])  # 9.2
+        elif r < 0.15:
+            steps.append(["info"])
+        r = rng.random()
+        if r < 0.15:
+            steps.append(["y", self.value()])
+        elif r < 0.72:
+            # catch and finish, re-raise, raise another, yield again, finally
+            steps.append(self.wrap_try(None, [], [], [["y", self.value()]], 1, ctx))
+        elif r < 0.8:
+            steps.append(["ret", self.value()])  # 9.3: never yields
+        elif r < 0.9:
+            steps += [["y", self.value()], ["y", self.value()]]  # 9.5: didn't stop
+        else:
+            steps.append(["loop", rng.choice([1, 2, 3]), ["y", self.value()]])
+        r = rng.random()
+        if r < 0.1:
+            steps.append(["raise", pick(rng, RAISE_TYPES), self.next_tag()])
+        elif r < 0.2:
+            steps.append(["ret", self.value()])
+        elif r < 0.25:
+            steps.append(["y", self.value()])
+        self.in_cm = False
+        return steps
+
+    def stack_items(self):
+        rng = self.rng
+        items = []
+        for _ in range(rng.randint(0, 4)):
+            r = rng.random()
+            if r < 0.4:
+                items.append(["enter", rng.choice(self.cms)])
+            elif r < 0.6:
+                items.append(["cb", self.next_tag()])
+            elif r < 0.8:
+                items.append(["cbraise", pick(rng, RAISE_TYPES), self.next_tag()])
+            else:
+                items.append(["push", self.next_tag(), 1 if rng.random() < 0.4 else 0])
+        return items
+
+    def step(self, me, gens, lists, depth, ctx):
+        rng = self.rng
+        if self.in_cm:
+            choices = [("y", 20), ("raise", 6), ("ret", 3), ("info", 2), ("yfl", 1)]
+            if depth < 3:
+                choices += [("try", 8), ("loop", 2)]
+            if "loop" in ctx:
+                choices += [("break", 3), ("continue", 2)]
+            choices += [("reraise", 3 if ("handler" in ctx or "finally" in ctx) else 0.3)]
+            k = pick(rng, choices)
+            if k == "try":
+                body = self.block(me, gens, lists, depth + 1, ctx, n=rng.randint(1, 3))
+                return self.wrap_try(me, gens, lists, body, depth + 1, ctx)
+            if k == "loop":
+                return ["loop", rng.choice([0, 1, 2, 2, 3])] + self.block(
+                    me, gens, lists, depth + 1, ctx | {"loop"}, n=rng.randint(1, 3))
+            if k == "y":
+                return ["y", self.value()]
+            if k == "raise":
+                return ["raise", pick(rng, RAISE_TYPES), self.next_tag()]
+            if k == "ret":
+                return ["ret", self.value()]
+            if k == "info":
+                return ["info"]
+            if k == "yfl":
+                return ["yfl"] + [self.value() for _ in range(rng.randint(0, 2))]
+            return [k]
+        if depth < 3 and rng.random() < 0.22:
+            cm = rng.choice(self.cms)
+            body = self.block(me, gens, lists, depth + 1, ctx, n=rng.randint(0, 3))
+            if rng.random() < 0.75:
+                return ["with", cm] + body
+            return ["stack", self.stack_items()] + body
+        return super().step(me, gens, lists, depth, ctx)
+
+
+def scenario_with(seed, i, prefix="w"):
+    """Scenario i of seed's section 9 stream."""
+    rng = random.Random("with/%d/%d" % (seed, i))
+    cms = list(CM_NAMES[:pick(rng, [(1, 4), (2, 4), (3, 2)])])
+    b = WithBuilder(rng, cms)
+    ngens = pick(rng, [(1, 5), (2, 4), (3, 2)])
+    gens = list(GEN_NAMES[:ngens])
+    lists = list(LIST_NAMES[:pick(rng, [(0, 8), (1, 2)])])
+    form = ["scn", "%s%d-%d" % (prefix, seed, i)]
+    for c in cms:
+        form.append(["cm", c] + b.cm_body())
+    for j, g in enumerate(gens):
+        sub = gens[j + 1] if j + 1 < ngens else None
+        steps = b.body(g, gens, lists, sub)
+        if not any(s[0] in ("with", "stack") for s in steps):
+            # at least one with block, around part of the body
+            k = rng.randint(0, len(steps))
+            steps = steps[:k] + [["with", rng.choice(cms)] + steps[k:]]
+        form.append(["gen", g] + steps)
+    for x in lists:
+        form.append(["list", x] + [b.value() for _ in range(rng.randint(0, 3))])
+    nops = rng.randint(1, 8)
+    form.append(["ops"] + [b.op(None, gens, lists) for _ in range(nops)])
+    return form
+
+
 def scenario(seed, i, prefix="r"):
     rng = random.Random("%d/%d" % (seed, i))
     b = Builder(rng)
@@ -237,12 +368,16 @@ def scenario(seed, i, prefix="r"):
 
 
 def main(argv):
+    make = scenario
+    if argv and argv[0] == "--with":
+        make = scenario_with
+        argv = argv[1:]
     seed = int(argv[0])
     n = int(argv[1])
-    prefix = argv[2] if len(argv) > 2 else "r"
+    prefix = argv[2] if len(argv) > 2 else ("w" if make is scenario_with else "r")
     out = sys.stdout
     for i in range(n):
-        out.write(S.fmt(scenario(seed, i, prefix)) + "\n")
+        out.write(S.fmt(make(seed, i, prefix)) + "\n")
     return 0
 
 

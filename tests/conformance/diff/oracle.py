@@ -25,8 +25,13 @@ where CPython 3.11 and 3.13 differ and yieldc follows 3.13:
     off its frame (later states are wrong, even SystemError). Such throws
     are skipped; see mark_chain.
 --full (the default on 3.13+) prints and performs both.
+
+Section 9: a `cm` part becomes a @contextlib.contextmanager function, a
+`with` step a with statement over a fresh call of it, and a `stack` step a
+with statement over a contextlib.ExitStack (enter_context, callback, push).
 """
 
+import contextlib
 import gc
 import inspect
 import sys
@@ -99,6 +104,37 @@ class HarnessError(Exception):
     pass
 
 
+# Section 9 follows 3.13's contextlib, which closes the generator after
+# "generator didn't stop" and "generator didn't stop after throw()"
+# (python-semantics.md 9.5, 9.6d); the contextlib of some 3.11 releases
+# (Debian's 3.11.2) leaves it suspended. On those, the oracle's managers
+# add the close as 3.13 does: while the RuntimeError is being handled, the
+# close's own error replacing it.
+_DIDNT_STOP = ("generator didn't stop", "generator didn't stop after throw()")
+_CONTEXTLIB_CLOSES = "self.gen.close()" in inspect.getsource(
+    contextlib._GeneratorContextManager.__exit__)
+
+
+class _GeneratorContextManager313(contextlib._GeneratorContextManager):
+    def __exit__(self, typ, value, traceback):
+        try:
+            return super().__exit__(typ, value, traceback)
+        except RuntimeError as exc:
+            if exc.args and exc.args[0] in _DIDNT_STOP and exc.__cause__ is None:
+                self.gen.close()
+            raise
+
+
+def contextmanager(func):
+    """contextlib.contextmanager, with 3.13's close on an older contextlib."""
+    if _CONTEXTLIB_CLOSES:
+        return contextlib.contextmanager(func)
+
+    def helper(*args, **kwds):
+        return _GeneratorContextManager313(func, args, kwds)
+    return helper
+
+
 class Run:
     """One scenario being executed."""
 
@@ -112,6 +148,7 @@ class Run:
         self.freed = set()
         self.gen_names = []
         self.list_names = []
+        self.keep = []  # the managers of with and stack steps (KEEP)
 
     # -- helpers called from the generated code --
 
@@ -242,6 +279,28 @@ class Run:
             raise RuntimeError("harness: %s is freed" % target)
         self.do_op(op, target, args, call=desc)
 
+    def KEEP(self, cm):
+        # Keeps a manager alive to the end of the scenario: a generator of
+        # its still suspended is finalised after the trace, silently, as in
+        # runner.c (cm_rec), not whenever its last reference happens to go.
+        self.keep.append(cm)
+        return cm
+
+    def CB(self, who, n, tname):
+        """A callback registered by a stack step."""
+        def cb():
+            self.L("%s cb %d" % (who, n))
+            if tname is not None:
+                raise mkexc(tname, n)
+        return cb
+
+    def PUSH(self, who, n, suppress):
+        """An exit function registered by a stack step."""
+        def exit_fn(typ, exc, tb):
+            self.L("%s push %d %s" % (who, n, fx(exc)))
+            return bool(suppress)
+        return exit_fn
+
     def INFO(self, who):
         self.L("%s info %s" % (who, fx(sys.exc_info()[1])))
 
@@ -252,17 +311,30 @@ class Run:
 
     def build(self):
         gens, lists, ops = S.scn_parts(self.scn)
+        cms = [(x[1], x[2:]) for x in self.scn[2:] if x[0] == "cm"]
+        self.cm_names = [n for n, _ in cms]
         src = []
+        for name, steps in cms:
+            src.append("@contextmanager")
+            src.append("def _cm_%s():" % name)
+            src.append("    L(%r)" % (name + " start"))
+            src.append("    if False: yield")
+            Emit(src, name, [n for n, _ in lists], self.cm_names).block(steps, 1)
         for name, steps in gens:
             src.append("def _gen_%s():" % name)
             src.append("    L(%r)" % (name + " start"))
             src.append("    if False: yield")
-            Emit(src, name, [n for n, _ in lists]).block(steps, 1)
+            Emit(src, name, [n for n, _ in lists], self.cm_names).block(steps, 1)
         ns = {
             "L": self.L,
             "CALL": self.CALL,
             "INFO": self.INFO,
             "STATE": self.STATE,
+            "CB": self.CB,
+            "KEEP": self.KEEP,
+            "PUSH": self.PUSH,
+            "contextmanager": contextmanager,
+            "ExitStack": contextlib.ExitStack,
             "YF": self.obj,
             "fv": fv,
             "fx": fx,
@@ -324,10 +396,12 @@ class Run:
 class Emit:
     """Python source for one generator body."""
 
-    def __init__(self, src, name, lists):
+    def __init__(self, src, name, lists, cms=()):
         self.src = src
         self.n = name
         self.lists = lists
+        self.cms = cms
+        self.nwith = 0
 
     def w(self, depth, line):
         self.src.append("    " * depth + line)
@@ -392,6 +466,36 @@ class Emit:
             else:
                 a = ""
             self.w(d, "CALL(%r, %r, %r%s)" % (n, op, target, a))
+        elif k == "with":
+            if s[1] not in self.cms:
+                raise S.ParseError("with needs a cm, not %r" % (s[1],))
+            self.nwith += 1
+            v = "_w%d" % self.nwith
+            self.w(d, "with KEEP(_cm_%s()) as %s:" % (s[1], v))
+            self.w(d + 1, "L(%r + fv(%s))" % ("%s with %s = " % (n, s[1]), v))
+            self.block(s[2:], d + 1, in_loop)
+            self.w(d, "L(%r)" % ("%s with %s end" % (n, s[1])))
+        elif k == "stack":
+            self.nwith += 1
+            v = "_s%d" % self.nwith
+            self.w(d, "with ExitStack() as %s:" % v)
+            self.w(d + 1, "L(%r)" % ("%s stack" % n))
+            for it in s[1]:
+                if it[0] == "enter":
+                    if it[1] not in self.cms:
+                        raise S.ParseError("enter needs a cm, not %r" % (it[1],))
+                    self.w(d + 1, "L(%r + fv(%s.enter_context(KEEP(_cm_%s()))))"
+                           % ("%s stack enter %s = " % (n, it[1]), v, it[1]))
+                elif it[0] == "cb":
+                    self.w(d + 1, "%s.callback(CB(%r, %d, None))" % (v, n, it[1]))
+                elif it[0] == "cbraise":
+                    self.w(d + 1, "%s.callback(CB(%r, %d, %r))" % (v, n, it[2], it[1]))
+                elif it[0] == "push":
+                    self.w(d + 1, "%s.push(PUSH(%r, %d, %d))" % (v, n, it[1], it[2]))
+                else:
+                    raise S.ParseError("unknown stack item %r" % (it[0],))
+            self.block(s[2:], d + 1, in_loop)
+            self.w(d, "L(%r)" % ("%s stack end" % n))
         elif k == "info":
             self.w(d, "INFO(%r)" % n)
         elif k == "state":

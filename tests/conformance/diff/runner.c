@@ -17,6 +17,13 @@
  * outcomes print without the return value, and throw(StopIteration) into a
  * just-created generator is skipped.
  *
+ * Section 9 (context managers): a `cm` part is a generator-based manager
+ * (contextlib.contextmanager) whose body is interpreted like a generator's;
+ * a `with` step runs its body inside YC_WITH over a fresh yc_cm_gen_new, and
+ * a `stack` step inside YC_WITH over an exit stack (yc_exitstack_*). A
+ * control code leaving a with body returns from inside the construct, so
+ * return, break and continue go through its cleanup path.
+ *
  * After each scenario the runner checks yc_stats: a generator or exception
  * still alive is reported on stderr as "LEAK <id> ..." (the trace is not
  * affected; the driver reports it).
@@ -208,8 +215,19 @@ enum ctl { CTL_NORMAL, CTL_RETURN, CTL_BREAK, CTL_CONTINUE };
 
 enum step_kind {
     ST_YIELD, ST_RET, ST_RAISE, ST_RERAISE, ST_TRY, ST_YF, ST_YFL, ST_LOOP, ST_BREAK,
-    ST_CONTINUE, ST_CALL, ST_INFO, ST_STATE
+    ST_CONTINUE, ST_CALL, ST_INFO, ST_STATE, ST_WITH, ST_STACK
 };
+
+/* The items of a stack step, registered in order inside its with block. */
+enum { SI_ENTER, SI_CB, SI_PUSH };
+
+typedef struct stack_item {
+    int kind;
+    int target;               /* SI_ENTER: the cm */
+    int num;                  /* SI_CB, SI_PUSH: the tag */
+    const yc_exc_type *type;  /* SI_CB: raised after logging, or NULL */
+    int suppress;             /* SI_PUSH: what the exit function returns */
+} stack_item;
 
 enum op_kind { OP_NEXT, OP_SEND, OP_THROW, OP_CLOSE };
 static const char *const op_names[] = {"next", "send", "throw", "close"};
@@ -237,12 +255,15 @@ typedef struct step {
     block fin;
     yc_val *items;            /* yfl */
     int nitems;
+    stack_item *sitems;       /* stack */
+    int nsitems;
 } step;
 
 typedef struct inst {
     char *name;
     bool is_gen;
-    block body;       /* gen */
+    bool is_cm;       /* a generator-based context manager (cm part) */
+    block body;       /* gen, cm */
     yc_val *items;    /* list */
     int nitems;
     yc_gen *g;
@@ -262,6 +283,10 @@ typedef struct scenario {
     sx **opsrc;
     yc_iter **fresh; /* list iterators made by yfl steps */
     int nfresh, capfresh;
+    void **arena;    /* per-entry cm instances, exit stack records */
+    int narena, caparena;
+    struct cm_rec **cms; /* every manager made (in the arena) */
+    int ncms, capcms;
 } scenario;
 
 static bool compat;
@@ -329,6 +354,7 @@ static void compile_op(scenario *sc, step *s, const sx *x, int first)
     s->kind = ST_CALL;
     s->op = op_kind_of(arg(x, first));
     s->target = inst_index(sc, arg(x, first + 1));
+    if (sc->inst[s->target].is_cm) die("scenario %s: a cm is not an iterator", sc->id);
     if (s->op != OP_NEXT && !sc->inst[s->target].is_gen)
         die("scenario %s: only next applies to a list", sc->id);
     if (s->op == OP_SEND) s->val = val_of(arg(x, first + 2));
@@ -377,6 +403,7 @@ static void compile_step(scenario *sc, step *s, const sx *x)
     } else if (!strcmp(k, "yf")) {
         s->kind = ST_YF;
         s->target = inst_index(sc, arg(x, 1));
+        if (sc->inst[s->target].is_cm) die("scenario %s: yield from a cm", sc->id);
     } else if (!strcmp(k, "yfl")) {
         s->kind = ST_YFL;
         s->nitems = x->n - 1;
@@ -397,6 +424,42 @@ static void compile_step(scenario *sc, step *s, const sx *x)
     } else if (!strcmp(k, "state")) {
         s->kind = ST_STATE;
         s->target = inst_index(sc, arg(x, 1));
+        if (sc->inst[s->target].is_cm) die("scenario %s: state of a cm", sc->id);
+    } else if (!strcmp(k, "with")) {
+        s->kind = ST_WITH;
+        s->target = inst_index(sc, arg(x, 1));
+        if (!sc->inst[s->target].is_cm) die("scenario %s: with needs a cm", sc->id);
+        compile_block(sc, &s->body, x->v + 2, x->n - 2);
+    } else if (!strcmp(k, "stack")) {
+        s->kind = ST_STACK;
+        const sx *items = arg(x, 1);
+        if (items->kind != SX_LIST) die("stack: items must be a list");
+        s->nsitems = items->n;
+        s->sitems = xmalloc((size_t)items->n * sizeof *s->sitems);
+        for (int i = 0; i < items->n; i++) {
+            const sx *it = items->v[i];
+            stack_item *si = &s->sitems[i];
+            if (it->kind != SX_LIST || it->n < 2) die("stack: bad item");
+            if (is_sym(it->v[0], "enter")) {
+                si->kind = SI_ENTER;
+                si->target = inst_index(sc, it->v[1]);
+                if (!sc->inst[si->target].is_cm) die("scenario %s: enter needs a cm", sc->id);
+            } else if (is_sym(it->v[0], "cb")) {
+                si->kind = SI_CB;
+                si->num = int_of(it->v[1]);
+            } else if (is_sym(it->v[0], "cbraise")) {
+                si->kind = SI_CB;
+                si->type = type_of(it->v[1]);
+                si->num = int_of(arg(it, 2));
+            } else if (is_sym(it->v[0], "push")) {
+                si->kind = SI_PUSH;
+                si->num = int_of(it->v[1]);
+                si->suppress = int_of(arg(it, 2));
+            } else {
+                die("stack: unknown item");
+            }
+        }
+        compile_block(sc, &s->body, x->v + 2, x->n - 2);
     } else {
         die("unknown step %s", k);
     }
@@ -417,6 +480,7 @@ static void step_free(step *s)
     for (int i = 0; i < s->nexc; i++) block_free(&s->handler[i]);
     block_free(&s->fin);
     free(s->items);
+    free(s->sitems);
 }
 
 static void block_free(block *b)
@@ -451,18 +515,19 @@ static scenario *compile_scenario(sx *x)
     for (int i = 2; i < x->n; i++) {
         const sx *f = x->v[i];
         if (f->kind != SX_LIST || f->n < 2) die("bad scenario part");
-        if (is_sym(f->v[0], "gen") || is_sym(f->v[0], "list")) {
+        if (is_sym(f->v[0], "gen") || is_sym(f->v[0], "list") || is_sym(f->v[0], "cm")) {
             inst *in = &sc->inst[sc->ninst++];
             if (f->v[1]->kind != SX_SYM) die("instance name must be a symbol");
             in->name = strdup(f->v[1]->sym);
             in->is_gen = is_sym(f->v[0], "gen");
+            in->is_cm = is_sym(f->v[0], "cm");
             in->sc = sc;
         }
     }
     int k = 0;
     for (int i = 2; i < x->n; i++) {
         sx *f = x->v[i];
-        if (is_sym(f->v[0], "gen")) {
+        if (is_sym(f->v[0], "gen") || is_sym(f->v[0], "cm")) {
             compile_block(sc, &sc->inst[k].body, f->v + 2, f->n - 2);
             fix_loopless(&sc->inst[k].body, false);
             k++;
@@ -494,6 +559,9 @@ static void scenario_free(scenario *sc)
     free(sc->ops);
     free(sc->inst);
     free(sc->fresh);
+    for (int i = 0; i < sc->narena; i++) free(sc->arena[i]);
+    free(sc->arena);
+    free(sc->cms);
     free(sc->id);
     free(sc);
 }
@@ -817,6 +885,154 @@ leave:
     return fctl;
 }
 
+/* Memory that lives until the end of the scenario. */
+static void *arena_alloc(scenario *sc, size_t n)
+{
+    if (sc->narena == sc->caparena) {
+        sc->caparena = sc->caparena ? sc->caparena * 2 : 8;
+        sc->arena = xrealloc(sc->arena, (size_t)sc->caparena * sizeof *sc->arena);
+    }
+    return sc->arena[sc->narena++] = xmalloc(n);
+}
+
+static yc_val gen_body(void *arg);
+
+/*
+ * The managers a scenario made, each wrapped in a record that outlives it
+ * and releases it only after the scenario's trace is written (output
+ * discarded). When a manager is released, a generator of its that is still
+ * suspended (it ignored GeneratorExit) is closed again and may run code;
+ * CPython does that when the last reference goes, which depends on
+ * tracebacks and reference cycles, so the oracle keeps every manager alive
+ * to the end and both sides finalise them silently. This also covers a
+ * generator abandoned while suspended in a with block, which never releases
+ * that block's manager (docs/with.md).
+ */
+typedef struct cm_rec {
+    yc_cm cm;
+    yc_cm *inner;
+} cm_rec;
+
+static int rec_enter(yc_cm *cm, yc_val *out) { return yc_cm_enter(((cm_rec *)cm)->inner, out); }
+static int rec_exit(yc_cm *cm, yc_exc *e) { return yc_cm_exit(((cm_rec *)cm)->inner, e); }
+
+static void rec_free(yc_cm *cm)
+{
+    (void)cm; /* released at the end of the scenario: release_cms */
+}
+
+static void release_cms(scenario *sc)
+{
+    for (int i = 0; i < sc->ncms; i++) {
+        yc_cm_free(sc->cms[i]->inner);
+        sc->cms[i]->inner = NULL;
+    }
+}
+
+static const yc_cm_type rec_type = {"_GeneratorContextManager", rec_enter, rec_exit, rec_free};
+
+/* inner in a record released at the end of the scenario. */
+static yc_cm *keep_cm(scenario *sc, yc_cm *inner)
+{
+    cm_rec *r = arena_alloc(sc, sizeof *r);
+    r->cm.type = &rec_type;
+    r->inner = inner;
+    if (sc->ncms == sc->capcms) {
+        sc->capcms = sc->capcms ? sc->capcms * 2 : 8;
+        sc->cms = xrealloc(sc->cms, (size_t)sc->capcms * sizeof *sc->cms);
+    }
+    sc->cms[sc->ncms++] = r;
+    return &r->cm;
+}
+
+/* A fresh manager over the cm part def: calling the decorated function.
+ * Each call gets its own instance record (its `ret` value, its flag), and
+ * its generator is named "cm:NAME" so that unraisable reports ignore it
+ * (CPython finalises it later, silently). */
+static yc_cm *new_cm(scenario *sc, const inst *def)
+{
+    inst *in = arena_alloc(sc, sizeof *in);
+    *in = *def;
+    in->tflag = false;
+    char name[64];
+    snprintf(name, sizeof name, "cm:%s", def->name);
+    yc_cm *cm = yc_cm_gen_new(gen_body, in, &(yc_gen_opts){.name = name});
+    if (!cm) die("yc_cm_gen_new failed");
+    return keep_cm(sc, cm);
+}
+
+static int exec_with(inst *self, const step *s)
+{
+    scenario *sc = self->sc;
+    const inst *def = &sc->inst[s->target];
+    YC_WITH(new_cm(sc, def), v) {
+        sbuf b = {0};
+        fv(&b, v);
+        btrace(self, "  %s with %s = %s", self->name, def->name, sb_str(&b));
+        free(b.s);
+        int ctl = exec_block(self, &s->body);
+        if (ctl != CTL_NORMAL) return ctl; /* leaves the construct: exit runs */
+    } YC_END_WITH;
+    btrace(self, "  %s with %s end", self->name, def->name);
+    return CTL_NORMAL;
+}
+
+/* A callback or exit function registered by a stack step. */
+typedef struct stack_reg {
+    inst *self;
+    const stack_item *item;
+} stack_reg;
+
+static void stack_cb(void *arg)
+{
+    stack_reg *r = arg;
+    btrace(r->self, "  %s cb %d", r->self->name, r->item->num);
+    if (r->item->type) yc_raise(mkexc(r->item->type, r->item->num));
+}
+
+static int stack_push_fn(void *ud, yc_exc *e)
+{
+    stack_reg *r = ud;
+    sbuf b = {0};
+    fx(&b, e, 0);
+    btrace(r->self, "  %s push %d %s", r->self->name, r->item->num, sb_str(&b));
+    free(b.s);
+    return r->item->suppress ? YC_EXIT_SUPPRESS : YC_EXIT_PROPAGATE;
+}
+
+static int exec_stack(inst *self, const step *s)
+{
+    scenario *sc = self->sc;
+    yc_exitstack *es = yc_exitstack_new();
+    if (!es) die("yc_exitstack_new failed");
+    YC_WITH(keep_cm(sc, yc_exitstack_cm(es)), sv) {
+        yc_exitstack *st = sv.p;
+        btrace(self, "  %s stack", self->name);
+        for (int i = 0; i < s->nsitems; i++) {
+            const stack_item *it = &s->sitems[i];
+            if (it->kind == SI_ENTER) {
+                const inst *def = &sc->inst[it->target];
+                yc_val v;
+                YC_CHECK(yc_exitstack_enter(st, new_cm(sc, def), &v));
+                sbuf b = {0};
+                fv(&b, v);
+                btrace(self, "  %s stack enter %s = %s", self->name, def->name, sb_str(&b));
+                free(b.s);
+                continue;
+            }
+            stack_reg *r = arena_alloc(sc, sizeof *r);
+            r->self = self;
+            r->item = it;
+            if (it->kind == SI_CB) YC_CHECK(yc_exitstack_callback(st, stack_cb, r));
+            else YC_CHECK(yc_exitstack_push(st, stack_push_fn, r));
+        }
+        int ctl = exec_block(self, &s->body);
+        if (ctl != CTL_NORMAL) return ctl;
+    } YC_END_WITH;
+    btrace(self, "  %s stack end", self->name);
+    return CTL_NORMAL;
+}
+
 static int exec_step(inst *self, const step *s)
 {
     scenario *sc = self->sc;
@@ -876,6 +1092,10 @@ static int exec_step(inst *self, const step *s)
         fx(&b, yc_exc_current(), 0);
         btrace(self, "  %s info %s", self->name, sb_str(&b));
         break;
+    case ST_WITH:
+        return exec_with(self, s);
+    case ST_STACK:
+        return exec_stack(self, s);
     case ST_STATE:
         state_of(&b, &sc->inst[s->target]);
         btrace(self, "  %s state %s=%s", self->name, sc->inst[s->target].name, sb_str(&b));
@@ -912,8 +1132,8 @@ static sbuf unraisable;
 
 static void on_unraisable(yc_exc *e, const char *obj, void *ud)
 {
-    (void)obj;
     (void)ud;
+    if (strstr(obj, "<generator object cm:")) return; /* a manager's generator */
     unraisable.len = 0;
     sb_add(&unraisable, "unraisable ");
     fx(&unraisable, e, 0);
@@ -993,6 +1213,11 @@ static void run_scenario(scenario *sc)
             trace("< %s", unraisable.len ? unraisable.s : "ok");
         }
     }
+    /* the managers, after the trace, output discarded (see cm_rec); before
+     * the list iterators, which their generators may be delegating to */
+    size_t traced = out.len;
+    release_cms(sc);
+    out.len = traced;
     for (int i = 0; i < sc->ninst; i++)
         if (!sc->inst[i].is_gen) yc_iter_free(sc->inst[i].it);
     for (int i = 0; i < sc->nfresh; i++) yc_iter_free(sc->fresh[i]);

@@ -1,0 +1,1915 @@
+/*
+ * Lazy pipelines: the stage life cycle shared by every stage and source
+ * (pipe.h), owned values and tuples, the combinators and the reducers of
+ * yieldc/iter.h.
+ *
+ * Every combinator is a plain iterator: a pull runs the stage's C code, no
+ * context switch. Each has a per-item next and, where it pays, a next_batch
+ * that works on the consumer's buffer in place (map and filter never copy:
+ * they ask upstream to fill the caller's buffer and transform or compact
+ * it). Callbacks run inside one yc__try frame per pull or per block, so a
+ * raise costs nothing until it happens and is caught without reaching the
+ * consumer's handlers.
+ */
+#include "pipe.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Locals are never read on the caught path of the callback frames below
+ * (see yc__cb_caught), which GCC's -Wclobbered cannot tell. */
+#if defined(__GNUC__) && !defined(__clang__)
+#  pragma GCC diagnostic ignored "-Wclobbered"
+#endif
+
+static int nomem(void)
+{
+    yc__err_set(yc__cur(), &yc__nomem);
+    return YC_ENOMEM;
+}
+
+/* ======================================================================
+ * The stage life cycle
+ * ==================================================================== */
+
+static bool is_pst(const yc_iter *it) { return it && it->type && it->type->free == yc__pst_free; }
+
+static int depth_of(const yc_iter *it) { return is_pst(it) ? ((const pst *)it)->depth : 0; }
+
+const char *yc__pst_name(const pst *s) { return s->label ? s->label : s->it.type->name; }
+
+pst *yc__pst_new(size_t size, const pst_type *t, yc_iter *const *ups, size_t n)
+{
+    bool missing = false;
+    for (size_t i = 0; i < n; i++) missing |= ups[i] == NULL;
+    if (missing) {
+        yc__coro *co = yc__cur();
+        yc_exc *pending = co->err; /* freeing the others must not lose it */
+        co->err = NULL;
+        for (size_t i = 0; i < n; i++) yc_iter_free(ups[i]);
+        yc__err_set(co, pending);
+        if (!pending) yc__fail(YC_EINVAL, &yc_TypeError, "%s: upstream iterator is NULL", t->t.name);
+        return NULL;
+    }
+    pst *s = yc__malloc(size);
+    yc_iter **arr = n > 1 ? yc__malloc(n * sizeof *arr) : NULL;
+    if (!s || (n > 1 && !arr)) {
+        yc__free(s);
+        yc__free(arr);
+        for (size_t i = 0; i < n; i++) yc_iter_free(ups[i]);
+        nomem();
+        return NULL;
+    }
+    memset(s, 0, size);
+    s->it.type = &t->t;
+    if (n > 1) {
+        memcpy(arr, ups, n * sizeof *arr);
+        s->ups = arr;
+    } else {
+        s->up1 = n ? ups[0] : NULL;
+        s->ups = &s->up1;
+    }
+    s->nups = n;
+    int d = -1;
+    for (size_t i = 0; i < n; i++)
+        if (depth_of(ups[i]) > d) d = depth_of(ups[i]);
+    s->depth = d + 1;
+    return s;
+}
+
+yc_iter *yc__pst_no_up(const pst_type *t)
+{
+    if (!yc_err_get()) yc__fail(YC_EINVAL, &yc_TypeError, "%s: upstream iterator is NULL", t->t.name);
+    return NULL;
+}
+
+pst *yc__pst_new1(size_t size, const pst_type *t, yc_iter *up)
+{
+    return yc__pst_new(size, t, &up, 1);
+}
+
+void yc__pst_tb(pst *s)
+{
+    yc__coro *co = yc__cur();
+    if (co->err) yc__tb_add(co->err, "<pipeline>", s->depth, yc__pst_name(s), yc__coro_name(co));
+}
+
+void yc__pst_unraisable(const char *what)
+{
+    yc_exc *e = yc_err_take();
+    if (!e) return;
+    char obj[160];
+    snprintf(obj, sizeof obj, "<pipeline stage %s>", what);
+    yc__unraisable(e, obj);
+    yc_exc_unref(e);
+}
+
+int yc__pst_shutdown(pst *s)
+{
+    s->done = true;
+    if (s->shut) return YC_OK;
+    s->shut = true;
+    const pst_type *t = (const pst_type *)s->it.type;
+    int st = t->release ? t->release(s) : YC_OK;
+    yc_exc *first = st < 0 ? yc_err_take() : NULL;
+    /* upstream after the stage's own resources, as a generator expression's
+     * frame is cleared before its iterator's last reference goes */
+    for (size_t i = 0; i < s->nups; i++) {
+        if (!s->ups[i]) continue;
+        int r = yc_iter_close(s->ups[i], NULL);
+        if (r < 0) {
+            if (!first) {
+                first = yc_err_take();
+                st = r;
+            } else {
+                yc__pst_unraisable(yc__pst_name(s));
+            }
+        }
+    }
+    if (first) yc__err_set(yc__cur(), first);
+    return st;
+}
+
+int yc__pst_finish(pst *s, int st)
+{
+    if (st < 0) yc__pst_tb(s);
+    yc_exc *saved = yc_err_take();
+    if (yc__pst_shutdown(s) < 0) yc__pst_unraisable(yc__pst_name(s));
+    if (saved) yc__err_set(yc__cur(), saved);
+    return st;
+}
+
+int yc__pst_close(yc_iter *it, yc_val *out)
+{
+    if (out) *out = YC_NONE;
+    return yc__pst_shutdown((pst *)it);
+}
+
+void yc__pst_free(yc_iter *it)
+{
+    pst *s = (pst *)it;
+    yc__coro *co = yc__cur();
+    yc_exc *saved = co->err; /* the caller's pending error survives */
+    co->err = NULL;
+    if (yc__pst_shutdown(s) < 0) yc__pst_unraisable(yc__pst_name(s));
+    const pst_type *t = (const pst_type *)s->it.type;
+    if (t->destroy) t->destroy(s);
+    for (size_t i = 0; i < s->nups; i++) yc_iter_free(s->ups[i]);
+    if (s->ups != &s->up1) yc__free(s->ups);
+    yc__free(s);
+    yc__err_set(yc__cur(), saved);
+}
+
+int yc_iter_label(yc_iter *it, const char *label)
+{
+    if (!is_pst(it))
+        return yc__fail(YC_EINVAL, &yc_TypeError, "yc_iter_label: '%s' is not a pipeline stage",
+                        yc_iter_name(it));
+    ((pst *)it)->label = label;
+    return YC_OK;
+}
+
+const char *yc_iter_name(const yc_iter *it)
+{
+    return it && it->type && it->type->name ? it->type->name : "?";
+}
+
+/* Checks at the start of every pull: ended, or ending now because the
+ * previous block carried upstream's last values. */
+#define PULL_PROLOGUE(s, out)                                                 \
+    do {                                                                      \
+        if ((s)->done) return pst_ended(out);                                 \
+        if ((s)->upend) {                                                     \
+            *(out) = YC_NONE;                                                 \
+            return yc__pst_finish((s), YC_RETURN);                            \
+        }                                                                     \
+    } while (0)
+#define BATCH_PROLOGUE(s, n)                                                  \
+    do {                                                                      \
+        *(n) = 0;                                                             \
+        if ((s)->done) return YC_RETURN;                                      \
+        if ((s)->upend) return yc__pst_finish((s), YC_RETURN);                \
+    } while (0)
+
+int yc__pst_batch_by_next(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    (void)cap;
+    int st = it->type->next(it, buf);
+    *n = st == YC_YIELD;
+    return st;
+}
+
+/* The per-item next of a stage that only has a block path. */
+static int next_via_batch(yc_iter *it, yc_val *out)
+{
+    size_t n;
+    int st = pst_next_batch(it, out, 1, &n);
+    if (st == YC_YIELD) return YC_YIELD;
+    *out = YC_NONE;
+    return st;
+}
+
+/* After a block from upstream: values with YC_RETURN are passed on with
+ * YC_YIELD and the stage ends at the next pull; values with an error are
+ * dropped and the stage ends now. */
+static int block_result(pst *s, int st, size_t k, size_t *n)
+{
+    if (st == YC_YIELD || (st == YC_RETURN && k > 0)) {
+        if (st == YC_RETURN) s->upend = true;
+        *n = k;
+        return YC_YIELD;
+    }
+    *n = 0;
+    return yc__pst_finish(s, st);
+}
+
+/* ======================================================================
+ * Values
+ * ==================================================================== */
+
+bool yc_val_truthy(yc_val v)
+{
+    switch (yc_type_of(v)) {
+    case YC_T_NONE: return false;
+    case YC_T_BOOL:
+    case YC_T_INT: return v.i != 0;
+    case YC_T_FLOAT: return v.f != 0.0;
+    case YC_T_BYTES: return yc_len(v) != 0;
+    case YC_T_PTR: {
+        const yc_tuple *t = yc_tuple_of(v);
+        return t ? t->len != 0 : v.p != NULL;
+    }
+    }
+    return true;
+}
+
+bool yc__val_owned(yc_val v) { return yc_type_of(v) == YC_T_BYTES || yc_tuple_of(v) != NULL; }
+
+const char *yc__val_tname(yc_val v)
+{
+    switch (yc_type_of(v)) {
+    case YC_T_NONE: return "NoneType";
+    case YC_T_BOOL: return "bool";
+    case YC_T_INT: return "int";
+    case YC_T_FLOAT: return "float";
+    case YC_T_BYTES: return "bytes";
+    case YC_T_PTR: return yc_tuple_of(v) ? "tuple" : "pointer";
+    }
+    return "?";
+}
+
+yc_val yc_val_copy(yc_val v)
+{
+    if (yc_type_of(v) == YC_T_BYTES) {
+        size_t n = yc_len(v);
+        char *p = yc__malloc(n ? n : 1);
+        if (!p) {
+            nomem();
+            return YC_NONE;
+        }
+        if (n) memcpy(p, v.s, n);
+        return yc_bytes(p, n);
+    }
+    const yc_tuple *t = yc_tuple_of(v);
+    if (!t) return v;
+    yc_tuple *c = yc__malloc(sizeof *c + t->len * sizeof(yc_val));
+    if (!c) {
+        nomem();
+        return YC_NONE;
+    }
+    c->len = t->len;
+    for (size_t i = 0; i < t->len; i++) {
+        c->items[i] = yc_val_copy(t->items[i]);
+        if (yc__val_owned(t->items[i]) && yc_is_none(c->items[i])) {
+            for (size_t j = 0; j < i; j++) yc_val_release(c->items[j]);
+            yc__free(c);
+            return YC_NONE;
+        }
+    }
+    return yc_tuple_val(c);
+}
+
+void yc_val_release(yc_val v)
+{
+    if (yc_type_of(v) == YC_T_BYTES) {
+        yc__free((void *)v.s);
+        return;
+    }
+    const yc_tuple *t = yc_tuple_of(v);
+    if (!t) return;
+    for (size_t i = 0; i < t->len; i++) yc_val_release(t->items[i]);
+    yc__free((void *)t);
+}
+
+/* Replaces the owned *slot by an owned copy of v (v may point into *slot:
+ * copied before the old value goes). YC_OK or YC_ENOMEM. */
+static int keep_val(yc_val *slot, yc_val v)
+{
+    if (v.meta == slot->meta && v.i == slot->i) return YC_OK; /* the same value */
+    yc_val c = yc_val_copy(v);
+    if (yc__val_owned(v) && yc_is_none(c)) return YC_ENOMEM;
+    yc_val_release(*slot);
+    *slot = c;
+    return YC_OK;
+}
+
+static bool is_num(yc_val v)
+{
+    yc_type t = yc_type_of(v);
+    return t == YC_T_INT || t == YC_T_BOOL || t == YC_T_FLOAT;
+}
+
+static int bad_operands(const char *op, yc_val a, yc_val b)
+{
+    return yc__fail(YC_RAISE, &yc_TypeError, "unsupported operand type(s) for %s: '%s' and '%s'",
+                    op, yc__val_tname(a), yc__val_tname(b));
+}
+
+int yc__val_add(yc_val a, yc_val b, yc_val *out)
+{
+    if (!is_num(a) || !is_num(b)) return bad_operands("+", a, b);
+    if (yc_type_of(a) == YC_T_FLOAT || yc_type_of(b) == YC_T_FLOAT) {
+        double x = yc_type_of(a) == YC_T_FLOAT ? a.f : (double)a.i;
+        double y = yc_type_of(b) == YC_T_FLOAT ? b.f : (double)b.i;
+        *out = yc_float(x + y);
+        return YC_OK;
+    }
+    int64_t r;
+    if (__builtin_add_overflow(a.i, b.i, &r))
+        return yc__fail(YC_RAISE, &yc_OverflowError, "int addition does not fit in int64");
+    *out = yc_int(r);
+    return YC_OK;
+}
+
+/* a < b as Python compares (op is "<" or ">" for the message, which names
+ * a first). YC_OK with *lt, or YC_RAISE (TypeError). */
+static int val_less(yc_val a, yc_val b, const char *op, bool *lt)
+{
+    if (is_num(a) && is_num(b)) {
+        if (yc_type_of(a) != YC_T_FLOAT && yc_type_of(b) != YC_T_FLOAT) {
+            *lt = a.i < b.i;
+        } else {
+            double x = yc_type_of(a) == YC_T_FLOAT ? a.f : (double)a.i;
+            double y = yc_type_of(b) == YC_T_FLOAT ? b.f : (double)b.i;
+            *lt = x < y;
+        }
+        return YC_OK;
+    }
+    if (yc_type_of(a) == YC_T_BYTES && yc_type_of(b) == YC_T_BYTES) {
+        size_t la = yc_len(a), lb = yc_len(b);
+        int c = memcmp(a.s, b.s, la < lb ? la : lb);
+        *lt = c < 0 || (c == 0 && la < lb);
+        return YC_OK;
+    }
+    return yc__fail(YC_RAISE, &yc_TypeError, "'%s' not supported between instances of '%s' and '%s'",
+                    op, yc__val_tname(a), yc__val_tname(b));
+}
+
+/* ======================================================================
+ * map, map_batch
+ * ==================================================================== */
+
+typedef struct map_st {
+    pst s;
+    yc_map_fn fn;
+    yc_map_batch_fn bfn;
+    void *ctx;
+} map_st;
+
+static int map_next(yc_iter *it, yc_val *out)
+{
+    map_st *m = (map_st *)it;
+    PULL_PROLOGUE(&m->s, out);
+    yc_val x;
+    int st = yc_iter_next(m->s.up1, &x);
+    if (st != YC_YIELD) {
+        *out = YC_NONE;
+        return yc__pst_finish(&m->s, st);
+    }
+    yc__try t;
+    yc__try_push(&t);
+    if (setjmp(t.jb)) {
+        *out = YC_NONE;
+        return yc__pst_finish(&m->s, yc__cb_caught(&t));
+    }
+    if (m->fn) {
+        *out = m->fn(m->ctx, x);
+    } else {
+        m->bfn(m->ctx, &x, 1);
+        *out = x;
+    }
+    yc__try_end(&t);
+    return YC_YIELD;
+}
+
+static int map_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    map_st *m = (map_st *)it;
+    BATCH_PROLOGUE(&m->s, n);
+    size_t k = 0;
+    int st = yc_iter_next_batch(m->s.up1, buf, cap, &k);
+    if (k && st >= 0) {
+        yc__try t;
+        yc__try_push(&t);
+        if (setjmp(t.jb)) return yc__pst_finish(&m->s, yc__cb_caught(&t));
+        if (m->fn) {
+            yc_map_fn fn = m->fn;
+            void *ctx = m->ctx;
+            for (size_t i = 0; i < k; i++) buf[i] = fn(ctx, buf[i]);
+        } else {
+            m->bfn(m->ctx, buf, k);
+        }
+        yc__try_end(&t);
+    }
+    return block_result(&m->s, st, k, n);
+}
+
+static const pst_type map_type = {
+    .t = {.name = "map", .next = map_next, .close = yc__pst_close, .free = yc__pst_free},
+    .next_batch = map_next_batch,
+};
+
+static yc_iter *map_new(yc_iter *up, yc_map_fn fn, yc_map_batch_fn bfn, void *ctx)
+{
+    if (!fn && !bfn) {
+        yc_iter_free(up);
+        yc__fail(YC_EINVAL, &yc_TypeError, "map: the function is NULL");
+        return NULL;
+    }
+    map_st *m = (map_st *)yc__pst_new1(sizeof *m, &map_type, up);
+    if (!m) return NULL;
+    m->fn = fn;
+    m->bfn = bfn;
+    m->ctx = ctx;
+    return &m->s.it;
+}
+
+yc_iter *yc_iter_map(yc_iter *up, yc_map_fn fn, void *ctx) { return map_new(up, fn, NULL, ctx); }
+
+yc_iter *yc_iter_map_batch(yc_iter *up, yc_map_batch_fn fn, void *ctx)
+{
+    return map_new(up, NULL, fn, ctx);
+}
+
+/* ======================================================================
+ * filter, filter_batch
+ * ==================================================================== */
+
+typedef struct filter_st {
+    pst s;
+    yc_pred_fn pred;
+    yc_filter_batch_fn bfn;
+    void *ctx;
+} filter_st;
+
+static inline bool keep(filter_st *f, yc_val x)
+{
+    return f->pred ? f->pred(f->ctx, x) : yc_val_truthy(x);
+}
+
+static int filter_next(yc_iter *it, yc_val *out)
+{
+    filter_st *f = (filter_st *)it;
+    PULL_PROLOGUE(&f->s, out);
+    if (f->bfn) return next_via_batch(it, out);
+    yc__try t;
+    yc__try_push(&t);
+    if (setjmp(t.jb)) {
+        *out = YC_NONE;
+        return yc__pst_finish(&f->s, yc__cb_caught(&t));
+    }
+    for (;;) {
+        int st = yc_iter_next(f->s.up1, out);
+        if (st != YC_YIELD) {
+            yc__try_end(&t);
+            *out = YC_NONE;
+            return yc__pst_finish(&f->s, st);
+        }
+        if (keep(f, *out)) break;
+    }
+    yc__try_end(&t);
+    return YC_YIELD;
+}
+
+static int filter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    filter_st *f = (filter_st *)it;
+    BATCH_PROLOGUE(&f->s, n);
+    for (;;) {
+        size_t k = 0, j = 0;
+        int st = yc_iter_next_batch(f->s.up1, buf, cap, &k);
+        if (k && st >= 0) {
+            yc__try t;
+            yc__try_push(&t);
+            if (setjmp(t.jb)) return yc__pst_finish(&f->s, yc__cb_caught(&t));
+            if (f->bfn) {
+                j = f->bfn(f->ctx, buf, k);
+                if (j > k) j = k;
+            } else if (f->pred) {
+                yc_pred_fn pred = f->pred;
+                void *ctx = f->ctx;
+                for (size_t i = 0; i < k; i++) {
+                    yc_val x = buf[i];
+                    buf[j] = x;
+                    j += pred(ctx, x);
+                }
+            } else {
+                for (size_t i = 0; i < k; i++) {
+                    yc_val x = buf[i];
+                    buf[j] = x;
+                    j += yc_val_truthy(x);
+                }
+            }
+            yc__try_end(&t);
+        }
+        if (j > 0 || st != YC_YIELD) return block_result(&f->s, st, j, n);
+    }
+}
+
+static const pst_type filter_type = {
+    .t = {.name = "filter", .next = filter_next, .close = yc__pst_close, .free = yc__pst_free},
+    .next_batch = filter_next_batch,
+};
+
+yc_iter *yc_iter_filter(yc_iter *up, yc_pred_fn pred, void *ctx)
+{
+    filter_st *f = (filter_st *)yc__pst_new1(sizeof *f, &filter_type, up);
+    if (!f) return NULL;
+    f->pred = pred;
+    f->ctx = ctx;
+    return &f->s.it;
+}
+
+yc_iter *yc_iter_filter_batch(yc_iter *up, yc_filter_batch_fn fn, void *ctx)
+{
+    if (!fn) {
+        yc_iter_free(up);
+        yc__fail(YC_EINVAL, &yc_TypeError, "filter_batch: the function is NULL");
+        return NULL;
+    }
+    filter_st *f = (filter_st *)yc__pst_new1(sizeof *f, &filter_type, up);
+    if (!f) return NULL;
+    f->bfn = fn;
+    f->ctx = ctx;
+    return &f->s.it;
+}
+
+/* ======================================================================
+ * islice, take, drop
+ * ==================================================================== */
+
+/* As CPython's islice: cnt items consumed so far, next the index of the
+ * next item to yield (clamped to stop), stop YC_NO_LIMIT for None. Before
+ * ending at stop it consumes the items up to stop, as CPython does. */
+typedef struct islice_st {
+    pst s;
+    int64_t cnt, next, stop, step;
+} islice_st;
+
+static int islice_skip(islice_st *sl, yc_val *scratch, size_t cap)
+{
+    while (sl->cnt < sl->next) {
+        size_t want = (size_t)(sl->next - sl->cnt), k = 0;
+        if (want > cap) want = cap;
+        int st = yc_iter_next_batch(sl->s.up1, scratch, want, &k);
+        sl->cnt += (int64_t)k;
+        if (st == YC_RETURN || st < 0) return st;
+    }
+    return YC_YIELD;
+}
+
+static int islice_next(yc_iter *it, yc_val *out)
+{
+    islice_st *sl = (islice_st *)it;
+    PULL_PROLOGUE(&sl->s, out);
+    int st = islice_skip(sl, out, 1);
+    if (st != YC_YIELD || sl->cnt >= sl->stop) {
+        *out = YC_NONE;
+        return yc__pst_finish(&sl->s, st == YC_YIELD ? YC_RETURN : st);
+    }
+    st = yc_iter_next(sl->s.up1, out);
+    if (st != YC_YIELD) {
+        *out = YC_NONE;
+        return yc__pst_finish(&sl->s, st);
+    }
+    sl->cnt++;
+    int64_t nx;
+    if (__builtin_add_overflow(sl->next, sl->step, &nx) || nx > sl->stop) nx = sl->stop;
+    sl->next = nx;
+    return YC_YIELD;
+}
+
+static int islice_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    islice_st *sl = (islice_st *)it;
+    BATCH_PROLOGUE(&sl->s, n);
+    if (sl->step != 1) {
+        int st = islice_next(it, buf);
+        *n = st == YC_YIELD;
+        return st;
+    }
+    int st = islice_skip(sl, buf, cap);
+    if (st != YC_YIELD || sl->cnt >= sl->stop)
+        return yc__pst_finish(&sl->s, st == YC_YIELD ? YC_RETURN : st);
+    size_t want = (size_t)(sl->stop - sl->cnt), k = 0;
+    if (want > cap) want = cap;
+    st = yc_iter_next_batch(sl->s.up1, buf, want, &k);
+    sl->cnt += (int64_t)k;
+    sl->next = sl->cnt;
+    return block_result(&sl->s, st, k, n);
+}
+
+static const pst_type islice_type = {
+    .t = {.name = "islice", .next = islice_next, .close = yc__pst_close, .free = yc__pst_free},
+    .next_batch = islice_next_batch,
+};
+
+yc_iter *yc_iter_islice(yc_iter *up, int64_t start, int64_t stop, int64_t step)
+{
+    const char *err = NULL;
+    if (stop < 0)
+        err = "Stop argument for islice() must be None or an integer: 0 <= x <= sys.maxsize.";
+    else if (start < 0)
+        err = "Indices for islice() must be None or an integer: 0 <= x <= sys.maxsize.";
+    else if (step < 1)
+        err = "Step for islice() must be a positive integer or None.";
+    if (err) {
+        if (!up) return yc__pst_no_up(&islice_type);
+        yc_iter_free(up);
+        yc__fail(YC_EINVAL, &yc_ValueError, "%s", err);
+        return NULL;
+    }
+    islice_st *sl = (islice_st *)yc__pst_new1(sizeof *sl, &islice_type, up);
+    if (!sl) return NULL;
+    sl->next = start;
+    sl->stop = stop;
+    sl->step = step;
+    return &sl->s.it;
+}
+
+yc_iter *yc_iter_take(yc_iter *up, int64_t n) { return yc_iter_islice(up, 0, n, 1); }
+yc_iter *yc_iter_drop(yc_iter *up, int64_t n) { return yc_iter_islice(up, n, YC_NO_LIMIT, 1); }
+
+/* ======================================================================
+ * takewhile, dropwhile
+ * ==================================================================== */
+
+typedef struct while_st {
+    pst s;
+    yc_pred_fn pred;
+    void *ctx;
+    bool dropping; /* dropwhile: still dropping */
+} while_st;
+
+static int takewhile_next(yc_iter *it, yc_val *out)
+{
+    while_st *w = (while_st *)it;
+    PULL_PROLOGUE(&w->s, out);
+    int st = yc_iter_next(w->s.up1, out);
+    if (st != YC_YIELD) {
+        *out = YC_NONE;
+        return yc__pst_finish(&w->s, st);
+    }
+    yc__try t;
+    yc__try_push(&t);
+    if (setjmp(t.jb)) {
+        *out = YC_NONE;
+        return yc__pst_finish(&w->s, yc__cb_caught(&t));
+    }
+    bool ok = w->pred(w->ctx, *out);
+    yc__try_end(&t);
+    if (ok) return YC_YIELD;
+    *out = YC_NONE;
+    return yc__pst_finish(&w->s, YC_RETURN); /* closes upstream at once */
+}
+
+static int takewhile_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    while_st *w = (while_st *)it;
+    BATCH_PROLOGUE(&w->s, n);
+    size_t k = 0, j = 0;
+    int st = yc_iter_next_batch(w->s.up1, buf, cap, &k);
+    if (k && st >= 0) {
+        yc__try t;
+        yc__try_push(&t);
+        if (setjmp(t.jb)) return yc__pst_finish(&w->s, yc__cb_caught(&t));
+        while (j < k && w->pred(w->ctx, buf[j])) j++;
+        yc__try_end(&t);
+        if (j < k) { /* a false one: the values before it, then the end */
+            if (j == 0) return yc__pst_finish(&w->s, YC_RETURN);
+            st = YC_RETURN;
+        }
+    }
+    return block_result(&w->s, st, j, n);
+}
+
+static int dropwhile_next(yc_iter *it, yc_val *out)
+{
+    while_st *w = (while_st *)it;
+    PULL_PROLOGUE(&w->s, out);
+    yc__try t;
+    yc__try_push(&t);
+    if (setjmp(t.jb)) {
+        *out = YC_NONE;
+        return yc__pst_finish(&w->s, yc__cb_caught(&t));
+    }
+    for (;;) {
+        int st = yc_iter_next(w->s.up1, out);
+        if (st != YC_YIELD) {
+            yc__try_end(&t);
+            *out = YC_NONE;
+            return yc__pst_finish(&w->s, st);
+        }
+        if (!w->dropping || !w->pred(w->ctx, *out)) break;
+    }
+    w->dropping = false;
+    yc__try_end(&t);
+    return YC_YIELD;
+}
+
+static int dropwhile_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    while_st *w = (while_st *)it;
+    BATCH_PROLOGUE(&w->s, n);
+    for (;;) {
+        size_t k = 0, i = 0;
+        int st = yc_iter_next_batch(w->s.up1, buf, cap, &k);
+        if (k && st >= 0 && w->dropping) {
+            yc__try t;
+            yc__try_push(&t);
+            if (setjmp(t.jb)) return yc__pst_finish(&w->s, yc__cb_caught(&t));
+            while (i < k && w->pred(w->ctx, buf[i])) i++;
+            yc__try_end(&t);
+            if (i < k) {
+                w->dropping = false;
+                memmove(buf, buf + i, (k - i) * sizeof *buf);
+            }
+            k -= i;
+        }
+        if (k > 0 || st != YC_YIELD) return block_result(&w->s, st, k, n);
+    }
+}
+
+static const pst_type takewhile_type = {
+    .t = {.name = "takewhile", .next = takewhile_next, .close = yc__pst_close,
+          .free = yc__pst_free},
+    .next_batch = takewhile_next_batch,
+};
+static const pst_type dropwhile_type = {
+    .t = {.name = "dropwhile", .next = dropwhile_next, .close = yc__pst_close,
+          .free = yc__pst_free},
+    .next_batch = dropwhile_next_batch,
+};
+
+static yc_iter *while_new(yc_iter *up, yc_pred_fn pred, void *ctx, const pst_type *t)
+{
+    if (!pred) {
+        yc_iter_free(up);
+        yc__fail(YC_EINVAL, &yc_TypeError, "%s: the predicate is NULL", t->t.name);
+        return NULL;
+    }
+    while_st *w = (while_st *)yc__pst_new1(sizeof *w, t, up);
+    if (!w) return NULL;
+    w->pred = pred;
+    w->ctx = ctx;
+    w->dropping = true;
+    return &w->s.it;
+}
+
+yc_iter *yc_iter_takewhile(yc_iter *up, yc_pred_fn pred, void *ctx)
+{
+    return while_new(up, pred, ctx, &takewhile_type);
+}
+
+yc_iter *yc_iter_dropwhile(yc_iter *up, yc_pred_fn pred, void *ctx)
+{
+    return while_new(up, pred, ctx, &dropwhile_type);
+}
+
+/* ======================================================================
+ * Stages that yield tuples: enumerate, zip, batch, window
+ * ==================================================================== */
+
+static yc_tuple *tuple_alloc(size_t n)
+{
+    yc_tuple *t = yc__malloc(sizeof *t + n * sizeof(yc_val));
+    if (t) {
+        t->len = n;
+        for (size_t i = 0; i < n; i++) t->items[i] = YC_NONE;
+    }
+    return t;
+}
+
+/* Items the stage copied (batch, window): released with the stage. */
+static void tuple_release_items(yc_tuple *t, size_t n)
+{
+    if (!t) return;
+    for (size_t i = 0; i < n; i++) {
+        yc_val_release(t->items[i]);
+        t->items[i] = YC_NONE;
+    }
+}
+
+typedef struct tup_st {
+    pst s;
+    yc_tuple *tup;
+    size_t n;      /* tuple size (batch: at most) */
+    size_t filled; /* window: items held; batch: items of the last tuple */
+    int64_t i;     /* enumerate's counter */
+    bool owns;     /* the tuple's items are copies (batch, window) */
+} tup_st;
+
+static int tup_release(pst *s)
+{
+    tup_st *t = (tup_st *)s;
+    if (t->owns) tuple_release_items(t->tup, t->filled);
+    t->filled = 0;
+    return YC_OK;
+}
+
+static void tup_destroy(pst *s) { yc__free(((tup_st *)s)->tup); }
+
+static int enumerate_next(yc_iter *it, yc_val *out)
+{
+    tup_st *t = (tup_st *)it;
+    PULL_PROLOGUE(&t->s, out);
+    yc_val x;
+    int st = yc_iter_next(t->s.up1, &x);
+    if (st != YC_YIELD) {
+        *out = YC_NONE;
+        return yc__pst_finish(&t->s, st);
+    }
+    t->tup->items[0] = yc_int(t->i);
+    t->tup->items[1] = x;
+    if (__builtin_add_overflow(t->i, 1, &t->i)) t->i = INT64_MAX;
+    *out = yc_tuple_val(t->tup);
+    return YC_YIELD;
+}
+
+static int zip_next(yc_iter *it, yc_val *out)
+{
+    tup_st *t = (tup_st *)it;
+    PULL_PROLOGUE(&t->s, out);
+    *out = YC_NONE;
+    if (t->n == 0) return yc__pst_finish(&t->s, YC_RETURN);
+    for (size_t i = 0; i < t->n; i++) {
+        int st = yc_iter_next(t->s.ups[i], &t->tup->items[i]);
+        if (st != YC_YIELD) return yc__pst_finish(&t->s, st);
+    }
+    *out = yc_tuple_val(t->tup);
+    return YC_YIELD;
+}
+
+/* Pulls one item and stores a copy in *slot (released first). */
+static int pull_copy(pst *s, yc_val *slot)
+{
+    yc_val x;
+    int st = yc_iter_next(s->up1, &x);
+    if (st != YC_YIELD) return st;
+    yc_val_release(*slot);
+    *slot = yc_val_copy(x);
+    if (yc__val_owned(x) && yc_is_none(*slot)) return YC_ENOMEM;
+    return YC_YIELD;
+}
+
+static int batch_next(yc_iter *it, yc_val *out)
+{
+    tup_st *t = (tup_st *)it;
+    PULL_PROLOGUE(&t->s, out);
+    *out = YC_NONE;
+    tuple_release_items(t->tup, t->filled);
+    t->filled = 0;
+    int st = YC_YIELD;
+    while (t->filled < t->n) {
+        st = pull_copy(&t->s, &t->tup->items[t->filled]);
+        if (st != YC_YIELD) break;
+        t->filled++;
+    }
+    if (st < 0 || t->filled == 0) return yc__pst_finish(&t->s, st == YC_YIELD ? YC_RETURN : st);
+    if (st == YC_RETURN) t->s.upend = true;
+    t->tup->len = t->filled;
+    *out = yc_tuple_val(t->tup);
+    return YC_YIELD;
+}
+
+static int window_next(yc_iter *it, yc_val *out)
+{
+    tup_st *t = (tup_st *)it;
+    PULL_PROLOGUE(&t->s, out);
+    *out = YC_NONE;
+    yc_tuple *w = t->tup;
+    if (t->filled == t->n) { /* slide: drop the oldest, pull one */
+        yc_val x;
+        int st = yc_iter_next(t->s.up1, &x);
+        if (st != YC_YIELD) return yc__pst_finish(&t->s, st);
+        yc_val c = yc_val_copy(x);
+        if (yc__val_owned(x) && yc_is_none(c)) return yc__pst_finish(&t->s, YC_ENOMEM);
+        yc_val_release(w->items[0]);
+        memmove(w->items, w->items + 1, (t->n - 1) * sizeof(yc_val));
+        w->items[t->n - 1] = c;
+    }
+    while (t->filled < t->n) {
+        int st = pull_copy(&t->s, &w->items[t->filled]);
+        if (st != YC_YIELD) return yc__pst_finish(&t->s, st);
+        t->filled++;
+    }
+    *out = yc_tuple_val(w);
+    return YC_YIELD;
+}
+
+static const pst_type enumerate_type = {
+    .t = {.name = "enumerate", .next = enumerate_next, .close = yc__pst_close,
+          .free = yc__pst_free},
+    .next_batch = yc__pst_batch_by_next,
+    .release = tup_release, .destroy = tup_destroy,
+};
+static const pst_type zip_type = {
+    .t = {.name = "zip", .next = zip_next, .close = yc__pst_close, .free = yc__pst_free},
+    .next_batch = yc__pst_batch_by_next,
+    .release = tup_release, .destroy = tup_destroy,
+};
+static const pst_type batch_type = {
+    .t = {.name = "batched", .next = batch_next, .close = yc__pst_close, .free = yc__pst_free},
+    .next_batch = yc__pst_batch_by_next,
+    .release = tup_release, .destroy = tup_destroy,
+};
+static const pst_type window_type = {
+    .t = {.name = "window", .next = window_next, .close = yc__pst_close, .free = yc__pst_free},
+    .next_batch = yc__pst_batch_by_next,
+    .release = tup_release, .destroy = tup_destroy,
+};
+
+static yc_iter *tup_new(const pst_type *type, yc_iter *const *ups, size_t nups, size_t n)
+{
+    tup_st *t = (tup_st *)yc__pst_new(sizeof *t, type, ups, nups);
+    if (!t) return NULL;
+    t->n = n;
+    t->tup = tuple_alloc(n);
+    if (!t->tup) {
+        yc_iter_free(&t->s.it);
+        nomem();
+        return NULL;
+    }
+    return &t->s.it;
+}
+
+yc_iter *yc_iter_enumerate(yc_iter *up, int64_t start)
+{
+    tup_st *t = (tup_st *)tup_new(&enumerate_type, &up, 1, 2);
+    if (t) t->i = start;
+    return t ? &t->s.it : NULL;
+}
+
+yc_iter *yc_iter_zip(yc_iter *const *its, size_t n)
+{
+    if (n && !its) {
+        yc__fail(YC_EINVAL, &yc_TypeError, "zip: its is NULL");
+        return NULL;
+    }
+    return tup_new(&zip_type, its, n, n);
+}
+
+static yc_iter *sized_new(const pst_type *type, yc_iter *up, size_t n)
+{
+    if (n == 0) {
+        if (!up) return yc__pst_no_up(type);
+        yc_iter_free(up);
+        yc__fail(YC_EINVAL, &yc_ValueError, "n must be at least one");
+        return NULL;
+    }
+    if (n > ((size_t)1 << 40)) {
+        yc_iter_free(up);
+        nomem();
+        return NULL;
+    }
+    tup_st *t = (tup_st *)tup_new(type, &up, 1, n);
+    if (t) t->owns = true;
+    return t ? &t->s.it : NULL;
+}
+
+yc_iter *yc_iter_batch(yc_iter *up, size_t n) { return sized_new(&batch_type, up, n); }
+yc_iter *yc_iter_window(yc_iter *up, size_t n) { return sized_new(&window_type, up, n); }
+
+/* ======================================================================
+ * chain, flat_map
+ * ==================================================================== */
+
+typedef struct chain_st {
+    pst s;
+    size_t cur;       /* chain: the upstream being read */
+    yc_iter *inner;   /* flat_map: the current inner iterator (owned) */
+    bool inner_end;   /* flat_map: inner gave its last values */
+    yc_flat_fn fn;
+    void *ctx;
+} chain_st;
+
+static int chain_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    chain_st *c = (chain_st *)it;
+    BATCH_PROLOGUE(&c->s, n);
+    while (c->cur < c->s.nups) {
+        size_t k = 0;
+        int st = yc_iter_next_batch(c->s.ups[c->cur], buf, cap, &k);
+        if (st == YC_YIELD) {
+            *n = k;
+            return YC_YIELD;
+        }
+        if (st < 0) return yc__pst_finish(&c->s, st);
+        /* done with it: close it now (a file is released before the next) */
+        if (yc_iter_close(c->s.ups[c->cur], NULL) < 0) yc__pst_unraisable("chain");
+        c->cur++;
+        if (k) {
+            *n = k;
+            return YC_YIELD;
+        }
+    }
+    return yc__pst_finish(&c->s, YC_RETURN);
+}
+
+static int chain_next(yc_iter *it, yc_val *out) { return next_via_batch(it, out); }
+
+static int flat_release(pst *s)
+{
+    chain_st *c = (chain_st *)s;
+    int st = YC_OK;
+    if (c->inner) {
+        st = yc_iter_close(c->inner, NULL);
+        yc_exc *e = st < 0 ? yc_err_take() : NULL;
+        yc_iter_free(c->inner);
+        c->inner = NULL;
+        if (e) yc__err_set(yc__cur(), e);
+    }
+    return st;
+}
+
+static int flat_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    chain_st *c = (chain_st *)it;
+    BATCH_PROLOGUE(&c->s, n);
+    for (;;) {
+        if (c->inner && !c->inner_end) {
+            size_t k = 0;
+            int st = yc_iter_next_batch(c->inner, buf, cap, &k);
+            if (st < 0) return yc__pst_finish(&c->s, st);
+            if (st == YC_RETURN) c->inner_end = true;
+            if (k) {
+                *n = k;
+                return YC_YIELD;
+            }
+        }
+        if (c->inner) {
+            yc_iter *in = c->inner;
+            c->inner = NULL;
+            yc_iter_free(in);
+        }
+        yc_val x;
+        int st = yc_iter_next(c->s.up1, &x);
+        if (st != YC_YIELD) return yc__pst_finish(&c->s, st);
+        yc__try t;
+        yc__try_push(&t);
+        if (setjmp(t.jb)) return yc__pst_finish(&c->s, yc__cb_caught(&t));
+        yc_iter *in = c->fn(c->ctx, x);
+        yc__try_end(&t);
+        if (!in) {
+            if (!yc_err_get())
+                yc__fail(YC_RAISE, &yc_TypeError, "flat_map: the function returned NULL");
+            return yc__pst_finish(&c->s, YC_RAISE);
+        }
+        c->inner = in;
+        c->inner_end = false;
+    }
+}
+
+static int flat_next(yc_iter *it, yc_val *out) { return next_via_batch(it, out); }
+
+static const pst_type chain_type = {
+    .t = {.name = "chain", .next = chain_next, .close = yc__pst_close, .free = yc__pst_free},
+    .next_batch = chain_next_batch,
+};
+static const pst_type flat_type = {
+    .t = {.name = "flat_map", .next = flat_next, .close = yc__pst_close, .free = yc__pst_free},
+    .next_batch = flat_next_batch,
+    .release = flat_release,
+};
+
+yc_iter *yc_iter_chain(yc_iter *const *its, size_t n)
+{
+    if (n && !its) {
+        yc__fail(YC_EINVAL, &yc_TypeError, "chain: its is NULL");
+        return NULL;
+    }
+    chain_st *c = (chain_st *)yc__pst_new(sizeof *c, &chain_type, its, n);
+    return c ? &c->s.it : NULL;
+}
+
+yc_iter *yc_iter_flat_map(yc_iter *up, yc_flat_fn fn, void *ctx)
+{
+    if (!fn) {
+        yc_iter_free(up);
+        yc__fail(YC_EINVAL, &yc_TypeError, "flat_map: the function is NULL");
+        return NULL;
+    }
+    chain_st *c = (chain_st *)yc__pst_new1(sizeof *c, &flat_type, up);
+    if (!c) return NULL;
+    c->fn = fn;
+    c->ctx = ctx;
+    return &c->s.it;
+}
+
+/* ======================================================================
+ * accumulate, unique, groupby: stages that remember a value (owned copy)
+ * ==================================================================== */
+
+typedef struct acc_st {
+    pst s;
+    yc_reduce_fn fn;
+    yc_map_fn key;
+    void *ctx;
+    yc_val total;      /* accumulate: owned; unique: the last key (owned) */
+    bool have;         /* total / last key is set */
+    bool initial;      /* accumulate: the initial value is still to be yielded */
+} acc_st;
+
+static int acc_release(pst *s)
+{
+    acc_st *a = (acc_st *)s;
+    yc_val_release(a->total);
+    a->total = YC_NONE;
+    a->have = false;
+    return YC_OK;
+}
+
+static int accumulate_next(yc_iter *it, yc_val *out)
+{
+    acc_st *a = (acc_st *)it;
+    PULL_PROLOGUE(&a->s, out);
+    *out = YC_NONE;
+    if (a->initial) {
+        a->initial = false;
+        *out = a->total;
+        return YC_YIELD;
+    }
+    yc_val x;
+    int st = yc_iter_next(a->s.up1, &x);
+    if (st != YC_YIELD) return yc__pst_finish(&a->s, st);
+    yc_val r = x;
+    if (a->have) {
+        if (a->fn) {
+            yc__try t;
+            yc__try_push(&t);
+            if (setjmp(t.jb)) return yc__pst_finish(&a->s, yc__cb_caught(&t));
+            r = a->fn(a->ctx, a->total, x);
+            yc__try_end(&t);
+        } else if (yc__val_add(a->total, x, &r) < 0) {
+            return yc__pst_finish(&a->s, YC_RAISE);
+        }
+    }
+    if (keep_val(&a->total, r) < 0) return yc__pst_finish(&a->s, nomem());
+    a->have = true;
+    *out = a->total;
+    return YC_YIELD;
+}
+
+static const pst_type accumulate_type = {
+    .t = {.name = "accumulate", .next = accumulate_next, .close = yc__pst_close,
+          .free = yc__pst_free},
+    .next_batch = yc__pst_batch_by_next,
+    .release = acc_release,
+};
+
+yc_iter *yc_iter_accumulate(yc_iter *up, yc_reduce_fn fn, void *ctx, const yc_val *initial)
+{
+    acc_st *a = (acc_st *)yc__pst_new1(sizeof *a, &accumulate_type, up);
+    if (!a) return NULL;
+    a->fn = fn;
+    a->ctx = ctx;
+    if (initial) {
+        if (keep_val(&a->total, *initial) < 0) {
+            yc_iter_free(&a->s.it);
+            nomem();
+            return NULL;
+        }
+        a->have = a->initial = true;
+    }
+    return &a->s.it;
+}
+
+/* unique: keeps x when its key differs from the previous item's. */
+static int unique_keep(acc_st *a, yc_val x, bool *keep_it)
+{
+    yc_val k = a->key ? a->key(a->ctx, x) : x;
+    *keep_it = !a->have || !yc_val_eq(k, a->total);
+    if (*keep_it) {
+        if (keep_val(&a->total, k) < 0) return YC_ENOMEM;
+        a->have = true;
+    }
+    return YC_OK;
+}
+
+static int unique_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    acc_st *a = (acc_st *)it;
+    BATCH_PROLOGUE(&a->s, n);
+    for (;;) {
+        size_t k = 0, j = 0;
+        int st = yc_iter_next_batch(a->s.up1, buf, cap, &k);
+        if (k && st >= 0) {
+            yc__try t;
+            yc__try_push(&t);
+            if (setjmp(t.jb)) return yc__pst_finish(&a->s, yc__cb_caught(&t));
+            for (size_t i = 0; i < k; i++) {
+                bool kp;
+                if (unique_keep(a, buf[i], &kp) < 0) {
+                    yc__try_end(&t);
+                    return yc__pst_finish(&a->s, nomem());
+                }
+                if (kp) buf[j++] = buf[i];
+            }
+            yc__try_end(&t);
+        }
+        if (j > 0 || st != YC_YIELD) return block_result(&a->s, st, j, n);
+    }
+}
+
+static int unique_next(yc_iter *it, yc_val *out) { return next_via_batch(it, out); }
+
+static const pst_type unique_type = {
+    .t = {.name = "unique", .next = unique_next, .close = yc__pst_close, .free = yc__pst_free},
+    .next_batch = unique_next_batch,
+    .release = acc_release,
+};
+
+yc_iter *yc_iter_unique(yc_iter *up, yc_map_fn key, void *ctx)
+{
+    acc_st *a = (acc_st *)yc__pst_new1(sizeof *a, &unique_type, up);
+    if (!a) return NULL;
+    a->key = key;
+    a->ctx = ctx;
+    return &a->s.it;
+}
+
+/* groupby. `cur` is an item pulled but not yet handed out (have), with its
+ * key `curkey` (borrowed, like the item); `tgt` is the current group's key
+ * (an owned copy). The group iterator is embedded and reused for each group:
+ * pulling the groupby moves it to the next group. */
+typedef struct groupby_st {
+    pst s;
+    yc_map_fn key;
+    void *ctx;
+    yc_val cur, curkey, tgt;
+    bool have, in_group, exhausted;
+    yc_iter group;
+    yc_tuple *tup;
+} groupby_st;
+
+static const yc_iter_type grouper_type;
+
+/* Pulls the next item into cur and computes its key. YC_YIELD, YC_RETURN
+ * (exhausted) or negative (error pending; the groupby has ended). */
+static int gb_fill(groupby_st *g)
+{
+    if (g->exhausted) return YC_RETURN;
+    int st = yc_iter_next(g->s.up1, &g->cur);
+    if (st == YC_RETURN) {
+        g->exhausted = true;
+        return YC_RETURN;
+    }
+    if (st < 0) return yc__pst_finish(&g->s, st);
+    if (!g->key) {
+        g->curkey = g->cur;
+    } else {
+        yc__try t;
+        yc__try_push(&t);
+        if (setjmp(t.jb)) return yc__pst_finish(&g->s, yc__cb_caught(&t));
+        g->curkey = g->key(g->ctx, g->cur);
+        yc__try_end(&t);
+    }
+    g->have = true;
+    return YC_YIELD;
+}
+
+static int groupby_next(yc_iter *it, yc_val *out)
+{
+    groupby_st *g = (groupby_st *)it;
+    PULL_PROLOGUE(&g->s, out);
+    *out = YC_NONE;
+    for (;;) { /* skip what is left of the current group */
+        if (!g->have) {
+            int st = gb_fill(g);
+            if (st == YC_RETURN) return yc__pst_finish(&g->s, YC_RETURN);
+            if (st < 0) return st;
+        }
+        if (!g->in_group || !yc_val_eq(g->curkey, g->tgt)) break;
+        g->have = false;
+    }
+    if (keep_val(&g->tgt, g->curkey) < 0) return yc__pst_finish(&g->s, nomem());
+    g->in_group = true;
+    g->tup->items[0] = g->tgt;
+    g->tup->items[1] = yc_ptr(&g->group);
+    *out = yc_tuple_val(g->tup);
+    return YC_YIELD;
+}
+
+static int grouper_next(yc_iter *it, yc_val *out)
+{
+    groupby_st *g = (groupby_st *)((char *)it - offsetof(groupby_st, group));
+    *out = YC_NONE;
+    if (g->s.done || !g->in_group) return YC_RETURN;
+    if (!g->have) {
+        int st = gb_fill(g);
+        if (st != YC_YIELD) return st;
+    }
+    if (!yc_val_eq(g->curkey, g->tgt)) return YC_RETURN;
+    g->have = false;
+    *out = g->cur;
+    return YC_YIELD;
+}
+
+static const yc_iter_type grouper_type = {.name = "_grouper", .next = grouper_next};
+
+static int groupby_release(pst *s)
+{
+    groupby_st *g = (groupby_st *)s;
+    yc_val_release(g->tgt);
+    g->tgt = YC_NONE;
+    g->in_group = g->have = false;
+    return YC_OK;
+}
+
+static void groupby_destroy(pst *s) { yc__free(((groupby_st *)s)->tup); }
+
+static const pst_type groupby_type = {
+    .t = {.name = "groupby", .next = groupby_next, .close = yc__pst_close,
+          .free = yc__pst_free},
+    .next_batch = yc__pst_batch_by_next,
+    .release = groupby_release, .destroy = groupby_destroy,
+};
+
+yc_iter *yc_iter_groupby(yc_iter *up, yc_map_fn key, void *ctx)
+{
+    groupby_st *g = (groupby_st *)yc__pst_new1(sizeof *g, &groupby_type, up);
+    if (!g) return NULL;
+    g->key = key;
+    g->ctx = ctx;
+    g->group.type = &grouper_type;
+    g->tup = tuple_alloc(2);
+    if (!g->tup) {
+        yc_iter_free(&g->s.it);
+        nomem();
+        return NULL;
+    }
+    return &g->s.it;
+}
+
+/* ======================================================================
+ * tee
+ * ==================================================================== */
+
+/* Shared by the branches: items [base, base + count) are kept (copies) in a
+ * ring, from the slowest open branch's position up to what the fastest has
+ * pulled. Trimming happens at the start of a pull, so a value handed out
+ * stays valid until the next pull of any branch. */
+typedef struct tee_shared {
+    yc_iter *up;
+    size_t nbranches, alive, open, max;
+    struct tee_branch **br;
+    yc_val *ring;
+    size_t cap, head, count;
+    int64_t base;
+    bool ended;
+} tee_shared;
+
+typedef struct tee_branch {
+    pst s;
+    tee_shared *sh;
+    size_t idx;
+    int64_t pos;
+    bool is_open;
+} tee_branch;
+
+static int64_t tee_minpos(tee_shared *sh)
+{
+    int64_t m = sh->base + (int64_t)sh->count;
+    for (size_t i = 0; i < sh->nbranches; i++)
+        if (sh->br[i] && sh->br[i]->is_open && sh->br[i]->pos < m) m = sh->br[i]->pos;
+    return m;
+}
+
+static void tee_trim(tee_shared *sh)
+{
+    int64_t m = tee_minpos(sh);
+    while (sh->count && sh->base < m) {
+        yc_val_release(sh->ring[sh->head]);
+        sh->ring[sh->head] = YC_NONE;
+        sh->head = (sh->head + 1) % sh->cap;
+        sh->count--;
+        sh->base++;
+    }
+    if (!sh->count) sh->base = m;
+}
+
+static int tee_next(yc_iter *it, yc_val *out)
+{
+    tee_branch *b = (tee_branch *)it;
+    PULL_PROLOGUE(&b->s, out);
+    tee_shared *sh = b->sh;
+    *out = YC_NONE;
+    tee_trim(sh);
+    int64_t end = sh->base + (int64_t)sh->count;
+    if (b->pos < end) {
+        *out = sh->ring[(sh->head + (size_t)(b->pos - sh->base)) % sh->cap];
+        b->pos++;
+        return YC_YIELD;
+    }
+    if (sh->ended) return yc__pst_finish(&b->s, YC_RETURN);
+    /* one more item would be kept for the slowest branch */
+    size_t kept = (size_t)(end + 1 - tee_minpos(sh));
+    if (kept > sh->max)
+        return yc__fail(YC_RAISE, &yc_RuntimeError,
+                        "tee buffer full: branch %zu is %zu items ahead of the slowest branch "
+                        "(max_buffer %zu)",
+                        b->idx, kept - 1, sh->max);
+    if (sh->count == sh->cap) { /* grow the ring, unwrapping it */
+        size_t ncap = sh->cap ? sh->cap * 2 : 16;
+        if (ncap > sh->max + 1) ncap = sh->max + 1;
+        yc_val *r = yc__malloc(ncap * sizeof *r);
+        if (!r) return nomem();
+        for (size_t i = 0; i < sh->count; i++) r[i] = sh->ring[(sh->head + i) % sh->cap];
+        yc__free(sh->ring);
+        sh->ring = r;
+        sh->cap = ncap;
+        sh->head = 0;
+    }
+    yc_val x;
+    int st = yc_iter_next(sh->up, &x);
+    if (st != YC_YIELD) {
+        sh->ended = true;
+        return yc__pst_finish(&b->s, st);
+    }
+    yc_val c = yc_val_copy(x);
+    if (yc__val_owned(x) && yc_is_none(c)) return yc__pst_finish(&b->s, nomem());
+    sh->ring[(sh->head + sh->count) % sh->cap] = c;
+    sh->count++;
+    b->pos++;
+    *out = c;
+    return YC_YIELD;
+}
+
+/* A branch that closes stops holding items back; the last one to close
+ * closes upstream. */
+static int tee_release(pst *s)
+{
+    tee_branch *b = (tee_branch *)s;
+    tee_shared *sh = b->sh;
+    if (!b->is_open) return YC_OK;
+    b->is_open = false;
+    if (--sh->open > 0) return YC_OK;
+    tee_trim(sh);
+    return yc_iter_close(sh->up, NULL);
+}
+
+static void tee_destroy(pst *s)
+{
+    tee_branch *b = (tee_branch *)s;
+    tee_shared *sh = b->sh;
+    sh->br[b->idx] = NULL;
+    if (--sh->alive > 0) return;
+    for (size_t i = 0; i < sh->count; i++) yc_val_release(sh->ring[(sh->head + i) % sh->cap]);
+    yc__free(sh->ring);
+    yc_iter_free(sh->up);
+    yc__free(sh->br);
+    yc__free(sh);
+}
+
+static const pst_type tee_type = {
+    .t = {.name = "tee", .next = tee_next, .close = yc__pst_close, .free = yc__pst_free},
+    .next_batch = yc__pst_batch_by_next,
+    .release = tee_release, .destroy = tee_destroy,
+};
+
+int yc_iter_tee(yc_iter *up, size_t n, size_t max_buffer, yc_iter **out)
+{
+    if (!up) {
+        if (!yc_err_get()) return yc__fail(YC_EINVAL, &yc_TypeError, "tee: upstream iterator is NULL");
+        return YC_EINVAL;
+    }
+    if (!n || !max_buffer || !out) {
+        yc_iter_free(up);
+        return yc__fail(YC_EINVAL, &yc_ValueError, "tee: %s",
+                        !out ? "out is NULL" : !n ? "n must be at least one"
+                                                  : "max_buffer must be at least one");
+    }
+    tee_shared *sh = yc__malloc(sizeof *sh);
+    tee_branch **br = yc__malloc(n * sizeof *br);
+    if (!sh || !br) {
+        yc__free(sh);
+        yc__free(br);
+        yc_iter_free(up);
+        return nomem();
+    }
+    memset(sh, 0, sizeof *sh);
+    sh->up = up;
+    sh->br = br;
+    sh->max = max_buffer;
+    for (size_t i = 0; i < n; i++) {
+        br[i] = yc__malloc(sizeof **br);
+        if (!br[i]) {
+            for (size_t j = 0; j < i; j++) yc__free(br[j]);
+            yc__free(br);
+            yc__free(sh);
+            yc_iter_free(up);
+            return nomem();
+        }
+        memset(br[i], 0, sizeof **br);
+        br[i]->s.it.type = &tee_type.t;
+        br[i]->s.ups = &br[i]->s.up1;
+        br[i]->s.depth = depth_of(up) + 1;
+        br[i]->sh = sh;
+        br[i]->idx = i;
+        br[i]->is_open = true;
+    }
+    sh->nbranches = sh->alive = sh->open = n;
+    for (size_t i = 0; i < n; i++) out[i] = &br[i]->s.it;
+    return YC_OK;
+}
+
+/* ======================================================================
+ * Reducers
+ * ==================================================================== */
+
+static int bad_it(const char *fn)
+{
+    return yc__fail(YC_EINVAL, &yc_TypeError, "%s: iterator is NULL", fn);
+}
+
+int yc_iter_count(yc_iter *it, int64_t *out)
+{
+    if (!it) return bad_it("yc_iter_count");
+    yc_val buf[YC_BATCH];
+    int64_t c = 0;
+    for (;;) {
+        size_t k = 0;
+        int st = yc_iter_next_batch(it, buf, YC_BATCH, &k);
+        c += (int64_t)k;
+        if (st < 0) return st;
+        if (st == YC_RETURN) break;
+    }
+    if (out) *out = c;
+    return YC_OK;
+}
+
+/* sum: exact int64 until a float comes, then Neumaier's compensated sum
+ * (as CPython 3.12+ does for floats). */
+typedef struct sum_acc {
+    bool is_float;
+    int64_t i;
+    double f, c;
+} sum_acc;
+
+static int sum_add(sum_acc *a, yc_val x)
+{
+    switch (yc_type_of(x)) {
+    case YC_T_INT:
+    case YC_T_BOOL:
+        if (!a->is_float) {
+            if (__builtin_add_overflow(a->i, x.i, &a->i))
+                return yc__fail(YC_RAISE, &yc_OverflowError, "sum() result does not fit in int64");
+            return YC_OK;
+        }
+        a->f += (double)x.i;
+        return YC_OK;
+    case YC_T_FLOAT: {
+        if (!a->is_float) {
+            a->is_float = true;
+            a->f = (double)a->i;
+            a->c = 0.0;
+        }
+        double t = a->f + x.f;
+        a->c += fabs(a->f) >= fabs(x.f) ? (a->f - t) + x.f : (x.f - t) + a->f;
+        a->f = t;
+        return YC_OK;
+    }
+    default:
+        return bad_operands("+", a->is_float ? yc_float(a->f) : yc_int(a->i), x);
+    }
+}
+
+int yc_iter_sum(yc_iter *it, yc_val start, yc_val *out)
+{
+    if (!it) return bad_it("yc_iter_sum");
+    if (yc_type_of(start) == YC_T_BYTES)
+        return yc__fail(YC_EINVAL, &yc_TypeError, "sum() can't sum bytes [use b''.join(seq) instead]");
+    sum_acc a = {0};
+    if (yc_type_of(start) == YC_T_FLOAT) {
+        a.is_float = true;
+        a.f = start.f;
+    } else if (yc_type_of(start) == YC_T_INT || yc_type_of(start) == YC_T_BOOL) {
+        a.i = start.i;
+    } else {
+        return bad_operands("+", start, yc_int(0));
+    }
+    yc_val buf[YC_BATCH];
+    for (;;) {
+        size_t k = 0;
+        int st = yc_iter_next_batch(it, buf, YC_BATCH, &k);
+        size_t i = 0;
+        if (!a.is_float && k) {
+            /* The int fast path, a loop the compiler can vectorize: a block
+             * of at most 1024 ints below 2^53 in magnitude sums without
+             * overflow; any other value
+             * sends the whole block through sum_add. */
+            uint64_t odd = 0;
+            int64_t bs = 0;
+            for (size_t j = 0; j < k; j++) {
+                odd |= (buf[j].meta ^ YC_T_INT) | (((uint64_t)buf[j].i + ((uint64_t)1 << 53)) >> 54);
+                bs += (int64_t)((uint64_t)buf[j].i);
+            }
+            int64_t t;
+            if (!odd && k <= 1024 && !__builtin_add_overflow(a.i, bs, &t)) {
+                a.i = t;
+                i = k;
+            }
+        }
+        for (; i < k; i++) {
+            int r = sum_add(&a, buf[i]);
+            if (r < 0) return r;
+        }
+        if (st < 0) return st;
+        if (st == YC_RETURN) break;
+    }
+    if (out) {
+        if (a.is_float) {
+            double f = a.f;
+            if (a.c != 0.0 && isfinite(a.c)) f += a.c;
+            *out = yc_float(f);
+        } else {
+            *out = yc_int(a.i);
+        }
+    }
+    return YC_OK;
+}
+
+/* The state of min/max/reduce kept where a raising callback cannot lose
+ * it: best (owned copy), its key (owned copy, or best itself). */
+typedef struct best_st {
+    yc_val best, bkey;
+    bool have, key_owned;
+} best_st;
+
+static void best_release(best_st *b)
+{
+    yc_val_release(b->best);
+    if (b->key_owned) yc_val_release(b->bkey);
+    b->best = b->bkey = YC_NONE;
+    b->have = b->key_owned = false;
+}
+
+static int minmax(yc_iter *it, yc_map_fn key, void *ctx, yc_val *out, bool is_max)
+{
+    const char *name = is_max ? "max" : "min";
+    if (!it) return bad_it(is_max ? "yc_iter_max" : "yc_iter_min");
+    best_st b = {0};
+    best_st *bp = &b;
+    yc_val buf[YC_BATCH];
+    for (;;) {
+        size_t k = 0;
+        int st = yc_iter_next_batch(it, buf, YC_BATCH, &k);
+        if (k) {
+            yc__try t;
+            yc__try_push(&t);
+            if (setjmp(t.jb)) {
+                yc__cb_caught(&t);
+                best_release(bp);
+                return YC_RAISE;
+            }
+            for (size_t i = 0; i < k; i++) {
+                yc_val x = buf[i], kx = key ? key(ctx, x) : x;
+                bool better = !bp->have;
+                if (!better) {
+                    /* Python: item < best (min) / item > best (max) */
+                    int r = is_max ? val_less(bp->bkey, kx, ">", &better)
+                                   : val_less(kx, bp->bkey, "<", &better);
+                    if (r < 0) {
+                        if (is_max) { /* name the new item first, as Python does */
+                            yc_err_clear();
+                            yc__fail(YC_RAISE, &yc_TypeError,
+                                     "'>' not supported between instances of '%s' and '%s'",
+                                     yc__val_tname(kx), yc__val_tname(bp->bkey));
+                        }
+                        yc__try_end(&t);
+                        best_release(bp);
+                        return YC_RAISE;
+                    }
+                }
+                if (!better) continue;
+                if (key) {
+                    if (keep_val(&bp->best, x) < 0 || keep_val(&bp->bkey, kx) < 0) {
+                        yc__try_end(&t);
+                        best_release(bp);
+                        return nomem();
+                    }
+                    bp->key_owned = true;
+                } else {
+                    if (keep_val(&bp->best, x) < 0) {
+                        yc__try_end(&t);
+                        best_release(bp);
+                        return nomem();
+                    }
+                    bp->bkey = bp->best;
+                }
+                bp->have = true;
+            }
+            yc__try_end(&t);
+        }
+        if (st < 0) {
+            best_release(bp);
+            return st;
+        }
+        if (st == YC_RETURN) break;
+    }
+    if (!b.have) return yc__fail(YC_RAISE, &yc_ValueError, "%s() iterable argument is empty", name);
+    if (b.key_owned) yc_val_release(b.bkey);
+    if (out) *out = b.best;
+    else yc_val_release(b.best);
+    return YC_OK;
+}
+
+int yc_iter_min(yc_iter *it, yc_map_fn key, void *ctx, yc_val *out)
+{
+    return minmax(it, key, ctx, out, false);
+}
+
+int yc_iter_max(yc_iter *it, yc_map_fn key, void *ctx, yc_val *out)
+{
+    return minmax(it, key, ctx, out, true);
+}
+
+int yc_iter_reduce(yc_iter *it, yc_reduce_fn fn, void *ctx, const yc_val *initial, yc_val *out)
+{
+    if (!it) return bad_it("yc_iter_reduce");
+    if (!fn) return yc__fail(YC_EINVAL, &yc_TypeError, "reduce: the function is NULL");
+    best_st b = {0};
+    best_st *bp = &b;
+    if (initial) {
+        if (keep_val(&b.best, *initial) < 0) return nomem();
+        b.have = true;
+    }
+    yc_val buf[YC_BATCH];
+    for (;;) {
+        size_t k = 0;
+        int st = yc_iter_next_batch(it, buf, YC_BATCH, &k);
+        if (k) {
+            yc__try t;
+            yc__try_push(&t);
+            if (setjmp(t.jb)) {
+                yc__cb_caught(&t);
+                best_release(bp);
+                return YC_RAISE;
+            }
+            for (size_t i = 0; i < k; i++) {
+                yc_val r = bp->have ? fn(ctx, bp->best, buf[i]) : buf[i];
+                if (keep_val(&bp->best, r) < 0) {
+                    yc__try_end(&t);
+                    best_release(bp);
+                    return nomem();
+                }
+                bp->have = true;
+            }
+            yc__try_end(&t);
+        }
+        if (st < 0) {
+            best_release(bp);
+            return st;
+        }
+        if (st == YC_RETURN) break;
+    }
+    if (!b.have)
+        return yc__fail(YC_RAISE, &yc_TypeError, "reduce() of empty iterable with no initial value");
+    if (out) *out = b.best;
+    else yc_val_release(b.best);
+    return YC_OK;
+}
+
+/* any / all: item by item, stopping at the deciding one. */
+static int anyall(yc_iter *it, yc_pred_fn pred, void *ctx, bool *out, bool want)
+{
+    if (!it) return bad_it(want ? "yc_iter_any" : "yc_iter_all");
+    yc__try t;
+    yc__try_push(&t);
+    if (setjmp(t.jb)) return yc__cb_caught(&t);
+    bool found = false;
+    int st;
+    yc_val x;
+    while ((st = yc_iter_next(it, &x)) == YC_YIELD) {
+        if ((pred ? pred(ctx, x) : yc_val_truthy(x)) == want) {
+            found = true;
+            break;
+        }
+    }
+    yc__try_end(&t);
+    if (st < 0) return st;
+    if (out) *out = want ? found : !found;
+    return YC_OK;
+}
+
+int yc_iter_any(yc_iter *it, yc_pred_fn pred, void *ctx, bool *out)
+{
+    return anyall(it, pred, ctx, out, true);
+}
+
+int yc_iter_all(yc_iter *it, yc_pred_fn pred, void *ctx, bool *out)
+{
+    return anyall(it, pred, ctx, out, false);
+}
+
+int yc_iter_nth(yc_iter *it, int64_t n, yc_val *out)
+{
+    yc_val dummy;
+    if (!out) out = &dummy;
+    *out = YC_NONE;
+    if (!it) return bad_it("yc_iter_nth");
+    if (n < 0) return yc__fail(YC_EINVAL, &yc_ValueError, "nth: n must be >= 0, not %lld", (long long)n);
+    yc_val x;
+    for (int64_t i = 0;; i++) {
+        int st = yc_iter_next(it, &x);
+        if (st == YC_RETURN) return YC_RETURN;
+        if (st < 0) return st;
+        if (i == n) break;
+    }
+    yc_val c = yc_val_copy(x);
+    if (yc__val_owned(x) && yc_is_none(c)) return nomem();
+    if (out == &dummy) yc_val_release(c);
+    else *out = c;
+    return YC_OK;
+}
+
+int yc_iter_first(yc_iter *it, yc_val *out)
+{
+    if (!it) {
+        if (out) *out = YC_NONE;
+        return bad_it("yc_iter_first");
+    }
+    return yc_iter_nth(it, 0, out);
+}
+
+int yc_iter_for_each(yc_iter *it, yc_each_fn fn, void *ctx)
+{
+    if (!it) return bad_it("yc_iter_for_each");
+    if (!fn) return yc__fail(YC_EINVAL, &yc_TypeError, "for_each: the function is NULL");
+    yc__try t;
+    yc__try_push(&t);
+    if (setjmp(t.jb)) return yc__cb_caught(&t);
+    int st;
+    yc_val x;
+    while ((st = yc_iter_next(it, &x)) == YC_YIELD)
+        if (!fn(ctx, x)) break;
+    yc__try_end(&t);
+    return st < 0 ? st : YC_OK;
+}
+
+void yc_vec_free(yc_vec *v)
+{
+    if (!v) return;
+    for (size_t i = 0; i < v->len; i++) yc_val_release(v->items[i]);
+    yc__free(v->items);
+    v->items = NULL;
+    v->len = v->cap = 0;
+}
+
+int yc_iter_collect(yc_iter *it, yc_vec *out)
+{
+    if (!out) return yc__fail(YC_EINVAL, &yc_TypeError, "yc_iter_collect: out is NULL");
+    out->items = NULL;
+    out->len = out->cap = 0;
+    if (!it) return bad_it("yc_iter_collect");
+    yc_val buf[YC_BATCH];
+    for (;;) {
+        size_t k = 0;
+        int st = yc_iter_next_batch(it, buf, YC_BATCH, &k);
+        if (out->len + k > out->cap) {
+            size_t ncap = out->cap ? out->cap * 2 : 16;
+            while (ncap < out->len + k) ncap *= 2;
+            yc_val *p = yc__realloc(out->items, ncap * sizeof *p);
+            if (!p) {
+                yc_vec_free(out);
+                return nomem();
+            }
+            out->items = p;
+            out->cap = ncap;
+        }
+        for (size_t i = 0; i < k; i++) {
+            yc_val c = yc_val_copy(buf[i]);
+            if (yc__val_owned(buf[i]) && yc_is_none(c)) {
+                yc_vec_free(out);
+                return nomem();
+            }
+            out->items[out->len++] = c;
+        }
+        if (st < 0) {
+            yc_vec_free(out);
+            return st;
+        }
+        if (st == YC_RETURN) return YC_OK;
+    }
+}

@@ -1,0 +1,123 @@
+/*
+ * Internal: the common part of every pipeline stage and source made by
+ * itertools.c, sources.c and stages.c (yieldc/iter.h).
+ *
+ * A stage ("pst") embeds yc_iter first, owns its upstream iterators (ups)
+ * and has one life cycle:
+ *
+ *   running --(exhausted, failed, closed)--> done (shut: own resources
+ *   released, upstreams closed) --(yc_iter_free)--> freed
+ *
+ * Every pull of a done stage returns YC_RETURN. pst_finish ends a stage from
+ * inside a pull; pst_shutdown is the one place that releases and closes.
+ * A stage never returns YC_RETURN together with values from next_batch:
+ * values come with YC_YIELD and the end with the next pull, so the end may
+ * free buffers those values point into.
+ */
+#ifndef YC_PIPE_H
+#define YC_PIPE_H
+
+#include "internal.h"
+
+#include <setjmp.h>
+
+typedef struct pst pst;
+
+/* A stage's type: the iterator operations plus its life-cycle hooks. */
+typedef struct pst_type {
+    yc_iter_type t; /* first: it->type points here */
+    /* The block path (yc_iter_next_batch; see its contract in yieldc.h).
+     * Required: stages without a block path of their own use
+     * yc__pst_batch_by_next. */
+    int (*next_batch)(yc_iter *it, yc_val *buf, size_t cap, size_t *n);
+    /* Releases what the stage holds besides its upstreams (buffers, copies,
+     * files), once, when it ends or is closed; returns YC_OK or a negative
+     * status with the error pending. May be NULL. */
+    int (*release)(pst *s);
+    /* Frees what must live until yc_iter_free (after release). May be NULL. */
+    void (*destroy)(pst *s);
+} pst_type;
+
+struct pst {
+    yc_iter it;
+    yc_iter **ups;     /* owned upstreams; &up1 for one */
+    size_t nups;
+    yc_iter *up1;
+    const char *label; /* borrowed; NULL: the type's name */
+    int depth;         /* 0 for a source, else 1 + the deepest upstream's */
+    bool done;         /* ended: pulls return YC_RETURN */
+    bool shut;         /* released and upstreams closed */
+    bool upend;        /* upstream ended with the last block: finish next time */
+};
+
+YC_HIDDEN void yc__pst_free(yc_iter *it);
+/* A block of one: next_batch for stages that only have next. */
+YC_HIDDEN int yc__pst_batch_by_next(yc_iter *it, yc_val *buf, size_t cap, size_t *n);
+/* The type's block path (every stage has one). */
+static inline int pst_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    return ((const pst_type *)it->type)->next_batch(it, buf, cap, n);
+}
+YC_HIDDEN int yc__pst_close(yc_iter *it, yc_val *out);
+
+/* Allocates a zeroed stage of `size` bytes with type t, taking the n
+ * upstreams in ups (or, when n is 1, up1 = ups[0]). Any NULL upstream, or
+ * no memory: frees the others and returns NULL with the error pending
+ * (the pending one kept for a NULL upstream, TypeError if none). */
+YC_HIDDEN pst *yc__pst_new(size_t size, const pst_type *t, yc_iter *const *ups, size_t n);
+/* A constructor's answer to a NULL upstream: NULL, the pending error kept
+ * (TypeError when none is pending). */
+YC_HIDDEN yc_iter *yc__pst_no_up(const pst_type *t);
+/* The same for one upstream. */
+YC_HIDDEN pst *yc__pst_new1(size_t size, const pst_type *t, yc_iter *up);
+/* Ends s from inside a pull with status st (YC_RETURN or negative): a
+ * traceback entry for an error, then release and close upstream (their
+ * failures go to the unraisable hook). Returns st. */
+YC_HIDDEN int yc__pst_finish(pst *s, int st);
+/* Releases and closes once; YC_OK or the first error (pending). */
+YC_HIDDEN int yc__pst_shutdown(pst *s);
+/* Adds s's traceback entry to the pending exception. */
+YC_HIDDEN void yc__pst_tb(pst *s);
+/* The name used for s in tracebacks and messages. */
+YC_HIDDEN const char *yc__pst_name(const pst *s);
+/* Reports the pending error to the unraisable hook (for s) and clears it. */
+YC_HIDDEN void yc__pst_unraisable(const char *what);
+
+/* The common "already ended" answer. */
+static inline int pst_ended(yc_val *out)
+{
+    *out = YC_NONE;
+    return YC_RETURN;
+}
+
+/* Callbacks may raise: a stage calls them inside a frame of its own,
+ * pushed once per block (not per item):
+ *
+ *     yc__try t;
+ *     yc__try_push(&t);
+ *     if (setjmp(t.jb)) return yc__pst_finish(s, yc__cb_caught(&t));
+ *     ...callbacks...
+ *     yc__try_end(&t);
+ *
+ * yc__cb_caught takes the exception the frame caught, unlinks the frame and
+ * makes the exception pending: it returns YC_RAISE. Locals changed between
+ * the setjmp and a raise must not be read on the caught path. */
+static inline int yc__cb_caught(yc__try *t)
+{
+    yc_exc *e = t->exc;
+    t->exc = NULL;
+    yc__try_end(t);
+    yc__err_set(yc__cur(), e);
+    return YC_RAISE;
+}
+
+/* Values: copy and release (itertools.c). */
+YC_HIDDEN bool yc__val_owned(yc_val v); /* BYTES or a tuple: has memory to copy */
+
+/* Numeric helpers shared by sum, accumulate and min/max (itertools.c):
+ * a + b as Python adds ints, floats and bools; YC_OK or YC_RAISE. */
+YC_HIDDEN int yc__val_add(yc_val a, yc_val b, yc_val *out);
+/* Python's type name of a value for messages: "int", "bytes", ... */
+YC_HIDDEN const char *yc__val_tname(yc_val v);
+
+#endif
