@@ -277,6 +277,9 @@ typedef struct yc__try {
     struct yc__coro *co;
     yc_exc *exc;        /* the exception in flight in this block, owned */
     yc_exc *saved_info; /* exception being handled when the block began */
+    /* releases what the construct owns when its generator is freed while
+     * suspended inside it and will never run it again (NULL: nothing) */
+    void (*abandon)(struct yc__try *t);
     int phase;
     jmp_buf jb;
 } yc__try;

@@ -493,6 +493,7 @@ void yc__try_push(yc__try *t)
     t->prev = co->handlers;
     t->exc = NULL;
     t->saved_info = co->exc_info;
+    t->abandon = NULL;
     t->phase = PH_BODY;
     co->handlers = t;
 }

@@ -589,10 +589,13 @@ int yc_gen_free(yc_gen *g)
     }
     /* A generator abandoned while suspended (it ignored GeneratorExit)
      * still has try blocks open on its stack, each owning the exception
-     * it was handling: release them before the stack goes. */
+     * it was handling, and with blocks owning their managers: release them
+     * (innermost first) before the stack goes. As in CPython, whose frame
+     * is cleared without running the rest of the body, no exit runs. */
     for (yc__try *t = g->co.handlers; t; t = t->prev) {
         yc_exc_unref(t->exc);
         t->exc = NULL;
+        if (t->abandon) t->abandon(t);
     }
     g->co.handlers = NULL;
     yc__thread *T = &yc__T;

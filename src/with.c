@@ -147,6 +147,18 @@ enum { W_DONE = 0, W_BODY = 1 };
  * the YC_WITH line, with w not linked (so its cleanup, skipped by the jump,
  * has nothing to do).
  */
+/* The generator suspended in this block is freed and will never run it
+ * again (it ignored GeneratorExit): the manager is released without its
+ * exit, as CPython drops it when the frame is cleared. */
+static void with_abandon(yc__try *t)
+{
+    yc__with *w = (yc__with *)t; /* t is the first member */
+    yc_cm *cm = w->cm;
+    w->cm = NULL;
+    w->state = W_DONE;
+    yc_cm_free(cm);
+}
+
 void yc__with_enter(yc__with *w, yc_cm *cm, const char *file, int line, const char *func)
 {
     w->cm = NULL;
@@ -170,6 +182,7 @@ void yc__with_enter(yc__with *w, yc_cm *cm, const char *file, int line, const ch
     w->cm = cm;
     w->state = W_BODY;
     yc__try_push(&w->t);
+    w->t.abandon = with_abandon;
 }
 
 /*

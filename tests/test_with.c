@@ -762,6 +762,50 @@ TEST(closing_close_error_replaces)
     yc_set_unraisable_hook(NULL, NULL);
 }
 
+/* A generator that keeps yielding after GeneratorExit inside two with
+ * blocks, then is freed while suspended there: as in CPython (the frame is
+ * cleared, __exit__ is not called), no exit runs, but both managers are
+ * released, innermost first. */
+static log_cm abandon_outer, abandon_inner;
+
+static yc_val abandoned_in_withs(void *arg)
+{
+    (void)arg;
+    YC_WITH(&abandon_outer.cm, a) {
+        YC_WITH(&abandon_inner.cm, b) {
+            for (;;) {
+                YC_TRY {
+                    yc_yield(yc_int(a.i + b.i));
+                } YC_EXCEPT(&yc_GeneratorExit) {
+                } YC_END;
+            }
+        } YC_END_WITH;
+    } YC_END_WITH;
+    return YC_NONE;
+}
+
+TEST(with_abandoned_generator_releases_managers)
+{
+    int unraisable = 0;
+    yc_set_unraisable_hook(quiet_unraisable, &unraisable);
+    log_init(&abandon_outer, "A");
+    log_init(&abandon_inner, "B");
+    abandon_outer.bind = 1;
+    abandon_inner.bind = 2;
+    trace[0] = '\0';
+    yc_gen *g = yc_gen_new(abandoned_in_withs, NULL, NULL);
+    yc_val v;
+    CHECK_ST(yc_next(g, &v), YC_YIELD);
+    CHECK_INTV(v, 3);
+    CHECK_ST(yc_gen_free(g), YC_OK);   /* close fails: ignored GeneratorExit */
+    CHECK_EQ_INT(unraisable, 1);
+    CHECK_EQ_INT(abandon_outer.exited + abandon_inner.exited, 0);
+    CHECK_EQ_INT(abandon_outer.freed, 1);
+    CHECK_EQ_INT(abandon_inner.freed, 1);
+    CHECK_STR(trace, "enter A,enter B,free B,free A");
+    yc_set_unraisable_hook(NULL, NULL);
+}
+
 TEST(closing_any_iterator_and_null)
 {
     yc_val items[2] = {yc_int(1), yc_int(2)};
