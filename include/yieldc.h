@@ -196,7 +196,8 @@ YC_API int yc_exc_errno(const yc_exc *e);         /* 0 when none */
 YC_API yc_exc *yc_exc_context(const yc_exc *e);   /* __context__, or NULL */
 YC_API yc_exc *yc_exc_cause(const yc_exc *e);     /* __cause__, or NULL */
 YC_API bool yc_exc_suppress_context(const yc_exc *e);
-/* Sets __cause__ (takes cause; NULL clears it) and __suppress_context__. */
+/* Sets __cause__ (takes cause; NULL clears it) and __suppress_context__.
+ * A cause that is not an exception is ignored and e is left unchanged. */
 YC_API void yc_exc_set_cause(yc_exc *e, yc_exc *cause);
 /* isinstance(e, t): t or a subtype of it. False for NULL e. */
 YC_API bool yc_exc_is(const yc_exc *e, const yc_exc_type *t);

@@ -171,7 +171,8 @@ bool yc_exc_is(const yc_exc *e, const yc_exc_type *t) { return e && yc_type_is_s
 
 void yc_exc_set_cause(yc_exc *e, yc_exc *cause)
 {
-    if (!e || e->refs < 0) {
+    if (cause && !yc__exc_valid(cause)) return; /* not an exception: e unchanged */
+    if (!yc__exc_valid(e) || e->refs < 0) {
         yc_exc_unref(cause);
         return;
     }
