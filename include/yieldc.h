@@ -518,6 +518,9 @@ YC_API void yc__try_done(yc__try *t);
 YC_API int yc__try_finally(yc__try *t);
 YC_API void yc__try_end(yc__try *t);
 YC_API void yc__try_cleanup(yc__try *t);
+/* Test hook: the nth system call mapping a stack from now on (mmap or
+ * mprotect) fails with ENOMEM; 0 disables. */
+YC_API void yc__fault_map_after(long n);
 
 #ifdef __cplusplus
 }

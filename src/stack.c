@@ -54,6 +54,25 @@ static void stack_unmap(yc__thread *T, const yc__stack *st)
     T->stacks_mapped--;
 }
 
+/* Fault injection (tests): while > 0, counts down the system calls made to
+ * map stacks (mmap, mprotect); the one that brings it to 0 fails with
+ * ENOMEM. Never touched on a path that does not map. */
+static _Atomic long map_fault_countdown;
+
+void yc__fault_map_after(long n)
+{
+    atomic_store_explicit(&map_fault_countdown, n, memory_order_relaxed);
+}
+
+static bool map_fault(void)
+{
+    if (atomic_load_explicit(&map_fault_countdown, memory_order_relaxed) <= 0) return false;
+    if (atomic_fetch_sub_explicit(&map_fault_countdown, 1, memory_order_relaxed) != 1)
+        return false;
+    errno = ENOMEM;
+    return true;
+}
+
 /*
  * Gets a stack with at least `usable` bytes: from the pool when the size is
  * the default one, else a fresh mapping. Returns 0, or an errno value (the
@@ -69,10 +88,11 @@ int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out)
         *out = n->st;
         return 0;
     }
-    char *p = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    char *p = map_fault() ? MAP_FAILED
+                          : mmap(NULL, map_size, PROT_READ | PROT_WRITE,
+                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (p == MAP_FAILED) return errno ? errno : ENOMEM;
-    if (mprotect(p, yc__page_size(), PROT_NONE) != 0) {
+    if (map_fault() || mprotect(p, yc__page_size(), PROT_NONE) != 0) {
         int err = errno ? errno : ENOMEM;
         munmap(p, map_size);
         return err;
