@@ -470,15 +470,28 @@ __attribute__((noinline)) void yc__reraise(const char *file, int line, const cha
 /* A negative status becomes a raise of the pending exception. It already
  * has its context (set where it was first raised or created), so only a
  * traceback entry is added. */
-__attribute__((noinline)) void yc__err_raise(const char *file, int line, const char *func)
+yc_exc *yc__err_take_failed(yc__coro *co)
 {
-    yc__coro *co = yc__cur();
     yc_exc *e = co->err;
     co->err = NULL;
     if (!e) {
         e = yc_exc_new(&yc_RuntimeError, "a call failed but no exception was pending");
         yc__exc_chain(e, yc__handled(co));
     }
+    return e;
+}
+
+int yc__not_an_exception(const yc_exc *e)
+{
+    return yc__fail(YC_EINVAL, &yc_TypeError,
+                    "exceptions must be classes or instances deriving from BaseException, not %s",
+                    e ? "a foreign pointer" : "NULL");
+}
+
+__attribute__((noinline)) void yc__err_raise(const char *file, int line, const char *func)
+{
+    yc__coro *co = yc__cur();
+    yc_exc *e = yc__err_take_failed(co);
     yc__tb_add(e, file, line, func, yc__coro_name(co));
     yc__deliver(co, e);
 }

@@ -268,36 +268,33 @@ static inline int gen_go(yc_gen *g, yc_val v, yc_val *out)
     return gen_go_from(yc__cur(), g, v, out);
 }
 
-/* As gen_go, raising e (owned) at g's suspension point. */
-static inline int gen_go_throw(yc_gen *g, yc_exc *e, yc_val *out)
+/* As gen_go, waking g through throw_ontop with `kind` (WAKE_RAISE with
+ * exc_in set, or WAKE_DONE with done set, by the callers below). */
+static inline int gen_go_wake(yc_gen *g, int kind, yc_val *out)
 {
     yc__coro *me = yc__cur();
     g->co.resumer = me;
     g->out = out ? out : &g->scratch;
-    g->exc_in = e;
     yc__T.cur = &g->co;
-    return yc__coro_jump_ontop_i(me, &g->co, (uint64_t)(uintptr_t)g, WAKE_RAISE, throw_ontop);
+    return yc__coro_jump_ontop_i(me, &g->co, (uint64_t)(uintptr_t)g, (uint64_t)kind, throw_ontop);
+}
+
+/* As gen_go, raising e (owned) at g's suspension point. */
+static inline int gen_go_throw(yc_gen *g, yc_exc *e, yc_val *out)
+{
+    g->exc_in = e;
+    return gen_go_wake(g, WAKE_RAISE, out);
 }
 
 /* Resumes g, suspended in yield from, with its yield from returning v. */
 static int gen_go_done(yc_gen *g, yc_val v, yc_val *out)
 {
-    yc__coro *me = yc__cur();
-    g->co.resumer = me;
-    g->out = out ? out : &g->scratch;
     g->done = v;
-    yc__T.cur = &g->co;
-    return yc__coro_jump_ontop_i(me, &g->co, (uint64_t)(uintptr_t)g, WAKE_DONE, throw_ontop);
+    return gen_go_wake(g, WAKE_DONE, out);
 }
 
 /* Takes the caller's pending exception (after a failed call). */
-static yc_exc *take_err(void)
-{
-    yc__coro *me = yc__cur();
-    yc_exc *e = me->err;
-    me->err = NULL;
-    return e ? e : yc_exc_new(&yc_RuntimeError, "a call failed but no exception was pending");
-}
+static yc_exc *take_err(void) { return yc__err_take_failed(yc__cur()); }
 
 /* Raises e (owned) in g, claimed and suspended in yield from, at its
  * yield from. As in CPython 3.12+, a StopIteration raised there completes
@@ -407,12 +404,7 @@ int yc_next(yc_gen *g, yc_val *out)
 
 int yc_throw(yc_gen *g, yc_exc *e, yc_val *out)
 {
-    if (!yc__exc_valid(e)) {
-        return yc__fail(YC_EINVAL, &yc_TypeError,
-                        "exceptions must be classes or instances deriving from "
-                        "BaseException, not %s",
-                        e ? "a foreign pointer" : "NULL");
-    }
+    if (!yc__exc_valid(e)) return yc__not_an_exception(e);
     if (!GEN_OK(g)) {
         yc_exc_unref(e);
         return bad_gen(g);

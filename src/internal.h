@@ -244,6 +244,12 @@ YC_HIDDEN void yc__tb_add(yc_exc *e, const char *file, int line, const char *fun
                           const char *where);
 /* Drops the traceback entries after the first n (no-op for fewer). */
 YC_HIDDEN void yc__tb_truncate(yc_exc *e, uint32_t n);
+/* Takes co's pending exception after a call failed (a RuntimeError if a
+ * broken callee left none). Returns a new reference. */
+YC_HIDDEN yc_exc *yc__err_take_failed(yc__coro *co);
+/* Fails with TypeError "exceptions must be ... deriving from BaseException,
+ * not NULL / a foreign pointer": returns YC_EINVAL. */
+YC_HIDDEN int yc__not_an_exception(const yc_exc *e);
 /* The exception being handled as seen from co (its own, else its resumer's). */
 YC_HIDDEN yc_exc *yc__handled(yc__coro *co);
 /* Sets e.__context__ = ctx (ref'd) unless that would make a cycle, as

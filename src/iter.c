@@ -45,11 +45,7 @@ int yc_iter_send(yc_iter *it, yc_val v, yc_val *out)
 int yc_iter_throw(yc_iter *it, yc_exc *e, yc_val *out)
 {
     yc_val tmp;
-    if (!yc__exc_valid(e))
-        return yc__fail(YC_EINVAL, &yc_TypeError,
-                        "exceptions must be classes or instances deriving from BaseException, "
-                        "not %s",
-                        e ? "a foreign pointer" : "NULL");
+    if (!yc__exc_valid(e)) return yc__not_an_exception(e);
     if (!it || !it->type) {
         yc_exc_unref(e);
         return null_iter();

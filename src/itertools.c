@@ -425,6 +425,15 @@ static int map_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
     return block_result(&m->s, st, k, n);
 }
 
+/* A stage constructor given no function: takes (frees) up, as every
+ * constructor does, and fails with TypeError naming the stage. */
+static yc_iter *no_function(yc_iter *up, const char *stage)
+{
+    yc_iter_free(up);
+    yc__fail(YC_EINVAL, &yc_TypeError, "%s: the function is NULL", stage);
+    return NULL;
+}
+
 static const pst_type map_type = {
     .t = {.name = "map", .next = map_next, .close = yc__pst_close, .free = yc__pst_free},
     .next_batch = map_next_batch,
@@ -432,11 +441,7 @@ static const pst_type map_type = {
 
 static yc_iter *map_new(yc_iter *up, yc_map_fn fn, yc_map_batch_fn bfn, void *ctx)
 {
-    if (!fn && !bfn) {
-        yc_iter_free(up);
-        yc__fail(YC_EINVAL, &yc_TypeError, "map: the function is NULL");
-        return NULL;
-    }
+    if (!fn && !bfn) return no_function(up, "map");
     map_st *m = (map_st *)yc__pst_new1(sizeof *m, &map_type, up);
     if (!m) return NULL;
     m->fn = fn;
@@ -543,11 +548,7 @@ yc_iter *yc_iter_filter(yc_iter *up, yc_pred_fn pred, void *ctx)
 
 yc_iter *yc_iter_filter_batch(yc_iter *up, yc_filter_batch_fn fn, void *ctx)
 {
-    if (!fn) {
-        yc_iter_free(up);
-        yc__fail(YC_EINVAL, &yc_TypeError, "filter_batch: the function is NULL");
-        return NULL;
-    }
+    if (!fn) return no_function(up, "filter_batch");
     filter_st *f = (filter_st *)yc__pst_new1(sizeof *f, &filter_type, up);
     if (!f) return NULL;
     f->bfn = fn;
@@ -1105,11 +1106,7 @@ yc_iter *yc_iter_chain(yc_iter *const *its, size_t n)
 
 yc_iter *yc_iter_flat_map(yc_iter *up, yc_flat_fn fn, void *ctx)
 {
-    if (!fn) {
-        yc_iter_free(up);
-        yc__fail(YC_EINVAL, &yc_TypeError, "flat_map: the function is NULL");
-        return NULL;
-    }
+    if (!fn) return no_function(up, "flat_map");
     chain_st *c = (chain_st *)yc__pst_new1(sizeof *c, &flat_type, up);
     if (!c) return NULL;
     c->fn = fn;
