@@ -485,8 +485,10 @@ YC_API void yc_stats_get(yc_stats *out);
 /* Unmaps the calling thread's pooled stacks. */
 YC_API void yc_stack_pool_trim(void);
 
-/* Compile-time configuration, e.g. "switch=x86_64-sysv stack_default=262144
- * asan=0 valgrind=1". Static string. */
+/* The configuration, e.g. "switch=x86_64-sysv stack_default=262144
+ * stack_pool_max=64 stack_guard=region asan=0 tsan=0 valgrind=1": build
+ * options, and how this kernel lets us make guard pages (region or
+ * mprotect). Static string. */
 YC_API const char *yc_config(void);
 
 #ifndef YC_STACK_DEFAULT
@@ -518,9 +520,22 @@ YC_API void yc__try_done(yc__try *t);
 YC_API int yc__try_finally(yc__try *t);
 YC_API void yc__try_end(yc__try *t);
 YC_API void yc__try_cleanup(yc__try *t);
-/* Test hook: the nth system call mapping a stack from now on (mmap or
- * mprotect) fails with ENOMEM; 0 disables. */
+/* Test hook: the nth system call mapping a stack from now on (mmap, or the
+ * madvise or mprotect making its guard page) fails with ENOMEM; 0
+ * disables. */
 YC_API void yc__fault_map_after(long n);
+/* Test hook: the nth munmap of a stack from now on fails with ENOMEM (as at
+ * the vm.max_map_count limit); 0 disables. */
+YC_API void yc__fault_unmap_after(long n);
+/* Test hooks: how stack guard pages are made, 1 (YC__GUARD_REGION) a guard
+ * region in the page tables (madvise MADV_GUARD_INSTALL, Linux 6.13+: no
+ * extra mapping) or 2 (YC__GUARD_MPROTECT) a PROT_NONE page (a mapping of
+ * its own). _kind finds out on first use; _force sets it for stacks mapped
+ * from now on (0: find out again). */
+#define YC__GUARD_REGION 1
+#define YC__GUARD_MPROTECT 2
+YC_API int yc__stack_guard_kind(void);
+YC_API void yc__stack_guard_force(int kind);
 
 #ifdef __cplusplus
 }

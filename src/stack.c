@@ -1,8 +1,15 @@
 /*
- * Coroutine stacks: one mmap per stack with a PROT_NONE guard page below it,
- * a per-thread pool of default-size stacks (so creating a generator is a
- * list pop, not a system call), and the SIGSEGV handler that turns a hit on
- * a guard page into a message naming the generator.
+ * Coroutine stacks: one mmap per stack with a guard page below it, a
+ * per-thread pool of default-size stacks (so creating a generator is a list
+ * pop, not a system call), and the SIGSEGV handler that turns a hit on a
+ * guard page into a message naming the generator.
+ *
+ * The guard page is a guard region (madvise MADV_GUARD_INSTALL, Linux 6.13)
+ * where the kernel has them: it lives in the page tables, so a stack stays
+ * one mapping and adjacent stacks merge into one, and the number of live
+ * generators is not bounded by vm.max_map_count. On older kernels the guard
+ * is an mprotect(PROT_NONE) page: two mappings per stack (see "How many" in
+ * docs/design.md).
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -45,15 +52,6 @@ static size_t map_size_for(size_t usable)
     return page + ((usable + page - 1) & ~(page - 1));
 }
 
-static void stack_unmap(yc__thread *T, const yc__stack *st)
-{
-#if YC_VALGRIND
-    VALGRIND_STACK_DEREGISTER(st->vg_id);
-#endif
-    munmap(st->map, st->map_size);
-    T->stacks_mapped--;
-}
-
 /* Fault injection (tests): while > 0, counts down the system calls made to
  * map stacks (mmap, mprotect); the one that brings it to 0 fails with
  * ENOMEM. Never touched on a path that does not map. */
@@ -64,13 +62,113 @@ void yc__fault_map_after(long n)
     atomic_store_explicit(&map_fault_countdown, n, memory_order_relaxed);
 }
 
-static bool map_fault(void)
+/* The same for munmap, which fails when it would split a mapping at the
+ * vm.max_map_count limit. */
+static _Atomic long unmap_fault_countdown;
+
+void yc__fault_unmap_after(long n)
 {
-    if (atomic_load_explicit(&map_fault_countdown, memory_order_relaxed) <= 0) return false;
-    if (atomic_fetch_sub_explicit(&map_fault_countdown, 1, memory_order_relaxed) != 1)
-        return false;
+    atomic_store_explicit(&unmap_fault_countdown, n, memory_order_relaxed);
+}
+
+static bool countdown_hits(_Atomic long *c)
+{
+    if (atomic_load_explicit(c, memory_order_relaxed) <= 0) return false;
+    if (atomic_fetch_sub_explicit(c, 1, memory_order_relaxed) != 1) return false;
     errno = ENOMEM;
     return true;
+}
+
+static bool map_fault(void) { return countdown_hits(&map_fault_countdown); }
+
+/* Puts a stack on the pool, whatever its count. */
+static void pool_push(yc__thread *T, const yc__stack *st)
+{
+    yc__pool_node *n = (yc__pool_node *)(st->map + st->map_size - sizeof(yc__pool_node));
+    n->st = *st;
+    n->next = T->pool;
+    T->pool = n;
+    T->pool_count++;
+}
+
+/* Unmaps st; false when it could not and pooled it instead. */
+static bool stack_unmap(yc__thread *T, const yc__stack *st)
+{
+    if (countdown_hits(&unmap_fault_countdown) || munmap(st->map, st->map_size) != 0) {
+        /* Unmapping part of a mapping splits it, which fails (ENOMEM) at
+         * the vm.max_map_count limit. Keep the stack for reuse instead,
+         * giving its memory back: all but the top page, which holds the
+         * pool node. yc_stack_pool_trim retries the unmap. */
+        size_t page = yc__page_size();
+        madvise(st->map + page, st->map_size - 2 * page, MADV_DONTNEED);
+        pool_push(T, st);
+        return false;
+    }
+#if YC_VALGRIND
+    VALGRIND_STACK_DEREGISTER(st->vg_id);
+#endif
+    T->stacks_mapped--;
+    return true;
+}
+
+/* ---- the guard page ----------------------------------------------------- */
+
+#ifndef MADV_GUARD_INSTALL
+#  define MADV_GUARD_INSTALL 102 /* Linux 6.13 uapi; older headers lack it */
+#endif
+
+/* How guard pages are made: 0 not yet known, else a YC__GUARD_* value,
+ * found out once per process by guard_probe. */
+static _Atomic int guard_kind;
+
+void yc__stack_guard_force(int kind)
+{
+    atomic_store_explicit(&guard_kind, kind, memory_order_relaxed);
+}
+
+/*
+ * Can this process make guard regions? A kernel without them rejects the
+ * advice (EINVAL), but an emulator may accept it and do nothing (qemu-user
+ * treats unknown advice as a hint), so the probe checks the effect:
+ * installing a guard region zaps the page under it, so a page written
+ * before must no longer be resident. Anything unclear: mprotect.
+ */
+static int guard_probe(void)
+{
+    size_t page = yc__page_size();
+    char *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return 0; /* try again next time */
+    int kind = YC__GUARD_MPROTECT;
+    unsigned char resident = 1;
+    *(volatile char *)p = 1;
+    if (madvise(p, page, MADV_GUARD_INSTALL) == 0 && mincore(p, page, &resident) == 0 &&
+        !(resident & 1))
+        kind = YC__GUARD_REGION;
+    munmap(p, page);
+    return kind;
+}
+
+int yc__stack_guard_kind(void)
+{
+    int kind = atomic_load_explicit(&guard_kind, memory_order_relaxed);
+    if (kind) return kind;
+    int unknown = 0;
+    kind = guard_probe();
+    if (!kind) return YC__GUARD_MPROTECT;
+    /* two threads may probe at once: both find the same, the first stays */
+    atomic_compare_exchange_strong_explicit(&guard_kind, &unknown, kind, memory_order_relaxed,
+                                            memory_order_relaxed);
+    return atomic_load_explicit(&guard_kind, memory_order_relaxed);
+}
+
+/* Makes the page at p a guard page; 0 or an errno value. */
+static int guard_install(char *p)
+{
+    size_t page = yc__page_size();
+    if (map_fault()) return ENOMEM;
+    int r = yc__stack_guard_kind() == YC__GUARD_REGION ? madvise(p, page, MADV_GUARD_INSTALL)
+                                                      : mprotect(p, page, PROT_NONE);
+    return r == 0 ? 0 : errno ? errno : ENOMEM;
 }
 
 /*
@@ -92,8 +190,8 @@ int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out)
                           : mmap(NULL, map_size, PROT_READ | PROT_WRITE,
                                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (p == MAP_FAILED) return errno ? errno : ENOMEM;
-    if (map_fault() || mprotect(p, yc__page_size(), PROT_NONE) != 0) {
-        int err = errno ? errno : ENOMEM;
+    int err = guard_install(p);
+    if (err) {
         munmap(p, map_size);
         return err;
     }
@@ -113,11 +211,7 @@ void yc__stack_put(yc__thread *T, const yc__stack *st)
 {
     size_t default_map = map_size_for(YC_STACK_DEFAULT + YC__GEN_HEADER_MAX);
     if (st->map_size == default_map && T->pool_count < YC_STACK_POOL_MAX) {
-        yc__pool_node *n = (yc__pool_node *)(st->map + st->map_size - sizeof(yc__pool_node));
-        n->st = *st;
-        n->next = T->pool;
-        T->pool = n;
-        T->pool_count++;
+        pool_push(T, st);
         return;
     }
     stack_unmap(T, st);
@@ -131,7 +225,7 @@ void yc_stack_pool_trim(void)
         yc__stack st = n->st;
         T->pool = n->next;
         T->pool_count--;
-        stack_unmap(T, &st);
+        if (!stack_unmap(T, &st)) break; /* still cannot: it is back on top */
     }
 }
 

@@ -169,6 +169,30 @@ TEST(stack_overflow_reported)
     check_overflow_report(st, out, "deep");
 }
 
+/* [issue 3] Both kinds of guard page catch an overflow: a guard region
+ * (madvise, where the kernel has them) and an mprotect'd page. */
+static void child_overflow_with_guard(void *arg)
+{
+    yc_stack_pool_trim(); /* a fresh stack, guarded the forced way */
+    yc__stack_guard_force((int)(intptr_t)arg);
+    child_overflow_here(NULL);
+}
+
+TEST(stack_overflow_reported_with_each_guard_kind)
+{
+    char out[4096];
+    int st = test_in_child(child_overflow_with_guard, (void *)(intptr_t)YC__GUARD_MPROTECT, out,
+                           sizeof out);
+    check_overflow_report(st, out, "deep");
+    if (yc__stack_guard_kind() == YC__GUARD_REGION) {
+        st = test_in_child(child_overflow_with_guard, (void *)(intptr_t)YC__GUARD_REGION, out,
+                           sizeof out);
+        check_overflow_report(st, out, "deep");
+    } else {
+        printf("note: no guard regions here; only mprotect guard pages tested\n");
+    }
+}
+
 /* The inner generator of two overflows: its name is the one reported. */
 static yc_val outer_of_overflower(void *arg)
 {
