@@ -148,7 +148,7 @@ TEST(hundred_thousand_live_generators)
             fclose(f);
         }
         want = (max - before - 1000) / 2;
-        printf("note: this kernel has no guard regions (MADV_GUARD_INSTALL): guard pages "
+        printf("note: no guard regions here (kernel before 6.13, or an emulator): guard pages "
                "take a mapping each, so %ld generators instead of 100000\n", want);
     }
     yc_stack_pool_trim();
