@@ -14,6 +14,11 @@
  *                                  (yc_iter_map, yc_iter_filter): one
  *                                  indirect call per stage per item, still
  *                                  on the block path
+ *   pipeline     callbacks-only    the two block callbacks of the yieldc row
+ *                                  alone, called through pointers on one
+ *                                  buffer of YC_BATCH values, per source
+ *                                  item: no source, no sum, no library; what
+ *                                  the yieldc row costs at the least
  *   pipeline-gen yieldc            every stage a generator (yc_iter_source,
  *                                  yc_iter_stage with yc_stage_pull/emit),
  *                                  consumed by yc_iter_sum
@@ -78,6 +83,27 @@ static bool not7(void *ctx, yc_val x)
 {
     (void)ctx;
     return x.i % 7 != 0;
+}
+
+/* The callbacks alone, as the stages call them: through pointers the
+ * compiler cannot see through, over blocks of YC_BATCH values. Returns the
+ * kept count, so that the work is not optimised away. */
+static void (*volatile triple_block_p)(void *, yc_val *, size_t) = triple_block;
+static size_t (*volatile not7_block_p)(void *, yc_val *, size_t) = not7_block;
+
+static int64_t callbacks_only(int64_t n)
+{
+    static yc_val buf[YC_BATCH];
+    void (*map)(void *, yc_val *, size_t) = triple_block_p;
+    size_t (*filter)(void *, yc_val *, size_t) = not7_block_p;
+    for (size_t i = 0; i < YC_BATCH; i++) buf[i] = yc_int((int64_t)i);
+    int64_t kept = 0;
+    for (int64_t x = 0; x < n; x += YC_BATCH) {
+        size_t k = n - x < YC_BATCH ? (size_t)(n - x) : YC_BATCH;
+        map(NULL, buf, k);
+        kept += (int64_t)filter(NULL, buf, k);
+    }
+    return kept;
 }
 
 static int64_t run_sum(yc_iter *p)
@@ -198,6 +224,7 @@ static int pipeline(int64_t n)
     check("yieldc", got, want);
     double pi = timed(plain_per_item, n, &got);
     check("yieldc:per-item", got, want);
+    double cb = timed(callbacks_only, n, &got);
     double g = timed(gen_stages, n, &got);
     check("pipeline-gen yieldc", got, want);
     int64_t small = n / 10, want_small;
@@ -208,6 +235,7 @@ static int pipeline(int64_t n)
     bench_row("pipeline", "fused-loop", f);
     bench_row("pipeline", "yieldc", pb);
     bench_row("pipeline", "yieldc:per-item", pi);
+    bench_row("pipeline", "callbacks-only", cb);
     bench_row("pipeline-gen", "fused-loop", f);
     bench_row("pipeline-gen", "yieldc", g);
     bench_row("pipeline-gen", "yieldc:per-item", gp);

@@ -11,7 +11,8 @@
 #
 # Then the pipelines (yieldc/iter.h): a map/filter/sum pipeline over
 # YC_PIPE_N integers (plain-iterator stages, generator stages, the fused C
-# loop, CPython generator expressions, Lua coroutines), the lines of a 1 GB
+# loop, the block callbacks alone, CPython generator expressions, Lua
+# coroutines), the lines of a 1 GB
 # file against `wc -l`, and the peak RSS of examples/logstats reading 1 GB
 # and 4 GB of access log through a pipe.
 #

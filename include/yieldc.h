@@ -197,7 +197,9 @@ YC_API yc_exc *yc_exc_context(const yc_exc *e);   /* __context__, or NULL */
 YC_API yc_exc *yc_exc_cause(const yc_exc *e);     /* __cause__, or NULL */
 YC_API bool yc_exc_suppress_context(const yc_exc *e);
 /* Sets __cause__ (takes cause; NULL clears it) and __suppress_context__.
- * A cause that is not an exception is ignored and e is left unchanged. */
+ * A cause that is not an exception is ignored and e is left unchanged; so
+ * is (released) one that would make a reference cycle: e itself, or one
+ * whose causes and contexts lead back to e. */
 YC_API void yc_exc_set_cause(yc_exc *e, yc_exc *cause);
 /* isinstance(e, t): t or a subtype of it. False for NULL e. */
 YC_API bool yc_exc_is(const yc_exc *e, const yc_exc_type *t);
@@ -325,7 +327,11 @@ typedef struct yc_iter yc_iter;
  * for such subiterators). Each returns YC_YIELD with *out set, YC_RETURN with
  * *out the return value (None for plain iterators), or a negative status with
  * the error indicator set (yc_err_set). They must not jump. throw takes e.
- * close returns YC_OK (with *out the return value, if out is not NULL). */
+ * close returns YC_OK (with *out the return value, if out is not NULL).
+ * next_batch (optional, NULL: none) is the block path: yc_iter_next_batch
+ * calls it with the contract stated there. Fields may be added at the end
+ * before 1.0: fill the struct with designated initialisers
+ * ({.name = "x", .next = x_next}), not positionally. */
 typedef struct yc_iter_type {
     const char *name; /* for messages: "list_iterator", "generator", ... */
     int (*next)(yc_iter *it, yc_val *out);
@@ -333,6 +339,7 @@ typedef struct yc_iter_type {
     int (*throw_)(yc_iter *it, yc_exc *e, yc_val *out);
     int (*close)(yc_iter *it, yc_val *out);
     void (*free)(yc_iter *it); /* NULL: yc_iter_free does nothing */
+    int (*next_batch)(yc_iter *it, yc_val *buf, size_t cap, size_t *n);
 } yc_iter_type;
 
 /* Embed as the first member of your iterator struct. */
@@ -340,7 +347,8 @@ struct yc_iter {
     const yc_iter_type *type;
 };
 
-/* Dispatch to the type's operation. it NULL -> YC_EINVAL. A missing
+/* Dispatch to the type's operation. it NULL -> YC_EINVAL; a type without
+ * next -> YC_EINVAL, TypeError "'NAME' object is not an iterator". A missing
  * operation: send -> AttributeError, throw -> the exception is raised as
  * is (YC_RAISE, e taken), close -> YC_OK. out may be NULL. */
 YC_API int yc_iter_next(yc_iter *it, yc_val *out);
@@ -353,10 +361,13 @@ YC_API int yc_iter_close(yc_iter *it, yc_val *out);
  * negative status: the iterator ended or failed after the *n values stored
  * (*n may be 0; on an error, values consumed before it may be dropped). The
  * return value of YC_RETURN is not reported. Every value of one batch stays
- * valid until the iterator is pulled again. The sources and stages of
- * yieldc/iter.h fill whole blocks; any other iterator gets one call of next
- * (*n is 1 on YC_YIELD, else 0). it NULL, buf NULL, n NULL or cap 0:
- * YC_EINVAL (TypeError / ValueError), *n = 0 when n is not NULL. */
+ * valid until the iterator is pulled again. An iterator whose type has
+ * next_batch gets one call of it (*n is 0 on entry; the sources and stages
+ * of yieldc/iter.h have one), which must keep this contract: YC_YIELD with
+ * *n of 0, or *n above cap, fails with RuntimeError instead. Any other
+ * iterator gets one call of next (*n is 1 on YC_YIELD, else 0). it NULL,
+ * buf NULL, n NULL or cap 0: YC_EINVAL (TypeError / ValueError), *n = 0
+ * when n is not NULL. */
 YC_API int yc_iter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n);
 /* Releases an iterator (for a generator: yc_gen_free). NULL is ignored. */
 YC_API void yc_iter_free(yc_iter *it);
@@ -469,7 +480,11 @@ YC_API void yc_set_fatal_hook(yc_fatal_hook fn, void *ud);
 
 /* The allocator for everything yieldc allocates except stacks (mmap):
  * fn(ud, p, n) behaves like realloc(p, n), and like free(p) when n == 0
- * (returning NULL). Set it before creating anything. NULL restores malloc. */
+ * (returning NULL). Set it before creating anything. NULL restores malloc.
+ * A block is resized and freed by the allocator set at that moment, so a
+ * change while objects exist is only safe between allocators over the same
+ * heap (wrappers of malloc, as for fault injection); yieldc cannot tell.
+ * Process-wide and not synchronized: not while other threads use yieldc. */
 typedef void *(*yc_alloc_fn)(void *ud, void *p, size_t n);
 YC_API void yc_set_allocator(yc_alloc_fn fn, void *ud);
 

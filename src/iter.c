@@ -9,24 +9,52 @@
 
 static int null_iter(void) { return yc__fail(YC_EINVAL, &yc_TypeError, "iterator is NULL"); }
 
+/* it NULL, or a type without next (the one operation every iterator has). */
+static int bad_iter(const yc_iter *it)
+{
+    if (!it || !it->type) return null_iter();
+    return yc__fail(YC_EINVAL, &yc_TypeError, "'%s' object is not an iterator", yc_iter_name(it));
+}
+
 int yc_iter_next(yc_iter *it, yc_val *out)
 {
     yc_val tmp;
-    if (YC_UNLIKELY(!it || !it->type)) return null_iter();
+    if (YC_UNLIKELY(!it || !it->type || !it->type->next)) return bad_iter(it);
     return it->type->next(it, out ? out : &tmp);
+}
+
+/* A user type's next_batch, checked: a block that breaks the contract (a
+ * YC_YIELD without values would make consumers spin; more values than cap
+ * overran the caller's buffer) fails with RuntimeError, its values dropped.
+ * Out of line, so that yc_iter_next_batch stays small for the other paths. */
+__attribute__((noinline)) static int user_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    int st = it->type->next_batch(it, buf, cap, n);
+    if (YC_LIKELY(*n <= cap && (st != YC_YIELD || *n > 0))) return st;
+    const char *name = it->type->name ? it->type->name : "iterator";
+    size_t got = *n;
+    *n = 0;
+    if (got > cap)
+        return yc__fail(YC_RAISE, &yc_RuntimeError,
+                        "next_batch of '%s' stored %zu values, more than cap %zu", name, got, cap);
+    return yc__fail(YC_RAISE, &yc_RuntimeError,
+                    "next_batch of '%s' returned YC_YIELD with no value", name);
 }
 
 int yc_iter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 {
     if (YC_UNLIKELY(!n)) return yc__fail(YC_EINVAL, &yc_TypeError, "yc_iter_next_batch: n is NULL");
     *n = 0;
-    if (YC_UNLIKELY(!it || !it->type)) return null_iter();
+    if (YC_UNLIKELY(!it || !it->type || !it->type->next)) return bad_iter(it);
     if (YC_UNLIKELY(!buf || !cap))
         return yc__fail(YC_EINVAL, &yc_ValueError, "yc_iter_next_batch: %s",
                         !buf ? "buf is NULL" : "cap is 0");
-    if (it->type->free == yc__pst_free) /* a pipeline stage: it has a block path */
-        return ((const pst_type *)it->type)->next_batch(it, buf, cap, n);
-    int st = it->type->next(it, buf);
+    const yc_iter_type *t = it->type;
+    if (t->next_batch) {
+        if (t->free == yc__pst_free) return t->next_batch(it, buf, cap, n); /* the library's stages */
+        return user_batch(it, buf, cap, n);
+    }
+    int st = t->next(it, buf);
     if (st == YC_YIELD) *n = 1;
     return st;
 }
@@ -34,7 +62,7 @@ int yc_iter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 int yc_iter_send(yc_iter *it, yc_val v, yc_val *out)
 {
     yc_val tmp;
-    if (!it || !it->type) return null_iter();
+    if (!it || !it->type || !it->type->next) return bad_iter(it);
     if (yc_is_none(v)) return it->type->next(it, out ? out : &tmp);
     if (!it->type->send)
         return yc__fail(YC_RAISE, &yc_AttributeError, "'%s' object has no attribute 'send'",

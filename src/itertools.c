@@ -37,7 +37,55 @@ static bool is_pst(const yc_iter *it) { return it && it->type && it->type->free 
 
 static int depth_of(const yc_iter *it) { return is_pst(it) ? ((const pst *)it)->depth : 0; }
 
+/* s pulled, closed or freed from inside a callback of its own that keeps
+ * state across the call (accumulate, unique, groupby, flat_map): refused,
+ * nothing changed, as for a generator resumed from its own body. */
+static int reentered(pst *s)
+{
+    return yc__fail(YC_EBUSY, &yc_ValueError,
+                    "%s is already executing (called from its own callback)", s->it.type->name);
+}
+
 const char *yc__pst_name(const pst *s) { return s->label ? s->label : s->it.type->name; }
+
+static bool seen_before(yc_iter *const *ups, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (ups[j] == ups[i]) return true;
+    return false;
+}
+
+/* Frees each iterator of ups[0..n) once, however often it is named. */
+static void free_ups(yc_iter *const *ups, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!seen_before(ups, i)) yc_iter_free(ups[i]);
+}
+
+static int ptr_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(yc_iter *const *)a, y = (uintptr_t)*(yc_iter *const *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether an iterator is named twice in ups[0..n): each upstream is taken
+ * once (zip(it, it) would free it twice). -1: no memory to find out. */
+static int has_duplicate(yc_iter *const *ups, size_t n)
+{
+    if (n <= 64) {
+        for (size_t i = 1; i < n; i++)
+            if (seen_before(ups, i)) return 1;
+        return 0;
+    }
+    yc_iter **c = yc__malloc(n * sizeof *c);
+    if (!c) return -1;
+    memcpy(c, ups, n * sizeof *c);
+    qsort(c, n, sizeof *c, ptr_cmp);
+    int dup = 0;
+    for (size_t i = 1; i < n && !dup; i++) dup = c[i] == c[i - 1];
+    yc__free(c);
+    return dup;
+}
 
 pst *yc__pst_new(size_t size, const pst_type *t, yc_iter *const *ups, size_t n)
 {
@@ -47,9 +95,19 @@ pst *yc__pst_new(size_t size, const pst_type *t, yc_iter *const *ups, size_t n)
         yc__coro *co = yc__cur();
         yc_exc *pending = co->err; /* freeing the others must not lose it */
         co->err = NULL;
-        for (size_t i = 0; i < n; i++) yc_iter_free(ups[i]);
+        free_ups(ups, n);
         yc__err_set(co, pending);
         if (!pending) yc__fail(YC_EINVAL, &yc_TypeError, "%s: upstream iterator is NULL", t->t.name);
+        return NULL;
+    }
+    int dup = n > 1 ? has_duplicate(ups, n) : 0;
+    if (dup) {
+        free_ups(ups, n);
+        if (dup < 0) nomem();
+        else
+            yc__fail(YC_EINVAL, &yc_ValueError,
+                     "%s: the same iterator is given twice (each upstream is taken once)",
+                     t->t.name);
         return NULL;
     }
     pst *s = yc__malloc(size);
@@ -57,7 +115,7 @@ pst *yc__pst_new(size_t size, const pst_type *t, yc_iter *const *ups, size_t n)
     if (!s || (n > 1 && !arr)) {
         yc__free(s);
         yc__free(arr);
-        for (size_t i = 0; i < n; i++) yc_iter_free(ups[i]);
+        free_ups(ups, n);
         nomem();
         return NULL;
     }
@@ -143,12 +201,17 @@ int yc__pst_finish(pst *s, int st)
 int yc__pst_close(yc_iter *it, yc_val *out)
 {
     if (out) *out = YC_NONE;
+    if (YC_UNLIKELY(((pst *)it)->in_cb)) return reentered((pst *)it);
     return yc__pst_shutdown((pst *)it);
 }
 
 void yc__pst_free(yc_iter *it)
 {
     pst *s = (pst *)it;
+    if (YC_UNLIKELY(s->in_cb)) { /* nothing done: the error is pending */
+        reentered(s);
+        return;
+    }
     yc__coro *co = yc__cur();
     yc_exc *saved = co->err; /* the caller's pending error survives */
     co->err = NULL;
@@ -191,14 +254,6 @@ const char *yc_iter_name(const yc_iter *it)
         if ((s)->done) return YC_RETURN;                                      \
         if ((s)->upend) return yc__pst_finish((s), YC_RETURN);                \
     } while (0)
-
-int yc__pst_batch_by_next(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
-{
-    (void)cap;
-    int st = it->type->next(it, buf);
-    *n = st == YC_YIELD;
-    return st;
-}
 
 /* The per-item next of a stage that only has a block path. */
 static int next_via_batch(yc_iter *it, yc_val *out)
@@ -403,6 +458,36 @@ static int map_next(yc_iter *it, yc_val *out)
     return YC_YIELD;
 }
 
+/* The per-item loops of the block path, kept out of the functions that call
+ * setjmp, where the compiler keeps locals in memory: here the index and
+ * count stay in registers. */
+YC_NOINLINE static void map_items(yc_map_fn fn, void *ctx, yc_val *buf, size_t k)
+{
+    for (size_t i = 0; i < k; i++) buf[i] = fn(ctx, buf[i]);
+}
+
+YC_NOINLINE static size_t filter_items(yc_pred_fn pred, void *ctx, yc_val *buf, size_t k)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < k; i++) {
+        yc_val x = buf[i];
+        buf[j] = x;
+        j += pred(ctx, x);
+    }
+    return j;
+}
+
+YC_NOINLINE static size_t filter_truthy(yc_val *buf, size_t k)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < k; i++) {
+        yc_val x = buf[i];
+        buf[j] = x;
+        j += yc_val_truthy(x);
+    }
+    return j;
+}
+
 static int map_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 {
     map_st *m = (map_st *)it;
@@ -413,13 +498,8 @@ static int map_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
         yc__try t;
         yc__try_push(&t);
         if (setjmp(t.jb)) return yc__pst_finish(&m->s, yc__cb_caught(&t));
-        if (m->fn) {
-            yc_map_fn fn = m->fn;
-            void *ctx = m->ctx;
-            for (size_t i = 0; i < k; i++) buf[i] = fn(ctx, buf[i]);
-        } else {
-            m->bfn(m->ctx, buf, k);
-        }
+        if (m->fn) map_items(m->fn, m->ctx, buf, k);
+        else m->bfn(m->ctx, buf, k);
         yc__try_end(&t);
     }
     return block_result(&m->s, st, k, n);
@@ -435,8 +515,8 @@ static yc_iter *no_function(yc_iter *up, const char *stage)
 }
 
 static const pst_type map_type = {
-    .t = {.name = "map", .next = map_next, .close = yc__pst_close, .free = yc__pst_free},
-    .next_batch = map_next_batch,
+    .t = {.name = "map", .next = map_next, .close = yc__pst_close, .free = yc__pst_free,
+          .next_batch = map_next_batch},
 };
 
 static yc_iter *map_new(yc_iter *up, yc_map_fn fn, yc_map_batch_fn bfn, void *ctx)
@@ -454,6 +534,7 @@ yc_iter *yc_iter_map(yc_iter *up, yc_map_fn fn, void *ctx) { return map_new(up, 
 
 yc_iter *yc_iter_map_batch(yc_iter *up, yc_map_batch_fn fn, void *ctx)
 {
+    if (!fn) return no_function(up, "map_batch");
     return map_new(up, NULL, fn, ctx);
 }
 
@@ -512,19 +593,9 @@ static int filter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
                 j = f->bfn(f->ctx, buf, k);
                 if (j > k) j = k;
             } else if (f->pred) {
-                yc_pred_fn pred = f->pred;
-                void *ctx = f->ctx;
-                for (size_t i = 0; i < k; i++) {
-                    yc_val x = buf[i];
-                    buf[j] = x;
-                    j += pred(ctx, x);
-                }
+                j = filter_items(f->pred, f->ctx, buf, k);
             } else {
-                for (size_t i = 0; i < k; i++) {
-                    yc_val x = buf[i];
-                    buf[j] = x;
-                    j += yc_val_truthy(x);
-                }
+                j = filter_truthy(buf, k);
             }
             yc__try_end(&t);
         }
@@ -533,8 +604,8 @@ static int filter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 }
 
 static const pst_type filter_type = {
-    .t = {.name = "filter", .next = filter_next, .close = yc__pst_close, .free = yc__pst_free},
-    .next_batch = filter_next_batch,
+    .t = {.name = "filter", .next = filter_next, .close = yc__pst_close, .free = yc__pst_free,
+          .next_batch = filter_next_batch},
 };
 
 yc_iter *yc_iter_filter(yc_iter *up, yc_pred_fn pred, void *ctx)
@@ -622,8 +693,8 @@ static int islice_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 }
 
 static const pst_type islice_type = {
-    .t = {.name = "islice", .next = islice_next, .close = yc__pst_close, .free = yc__pst_free},
-    .next_batch = islice_next_batch,
+    .t = {.name = "islice", .next = islice_next, .close = yc__pst_close, .free = yc__pst_free,
+          .next_batch = islice_next_batch},
 };
 
 yc_iter *yc_iter_islice(yc_iter *up, int64_t start, int64_t stop, int64_t step)
@@ -754,13 +825,13 @@ static int dropwhile_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 
 static const pst_type takewhile_type = {
     .t = {.name = "takewhile", .next = takewhile_next, .close = yc__pst_close,
-          .free = yc__pst_free},
-    .next_batch = takewhile_next_batch,
+          .free = yc__pst_free,
+          .next_batch = takewhile_next_batch},
 };
 static const pst_type dropwhile_type = {
     .t = {.name = "dropwhile", .next = dropwhile_next, .close = yc__pst_close,
-          .free = yc__pst_free},
-    .next_batch = dropwhile_next_batch,
+          .free = yc__pst_free,
+          .next_batch = dropwhile_next_batch},
 };
 
 static yc_iter *while_new(yc_iter *up, yc_pred_fn pred, void *ctx, const pst_type *t)
@@ -922,22 +993,18 @@ static int window_next(yc_iter *it, yc_val *out)
 static const pst_type enumerate_type = {
     .t = {.name = "enumerate", .next = enumerate_next, .close = yc__pst_close,
           .free = yc__pst_free},
-    .next_batch = yc__pst_batch_by_next,
     .release = tup_release, .destroy = tup_destroy,
 };
 static const pst_type zip_type = {
     .t = {.name = "zip", .next = zip_next, .close = yc__pst_close, .free = yc__pst_free},
-    .next_batch = yc__pst_batch_by_next,
     .release = tup_release, .destroy = tup_destroy,
 };
 static const pst_type batch_type = {
     .t = {.name = "batched", .next = batch_next, .close = yc__pst_close, .free = yc__pst_free},
-    .next_batch = yc__pst_batch_by_next,
     .release = tup_release, .destroy = tup_destroy,
 };
 static const pst_type window_type = {
     .t = {.name = "window", .next = window_next, .close = yc__pst_close, .free = yc__pst_free},
-    .next_batch = yc__pst_batch_by_next,
     .release = tup_release, .destroy = tup_destroy,
 };
 
@@ -1048,6 +1115,7 @@ static int flat_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 {
     chain_st *c = (chain_st *)it;
     BATCH_PROLOGUE(&c->s, n);
+    if (YC_UNLIKELY(c->s.in_cb)) return reentered(&c->s);
     for (;;) {
         if (c->inner && !c->inner_end) {
             size_t k = 0;
@@ -1069,8 +1137,13 @@ static int flat_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
         if (st != YC_YIELD) return yc__pst_finish(&c->s, st);
         yc__try t;
         yc__try_push(&t);
-        if (setjmp(t.jb)) return yc__pst_finish(&c->s, yc__cb_caught(&t));
+        c->s.in_cb = true;
+        if (setjmp(t.jb)) {
+            c->s.in_cb = false;
+            return yc__pst_finish(&c->s, yc__cb_caught(&t));
+        }
         yc_iter *in = c->fn(c->ctx, x);
+        c->s.in_cb = false;
         yc__try_end(&t);
         if (!in) {
             if (!yc_err_get())
@@ -1085,12 +1158,12 @@ static int flat_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 static int flat_next(yc_iter *it, yc_val *out) { return next_via_batch(it, out); }
 
 static const pst_type chain_type = {
-    .t = {.name = "chain", .next = chain_next, .close = yc__pst_close, .free = yc__pst_free},
-    .next_batch = chain_next_batch,
+    .t = {.name = "chain", .next = chain_next, .close = yc__pst_close, .free = yc__pst_free,
+          .next_batch = chain_next_batch},
 };
 static const pst_type flat_type = {
-    .t = {.name = "flat_map", .next = flat_next, .close = yc__pst_close, .free = yc__pst_free},
-    .next_batch = flat_next_batch,
+    .t = {.name = "flat_map", .next = flat_next, .close = yc__pst_close, .free = yc__pst_free,
+          .next_batch = flat_next_batch},
     .release = flat_release,
 };
 
@@ -1142,6 +1215,7 @@ static int accumulate_next(yc_iter *it, yc_val *out)
     acc_st *a = (acc_st *)it;
     PULL_PROLOGUE(&a->s, out);
     *out = YC_NONE;
+    if (YC_UNLIKELY(a->s.in_cb)) return reentered(&a->s);
     if (a->initial) {
         a->initial = false;
         *out = a->total;
@@ -1155,8 +1229,13 @@ static int accumulate_next(yc_iter *it, yc_val *out)
         if (a->fn) {
             yc__try t;
             yc__try_push(&t);
-            if (setjmp(t.jb)) return yc__pst_finish(&a->s, yc__cb_caught(&t));
+            a->s.in_cb = true;
+            if (setjmp(t.jb)) {
+                a->s.in_cb = false;
+                return yc__pst_finish(&a->s, yc__cb_caught(&t));
+            }
             r = a->fn(a->ctx, a->total, x);
+            a->s.in_cb = false;
             yc__try_end(&t);
         } else if (yc__val_add(a->total, x, &r) < 0) {
             return yc__pst_finish(&a->s, YC_RAISE);
@@ -1171,7 +1250,6 @@ static int accumulate_next(yc_iter *it, yc_val *out)
 static const pst_type accumulate_type = {
     .t = {.name = "accumulate", .next = accumulate_next, .close = yc__pst_close,
           .free = yc__pst_free},
-    .next_batch = yc__pst_batch_by_next,
     .release = acc_release,
 };
 
@@ -1208,21 +1286,28 @@ static int unique_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 {
     acc_st *a = (acc_st *)it;
     BATCH_PROLOGUE(&a->s, n);
+    if (YC_UNLIKELY(a->s.in_cb)) return reentered(&a->s);
     for (;;) {
         size_t k = 0, j = 0;
         int st = yc_iter_next_batch(a->s.up1, buf, cap, &k);
         if (k && st >= 0) {
             yc__try t;
             yc__try_push(&t);
-            if (setjmp(t.jb)) return yc__pst_finish(&a->s, yc__cb_caught(&t));
+            a->s.in_cb = true;
+            if (setjmp(t.jb)) {
+                a->s.in_cb = false;
+                return yc__pst_finish(&a->s, yc__cb_caught(&t));
+            }
             for (size_t i = 0; i < k; i++) {
                 bool kp;
                 if (unique_keep(a, buf[i], &kp) < 0) {
+                    a->s.in_cb = false;
                     yc__try_end(&t);
                     return yc__pst_finish(&a->s, nomem());
                 }
                 if (kp) buf[j++] = buf[i];
             }
+            a->s.in_cb = false;
             yc__try_end(&t);
         }
         if (j > 0 || st != YC_YIELD) return block_result(&a->s, st, j, n);
@@ -1232,8 +1317,8 @@ static int unique_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 static int unique_next(yc_iter *it, yc_val *out) { return next_via_batch(it, out); }
 
 static const pst_type unique_type = {
-    .t = {.name = "unique", .next = unique_next, .close = yc__pst_close, .free = yc__pst_free},
-    .next_batch = unique_next_batch,
+    .t = {.name = "unique", .next = unique_next, .close = yc__pst_close, .free = yc__pst_free,
+          .next_batch = unique_next_batch},
     .release = acc_release,
 };
 
@@ -1266,6 +1351,7 @@ static const yc_iter_type grouper_type;
  * (exhausted) or negative (error pending; the groupby has ended). */
 static int gb_fill(groupby_st *g)
 {
+    if (YC_UNLIKELY(g->s.in_cb)) return reentered(&g->s);
     if (g->exhausted) return YC_RETURN;
     int st = yc_iter_next(g->s.up1, &g->cur);
     if (st == YC_RETURN) {
@@ -1278,8 +1364,13 @@ static int gb_fill(groupby_st *g)
     } else {
         yc__try t;
         yc__try_push(&t);
-        if (setjmp(t.jb)) return yc__pst_finish(&g->s, yc__cb_caught(&t));
+        g->s.in_cb = true;
+        if (setjmp(t.jb)) {
+            g->s.in_cb = false;
+            return yc__pst_finish(&g->s, yc__cb_caught(&t));
+        }
         g->curkey = g->key(g->ctx, g->cur);
+        g->s.in_cb = false;
         yc__try_end(&t);
     }
     g->have = true;
@@ -1339,7 +1430,6 @@ static void groupby_destroy(pst *s) { yc__free(((groupby_st *)s)->tup); }
 static const pst_type groupby_type = {
     .t = {.name = "groupby", .next = groupby_next, .close = yc__pst_close,
           .free = yc__pst_free},
-    .next_batch = yc__pst_batch_by_next,
     .release = groupby_release, .destroy = groupby_destroy,
 };
 
@@ -1481,7 +1571,6 @@ static void tee_destroy(pst *s)
 
 static const pst_type tee_type = {
     .t = {.name = "tee", .next = tee_next, .close = yc__pst_close, .free = yc__pst_free},
-    .next_batch = yc__pst_batch_by_next,
     .release = tee_release, .destroy = tee_destroy,
 };
 
@@ -1540,18 +1629,68 @@ static int bad_it(const char *fn)
     return yc__fail(YC_EINVAL, &yc_TypeError, "%s: iterator is NULL", fn);
 }
 
+/* A reducer's block buffer. The first blocks go to a buffer of
+ * PST_BLOCK_SMALL values on the reducer's stack (`local`); a pipeline still
+ * going after PST_GROW_AFTER blocks gets a heap buffer of YC_BATCH values,
+ * so that per-block costs (calls, try frames, loop exits in every stage)
+ * spread over more values. When that allocation fails the reducer goes on
+ * with `local`: nothing fails for it. Release with rbuf_done on every path. */
+typedef struct rbuf {
+    yc_val *buf, *local;
+    size_t cap;
+    unsigned blocks;
+} rbuf;
+
+#define RBUF_LOCAL(name) YC_ALIGNED_BUF yc_val name[PST_BLOCK_SMALL]
+
+static inline void rbuf_init(rbuf *b, yc_val *local)
+{
+    b->buf = b->local = local;
+    b->cap = PST_BLOCK_SMALL;
+    b->blocks = 0;
+}
+
+YC_NOINLINE static void rbuf_grow(rbuf *b)
+{
+    yc_val *h = yc__malloc(YC_BATCH * sizeof *h);
+    if (h) {
+        b->buf = h;
+        b->cap = YC_BATCH;
+    }
+}
+
+/* The next block into b->buf[0, *k). */
+static inline int rbuf_next(yc_iter *it, rbuf *b, size_t *k)
+{
+    *k = 0;
+    if (YC_UNLIKELY(b->blocks <= PST_GROW_AFTER) && b->blocks++ == PST_GROW_AFTER) rbuf_grow(b);
+    return yc_iter_next_batch(it, b->buf, b->cap, k);
+}
+
+static void rbuf_done(rbuf *b)
+{
+    if (b->buf != b->local) yc__free(b->buf);
+    b->buf = b->local;
+}
+
 int yc_iter_count(yc_iter *it, int64_t *out)
 {
     if (!it) return bad_it("yc_iter_count");
-    yc_val buf[YC_BATCH];
+    RBUF_LOCAL(local);
+    rbuf b;
+    rbuf_init(&b, local);
     int64_t c = 0;
     for (;;) {
-        size_t k = 0;
-        int st = yc_iter_next_batch(it, buf, YC_BATCH, &k);
+        size_t k;
+        int st = rbuf_next(it, &b, &k);
         c += (int64_t)k;
-        if (st < 0) return st;
+        if (st < 0) {
+            rbuf_done(&b);
+            return st;
+        }
         if (st == YC_RETURN) break;
     }
+    rbuf_done(&b);
     if (out) *out = c;
     return YC_OK;
 }
@@ -1564,7 +1703,7 @@ typedef struct sum_acc {
     double f, c;
 } sum_acc;
 
-static int sum_add(sum_acc *a, yc_val x)
+static inline int sum_add(sum_acc *a, yc_val x)
 {
     switch (yc_type_of(x)) {
     case YC_T_INT:
@@ -1592,6 +1731,112 @@ static int sum_add(sum_acc *a, yc_val x)
     }
 }
 
+/* The int fast path of sum: true with *sum when every value of buf[0, k)
+ * is an INT (meta exactly YC_T_INT) in [-2^52, 2^52); false sends the block
+ * through sum_add. Then every partial sum of a block of at most 1024 values
+ * is below 2^62 in magnitude, so a running total within [-2^62, 2^62]
+ * cannot overflow anywhere in the block: adding the block's sum at once
+ * gives what adding item by item gives, OverflowError included. Each value
+ * is one 16-byte vector {i, meta} (AVX2: two values per 32-byte vector),
+ * three vector operations per value and no branch: the sum of the vectors,
+ * and the OR of the vectors plus {2^52, 0}. Lane 0 of the OR below 2^53
+ * bounds every i; the meta lanes prove every meta equal to YC_T_INT: their
+ * OR has no other bit, and their sum is k * YC_T_INT. */
+#define SUM_BIAS ((uint64_t)1 << 52)
+#define SUM_SAFE ((int64_t)1 << 62)
+typedef uint64_t v2u __attribute__((vector_size(16)));
+
+static bool sum_check(uint64_t isum, uint64_t ior, uint64_t msum, uint64_t mor, size_t k,
+                      int64_t *sum)
+{
+    if ((ior >> 53) != 0 || mor != YC_T_INT || msum != (uint64_t)k * YC_T_INT) return false;
+    *sum = (int64_t)isum;
+    return true;
+}
+
+static bool sum_small_ints(const yc_val *buf, size_t k, int64_t *sum)
+{
+    const v2u bias = {SUM_BIAS, 0};
+    v2u s0 = {0, 0}, s1 = s0, o0 = s0, o1 = s0;
+    size_t i = 0;
+    for (; i + 4 <= k; i += 4) {
+        v2u a, b, c, d;
+        memcpy(&a, &buf[i], sizeof a);
+        memcpy(&b, &buf[i + 1], sizeof b);
+        memcpy(&c, &buf[i + 2], sizeof c);
+        memcpy(&d, &buf[i + 3], sizeof d);
+        s0 += a;
+        s1 += b;
+        o0 |= a + bias;
+        o1 |= b + bias;
+        s0 += c;
+        s1 += d;
+        o0 |= c + bias;
+        o1 |= d + bias;
+    }
+    for (; i < k; i++) {
+        v2u a;
+        memcpy(&a, &buf[i], sizeof a);
+        s0 += a;
+        o0 |= a + bias;
+    }
+    s0 += s1;
+    o0 |= o1;
+    return sum_check(s0[0], o0[0], s0[1], o0[1], k, sum);
+}
+
+#if YC_PST_AVX2
+YC_TARGET_AVX2 static bool sum_small_ints_avx2(const yc_val *buf, size_t k, int64_t *sum)
+{
+    typedef uint64_t v4u __attribute__((vector_size(32)));
+    const v4u bias = {SUM_BIAS, 0, SUM_BIAS, 0};
+    v4u s0 = {0, 0, 0, 0}, s1 = s0, o0 = s0, o1 = s0;
+    size_t i = 0;
+    for (; i + 4 <= k; i += 4) {
+        v4u a, b;
+        memcpy(&a, &buf[i], sizeof a);
+        memcpy(&b, &buf[i + 2], sizeof b);
+        s0 += a;
+        s1 += b;
+        o0 |= a + bias;
+        o1 |= b + bias;
+    }
+    s0 += s1;
+    o0 |= o1;
+    uint64_t is = s0[0] + s0[2], io = o0[0] | o0[2], ms = s0[1] + s0[3], mo = o0[1] | o0[3];
+    for (; i < k; i++) {
+        is += (uint64_t)buf[i].i;
+        io |= (uint64_t)buf[i].i + SUM_BIAS;
+        ms += buf[i].meta;
+        mo |= buf[i].meta;
+    }
+    return sum_check(is, io, ms, mo, k, sum);
+}
+
+int yc__pst_avx2_on = -1;
+
+bool yc__pst_avx2_init(void)
+{
+    __builtin_cpu_init(); /* in case libgcc's constructor has not run yet */
+    const char *off = getenv("YC_NO_AVX2");
+    int on = __builtin_cpu_supports("avx2") && !(off && *off && strcmp(off, "0") != 0);
+    __atomic_store_n(&yc__pst_avx2_on, on, __ATOMIC_RELAXED);
+    return on;
+}
+#endif
+
+/* sum_small_ints for a block from the int path of yc_iter_sum. */
+static inline bool sum_block(const yc_val *buf, size_t k, int64_t *sum)
+{
+    _Static_assert(YC_BATCH <= 1024, "sum_block: blocks of at most 1024 values");
+    _Static_assert(sizeof(yc_val) == sizeof(v2u), "a value is one 16-byte vector");
+    if (k < 8 || k > YC_BATCH) return false; /* a short block: item by item is as fast */
+#if YC_PST_AVX2
+    if (yc__pst_avx2()) return sum_small_ints_avx2(buf, k, sum);
+#endif
+    return sum_small_ints(buf, k, sum);
+}
+
 int yc_iter_sum(yc_iter *it, yc_val start, yc_val *out)
 {
     if (!it) return bad_it("yc_iter_sum");
@@ -1606,35 +1851,33 @@ int yc_iter_sum(yc_iter *it, yc_val start, yc_val *out)
     } else {
         return bad_operands("+", start, yc_int(0));
     }
-    yc_val buf[YC_BATCH];
+    RBUF_LOCAL(local);
+    rbuf b;
+    rbuf_init(&b, local);
     for (;;) {
-        size_t k = 0;
-        int st = yc_iter_next_batch(it, buf, YC_BATCH, &k);
+        size_t k;
+        int st = rbuf_next(it, &b, &k);
+        const yc_val *buf = b.buf;
         size_t i = 0;
-        if (!a.is_float && k) {
-            /* The int fast path, a loop the compiler can vectorize: a block
-             * of at most 1024 ints below 2^53 in magnitude sums without
-             * overflow; any other value
-             * sends the whole block through sum_add. */
-            uint64_t odd = 0;
-            int64_t bs = 0;
-            for (size_t j = 0; j < k; j++) {
-                odd |= (buf[j].meta ^ YC_T_INT) | (((uint64_t)buf[j].i + ((uint64_t)1 << 53)) >> 54);
-                bs += (int64_t)((uint64_t)buf[j].i);
-            }
-            int64_t t;
-            if (!odd && k <= 1024 && !__builtin_add_overflow(a.i, bs, &t)) {
-                a.i = t;
-                i = k;
-            }
+        int64_t bs;
+        if (!a.is_float && a.i >= -SUM_SAFE && a.i <= SUM_SAFE && sum_block(buf, k, &bs)) {
+            a.i += bs;
+            i = k;
         }
         for (; i < k; i++) {
             int r = sum_add(&a, buf[i]);
-            if (r < 0) return r;
+            if (r < 0) {
+                rbuf_done(&b);
+                return r;
+            }
         }
-        if (st < 0) return st;
+        if (st < 0) {
+            rbuf_done(&b);
+            return st;
+        }
         if (st == YC_RETURN) break;
     }
+    rbuf_done(&b);
     if (out) {
         if (a.is_float) {
             double f = a.f;
@@ -1662,22 +1905,55 @@ static void best_release(best_st *b)
     b->have = b->key_owned = false;
 }
 
+/* min / max without a key over a block of INTs (meta exactly YC_T_INT)
+ * when the best so far is none or an INT: a branch-free scan. Returns false
+ * (nothing changed) for any other block. Equal ints are the same value, so
+ * "the first of equal ones" holds. */
+static bool minmax_ints(const yc_val *buf, size_t k, bool is_max, best_st *bp)
+{
+    if (bp->have && bp->best.meta != YC_T_INT) return false;
+    uint64_t odd = 0;
+    int64_t m = buf[0].i;
+    if (is_max) {
+        for (size_t i = 0; i < k; i++) {
+            odd |= buf[i].meta ^ YC_T_INT;
+            m = buf[i].i > m ? buf[i].i : m;
+        }
+    } else {
+        for (size_t i = 0; i < k; i++) {
+            odd |= buf[i].meta ^ YC_T_INT;
+            m = buf[i].i < m ? buf[i].i : m;
+        }
+    }
+    if (odd) return false;
+    if (!bp->have || (is_max ? m > bp->best.i : m < bp->best.i)) {
+        bp->best = bp->bkey = yc_int(m);
+        bp->have = true;
+    }
+    return true;
+}
+
 static int minmax(yc_iter *it, yc_map_fn key, void *ctx, yc_val *out, bool is_max)
 {
     const char *name = is_max ? "max" : "min";
     if (!it) return bad_it(is_max ? "yc_iter_max" : "yc_iter_min");
     best_st b = {0};
     best_st *bp = &b;
-    yc_val buf[YC_BATCH];
+    RBUF_LOCAL(local);
+    rbuf rb;
+    rbuf *rbp = &rb;
+    rbuf_init(rbp, local);
     for (;;) {
-        size_t k = 0;
-        int st = yc_iter_next_batch(it, buf, YC_BATCH, &k);
-        if (k) {
+        size_t k;
+        int st = rbuf_next(it, rbp, &k);
+        const yc_val *buf = rbp->buf;
+        if (k && !(key == NULL && minmax_ints(buf, k, is_max, bp))) {
             yc__try t;
             yc__try_push(&t);
             if (setjmp(t.jb)) {
                 yc__cb_caught(&t);
                 best_release(bp);
+                rbuf_done(rbp);
                 return YC_RAISE;
             }
             for (size_t i = 0; i < k; i++) {
@@ -1696,6 +1972,7 @@ static int minmax(yc_iter *it, yc_map_fn key, void *ctx, yc_val *out, bool is_ma
                         }
                         yc__try_end(&t);
                         best_release(bp);
+                        rbuf_done(rbp);
                         return YC_RAISE;
                     }
                 }
@@ -1704,6 +1981,7 @@ static int minmax(yc_iter *it, yc_map_fn key, void *ctx, yc_val *out, bool is_ma
                     if (keep_val(&bp->best, x) < 0 || keep_val(&bp->bkey, kx) < 0) {
                         yc__try_end(&t);
                         best_release(bp);
+                        rbuf_done(rbp);
                         return nomem();
                     }
                     bp->key_owned = true;
@@ -1711,6 +1989,7 @@ static int minmax(yc_iter *it, yc_map_fn key, void *ctx, yc_val *out, bool is_ma
                     if (keep_val(&bp->best, x) < 0) {
                         yc__try_end(&t);
                         best_release(bp);
+                        rbuf_done(rbp);
                         return nomem();
                     }
                     bp->bkey = bp->best;
@@ -1721,10 +2000,12 @@ static int minmax(yc_iter *it, yc_map_fn key, void *ctx, yc_val *out, bool is_ma
         }
         if (st < 0) {
             best_release(bp);
+            rbuf_done(rbp);
             return st;
         }
         if (st == YC_RETURN) break;
     }
+    rbuf_done(rbp);
     if (!b.have) return yc__fail(YC_RAISE, &yc_ValueError, "%s() iterable argument is empty", name);
     if (b.key_owned) yc_val_release(b.bkey);
     if (out) *out = b.best;
@@ -1752,16 +2033,21 @@ int yc_iter_reduce(yc_iter *it, yc_reduce_fn fn, void *ctx, const yc_val *initia
         if (keep_val(&b.best, *initial) < 0) return nomem();
         b.have = true;
     }
-    yc_val buf[YC_BATCH];
+    RBUF_LOCAL(local);
+    rbuf rb;
+    rbuf *rbp = &rb;
+    rbuf_init(rbp, local);
     for (;;) {
-        size_t k = 0;
-        int st = yc_iter_next_batch(it, buf, YC_BATCH, &k);
+        size_t k;
+        int st = rbuf_next(it, rbp, &k);
+        const yc_val *buf = rbp->buf;
         if (k) {
             yc__try t;
             yc__try_push(&t);
             if (setjmp(t.jb)) {
                 yc__cb_caught(&t);
                 best_release(bp);
+                rbuf_done(rbp);
                 return YC_RAISE;
             }
             for (size_t i = 0; i < k; i++) {
@@ -1769,6 +2055,7 @@ int yc_iter_reduce(yc_iter *it, yc_reduce_fn fn, void *ctx, const yc_val *initia
                 if (keep_val(&bp->best, r) < 0) {
                     yc__try_end(&t);
                     best_release(bp);
+                    rbuf_done(rbp);
                     return nomem();
                 }
                 bp->have = true;
@@ -1777,10 +2064,12 @@ int yc_iter_reduce(yc_iter *it, yc_reduce_fn fn, void *ctx, const yc_val *initia
         }
         if (st < 0) {
             best_release(bp);
+            rbuf_done(rbp);
             return st;
         }
         if (st == YC_RETURN) break;
     }
+    rbuf_done(rbp);
     if (!b.have)
         return yc__fail(YC_RAISE, &yc_TypeError, "reduce() of empty iterable with no initial value");
     if (out) *out = b.best;
@@ -1880,33 +2169,46 @@ int yc_iter_collect(yc_iter *it, yc_vec *out)
     out->items = NULL;
     out->len = out->cap = 0;
     if (!it) return bad_it("yc_iter_collect");
-    yc_val buf[YC_BATCH];
+    RBUF_LOCAL(local);
+    rbuf b;
+    rbuf_init(&b, local);
     for (;;) {
-        size_t k = 0;
-        int st = yc_iter_next_batch(it, buf, YC_BATCH, &k);
+        size_t k;
+        int st = rbuf_next(it, &b, &k);
+        const yc_val *buf = b.buf;
         if (out->len + k > out->cap) {
             size_t ncap = out->cap ? out->cap * 2 : 16;
             while (ncap < out->len + k) ncap *= 2;
             yc_val *p = yc__realloc(out->items, ncap * sizeof *p);
             if (!p) {
                 yc_vec_free(out);
+                rbuf_done(&b);
                 return nomem();
             }
             out->items = p;
             out->cap = ncap;
         }
         for (size_t i = 0; i < k; i++) {
+            if (!yc__val_owned(buf[i])) { /* ints, floats, ...: the value itself */
+                out->items[out->len++] = buf[i];
+                continue;
+            }
             yc_val c = yc_val_copy(buf[i]);
-            if (yc__val_owned(buf[i]) && yc_is_none(c)) {
+            if (yc_is_none(c)) {
                 yc_vec_free(out);
+                rbuf_done(&b);
                 return nomem();
             }
             out->items[out->len++] = c;
         }
         if (st < 0) {
             yc_vec_free(out);
+            rbuf_done(&b);
             return st;
         }
-        if (st == YC_RETURN) return YC_OK;
+        if (st == YC_RETURN) {
+            rbuf_done(&b);
+            return YC_OK;
+        }
     }
 }

@@ -25,11 +25,10 @@ typedef struct pst pst;
 
 /* A stage's type: the iterator operations plus its life-cycle hooks. */
 typedef struct pst_type {
-    yc_iter_type t; /* first: it->type points here */
-    /* The block path (yc_iter_next_batch; see its contract in yieldc.h).
-     * Required: stages without a block path of their own use
-     * yc__pst_batch_by_next. */
-    int (*next_batch)(yc_iter *it, yc_val *buf, size_t cap, size_t *n);
+    /* First: it->type points here. t.next_batch is the block path (see
+     * yc_iter_next_batch in yieldc.h); NULL for stages that only have next,
+     * which yc_iter_next_batch then pulls one value at a time. */
+    yc_iter_type t;
     /* Releases what the stage holds besides its upstreams (buffers, copies,
      * files), once, when it ends or is closed; returns YC_OK or a negative
      * status with the error pending. May be NULL. */
@@ -48,15 +47,14 @@ struct pst {
     bool done;         /* ended: pulls return YC_RETURN */
     bool shut;         /* released and upstreams closed */
     bool upend;        /* upstream ended with the last block: finish next time */
+    bool in_cb;        /* a callback runs that must not reenter it (pull, close, free) */
 };
 
 YC_HIDDEN void yc__pst_free(yc_iter *it);
-/* A block of one: next_batch for stages that only have next. */
-YC_HIDDEN int yc__pst_batch_by_next(yc_iter *it, yc_val *buf, size_t cap, size_t *n);
-/* The type's block path (every stage has one). */
+/* A stage's own block path (for its per-item next built on it). */
 static inline int pst_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 {
-    return ((const pst_type *)it->type)->next_batch(it, buf, cap, n);
+    return it->type->next_batch(it, buf, cap, n);
 }
 YC_HIDDEN int yc__pst_close(yc_iter *it, yc_val *out);
 
@@ -110,6 +108,41 @@ static inline int yc__cb_caught(yc__try *t)
     yc__err_set(yc__cur(), e);
     return YC_RAISE;
 }
+
+/* The block loops of range and sum have a second version for AVX2, chosen
+ * at run time on x86-64 (the library is built for baseline x86-64, whose
+ * 16-byte vectors hold one value; AVX2's hold two). YC_PST_AVX2 is 1 when
+ * that choice exists; yc__pst_avx2() tells whether to take the AVX2 loops:
+ * the CPU has AVX2 and the environment variable YC_NO_AVX2 was not set when
+ * it was first asked (the tests use it to run the baseline loops too). A
+ * build for AVX2 itself (-mavx2, -march=native) needs no choice: its
+ * baseline loops use AVX2 already. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__AVX2__) && !defined(YC_NO_AVX2)
+#  define YC_PST_AVX2 1
+#  define YC_TARGET_AVX2 __attribute__((target("avx2")))
+YC_HIDDEN extern int yc__pst_avx2_on; /* -1: not asked yet, else 0 / 1 */
+YC_HIDDEN bool yc__pst_avx2_init(void);
+static inline bool yc__pst_avx2(void)
+{
+    int on = __atomic_load_n(&yc__pst_avx2_on, __ATOMIC_RELAXED);
+    return YC_LIKELY(on >= 0) ? on != 0 : yc__pst_avx2_init();
+}
+#else
+#  define YC_PST_AVX2 0
+#endif
+
+#define YC_NOINLINE __attribute__((noinline))
+
+/* A block buffer on the stack: 16-byte aligned, so that no 16-byte value
+ * straddles two cache lines. */
+#define YC_ALIGNED_BUF _Alignas(16)
+/* The smaller block of buffers that live on a stack or in every stage: a
+ * reducer's first blocks (reducers also run on generator stacks as small as
+ * YC_STACK_MIN) and a generator stage's input block. Reducers move on to
+ * YC_BATCH-value blocks on the heap once a pipeline has gone on for
+ * PST_GROW_AFTER blocks (itertools.c). */
+#define PST_BLOCK_SMALL 256
+#define PST_GROW_AFTER 4
 
 /* Values: copy and release (itertools.c). */
 YC_HIDDEN bool yc__val_owned(yc_val v); /* BYTES or a tuple: has memory to copy */

@@ -3,7 +3,7 @@
  * the records / lines / chunks of a file descriptor, a FILE * or a path.
  *
  * Every source is a stage without upstream (pipe.h) with a block path, so a
- * consumer that asks for blocks gets YC_BATCH values per call. File sources
+ * consumer that asks for blocks gets a whole block (cap values) per call. File sources
  * read with read(2) (fread for a FILE *) into one buffer and hand out
  * records that point into it; the buffer is only compacted or refilled at
  * the start of a pull that has handed nothing out yet, so every value of a
@@ -45,6 +45,58 @@ typedef struct num_src {
     yc_val v;       /* repeat */
 } num_src;
 
+/* buf[0, k) = cur, cur + step, ... as INT values: one 16-byte vector
+ * {value, INT} per value, stepped by {step, 0}, four independent stores per
+ * round; unsigned lanes, as the step after the last value may wrap. Returns
+ * the value after the last. */
+typedef uint64_t v2u __attribute__((vector_size(16)));
+
+static uint64_t range_fill(yc_val *buf, size_t k, uint64_t cur, uint64_t step)
+{
+    v2u v = {cur, YC_T_INT}, st4 = {4 * step, 0};
+    v2u v1 = v + (v2u){step, 0}, v2 = v + (v2u){2 * step, 0}, v3 = v + (v2u){3 * step, 0};
+    size_t i = 0;
+    for (; i + 4 <= k; i += 4) {
+        memcpy(&buf[i], &v, sizeof v);
+        memcpy(&buf[i + 1], &v1, sizeof v);
+        memcpy(&buf[i + 2], &v2, sizeof v);
+        memcpy(&buf[i + 3], &v3, sizeof v);
+        v += st4;
+        v1 += st4;
+        v2 += st4;
+        v3 += st4;
+    }
+    for (; i < k; i++) {
+        memcpy(&buf[i], &v, sizeof v);
+        v += (v2u){step, 0};
+    }
+    return v[0];
+}
+
+#if YC_PST_AVX2
+/* The same with two values per 32-byte vector. */
+YC_TARGET_AVX2 static uint64_t range_fill_avx2(yc_val *buf, size_t k, uint64_t cur, uint64_t step)
+{
+    typedef uint64_t v4u __attribute__((vector_size(32)));
+    v4u v = {cur, YC_T_INT, cur + step, YC_T_INT};
+    v4u v1 = v + (v4u){2 * step, 0, 2 * step, 0}, st4 = {4 * step, 0, 4 * step, 0};
+    size_t i = 0;
+    for (; i + 4 <= k; i += 4) {
+        memcpy(&buf[i], &v, sizeof v);
+        memcpy(&buf[i + 2], &v1, sizeof v1);
+        v += st4;
+        v1 += st4;
+    }
+    cur = v[0];
+    for (; i < k; i++) {
+        buf[i].i = (int64_t)cur;
+        buf[i].meta = YC_T_INT;
+        cur += step;
+    }
+    return cur;
+}
+#endif
+
 static int range_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 {
     num_src *r = (num_src *)it;
@@ -52,15 +104,12 @@ static int range_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
     if (r->s.done) return YC_RETURN;
     if (!r->left) return yc__pst_finish(&r->s, YC_RETURN);
     size_t k = r->left < cap ? (size_t)r->left : cap;
-    /* One 16-byte vector per value, {value, INT}, stepped by {step, 0};
-     * unsigned lanes: the step after the last value may wrap. */
-    typedef uint64_t v2u __attribute__((vector_size(16)));
-    v2u v = {(uint64_t)r->cur, YC_T_INT}, st = {(uint64_t)r->step, 0};
-    for (size_t i = 0; i < k; i++) {
-        memcpy(&buf[i], &v, sizeof v);
-        v += st;
-    }
-    r->cur = (int64_t)v[0];
+#if YC_PST_AVX2
+    if (k >= 8 && yc__pst_avx2())
+        r->cur = (int64_t)range_fill_avx2(buf, k, (uint64_t)r->cur, (uint64_t)r->step);
+    else
+#endif
+        r->cur = (int64_t)range_fill(buf, k, (uint64_t)r->cur, (uint64_t)r->step);
     r->left -= k;
     *n = k;
     return YC_YIELD;
@@ -99,16 +148,16 @@ static int repeat_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 
 static const pst_type range_type = {
     .t = {.name = "range_iterator", .next = next_by_batch, .close = yc__pst_close,
-          .free = yc__pst_free},
-    .next_batch = range_next_batch,
+          .free = yc__pst_free,
+          .next_batch = range_next_batch},
 };
 static const pst_type count_type = {
-    .t = {.name = "count", .next = next_by_batch, .close = yc__pst_close, .free = yc__pst_free},
-    .next_batch = count_next_batch,
+    .t = {.name = "count", .next = next_by_batch, .close = yc__pst_close, .free = yc__pst_free,
+          .next_batch = count_next_batch},
 };
 static const pst_type repeat_type = {
-    .t = {.name = "repeat", .next = next_by_batch, .close = yc__pst_close, .free = yc__pst_free},
-    .next_batch = repeat_next_batch,
+    .t = {.name = "repeat", .next = next_by_batch, .close = yc__pst_close, .free = yc__pst_free,
+          .next_batch = repeat_next_batch},
 };
 
 static num_src *num_new(const pst_type *t)
@@ -206,7 +255,6 @@ static int cycle_release(pst *s)
 
 static const pst_type cycle_type = {
     .t = {.name = "cycle", .next = cycle_next, .close = yc__pst_close, .free = yc__pst_free},
-    .next_batch = yc__pst_batch_by_next,
     .release = cycle_release,
 };
 
@@ -385,19 +433,19 @@ static void file_destroy(pst *s)
 
 static const pst_type records_type = {
     .t = {.name = "records", .next = next_by_batch, .close = yc__pst_close,
-          .free = yc__pst_free},
-    .next_batch = file_next_batch,
+          .free = yc__pst_free,
+          .next_batch = file_next_batch},
     .release = file_release, .destroy = file_destroy,
 };
 static const pst_type lines_type = {
-    .t = {.name = "lines", .next = next_by_batch, .close = yc__pst_close, .free = yc__pst_free},
-    .next_batch = file_next_batch,
+    .t = {.name = "lines", .next = next_by_batch, .close = yc__pst_close, .free = yc__pst_free,
+          .next_batch = file_next_batch},
     .release = file_release, .destroy = file_destroy,
 };
 static const pst_type chunks_type = {
     .t = {.name = "chunks", .next = next_by_batch, .close = yc__pst_close,
-          .free = yc__pst_free},
-    .next_batch = file_next_batch,
+          .free = yc__pst_free,
+          .next_batch = file_next_batch},
     .release = file_release, .destroy = file_destroy,
 };
 

@@ -7,8 +7,8 @@
  * it is one value, for yc_iter_next_batch a block of cap values, written by
  * yc_stage_emit straight into the consumer's buffer. emit suspends only
  * when the request is full, and yc_stage_pull refills its own input block
- * from upstream (one value at a time for a per-item request, YC_BATCH for a
- * block request), so a chain of generator stages switches once per block.
+ * from upstream (one value at a time for a per-item request, PST_BLOCK_SMALL
+ * for a block request), so a chain of generator stages switches once per block.
  * Before refilling, pull hands over the values emitted so far: a block never
  * mixes values from two upstream pulls, which keeps every value of a block
  * valid until the next pull, as the protocol requires.
@@ -33,7 +33,7 @@ struct yc_stage {
     /* the input block */
     size_t ipos, in_n;
     bool in_end;
-    yc_val in[YC_BATCH];
+    yc_val in[PST_BLOCK_SMALL];
 };
 
 /* ---- the consumer's side --------------------------------------------- */
@@ -51,6 +51,8 @@ static int stage_run(yc_stage *st, yc_val *buf, size_t cap, size_t *n)
     *n = 0;
     if (st->s.done) return YC_RETURN;
     if (st->s.upend) return yc__pst_finish(&st->s, YC_RETURN);
+    if (YC_UNLIKELY(st->obuf)) /* a request is running: pulled from inside its body */
+        return yc__fail(YC_EBUSY, &yc_ValueError, "generator already executing");
     st->obuf = buf;
     st->ocap = cap;
     st->on = 0;
@@ -102,8 +104,8 @@ static void stage_destroy(pst *s)
 }
 
 static const pst_type stage_type = {
-    .t = {.name = "stage", .next = stage_next, .close = yc__pst_close, .free = yc__pst_free},
-    .next_batch = stage_next_batch,
+    .t = {.name = "stage", .next = stage_next, .close = yc__pst_close, .free = yc__pst_free,
+          .next_batch = stage_next_batch},
     .release = stage_release, .destroy = stage_destroy,
 };
 
@@ -144,14 +146,15 @@ yc_iter *yc_iter_source(yc_stage_fn fn, void *ctx, const yc_gen_opts *opts)
 
 /* ---- the body's side ------------------------------------------------- */
 
-static YC_NORETURN void outside(const char *what)
+static YC_NORETURN void outside(const yc_stage *s, const char *what)
 {
+    if (!s) yc_raise(yc_exc_new(&yc_TypeError, "%s: stage is NULL", what));
     yc_raise(yc_exc_new(&yc_RuntimeError, "%s() outside its stage's body", what));
 }
 
 void yc_stage_emit(yc_stage *s, yc_val v)
 {
-    if (YC_UNLIKELY(!s || yc__cur()->gen != s->g)) outside("yc_stage_emit");
+    if (YC_UNLIKELY(!s || yc__cur()->gen != s->g)) outside(s, "yc_stage_emit");
     if (YC_UNLIKELY(!s->ocap)) { /* no request: the stage is being closed */
         yc_yield(v);          /* so that closing reports "generator ignored GeneratorExit" */
         return;
@@ -164,13 +167,18 @@ void yc_stage_emit(yc_stage *s, yc_val v)
 
 static bool pull_slow(yc_stage *s, yc_val *v)
 {
-    if (YC_UNLIKELY(yc__cur()->gen != s->g)) outside("yc_stage_pull");
+    if (YC_UNLIKELY(yc__cur()->gen != s->g)) outside(s, "yc_stage_pull");
+    if (YC_UNLIKELY(!v)) yc_raise(yc_exc_new(&yc_TypeError, "yc_stage_pull: v is NULL"));
+    if (s->ipos < s->in_n) { /* no request running: the stage is being closed */
+        *v = s->in[s->ipos++];
+        return true;
+    }
     if (!s->s.nups || s->in_end) return false;
     if (s->on > 0) { /* hand over what was emitted before pulling again */
         s->via_emit = true;
         yc_yield(YC_NONE);
     }
-    size_t want = s->ocap > 1 ? YC_BATCH : 1, k = 0;
+    size_t want = s->ocap > 1 ? PST_BLOCK_SMALL : 1, k = 0;
     int r = yc_iter_next_batch(s->s.up1, s->in, want, &k);
     s->ipos = 0;
     s->in_n = 0;
@@ -187,11 +195,13 @@ static bool pull_slow(yc_stage *s, yc_val *v)
 
 bool yc_stage_pull(yc_stage *s, yc_val *v)
 {
-    if (YC_LIKELY(s && s->ipos < s->in_n)) {
+    /* the fast path only while a request runs the body; the slow path
+     * checks that the caller is the stage's own body */
+    if (YC_LIKELY(s && s->ipos < s->in_n && v && s->obuf)) {
         *v = s->in[s->ipos++];
         return true;
     }
-    if (!s) outside("yc_stage_pull");
+    if (!s) outside(s, "yc_stage_pull");
     return pull_slow(s, v);
 }
 
@@ -312,7 +322,6 @@ static void gx_destroy(pst *s)
 static const pst_type gx_type = {
     .t = {.name = "generator", .next = gx_next, .send = gx_send, .throw_ = gx_throw,
           .close = gx_close, .free = yc__pst_free},
-    .next_batch = yc__pst_batch_by_next,
     .release = gx_release, .destroy = gx_destroy,
 };
 

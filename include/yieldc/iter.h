@@ -43,7 +43,14 @@
  *   interleaving of different stages' callbacks changes (a map callback runs
  *   on a block before the next stage sees it). yc_iter_next, YC_FOREACH,
  *   any, all, first, nth and for_each pull one item at a time and stop
- *   exactly where Python would.
+ *   exactly where Python would. An iterator of your own joins the block
+ *   path with yc_iter_type.next_batch (yieldc.h).
+ * - A stage pulled, closed or freed from inside one of its own callbacks:
+ *   accumulate, unique, groupby and flat_map, which keep state across the
+ *   call, refuse (YC_EBUSY, ValueError "NAME is already executing (called
+ *   from its own callback)"; nothing changes), as generator stages and
+ *   generator expressions do ("generator already executing"); map, filter,
+ *   takewhile and dropwhile hand out the next item, as CPython's map does.
  * - Use after yc_iter_free is undefined. Everything is per thread: a
  *   pipeline is used by one thread at a time.
  */
@@ -75,9 +82,12 @@ typedef yc_iter *(*yc_flat_fn)(void *ctx, yc_val x);
 /* Called for each item by yc_iter_for_each: true goes on, false stops. */
 typedef bool (*yc_each_fn)(void *ctx, yc_val x);
 
-/* The block size of the library's own buffers (reducers, generator
- * stages); yc_iter_next_batch is declared in yieldc.h. */
-#define YC_BATCH 256
+/* The largest block the library's reducers ask for: a block callback under
+ * count, sum, min, max, reduce or collect gets at most YC_BATCH values (at
+ * most the cap of yc_iter_next_batch in general). Reducers start with
+ * blocks of 256 and move on to YC_BATCH once a pipeline has gone on for a
+ * few blocks. yc_iter_next_batch is declared in yieldc.h. */
+#define YC_BATCH 1024
 /* "No limit" for counts and islice's stop (Python's None). */
 #define YC_NO_LIMIT INT64_MAX
 
@@ -222,7 +232,9 @@ YC_API yc_iter *yc_iter_dropwhile(yc_iter *up, yc_pred_fn pred, void *ctx);
 YC_API yc_iter *yc_iter_enumerate(yc_iter *up, int64_t start);
 /* zip(its[0], ..., its[n-1]): tuples of n items, until the first of them
  * ends. Takes all n iterators (the array is copied). n 0: empty. If any is
- * NULL, frees the others and returns NULL. */
+ * NULL, frees the others and returns NULL; the same iterator given twice
+ * (Python's zip(it, it)): NULL with ValueError, each freed once (use
+ * yc_iter_batch(it, 2) for pairs). The same for chain. */
 YC_API yc_iter *yc_iter_zip(yc_iter *const *its, size_t n);
 /* itertools.chain: the items of its[0], then its[1], ... Takes them all. */
 YC_API yc_iter *yc_iter_chain(yc_iter *const *its, size_t n);
@@ -277,7 +289,10 @@ YC_API yc_iter *yc_iter_stage(yc_iter *up, yc_stage_fn fn, void *ctx, const yc_g
 YC_API yc_iter *yc_iter_source(yc_stage_fn fn, void *ctx, const yc_gen_opts *opts);
 /* In the body: the next upstream item into *v (valid until the next pull);
  * false when upstream is exhausted (and on every later call). An upstream
- * error is raised here. */
+ * error is raised here. Called anywhere but in s's own body (plain code,
+ * another generator): raises RuntimeError "yc_stage_pull() outside its
+ * stage's body", taking nothing; s or v NULL: raises TypeError. The same
+ * for yc_stage_emit. */
 YC_API bool yc_stage_pull(yc_stage *s, yc_val *v);
 /* In the body: hands v downstream; suspends when the consumer's request is
  * full. Raises GeneratorExit (or a thrown exception) here when the stage is
@@ -306,8 +321,9 @@ typedef struct yc_genexpr_def {
     const char *name; /* NULL: "<genexpr>" */
 } yc_genexpr_def;
 
-/* Takes src (NULL: returns NULL, the pending error kept: "not iterable" at
- * creation). def is copied. */
+/* Takes src (NULL: returns NULL, the pending error kept, else TypeError
+ * "generator: upstream iterator is NULL"). def is copied; def NULL is the
+ * all-NULL definition, (x for x in src). */
 YC_API yc_iter *yc_genexpr(yc_iter *src, const yc_genexpr_def *def);
 /* YC_GENEXPR(src, .elem = f, .cond = p, .ctx = &c) */
 #define YC_GENEXPR(src, ...) yc_genexpr((src), &(const yc_genexpr_def){__VA_ARGS__})
