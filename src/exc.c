@@ -46,12 +46,19 @@ T(RecursionError, RuntimeError)
 T(ValueError, Exception)
 #undef T
 
+/* A base chain longer than this is taken to loop (a malformed user type,
+ * e.g. one that is its own base): the walk stops instead of hanging. */
+#define TYPE_DEPTH_MAX 1024
+
 bool yc_type_is_subtype(const yc_exc_type *t, const yc_exc_type *base)
 {
-    for (; t; t = t->base)
+    for (int d = 0; t && d < TYPE_DEPTH_MAX; t = t->base, d++)
         if (t == base) return true;
     return false;
 }
+
+/* A type's name for messages ("?" for a type without one). */
+static const char *type_name(const yc_exc_type *t) { return t->name ? t->name : "?"; }
 
 /* ---- objects -------------------------------------------------------- */
 
@@ -169,11 +176,61 @@ yc_exc *yc_exc_cause(const yc_exc *e) { return e ? e->cause : NULL; }
 bool yc_exc_suppress_context(const yc_exc *e) { return e && e->suppress_context; }
 bool yc_exc_is(const yc_exc *e, const yc_exc_type *t) { return e && yc_type_is_subtype(e->type, t); }
 
+/* A list of exceptions for exc_reaches: inline first, then on the heap. */
+typedef struct exc_list {
+    const yc_exc **v, *small[32];
+    size_t n, cap;
+} exc_list;
+
+static bool exc_list_push(exc_list *l, const yc_exc *x)
+{
+    if (l->n == l->cap) {
+        const yc_exc **big = yc__malloc(2 * l->cap * sizeof *big);
+        if (!big) return false;
+        memcpy(big, l->v, l->n * sizeof *big);
+        if (l->v != l->small) yc__free(l->v);
+        l->v = big;
+        l->cap *= 2;
+    }
+    l->v[l->n++] = x;
+    return true;
+}
+
+/* Whether target is from itself or reachable from it through __cause__ and
+ * __context__ links. Every link holds a reference, so an exception with a
+ * single reference (its holder's) is reachable from nothing else. The walk
+ * visits each exception once (a cause and a context are often the same);
+ * if it cannot allocate its lists it answers true, which only refuses a
+ * link. */
+static bool exc_reaches(const yc_exc *from, const yc_exc *target)
+{
+    if (from == target) return true;
+    if (!from || !target || target->refs == 1) return false;
+    exc_list seen = {.cap = 32}, todo = {.cap = 32};
+    seen.v = seen.small;
+    todo.v = todo.small;
+    bool found = !exc_list_push(&todo, from);
+    while (todo.n && !found) {
+        const yc_exc *x = todo.v[--todo.n];
+        size_t i;
+        for (i = 0; i < seen.n && seen.v[i] != x; i++) {}
+        if (i < seen.n) continue;
+        if (!exc_list_push(&seen, x)) found = true;
+        else if (x->cause == target || x->context == target) found = true;
+        else if (x->cause && !exc_list_push(&todo, x->cause)) found = true;
+        else if (x->context && x->context != x->cause && !exc_list_push(&todo, x->context))
+            found = true;
+    }
+    if (seen.v != seen.small) yc__free(seen.v);
+    if (todo.v != todo.small) yc__free(todo.v);
+    return found;
+}
+
 void yc_exc_set_cause(yc_exc *e, yc_exc *cause)
 {
     if (cause && !yc__exc_valid(cause)) return; /* not an exception: e unchanged */
-    if (!yc__exc_valid(e) || e->refs < 0) {
-        yc_exc_unref(cause);
+    if (!yc__exc_valid(e) || e->refs < 0 || exc_reaches(cause, e)) {
+        yc_exc_unref(cause); /* a link to e itself would be a cycle never freed */
         return;
     }
     yc_exc_unref(e->cause);
@@ -192,6 +249,10 @@ void yc__exc_chain(yc_exc *e, yc_exc *ctx)
             break;
         }
     }
+    /* e still reachable from ctx (it is the __cause__ of ctx or of one of
+     * its contexts): no context link, which would make a cycle that
+     * reference counting never frees (CPython's garbage collector would) */
+    if (exc_reaches(ctx, e)) return;
     yc_exc_ref(ctx);
     yc_exc_unref(e->context);
     e->context = ctx;
@@ -254,14 +315,15 @@ const yc_tb_entry *yc_exc_traceback(const yc_exc *e, size_t *n)
 
 int yc_exc_format(const yc_exc *e, char *buf, size_t n)
 {
+    if (!buf) n = 0; /* just the length */
     if (!e) return snprintf(buf, n, "None");
-    if (e->msg && *e->msg) return snprintf(buf, n, "%s: %s", e->type->name, e->msg);
+    if (e->msg && *e->msg) return snprintf(buf, n, "%s: %s", type_name(e->type), e->msg);
     if (!yc_is_none(e->value)) {
         char v[256];
         yc_val_format(e->value, v, sizeof v);
-        return snprintf(buf, n, "%s: %s", e->type->name, v);
+        return snprintf(buf, n, "%s: %s", type_name(e->type), v);
     }
-    return snprintf(buf, n, "%s", e->type->name);
+    return snprintf(buf, n, "%s", type_name(e->type));
 }
 
 static void print_one(const yc_exc *e, FILE *f)

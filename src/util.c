@@ -108,7 +108,7 @@ static int format_bytes(const unsigned char *s, size_t len, char *buf, size_t n)
     size_t shown = len > 200 ? 200 : len, w = 0;
     char tmp[4 * 200 + 8];
     /* like Python: double quotes when there is a ' and no " */
-    char q = memchr(s, '\'', shown) && !memchr(s, '"', shown) ? '"' : '\'';
+    char q = shown && memchr(s, '\'', shown) && !memchr(s, '"', shown) ? '"' : '\'';
     for (size_t i = 0; i < shown; i++) {
         unsigned char c = s[i];
         if (c == '\\' || c == (unsigned char)q) {
@@ -129,6 +129,7 @@ static int format_bytes(const unsigned char *s, size_t len, char *buf, size_t n)
 
 int yc_val_format(yc_val v, char *buf, size_t n)
 {
+    if (!buf) n = 0; /* just the length */
     switch (yc_type_of(v)) {
     case YC_T_NONE: return snprintf(buf, n, "None");
     case YC_T_BOOL: return snprintf(buf, n, "%s", v.i ? "True" : "False");

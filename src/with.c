@@ -403,6 +403,12 @@ yc_cm *yc_cm_gen(yc_gen *g)
         yc__fail(YC_EINVAL, &yc_ValueError, "yc_cm_gen: not a live generator");
         return NULL;
     }
+    /* A running generator cannot be taken: whoever runs it still owns it
+     * (a body wrapping itself, or another thread's). Nothing is done. */
+    if (g && yc_gen_state_of(g) == YC_GEN_RUNNING) {
+        yc__fail(YC_EBUSY, &yc_ValueError, "yc_cm_gen: generator already executing");
+        return NULL;
+    }
     return gen_cm_new(it, g);
 }
 
@@ -764,6 +770,8 @@ struct yc_exitstack {
     yc_cm cm; /* first: the stack as a manager */
     es_entry *v;
     size_t n, cap;
+    int unwinding; /* nested yc_exitstack_exit calls running on it */
+    bool freed;    /* freed by one of its exits: the unwinding frees it */
 };
 
 static int bad_stack(void) { return yc__fail(YC_EINVAL, &yc_TypeError, "exit stack is NULL"); }
@@ -810,6 +818,8 @@ yc_exitstack *yc_exitstack_new(void)
     s->cm.type = &exitstack_type;
     s->v = NULL;
     s->n = s->cap = 0;
+    s->unwinding = 0;
+    s->freed = false;
     return s;
 }
 
@@ -819,6 +829,11 @@ void yc_exitstack_free(yc_exitstack *s)
     while (s->n) {
         es_entry *x = &s->v[--s->n];
         if (x->kind == ES_CM) yc_cm_free(x->cm);
+    }
+    if (s->unwinding) { /* from one of its own exits: the loop running it
+                         * stops (nothing left) and frees s when it ends */
+        s->freed = true;
+        return;
     }
     yc__free(s->v);
     yc__free(s);
@@ -832,6 +847,8 @@ size_t yc_exitstack_size(const yc_exitstack *s) { return s ? s->n : 0; }
 static int es_add_cm(yc_exitstack *s, yc_cm *cm, bool enter, yc_val *out)
 {
     int st;
+    if (s && cm == &s->cm) /* it would own itself: never freed, or freed twice */
+        return yc__fail(YC_EINVAL, &yc_ValueError, "an exit stack cannot be pushed onto itself");
     if (!s) {
         st = bad_stack();
     } else if (!cm) {
@@ -948,6 +965,7 @@ int yc_exitstack_exit(yc_exitstack *s, yc_exc *e)
     yc_exc *frame = yc__handled(co);
     yc_exc *p = yc_exc_ref(e);
     bool suppressed = false, pending_raise = false;
+    s->unwinding++;
     while (s->n) {
         es_entry x = s->v[--s->n];
         int st = es_run(&x, p);
@@ -964,6 +982,10 @@ int yc_exitstack_exit(yc_exitstack *s, yc_exc *e)
             yc_exc_unref(p);
             p = NULL;
         }
+    }
+    if (--s->unwinding == 0 && s->freed) {
+        yc__free(s->v);
+        yc__free(s);
     }
     if (pending_raise) {
         yc__err_set(co, p);

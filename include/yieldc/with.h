@@ -151,7 +151,9 @@ YC_API const char *yc_cm_name(const yc_cm *cm);
 YC_API yc_cm *yc_cm_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts);
 /* The same over an existing generator g (taken: freed with the manager,
  * even on failure). g NULL: NULL, with the pending exception kept, or
- * TypeError "'NULL' object is not an iterator". */
+ * TypeError "'NULL' object is not an iterator". g running (from its own
+ * body, or on another thread): NULL with ValueError "yc_cm_gen: generator
+ * already executing", and g is not taken. */
 YC_API yc_cm *yc_cm_gen(yc_gen *g);
 /* The same over any iterator (taken; freed with yc_iter_free): enter is
  * its next, exit its next or throw. An iterator without next fails at
@@ -229,7 +231,9 @@ typedef void (*yc_callback_fn)(void *arg);
 YC_API yc_exitstack *yc_exitstack_new(void);
 /* Frees s. Its remaining exits do not run: the managers still on it are
  * freed (yc_cm_free), the functions and callbacks dropped. Unwind first
- * with yc_exitstack_close, or use the stack in YC_WITH. NULL is ignored. */
+ * with yc_exitstack_close, or use the stack in YC_WITH. NULL is ignored.
+ * Called from one of s's own exits while s unwinds, the same happens and
+ * the memory goes when that unwinding ends. */
 YC_API void yc_exitstack_free(yc_exitstack *s);
 /* s as a manager (borrowed from s; freeing it frees s): enter binds
  * yc_ptr(s), exit unwinds s with the pending exception and suppresses it
@@ -245,7 +249,8 @@ YC_API yc_cm *yc_exitstack_cm(yc_exitstack *s);
  * any); YC_ENOMEM (cm not entered). */
 YC_API int yc_exitstack_enter(yc_exitstack *s, yc_cm *cm, yc_val *out);
 /* push(cm): pushes the exit of an already entered cm, without entering it.
- * Takes cm. YC_OK, YC_EINVAL, YC_ENOMEM as above. */
+ * Takes cm. YC_OK, YC_EINVAL, YC_ENOMEM as above. For both: s's own manager
+ * (yc_exitstack_cm(s)) is YC_EINVAL with ValueError, and is not taken. */
 YC_API int yc_exitstack_push_cm(yc_exitstack *s, yc_cm *cm);
 /* push(exit_fn): pushes fn(ud, e). YC_OK; YC_EINVAL (s or fn NULL:
  * TypeError); YC_ENOMEM. */
