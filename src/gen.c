@@ -20,6 +20,23 @@
 
 #define NAME_MAX_LEN 255
 
+/* With the assembly fast paths (src/arch/fast_path.h), the public yc_next,
+ * yc_send and yc__yield are in the switch file, and the C functions below
+ * are what they fall back to: the complete protocol, of which the fast
+ * paths only duplicate the common case. */
+#if YC_FAST_PATH
+#  define GEN_NEXT yc__next_slow
+#  define GEN_SEND yc__send_slow
+#  define GEN_YIELD yc__yield_slow
+YC_HIDDEN int yc__next_slow(yc_gen *g, yc_val *out);
+YC_HIDDEN int yc__send_slow(yc_gen *g, yc_val v, yc_val *out);
+YC_HIDDEN yc_val yc__yield_slow(yc_val v, const char *file, int line);
+#else
+#  define GEN_NEXT yc_next
+#  define GEN_SEND yc_send
+#  define GEN_YIELD yc__yield
+#endif
+
 static const yc_iter_type gen_iter_type;
 
 /* ---- misuse checks --------------------------------------------------- */
@@ -37,6 +54,32 @@ static int busy(void) { return yc__fail(YC_EBUSY, &yc_ValueError, "generator alr
 /* ---- the body's side ------------------------------------------------- */
 
 enum { SUSP_YIELD, SUSP_FROM };
+
+/* What the assembly fast paths assume (src/arch/fast_path.h). */
+#if YC_FAST_PATH
+#define FP_OFF(type, field, off) _Static_assert(offsetof(type, field) == (off), #type "." #field)
+FP_OFF(struct yc_gen, magic, YC__FP_GEN_MAGIC);
+FP_OFF(struct yc_gen, state, YC__FP_GEN_STATE);
+FP_OFF(struct yc_gen, out, YC__FP_GEN_OUT);
+FP_OFF(struct yc_gen, scratch, YC__FP_GEN_SCRATCH);
+FP_OFF(struct yc_gen, yield_file, YC__FP_GEN_YIELD_FILE);
+FP_OFF(struct yc_gen, yield_line, YC__FP_GEN_YIELD_LINE);
+FP_OFF(struct yc_gen, susp, YC__FP_GEN_SUSP);
+FP_OFF(struct yc_gen, co, YC__FP_GEN_CO);
+FP_OFF(yc__coro, ctx, 0);
+FP_OFF(yc__coro, resumer, YC__FP_CORO_RESUMER);
+FP_OFF(yc__coro, gen, YC__FP_CORO_GEN);
+FP_OFF(yc__thread, cur, 0);
+_Static_assert(YC__GEN_MAGIC == YC__FP_GEN_MAGIC_VAL, "YC__GEN_MAGIC");
+_Static_assert(YC_GEN_RUNNING == YC__FP_RUNNING, "YC_GEN_RUNNING");
+_Static_assert(YC_GEN_SUSPENDED == YC__FP_SUSPENDED, "YC_GEN_SUSPENDED");
+_Static_assert(YC_YIELD == YC__FP_YIELD, "YC_YIELD");
+_Static_assert(SUSP_YIELD == YC__FP_SUSP_YIELD, "SUSP_YIELD");
+_Static_assert(YC_T_NONE == 0, "YC_NONE is two zero words (the fast yc_next sends it)");
+FP_OFF(yc_val, meta, 8); /* a yc_val is two words, stored and passed as such */
+_Static_assert(sizeof(yc_val) == 16, "yc_val");
+#undef FP_OFF
+#endif
 
 /* The on-top function's answer to a generator suspended in yield from:
  * "an exception is waiting in exc_in". No real value has this type byte. */
@@ -144,7 +187,9 @@ static yc__xfer throw_ontop(uint64_t a, uint64_t b)
  * The yield fast path: store the value where the resumer wants it, note the
  * suspension point, and tail-jump to the resumer, publishing SUSPENDED once
  * off this stack. The resumer's next jump returns the sent value straight to
- * the body; a throw arrives through throw_ontop instead.
+ * the body; a throw arrives through throw_ontop instead. (With YC_FAST_PATH
+ * the switch file's yc__yield does the same with the jump inlined, and
+ * comes here only when not in a generator.)
  */
 __attribute__((noinline, cold)) static YC_NORETURN void yield_outside(void)
 {
@@ -152,7 +197,7 @@ __attribute__((noinline, cold)) static YC_NORETURN void yield_outside(void)
     yc_raise(yc_exc_new(&yc_RuntimeError, "yc_yield() outside a generator"));
 }
 
-yc_val yc__yield(yc_val v, const char *file, int line)
+yc_val GEN_YIELD(yc_val v, const char *file, int line)
 {
     yc__coro *co = yc__T.cur;
     if (YC_UNLIKELY(!co || !co->gen)) yield_outside();
@@ -383,7 +428,10 @@ __attribute__((noinline)) static int send_cold(yc_gen *g, yc_val v, yc_val *out)
     return send_slow(g, v, out, YC_GEN_SUSPENDED);
 }
 
-int yc_send(yc_gen *g, yc_val v, yc_val *out)
+/* yc_send and yc_next (with YC_FAST_PATH: what the switch file's yc_send
+ * and yc_next fall back to when the fast claim does not apply; they are
+ * this code's first branch and claim, with gen_go_from inlined). */
+int GEN_SEND(yc_gen *g, yc_val v, yc_val *out)
 {
     yc__coro *me = yc__T.cur;
     if (YC_UNLIKELY(!GEN_OK(g) || !me)) return send_cold(g, v, out);
@@ -392,7 +440,7 @@ int yc_send(yc_gen *g, yc_val v, yc_val *out)
     return send_slow(g, v, out, s);
 }
 
-int yc_next(yc_gen *g, yc_val *out)
+int GEN_NEXT(yc_gen *g, yc_val *out)
 {
     yc__coro *me = yc__T.cur;
     if (YC_UNLIKELY(!GEN_OK(g) || !me)) return send_cold(g, YC_NONE, out);

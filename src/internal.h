@@ -16,27 +16,11 @@
 
 /* ---- compile-time options (all in one place, reported by yc_config) ---- */
 
-#if defined(__SANITIZE_ADDRESS__)
-#  define YC_ASAN 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer)
-#    define YC_ASAN 1
-#  endif
-#endif
-#ifndef YC_ASAN
-#  define YC_ASAN 0
-#endif
-
-#if defined(__SANITIZE_THREAD__)
-#  define YC_TSAN 1
-#elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-#    define YC_TSAN 1
-#  endif
-#endif
-#ifndef YC_TSAN
-#  define YC_TSAN 0
-#endif
+/* YC_ASAN, YC_TSAN, and YC_FAST_PATH: whether yc_next, yc_send and
+ * yc__yield are the assembly fast paths of the switch file (then src/gen.c
+ * defines their C versions as yc__next_slow, yc__send_slow and
+ * yc__yield_slow, which the fast paths fall back to). */
+#include "arch/fast_path.h"
 
 #ifndef YC_VALGRIND
 #  if defined(__has_include)

@@ -466,6 +466,181 @@ TEST(switch_fp_control_state_at_end)
 #endif /* __aarch64__ */
 
 /* ---------------------------------------------------------------------
+ * FP control state across many switches: the caller and several
+ * generators, each in modes of its own, some differing only in MXCSR, some
+ * only in the x87 control word, some in both (on AArch64: in FPCR), switch
+ * among each other, generator to generator too; each side must find its own
+ * modes every time it runs again. (x86-64 loads the x87 control word only
+ * when the two sides' differ: this covers both outcomes in both
+ * directions.) The modes are set directly, as fesetround does (libm's would
+ * need -lm). MXCSR's status flags are not checked: they are not part of the
+ * state the ABI has a callee preserve.
+ * ------------------------------------------------------------------- */
+#if defined(__x86_64__) || defined(__aarch64__)
+
+typedef uint64_t fpctl; /* the control state, comparable with == */
+
+#  if defined(__x86_64__)
+#    define X87_PC_SHIFT 8
+#    define MXCSR_CONTROL 0xffc0u
+
+/* MXCSR's control bits in the low word, the x87 control word above them. */
+static fpctl fpctl_get(void) { return (_mm_getcsr() & MXCSR_CONTROL) | ((fpctl)x87_cw() << 32); }
+
+static void fpctl_set(fpctl c)
+{
+    _mm_setcsr((_mm_getcsr() & ~MXCSR_CONTROL) | ((unsigned)c & MXCSR_CONTROL));
+    x87_set_cw((unsigned)(c >> 32));
+}
+
+/* The bits Valgrind keeps: the two rounding modes (it drops FTZ, DAZ and
+ * the x87 precision control). */
+#    define FPCTL_EMULATED ((3ull << MXCSR_RC_SHIFT) | (3ull << (32 + X87_RC_SHIFT)))
+
+/* The SSE rounding mode of c (an index of ref_mode). */
+static int fpctl_round(fpctl c) { return (int)((c >> MXCSR_RC_SHIFT) & 3u); }
+
+/* Mode k (1-5) derived from base: each differs from base and from the
+ * others. */
+static fpctl fpctl_mode(fpctl base, int k)
+{
+    unsigned csr = (unsigned)base & MXCSR_CONTROL, cw = (unsigned)(base >> 32);
+    unsigned rc = 3u << MXCSR_RC_SHIFT, x87rc = 3u << X87_RC_SHIFT, pc = 3u << X87_PC_SHIFT;
+    switch (k) {
+    case 1: /* fesetround(FE_UPWARD), and x87 double precision: both words */
+        csr = (csr & ~rc) | (RND_UP << MXCSR_RC_SHIFT);
+        cw = (cw & ~x87rc & ~pc) | (RND_UP << X87_RC_SHIFT) | (2u << X87_PC_SHIFT);
+        break;
+    case 2: /* the x87 control word only: rounding down */
+        cw = (cw & ~x87rc) | (RND_DOWN << X87_RC_SHIFT);
+        break;
+    case 3: /* MXCSR only: toward zero, flush-to-zero and denormals-are-zero */
+        csr = (csr & ~rc) | (RND_ZERO << MXCSR_RC_SHIFT) | MXCSR_FTZ | MXCSR_DAZ;
+        break;
+    case 4: /* both: SSE down, x87 single precision toward zero */
+        csr = (csr & ~rc) | (RND_DOWN << MXCSR_RC_SHIFT);
+        cw = (cw & ~x87rc & ~pc) | (RND_ZERO << X87_RC_SHIFT);
+        break;
+    default: /* the x87 control word only: double precision */
+        cw = (cw & ~pc) | (2u << X87_PC_SHIFT);
+        break;
+    }
+    return csr | ((fpctl)cw << 32);
+}
+#  else
+#    define FPCTL_EMULATED ((3ull << FPCR_RMODE_SHIFT) | FPCR_FZ)
+static fpctl fpctl_get(void) { return fpcr_get(); }
+static void fpctl_set(fpctl c) { fpcr_set(c); }
+static int fpctl_round(fpctl c) { return (int)((c >> FPCR_RMODE_SHIFT) & 3u); }
+
+static fpctl fpctl_mode(fpctl base, int k)
+{
+    static const struct {
+        int rnd;
+        bool fz;
+    } m[6] = {{RND_NEAREST, false}, {RND_UP, false}, {RND_DOWN, false},
+              {RND_ZERO, true},     {RND_DOWN, true}, {RND_NEAREST, true}};
+    fpctl c = base & ~(3ull << FPCR_RMODE_SHIFT) & ~FPCR_FZ;
+    return c | ((fpctl)m[k % 6].rnd << FPCR_RMODE_SHIFT) | (m[k % 6].fz ? FPCR_FZ : 0);
+}
+#  endif
+
+/* Whether the running code is in mode c: by the register bits and, where
+ * the arithmetic is real, by what a division gives. Under Valgrind, by the
+ * bits it keeps (FPCTL_EMULATED). */
+static bool fp_in_mode(fpctl c)
+{
+    if (fp_modes_emulated()) return ((fpctl_get() ^ c) & FPCTL_EMULATED) == 0;
+    if (fpctl_get() != c) return false;
+    fp_probe p;
+    fp_measure(&p);
+    return p.third == ref_mode[fpctl_round(c)].third &&
+           p.five_thirds == ref_mode[fpctl_round(c)].five_thirds;
+}
+
+#  define FP_SWITCH_STEPS 2000
+
+/* One generator: alternates between its two modes, one per step, and at
+ * every step first resumes `inner` (a generator in modes of its own), then
+ * yields; counts the times it did not find its mode on coming back. */
+typedef struct fp_side {
+    fpctl mode[2];
+    yc_gen *inner;
+    int bad;
+} fp_side;
+
+static yc_val fp_side_body(void *arg)
+{
+    fp_side *s = arg;
+    for (int i = 0; i < FP_SWITCH_STEPS; i++) {
+        fpctl m = s->mode[i & 1];
+        fpctl_set(m);
+        if (s->inner) {
+            yc_val v;
+            if (yc_next(s->inner, &v) != YC_YIELD) s->bad++;
+            if (!fp_in_mode(m)) s->bad++; /* back from the inner generator */
+        }
+        yc_yield(yc_int(i));
+        if (!fp_in_mode(m)) s->bad++; /* resumed by the caller */
+    }
+    return YC_NONE;
+}
+
+TEST(switch_fp_modes_many_switches)
+{
+    fp_refs();
+    fpctl saved = fpctl_get();
+    set_round(RND_NEAREST);
+    set_ftz(false);
+    fpctl base = fpctl_get();
+    for (int k = 1; k <= 5; k++) { /* the modes must be distinct, or nothing is tested */
+        CHECK(fpctl_mode(base, k) != base);
+        for (int j = 1; j < k; j++) CHECK(fpctl_mode(base, k) != fpctl_mode(base, j));
+    }
+    fp_side in = {{fpctl_mode(base, 4), fpctl_mode(base, 5)}, NULL, 0};
+    fp_side a = {{fpctl_mode(base, 1), fpctl_mode(base, 2)}, NULL, 0};
+    fp_side b = {{fpctl_mode(base, 2), fpctl_mode(base, 3)}, NULL, 0};
+    fp_side c = {{base, base}, NULL, 0}; /* the caller's base: no load needed */
+    yc_gen *gi = yc_gen_new(fp_side_body, &in, NULL);
+    a.inner = gi;
+    yc_gen *ga = yc_gen_new(fp_side_body, &a, NULL);
+    yc_gen *gb = yc_gen_new(fp_side_body, &b, NULL);
+    yc_gen *gc = yc_gen_new(fp_side_body, &c, NULL);
+    CHECK(gi && ga && gb && gc);
+    if (!gi || !ga || !gb || !gc) return;
+    int caller_bad = 0;
+    /* the caller's own modes: each of the differences in turn */
+    const fpctl mine[4] = {base, fpctl_mode(base, 2), fpctl_mode(base, 3), fpctl_mode(base, 1)};
+    yc_gen *gens[3] = {ga, gb, gc};
+    for (int i = 0; i < FP_SWITCH_STEPS; i++) {
+        fpctl m = mine[(i / 7) % 4];
+        fpctl_set(m);
+        for (int j = 0; j < 3; j++) {
+            yc_val v;
+            if (yc_next(gens[j], &v) != YC_YIELD || v.i != i) caller_bad++;
+            if (!fp_in_mode(m)) caller_bad++;
+        }
+    }
+    CHECK_EQ_INT(caller_bad, 0);
+    CHECK_EQ_INT(a.bad, 0);
+    CHECK_EQ_INT(b.bad, 0);
+    CHECK_EQ_INT(c.bad, 0);
+    CHECK_EQ_INT(in.bad, 0);
+    yc_val v;
+    fpctl last = fpctl_get(); /* the caller's last mode ... */
+    for (int j = 0; j < 3; j++) CHECK_ST(yc_next(gens[j], &v), YC_RETURN);
+    CHECK_ST(yc_next(gi, &v), YC_RETURN); /* (its last resume: from here) */
+    CHECK_EQ_INT(in.bad, 0);
+    CHECK(last == mine[((FP_SWITCH_STEPS - 1) / 7) % 4]);
+    CHECK(fp_in_mode(last)); /* ... is still the mode, after generators ended */
+    for (int j = 0; j < 3; j++) CHECK_ST(yc_gen_free(gens[j]), YC_OK);
+    CHECK_ST(yc_gen_free(gi), YC_OK);
+    fpctl_set(saved);
+}
+
+#endif /* __x86_64__ || __aarch64__ */
+
+/* ---------------------------------------------------------------------
  * stdio on a generator's stack
  * ------------------------------------------------------------------- */
 
@@ -1469,6 +1644,90 @@ TEST(switch_val_roundtrip_all_types)
     /* the NaN payloads, bit for bit */
     CHECK((uint64_t)vals[14].i == 0x7ff0000000000001u);
     CHECK(vals[1].b);
+}
+
+/* ---------------------------------------------------------------------
+ * The entry points of a round trip and their hand-offs. On x86-64 yc_next,
+ * yc_send and yc__yield are assembly fast paths (src/arch/fast_path.h) that
+ * handle the common case and leave every other one to the C protocol before
+ * changing anything: each case below takes one of those exits (or the fast
+ * path itself), and must behave as the C protocol does. Elsewhere the same
+ * checks run against the C functions.
+ * ------------------------------------------------------------------- */
+
+static yc_val fast_echo_body(void *arg)
+{
+    (void)arg;
+    yc_val v = yc_int(0);
+    /* re-entrant resume of the running generator: the claim fails */
+    yc_val w;
+    CHECK_ST(yc_next(yc_gen_current(), &w), YC_EBUSY);
+    CHECK_EXC(&yc_ValueError, "ValueError: generator already executing");
+    CHECK_ST(yc_send(yc_gen_current(), yc_int(1), &w), YC_EBUSY);
+    CHECK_EXC(&yc_ValueError, "ValueError: generator already executing");
+    for (;;) {
+        v = yc_yield(v); /* echoes what is sent (None for next) */
+        if (yc_type_of(v) == YC_T_INT && v.i < 0) return yc_int(-v.i);
+    }
+}
+
+TEST(switch_fast_path_cases)
+{
+    yc_val v = yc_int(7);
+    /* no generator */
+    CHECK_ST(yc_next(NULL, &v), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: generator is NULL");
+    CHECK_ST(yc_send(NULL, yc_int(1), &v), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: generator is NULL");
+
+    /* the first run is the C path's (CREATED, not SUSPENDED) */
+    yc_gen *g = yc_gen_new(fast_echo_body, NULL, NULL);
+    CHECK(g != NULL);
+    if (!g) return;
+    CHECK_ST(yc_send(g, yc_int(5), &v), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: can't send non-None value to a just-started generator");
+    CHECK_ST(yc_send(g, YC_NONE, &v), YC_YIELD);
+    CHECK_INTV(v, 0);
+
+    /* the fast paths: both words of a sent and of a yielded value, out
+     * NULL (the value goes nowhere), next sending None */
+    static const uint64_t bits[] = {0x8000000000000000u, 0x7ff8dead0000beefu, 0x1u};
+    for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
+        double d;
+        memcpy(&d, &bits[i], 8);
+        CHECK_ST(yc_send(g, yc_float(d), &v), YC_YIELD);
+        CHECK_EQ_INT(yc_type_of(v), YC_T_FLOAT);
+        uint64_t got;
+        memcpy(&got, &v.f, 8);
+        CHECK(got == bits[i]);
+    }
+    CHECK_ST(yc_send(g, yc_str("word"), &v), YC_YIELD);
+    CHECK_VAL(v, yc_str("word"));
+    CHECK_ST(yc_send(g, yc_int(3), NULL), YC_YIELD);
+    CHECK_ST(yc_next(g, NULL), YC_YIELD);
+    v = yc_int(9);
+    CHECK_ST(yc_next(g, &v), YC_YIELD);
+    CHECK(yc_is_none(v));
+
+    /* finishing, then a closed generator: the C path's YC_RETURN, None */
+    CHECK_ST(yc_send(g, yc_int(-4), &v), YC_RETURN);
+    CHECK_INTV(v, 4);
+    v = yc_int(9);
+    CHECK_ST(yc_next(g, &v), YC_RETURN);
+    CHECK(yc_is_none(v));
+    v = yc_int(9);
+    CHECK_ST(yc_send(g, yc_int(1), &v), YC_RETURN);
+    CHECK(yc_is_none(v));
+    CHECK_ST(yc_gen_free(g), YC_OK);
+
+    /* a yield outside a generator: the C path raises */
+    volatile int caught = 0;
+    YC_TRY {
+        yc_yield(yc_int(1));
+    } YC_EXCEPT(&yc_RuntimeError) {
+        caught = 1;
+    } YC_END;
+    CHECK(caught);
 }
 
 TEST_MAIN()

@@ -11,6 +11,9 @@
  * tail-call it: the resumed side then continues straight in its caller, and
  * no `ret` follows a switch (a return after a switch is always mispredicted,
  * since the return-stack buffer holds the other stack's addresses).
+ *
+ * A switch file may also provide the generator's fast paths, with the
+ * switch inlined (fast_path.h says where, and what they rely on).
  */
 #ifndef YC_ARCH_H
 #define YC_ARCH_H

@@ -7,7 +7,7 @@
  *   offset  size  content
  *   0x00    4     MXCSR (SSE control/status)
  *   0x04    2     x87 FPU control word
- *   0x06    2     (padding)
+ *   0x06    2     (padding: zero in a fresh frame, else whatever was there)
  *   0x08    8     r15
  *   0x10    8     r14
  *   0x18    8     r13        (entry argument, for a fresh context)
@@ -17,9 +17,27 @@
  *   0x38    8     return address (yc__ctx_trampoline, for a fresh context)
  *   0x40          = FRAME_SIZE
  *
- * Only callee-saved state is saved: the C caller of yc__ctx_switch already
+ * Only callee-saved state is saved: the C caller of yc__ctx_jump already
  * assumes every other register is clobbered.
+ *
+ * The FP control state. The ABI makes the control bits of MXCSR and the
+ * x87 control word callee-saved; a jump saves both words and carries MXCSR
+ * whole (its status flags with it). MXCSR is loaded on every resume, the x87
+ * control word only when the resumed side's differs from the running one
+ * (almost never): fldcw is the slow one of the loads, while ldmxcsr is
+ * cheap, and comparing MXCSR first is not (a load of what stmxcsr has just
+ * stored waits for that store; docs/design.md has the measurements). The
+ * running control word is read back from the frame just saved (a 2-byte
+ * load of the 2-byte fnstcw store, which forwards) before the stack switch,
+ * since the jump must not touch the leaving frame once it has released it
+ * through *flag; the fldcw is out of line, after each function's last jump.
+ *
+ * Where src/arch/fast_path.h enables them, this file also defines the
+ * generator's yc_next, yc_send and yc__yield: their common paths with the
+ * switch inlined, falling back to src/gen.c for the rest (see there).
  */
+
+#include "arch/fast_path.h"
 
 #define OFF_MXCSR   0x00
 #define OFF_X87CW   0x04
@@ -33,8 +51,10 @@
     .text
 
 /* Pushes the callee-saved registers and the FP control words in the frame
- * layout above, and stores the frame address into *from (rdi). */
-.macro SAVE_FRAME
+ * layout above, stores the frame address into *from (the context `from`
+ * points to: rdi unless given), and leaves the running x87 control word in
+ * r11d for RESTORE_FRAME. */
+.macro SAVE_FRAME from=%rdi
     pushq   %rbp                    /* callee-saved registers ...          */
     .cfi_adjust_cfa_offset 8
     .cfi_rel_offset rbp, 0
@@ -57,15 +77,22 @@
     .cfi_adjust_cfa_offset 8
     stmxcsr OFF_MXCSR(%rsp)         /* save MXCSR                          */
     fnstcw  OFF_X87CW(%rsp)         /* save the x87 control word           */
-    movq    %rsp, (%rdi)            /* from->sp = this frame               */
+    movq    %rsp, (\from)           /* from->sp = this frame               */
+    movzwl  OFF_X87CW(%rsp), %r11d  /* r11d = our x87 control word (the
+                                       fnstcw store forwards to it)        */
 .endm
 
 /* Restores the frame at rsp (the resumed side's), leaving rsp at its return
- * address. The stack layout equals the saving side's, so the CFI still
- * describes it. */
-.macro RESTORE_FRAME
+ * address; r11d holds the running x87 control word (from SAVE_FRAME). The
+ * stack layout equals the saving side's, so the CFI still describes it. A
+ * control word that differs branches to FP_RESTORE_COLD's code, labelled
+ * with `name`, which loads it and comes back. */
+.macro RESTORE_FRAME name
     ldmxcsr OFF_MXCSR(%rsp)         /* restore MXCSR                       */
-    fldcw   OFF_X87CW(%rsp)         /* restore the x87 control word        */
+    cmpw    OFF_X87CW(%rsp), %r11w  /* the resumed side's x87 CW = ours?   */
+    jne     .L\name\()_x87cw        /* no: load it (out of line)           */
+    .cfi_remember_state             /* (FP_RESTORE_COLD's code: this CFI)  */
+.L\name\()_x87cw_done:
     leaq    8(%rsp), %rsp           /* drop the FP slot                    */
     .cfi_adjust_cfa_offset -8
     popq    %r15                    /* callee-saved registers ...          */
@@ -88,6 +115,16 @@
     .cfi_restore rbp
 .endm
 
+/* The out-of-line part of RESTORE_FRAME `name`, placed after the function's
+ * last jump: loads the resumed side's x87 control word, then goes back. Runs
+ * with rsp at the resumed side's frame, as the branch to it did. */
+.macro FP_RESTORE_COLD name
+    .cfi_restore_state              /* the CFI at the branch               */
+.L\name\()_x87cw:
+    fldcw   OFF_X87CW(%rsp)         /* load the resumed side's x87 CW      */
+    jmp     .L\name\()_x87cw_done   /* back to the register pops           */
+.endm
+
 /* yc__xfer yc__ctx_jump(yc__ctx *from (rdi), yc__ctx *to (rsi),
  *                       uint64_t a (rdx), uint64_t b (rcx),
  *                       _Atomic int *flag (r8), int val (r9d)) */
@@ -101,7 +138,7 @@ yc__ctx_jump:
     movq    (%rsi), %rsp            /* switch stacks: rsp = to->sp         */
     movl    %r9d, (%r8)             /* *flag = val: from's stack is free
                                        (x86 stores are release stores)     */
-    RESTORE_FRAME
+    RESTORE_FRAME jump
     popq    %r10                    /* the resumed side's return address   */
     .cfi_adjust_cfa_offset -8
     .cfi_register rip, r10
@@ -111,6 +148,7 @@ yc__ctx_jump:
                                        predictor would guess this stack's
                                        caller; the branch target buffer
                                        learns the real target              */
+    FP_RESTORE_COLD jump
     .cfi_endproc
     .size   yc__ctx_jump, .-yc__ctx_jump
 
@@ -125,14 +163,156 @@ yc__ctx_jump_ontop:
     .cfi_startproc
     SAVE_FRAME
     movq    (%rsi), %rsp            /* switch stacks: rsp = to->sp         */
-    RESTORE_FRAME
+    RESTORE_FRAME ontop
     movq    %rdx, %rdi              /* fn(a, b) ...                        */
     movq    %rcx, %rsi
     jmp     *%r8                    /* ... entered with to's return address
                                        on the stack, so fn returns where
                                        to's jump would have                */
+    FP_RESTORE_COLD ontop
     .cfi_endproc
     .size   yc__ctx_jump_ontop, .-yc__ctx_jump_ontop
+
+#if YC_FAST_PATH
+/* ---- the generator fast paths (src/arch/fast_path.h) -------------------
+ *
+ * yc_next, yc_send and yc__yield with the switch inlined. Each does what
+ * the C function does on its common path (src/gen.c: yc__send_slow and
+ * gen_go_from, yc__yield_slow): the same checks, the same claim, the same
+ * stores, the same frame; and leaves every other case to that C function
+ * by a jump taken before anything is changed, with the argument registers
+ * untouched. The G_, CO_ and value names are the layout src/gen.c
+ * asserts. */
+
+#define G_MAGIC      YC__FP_GEN_MAGIC
+#define G_STATE      YC__FP_GEN_STATE
+#define G_OUT        YC__FP_GEN_OUT
+#define G_SCRATCH    YC__FP_GEN_SCRATCH
+#define G_YIELD_FILE YC__FP_GEN_YIELD_FILE
+#define G_YIELD_LINE YC__FP_GEN_YIELD_LINE
+#define G_SUSP       YC__FP_GEN_SUSP
+#define G_CO         YC__FP_GEN_CO
+#define CO_RESUMER   YC__FP_CORO_RESUMER
+#define CO_GEN       YC__FP_CORO_GEN
+
+/* The claim of yc_next / yc_send, g in rdi: leaves me (yc__T.cur) in r10,
+ * yc__T's TLS offset in r11 and g claimed (RUNNING); or jumps to `slow`
+ * with nothing changed and the argument registers untouched. Uses eax,
+ * r9d, r10, r11. */
+.macro RESUME_CLAIM slow
+    .cfi_remember_state             /* (the slow exit's CFI: this one)     */
+    movq    yc__T@gottpoff(%rip), %r11 /* r11 = yc__T's TLS offset        */
+    movq    %fs:(%r11), %r10        /* me = yc__T.cur                      */
+    testq   %rdi, %rdi              /* g NULL?                             */
+    jz      \slow                   /* misuse: the C path reports it       */
+    cmpl    $YC__FP_GEN_MAGIC_VAL, G_MAGIC(%rdi) /* a live generator?      */
+    jne     \slow                   /* no: the C path reports it           */
+    testq   %r10, %r10              /* thread not set up yet?              */
+    jz      \slow                   /* the C path sets it up               */
+    movl    $YC__FP_SUSPENDED, %eax /* the claim: SUSPENDED ...            */
+    movl    $YC__FP_RUNNING, %r9d   /* ... -> RUNNING, atomically (acquire) */
+    lock cmpxchgl %r9d, G_STATE(%rdi) /* (another state stays as it is)   */
+    jne     \slow                   /* first run, closed, busy: C path     */
+.endm
+
+/* The rest of the resume, g claimed (RESUME_CLAIM): g->co.resumer = me,
+ * g->out = out or &g->scratch, yc__T.cur = &g->co, then the switch from
+ * me->ctx to g->co.ctx. The state is RUNNING already: no flag to publish.
+ * `out` is the register holding out (clobbered); rax is clobbered. */
+.macro RESUME_SWITCH name, out
+    leaq    G_SCRATCH(%rdi), %rax   /* rax = &g->scratch                   */
+    testq   \out, \out              /* out NULL?                           */
+    cmovzq  %rax, \out              /* then the result goes to g->scratch  */
+    movq    \out, G_OUT(%rdi)       /* g->out = out                        */
+    movq    %r10, G_CO+CO_RESUMER(%rdi) /* g->co.resumer = me              */
+    leaq    G_CO(%rdi), %rax        /* rax = &g->co (its ctx is at 0)      */
+    movq    %rax, %fs:(%r11)        /* yc__T.cur = &g->co                  */
+    SAVE_FRAME %r10                 /* me->ctx.sp = our frame              */
+    movq    (%rax), %rsp            /* switch stacks: rsp = g->co.ctx.sp   */
+    RESTORE_FRAME \name
+    popq    %r10                    /* the generator's return address      */
+    .cfi_adjust_cfa_offset -8
+    .cfi_register rip, r10
+.endm
+
+/* The out-of-line end of a fast path: the FP_RESTORE_COLD code, then the
+ * exit to the C function `slow` (with the CFI of the function's entry). */
+.macro FAST_COLD name, slow_label, slow
+    FP_RESTORE_COLD \name
+    .cfi_restore_state              /* the CFI at the entry                */
+\slow_label:
+    jmp     \slow                   /* the complete protocol, in C         */
+.endm
+
+/* int yc_next(yc_gen *g (rdi), yc_val *out (rsi)) */
+    .globl  yc_next
+    .type   yc_next, @function
+    .p2align 6                      /* (the path's layout then does not
+                                       depend on the code before it)       */
+yc_next:
+    .cfi_startproc
+    RESUME_CLAIM .Lnext_slow
+    RESUME_SWITCH next, %rsi
+    xorl    %eax, %eax              /* send None: (0, 0) in rax:rdx        */
+    xorl    %edx, %edx
+    jmp     *%r10                   /* into the generator                  */
+    FAST_COLD next, .Lnext_slow, yc__next_slow
+    .cfi_endproc
+    .size   yc_next, .-yc_next
+
+/* int yc_send(yc_gen *g (rdi), yc_val v (rsi, rdx), yc_val *out (rcx)) */
+    .globl  yc_send
+    .type   yc_send, @function
+    .p2align 6
+yc_send:
+    .cfi_startproc
+    RESUME_CLAIM .Lsend_slow
+    RESUME_SWITCH send, %rcx
+    movq    %rsi, %rax              /* send v: (v.i, v.meta) in rax:rdx    */
+    jmp     *%r10                   /* into the generator                  */
+    FAST_COLD send, .Lsend_slow, yc__send_slow
+    .cfi_endproc
+    .size   yc_send, .-yc_send
+
+/* yc_val yc__yield(yc_val v (rdi, rsi), const char *file (rdx),
+ *                  int line (ecx)) */
+    .globl  yc__yield
+    .type   yc__yield, @function
+    .p2align 6
+yc__yield:
+    .cfi_startproc
+    .cfi_remember_state             /* (the slow exit's CFI: this one)     */
+    movq    yc__T@gottpoff(%rip), %r11 /* r11 = yc__T's TLS offset        */
+    movq    %fs:(%r11), %rax        /* co = yc__T.cur                      */
+    testq   %rax, %rax              /* thread not set up?                  */
+    jz      .Lyield_slow            /* then not in a generator: C raises   */
+    movq    CO_GEN(%rax), %r8       /* g = co->gen                         */
+    testq   %r8, %r8                /* the thread's main coroutine?        */
+    jz      .Lyield_slow            /* not in a generator: C raises        */
+    movq    CO_RESUMER(%rax), %r9   /* r = co->resumer                     */
+    movq    G_OUT(%r8), %r10        /* r10 = g->out                        */
+    movq    %rdi, (%r10)            /* *g->out = v, word by word           */
+    movq    %rsi, 8(%r10)
+    movq    %rdx, G_YIELD_FILE(%r8) /* the suspension point, for a throw's
+                                       traceback                           */
+    movl    %ecx, G_YIELD_LINE(%r8)
+    movl    $YC__FP_SUSP_YIELD, G_SUSP(%r8) /* suspended in a plain yield  */
+    movq    %r9, %fs:(%r11)         /* yc__T.cur = r                       */
+    SAVE_FRAME %rax                 /* co->ctx.sp = our frame              */
+    movq    (%r9), %rsp             /* switch stacks: rsp = r->ctx.sp      */
+    movl    $YC__FP_SUSPENDED, G_STATE(%r8) /* publish SUSPENDED: our stack
+                                       is free (a release store)           */
+    RESTORE_FRAME yield
+    popq    %r10                    /* the resumer's return address        */
+    .cfi_adjust_cfa_offset -8
+    .cfi_register rip, r10
+    movl    $YC__FP_YIELD, %eax     /* its jump returns (YC_YIELD, 0)      */
+    xorl    %edx, %edx
+    jmp     *%r10                   /* back to the resumer                 */
+    FAST_COLD yield, .Lyield_slow, yc__yield_slow
+    .cfi_endproc
+    .size   yc__yield, .-yc__yield
+#endif /* YC_FAST_PATH */
 
 /* void yc__ctx_init(yc__ctx *c (rdi), void *lo (rsi), void *hi (rdx),
  *                   yc__ctx_entry entry (rcx), void *arg (r8))
