@@ -7,18 +7,26 @@
  * The pipeline is sum(y for y in (x * 3 for x in range(N)) if y % 7 != 0),
  * in ns per source item:
  *   pipeline     fused-loop        the hand-fused C loop
- *   pipeline     yieldc            plain-iterator stages with block callbacks
- *                                  (yc_iter_map_batch, yc_iter_filter_batch),
- *                                  consumed by yc_iter_sum (the block path)
+ *   pipeline     yieldc            plain-iterator stages with int64 block
+ *                                  callbacks (yc_iter_map_i64,
+ *                                  yc_iter_filter_i64), consumed by
+ *                                  yc_iter_sum: range, the stages and sum
+ *                                  move contiguous int64 arrays
+ *   pipeline     yieldc:val-block  the same with yc_val block callbacks
+ *                                  (yc_iter_map_batch, yc_iter_filter_batch:
+ *                                  16-byte values), on the yc_val block path
  *   pipeline     yieldc:per-item   the same with per-item callbacks
  *                                  (yc_iter_map, yc_iter_filter): one
  *                                  indirect call per stage per item, still
  *                                  on the block path
- *   pipeline     callbacks-only    the two block callbacks of the yieldc row
- *                                  alone, called through pointers on one
- *                                  buffer of YC_BATCH values, per source
- *                                  item: no source, no sum, no library; what
- *                                  the yieldc row costs at the least
+ *   pipeline     callbacks-only    the two int64 block callbacks of the
+ *                                  yieldc row alone, called through pointers
+ *                                  on one buffer of YC_BATCH int64, per
+ *                                  source item: no source, no sum, no
+ *                                  library; what the yieldc row costs at the
+ *                                  least
+ *   pipeline     callbacks-only:val-block  the same for the yc_val block
+ *                                  callbacks of the yieldc:val-block row
  *   pipeline-gen yieldc            every stage a generator (yc_iter_source,
  *                                  yc_iter_stage with yc_stage_pull/emit),
  *                                  consumed by yc_iter_sum
@@ -85,6 +93,23 @@ static bool not7(void *ctx, yc_val x)
     return x.i % 7 != 0;
 }
 
+static void triple_i64(void *ctx, int64_t *xs, size_t n)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++) xs[i] *= 3;
+}
+
+static size_t not7_i64(void *ctx, int64_t *xs, size_t n)
+{
+    (void)ctx;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        xs[j] = xs[i];
+        j += xs[i] % 7 != 0;
+    }
+    return j;
+}
+
 /* The callbacks alone, as the stages call them: through pointers the
  * compiler cannot see through, over blocks of YC_BATCH values. Returns the
  * kept count, so that the work is not optimised away. */
@@ -106,6 +131,24 @@ static int64_t callbacks_only(int64_t n)
     return kept;
 }
 
+static void (*volatile triple_i64_p)(void *, int64_t *, size_t) = triple_i64;
+static size_t (*volatile not7_i64_p)(void *, int64_t *, size_t) = not7_i64;
+
+static int64_t callbacks_only_i64(int64_t n)
+{
+    static int64_t buf[YC_BATCH];
+    void (*map)(void *, int64_t *, size_t) = triple_i64_p;
+    size_t (*filter)(void *, int64_t *, size_t) = not7_i64_p;
+    for (size_t i = 0; i < YC_BATCH; i++) buf[i] = (int64_t)i;
+    int64_t kept = 0;
+    for (int64_t x = 0; x < n; x += YC_BATCH) {
+        size_t k = n - x < YC_BATCH ? (size_t)(n - x) : YC_BATCH;
+        map(NULL, buf, k);
+        kept += (int64_t)filter(NULL, buf, k);
+    }
+    return kept;
+}
+
 static int64_t run_sum(yc_iter *p)
 {
     if (!p) die("building the pipeline");
@@ -113,6 +156,12 @@ static int64_t run_sum(yc_iter *p)
     if (yc_iter_sum(p, yc_int(0), &s) != YC_OK) die("yc_iter_sum");
     yc_iter_free(p);
     return s.i;
+}
+
+static int64_t plain_i64(int64_t n)
+{
+    return run_sum(yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, n, 1), triple_i64, NULL),
+                                      not7_i64, NULL));
 }
 
 static int64_t plain_block(int64_t n)
@@ -220,11 +269,14 @@ static int pipeline(int64_t n)
     int64_t want, got;
     timed(fused, n / 100, &want); /* warm-up */
     double f = timed(fused, n, &want);
-    double pb = timed(plain_block, n, &got);
+    double p64 = timed(plain_i64, n, &got);
     check("yieldc", got, want);
+    double pb = timed(plain_block, n, &got);
+    check("yieldc:val-block", got, want);
     double pi = timed(plain_per_item, n, &got);
     check("yieldc:per-item", got, want);
-    double cb = timed(callbacks_only, n, &got);
+    double cb = timed(callbacks_only_i64, n, &got);
+    double cbv = timed(callbacks_only, n, &got);
     double g = timed(gen_stages, n, &got);
     check("pipeline-gen yieldc", got, want);
     int64_t small = n / 10, want_small;
@@ -233,9 +285,11 @@ static int pipeline(int64_t n)
     double gp = timed(gen_per_item, small, &got);
     check("pipeline-gen yieldc:per-item", got, want_small);
     bench_row("pipeline", "fused-loop", f);
-    bench_row("pipeline", "yieldc", pb);
+    bench_row("pipeline", "yieldc", p64);
+    bench_row("pipeline", "yieldc:val-block", pb);
     bench_row("pipeline", "yieldc:per-item", pi);
     bench_row("pipeline", "callbacks-only", cb);
+    bench_row("pipeline", "callbacks-only:val-block", cbv);
     bench_row("pipeline-gen", "fused-loop", f);
     bench_row("pipeline-gen", "yieldc", g);
     bench_row("pipeline-gen", "yieldc:per-item", gp);

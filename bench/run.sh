@@ -10,8 +10,9 @@
 # the "no allocation, no system call on next/send/yield" checks.
 #
 # Then the pipelines (yieldc/iter.h): a map/filter/sum pipeline over
-# YC_PIPE_N integers (plain-iterator stages, generator stages, the fused C
-# loop, the block callbacks alone, CPython generator expressions, Lua
+# YC_PIPE_N integers (plain-iterator stages with int64 block callbacks,
+# yc_val block callbacks and per-item callbacks, generator stages, the fused
+# C loop, the block callbacks alone, CPython generator expressions, Lua
 # coroutines), the lines of a 1 GB
 # file against `wc -l`, and the peak RSS of examples/logstats reading 1 GB
 # and 4 GB of access log through a pipe.

@@ -37,9 +37,13 @@ static bool is_pst(const yc_iter *it) { return it && it->type && it->type->free 
 
 static int depth_of(const yc_iter *it) { return is_pst(it) ? ((const pst *)it)->depth : 0; }
 
-/* s pulled, closed or freed from inside a callback of its own that keeps
- * state across the call (accumulate, unique, groupby, flat_map): refused,
- * nothing changed, as for a generator resumed from its own body. */
+/* s pulled, closed or freed from inside a callback of its own (accumulate,
+ * unique, groupby, flat_map, which keep state across the call; map_i64,
+ * filter_i64): refused, nothing changed, as for a generator resumed from
+ * its own body. map, filter, takewhile and dropwhile refuse only close and
+ * free (the callback works on their item or block): a pull from their own
+ * callback takes the next item, as CPython's map does, and nests (in_cb
+ * counts the callbacks running). */
 static int reentered(pst *s)
 {
     return yc__fail(YC_EBUSY, &yc_ValueError,
@@ -255,6 +259,12 @@ const char *yc_iter_name(const yc_iter *it)
         if ((s)->upend) return yc__pst_finish((s), YC_RETURN);                \
     } while (0)
 
+/* The first check of a pull of a stage whose callbacks must not reenter it
+ * (before the prologues above, which may end the stage). */
+#define REENTRY_GUARD(s)                                                      \
+    do {                                                                      \
+        if (YC_UNLIKELY((s)->in_cb)) return reentered(s);                     \
+    } while (0)
 /* The per-item next of a stage that only has a block path. */
 static int next_via_batch(yc_iter *it, yc_val *out)
 {
@@ -444,7 +454,9 @@ static int map_next(yc_iter *it, yc_val *out)
     }
     yc__try t;
     yc__try_push(&t);
+    m->s.in_cb++;
     if (setjmp(t.jb)) {
+        m->s.in_cb--;
         *out = YC_NONE;
         return yc__pst_finish(&m->s, yc__cb_caught(&t));
     }
@@ -454,6 +466,7 @@ static int map_next(yc_iter *it, yc_val *out)
         m->bfn(m->ctx, &x, 1);
         *out = x;
     }
+    m->s.in_cb--;
     yc__try_end(&t);
     return YC_YIELD;
 }
@@ -491,15 +504,21 @@ YC_NOINLINE static size_t filter_truthy(yc_val *buf, size_t k)
 static int map_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 {
     map_st *m = (map_st *)it;
+    *n = 0;
     BATCH_PROLOGUE(&m->s, n);
     size_t k = 0;
     int st = yc_iter_next_batch(m->s.up1, buf, cap, &k);
     if (k && st >= 0) {
         yc__try t;
         yc__try_push(&t);
-        if (setjmp(t.jb)) return yc__pst_finish(&m->s, yc__cb_caught(&t));
+        m->s.in_cb++;
+        if (setjmp(t.jb)) {
+            m->s.in_cb--;
+            return yc__pst_finish(&m->s, yc__cb_caught(&t));
+        }
         if (m->fn) map_items(m->fn, m->ctx, buf, k);
         else m->bfn(m->ctx, buf, k);
+        m->s.in_cb--;
         yc__try_end(&t);
     }
     return block_result(&m->s, st, k, n);
@@ -561,19 +580,23 @@ static int filter_next(yc_iter *it, yc_val *out)
     if (f->bfn) return next_via_batch(it, out);
     yc__try t;
     yc__try_push(&t);
+    f->s.in_cb++;
     if (setjmp(t.jb)) {
+        f->s.in_cb--;
         *out = YC_NONE;
         return yc__pst_finish(&f->s, yc__cb_caught(&t));
     }
     for (;;) {
         int st = yc_iter_next(f->s.up1, out);
         if (st != YC_YIELD) {
+            f->s.in_cb--;
             yc__try_end(&t);
             *out = YC_NONE;
             return yc__pst_finish(&f->s, st);
         }
         if (keep(f, *out)) break;
     }
+    f->s.in_cb--;
     yc__try_end(&t);
     return YC_YIELD;
 }
@@ -581,6 +604,7 @@ static int filter_next(yc_iter *it, yc_val *out)
 static int filter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 {
     filter_st *f = (filter_st *)it;
+    *n = 0;
     BATCH_PROLOGUE(&f->s, n);
     for (;;) {
         size_t k = 0, j = 0;
@@ -588,7 +612,11 @@ static int filter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
         if (k && st >= 0) {
             yc__try t;
             yc__try_push(&t);
-            if (setjmp(t.jb)) return yc__pst_finish(&f->s, yc__cb_caught(&t));
+            f->s.in_cb++;
+            if (setjmp(t.jb)) {
+                f->s.in_cb--;
+                return yc__pst_finish(&f->s, yc__cb_caught(&t));
+            }
             if (f->bfn) {
                 j = f->bfn(f->ctx, buf, k);
                 if (j > k) j = k;
@@ -597,6 +625,7 @@ static int filter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
             } else {
                 j = filter_truthy(buf, k);
             }
+            f->s.in_cb--;
             yc__try_end(&t);
         }
         if (j > 0 || st != YC_YIELD) return block_result(&f->s, st, j, n);
@@ -625,6 +654,176 @@ yc_iter *yc_iter_filter_batch(yc_iter *up, yc_filter_batch_fn fn, void *ctx)
     f->bfn = fn;
     f->ctx = ctx;
     return &f->s.it;
+}
+
+/* ======================================================================
+ * map_i64, filter_i64: blocks of plain int64
+ * ==================================================================== */
+
+/* A stage whose values are all ints, moved as int64_t arrays (pst_type
+ * .next_i64) from an upstream that has the int64 block path (range, another
+ * _i64 stage), else converted from upstream's values (ints and bools; any
+ * other kind: TypeError). Its yc_val path (next_batch, next) converts back. */
+typedef struct i64_st {
+    pst s;
+    yc_map_i64_fn map;       /* one of the two */
+    yc_filter_i64_fn filter;
+    void *ctx;
+    yc_val *vbuf; /* an upstream without next_i64: its blocks, YC_BATCH values; lazily */
+} i64_st;
+
+/* Blocks that small are converted on the stack (a per-item pull never
+ * allocates); the same when vbuf cannot be allocated. */
+#define I64_SMALL 32
+
+static int i64_release(pst *s)
+{
+    i64_st *m = (i64_st *)s;
+    yc__free(m->vbuf);
+    m->vbuf = NULL;
+    return YC_OK;
+}
+
+/* vals[0, k) into out[0, k) as int64 (ints; bools as 0 and 1). out may be
+ * vals's own storage: value i is read before out[i], which lies at or below
+ * it, is written. Returns k, or the index of the first value of another
+ * kind. */
+static size_t vals_to_i64(const yc_val *vals, int64_t *out, size_t k)
+{
+    for (size_t i = 0; i < k; i++) {
+        yc_val v;
+        memcpy(&v, &vals[i], sizeof v);
+        yc_type ty = yc_type_of(v);
+        if (YC_UNLIKELY(ty != YC_T_INT && ty != YC_T_BOOL)) return i;
+        memcpy(&out[i], &v.i, sizeof v.i);
+    }
+    return k;
+}
+
+/* The k int64 at the front of vals's storage, as int values in place: from
+ * the last, whose value lies past the int64 still to be read. */
+static void i64_to_vals(yc_val *vals, size_t k)
+{
+    const unsigned char *b = (const unsigned char *)vals;
+    for (size_t i = k; i-- > 0;) {
+        int64_t x;
+        memcpy(&x, b + i * sizeof x, sizeof x);
+        yc_val v = yc_int(x);
+        memcpy(&vals[i], &v, sizeof v);
+    }
+}
+
+/* The next block from upstream into buf[0, *k) as int64. */
+static int i64_pull(i64_st *m, int64_t *buf, size_t cap, size_t *k)
+{
+    yc_iter *up = m->s.up1;
+    pst_i64_fn f = pst_i64_of(up);
+    if (f) return f(up, buf, cap, k);
+    YC_ALIGNED_BUF yc_val small[I64_SMALL];
+    yc_val *vb = small;
+    if (cap > I64_SMALL) {
+        if (!m->vbuf) m->vbuf = yc__malloc(YC_BATCH * sizeof *m->vbuf);
+        if (m->vbuf) vb = m->vbuf;
+        if (cap > YC_BATCH) cap = YC_BATCH;
+        if (!m->vbuf) cap = I64_SMALL;
+    }
+    int st = yc_iter_next_batch(up, vb, cap, k);
+    if (st < 0) { /* values that come with an error are dropped */
+        *k = 0;
+        return st;
+    }
+    size_t got = vals_to_i64(vb, buf, *k);
+    if (YC_UNLIKELY(got < *k)) {
+        const char *tn = yc__val_tname(vb[got]);
+        *k = 0;
+        return yc__fail(YC_RAISE, &yc_TypeError, "%s: expected int, got '%s'",
+                        m->s.it.type->name, tn);
+    }
+    return st;
+}
+
+/* The stage's callback on buf[0, k) inside a frame of its own, the stage
+ * marked busy meanwhile: YC_OK with *j the values kept (k for map), or
+ * YC_RAISE with the callback's exception pending. */
+static int i64_call(i64_st *m, int64_t *buf, size_t k, size_t *j)
+{
+    yc__try t;
+    yc__try_push(&t);
+    m->s.in_cb = true;
+    if (setjmp(t.jb)) {
+        m->s.in_cb = false;
+        return yc__cb_caught(&t);
+    }
+    size_t r = k;
+    if (m->map) {
+        m->map(m->ctx, buf, k);
+    } else {
+        r = m->filter(m->ctx, buf, k);
+        if (r > k) r = k;
+    }
+    m->s.in_cb = false;
+    yc__try_end(&t);
+    *j = r;
+    return YC_OK;
+}
+
+static int i64_next_i64(yc_iter *it, int64_t *buf, size_t cap, size_t *n)
+{
+    i64_st *m = (i64_st *)it;
+    *n = 0;
+    REENTRY_GUARD(&m->s);
+    BATCH_PROLOGUE(&m->s, n);
+    for (;;) {
+        size_t k = 0, j = 0;
+        int st = i64_pull(m, buf, cap, &k);
+        if (k && st >= 0 && i64_call(m, buf, k, &j) < 0) return yc__pst_finish(&m->s, YC_RAISE);
+        if (j > 0 || st != YC_YIELD) return block_result(&m->s, st, j, n);
+    }
+}
+
+/* The yc_val block path: the int64 block at the front of the caller's
+ * buffer (cap values of 16 bytes hold 2 * cap int64), then widened in
+ * place. */
+static int i64_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    int st = i64_next_i64(it, (int64_t *)(void *)buf, cap, n);
+    if (*n) i64_to_vals(buf, *n);
+    return st;
+}
+
+static const pst_type map_i64_type = {
+    .t = {.name = "map_i64", .next = next_via_batch, .close = yc__pst_close, .free = yc__pst_free,
+          .next_batch = i64_next_batch},
+    .release = i64_release,
+    .next_i64 = i64_next_i64,
+};
+static const pst_type filter_i64_type = {
+    .t = {.name = "filter_i64", .next = next_via_batch, .close = yc__pst_close,
+          .free = yc__pst_free, .next_batch = i64_next_batch},
+    .release = i64_release,
+    .next_i64 = i64_next_i64,
+};
+
+static yc_iter *i64_new(yc_iter *up, const pst_type *t, yc_map_i64_fn map,
+                        yc_filter_i64_fn filter, void *ctx)
+{
+    if (!map && !filter) return no_function(up, t->t.name);
+    i64_st *m = (i64_st *)yc__pst_new1(sizeof *m, t, up);
+    if (!m) return NULL;
+    m->map = map;
+    m->filter = filter;
+    m->ctx = ctx;
+    return &m->s.it;
+}
+
+yc_iter *yc_iter_map_i64(yc_iter *up, yc_map_i64_fn fn, void *ctx)
+{
+    return i64_new(up, &map_i64_type, fn, NULL, ctx);
+}
+
+yc_iter *yc_iter_filter_i64(yc_iter *up, yc_filter_i64_fn fn, void *ctx)
+{
+    return i64_new(up, &filter_i64_type, NULL, fn, ctx);
 }
 
 /* ======================================================================
@@ -745,11 +944,14 @@ static int takewhile_next(yc_iter *it, yc_val *out)
     }
     yc__try t;
     yc__try_push(&t);
+    w->s.in_cb++;
     if (setjmp(t.jb)) {
+        w->s.in_cb--;
         *out = YC_NONE;
         return yc__pst_finish(&w->s, yc__cb_caught(&t));
     }
     bool ok = w->pred(w->ctx, *out);
+    w->s.in_cb--;
     yc__try_end(&t);
     if (ok) return YC_YIELD;
     *out = YC_NONE;
@@ -759,14 +961,20 @@ static int takewhile_next(yc_iter *it, yc_val *out)
 static int takewhile_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 {
     while_st *w = (while_st *)it;
+    *n = 0;
     BATCH_PROLOGUE(&w->s, n);
     size_t k = 0, j = 0;
     int st = yc_iter_next_batch(w->s.up1, buf, cap, &k);
     if (k && st >= 0) {
         yc__try t;
         yc__try_push(&t);
-        if (setjmp(t.jb)) return yc__pst_finish(&w->s, yc__cb_caught(&t));
+        w->s.in_cb++;
+        if (setjmp(t.jb)) {
+            w->s.in_cb--;
+            return yc__pst_finish(&w->s, yc__cb_caught(&t));
+        }
         while (j < k && w->pred(w->ctx, buf[j])) j++;
+        w->s.in_cb--;
         yc__try_end(&t);
         if (j < k) { /* a false one: the values before it, then the end */
             if (j == 0) return yc__pst_finish(&w->s, YC_RETURN);
@@ -782,13 +990,16 @@ static int dropwhile_next(yc_iter *it, yc_val *out)
     PULL_PROLOGUE(&w->s, out);
     yc__try t;
     yc__try_push(&t);
+    w->s.in_cb++;
     if (setjmp(t.jb)) {
+        w->s.in_cb--;
         *out = YC_NONE;
         return yc__pst_finish(&w->s, yc__cb_caught(&t));
     }
     for (;;) {
         int st = yc_iter_next(w->s.up1, out);
         if (st != YC_YIELD) {
+            w->s.in_cb--;
             yc__try_end(&t);
             *out = YC_NONE;
             return yc__pst_finish(&w->s, st);
@@ -796,6 +1007,7 @@ static int dropwhile_next(yc_iter *it, yc_val *out)
         if (!w->dropping || !w->pred(w->ctx, *out)) break;
     }
     w->dropping = false;
+    w->s.in_cb--;
     yc__try_end(&t);
     return YC_YIELD;
 }
@@ -803,6 +1015,7 @@ static int dropwhile_next(yc_iter *it, yc_val *out)
 static int dropwhile_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 {
     while_st *w = (while_st *)it;
+    *n = 0;
     BATCH_PROLOGUE(&w->s, n);
     for (;;) {
         size_t k = 0, i = 0;
@@ -810,8 +1023,13 @@ static int dropwhile_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
         if (k && st >= 0 && w->dropping) {
             yc__try t;
             yc__try_push(&t);
-            if (setjmp(t.jb)) return yc__pst_finish(&w->s, yc__cb_caught(&t));
+            w->s.in_cb++;
+            if (setjmp(t.jb)) {
+                w->s.in_cb--;
+                return yc__pst_finish(&w->s, yc__cb_caught(&t));
+            }
             while (i < k && w->pred(w->ctx, buf[i])) i++;
+            w->s.in_cb--;
             yc__try_end(&t);
             if (i < k) {
                 w->dropping = false;
@@ -1673,9 +1891,72 @@ static void rbuf_done(rbuf *b)
     b->buf = b->local;
 }
 
+/* The int64 block path of the reducers (pst_type.next_i64): rbuf's
+ * schedule with int64_t blocks (PST_BLOCK_SMALL on the stack, then
+ * YC_BATCH on the heap). */
+typedef struct ribuf {
+    int64_t *buf, *local;
+    size_t cap;
+    unsigned blocks;
+} ribuf;
+
+#define RIBUF_LOCAL(name) YC_ALIGNED_BUF int64_t name[PST_BLOCK_SMALL]
+
+static inline void ribuf_init(ribuf *b, int64_t *local)
+{
+    b->buf = b->local = local;
+    b->cap = PST_BLOCK_SMALL;
+    b->blocks = 0;
+}
+
+YC_NOINLINE static void ribuf_grow(ribuf *b)
+{
+    int64_t *h = yc__malloc(YC_BATCH * sizeof *h);
+    if (h) {
+        b->buf = h;
+        b->cap = YC_BATCH;
+    }
+}
+
+static inline int ribuf_next(yc_iter *it, pst_i64_fn f, ribuf *b, size_t *k)
+{
+    *k = 0;
+    if (YC_UNLIKELY(b->blocks <= PST_GROW_AFTER) && b->blocks++ == PST_GROW_AFTER) ribuf_grow(b);
+    return f(it, b->buf, b->cap, k);
+}
+
+static void ribuf_done(ribuf *b)
+{
+    if (b->buf != b->local) yc__free(b->buf);
+    b->buf = b->local;
+}
+
+static int count_i64(yc_iter *it, pst_i64_fn f, int64_t *out)
+{
+    RIBUF_LOCAL(local);
+    ribuf b;
+    ribuf_init(&b, local);
+    int64_t c = 0;
+    for (;;) {
+        size_t k;
+        int st = ribuf_next(it, f, &b, &k);
+        c += (int64_t)k;
+        if (st < 0) {
+            ribuf_done(&b);
+            return st;
+        }
+        if (st == YC_RETURN) break;
+    }
+    ribuf_done(&b);
+    if (out) *out = c;
+    return YC_OK;
+}
+
 int yc_iter_count(yc_iter *it, int64_t *out)
 {
     if (!it) return bad_it("yc_iter_count");
+    pst_i64_fn f = pst_i64_of(it);
+    if (f) return count_i64(it, f, out);
     RBUF_LOCAL(local);
     rbuf b;
     rbuf_init(&b, local);
@@ -1837,6 +2118,108 @@ static inline bool sum_block(const yc_val *buf, size_t k, int64_t *sum)
     return sum_small_ints(buf, k, sum);
 }
 
+/* sum's int fast path on an int64 block (see sum_small_ints): true with
+ * *sum when every value of buf[0, k) lies in [-2^52, 2^52); two vector
+ * operations per value (the sum, and the OR of the values plus 2^52). */
+static bool sum_i64_small(const int64_t *buf, size_t k, int64_t *sum)
+{
+    const v2u bias = {SUM_BIAS, SUM_BIAS};
+    v2u s0 = {0, 0}, s1 = s0, o0 = s0, o1 = s0;
+    size_t i = 0;
+    for (; i + 4 <= k; i += 4) {
+        v2u a, b;
+        memcpy(&a, &buf[i], sizeof a);
+        memcpy(&b, &buf[i + 2], sizeof b);
+        s0 += a;
+        s1 += b;
+        o0 |= a + bias;
+        o1 |= b + bias;
+    }
+    s0 += s1;
+    o0 |= o1;
+    uint64_t s = s0[0] + s0[1], o = o0[0] | o0[1];
+    for (; i < k; i++) {
+        s += (uint64_t)buf[i];
+        o |= (uint64_t)buf[i] + SUM_BIAS;
+    }
+    if (o >> 53) return false;
+    *sum = (int64_t)s;
+    return true;
+}
+
+#if YC_PST_AVX2
+YC_TARGET_AVX2 static bool sum_i64_small_avx2(const int64_t *buf, size_t k, int64_t *sum)
+{
+    typedef uint64_t v4u __attribute__((vector_size(32)));
+    const v4u bias = {SUM_BIAS, SUM_BIAS, SUM_BIAS, SUM_BIAS};
+    v4u s0 = {0, 0, 0, 0}, s1 = s0, o0 = s0, o1 = s0;
+    size_t i = 0;
+    for (; i + 8 <= k; i += 8) {
+        v4u a, b;
+        memcpy(&a, &buf[i], sizeof a);
+        memcpy(&b, &buf[i + 4], sizeof b);
+        s0 += a;
+        s1 += b;
+        o0 |= a + bias;
+        o1 |= b + bias;
+    }
+    s0 += s1;
+    o0 |= o1;
+    uint64_t s = s0[0] + s0[1] + s0[2] + s0[3], o = o0[0] | o0[1] | o0[2] | o0[3];
+    for (; i < k; i++) {
+        s += (uint64_t)buf[i];
+        o |= (uint64_t)buf[i] + SUM_BIAS;
+    }
+    if (o >> 53) return false;
+    *sum = (int64_t)s;
+    return true;
+}
+#endif
+
+/* yc_iter_sum over the int64 block path, from an int total: the same
+ * results and errors as sum_add item by item (OverflowError at the first
+ * partial sum that leaves int64). */
+static int sum_i64(yc_iter *it, pst_i64_fn f, int64_t *total)
+{
+    RIBUF_LOCAL(local);
+    ribuf b;
+    ribuf_init(&b, local);
+    int64_t acc = *total;
+    for (;;) {
+        size_t k;
+        int st = ribuf_next(it, f, &b, &k);
+        const int64_t *buf = b.buf;
+        int64_t bs;
+        bool fast = false;
+        if (k >= 8 && k <= YC_BATCH && acc >= -SUM_SAFE && acc <= SUM_SAFE) {
+#if YC_PST_AVX2
+            if (yc__pst_avx2()) fast = sum_i64_small_avx2(buf, k, &bs);
+            else
+#endif
+                fast = sum_i64_small(buf, k, &bs);
+        }
+        if (fast) {
+            acc += bs;
+        } else {
+            for (size_t i = 0; i < k; i++) {
+                if (__builtin_add_overflow(acc, buf[i], &acc)) {
+                    ribuf_done(&b);
+                    return yc__fail(YC_RAISE, &yc_OverflowError,
+                                    "sum() result does not fit in int64");
+                }
+            }
+        }
+        if (st < 0) {
+            ribuf_done(&b);
+            return st;
+        }
+        if (st == YC_RETURN) break;
+    }
+    ribuf_done(&b);
+    *total = acc;
+    return YC_OK;
+}
+
 int yc_iter_sum(yc_iter *it, yc_val start, yc_val *out)
 {
     if (!it) return bad_it("yc_iter_sum");
@@ -1850,6 +2233,12 @@ int yc_iter_sum(yc_iter *it, yc_val start, yc_val *out)
         a.i = start.i;
     } else {
         return bad_operands("+", start, yc_int(0));
+    }
+    pst_i64_fn f = pst_i64_of(it);
+    if (f && !a.is_float) {
+        int st = sum_i64(it, f, &a.i);
+        if (st == YC_OK && out) *out = yc_int(a.i);
+        return st;
     }
     RBUF_LOCAL(local);
     rbuf b;

@@ -35,6 +35,14 @@ typedef struct pst_type {
     int (*release)(pst *s);
     /* Frees what must live until yc_iter_free (after release). May be NULL. */
     void (*destroy)(pst *s);
+    /* The int64 block path, for stages whose every value is an int: the
+     * contract of t.next_batch (values with YC_YIELD, at most cap of them,
+     * never none with YC_YIELD; the end with the next pull), the values as
+     * plain int64_t. range, map_i64 and filter_i64 have it; yc_iter_sum and
+     * yc_iter_count consume through it when their iterator has it, and
+     * map_i64 / filter_i64 pull through it when their upstream has it.
+     * NULL for every other stage. */
+    int (*next_i64)(yc_iter *it, int64_t *buf, size_t cap, size_t *n);
 } pst_type;
 
 struct pst {
@@ -47,7 +55,9 @@ struct pst {
     bool done;         /* ended: pulls return YC_RETURN */
     bool shut;         /* released and upstreams closed */
     bool upend;        /* upstream ended with the last block: finish next time */
-    bool in_cb;        /* a callback runs that must not reenter it (pull, close, free) */
+    unsigned in_cb;    /* callbacks running that must not reenter it: close and free
+                        * refuse, and pulls too except in map, filter, takewhile
+                        * and dropwhile (whose callbacks may nest: a count) */
 };
 
 YC_HIDDEN void yc__pst_free(yc_iter *it);
@@ -57,6 +67,13 @@ static inline int pst_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n
     return it->type->next_batch(it, buf, cap, n);
 }
 YC_HIDDEN int yc__pst_close(yc_iter *it, yc_val *out);
+/* it's int64 block path (pst_type.next_i64), or NULL when it has none. */
+typedef int (*pst_i64_fn)(yc_iter *it, int64_t *buf, size_t cap, size_t *n);
+static inline pst_i64_fn pst_i64_of(const yc_iter *it)
+{
+    if (!it || !it->type || it->type->free != yc__pst_free) return NULL;
+    return ((const pst_type *)it->type)->next_i64;
+}
 
 /* Allocates a zeroed stage of `size` bytes with type t, taking the n
  * upstreams in ups (or, when n is 1, up1 = ups[0]). Any NULL upstream, or

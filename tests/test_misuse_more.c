@@ -818,6 +818,26 @@ TEST(stateless_stage_pulled_from_its_own_callback)
     yc_iter_free(reentered_stage);
 }
 
+static yc_val tripled_pulling_then_freeing(void *ctx, yc_val x)
+{
+    (void)ctx;
+    yc_val v;
+    if (x.i == 0) {
+        CHECK_ST(yc_iter_next(reentered_stage, &v), YC_YIELD); /* takes item 1 */
+        yc_iter_free(reentered_stage); /* after the nested callback: still refused */
+        CHECK_EXC(&yc_ValueError, "ValueError: map is already executing (called from its own callback)");
+    }
+    return yc_int(x.i * 3);
+}
+
+TEST(stateless_stage_freed_after_a_nested_pull_from_its_own_callback)
+{
+    char out[128];
+    reentered_stage = yc_iter_map(yc_iter_range(0, 4, 1), tripled_pulling_then_freeing, NULL);
+    CHECK_STR(drain(reentered_stage, out, sizeof out), "0 6 9 ");
+    yc_iter_free(reentered_stage);
+}
+
 static const char reentered_flat_map[] =
     "ValueError: flat_map is already executing (called from its own callback)";
 

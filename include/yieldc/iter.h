@@ -46,11 +46,12 @@
  *   exactly where Python would. An iterator of your own joins the block
  *   path with yc_iter_type.next_batch (yieldc.h).
  * - A stage pulled, closed or freed from inside one of its own callbacks:
- *   accumulate, unique, groupby and flat_map, which keep state across the
- *   call, refuse (YC_EBUSY, ValueError "NAME is already executing (called
- *   from its own callback)"; nothing changes), as generator stages and
- *   generator expressions do ("generator already executing"); map, filter,
- *   takewhile and dropwhile hand out the next item, as CPython's map does.
+ *   accumulate, unique, groupby, flat_map, map_i64 and filter_i64 refuse
+ *   (YC_EBUSY, ValueError "NAME is already executing (called from its own
+ *   callback)"; nothing changes), as generator stages and generator
+ *   expressions do ("generator already executing"); map, filter, takewhile
+ *   and dropwhile refuse close and free the same way, and hand out the next
+ *   item to a pull, as CPython's map does.
  * - Use after yc_iter_free is undefined. Everything is per thread: a
  *   pipeline is used by one thread at a time.
  */
@@ -74,6 +75,10 @@ typedef void (*yc_map_batch_fn)(void *ctx, yc_val *xs, size_t n);
 /* Keeps some of xs[0..n), moved to the front in order; returns how many
  * (the block form of filter). May raise. */
 typedef size_t (*yc_filter_batch_fn)(void *ctx, yc_val *xs, size_t n);
+/* The int64 block forms (map_i64, filter_i64): the same on plain int64
+ * values, xs[0..n) contiguous. May raise. */
+typedef void (*yc_map_i64_fn)(void *ctx, int64_t *xs, size_t n);
+typedef size_t (*yc_filter_i64_fn)(void *ctx, int64_t *xs, size_t n);
 /* (acc, x) -> new acc (reduce, accumulate). May raise. */
 typedef yc_val (*yc_reduce_fn)(void *ctx, yc_val acc, yc_val x);
 /* x -> a new iterator, which the caller (flat_map, a generator expression)
@@ -213,6 +218,25 @@ YC_API yc_iter *yc_iter_map_batch(yc_iter *up, yc_map_batch_fn fn, void *ctx);
 YC_API yc_iter *yc_iter_filter(yc_iter *up, yc_pred_fn pred, void *ctx);
 /* filter with a block callback (see yc_filter_batch_fn). */
 YC_API yc_iter *yc_iter_filter_batch(yc_iter *up, yc_filter_batch_fn fn, void *ctx);
+/* ---- int64 blocks: map_i64, filter_i64 ----------------------------------
+ * map_batch and filter_batch for pipelines of ints, with the values as plain
+ * int64_t arrays: fn(ctx, xs, n) rewrites xs[0..n) in place (map_i64), or
+ * moves the values it keeps to the front in order and returns how many
+ * (filter_i64; a count above n counts as n). Write fn as a plain loop: the
+ * compiler vectorises it. Both yield ints (yc_int). Between range and these
+ * stages and into yc_iter_sum / yc_iter_count, blocks move as int64 arrays
+ * with no conversion (docs/pipelines.md, "int64 blocks"); any other
+ * upstream's values are converted: ints as they are, bools as 0 and 1 (bool
+ * is an int subclass), any other kind ends the stage with TypeError
+ * "map_i64: expected int, got 'bytes'" (filter_i64). Blocks hold at most
+ * the consumer's cap values (YC_BATCH under the reducers); per item (cap 1)
+ * the callback gets n = 1. fn may raise: the stage ends with the exception
+ * (its traceback entry names the stage). The stage pulled, closed or freed
+ * from inside fn: REENTERED (YC_EBUSY, see the rules above). Takes up; fn
+ * NULL: NULL with TypeError "map_i64: the function is NULL" (filter_i64),
+ * up freed. Type names "map_i64", "filter_i64". */
+YC_API yc_iter *yc_iter_map_i64(yc_iter *up, yc_map_i64_fn fn, void *ctx);
+YC_API yc_iter *yc_iter_filter_i64(yc_iter *up, yc_filter_i64_fn fn, void *ctx);
 /* itertools.islice(up, start, stop, step): items start, start+step, ...
  * below stop (YC_NO_LIMIT: no stop). Closes up as soon as stop is reached.
  * Errors (NULL, up freed): stop negative -> ValueError "Stop argument for
