@@ -1847,42 +1847,58 @@ static int bad_it(const char *fn)
     return yc__fail(YC_EINVAL, &yc_TypeError, "%s: iterator is NULL", fn);
 }
 
-/* A reducer's block buffer. The first blocks go to a buffer of
+/* A reducer's block buffer, of yc_val or (the int64 block path,
+ * pst_type.next_i64) of int64_t. The first blocks go to a buffer of
  * PST_BLOCK_SMALL values on the reducer's stack (`local`); a pipeline still
  * going after PST_GROW_AFTER blocks gets a heap buffer of YC_BATCH values,
  * so that per-block costs (calls, try frames, loop exits in every stage)
  * spread over more values. When that allocation fails the reducer goes on
  * with `local`: nothing fails for it. Release with rbuf_done on every path. */
 typedef struct rbuf {
-    yc_val *buf, *local;
-    size_t cap;
+    void *buf, *local;
+    size_t cap, elem; /* elem: sizeof(yc_val) or sizeof(int64_t) */
     unsigned blocks;
 } rbuf;
 
 #define RBUF_LOCAL(name) YC_ALIGNED_BUF yc_val name[PST_BLOCK_SMALL]
 
-static inline void rbuf_init(rbuf *b, yc_val *local)
+static inline void rbuf_init(rbuf *b, yc_val *local, size_t elem)
 {
     b->buf = b->local = local;
     b->cap = PST_BLOCK_SMALL;
+    b->elem = elem;
     b->blocks = 0;
 }
 
 YC_NOINLINE static void rbuf_grow(rbuf *b)
 {
-    yc_val *h = yc__malloc(YC_BATCH * sizeof *h);
+    void *h = yc__malloc(YC_BATCH * b->elem);
     if (h) {
         b->buf = h;
         b->cap = YC_BATCH;
     }
 }
 
-/* The next block into b->buf[0, *k). */
+/* Counts a block and grows the buffer when its time has come. */
+static inline void rbuf_schedule(rbuf *b)
+{
+    if (YC_UNLIKELY(b->blocks <= PST_GROW_AFTER) && b->blocks++ == PST_GROW_AFTER) rbuf_grow(b);
+}
+
+/* The next block of yc_val into b->buf[0, *k). */
 static inline int rbuf_next(yc_iter *it, rbuf *b, size_t *k)
 {
     *k = 0;
-    if (YC_UNLIKELY(b->blocks <= PST_GROW_AFTER) && b->blocks++ == PST_GROW_AFTER) rbuf_grow(b);
+    rbuf_schedule(b);
     return yc_iter_next_batch(it, b->buf, b->cap, k);
+}
+
+/* The next block of int64_t, through it's int64 block path f. */
+static inline int rbuf_next_i64(yc_iter *it, pst_i64_fn f, rbuf *b, size_t *k)
+{
+    *k = 0;
+    rbuf_schedule(b);
+    return f(it, b->buf, b->cap, k);
 }
 
 static void rbuf_done(rbuf *b)
@@ -1891,79 +1907,17 @@ static void rbuf_done(rbuf *b)
     b->buf = b->local;
 }
 
-/* The int64 block path of the reducers (pst_type.next_i64): rbuf's
- * schedule with int64_t blocks (PST_BLOCK_SMALL on the stack, then
- * YC_BATCH on the heap). */
-typedef struct ribuf {
-    int64_t *buf, *local;
-    size_t cap;
-    unsigned blocks;
-} ribuf;
-
-#define RIBUF_LOCAL(name) YC_ALIGNED_BUF int64_t name[PST_BLOCK_SMALL]
-
-static inline void ribuf_init(ribuf *b, int64_t *local)
-{
-    b->buf = b->local = local;
-    b->cap = PST_BLOCK_SMALL;
-    b->blocks = 0;
-}
-
-YC_NOINLINE static void ribuf_grow(ribuf *b)
-{
-    int64_t *h = yc__malloc(YC_BATCH * sizeof *h);
-    if (h) {
-        b->buf = h;
-        b->cap = YC_BATCH;
-    }
-}
-
-static inline int ribuf_next(yc_iter *it, pst_i64_fn f, ribuf *b, size_t *k)
-{
-    *k = 0;
-    if (YC_UNLIKELY(b->blocks <= PST_GROW_AFTER) && b->blocks++ == PST_GROW_AFTER) ribuf_grow(b);
-    return f(it, b->buf, b->cap, k);
-}
-
-static void ribuf_done(ribuf *b)
-{
-    if (b->buf != b->local) yc__free(b->buf);
-    b->buf = b->local;
-}
-
-static int count_i64(yc_iter *it, pst_i64_fn f, int64_t *out)
-{
-    RIBUF_LOCAL(local);
-    ribuf b;
-    ribuf_init(&b, local);
-    int64_t c = 0;
-    for (;;) {
-        size_t k;
-        int st = ribuf_next(it, f, &b, &k);
-        c += (int64_t)k;
-        if (st < 0) {
-            ribuf_done(&b);
-            return st;
-        }
-        if (st == YC_RETURN) break;
-    }
-    ribuf_done(&b);
-    if (out) *out = c;
-    return YC_OK;
-}
-
 int yc_iter_count(yc_iter *it, int64_t *out)
 {
     if (!it) return bad_it("yc_iter_count");
-    pst_i64_fn f = pst_i64_of(it);
-    if (f) return count_i64(it, f, out);
+    pst_i64_fn f = pst_i64_of(it); /* counting int64 blocks moves less */
     RBUF_LOCAL(local);
     rbuf b;
-    rbuf_init(&b, local);
+    rbuf_init(&b, local, f ? sizeof(int64_t) : sizeof(yc_val));
     int64_t c = 0;
     for (;;) {
         size_t k;
-        int st = rbuf_next(it, &b, &k);
+        int st = f ? rbuf_next_i64(it, f, &b, &k) : rbuf_next(it, &b, &k);
         c += (int64_t)k;
         if (st < 0) {
             rbuf_done(&b);
@@ -2181,13 +2135,13 @@ YC_TARGET_AVX2 static bool sum_i64_small_avx2(const int64_t *buf, size_t k, int6
  * partial sum that leaves int64). */
 static int sum_i64(yc_iter *it, pst_i64_fn f, int64_t *total)
 {
-    RIBUF_LOCAL(local);
-    ribuf b;
-    ribuf_init(&b, local);
+    RBUF_LOCAL(local);
+    rbuf b;
+    rbuf_init(&b, local, sizeof(int64_t));
     int64_t acc = *total;
     for (;;) {
         size_t k;
-        int st = ribuf_next(it, f, &b, &k);
+        int st = rbuf_next_i64(it, f, &b, &k);
         const int64_t *buf = b.buf;
         int64_t bs;
         bool fast = false;
@@ -2203,19 +2157,19 @@ static int sum_i64(yc_iter *it, pst_i64_fn f, int64_t *total)
         } else {
             for (size_t i = 0; i < k; i++) {
                 if (__builtin_add_overflow(acc, buf[i], &acc)) {
-                    ribuf_done(&b);
+                    rbuf_done(&b);
                     return yc__fail(YC_RAISE, &yc_OverflowError,
                                     "sum() result does not fit in int64");
                 }
             }
         }
         if (st < 0) {
-            ribuf_done(&b);
+            rbuf_done(&b);
             return st;
         }
         if (st == YC_RETURN) break;
     }
-    ribuf_done(&b);
+    rbuf_done(&b);
     *total = acc;
     return YC_OK;
 }
@@ -2242,7 +2196,7 @@ int yc_iter_sum(yc_iter *it, yc_val start, yc_val *out)
     }
     RBUF_LOCAL(local);
     rbuf b;
-    rbuf_init(&b, local);
+    rbuf_init(&b, local, sizeof(yc_val));
     for (;;) {
         size_t k;
         int st = rbuf_next(it, &b, &k);
@@ -2331,7 +2285,7 @@ static int minmax(yc_iter *it, yc_map_fn key, void *ctx, yc_val *out, bool is_ma
     RBUF_LOCAL(local);
     rbuf rb;
     rbuf *rbp = &rb;
-    rbuf_init(rbp, local);
+    rbuf_init(rbp, local, sizeof(yc_val));
     for (;;) {
         size_t k;
         int st = rbuf_next(it, rbp, &k);
@@ -2425,7 +2379,7 @@ int yc_iter_reduce(yc_iter *it, yc_reduce_fn fn, void *ctx, const yc_val *initia
     RBUF_LOCAL(local);
     rbuf rb;
     rbuf *rbp = &rb;
-    rbuf_init(rbp, local);
+    rbuf_init(rbp, local, sizeof(yc_val));
     for (;;) {
         size_t k;
         int st = rbuf_next(it, rbp, &k);
@@ -2560,7 +2514,7 @@ int yc_iter_collect(yc_iter *it, yc_vec *out)
     if (!it) return bad_it("yc_iter_collect");
     RBUF_LOCAL(local);
     rbuf b;
-    rbuf_init(&b, local);
+    rbuf_init(&b, local, sizeof(yc_val));
     for (;;) {
         size_t k;
         int st = rbuf_next(it, &b, &k);

@@ -97,24 +97,6 @@ YC_TARGET_AVX2 static uint64_t range_fill_avx2(yc_val *buf, size_t k, uint64_t c
 }
 #endif
 
-static int range_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
-{
-    num_src *r = (num_src *)it;
-    *n = 0;
-    if (r->s.done) return YC_RETURN;
-    if (!r->left) return yc__pst_finish(&r->s, YC_RETURN);
-    size_t k = r->left < cap ? (size_t)r->left : cap;
-#if YC_PST_AVX2
-    if (k >= 8 && yc__pst_avx2())
-        r->cur = (int64_t)range_fill_avx2(buf, k, (uint64_t)r->cur, (uint64_t)r->step);
-    else
-#endif
-        r->cur = (int64_t)range_fill(buf, k, (uint64_t)r->cur, (uint64_t)r->step);
-    r->left -= k;
-    *n = k;
-    return YC_YIELD;
-}
-
 /* The int64 block path of range: buf[0, k) = cur, cur + step, ... as plain
  * int64, two values per 16-byte vector (AVX2: four per 32-byte vector), two
  * independent stores per round; unsigned lanes, as the step after the last
@@ -162,22 +144,35 @@ YC_TARGET_AVX2 static uint64_t range_fill_i64_avx2(int64_t *buf, size_t k, uint6
 }
 #endif
 
-static int range_next_i64(yc_iter *it, int64_t *buf, size_t cap, size_t *n)
+/* range's two block paths: buf holds yc_val, or int64_t when i64. */
+static inline int range_block(yc_iter *it, void *buf, size_t cap, size_t *n, bool i64)
 {
     num_src *r = (num_src *)it;
     *n = 0;
     if (r->s.done) return YC_RETURN;
     if (!r->left) return yc__pst_finish(&r->s, YC_RETURN);
     size_t k = r->left < cap ? (size_t)r->left : cap;
+    uint64_t cur = (uint64_t)r->cur, step = (uint64_t)r->step;
 #if YC_PST_AVX2
     if (k >= 8 && yc__pst_avx2())
-        r->cur = (int64_t)range_fill_i64_avx2(buf, k, (uint64_t)r->cur, (uint64_t)r->step);
+        cur = i64 ? range_fill_i64_avx2(buf, k, cur, step) : range_fill_avx2(buf, k, cur, step);
     else
 #endif
-        r->cur = (int64_t)range_fill_i64(buf, k, (uint64_t)r->cur, (uint64_t)r->step);
+        cur = i64 ? range_fill_i64(buf, k, cur, step) : range_fill(buf, k, cur, step);
+    r->cur = (int64_t)cur;
     r->left -= k;
     *n = k;
     return YC_YIELD;
+}
+
+static int range_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    return range_block(it, buf, cap, n, false);
+}
+
+static int range_next_i64(yc_iter *it, int64_t *buf, size_t cap, size_t *n)
+{
+    return range_block(it, buf, cap, n, true);
 }
 
 static int count_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
