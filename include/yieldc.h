@@ -551,6 +551,11 @@ YC_API void yc__fault_unmap_after(long n);
 #define YC__GUARD_MPROTECT 2
 YC_API int yc__stack_guard_kind(void);
 YC_API void yc__stack_guard_force(int kind);
+/* Test hooks: the biased claim (docs/design.md). _kind: 1 if generators
+ * created now get a bias, else 2. _force: 1 bias every new generator (no
+ * revocation limit), 2 none, 0 back to the default (probe the system). */
+YC_API int yc__bias_kind(void);
+YC_API void yc__bias_force(int mode);
 
 #ifdef __cplusplus
 }

@@ -257,8 +257,10 @@ struct yc_gen {
     yc_iter it;                /* first: a generator is an iterator */
     uint32_t magic;
     _Atomic int state;         /* yc_gen_state */
-    yc_gen_fn fn;
-    void *arg;
+    _Atomic uintptr_t owner;   /* the biased claim (gen.c): the thread (&yc__T)
+                                  that may claim with plain stores; 0 none,
+                                  YC__OWNER_REVOKING while being taken away */
+    _Atomic int claiming;      /* 1 while the owner's plain claim is under way */
     yc_val *out;               /* where the resumer wants the result */
     yc_val scratch;            /* out when the resumer passed NULL */
     yc_val done;               /* a subiterator's return value, for yield from */
@@ -270,7 +272,14 @@ struct yc_gen {
     yc__stack stack;
     yc__coro co;
     const char *name;          /* points after the struct, inside the stack mapping */
+    yc_gen_fn fn;
+    void *arg;
 };
+
+#define YC__OWNER_REVOKING ((uintptr_t)1)
+/* Whether generators get the biased claim here (x86-64 fast path and the
+ * membarrier system call): for yc_config. */
+YC_HIDDEN bool yc__bias_available(void);
 
 /* Bytes reserved at the top of every stack mapping for the generator's
  * header and name (so all default-size stacks map the same size). */

@@ -805,4 +805,198 @@ TEST(threads_exception_context_is_resumers)
     CHECK_ST(yc_gen_free(g), YC_OK);
 }
 
+/* ---------------------------------------------------------------------
+ * The biased claim (src/gen.c, docs/design.md): a generator's creating
+ * thread claims it with plain stores until another thread takes the bias
+ * away, with membarrier(). The owner and a second thread race for fresh
+ * generators from their first resume, the second one starting after a
+ * varying delay, so that revocations land at different points of the
+ * owner's plain claims. Each step must be taken by exactly one thread and
+ * the body must never run twice at once.
+ * ------------------------------------------------------------------- */
+
+#define BIAS_ROUNDS 300
+#define BIAS_STEPS 3000
+
+typedef struct bias_race {
+    yc_gen *g;
+    _Atomic int go, done; /* round numbers: start and end of a round */
+    _Atomic int64_t wins[2], sum;
+    _Atomic int inside, overlap;
+    int delay, pause_at;
+} bias_race;
+
+static yc_val bias_body(void *arg)
+{
+    bias_race *r = arg;
+    for (int64_t i = 0; i < BIAS_STEPS; i++) {
+        if (atomic_fetch_add(&r->inside, 1) != 0) atomic_fetch_add(&r->overlap, 1);
+        atomic_fetch_sub(&r->inside, 1);
+        yc_yield(yc_int(i));
+    }
+    return YC_NONE;
+}
+
+/* One thread's side of the race: resumes until the generator is closed.
+ * The owner (who 0), after pause_at steps, stops resuming until the rival
+ * has taken a step, so that every round has steps on both threads after
+ * the revocation, whether or not the two threads really run at once. */
+static void bias_steps(bias_race *r, int who)
+{
+    for (int steps = 0;; steps++) {
+        if (who == 0 && steps == r->pause_at) {
+            for (unsigned n = 1; atomic_load(&r->wins[1]) == 0; n++)
+                if (n % 1024 == 0) sched_yield();
+        }
+        yc_val v;
+        int st = yc_next(r->g, &v);
+        if (st == YC_YIELD) {
+            atomic_fetch_add(&r->wins[who], 1);
+            atomic_fetch_add(&r->sum, v.i);
+        } else if (st == YC_EBUSY) {
+            TCHECK_EXC(&yc_ValueError, "ValueError: generator already executing");
+        } else {
+            TCHECK_EQ(st, YC_RETURN);
+            return;
+        }
+    }
+}
+
+/* Waits for *flag to reach want: spins (both threads start within a few
+ * hundred nanoseconds of each other), yielding now and then for a machine
+ * with fewer cores than threads or a tool that runs one thread at a time. */
+static void spin_until(_Atomic int *flag, int want)
+{
+    for (unsigned n = 1; atomic_load(flag) != want; n++)
+        if (n % 1024 == 0) sched_yield();
+}
+
+/* Pins the calling thread to the nth CPU it may run on (when it may run on
+ * more than one): the two sides of a race then really run at once, rather
+ * than wherever the scheduler happens to stack them. */
+static void pin_to_nth_cpu(int nth, cpu_set_t *saved)
+{
+    cpu_set_t allowed;
+    if (pthread_getaffinity_np(pthread_self(), sizeof allowed, &allowed) != 0) return;
+    if (saved) *saved = allowed;
+    if (CPU_COUNT(&allowed) < 2) return;
+    for (int c = 0, seen = 0; c < CPU_SETSIZE; c++) {
+        if (!CPU_ISSET(c, &allowed) || seen++ != nth) continue;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(c, &one);
+        pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+        return;
+    }
+}
+
+static void *bias_rival(void *arg)
+{
+    bias_race *r = arg;
+    pin_to_nth_cpu(1, NULL);
+    for (int round = 1;; round++) {
+        spin_until(&r->go, round);
+        if (!r->g) return NULL;
+        for (volatile int k = 0; k < r->delay; k++) {
+        }
+        bias_steps(r, 1);
+        atomic_store(&r->done, round);
+    }
+}
+
+/* Rounds of the race; returns how many rounds both threads won steps of
+ * (all of them). */
+static int bias_race_rounds(void)
+{
+    bias_race r = {.delay = 0};
+    cpu_set_t saved;
+    CPU_ZERO(&saved);
+    pthread_t t = spawn(bias_rival, &r); /* before the pin: it inherits our set */
+    pin_to_nth_cpu(0, &saved);
+    int both_won = 0;
+    for (int round = 1; round <= BIAS_ROUNDS + 1; round++) {
+        if (round > BIAS_ROUNDS) { /* tell the rival to stop */
+            r.g = NULL;
+            atomic_store(&r.go, round);
+            break;
+        }
+        r.g = yc_gen_new(bias_body, &r, NULL);
+        atomic_store(&r.wins[0], 0);
+        atomic_store(&r.wins[1], 0);
+        atomic_store(&r.sum, 0);
+        r.delay = (round * 37) % 4000; /* the rival's first claim lands anywhere */
+        r.pause_at = 2 * BIAS_STEPS / 3 + round % 32;
+        atomic_store(&r.go, round);
+        bias_steps(&r, 0);
+        spin_until(&r.done, round);
+        CHECK_EQ_INT(atomic_load(&r.wins[0]) + atomic_load(&r.wins[1]), BIAS_STEPS);
+        CHECK_EQ_INT(atomic_load(&r.sum), (int64_t)BIAS_STEPS * (BIAS_STEPS - 1) / 2);
+        CHECK_EQ_INT(yc_gen_state_of(r.g), YC_GEN_CLOSED);
+        both_won += atomic_load(&r.wins[1]) > 0 && atomic_load(&r.wins[0]) > 0;
+        CHECK_ST(yc_gen_free(r.g), YC_OK);
+    }
+    pthread_join(t, NULL);
+    if (CPU_COUNT(&saved) > 0) pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
+    CHECK_EQ_INT(atomic_load(&r.overlap), 0);
+    return both_won;
+}
+
+TEST(threads_biased_owner_races_revoker)
+{
+    yc__bias_force(1); /* every generator biased, no revocation limit */
+    /* where the build has the fast path (x86-64 assembly, no sanitizer) */
+    CHECK_EQ_INT(yc__bias_kind(), strstr(yc_config(), "claim=biased") ? 1 : 2);
+    CHECK_EQ_INT(bias_race_rounds(), BIAS_ROUNDS);
+    yc__bias_force(0);
+}
+
+/* Without a bias every claim is the compare-and-swap (the fast path's
+ * inline one on x86-64): the same races. */
+TEST(threads_unbiased_claims_race)
+{
+    yc__bias_force(2);
+    CHECK_EQ_INT(yc__bias_kind(), 2);
+    CHECK_EQ_INT(bias_race_rounds(), BIAS_ROUNDS);
+    threads_racing_resumes();
+    threads_handoff_ordered_by_generator_state();
+    yc__bias_force(0);
+}
+
+/* A generator whose bias was taken away works from every thread, its owner
+ * included, and each revocation counts towards the limit past which new
+ * generators get no bias. */
+static void *next_once(void *arg)
+{
+    yc_val v;
+    TCHECK_EQ(yc_next(arg, &v), YC_YIELD);
+    return NULL;
+}
+
+TEST(threads_bias_revoked_then_limit)
+{
+    yc__bias_force(0);
+    if (yc__bias_kind() != 1) {
+        /* no fast path in this build (or no membarrier): nothing to revoke */
+        CHECK(strstr(yc_config(), "claim=cas") != NULL);
+        return;
+    }
+    int made = 0;
+    static bias_race quiet; /* only its counters are used */
+    (void)quiet.delay;
+    while (yc__bias_kind() == 1 && made < 1000) {
+        yc_gen *g = yc_gen_new(bias_body, &quiet, NULL);
+        yc_val v;
+        CHECK_ST(yc_next(g, &v), YC_YIELD);           /* the owner, plain claim */
+        pthread_join(spawn(next_once, g), NULL);      /* another thread: revokes */
+        CHECK_ST(yc_next(g, &v), YC_YIELD);           /* the owner again, now CAS */
+        CHECK_INTV(v, 2);
+        CHECK_ST(yc_gen_free(g), YC_OK);
+        made++;
+    }
+    CHECK_EQ_INT(made, 64); /* BIAS_REVOCATIONS in src/gen.c */
+    CHECK_EQ_INT(yc__bias_kind(), 2);
+    yc__bias_force(0);
+    CHECK_EQ_INT(yc__bias_kind(), 1);
+}
+
 TEST_MAIN()

@@ -59,6 +59,8 @@
 /* struct yc_gen (src/internal.h) */
 #define YC__FP_GEN_MAGIC      0x08 /* uint32_t magic */
 #define YC__FP_GEN_STATE      0x0c /* _Atomic int state */
+#define YC__FP_GEN_OWNER      0x10 /* _Atomic uintptr_t owner */
+#define YC__FP_GEN_CLAIMING   0x18 /* _Atomic int claiming */
 #define YC__FP_GEN_OUT        0x20 /* yc_val *out */
 #define YC__FP_GEN_SCRATCH    0x28 /* yc_val scratch */
 #define YC__FP_GEN_YIELD_FILE 0x50 /* const char *yield_file */

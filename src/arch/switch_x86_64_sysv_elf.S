@@ -186,6 +186,8 @@ yc__ctx_jump_ontop:
 
 #define G_MAGIC      YC__FP_GEN_MAGIC
 #define G_STATE      YC__FP_GEN_STATE
+#define G_OWNER      YC__FP_GEN_OWNER
+#define G_CLAIMING   YC__FP_GEN_CLAIMING
 #define G_OUT        YC__FP_GEN_OUT
 #define G_SCRATCH    YC__FP_GEN_SCRATCH
 #define G_YIELD_FILE YC__FP_GEN_YIELD_FILE
@@ -197,9 +199,12 @@ yc__ctx_jump_ontop:
 
 /* The claim of yc_next / yc_send, g in rdi: leaves me (yc__T.cur) in r10,
  * yc__T's TLS offset in r11 and g claimed (RUNNING); or jumps to `slow`
- * with nothing changed and the argument registers untouched. Uses eax,
- * r9d, r10, r11. */
-.macro RESUME_CLAIM slow
+ * with nothing changed and the argument registers untouched. Uses rax,
+ * r9d, r10, r11. The biased claim (src/gen.c): when this thread owns g's
+ * bias, plain stores; the announce (claiming = 1) is stored before owner
+ * is loaded, with no fence between: a revoker's membarrier() orders them.
+ * Any other case goes to CLAIM_COLD's code (`name`_nobias). */
+.macro RESUME_CLAIM name, slow
     .cfi_remember_state             /* (the slow exit's CFI: this one)     */
     movq    yc__T@gottpoff(%rip), %r11 /* r11 = yc__T's TLS offset        */
     movq    %fs:(%r11), %r10        /* me = yc__T.cur                      */
@@ -209,10 +214,32 @@ yc__ctx_jump_ontop:
     jne     \slow                   /* no: the C path reports it           */
     testq   %r10, %r10              /* thread not set up yet?              */
     jz      \slow                   /* the C path sets it up               */
+    movl    $1, G_CLAIMING(%rdi)    /* claiming = 1: a plain claim begins  */
+    movq    %fs:0, %rax             /* rax = the thread pointer ...        */
+    addq    %r11, %rax              /* ... + yc__T's offset = &yc__T       */
+    cmpq    %rax, G_OWNER(%rdi)     /* do we own g's bias?                 */
+    jne     .L\name\()_nobias       /* no: out of line                     */
+    cmpl    $YC__FP_SUSPENDED, G_STATE(%rdi) /* suspended?                 */
+    jne     .L\name\()_nobias       /* no: out of line (then the C path)   */
+    movl    $YC__FP_RUNNING, G_STATE(%rdi) /* claimed: RUNNING ...         */
+    movl    $0, G_CLAIMING(%rdi)    /* ... then claiming = 0 (in order)    */
+.L\name\()_claimed:
+.endm
+
+/* The out-of-line part of RESUME_CLAIM `name` (after FAST_COLD, with the
+ * entry's CFI): without a bias (owner 0) the claim is the locked
+ * compare-and-swap; another thread's bias, or any other state, goes to the
+ * C function `slow`, which revokes the bias or reports the state. */
+.macro CLAIM_COLD name, slow
+.L\name\()_nobias:
+    movl    $0, G_CLAIMING(%rdi)    /* no plain claim after all            */
+    cmpq    $0, G_OWNER(%rdi)       /* nobody's bias?                      */
+    jne     \slow                   /* someone's: the C path               */
     movl    $YC__FP_SUSPENDED, %eax /* the claim: SUSPENDED ...            */
     movl    $YC__FP_RUNNING, %r9d   /* ... -> RUNNING, atomically (acquire) */
     lock cmpxchgl %r9d, G_STATE(%rdi) /* (another state stays as it is)   */
-    jne     \slow                   /* first run, closed, busy: C path     */
+    je      .L\name\()_claimed      /* claimed: back to the switch         */
+    jmp     \slow                   /* first run, closed, busy: C path     */
 .endm
 
 /* The rest of the resume, g claimed (RESUME_CLAIM): g->co.resumer = me,
@@ -251,12 +278,13 @@ yc__ctx_jump_ontop:
                                        depend on the code before it)       */
 yc_next:
     .cfi_startproc
-    RESUME_CLAIM .Lnext_slow
+    RESUME_CLAIM next, .Lnext_slow
     RESUME_SWITCH next, %rsi
     xorl    %eax, %eax              /* send None: (0, 0) in rax:rdx        */
     xorl    %edx, %edx
     jmp     *%r10                   /* into the generator                  */
     FAST_COLD next, .Lnext_slow, yc__next_slow
+    CLAIM_COLD next, .Lnext_slow
     .cfi_endproc
     .size   yc_next, .-yc_next
 
@@ -266,11 +294,12 @@ yc_next:
     .p2align 6
 yc_send:
     .cfi_startproc
-    RESUME_CLAIM .Lsend_slow
+    RESUME_CLAIM send, .Lsend_slow
     RESUME_SWITCH send, %rcx
     movq    %rsi, %rax              /* send v: (v.i, v.meta) in rax:rdx    */
     jmp     *%r10                   /* into the generator                  */
     FAST_COLD send, .Lsend_slow, yc__send_slow
+    CLAIM_COLD send, .Lsend_slow
     .cfi_endproc
     .size   yc_send, .-yc_send
 
