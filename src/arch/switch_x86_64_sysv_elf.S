@@ -41,6 +41,8 @@
 
 #define OFF_MXCSR   0x00
 #define OFF_X87CW   0x04
+#define OFF_R15     0x08
+#define OFF_R14     0x10
 #define OFF_R13     0x18
 #define OFF_R12     0x20
 #define OFF_RBX     0x28
@@ -50,69 +52,72 @@
 
     .text
 
-/* Pushes the callee-saved registers and the FP control words in the frame
- * layout above, stores the frame address into *from (the context `from`
+/* Saves the callee-saved registers and the FP control words in the frame
+ * layout above (with stores, not pushes: measured faster, see
+ * docs/design.md), stores the frame address into *from (the context `from`
  * points to: rdi unless given), and leaves the running x87 control word in
- * r11d for RESTORE_FRAME. */
+ * r11d for RESTORE_FRAME. On entry rsp points at our return address, the
+ * frame's top slot. */
 .macro SAVE_FRAME from=%rdi
-    pushq   %rbp                    /* callee-saved registers ...          */
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset rbp, 0
-    pushq   %rbx
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset rbx, 0
-    pushq   %r12
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset r12, 0
-    pushq   %r13
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset r13, 0
-    pushq   %r14
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset r14, 0
-    pushq   %r15                    /* ... in the order of the frame table */
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset r15, 0
-    leaq    -8(%rsp), %rsp          /* room for MXCSR and the x87 CW       */
-    .cfi_adjust_cfa_offset 8
+    leaq    -0x38(%rsp), %rsp       /* the frame below the return address  */
+    .cfi_adjust_cfa_offset 0x38
     stmxcsr OFF_MXCSR(%rsp)         /* save MXCSR                          */
     fnstcw  OFF_X87CW(%rsp)         /* save the x87 control word           */
+    movq    %r15, OFF_R15(%rsp)     /* callee-saved registers ...          */
+    .cfi_rel_offset r15, OFF_R15
+    movq    %r14, OFF_R14(%rsp)
+    .cfi_rel_offset r14, OFF_R14
+    movq    %r13, OFF_R13(%rsp)
+    .cfi_rel_offset r13, OFF_R13
+    movq    %r12, OFF_R12(%rsp)
+    .cfi_rel_offset r12, OFF_R12
+    movq    %rbx, OFF_RBX(%rsp)
+    .cfi_rel_offset rbx, OFF_RBX
+    movq    %rbp, OFF_RBP(%rsp)     /* ... in the frame table's slots      */
+    .cfi_rel_offset rbp, OFF_RBP
     movq    %rsp, (\from)           /* from->sp = this frame               */
     movzwl  OFF_X87CW(%rsp), %r11d  /* r11d = our x87 control word (the
                                        fnstcw store forwards to it)        */
 .endm
 
-/* Restores the frame at rsp (the resumed side's), leaving rsp at its return
- * address; r11d holds the running x87 control word (from SAVE_FRAME). The
- * stack layout equals the saving side's, so the CFI still describes it. A
- * control word that differs branches to FP_RESTORE_COLD's code, labelled
- * with `name`, which loads it and comes back. */
-.macro RESTORE_FRAME name
+/* Restores the frame at rsp (the resumed side's); r11d holds the running
+ * x87 control word (from SAVE_FRAME). With `ret` (a register) it loads the
+ * resumed side's return address into it first, so that the indirect jump's
+ * target is known early (measured faster), and leaves rsp above the frame;
+ * without, rsp is left at the return address. The stack layout equals the
+ * saving side's, so the CFI still describes it. A control word that differs
+ * branches to FP_RESTORE_COLD's code, labelled with `name`, which loads it
+ * and comes back. */
+.macro RESTORE_FRAME name, ret
+.ifnb \ret
+    movq    OFF_RET(%rsp), \ret      /* the resumed side's return address   */
+.endif
     ldmxcsr OFF_MXCSR(%rsp)         /* restore MXCSR                       */
     cmpw    OFF_X87CW(%rsp), %r11w  /* the resumed side's x87 CW = ours?   */
     jne     .L\name\()_x87cw        /* no: load it (out of line)           */
     .cfi_remember_state             /* (FP_RESTORE_COLD's code: this CFI)  */
 .L\name\()_x87cw_done:
-    leaq    8(%rsp), %rsp           /* drop the FP slot                    */
-    .cfi_adjust_cfa_offset -8
-    popq    %r15                    /* callee-saved registers ...          */
-    .cfi_adjust_cfa_offset -8
+    movq    OFF_R15(%rsp), %r15     /* callee-saved registers ...          */
     .cfi_restore r15
-    popq    %r14
-    .cfi_adjust_cfa_offset -8
+    movq    OFF_R14(%rsp), %r14
     .cfi_restore r14
-    popq    %r13
-    .cfi_adjust_cfa_offset -8
+    movq    OFF_R13(%rsp), %r13
     .cfi_restore r13
-    popq    %r12
-    .cfi_adjust_cfa_offset -8
+    movq    OFF_R12(%rsp), %r12
     .cfi_restore r12
-    popq    %rbx
-    .cfi_adjust_cfa_offset -8
+    movq    OFF_RBX(%rsp), %rbx
     .cfi_restore rbx
-    popq    %rbp                    /* ... in reverse order                */
-    .cfi_adjust_cfa_offset -8
+    movq    OFF_RBP(%rsp), %rbp     /* ... from the frame table's slots    */
     .cfi_restore rbp
+.ifnb \ret
+    leaq    FRAME_SIZE(%rsp), %rsp  /* drop the frame and return address   */
+    .cfi_adjust_cfa_offset -FRAME_SIZE
+    .cfi_register rip, \ret
+.else
+    leaq    OFF_RET(%rsp), %rsp     /* drop the frame: rsp at the return
+                                       address                             */
+    .cfi_adjust_cfa_offset -OFF_RET
+.endif
 .endm
 
 /* The out-of-line part of RESTORE_FRAME `name`, placed after the function's
@@ -138,10 +143,7 @@ yc__ctx_jump:
     movq    (%rsi), %rsp            /* switch stacks: rsp = to->sp         */
     movl    %r9d, (%r8)             /* *flag = val: from's stack is free
                                        (x86 stores are release stores)     */
-    RESTORE_FRAME jump
-    popq    %r10                    /* the resumed side's return address   */
-    .cfi_adjust_cfa_offset -8
-    .cfi_register rip, r10
+    RESTORE_FRAME jump, %r10        /* r10 = the resumed side's return address */
     movq    %rdx, %rax              /* return (a, b) in rax:rdx            */
     movq    %rcx, %rdx
     jmp     *%r10                   /* an indirect jump, not ret: the return
@@ -256,10 +258,7 @@ yc__ctx_jump_ontop:
     movq    %rax, %fs:(%r11)        /* yc__T.cur = &g->co                  */
     SAVE_FRAME %r10                 /* me->ctx.sp = our frame              */
     movq    (%rax), %rsp            /* switch stacks: rsp = g->co.ctx.sp   */
-    RESTORE_FRAME \name
-    popq    %r10                    /* the generator's return address      */
-    .cfi_adjust_cfa_offset -8
-    .cfi_register rip, r10
+    RESTORE_FRAME \name, %r10       /* r10 = the generator's return address */
 .endm
 
 /* The out-of-line end of a fast path: the FP_RESTORE_COLD code, then the
@@ -331,10 +330,7 @@ yc__yield:
     movq    (%r9), %rsp             /* switch stacks: rsp = r->ctx.sp      */
     movl    $YC__FP_SUSPENDED, G_STATE(%r8) /* publish SUSPENDED: our stack
                                        is free (a release store)           */
-    RESTORE_FRAME yield
-    popq    %r10                    /* the resumer's return address        */
-    .cfi_adjust_cfa_offset -8
-    .cfi_register rip, r10
+    RESTORE_FRAME yield, %r10       /* r10 = the resumer's return address  */
     movl    $YC__FP_YIELD, %eax     /* its jump returns (YC_YIELD, 0)      */
     xorl    %edx, %edx
     jmp     *%r10                   /* back to the resumer                 */
