@@ -12,6 +12,10 @@
  *                                  yc_iter_filter_i64), consumed by
  *                                  yc_iter_sum: range, the stages and sum
  *                                  move contiguous int64 arrays
+ *   pipeline     yieldc:fused      the map and the filter fused into one
+ *                                  int64 stage (YC_I64_KERNEL, run by
+ *                                  yc_iter_filter_i64): range, one stage,
+ *                                  sum; each block is read and written once
  *   pipeline     yieldc:val-block  the same with yc_val block callbacks
  *                                  (yc_iter_map_batch, yc_iter_filter_batch:
  *                                  16-byte values), on the yc_val block path
@@ -110,6 +114,13 @@ static size_t not7_i64(void *ctx, int64_t *xs, size_t n)
     return j;
 }
 
+/* map and filter fused into one stage (YC_I64_KERNEL): the same steps as
+ * triple_i64 then not7_i64, in one pass over the block */
+YC_I64_KERNEL(triple_not7_i64, x, ctx, {
+    x *= 3;
+    if (x % 7 == 0) YC_DROP;
+})
+
 /* The callbacks alone, as the stages call them: through pointers the
  * compiler cannot see through, over blocks of YC_BATCH values. Returns the
  * kept count, so that the work is not optimised away. */
@@ -162,6 +173,11 @@ static int64_t plain_i64(int64_t n)
 {
     return run_sum(yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, n, 1), triple_i64, NULL),
                                       not7_i64, NULL));
+}
+
+static int64_t plain_fused(int64_t n)
+{
+    return run_sum(yc_iter_filter_i64(yc_iter_range(0, n, 1), triple_not7_i64, NULL));
 }
 
 static int64_t plain_block(int64_t n)
@@ -271,6 +287,8 @@ static int pipeline(int64_t n)
     double f = timed(fused, n, &want);
     double p64 = timed(plain_i64, n, &got);
     check("yieldc", got, want);
+    double pf = timed(plain_fused, n, &got);
+    check("yieldc:fused", got, want);
     double pb = timed(plain_block, n, &got);
     check("yieldc:val-block", got, want);
     double pi = timed(plain_per_item, n, &got);
@@ -286,6 +304,7 @@ static int pipeline(int64_t n)
     check("pipeline-gen yieldc:per-item", got, want_small);
     bench_row("pipeline", "fused-loop", f);
     bench_row("pipeline", "yieldc", p64);
+    bench_row("pipeline", "yieldc:fused", pf);
     bench_row("pipeline", "yieldc:val-block", pb);
     bench_row("pipeline", "yieldc:per-item", pi);
     bench_row("pipeline", "callbacks-only", cb);

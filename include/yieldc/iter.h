@@ -237,6 +237,50 @@ YC_API yc_iter *yc_iter_filter_batch(yc_iter *up, yc_filter_batch_fn fn, void *c
  * up freed. Type names "map_i64", "filter_i64". */
 YC_API yc_iter *yc_iter_map_i64(yc_iter *up, yc_map_i64_fn fn, void *ctx);
 YC_API yc_iter *yc_iter_filter_i64(yc_iter *up, yc_filter_i64_fn fn, void *ctx);
+/* ---- fused stages: YC_I64_KERNEL, YC_VAL_KERNEL -------------------------
+ * Several map and filter steps fused into one pass over each block, written
+ * as the body of a per-item loop. At file scope,
+ *
+ *   YC_I64_KERNEL(name, x, ctx, { body })
+ *
+ * defines `static size_t name(void *ctx, int64_t *xs, size_t n)`, a
+ * yc_filter_i64_fn: for each item in order, body runs with the item in the
+ * int64_t variable x and the stage's context pointer in ctx. body may change
+ * x (a map step: `x *= 3;`) and may say YC_DROP (a filter step: the item is
+ * dropped and the rest of body does not run for it); an item body does not
+ * drop is kept, as x is at the end of body. body may raise (yc_raise) like
+ * any callback. Use it with yc_iter_filter_i64:
+ *
+ *   YC_I64_KERNEL(triple_not7, x, ctx, {
+ *       x *= 3;                        map(lambda x: x * 3, ...)
+ *       if (x % 7 == 0) YC_DROP;       filter(lambda y: y % 7 != 0, ...)
+ *   })
+ *   ... yc_iter_filter_i64(yc_iter_range(0, n, 1), triple_not7, NULL) ...
+ *
+ * The same items come out as from the separate stages, in the same order,
+ * but the block is read and written once instead of once per stage, and
+ * the compiler sees every step in one loop (docs/pipelines.md, "Fused
+ * stages"). YC_VAL_KERNEL is the same for yc_val blocks (x a yc_val, the
+ * function a yc_filter_batch_fn for yc_iter_filter_batch). YC_DROP is a
+ * goto: it works from inside loops and switches of body's own. Needs GCC or
+ * Clang (an attribute on the label). */
+#define YC__KERNEL(T, name, x, ctx, ...)                                      \
+    static size_t name(void *ctx, T *yc_xs_, size_t yc_n_)                    \
+    {                                                                         \
+        size_t yc_k_ = 0;                                                     \
+        (void)ctx;                                                            \
+        for (size_t yc_i_ = 0; yc_i_ < yc_n_; yc_i_++) {                      \
+            T x = yc_xs_[yc_i_];                                              \
+            __VA_ARGS__                                                       \
+            yc_xs_[yc_k_++] = x;                                              \
+        yc_drop_:                                                             \
+            __attribute__((unused));                                          \
+        }                                                                     \
+        return yc_k_;                                                         \
+    }
+#define YC_I64_KERNEL(name, x, ctx, ...) YC__KERNEL(int64_t, name, x, ctx, __VA_ARGS__)
+#define YC_VAL_KERNEL(name, x, ctx, ...) YC__KERNEL(yc_val, name, x, ctx, __VA_ARGS__)
+#define YC_DROP goto yc_drop_
 /* itertools.islice(up, start, stop, step): items start, start+step, ...
  * below stop (YC_NO_LIMIT: no stop). Closes up as soon as stop is reached.
  * Errors (NULL, up freed): stop negative -> ValueError "Stop argument for
