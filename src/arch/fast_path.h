@@ -9,12 +9,15 @@
  * generator) with the context switch inlined, and jumps to the C
  * functions of src/gen.c (yc__next_slow, yc__send_slow, yc__yield_slow,
  * the complete protocol) for everything else, before changing anything.
- * The fused code does exactly what the C code does on that path (the same
- * claim, the same stores, the same jump), minus the call into the separate
- * jump function and the marshalling of its six arguments: on the
- * development machine (AMD Zen 3) each instruction on the round-trip path
+ * The fused code does what the C code does on that path (the same checks,
+ * the same stores, the same jump), minus the call into the separate jump
+ * function and the marshalling of its six arguments: on the development
+ * machines (AMD Zen 3, later Zen 5) each instruction on the round-trip path
  * costs measurably, and these are the ones between the protocol and the
- * switch (docs/design.md, "The fast paths").
+ * switch (docs/design.md, "The fast paths"). Its claim is the biased one
+ * (src/gen.c, "the biased claim"): plain stores when this thread owns the
+ * generator's bias, the compare-and-swap when nobody does, and the C path
+ * (which revokes a bias) when another thread does.
  *
  * Elsewhere (other architectures, YC_SWITCH=ucontext, and the sanitizer
  * builds, whose jumps must be annotated) the C functions carry the public

@@ -26,7 +26,8 @@
  * control word only when the resumed side's differs from the running one
  * (almost never): fldcw is the slow one of the loads, while ldmxcsr is
  * cheap, and comparing MXCSR first is not (a load of what stmxcsr has just
- * stored waits for that store; docs/design.md has the measurements). The
+ * stored waits for that store; docs/design.md has the measurements, and
+ * that stmxcsr itself is the costliest instruction of a switch). The
  * running control word is read back from the frame just saved (a 2-byte
  * load of the 2-byte fnstcw store, which forwards) before the stack switch,
  * since the jump must not touch the leaving frame once it has released it
