@@ -10,23 +10,6 @@
 
 /* ---- callbacks -------------------------------------------------------------- */
 
-static void triple(void *ctx, int64_t *xs, size_t n)
-{
-    (void)ctx;
-    for (size_t i = 0; i < n; i++) xs[i] *= 3;
-}
-
-static size_t not7(void *ctx, int64_t *xs, size_t n)
-{
-    (void)ctx;
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        xs[j] = xs[i];
-        j += xs[i] % 7 != 0;
-    }
-    return j;
-}
-
 /* keeps x when (x % mod) is not in the mask's set bits */
 typedef struct pat {
     int64_t mod;
@@ -98,8 +81,8 @@ TEST(i64_pipeline_matches_plain_loop)
     int64_t want = 0;
     for (int64_t x = 0; x < 100000; x++)
         if ((x * 3) % 7 != 0) want += x * 3;
-    yc_iter *p = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, 100000, 1), triple, NULL),
-                                    not7, NULL);
+    yc_iter *p = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, 100000, 1), i64_triple, NULL),
+                                    i64_not7, NULL);
     CHECK(p != NULL);
     CHECK_STR(yc_iter_name(p), "filter_i64");
     yc_val s;
@@ -116,13 +99,13 @@ TEST(i64_pipeline_matches_plain_loop)
 
 TEST(i64_empty_and_one_item)
 {
-    yc_iter *p = yc_iter_map_i64(yc_iter_range(0, 0, 1), triple, NULL);
+    yc_iter *p = yc_iter_map_i64(yc_iter_range(0, 0, 1), i64_triple, NULL);
     yc_val v;
     CHECK_ST(yc_iter_next(p, &v), YC_RETURN);
     CHECK_ST(yc_iter_next(p, &v), YC_RETURN);
     yc_iter_free(p);
 
-    p = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(5, 6, 1), triple, NULL), not7, NULL);
+    p = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(5, 6, 1), i64_triple, NULL), i64_not7, NULL);
     CHECK_ST(yc_iter_next(p, &v), YC_YIELD);
     CHECK_VAL(v, yc_int(15));
     CHECK(yc_type_of(v) == YC_T_INT);
@@ -131,7 +114,7 @@ TEST(i64_empty_and_one_item)
     yc_iter_free(p);
 
     int64_t c = -1;
-    p = yc_iter_filter_i64(yc_iter_range(0, 0, 1), not7, NULL);
+    p = yc_iter_filter_i64(yc_iter_range(0, 0, 1), i64_not7, NULL);
     CHECK_ST(yc_iter_count(p, &c), YC_OK);
     CHECK_EQ_INT(c, 0);
     yc_iter_free(p);
@@ -141,11 +124,11 @@ TEST(i64_per_item_and_block_pulls_agree)
 {
     int64_t a[200], b[200];
     size_t na, nb;
-    yc_iter *p = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, 60, 1), triple, NULL), not7,
+    yc_iter *p = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, 60, 1), i64_triple, NULL), i64_not7,
                                     NULL);
     CHECK_ST(pull_all(p, a, 200, &na), YC_RETURN);
     yc_iter_free(p);
-    p = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, 60, 1), triple, NULL), not7, NULL);
+    p = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, 60, 1), i64_triple, NULL), i64_not7, NULL);
     CHECK_ST(pull_all_batch(p, 7, b, 200, &nb), YC_RETURN);
     yc_iter_free(p);
     CHECK_EQ_INT(na, nb);
@@ -176,7 +159,7 @@ TEST(i64_early_close)
 {
     tsrc t;
     tsrc_init(&t, 1000);
-    yc_iter *p = yc_iter_map_i64(tsrc_iter(&t), triple, NULL);
+    yc_iter *p = yc_iter_map_i64(tsrc_iter(&t), i64_triple, NULL);
     yc_val v;
     CHECK_ST(yc_iter_next(p, &v), YC_YIELD);
     CHECK_INTV(v, 0);
@@ -202,7 +185,7 @@ TEST(i64_map_callback_raises)
 {
     raiser r = {.at = 2500};
     yc_iter *p = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, 10000, 1), map_raise, &r),
-                                    not7, NULL);
+                                    i64_not7, NULL);
     yc_val s;
     CHECK_ST(yc_iter_sum(p, yc_int(0), &s), YC_RAISE);
     CHECK_EXC_STAGE(&yc_ValueError, "ValueError: map at 2500", "map_i64");
@@ -216,7 +199,7 @@ TEST(i64_filter_callback_raises)
     raiser r = {.at = 69};
     tsrc t;
     tsrc_init(&t, 1000);
-    yc_iter *p = yc_iter_filter_i64(yc_iter_map_i64(tsrc_iter(&t), triple, NULL), filter_raise, &r);
+    yc_iter *p = yc_iter_filter_i64(yc_iter_map_i64(tsrc_iter(&t), i64_triple, NULL), filter_raise, &r);
     int64_t c;
     CHECK_ST(yc_iter_count(p, &c), YC_RAISE);
     CHECK_EXC_STAGE(&yc_ValueError, "ValueError: filter at 69", "filter_i64");
@@ -227,7 +210,7 @@ TEST(i64_filter_callback_raises)
     /* per item too */
     r.at = 6;
     tsrc_init(&t, 10);
-    p = yc_iter_filter_i64(yc_iter_map_i64(tsrc_iter(&t), triple, NULL), filter_raise, &r);
+    p = yc_iter_filter_i64(yc_iter_map_i64(tsrc_iter(&t), i64_triple, NULL), filter_raise, &r);
     CHECK_ST(yc_iter_next(p, &v), YC_YIELD);
     CHECK_INTV(v, 0);
     CHECK_ST(yc_iter_next(p, &v), YC_YIELD);
@@ -243,7 +226,7 @@ TEST(i64_upstream_error_passes_through)
     tsrc t;
     tsrc_init(&t, 100);
     t.raise_at = 40;
-    yc_iter *p = yc_iter_filter_i64(yc_iter_map_i64(tsrc_iter(&t), triple, NULL), not7, NULL);
+    yc_iter *p = yc_iter_filter_i64(yc_iter_map_i64(tsrc_iter(&t), i64_triple, NULL), i64_not7, NULL);
     yc_val s;
     CHECK_ST(yc_iter_sum(p, yc_int(0), &s), YC_RAISE);
     yc_exc *e = yc_err_get();
@@ -255,7 +238,7 @@ TEST(i64_upstream_error_passes_through)
 TEST(i64_non_int_upstream_is_a_type_error)
 {
     yc_val items[] = {yc_int(1), yc_int(2), yc_bytes("ab", 2), yc_int(4)};
-    yc_iter *p = yc_iter_map_i64(yc_iter_array(items, 4), triple, NULL);
+    yc_iter *p = yc_iter_map_i64(yc_iter_array(items, 4), i64_triple, NULL);
     yc_val v;
     CHECK_ST(yc_iter_next(p, &v), YC_YIELD);
     CHECK_INTV(v, 3);
@@ -267,7 +250,7 @@ TEST(i64_non_int_upstream_is_a_type_error)
     yc_iter_free(p);
 
     yc_val fl[] = {yc_int(1), yc_float(2.5)};
-    p = yc_iter_filter_i64(yc_iter_array(fl, 2), not7, NULL);
+    p = yc_iter_filter_i64(yc_iter_array(fl, 2), i64_not7, NULL);
     yc_val s;
     CHECK_ST(yc_iter_sum(p, yc_int(0), &s), YC_RAISE);
     CHECK_EXC_STAGE(&yc_TypeError, "TypeError: filter_i64: expected int, got 'float'",
@@ -275,7 +258,7 @@ TEST(i64_non_int_upstream_is_a_type_error)
     yc_iter_free(p);
 
     yc_val none[] = {YC_NONE};
-    p = yc_iter_filter_i64(yc_iter_array(none, 1), not7, NULL);
+    p = yc_iter_filter_i64(yc_iter_array(none, 1), i64_not7, NULL);
     int64_t c;
     CHECK_ST(yc_iter_count(p, &c), YC_RAISE);
     CHECK_EXC(&yc_TypeError, "TypeError: filter_i64: expected int, got 'NoneType'");
@@ -285,7 +268,7 @@ TEST(i64_non_int_upstream_is_a_type_error)
 TEST(i64_bools_are_ints)
 {
     yc_val items[] = {yc_bool(true), yc_bool(false), yc_int(5), yc_bool(true)};
-    yc_iter *p = yc_iter_map_i64(yc_iter_array(items, 4), triple, NULL);
+    yc_iter *p = yc_iter_map_i64(yc_iter_array(items, 4), i64_triple, NULL);
     int64_t got[8];
     size_t n;
     yc_val v;
@@ -304,7 +287,7 @@ TEST(i64_fed_by_generator_stage_and_feeding_map_batch)
     tsrc t;
     tsrc_init(&t, 3000);
     yc_iter *p = yc_iter_map_batch(
-        yc_iter_filter_i64(yc_iter_map_i64(tsrc_iter(&t), triple, NULL), not7, NULL), plus1_val,
+        yc_iter_filter_i64(yc_iter_map_i64(tsrc_iter(&t), i64_triple, NULL), i64_not7, NULL), plus1_val,
         NULL);
     int64_t want = 0;
     for (int64_t x = 0; x < 3000; x++)
@@ -316,9 +299,9 @@ TEST(i64_fed_by_generator_stage_and_feeding_map_batch)
     yc_iter_free(p);
 
     /* a yc_val stage between two i64 stages, and a float start for sum */
-    p = yc_iter_filter_i64(yc_iter_map_batch(yc_iter_map_i64(yc_iter_range(0, 3000, 1), triple, NULL),
+    p = yc_iter_filter_i64(yc_iter_map_batch(yc_iter_map_i64(yc_iter_range(0, 3000, 1), i64_triple, NULL),
                                              plus1_val, NULL),
-                           not7, NULL);
+                           i64_not7, NULL);
     want = 0;
     for (int64_t x = 0; x < 3000; x++)
         if ((x * 3 + 1) % 7 != 0) want += x * 3 + 1;
@@ -337,7 +320,7 @@ static yc_val gen_of_i64(void *arg)
 
 TEST(i64_consumed_by_a_generator)
 {
-    yc_iter *p = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, 10, 1), triple, NULL), not7,
+    yc_iter *p = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, 10, 1), i64_triple, NULL), i64_not7,
                                     NULL);
     yc_iter *g = yc_iter_gen(gen_of_i64, p, NULL);
     int64_t got[16];
@@ -429,7 +412,7 @@ TEST(i64_block_boundary_sweep)
                 }
             }
             pat p = {.mod = pats[pi].mod, .drop = pats[pi].drop};
-            yc_iter *it = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, n, 1), triple, NULL),
+            yc_iter *it = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, n, 1), i64_triple, NULL),
                                              pat_keep, &p);
             yc_val s;
             CHECK_ST(yc_iter_sum(it, yc_int(0), &s), YC_OK);
@@ -441,7 +424,7 @@ TEST(i64_block_boundary_sweep)
             }
             CHECK(p.max_n <= YC_BATCH);
             yc_iter_free(it);
-            it = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, n, 1), triple, NULL), pat_keep,
+            it = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, n, 1), i64_triple, NULL), pat_keep,
                                     &p);
             int64_t c;
             CHECK_ST(yc_iter_count(it, &c), YC_OK);
@@ -526,12 +509,12 @@ TEST(i64_constructor_argument_errors)
     tsrc_init(&t, 5);
     CHECK(yc_iter_filter_i64(tsrc_iter(&t), NULL, NULL) == NULL);
     CHECK_EXC(&yc_TypeError, "TypeError: filter_i64: the function is NULL");
-    CHECK(yc_iter_map_i64(NULL, triple, NULL) == NULL);
+    CHECK(yc_iter_map_i64(NULL, i64_triple, NULL) == NULL);
     CHECK_EXC(&yc_TypeError, "TypeError: map_i64: upstream iterator is NULL");
-    CHECK(yc_iter_filter_i64(NULL, not7, NULL) == NULL);
+    CHECK(yc_iter_filter_i64(NULL, i64_not7, NULL) == NULL);
     CHECK_EXC(&yc_TypeError, "TypeError: filter_i64: upstream iterator is NULL");
     /* the first error is kept */
-    CHECK(yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, 1, 0), triple, NULL), not7, NULL) ==
+    CHECK(yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, 1, 0), i64_triple, NULL), i64_not7, NULL) ==
           NULL);
     CHECK_EXC(&yc_ValueError, "ValueError: range() arg 3 must not be zero");
 }
@@ -540,10 +523,10 @@ TEST(i64_label_names_the_stage)
 {
     raiser r = {.at = 3};
     yc_iter *p = yc_iter_map_i64(yc_iter_range(0, 10, 1), map_raise, &r);
-    CHECK_ST(yc_iter_label(p, "triple"), YC_OK);
+    CHECK_ST(yc_iter_label(p, "i64_triple"), YC_OK);
     int64_t c;
     CHECK_ST(yc_iter_count(p, &c), YC_RAISE);
-    CHECK_EXC_STAGE(&yc_ValueError, "ValueError: map at 3", "triple");
+    CHECK_EXC_STAGE(&yc_ValueError, "ValueError: map at 3", "i64_triple");
     yc_iter_free(p);
 }
 
@@ -577,7 +560,7 @@ static void map_poke(void *ctx, int64_t *xs, size_t n)
 {
     (void)ctx;
     poke_self();
-    triple(NULL, xs, n);
+    i64_triple(NULL, xs, n);
 }
 
 static size_t filter_poke(void *ctx, int64_t *xs, size_t n)

@@ -14,20 +14,6 @@ YC_I64_KERNEL(triple_not7, x, ctx, {
     if (x % 7 == 0) YC_DROP;
 })
 
-static void triple(void *ctx, int64_t *xs, size_t n)
-{
-    (void)ctx;
-    for (size_t i = 0; i < n; i++) xs[i] *= 3;
-}
-
-static size_t not7(void *ctx, int64_t *xs, size_t n)
-{
-    (void)ctx;
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++)
-        if (xs[i] % 7 != 0) xs[j++] = xs[i];
-    return j;
-}
 
 /* filter, map, filter, map: the steps after a drop do not run for the
  * dropped item (counted after each filter step) */
@@ -93,8 +79,8 @@ TEST(kernel_matches_separate_stages)
         yc_iter *fused = yc_iter_filter_i64(yc_iter_range(0, n, 1), triple_not7, NULL);
         CHECK_ST(pull_all_batch(fused, 64, a, 3000, &na), YC_RETURN);
         yc_iter_free(fused);
-        yc_iter *sep = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, n, 1), triple, NULL),
-                                          not7, NULL);
+        yc_iter *sep = yc_iter_filter_i64(yc_iter_map_i64(yc_iter_range(0, n, 1), i64_triple, NULL),
+                                          i64_not7, NULL);
         CHECK_ST(pull_all(sep, b, 3000, &nb), YC_RETURN);
         yc_iter_free(sep);
         CHECK_EQ_INT(na, nb);

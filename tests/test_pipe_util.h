@@ -139,4 +139,23 @@ static inline void tmp_file(char *path, size_t n, const void *data, size_t len)
     close(fd);
 }
 
+/* The int64 block callbacks of the map/filter pipeline the tests and the
+ * benchmark use: x * 3 in place, then the values not divisible by 7. */
+static inline void i64_triple(void *ctx, int64_t *xs, size_t n)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++) xs[i] *= 3;
+}
+
+static inline size_t i64_not7(void *ctx, int64_t *xs, size_t n)
+{
+    (void)ctx;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        xs[j] = xs[i];
+        j += xs[i] % 7 != 0;
+    }
+    return j;
+}
+
 #endif
