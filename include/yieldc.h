@@ -501,9 +501,12 @@ YC_API void yc_stats_get(yc_stats *out);
 YC_API void yc_stack_pool_trim(void);
 
 /* The configuration, e.g. "switch=x86_64-sysv stack_default=262144
- * stack_pool_max=64 stack_guard=region asan=0 tsan=0 valgrind=1": build
- * options, and how this kernel lets us make guard pages (region or
- * mprotect). Static string. */
+ * stack_pool_max=64 stack_guard=region claim=biased asan=0 tsan=0
+ * valgrind=1": build options, how this kernel lets us make guard pages
+ * (region or mprotect), and whether generators get the biased claim
+ * (biased: the x86-64 fast path with the membarrier system call; cas
+ * otherwise, or with the environment variable YC_NO_BIAS=1). Static
+ * string. */
 YC_API const char *yc_config(void);
 
 #ifndef YC_STACK_DEFAULT
@@ -553,7 +556,8 @@ YC_API int yc__stack_guard_kind(void);
 YC_API void yc__stack_guard_force(int kind);
 /* Test hooks: the biased claim (docs/design.md). _kind: 1 if generators
  * created now get a bias, else 2. _force: 1 bias every new generator (no
- * revocation limit), 2 none, 0 back to the default (probe the system). */
+ * revocation limit), 2 none, 0 back to the default (find out again, with
+ * YC_NO_BIAS from the environment as it is now). */
 YC_API int yc__bias_kind(void);
 YC_API void yc__bias_force(int mode);
 

@@ -447,25 +447,37 @@ static _Atomic int bias_mode;
 static _Atomic long bias_revocations;
 
 #if YC_FAST_PATH
-static int bias_probed; /* BIAS_ON or BIAS_OFF, found once per process */
-static pthread_once_t bias_once = PTHREAD_ONCE_INIT;
+/* BIAS_ON or BIAS_OFF once found out (0 before): whether this process may
+ * use membarrier. Two threads may find out at once: both find the same
+ * (registering twice is harmless). */
+static _Atomic int bias_probed;
 
-static void bias_probe(void)
+static int bias_probe(void)
 {
-    long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-    bias_probed = q >= 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-                          syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0
-                      ? BIAS_ON
-                      : BIAS_OFF;
+    int p = atomic_load_explicit(&bias_probed, memory_order_acquire);
+    if (YC_LIKELY(p)) return p;
+    /* YC_NO_BIAS=1: no bias, and no membarrier call at all (for a seccomp
+     * filter that kills on system calls it does not know) */
+    const char *off = getenv("YC_NO_BIAS");
+    if (off && *off && strcmp(off, "0") != 0) {
+        p = BIAS_OFF;
+    } else {
+        long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+        p = q >= 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+                    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0
+                ? BIAS_ON
+                : BIAS_OFF;
+    }
+    atomic_store_explicit(&bias_probed, p, memory_order_release);
+    return p;
 }
 
 static int bias_mode_now(void)
 {
     int m = atomic_load_explicit(&bias_mode, memory_order_relaxed);
     if (YC_LIKELY(m != BIAS_UNKNOWN)) return m;
-    pthread_once(&bias_once, bias_probe);
     int unknown = BIAS_UNKNOWN;
-    atomic_compare_exchange_strong(&bias_mode, &unknown, bias_probed);
+    atomic_compare_exchange_strong(&bias_mode, &unknown, bias_probe());
     return atomic_load(&bias_mode);
 }
 
@@ -478,20 +490,15 @@ static inline uintptr_t bias_owner(void)
 
 void yc__bias_force(int mode)
 {
-    pthread_once(&bias_once, bias_probe); /* forcing on needs membarrier registered */
-    atomic_store(&bias_mode, mode == 1 && bias_probed == BIAS_ON ? BIAS_FORCED
-                             : mode == 2                         ? BIAS_OFF
-                                                                 : BIAS_UNKNOWN);
+    if (mode != 1 && mode != 2) atomic_store(&bias_probed, 0); /* find out again */
+    int on = bias_probe() == BIAS_ON; /* forcing on needs membarrier registered */
+    atomic_store(&bias_mode, mode == 1 && on ? BIAS_FORCED : mode == 2 ? BIAS_OFF : BIAS_UNKNOWN);
     atomic_store(&bias_revocations, 0);
 }
 
 int yc__bias_kind(void) { return bias_owner() ? 1 : 2; }
 
-bool yc__bias_available(void)
-{
-    pthread_once(&bias_once, bias_probe);
-    return bias_probed == BIAS_ON;
-}
+bool yc__bias_available(void) { return bias_probe() == BIAS_ON; }
 #else
 static inline uintptr_t bias_owner(void) { return 0; }
 void yc__bias_force(int mode) { (void)mode; }

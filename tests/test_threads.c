@@ -999,4 +999,28 @@ TEST(threads_bias_revoked_then_limit)
     CHECK_EQ_INT(yc__bias_kind(), 1);
 }
 
+/* YC_NO_BIAS=1 in the environment: no bias (the library reads it when it
+ * finds out whether to bias, once per process, or again after
+ * yc__bias_force(0)). */
+TEST(threads_no_bias_env)
+{
+    if (!strstr(yc_config(), "claim=biased")) { /* no fast path or no membarrier here */
+        CHECK_EQ_INT(yc__bias_kind(), 2);
+        return;
+    }
+    setenv("YC_NO_BIAS", "1", 1);
+    yc__bias_force(0);
+    CHECK_EQ_INT(yc__bias_kind(), 2);
+    yc_gen *g = yc_gen_new(bias_body, &(bias_race){.delay = 0}, NULL);
+    yc_val v;
+    CHECK_ST(yc_next(g, &v), YC_YIELD); /* the fast path's compare-and-swap */
+    CHECK_ST(yc_gen_free(g), YC_OK);
+    setenv("YC_NO_BIAS", "0", 1); /* 0 means no */
+    yc__bias_force(0);
+    CHECK_EQ_INT(yc__bias_kind(), 1);
+    unsetenv("YC_NO_BIAS");
+    yc__bias_force(0);
+    CHECK_EQ_INT(yc__bias_kind(), 1);
+}
+
 TEST_MAIN()
