@@ -15,6 +15,9 @@
 #   asan-ubsan    gcc, Debug, -DYC_SANITIZE=address,undefined
 #   tsan          gcc, Debug, -DYC_SANITIZE=thread, the threading tests
 #   valgrind      memcheck over every test of gcc-O2 (skipped without valgrind)
+#   model         the Spin model of the biased claim (tests/model/bias.pml):
+#                 holds as built, fails when broken in each of four ways;
+#                 installs Debian's spin when missing (skipped when it cannot)
 #   aarch64       cross-built for AArch64, every test run under qemu-user, in
 #                 three legs: aarch64-O2 (RelWithDebInfo, assembly switch),
 #                 aarch64-O0-pac (-O0, -mbranch-protection=standard: BTI and
@@ -56,7 +59,7 @@ HAVE_CLANG := $(shell command -v $(CLANG) >/dev/null 2>&1 && echo yes)
 HAVE_VALGRIND := $(shell command -v $(VALGRIND) >/dev/null 2>&1 && echo yes)
 
 MATRIX := test-gcc-O2 test-gcc-ucontext test-clang-O0 test-clang-O3 test-asan-ubsan test-tsan test-valgrind \
-          test-aarch64
+          test-model test-aarch64
 
 .PHONY: all release demo test test-matrix $(MATRIX) test-aarch64-legs bench fuzz clean
 .NOTPARALLEL:
@@ -204,6 +207,12 @@ else
 test-valgrind:
 	$(call skip,valgrind,$(VALGRIND) not found)
 endif
+
+# The biased claim's model (tests/model/run.sh says what is checked).
+test-model:
+	@mkdir -p $(B)
+	@echo; echo "==> [model] spin over tests/model/bias.pml"
+	@bash tests/model/run.sh $(B)/model $(COUNTS) || { echo "==> [model] FAILED"; exit 1; }
 
 # The AArch64 legs (cross compiler and qemu-user from Debian; see
 # cmake/aarch64-linux-gnu.cmake: ctest runs each test through qemu-aarch64).
