@@ -16,7 +16,7 @@
 #   tsan          gcc, Debug, -DYC_SANITIZE=thread, the threading tests
 #   valgrind      memcheck over every test of gcc-O2 (skipped without valgrind)
 #   model         the Spin model of the biased claim (tests/model/bias.pml):
-#                 holds as built, fails when broken in each of four ways;
+#                 holds as built, fails when broken in each of five ways;
 #                 installs Debian's spin when missing (skipped when it cannot)
 #   aarch64       cross-built for AArch64, every test run under qemu-user, in
 #                 three legs: aarch64-O2 (RelWithDebInfo, assembly switch),

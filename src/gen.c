@@ -418,8 +418,13 @@ static int throw_delegating(yc_gen *g, yc_exc *e, yc_val *out)
  * the thread that owns a generator's bias (g->owner == &yc__T; the
  * creating thread) claims it with plain stores:
  *
- *   claiming = 1; if (owner == me && state == S) { state = R; claiming = 0; }
+ *   if (owner == me) {
+ *       claiming = 1;
+ *       if (owner == me && state == S) { state = R; claiming = 0; ... }
+ *   }
  *
+ * Only the owner ever stores to claiming (another thread's stores there
+ * could hide the owner's announce from a revoker).
  * Every other claim is a compare-and-swap, and a thread that is not the
  * owner first takes the bias away for good (unbias): owner = REVOKING;
  * membarrier(); wait while claiming; owner = 0. That is Dekker's

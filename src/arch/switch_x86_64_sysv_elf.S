@@ -205,8 +205,11 @@ yc__ctx_jump_ontop:
  * with nothing changed and the argument registers untouched. Uses rax,
  * r9d, r10, r11. The biased claim (src/gen.c): when this thread owns g's
  * bias, plain stores; the announce (claiming = 1) is stored before owner
- * is loaded, with no fence between: a revoker's membarrier() orders them.
- * Any other case goes to CLAIM_COLD's code (`name`_nobias). */
+ * is loaded again, with no fence between: a revoker's membarrier() orders
+ * them. Only the owner stores to claiming: a thread that finds another
+ * owner goes out of line at once (`name`_notours), since its stores could
+ * otherwise hide the owner's announce from a revoker. Any other case goes
+ * to CLAIM_COLD's code (`name`_nobias). */
 .macro RESUME_CLAIM name, slow
     .cfi_remember_state             /* (the slow exit's CFI: this one)     */
     movq    yc__T@gottpoff(%rip), %r11 /* r11 = yc__T's TLS offset        */
@@ -217,11 +220,15 @@ yc__ctx_jump_ontop:
     jne     \slow                   /* no: the C path reports it           */
     testq   %r10, %r10              /* thread not set up yet?              */
     jz      \slow                   /* the C path sets it up               */
-    movl    $1, G_CLAIMING(%rdi)    /* claiming = 1: a plain claim begins  */
     movq    %fs:0, %rax             /* rax = the thread pointer ...        */
     addq    %r11, %rax              /* ... + yc__T's offset = &yc__T       */
-    cmpq    %rax, G_OWNER(%rdi)     /* do we own g's bias?                 */
-    jne     .L\name\()_nobias       /* no: out of line                     */
+    cmpq    %rax, G_OWNER(%rdi)     /* do we own g's bias? (only the owner
+                                       may ever store to claiming)         */
+    jne     .L\name\()_notours      /* no: out of line                     */
+    movl    $1, G_CLAIMING(%rdi)    /* claiming = 1: a plain claim begins  */
+    cmpq    %rax, G_OWNER(%rdi)     /* still ours? (loaded after the
+                                       announce: the handshake's load)     */
+    jne     .L\name\()_nobias       /* being revoked: out of line          */
     cmpl    $YC__FP_SUSPENDED, G_STATE(%rdi) /* suspended?                 */
     jne     .L\name\()_nobias       /* no: out of line (then the C path)   */
     movl    $YC__FP_RUNNING, G_STATE(%rdi) /* claimed: RUNNING ...         */
@@ -236,6 +243,7 @@ yc__ctx_jump_ontop:
 .macro CLAIM_COLD name, slow
 .L\name\()_nobias:
     movl    $0, G_CLAIMING(%rdi)    /* no plain claim after all            */
+.L\name\()_notours:
     cmpq    $0, G_OWNER(%rdi)       /* nobody's bias?                      */
     jne     \slow                   /* someone's: the C path               */
     movl    $YC__FP_SUSPENDED, %eax /* the claim: SUSPENDED ...            */

@@ -11,8 +11,7 @@
  *
  * Checked: never both threads in the body at once (the assertion in
  * body()), and no deadlock (an invalid end state). tests/model/run.sh runs
- * it, and the same model with the membarrier taken out (-DNO_MEMBARRIER),
- * which must fail: that is what makes the barrier necessary.
+ * it, and broken versions of it, which must fail (run.sh lists them).
  */
 
 #define NONE 0
@@ -121,7 +120,9 @@ proctype owner() {
     byte i, ow, st, k;
     bool ok, found;
     for (i : 1 .. STEPS) {
-        /* the fast path (src/arch/switch_x86_64_sysv_elf.S, RESUME_CLAIM) */
+        /* the fast path (src/arch/switch_x86_64_sysv_elf.S, RESUME_CLAIM),
+         * past its first check that the bias is ours (it is, until revoked:
+         * a revoked owner goes to the else branch below either way) */
         o_store(A_CLAIMING, 1);
         o_load(A_OWNER, ow);
         o_load(A_STATE, st);
@@ -158,7 +159,15 @@ proctype owner() {
 proctype other() {
     byte i;
     for (i : 1 .. STEPS) {
-        /* unbias() */
+        /* the fast path: this thread does not own the bias, so it goes out
+         * of line without touching claiming (with -DFOREIGN_ANNOUNCE, as
+         * the first version did: announce, find another owner, clear) */
+#ifdef FOREIGN_ANNOUNCE
+        mem[A_CLAIMING] = 1;
+        mem[A_CLAIMING] = 0;
+#endif
+        /* CLAIM_COLD: nobody's bias -> the inline compare-and-swap; else
+         * the C path: unbias(), then the compare-and-swap */
         if
         :: atomic { mem[A_OWNER] == OWNER -> mem[A_OWNER] = REVOKING } ->
 #ifndef NO_MEMBARRIER

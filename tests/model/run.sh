@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Model checking of the biased claim (tests/model/bias.pml) with Spin: the
 # model as the code is must hold (no two threads in the body at once, no
-# deadlock) in every interleaving; each of four broken versions of it must
+# deadlock) in every interleaving; each of five broken versions of it must
 # fail, or the model would not be checking what it claims to:
 #   no-membarrier   the revoker does not make the owner's stores visible
 #   no-announce     the owner's fast path does not store claiming = 1
 #   no-wait         the revoker does not wait while claiming is 1
 #   clear-first     the owner stores claiming = 0 before state = RUNNING
+#   foreign-announce  another thread's fast path stores claiming = 1, then
+#                   0, before finding that it does not own the bias (the
+#                   first version of the fast path)
 #
 #   bash tests/model/run.sh WORKDIR COUNTS
 #
@@ -91,6 +94,7 @@ mutant no-wait "(mem[A_CLAIMING] == 0);" "skip;" && check no-wait fails "$work/n
 awk '/o_store\(A_STATE, RUNNING\);/ && !d { getline nxt; print nxt; print; d = 1; next } { print }' \
     "$here/bias.pml" >"$work/clear-first.pml"
 check clear-first fails "$work/clear-first.pml"
+check foreign-announce fails "$here/bias.pml" -DFOREIGN_ANNOUNCE
 
 echo "model $passed $failed" >>"$counts"
 echo "==> [model] $passed of $((passed + failed)) ok"
