@@ -2,8 +2,8 @@
  * A model of the biased claim (src/gen.c, "the biased claim";
  * docs/design.md) for the Spin model checker: the owner thread's plain
  * claim on x86-64's memory model (TSO: its stores wait in a FIFO store
- * buffer, its loads see its own latest buffered store or else memory), a
- * second thread that revokes the bias and claims with compare-and-swap,
+ * buffer, its loads see its own latest buffered store or else memory), two
+ * other threads that revoke the bias and claim with compare-and-swap,
  * and the generator body with its yield. Spin explores every interleaving
  * and every moment at which the owner's buffered stores reach memory.
  *
@@ -197,6 +197,7 @@ init {
         mem[A_CLAIMING] = 0;
         run drain();
         run owner();
-        run other()
+        run other();   /* two other threads: one revokes, the other */
+        run other()    /* waits for it, or both race to claim */
     }
 }
