@@ -605,13 +605,16 @@ int GEN_SEND(yc_gen *g, yc_val v, yc_val *out)
     return send_slow(g, v, out, s);
 }
 
+/* next expects the state it finds (one compare-and-swap, not a failing one
+ * first: with the fast path, this code mostly runs for a generator's first
+ * next, on CREATED). */
 int GEN_NEXT(yc_gen *g, yc_val *out)
 {
     yc__coro *me = yc__T.cur;
     if (YC_UNLIKELY(!GEN_OK(g) || !me)) return send_cold(g, YC_NONE, out);
-    int s = YC_GEN_SUSPENDED;
-    if (YC_LIKELY(claim(g, &s))) return gen_go_from(me, g, YC_NONE, out);
-    if (s == YC_GEN_CREATED && claim(g, &s)) return gen_go_from(me, g, YC_NONE, out);
+    int s = atomic_load_explicit(&g->state, memory_order_relaxed);
+    if (YC_LIKELY(s == YC_GEN_SUSPENDED || s == YC_GEN_CREATED) && claim(g, &s))
+        return gen_go_from(me, g, YC_NONE, out);
     return send_slow(g, YC_NONE, out, s);
 }
 
