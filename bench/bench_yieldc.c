@@ -13,7 +13,8 @@
  *
  * Definitions:
  *   roundtrip     yc_next on a suspended generator that yields again
- *                 (resume + yield: two switches)
+ *                 (resume + yield: two switches); the row SYSTEM:share-fpenv
+ *                 is the same generator created with YC_GEN_SHARE_FPENV
  *   create        yc_gen_new + yc_next (yields) + yc_next (returns) +
  *                 yc_gen_free, with the stack pool warm: CPython's "create
  *                 and exhaust a one-yield generator"
@@ -58,6 +59,15 @@ static yc_val body_echo(void *arg)
 }
 
 static yc_gen *rt_gen;
+
+static yc_gen *new_started_opts(yc_gen_fn fn, const yc_gen_opts *opts)
+{
+    yc_gen *g = yc_gen_new(fn, NULL, opts);
+    if (!g) die("yc_gen_new", YC_RAISE);
+    int st = yc_next(g, NULL);
+    if (st != YC_YIELD) die("first yc_next", st);
+    return g;
+}
 
 static yc_gen *new_started(yc_gen_fn fn)
 {
@@ -187,6 +197,12 @@ int main(int argc, char **argv)
         if (argc > 3) sys = argv[3];
         rt_gen = new_started(body_forever);
         bench_row("roundtrip", sys, bench_measure(loop_roundtrip, ms));
+        yc_gen_free(rt_gen);
+        /* the same generator created with YC_GEN_SHARE_FPENV */
+        char share_sys[64];
+        snprintf(share_sys, sizeof share_sys, "%s:share-fpenv", sys);
+        rt_gen = new_started_opts(body_forever, &(yc_gen_opts){.flags = YC_GEN_SHARE_FPENV});
+        bench_row("roundtrip", share_sys, bench_measure(loop_roundtrip, ms));
         yc_gen_free(rt_gen);
         loop_create(64); /* the stack pool is warm from here on */
         bench_row("create", sys, bench_measure(loop_create, ms));

@@ -404,7 +404,19 @@ typedef enum yc_gen_state {
 typedef struct yc_gen_opts {
     const char *name;  /* for messages and tracebacks; copied. NULL: "generator" */
     size_t stack_size; /* bytes of stack; 0: the default (YC_STACK_DEFAULT) */
+    unsigned flags;    /* YC_GEN_* below, or 0 */
 } yc_gen_opts;
+
+/* flags: the generator promises to leave the floating-point control state
+ * (the rounding mode, exception masks, flush-to-zero; on x86-64 MXCSR and
+ * the x87 control word) as it finds it at every resume. Its round trips may
+ * then skip saving and restoring that state, so that it runs with its
+ * resumer's: the x86-64 assembly fast paths of yc_next, yc_send and
+ * yc_yield do (the save is about 40% of a round trip there); every other
+ * switch, and every other build, keeps each side's own state as without
+ * the flag. A generator that breaks the promise may change its resumer's
+ * rounding, or not see its own again. Any other bit: ValueError. */
+#define YC_GEN_SHARE_FPENV 1u
 
 /* Creates a generator that will run fn(arg); runs nothing (state CREATED).
  * arg is borrowed: it must stay valid while the generator can run. opts may
@@ -500,9 +512,10 @@ YC_API void yc_stats_get(yc_stats *out);
 /* Unmaps the calling thread's pooled stacks. */
 YC_API void yc_stack_pool_trim(void);
 
-/* The configuration, e.g. "switch=x86_64-sysv stack_default=262144
- * stack_pool_max=64 stack_guard=region claim=biased asan=0 tsan=0
- * valgrind=1": build options, how this kernel lets us make guard pages
+/* The configuration, e.g. "switch=x86_64-sysv fast_path=1
+ * stack_default=262144 stack_pool_max=64 stack_guard=region claim=biased
+ * asan=0 tsan=0 valgrind=1": build options (fast_path=1: the assembly fast
+ * paths of yc_next, yc_send and yc_yield), how this kernel lets us make guard pages
  * (region or mprotect), and whether generators get the biased claim
  * (biased: the x86-64 fast path with the membarrier system call; cas
  * otherwise, or with the environment variable YC_NO_BIAS=1). Static

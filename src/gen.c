@@ -78,6 +78,8 @@ FP_OFF(struct yc_gen, magic, YC__FP_GEN_MAGIC);
 FP_OFF(struct yc_gen, state, YC__FP_GEN_STATE);
 FP_OFF(struct yc_gen, owner, YC__FP_GEN_OWNER);
 FP_OFF(struct yc_gen, claiming, YC__FP_GEN_CLAIMING);
+FP_OFF(struct yc_gen, flags, YC__FP_GEN_FLAGS);
+_Static_assert(YC_GEN_SHARE_FPENV == YC__FP_SHARE_FPENV, "YC_GEN_SHARE_FPENV");
 FP_OFF(struct yc_gen, out, YC__FP_GEN_OUT);
 FP_OFF(struct yc_gen, scratch, YC__FP_GEN_SCRATCH);
 FP_OFF(struct yc_gen, yield_file, YC__FP_GEN_YIELD_FILE);
@@ -720,6 +722,12 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
                  "yc_gen_new: stack_size %zu is outside [%u, 2^40]", stack, YC_STACK_MIN);
         return NULL;
     }
+    unsigned flags = opts ? opts->flags : 0;
+    if (flags & ~YC_GEN_SHARE_FPENV) {
+        yc__fail(YC_EINVAL, &yc_ValueError, "yc_gen_new: unknown flags 0x%x",
+                 flags & ~YC_GEN_SHARE_FPENV);
+        return NULL;
+    }
     const char *name = opts && opts->name ? opts->name : "generator";
     size_t nlen = strnlen(name, NAME_MAX_LEN);
     /* The generator's header sits at the top of its stack mapping, with its
@@ -748,6 +756,7 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     atomic_init(&g->state, YC_GEN_CREATED);
     atomic_init(&g->owner, bias_owner());
     atomic_init(&g->claiming, 0);
+    g->flags = flags;
     g->fn = fn;
     g->arg = arg;
     g->out = &g->scratch;

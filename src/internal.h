@@ -261,6 +261,7 @@ struct yc_gen {
                                   that may claim with plain stores; 0 none,
                                   YC__OWNER_REVOKING while being taken away */
     _Atomic int claiming;      /* 1 while the owner's plain claim is under way */
+    uint32_t flags;            /* yc_gen_opts.flags (YC_GEN_SHARE_FPENV) */
     yc_val *out;               /* where the resumer wants the result */
     yc_val scratch;            /* out when the resumer passed NULL */
     yc_val done;               /* a subiterator's return value, for yield from */

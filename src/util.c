@@ -149,9 +149,9 @@ static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 static void config_init(void)
 {
     snprintf(config_buf, sizeof config_buf,
-             "switch=%s stack_default=%zu stack_pool_max=%d stack_guard=%s claim=%s asan=%d "
-             "tsan=%d valgrind=%d",
-             YC_SWITCH_NAME, (size_t)YC_STACK_DEFAULT, (int)YC_STACK_POOL_MAX,
+             "switch=%s fast_path=%d stack_default=%zu stack_pool_max=%d stack_guard=%s "
+             "claim=%s asan=%d tsan=%d valgrind=%d",
+             YC_SWITCH_NAME, YC_FAST_PATH, (size_t)YC_STACK_DEFAULT, (int)YC_STACK_POOL_MAX,
              yc__stack_guard_kind() == YC__GUARD_REGION ? "region" : "mprotect",
              yc__bias_available() ? "biased" : "cas", YC_ASAN, YC_TSAN, YC_VALGRIND);
 }

@@ -64,6 +64,7 @@
 #define YC__FP_GEN_STATE      0x0c /* _Atomic int state */
 #define YC__FP_GEN_OWNER      0x10 /* _Atomic uintptr_t owner */
 #define YC__FP_GEN_CLAIMING   0x18 /* _Atomic int claiming */
+#define YC__FP_GEN_FLAGS      0x1c /* uint32_t flags */
 #define YC__FP_GEN_OUT        0x20 /* yc_val *out */
 #define YC__FP_GEN_SCRATCH    0x28 /* yc_val scratch */
 #define YC__FP_GEN_YIELD_FILE 0x50 /* const char *yield_file */
@@ -81,5 +82,6 @@
 #define YC__FP_SUSPENDED      2          /* YC_GEN_SUSPENDED */
 #define YC__FP_YIELD          1          /* YC_YIELD */
 #define YC__FP_SUSP_YIELD     0          /* SUSP_YIELD (src/gen.c) */
+#define YC__FP_SHARE_FPENV    1          /* YC_GEN_SHARE_FPENV */
 
 #endif

@@ -50,6 +50,7 @@
 #define OFF_RBP     0x30
 #define OFF_RET     0x38
 #define FRAME_SIZE  0x40
+#define NO_FP       0xffffffff /* in the MXCSR slot: FP words not saved */
 
     .text
 
@@ -58,12 +59,20 @@
  * docs/design.md), stores the frame address into *from (the context `from`
  * points to: rdi unless given), and leaves the running x87 control word in
  * r11d for RESTORE_FRAME. On entry rsp points at our return address, the
- * frame's top slot. */
-.macro SAVE_FRAME from=%rdi
+ * frame's top slot. With fp=0 (a switch to or from a generator created
+ * with YC_GEN_SHARE_FPENV, on the fast paths) the FP words are not saved:
+ * the MXCSR slot gets NO_FP, which no MXCSR value can be (its reserved
+ * bits set), so that a restore that checks (RESTORE_FRAME fp=check) skips
+ * them. */
+.macro SAVE_FRAME from=%rdi, fp=1
     leaq    -0x38(%rsp), %rsp       /* the frame below the return address  */
     .cfi_adjust_cfa_offset 0x38
+.if \fp
     stmxcsr OFF_MXCSR(%rsp)         /* save MXCSR                          */
     fnstcw  OFF_X87CW(%rsp)         /* save the x87 control word           */
+.else
+    movl    $NO_FP, OFF_MXCSR(%rsp) /* mark the FP words as not saved      */
+.endif
     movq    %r15, OFF_R15(%rsp)     /* callee-saved registers ...          */
     .cfi_rel_offset r15, OFF_R15
     movq    %r14, OFF_R14(%rsp)
@@ -77,27 +86,41 @@
     movq    %rbp, OFF_RBP(%rsp)     /* ... in the frame table's slots      */
     .cfi_rel_offset rbp, OFF_RBP
     movq    %rsp, (\from)           /* from->sp = this frame               */
+.if \fp
     movzwl  OFF_X87CW(%rsp), %r11d  /* r11d = our x87 control word (the
                                        fnstcw store forwards to it)        */
+.endif
 .endm
 
 /* Restores the frame at rsp (the resumed side's); r11d holds the running
- * x87 control word (from SAVE_FRAME). With `ret` (a register) it loads the
+ * x87 control word (from SAVE_FRAME). fp=0 leaves the FP words as they are
+ * (the fast paths of a YC_GEN_SHARE_FPENV generator, whose frames and whose
+ * resumers' frames they saved with fp=0); fp=check loads them unless the
+ * frame says NO_FP (the jump functions, which any frame may reach). Every
+ * other frame a fast path restores was saved with the FP words: a
+ * generator without the flag is switched to and from only with them. With
+ * `ret` (a register) it loads the
  * resumed side's return address into it first, so that the indirect jump's
  * target is known early (measured faster), and leaves rsp above the frame;
  * without, rsp is left at the return address. The stack layout equals the
  * saving side's, so the CFI still describes it. A control word that differs
  * branches to FP_RESTORE_COLD's code, labelled with `name`, which loads it
  * and comes back. */
-.macro RESTORE_FRAME name, ret
+.macro RESTORE_FRAME name, ret, fp=1
 .ifnb \ret
     movq    OFF_RET(%rsp), \ret      /* the resumed side's return address   */
+.endif
+.ifnc \fp,0
+.ifc \fp,check
+    cmpl    $NO_FP, OFF_MXCSR(%rsp) /* FP words not saved in this frame?   */
+    je      .L\name\()_x87cw_done   /* then leave the running ones         */
 .endif
     ldmxcsr OFF_MXCSR(%rsp)         /* restore MXCSR                       */
     cmpw    OFF_X87CW(%rsp), %r11w  /* the resumed side's x87 CW = ours?   */
     jne     .L\name\()_x87cw        /* no: load it (out of line)           */
     .cfi_remember_state             /* (FP_RESTORE_COLD's code: this CFI)  */
 .L\name\()_x87cw_done:
+.endif
     movq    OFF_R15(%rsp), %r15     /* callee-saved registers ...          */
     .cfi_restore r15
     movq    OFF_R14(%rsp), %r14
@@ -144,7 +167,7 @@ yc__ctx_jump:
     movq    (%rsi), %rsp            /* switch stacks: rsp = to->sp         */
     movl    %r9d, (%r8)             /* *flag = val: from's stack is free
                                        (x86 stores are release stores)     */
-    RESTORE_FRAME jump, %r10        /* r10 = the resumed side's return address */
+    RESTORE_FRAME jump, %r10, check /* r10 = the resumed side's return address */
     movq    %rdx, %rax              /* return (a, b) in rax:rdx            */
     movq    %rcx, %rdx
     jmp     *%r10                   /* an indirect jump, not ret: the return
@@ -166,7 +189,7 @@ yc__ctx_jump_ontop:
     .cfi_startproc
     SAVE_FRAME
     movq    (%rsi), %rsp            /* switch stacks: rsp = to->sp         */
-    RESTORE_FRAME ontop
+    RESTORE_FRAME ontop,, check
     movq    %rdx, %rdi              /* fn(a, b) ...                        */
     movq    %rcx, %rsi
     jmp     *%r8                    /* ... entered with to's return address
@@ -191,6 +214,7 @@ yc__ctx_jump_ontop:
 #define G_STATE      YC__FP_GEN_STATE
 #define G_OWNER      YC__FP_GEN_OWNER
 #define G_CLAIMING   YC__FP_GEN_CLAIMING
+#define G_FLAGS      YC__FP_GEN_FLAGS
 #define G_OUT        YC__FP_GEN_OUT
 #define G_SCRATCH    YC__FP_GEN_SCRATCH
 #define G_YIELD_FILE YC__FP_GEN_YIELD_FILE
@@ -265,9 +289,23 @@ yc__ctx_jump_ontop:
     movq    %r10, G_CO+CO_RESUMER(%rdi) /* g->co.resumer = me              */
     leaq    G_CO(%rdi), %rax        /* rax = &g->co (its ctx is at 0)      */
     movq    %rax, %fs:(%r11)        /* yc__T.cur = &g->co                  */
+    testb   $YC__FP_SHARE_FPENV, G_FLAGS(%rdi) /* shares our FP state?     */
+    jnz     .L\name\()_share        /* yes: out of line (SHARE_COLD)       */
     SAVE_FRAME %r10                 /* me->ctx.sp = our frame              */
     movq    (%rax), %rsp            /* switch stacks: rsp = g->co.ctx.sp   */
     RESTORE_FRAME \name, %r10       /* r10 = the generator's return address */
+.L\name\()_switched:
+.endm
+
+/* The out-of-line switch of RESUME_SWITCH `name` for a generator created
+ * with YC_GEN_SHARE_FPENV: the same without the FP words (placed after
+ * CLAIM_COLD, where the CFI is the entry's, as at the branch to it). */
+.macro SHARE_COLD name
+.L\name\()_share:
+    SAVE_FRAME %r10, 0              /* me->ctx.sp = our frame, no FP words */
+    movq    (%rax), %rsp            /* switch stacks: rsp = g->co.ctx.sp   */
+    RESTORE_FRAME \name\()_s, %r10, 0 /* r10 = the return address, FP as is */
+    jmp     .L\name\()_switched     /* back to the common tail             */
 .endm
 
 /* The out-of-line end of a fast path: the FP_RESTORE_COLD code, then the
@@ -293,6 +331,7 @@ yc_next:
     jmp     *%r10                   /* into the generator                  */
     FAST_COLD next, .Lnext_slow, yc__next_slow
     CLAIM_COLD next, .Lnext_slow
+    SHARE_COLD next
     .cfi_endproc
     .size   yc_next, .-yc_next
 
@@ -308,6 +347,7 @@ yc_send:
     jmp     *%r10                   /* into the generator                  */
     FAST_COLD send, .Lsend_slow, yc__send_slow
     CLAIM_COLD send, .Lsend_slow
+    SHARE_COLD send
     .cfi_endproc
     .size   yc_send, .-yc_send
 
@@ -335,15 +375,24 @@ yc__yield:
     movl    %ecx, G_YIELD_LINE(%r8)
     movl    $YC__FP_SUSP_YIELD, G_SUSP(%r8) /* suspended in a plain yield  */
     movq    %r9, %fs:(%r11)         /* yc__T.cur = r                       */
+    testb   $YC__FP_SHARE_FPENV, G_FLAGS(%r8) /* we share r's FP state?    */
+    jnz     .Lyield_share           /* yes: out of line                    */
     SAVE_FRAME %rax                 /* co->ctx.sp = our frame              */
     movq    (%r9), %rsp             /* switch stacks: rsp = r->ctx.sp      */
     movl    $YC__FP_SUSPENDED, G_STATE(%r8) /* publish SUSPENDED: our stack
                                        is free (a release store)           */
     RESTORE_FRAME yield, %r10       /* r10 = the resumer's return address  */
+.Lyield_switched:
     movl    $YC__FP_YIELD, %eax     /* its jump returns (YC_YIELD, 0)      */
     xorl    %edx, %edx
     jmp     *%r10                   /* back to the resumer                 */
     FAST_COLD yield, .Lyield_slow, yc__yield_slow
+.Lyield_share:                      /* (the entry's CFI, as at the branch) */
+    SAVE_FRAME %rax, 0              /* co->ctx.sp = our frame, no FP words */
+    movq    (%r9), %rsp             /* switch stacks: rsp = r->ctx.sp      */
+    movl    $YC__FP_SUSPENDED, G_STATE(%r8) /* publish SUSPENDED           */
+    RESTORE_FRAME yield_s, %r10, 0  /* r10 = the return address, FP as is  */
+    jmp     .Lyield_switched        /* back to the common tail             */
     .cfi_endproc
     .size   yc__yield, .-yc__yield
 #endif /* YC_FAST_PATH */
