@@ -74,6 +74,8 @@ def targets(med):
     """The issues' targets, from this run's medians."""
     rows = [
         ("roundtrip", "yieldc", "boost-fcontext", 1.0, "round trip no slower than Boost's fcontext"),
+        ("roundtrip", "yieldc:share-fpenv", "boost-fcontext", 0.8,
+         "round trip with YC_GEN_SHARE_FPENV at 0.8x Boost's fcontext (the issue's aim)"),
         ("roundtrip", "yieldc", "cpython", 0.1, "round trip at most 1/10 of CPython's next"),
         ("create", "yieldc", "cpython", 0.5, "create + first next + free at most 1/2 of CPython's"),
         ("pipeline", "yieldc", "fused-loop", 1.5,
