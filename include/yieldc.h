@@ -421,7 +421,8 @@ typedef struct yc_gen_opts {
 /* Creates a generator that will run fn(arg); runs nothing (state CREATED).
  * arg is borrowed: it must stay valid while the generator can run. opts may
  * be NULL. Returns NULL with an exception pending on failure: TypeError
- * (fn is NULL), ValueError (stack_size out of range) or OSError with the
+ * (fn is NULL), ValueError (stack_size out of range, or an unknown bit in
+ * flags) or OSError with the
  * errno (the stack could not be mapped). Allocates no heap memory. */
 YC_API yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts);
 

@@ -18,14 +18,13 @@
 #define _GNU_SOURCE
 #include "internal.h"
 
-#include <errno.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #if YC_FAST_PATH
+#  include <errno.h>
 #  include <linux/membarrier.h>
+#  include <sched.h>
+#  include <stdio.h>
+#  include <stdlib.h>
 #  include <sys/syscall.h>
 #  include <unistd.h>
 #endif
@@ -447,13 +446,13 @@ static int throw_delegating(yc_gen *g, yc_exc *e, yc_val *out)
  * membarrier system call (old kernels, seccomp, emulators), and in builds
  * without the assembly fast path, there is no bias at all.
  */
+#if YC_FAST_PATH
 enum { BIAS_UNKNOWN, BIAS_ON, BIAS_OFF, BIAS_FORCED };
 #define BIAS_REVOCATIONS 64
 
 static _Atomic int bias_mode;
 static _Atomic long bias_revocations;
 
-#if YC_FAST_PATH
 /* BIAS_ON or BIAS_OFF once found out (0 before): whether this process may
  * use membarrier. Two threads may find out at once: both find the same
  * (registering twice is harmless). */
@@ -506,22 +505,11 @@ void yc__bias_force(int mode)
 int yc__bias_kind(void) { return bias_owner() ? 1 : 2; }
 
 bool yc__bias_available(void) { return bias_probe() == BIAS_ON; }
-#else
-static inline uintptr_t bias_owner(void) { return 0; }
-void yc__bias_force(int mode) { (void)mode; }
-int yc__bias_kind(void) { return 2; }
-bool yc__bias_available(void) { return false; }
-#endif
 
 __attribute__((noinline, cold)) static void unbias_slow(yc_gen *g, uintptr_t o)
 {
     if (o != YC__OWNER_REVOKING && atomic_compare_exchange_strong(&g->owner, &o, YC__OWNER_REVOKING)) {
-#if YC_FAST_PATH
-        long r = syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-#else
-        long r = -1; /* no bias without the fast path: never reached */
-#endif
-        if (r != 0) {
+        if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
             /* registered by bias_probe, so this cannot fail; if it does,
              * going on could run the generator on two threads at once */
             fprintf(stderr, "yieldc: membarrier failed (%s) revoking the biased claim of "
@@ -529,11 +517,8 @@ __attribute__((noinline, cold)) static void unbias_slow(yc_gen *g, uintptr_t o)
             abort();
         }
         for (unsigned spins = 0; atomic_load_explicit(&g->claiming, memory_order_acquire); spins++) {
-#if defined(__x86_64__)
             if (spins < 64) __builtin_ia32_pause();
-            else
-#endif
-                sched_yield(); /* the owner was preempted mid-claim */
+            else sched_yield(); /* the owner was preempted mid-claim */
         }
         atomic_store_explicit(&g->owner, 0, memory_order_release);
         if (atomic_fetch_add(&bias_revocations, 1) + 1 >= BIAS_REVOCATIONS) {
@@ -553,6 +538,14 @@ static inline void unbias(yc_gen *g)
     uintptr_t o = atomic_load_explicit(&g->owner, memory_order_acquire);
     if (YC_UNLIKELY(o != 0 && o != (uintptr_t)&yc__T)) unbias_slow(g, o);
 }
+#else
+/* No fast path, no bias: every generator's owner is 0. */
+static inline uintptr_t bias_owner(void) { return 0; }
+static inline void unbias(yc_gen *g) { (void)g; }
+void yc__bias_force(int mode) { (void)mode; }
+int yc__bias_kind(void) { return 2; }
+bool yc__bias_available(void) { return false; }
+#endif
 
 /* The compare-and-swap of every claim in C (a move out of S or C). */
 static inline bool cas_state(yc_gen *g, int *from, int to)

@@ -53,27 +53,42 @@ static yc_val paths_body(void *arg)
     return yc_int(7);
 }
 
+/* The resumes paths_body takes and what each one gets back. */
+enum { NEXT, SEND_100, SEND_2, THROW_VALUE };
+static const struct {
+    int op;
+    int64_t want;
+} path_steps[] = {
+    {NEXT, 1},        /* first run (the C path) */
+    {SEND_100, 2},    /* fast paths both ways */
+    {THROW_VALUE, 3}, /* on-top path in, caught, fast path out */
+    {NEXT, 40},       /* into yield from a plain subgenerator */
+    {SEND_2, 42},     /* forwarded to it */
+    {NEXT, 50},       /* then a shared one */
+    {NEXT, 51},
+    {NEXT, 6},        /* suspended with a finally pending */
+};
+
+static void take_path_steps(yc_gen *g)
+{
+    for (size_t i = 0; i < sizeof path_steps / sizeof path_steps[0]; i++) {
+        yc_val v;
+        int op = path_steps[i].op;
+        int st = op == NEXT       ? yc_next(g, &v)
+                 : op == SEND_100 ? yc_send(g, yc_int(100), &v)
+                 : op == SEND_2   ? yc_send(g, yc_int(2), &v)
+                                  : yc_throw(g, yc_exc_new(&yc_ValueError, "in"), &v);
+        CHECK_ST(st, YC_YIELD);
+        CHECK_INTV(v, path_steps[i].want);
+    }
+}
+
 static void drive_paths(const yc_gen_opts *opts)
 {
     yc_gen *g = yc_gen_new(paths_body, NULL, opts);
     CHECK(g != NULL);
+    take_path_steps(g);
     yc_val v;
-    CHECK_ST(yc_next(g, &v), YC_YIELD);           /* first run (the C path) */
-    CHECK_INTV(v, 1);
-    CHECK_ST(yc_send(g, yc_int(100), &v), YC_YIELD);
-    CHECK_INTV(v, 2);
-    CHECK_ST(yc_throw(g, yc_exc_new(&yc_ValueError, "in"), &v), YC_YIELD);
-    CHECK_INTV(v, 3);
-    CHECK_ST(yc_next(g, &v), YC_YIELD);
-    CHECK_INTV(v, 40);
-    CHECK_ST(yc_send(g, yc_int(2), &v), YC_YIELD); /* forwarded to the sub */
-    CHECK_INTV(v, 42);
-    CHECK_ST(yc_next(g, &v), YC_YIELD);
-    CHECK_INTV(v, 50);
-    CHECK_ST(yc_next(g, &v), YC_YIELD);
-    CHECK_INTV(v, 51);
-    CHECK_ST(yc_next(g, &v), YC_YIELD);
-    CHECK_INTV(v, 6);
     CHECK_ST(yc_next(g, &v), YC_RETURN);          /* the last jump out */
     CHECK_INTV(v, 7);
     CHECK_ST(yc_gen_free(g), YC_OK);
@@ -81,13 +96,7 @@ static void drive_paths(const yc_gen_opts *opts)
 
     /* closed with a finally pending, and thrown at uncaught */
     g = yc_gen_new(paths_body, NULL, opts);
-    for (int i = 0; i < 8; i++) { /* 1 2 3 40 41 50 51 6 */
-        int st = i == 1 ? yc_send(g, yc_int(100), &v)
-                 : i == 2 ? yc_throw(g, yc_exc_new(&yc_ValueError, "in"), &v)
-                          : yc_next(g, &v);
-        CHECK_ST(st, YC_YIELD);
-    }
-    CHECK_INTV(v, 6);
+    take_path_steps(g);
     CHECK_ST(yc_close(g, NULL), YC_OK);
     CHECK_EQ_INT(finally_runs, 2);
     CHECK_ST(yc_gen_free(g), YC_OK);

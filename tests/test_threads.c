@@ -914,12 +914,7 @@ static int bias_race_rounds(void)
     pthread_t t = spawn(bias_rival, &r); /* before the pin: it inherits our set */
     pin_to_nth_cpu(0, &saved);
     int both_won = 0;
-    for (int round = 1; round <= BIAS_ROUNDS + 1; round++) {
-        if (round > BIAS_ROUNDS) { /* tell the rival to stop */
-            r.g = NULL;
-            atomic_store(&r.go, round);
-            break;
-        }
+    for (int round = 1; round <= BIAS_ROUNDS; round++) {
         r.g = yc_gen_new(bias_body, &r, NULL);
         atomic_store(&r.wins[0], 0);
         atomic_store(&r.wins[1], 0);
@@ -935,6 +930,8 @@ static int bias_race_rounds(void)
         both_won += atomic_load(&r.wins[1]) > 0 && atomic_load(&r.wins[0]) > 0;
         CHECK_ST(yc_gen_free(r.g), YC_OK);
     }
+    r.g = NULL; /* tells the rival to stop */
+    atomic_store(&r.go, BIAS_ROUNDS + 1);
     pthread_join(t, NULL);
     if (CPU_COUNT(&saved) > 0) pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
     CHECK_EQ_INT(atomic_load(&r.overlap), 0);
@@ -982,7 +979,6 @@ TEST(threads_bias_revoked_then_limit)
     }
     int made = 0;
     static bias_race quiet; /* only its counters are used */
-    (void)quiet.delay;
     while (yc__bias_kind() == 1 && made < 1000) {
         yc_gen *g = yc_gen_new(bias_body, &quiet, NULL);
         yc_val v;
