@@ -154,9 +154,20 @@ typedef struct yc_exc_type {
  *             MemoryError, TypeError, EOFError, AssertionError
  *         +-- ArithmeticError -- ZeroDivisionError, OverflowError
  *         +-- LookupError -- IndexError, KeyError
- *         +-- OSError -- FileNotFoundError, TimeoutError
- *         +-- RuntimeError -- NotImplementedError, RecursionError
- *         +-- ValueError */
+ *         +-- OSError -- FileNotFoundError, TimeoutError, FileExistsError,
+ *         |              PermissionError, BlockingIOError, InterruptedError,
+ *         |              IsADirectoryError, NotADirectoryError,
+ *         |              ChildProcessError, ProcessLookupError
+ *         |   +-- ConnectionError -- ConnectionResetError, BrokenPipeError,
+ *         |                          ConnectionRefusedError,
+ *         |                          ConnectionAbortedError
+ *         +-- RuntimeError -- NotImplementedError, RecursionError,
+ *         |                   BrokenBarrierError
+ *         +-- ValueError
+ *         +-- InvalidStateError, QueueEmpty, QueueFull, QueueShutDown,
+ *             LimitOverrunError (asyncio's)
+ *         EOFError -- IncompleteReadError (asyncio's)
+ * asyncio.TimeoutError is TimeoutError, as in Python 3.11+. */
 #define YC__EXC_BUILTINS(X)                                                   \
     X(BaseException) X(SystemExit) X(KeyboardInterrupt) X(GeneratorExit)      \
     X(CancelledError) X(Exception) X(StopIteration) X(StopAsyncIteration)     \
@@ -164,7 +175,14 @@ typedef struct yc_exc_type {
     X(AssertionError) X(ArithmeticError) X(ZeroDivisionError)                 \
     X(OverflowError) X(LookupError) X(IndexError) X(KeyError) X(OSError)      \
     X(FileNotFoundError) X(TimeoutError) X(RuntimeError)                      \
-    X(NotImplementedError) X(RecursionError) X(ValueError)
+    X(NotImplementedError) X(RecursionError) X(ValueError)                    \
+    X(FileExistsError) X(PermissionError) X(BlockingIOError)                  \
+    X(InterruptedError) X(IsADirectoryError) X(NotADirectoryError)            \
+    X(ChildProcessError) X(ProcessLookupError) X(ConnectionError)             \
+    X(ConnectionResetError) X(BrokenPipeError) X(ConnectionRefusedError)      \
+    X(ConnectionAbortedError) X(BrokenBarrierError) X(InvalidStateError)      \
+    X(QueueEmpty) X(QueueFull) X(QueueShutDown) X(LimitOverrunError)          \
+    X(IncompleteReadError)
 #define YC__EXC_DECLARE(n) YC_API extern const yc_exc_type yc_##n;
 YC__EXC_BUILTINS(YC__EXC_DECLARE)
 #undef YC__EXC_DECLARE
@@ -508,6 +526,8 @@ typedef struct yc_stats {
     long exceptions;    /* live exception objects */
     long stacks_mapped; /* stacks mmap'd (in use or pooled) */
     long stacks_pooled; /* stacks kept for reuse in this thread's pool */
+    long tasks;         /* live task and future objects (yieldc/loop.h) */
+    long loops;         /* live event loops */
 } yc_stats;
 YC_API void yc_stats_get(yc_stats *out);
 /* Unmaps the calling thread's pooled stacks. */
@@ -534,6 +554,7 @@ YC_API const char *yc_config(void);
 
 #include "yieldc/with.h" /* context managers */
 #include "yieldc/iter.h" /* lazy pipelines */
+#include "yieldc/loop.h" /* the event loop: tasks, time, queues, locks */
 
 /* ======================================================================
  * Private: used by the macros above

@@ -192,6 +192,8 @@ YC_HIDDEN int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out);
 YC_HIDDEN void yc__stack_put(yc__thread *T, const yc__stack *st);
 YC_HIDDEN void yc__overflow_install(void);
 YC_HIDDEN void yc__stats_add_exited(long gens, long stacks);
+/* Live task/future objects and loops (stack.c, for yc_stats_get). */
+extern _Atomic long yc__live_tasks, yc__live_loops;
 
 /* ---- exceptions (exc.c) ---- */
 

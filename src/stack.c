@@ -27,6 +27,9 @@
 #endif
 
 static _Atomic long exited_gens, exited_stacks;
+/* Live task and future objects and loops, counted by the loop layer (here
+ * so that yc_stats_get reads them without reaching up a layer). */
+_Atomic long yc__live_tasks, yc__live_loops;
 
 void yc__stats_add_exited(long gens, long stacks)
 {
@@ -239,6 +242,8 @@ void yc_stats_get(yc_stats *out)
         T->stacks_mapped + atomic_load_explicit(&exited_stacks, memory_order_relaxed);
     out->stacks_pooled = T->pool_count;
     out->exceptions = atomic_load_explicit(&yc__live_excs, memory_order_relaxed);
+    out->tasks = atomic_load_explicit(&yc__live_tasks, memory_order_relaxed);
+    out->loops = atomic_load_explicit(&yc__live_loops, memory_order_relaxed);
 }
 
 /* ---- stack overflow ------------------------------------------------- */

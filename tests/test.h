@@ -142,6 +142,8 @@ static inline void test_check_clean(const char *name)
         test_fail(__FILE__, __LINE__, "%s leaked %ld generator(s)", name, s.generators);
     if (s.exceptions != 0)
         test_fail(__FILE__, __LINE__, "%s leaked %ld exception(s)", name, s.exceptions);
+    if (s.tasks != 0) test_fail(__FILE__, __LINE__, "%s leaked %ld task(s)", name, s.tasks);
+    if (s.loops != 0) test_fail(__FILE__, __LINE__, "%s leaked %ld loop(s)", name, s.loops);
 }
 
 /* Runs fn in a child process; returns its wait status and puts what it

@@ -1,0 +1,476 @@
+/* yieldc: the event loop (asyncio for C). Included by yieldc.h; do not
+ * include directly.
+ *
+ * Many tasks on one thread, each a generator run by the loop, each
+ * suspending where it waits (at any depth of C calls, and inside any
+ * generator it iterates); cancellation arrives as CancelledError raised at
+ * the suspension point. The behaviour is asyncio 3.13's
+ * (python-semantics.md sections 11 and 12); docs/loop.md has the model,
+ * what C code must do about cancellation, and every function.
+ *
+ *   static yc_val hello(void *arg) {
+ *       yc_sleep(0.5);                          await asyncio.sleep(0.5)
+ *       return yc_str(arg);
+ *   }
+ *   static yc_val main_task(void *arg) {
+ *       yc_task *t = yc_task_spawn(hello, "hi", NULL);   create_task()
+ *       yc_val v = yc_await(t);                 raises what t raised
+ *       yc_task_unref(t);
+ *       return v;
+ *   }
+ *   yc_val out;
+ *   int st = yc_loop_run(main_task, NULL, NULL, &out);   asyncio.run()
+ *
+ * Two kinds of function, as in the rest of yieldc:
+ * - body-side (marked "body"): may suspend the calling task, so they must
+ *   run inside a task (its body, or any generator or C function it calls);
+ *   they raise (yc_raise) and return values, like yc_yield. Outside a
+ *   running loop they raise RuntimeError "no running event loop", in the
+ *   loop's own callbacks RuntimeError "... outside a task".
+ * - caller-side (everything else): never suspend and never jump; they
+ *   return a status with the exception pending, and work from plain code,
+ *   callbacks and tasks alike.
+ * Times are in seconds as doubles, like asyncio (loop.time() is the
+ * loop's clock); INFINITY where asyncio takes None for "no deadline".
+ * Everything here belongs to the thread running the loop, except
+ * yc_loop_call_soon_threadsafe.
+ */
+#ifndef YIELDC_LOOP_H
+#define YIELDC_LOOP_H
+
+#ifndef YIELDC_H
+#  error "include <yieldc.h>, not <yieldc/loop.h>"
+#endif
+
+/* ======================================================================
+ * Loops
+ * ==================================================================== */
+
+typedef struct yc_loop yc_loop;
+/* A task: a generator run by the loop, with a result (asyncio.Task). A
+ * task made by yc_future_new has no body: it is a future, completed by
+ * yc_future_set_result / yc_future_set_exception or cancelled. */
+typedef struct yc_task yc_task;
+/* A scheduled callback (asyncio.Handle / TimerHandle). */
+typedef struct yc_handle yc_handle;
+
+/* yc_loop_opts.clock */
+#define YC_CLOCK_MONOTONIC 0 /* CLOCK_MONOTONIC, as time.monotonic()          */
+#define YC_CLOCK_VIRTUAL 1   /* starts at 0 and jumps to the next deadline
+                                whenever nothing is ready (trio's autojump):
+                                a test of a one-hour timeout runs in
+                                microseconds and is deterministic */
+
+typedef struct yc_loop_opts {
+    unsigned clock;    /* YC_CLOCK_MONOTONIC (0) or YC_CLOCK_VIRTUAL        */
+    size_t task_stack; /* stack of tasks that do not choose; 0: YC_STACK_DEFAULT */
+    unsigned flags;    /* must be 0 (reserved)                              */
+} yc_loop_opts;
+
+/* asyncio.run(fn(arg)): makes a loop on this thread, runs fn(arg) as its
+ * main task ("Task-N" like any other), then cancels every task still
+ * pending and runs the loop until they are done, and frees the loop.
+ * opts may be NULL. Returns YC_OK with *out (may be NULL) the main task's
+ * return value (memory it points to must outlive the task), YC_RAISE with
+ * the main task's exception (CancelledError when it was cancelled), or
+ * YC_EINVAL: RuntimeError "asyncio.run() cannot be called from a running
+ * event loop" (called inside a running loop), TypeError (fn NULL),
+ * ValueError (bad opts); YC_ENOMEM. An exception of another task that
+ * nobody retrieved is reported through the unraisable hook (below). With
+ * the virtual clock, when every task waits and nothing can ever wake one
+ * (no ready callback, no timer), the main task gets RuntimeError
+ * "deadlock: every task is waiting and nothing can wake them" thrown in
+ * instead of the loop waiting forever. */
+YC_API int yc_loop_run(yc_gen_fn fn, void *arg, const yc_loop_opts *opts, yc_val *out);
+
+/* A new loop, not running, for the calls below (asyncio.new_event_loop).
+ * NULL with ValueError (bad opts) or MemoryError / OSError pending. */
+YC_API yc_loop *yc_loop_new(const yc_loop_opts *opts);
+/* loop.run_until_complete(t): runs the loop until t (borrowed) is done.
+ * YC_OK with *out t's result, YC_RAISE with t's exception; RuntimeError
+ * "This event loop is already running" (loop running: YC_EINVAL),
+ * "Cannot run the event loop while another loop is running" (another loop
+ * runs on this thread: YC_EINVAL), "Event loop is closed" (YC_EINVAL),
+ * "Event loop stopped before Future completed." (yc_loop_stop: YC_RAISE),
+ * the virtual clock's deadlock (YC_RAISE: t is then still pending, and
+ * the tasks waiting are left as they are); TypeError for NULLs; ValueError
+ * when t belongs to another loop. */
+YC_API int yc_loop_run_until_complete(yc_loop *loop, yc_task *t, yc_val *out);
+/* loop.run_forever(): until yc_loop_stop. YC_OK, or the errors above. */
+YC_API int yc_loop_run_forever(yc_loop *loop);
+/* loop.stop(): the running loop stops after the current iteration; a loop
+ * that is not running stops right after its next iteration. */
+YC_API void yc_loop_stop(yc_loop *loop);
+/* loop.close(): YC_OK (also when already closed); RuntimeError "Cannot
+ * close a running event loop" (YC_EINVAL). Callbacks still scheduled are
+ * dropped; tasks still pending are destroyed: each is reported ("Task was
+ * destroyed but it is pending!") and its generator closed (finally blocks
+ * run; an await there raises RuntimeError "coroutine ignored
+ * GeneratorExit"). */
+YC_API int yc_loop_close(yc_loop *loop);
+/* Closes loop if needed and frees it. Tasks the user still holds outlive
+ * it (done, or destroyed as by close): what needs the loop fails with
+ * RuntimeError "Event loop is closed". YC_OK, YC_EINVAL (running, NULL). */
+YC_API int yc_loop_free(yc_loop *loop);
+
+/* The loop running on this thread, or NULL (asyncio._get_running_loop). */
+YC_API yc_loop *yc_loop_current(void);
+/* loop.time(): the loop's clock in seconds (CLOCK_MONOTONIC, or the
+ * virtual clock). loop NULL: the running loop's; no loop at all: the
+ * monotonic clock. */
+YC_API double yc_loop_time(const yc_loop *loop);
+YC_API bool yc_loop_is_running(const yc_loop *loop);
+YC_API bool yc_loop_is_closed(const yc_loop *loop);
+
+/* ----------------------------------------------------------------------
+ * Callbacks. fn(arg) runs on the loop's thread, in the loop's own
+ * context (not a task: it must not suspend). Order as asyncio: FIFO,
+ * each iteration running the callbacks that were ready when it began;
+ * timers by deadline, equal deadlines in the order they were set. An
+ * exception escaping fn (a raise) is reported through the unraisable hook
+ * ("Exception in callback ..."); SystemExit and KeyboardInterrupt stop
+ * the loop and come out of its run call instead.
+ *
+ * h (may be NULL) receives a new reference to the handle, for
+ * yc_handle_cancel; release it with yc_handle_free whether or not the
+ * callback ran. Each returns YC_OK, or YC_EINVAL: RuntimeError "Event loop
+ * is closed", TypeError (loop or fn NULL), ValueError "Invalid delay: NaN
+ * (not a number)"; YC_ENOMEM. loop NULL means the running loop (TypeError
+ * "no running event loop" when there is none).
+ * -------------------------------------------------------------------- */
+YC_API int yc_loop_call_soon(yc_loop *loop, yc_callback_fn fn, void *arg, yc_handle **h);
+/* After delay seconds (<= 0: as soon as the next iteration's timers). */
+YC_API int yc_loop_call_later(yc_loop *loop, double delay, yc_callback_fn fn, void *arg,
+                              yc_handle **h);
+/* At loop time when. */
+YC_API int yc_loop_call_at(yc_loop *loop, double when, yc_callback_fn fn, void *arg,
+                           yc_handle **h);
+/* From any thread: fn(arg) runs on the loop's thread at its next
+ * iteration, waking it if it waits (an eventfd). loop must be alive (not
+ * freed) for the whole call. YC_OK, YC_EINVAL (closed loop, NULLs),
+ * YC_ENOMEM; the exception is set on the calling thread. */
+YC_API int yc_loop_call_soon_threadsafe(yc_loop *loop, yc_callback_fn fn, void *arg);
+
+/* handle.cancel(): the callback will not run (no-op when it ran). */
+YC_API void yc_handle_cancel(yc_handle *h);
+YC_API bool yc_handle_cancelled(const yc_handle *h);
+/* TimerHandle.when(); NAN for a call_soon handle. */
+YC_API double yc_handle_when(const yc_handle *h);
+/* Releases the reference yc_loop_call_* gave; does not cancel. NULL ok. */
+YC_API void yc_handle_free(yc_handle *h);
+
+/* ======================================================================
+ * Tasks and futures
+ * ==================================================================== */
+
+typedef struct yc_task_opts {
+    const char *name;  /* copied; NULL: "Task-N" (a process-wide counter) */
+    size_t stack_size; /* 0: the loop's task_stack                       */
+    unsigned flags;    /* YC_TASK_* below                                 */
+} yc_task_opts;
+
+/* flags: eager start (3.12's eager_task_factory): when the loop is running,
+ * the task's first step runs inside the spawn call, up to its first
+ * suspension; a task that finishes there is done when spawn returns. */
+#define YC_TASK_EAGER 1u
+
+/* create_task(fn(arg)): a new task on the running loop, scheduled to start
+ * at the loop's next iteration (FIFO). Returns a new reference (release it
+ * with yc_task_unref; the loop holds its own until the task is done, so a
+ * task never vanishes while it runs), or NULL with RuntimeError "no running
+ * event loop", TypeError, ValueError, MemoryError or OSError (the stack)
+ * pending. arg is borrowed: it must stay valid while the task runs. */
+YC_API yc_task *yc_task_spawn(yc_gen_fn fn, void *arg, const yc_task_opts *opts);
+/* loop.create_task(): the same on a given loop, running or not (RuntimeError
+ * "Event loop is closed" for a closed one). */
+YC_API yc_task *yc_loop_spawn(yc_loop *loop, yc_gen_fn fn, void *arg, const yc_task_opts *opts);
+/* loop.create_future(): a pending future (a task without a body) on loop
+ * (NULL: the running loop). New reference, or NULL with an exception. */
+YC_API yc_task *yc_future_new(yc_loop *loop);
+/* Future.set_result / set_exception (e taken, even on failure). YC_OK, or
+ * YC_EINVAL: InvalidStateError "invalid state" (already done), RuntimeError
+ * "Task does not support set_result operation" (a task with a body),
+ * TypeError (e not an exception, or StopIteration: "StopIteration
+ * interacts badly with generators and cannot be raised into a Future"). */
+YC_API int yc_future_set_result(yc_task *f, yc_val v);
+YC_API int yc_future_set_exception(yc_task *f, yc_exc *e);
+
+/* Reference counting; both accept NULL. Dropping the last reference of a
+ * done task whose exception nobody retrieved reports "Task exception was
+ * never retrieved" through the unraisable hook. */
+YC_API yc_task *yc_task_ref(yc_task *t);
+YC_API void yc_task_unref(yc_task *t);
+
+/* body: await t. Returns t's result; raises t's exception (the same
+ * object), or CancelledError when t was cancelled. Suspends only when t is
+ * not done. A task awaiting itself gets RuntimeError "Task cannot await on
+ * itself: <Task pending name='...'>" (after one iteration, as asyncio).
+ * Cancelling the awaiting task cancels t too (11.10; see yc_shield). t is
+ * borrowed. */
+#define yc_await(t) yc__await((t), __FILE__, __LINE__)
+
+/* Task.cancel(msg): asks for CancelledError(msg) (msg copied; NULL for
+ * none) at the task's suspension point (or before its first step: then the
+ * body never runs). Returns false when t is done; true otherwise, each call
+ * adding one to yc_task_cancelling. A future is cancelled at once. */
+YC_API bool yc_task_cancel(yc_task *t, const char *msg);
+/* Task.cancelling() and uncancel() (the remaining count). */
+YC_API int yc_task_cancelling(const yc_task *t);
+YC_API int yc_task_uncancel(yc_task *t);
+YC_API bool yc_task_done(const yc_task *t);
+YC_API bool yc_task_cancelled(const yc_task *t);
+/* Task.result(): YC_OK with *out (may be NULL); YC_RAISE with t's
+ * exception, or a CancelledError (cancelled task: the one the body raised
+ * the first time, a new CancelledError() after), pending;
+ * YC_EINVAL with InvalidStateError "Result is not set." (not done). */
+YC_API int yc_task_result(yc_task *t, yc_val *out);
+/* Task.exception(): YC_OK with *out its exception (borrowed from t, NULL
+ * when it returned); YC_RAISE with CancelledError (cancelled); YC_EINVAL
+ * with InvalidStateError "Exception is not set." (not done). */
+YC_API int yc_task_exception(yc_task *t, yc_exc **out);
+/* The task running now (asyncio.current_task()), borrowed; NULL outside
+ * tasks. */
+YC_API yc_task *yc_task_current(void);
+/* The name ("Task-1", or opts.name), borrowed from t. */
+YC_API const char *yc_task_name(const yc_task *t);
+/* The loop t belongs to, or NULL once that loop is freed. */
+YC_API yc_loop *yc_task_loop(const yc_task *t);
+/* repr(t): "<Task pending name='Task-1'>", "<Task finished name='x'
+ * result=3>", "<Task cancelled name='x'>", "<Task finished name='x'
+ * exception=ValueError('v')>", "<Future pending>". snprintf-style. */
+YC_API int yc_task_format(const yc_task *t, char *buf, size_t n);
+
+/* add_done_callback(cb): cb(t, ud) runs as a loop callback once t is done
+ * (scheduled then; at once if t is done already). YC_OK, YC_EINVAL
+ * (NULLs, closed loop), YC_ENOMEM. */
+typedef void (*yc_task_cb)(yc_task *t, void *ud);
+YC_API int yc_task_add_done_callback(yc_task *t, yc_task_cb cb, void *ud);
+/* remove_done_callback: removes every registration of (cb, ud) not yet
+ * scheduled; returns how many. */
+YC_API size_t yc_task_remove_done_callback(yc_task *t, yc_task_cb cb, void *ud);
+
+/* ======================================================================
+ * Waiting (body)
+ * ==================================================================== */
+
+/* asyncio.sleep(delay): <= 0 yields once (the task goes to the back of the
+ * ready queue); NaN raises ValueError "Invalid delay: NaN (not a number)";
+ * INFINITY sleeps until cancelled. */
+#define yc_sleep(delay) yc__sleep((delay), __FILE__, __LINE__)
+/* Sleeps until loop time when. */
+#define yc_sleep_until(when) yc__sleep_until((when), __FILE__, __LINE__)
+
+/* asyncio.wait_for(t, timeout): awaits t; on timeout cancels it, waits for
+ * it to finish, and raises TimeoutError (cause: the CancelledError). A
+ * timeout <= 0 cancels t at once if it is not done. INFINITY: no timeout.
+ * t is borrowed. */
+YC_API yc_val yc_wait_for(yc_task *t, double timeout);
+/* await asyncio.shield(t): as yc_await, but cancelling the awaiting task
+ * raises CancelledError here and leaves t running. */
+YC_API yc_val yc_shield(yc_task *t);
+
+/* gather(): awaits all of ts (borrowed) and returns nothing: read each
+ * task's result. Without YC_RETURN_EXCEPTIONS the first exception (or
+ * CancelledError of a cancelled child) is raised as soon as it happens;
+ * the other tasks keep running. With it, waits for all and never raises
+ * for a child. Cancelling the awaiting task cancels every child. n == 0
+ * returns at once. */
+#define YC_RETURN_EXCEPTIONS 1u
+YC_API void yc_gather(yc_task *const *ts, size_t n, unsigned flags);
+/* The same as a future (caller-side; asyncio.gather's return value): done
+ * when gather would return; its result is None, its exception the one
+ * gather would raise; cancelling it cancels the children. New reference. */
+YC_API yc_task *yc_gather_future(yc_task *const *ts, size_t n, unsigned flags);
+
+/* asyncio.wait(ts, timeout, return_when): waits, cancels nothing, raises
+ * nothing for the tasks; returns how many are done (check each with
+ * yc_task_done). ValueError "Set of Tasks/Futures is empty." (n == 0),
+ * "Invalid return_when value: N". A task given twice counts once. */
+#define YC_ALL_COMPLETED 0
+#define YC_FIRST_COMPLETED 1
+#define YC_FIRST_EXCEPTION 2
+YC_API size_t yc_wait(yc_task *const *ts, size_t n, double timeout, int return_when);
+
+/* asyncio.as_completed(ts, timeout) (3.13's form): an iterator whose next,
+ * called in a task, waits for the next task to finish and yields it as
+ * yc_ptr(yc_task *) (borrowed from ts), and YC_RETURN after the last; a
+ * timeout makes next fail with TimeoutError (YC_RAISE). ts is copied, each
+ * task referenced until the iterator is freed. NULL with an exception. */
+YC_API yc_iter *yc_as_completed(yc_task *const *ts, size_t n, double timeout);
+
+/* ======================================================================
+ * Timeouts (asyncio.timeout): managers for YC_WITH
+ *
+ *   YC_TRY {
+ *       YC_WITH(yc_cm_timeout(2.0), tm) {
+ *           yc_await(t);              CancelledError here when it expires,
+ *       } YC_END_WITH;                TimeoutError out of the block
+ *   } YC_EXCEPT(&yc_TimeoutError) { ... } YC_END;
+ * ==================================================================== */
+
+typedef struct yc_timeout yc_timeout;
+/* A timeout manager of delay seconds from entry (INFINITY: none), or at
+ * loop time when. Binds yc_ptr(yc_timeout *), valid for the block (take a
+ * reference to keep it longer). New manager, or NULL with MemoryError. */
+YC_API yc_cm *yc_cm_timeout(double delay);
+YC_API yc_cm *yc_cm_timeout_at(double when);
+/* The timeout of a manager made above (borrowed), else NULL. */
+YC_API yc_timeout *yc_timeout_of(yc_cm *cm);
+YC_API yc_timeout *yc_timeout_ref(yc_timeout *tm);
+YC_API void yc_timeout_unref(yc_timeout *tm);
+/* when(): the deadline, INFINITY for none. */
+YC_API double yc_timeout_when(const yc_timeout *tm);
+/* reschedule(when): YC_OK; YC_EINVAL with RuntimeError "Timeout has not
+ * been entered", "Cannot change state of expiring Timeout" (also expired,
+ * finished). */
+YC_API int yc_timeout_reschedule(yc_timeout *tm, double when);
+YC_API bool yc_timeout_expired(const yc_timeout *tm);
+/* repr: "<Timeout [active] when=12.5>", "<Timeout [expired]>", ... */
+YC_API int yc_timeout_format(const yc_timeout *tm, char *buf, size_t n);
+
+/* ======================================================================
+ * Task groups (asyncio.TaskGroup)
+ *
+ *   YC_WITH(yc_cm_taskgroup(), g) {
+ *       yc_task_unref(yc_taskgroup_spawn(g.p, worker, &a, NULL));
+ *       yc_task_unref(yc_taskgroup_spawn(g.p, worker, &b, NULL));
+ *   } YC_END_WITH;   waits for all; the first failure cancels the rest and
+ *                    the body; ExceptionGroup "unhandled errors in a
+ *                    TaskGroup (N sub-exceptions)"
+ * ==================================================================== */
+
+typedef struct yc_taskgroup yc_taskgroup;
+/* A new group manager; binds yc_ptr(yc_taskgroup *). NULL: MemoryError. */
+YC_API yc_cm *yc_cm_taskgroup(void);
+YC_API yc_taskgroup *yc_taskgroup_of(yc_cm *cm);
+/* create_task in the group: a new reference, or NULL with RuntimeError
+ * "TaskGroup <TaskGroup> has not been entered", "... is finished", "... is
+ * shutting down", or spawn's errors. */
+YC_API yc_task *yc_taskgroup_spawn(yc_taskgroup *g, yc_gen_fn fn, void *arg,
+                                   const yc_task_opts *opts);
+/* repr: "<TaskGroup tasks=2 entered>" */
+YC_API int yc_taskgroup_format(const yc_taskgroup *g, char *buf, size_t n);
+
+/* ======================================================================
+ * Queues (asyncio.Queue, LifoQueue, PriorityQueue)
+ * ==================================================================== */
+
+typedef struct yc_queue yc_queue;
+#define YC_QUEUE_FIFO 0
+#define YC_QUEUE_LIFO 1
+/* smallest first: ints, floats and bools by value, bytes bytewise (mixing
+ * numbers and bytes, or a pointer, raises TypeError unless a comparison
+ * function is given); equal items in insertion order */
+#define YC_QUEUE_PRIORITY 2
+
+/* A queue of at most maxsize items (0: unbounded) of the given kind. Items
+ * are yc_vals, stored as they are: memory they point to stays the
+ * producer's business. NULL with ValueError (kind) or MemoryError. */
+YC_API yc_queue *yc_queue_new(size_t maxsize, int kind);
+/* For a priority queue: cmp(a, b, ud) < 0 when a comes first. YC_OK,
+ * YC_EINVAL (not a priority queue, or items present). */
+YC_API int yc_queue_set_compare(yc_queue *q, int (*cmp)(yc_val a, yc_val b, void *ud), void *ud);
+/* Frees q: YC_OK, or YC_EBUSY (ValueError) while tasks wait on it. */
+YC_API int yc_queue_free(yc_queue *q);
+/* body: put (waits while full), get (waits while empty), join (waits
+ * until every item got was marked done). After shutdown: put raises
+ * QueueShutDown; get returns what is left, then raises QueueShutDown. */
+YC_API void yc_queue_put(yc_queue *q, yc_val v);
+YC_API yc_val yc_queue_get(yc_queue *q);
+YC_API void yc_queue_join(yc_queue *q);
+/* YC_OK, or YC_RAISE with QueueFull() / QueueEmpty() / QueueShutDown(). */
+YC_API int yc_queue_put_nowait(yc_queue *q, yc_val v);
+YC_API int yc_queue_get_nowait(yc_queue *q, yc_val *out);
+/* YC_OK, or YC_EINVAL with ValueError "task_done() called too many times". */
+YC_API int yc_queue_task_done(yc_queue *q);
+/* shutdown(immediate) (3.13). */
+YC_API void yc_queue_shutdown(yc_queue *q, bool immediate);
+YC_API size_t yc_queue_qsize(const yc_queue *q);
+YC_API size_t yc_queue_maxsize(const yc_queue *q);
+YC_API bool yc_queue_empty(const yc_queue *q);
+YC_API bool yc_queue_full(const yc_queue *q);
+/* repr: "<Queue at 0x... maxsize=3>" (LifoQueue, PriorityQueue; with
+ * " _queue=[...]" / " tasks=N" / " shutdown" as asyncio shows them). */
+YC_API int yc_queue_format(const yc_queue *q, char *buf, size_t n);
+
+/* ======================================================================
+ * Synchronisation (asyncio.Lock, Event, Condition, Semaphore,
+ * BoundedSemaphore, Barrier). Waiters are served FIFO. A waiter that was
+ * granted the lock or a slot and is cancelled before it runs passes the
+ * grant on. Each free returns YC_EBUSY (ValueError) while tasks wait.
+ * ==================================================================== */
+
+typedef struct yc_lock yc_lock;
+YC_API yc_lock *yc_lock_new(void);
+YC_API int yc_lock_free(yc_lock *l);
+YC_API void yc_lock_acquire(yc_lock *l); /* body */
+/* YC_OK, or YC_EINVAL with RuntimeError "Lock is not acquired." */
+YC_API int yc_lock_release(yc_lock *l);
+YC_API bool yc_lock_locked(const yc_lock *l);
+/* A manager: acquire at enter, release at exit; borrows l. Binds None. */
+YC_API yc_cm *yc_cm_lock(yc_lock *l);
+/* "<asyncio.locks.Lock object at 0x... [unlocked]>", "[locked, waiters:2]" */
+YC_API int yc_lock_format(const yc_lock *l, char *buf, size_t n);
+
+typedef struct yc_event yc_event;
+YC_API yc_event *yc_event_new(void);
+YC_API int yc_event_free(yc_event *e);
+YC_API void yc_event_set(yc_event *e);
+YC_API void yc_event_clear(yc_event *e);
+YC_API bool yc_event_is_set(const yc_event *e);
+YC_API void yc_event_wait(yc_event *e); /* body */
+YC_API int yc_event_format(const yc_event *e, char *buf, size_t n);
+
+typedef struct yc_condition yc_condition;
+/* A condition over lock l (borrowed; NULL: a lock of its own). */
+YC_API yc_condition *yc_condition_new(yc_lock *l);
+YC_API int yc_condition_free(yc_condition *c);
+YC_API void yc_condition_acquire(yc_condition *c); /* body */
+YC_API int yc_condition_release(yc_condition *c);
+YC_API bool yc_condition_locked(const yc_condition *c);
+/* body: RuntimeError "cannot wait on un-acquired lock" */
+YC_API void yc_condition_wait(yc_condition *c);
+/* body: waits until pred(ud) is true (checked first); returns its value. */
+YC_API bool yc_condition_wait_for(yc_condition *c, bool (*pred)(void *ud), void *ud);
+/* YC_OK, or YC_EINVAL with RuntimeError "cannot notify on un-acquired lock" */
+YC_API int yc_condition_notify(yc_condition *c, size_t n);
+YC_API int yc_condition_notify_all(yc_condition *c);
+YC_API yc_cm *yc_cm_condition(yc_condition *c);
+
+typedef struct yc_semaphore yc_semaphore;
+/* Semaphore(value) or BoundedSemaphore(value): NULL with ValueError
+ * "Semaphore initial value must be >= 0". */
+YC_API yc_semaphore *yc_semaphore_new(long value, bool bounded);
+YC_API int yc_semaphore_free(yc_semaphore *s);
+YC_API void yc_semaphore_acquire(yc_semaphore *s); /* body */
+/* YC_OK, or YC_EINVAL with ValueError "BoundedSemaphore released too many
+ * times". */
+YC_API int yc_semaphore_release(yc_semaphore *s);
+YC_API bool yc_semaphore_locked(const yc_semaphore *s);
+YC_API long yc_semaphore_value(const yc_semaphore *s);
+YC_API yc_cm *yc_cm_semaphore(yc_semaphore *s);
+YC_API int yc_semaphore_format(const yc_semaphore *s, char *buf, size_t n);
+
+typedef struct yc_barrier yc_barrier;
+/* Barrier(parties): NULL with ValueError "parties must be > 0". */
+YC_API yc_barrier *yc_barrier_new(long parties);
+YC_API int yc_barrier_free(yc_barrier *b);
+/* body: returns this task's index (0 .. parties-1); BrokenBarrierError
+ * "Barrier aborted" when broken. */
+YC_API long yc_barrier_wait(yc_barrier *b);
+YC_API void yc_barrier_reset(yc_barrier *b); /* body */
+YC_API void yc_barrier_abort(yc_barrier *b); /* body */
+YC_API long yc_barrier_parties(const yc_barrier *b);
+YC_API long yc_barrier_n_waiting(const yc_barrier *b);
+YC_API bool yc_barrier_broken(const yc_barrier *b);
+YC_API int yc_barrier_format(const yc_barrier *b, char *buf, size_t n);
+
+/* ======================================================================
+ * Private: used by the macros above
+ * ==================================================================== */
+
+YC_API yc_val yc__await(yc_task *t, const char *file, int line);
+YC_API void yc__sleep(double delay, const char *file, int line);
+YC_API void yc__sleep_until(double when, const char *file, int line);
+
+#endif
