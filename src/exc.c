@@ -433,6 +433,16 @@ void yc__unraisable(yc_exc *e, const char *obj)
     yc_exc_print(e, stderr);
 }
 
+void yc__unraisable_report(yc_exc *e, const char *text)
+{
+    if (unraisable_fn) {
+        unraisable_fn(e, text, unraisable_ud);
+        return;
+    }
+    fprintf(stderr, "%s\n", text);
+    if (e) yc_exc_print(e, stderr);
+}
+
 static YC_NORETURN void fatal(yc_exc *e)
 {
     if (fatal_fn) fatal_fn(e, fatal_ud);

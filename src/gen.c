@@ -64,7 +64,16 @@ static int bad_gen(const yc_gen *g)
 
 #define GEN_OK(g) YC_LIKELY((g) != NULL && (g)->magic == YC__GEN_MAGIC)
 
-static int busy(void) { return yc__fail(YC_EBUSY, &yc_ValueError, "generator already executing"); }
+/* A resume of a running generator. One whose coroutine is parked in a
+ * task's await (yieldc/loop.h) waits like a suspended async generator, and
+ * gets CPython's message for those (op: "anext", "athrow", "aclose"). */
+static int busy(const yc_gen *g, const char *op)
+{
+    if (g->co.parked)
+        return yc__fail(YC_EBUSY, &yc_RuntimeError, "%s(): asynchronous generator is already running",
+                        op);
+    return yc__fail(YC_EBUSY, &yc_ValueError, "generator already executing");
+}
 
 /* ---- the body's side ------------------------------------------------- */
 
@@ -571,7 +580,7 @@ static int send_slow(yc_gen *g, yc_val v, yc_val *out, int s)
             if (claim(g, &s)) return gen_go(g, v, out);
             continue;
         case YC_GEN_RUNNING:
-            return busy();
+            return busy(g, "anext");
         default: /* closed: a fresh StopIteration() every time */
             if (out) *out = YC_NONE;
             return YC_RETURN;
@@ -636,7 +645,7 @@ int yc_throw(yc_gen *g, yc_exc *e, yc_val *out)
             return YC_RAISE;
         case YC_GEN_RUNNING:
             yc_exc_unref(e);
-            return busy();
+            return busy(g, "athrow");
         default:
             yc__err_set(yc__cur(), e);
             return YC_RAISE;
@@ -694,7 +703,7 @@ int yc_close(yc_gen *g, yc_val *out)
             if (!cas_state(g, &s, YC_GEN_CLOSED)) continue;
             return YC_OK;
         case YC_GEN_RUNNING:
-            return busy();
+            return busy(g, "aclose");
         default:
             return YC_OK;
         }
@@ -766,6 +775,7 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     g->co.handlers = NULL;
     g->co.exc_info = NULL;
     g->co.err = NULL;
+    g->co.parked = false;
     g->co.gen = g;
     yc__coro_init(&g->co, st.map + yc__page_size(), (char *)g, gen_entry, g);
     T->gens++;
@@ -781,7 +791,7 @@ int yc_gen_free(yc_gen *g)
 {
     if (!GEN_OK(g)) return bad_gen(g);
     int s = atomic_load(&g->state);
-    if (s == YC_GEN_RUNNING) return busy();
+    if (s == YC_GEN_RUNNING) return busy(g, "aclose");
     if (s == YC_GEN_SUSPENDED) {
         /* finalisation: close it so its finally blocks run (5.10) */
         yc__coro *me = yc__cur();
@@ -790,7 +800,7 @@ int yc_gen_free(yc_gen *g)
         int st = yc_close(g, NULL);
         if (st == YC_EBUSY) {
             yc__err_set(me, saved);
-            return busy();
+            return busy(g, "aclose");
         }
         if (st < 0) {
             char obj[320];

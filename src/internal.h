@@ -73,6 +73,9 @@ typedef struct yc__coro {
     struct yc_gen *gen;         /* owning generator, NULL for main */
     const void *stack_lo;       /* for sanitizers and overflow reports */
     size_t stack_size;
+    bool parked;                /* part of a task's chain parked in an await
+                                   (the event loop): its generator is RUNNING
+                                   but waits, as a suspended async generator */
 #if YC_ASAN
     void *asan_fake;
     bool asan_landed;         /* an on-top function already finished the switch */
@@ -248,6 +251,10 @@ YC_HIDDEN YC_NORETURN void yc__deliver(yc__coro *co, yc_exc *e);
 YC_HIDDEN YC_NORETURN void yc__raise_in(yc__coro *co, yc_exc *e, const char *file, int line,
                                         const char *func);
 YC_HIDDEN void yc__unraisable(yc_exc *e, const char *obj);
+/* The same for a report whose text is the whole description (the event
+ * loop's "Task exception was never retrieved\nfuture: <Task ...>"): the
+ * default hook prints the text, then e when not NULL. */
+YC_HIDDEN void yc__unraisable_report(yc_exc *e, const char *text);
 YC_HIDDEN extern yc_exc yc__nomem;
 
 /* ---- generators (gen.c) ---- */

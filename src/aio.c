@@ -1,0 +1,857 @@
+/*
+ * Waiting: sleep, timeouts (asyncio.timeout), wait_for, shield, gather,
+ * wait and as_completed, each following Lib/asyncio/tasks.py and
+ * timeouts.py of 3.13 step for step, so that callbacks are scheduled in
+ * the same order and tasks wake in the same iterations.
+ *
+ * The internal futures these make are referenced by whatever may still
+ * touch them (a callback registered on another future holds a reference
+ * to the state it updates), as the closures of the Python code keep their
+ * objects alive.
+ */
+#define _GNU_SOURCE
+#include "loop.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static int no_memory(void) { return yc__fail(YC_ENOMEM, &yc_MemoryError, NULL); }
+
+/* Raises the pending exception at file:line as a raise there. */
+static YC_NORETURN void raise_pending(const char *file, int line)
+{
+    yc__coro *co = yc__cur();
+    yc__raise_in(co, yc__err_take_failed(co), file, line, NULL);
+}
+
+/* The running task, or a raise at file:line. */
+static yc_task *running(const char *what, const char *file, int line)
+{
+    yc_task *t = yc__task_running(what);
+    if (!t) raise_pending(file, line);
+    return t;
+}
+
+static void release_task(void *p) { yc_task_unref(p); }
+
+/* A task argument of a waiting function: live, and of the running loop. */
+static int check_arg(yc_task *t, const yc_task *f)
+{
+    if (!yc__task_ok(f)) {
+        if (!f) return yc__fail(YC_EINVAL, &yc_TypeError, "task is NULL");
+        return yc__fail(YC_EINVAL, &yc_ValueError, "not a live task or future");
+    }
+    if (f->loop != t->loop)
+        return yc__fail(YC_EINVAL, &yc_ValueError,
+                        "The future belongs to a different loop than the one specified as "
+                        "the loop argument");
+    return YC_OK;
+}
+
+/* ---- sleep ---------------------------------------------------------- */
+
+/* futures._set_result_unless_cancelled(fut, None) */
+static void set_unless_cancelled(void *arg)
+{
+    yc_task *f = arg;
+    if (f->state == FUT_PENDING) yc__fut_set_result(f, YC_NONE);
+}
+
+/* Sleeps until `when` (ns) in t: a future completed by a timer. */
+static int sleep_until_ns(yc_task *t, int64_t when)
+{
+    yc_task *f = yc__fut_new(t->loop);
+    if (!f) return YC_ENOMEM;
+    yc_handle *h;
+    int st = yc__call_at_ns(t->loop, when, set_unless_cancelled, f, &h);
+    if (st == YC_OK) {
+        st = yc__task_await(t, f, NULL);
+        yc_handle_cancel(h);
+        yc_handle_free(h);
+    }
+    yc_task_unref(f);
+    return st;
+}
+
+static int invalid_delay(void)
+{
+    return yc__fail(YC_EINVAL, &yc_ValueError, "Invalid delay: NaN (not a number)");
+}
+
+void yc__sleep(double delay, const char *file, int line)
+{
+    yc_task *t = running("yc_sleep()", file, line);
+    int st;
+    if (delay <= 0) st = yc__task_yield(t);
+    else if (isnan(delay)) st = invalid_delay();
+    else {
+        int64_t d = yc__secs_ns(delay);
+        st = sleep_until_ns(t, d == INT64_MAX ? INT64_MAX : yc__loop_now(t->loop) + d);
+    }
+    if (st < 0) raise_pending(file, line);
+}
+
+void yc__sleep_until(double when, const char *file, int line)
+{
+    yc_task *t = running("yc_sleep_until()", file, line);
+    int st;
+    if (isnan(when)) st = invalid_delay();
+    else if (yc__secs_ns(when) <= yc__loop_now(t->loop)) st = yc__task_yield(t);
+    else st = sleep_until_ns(t, yc__secs_ns(when));
+    if (st < 0) raise_pending(file, line);
+}
+
+/* ---- timeouts (asyncio.timeouts.Timeout) ---------------------------- */
+
+#define TIMEOUT_MAGIC 0x7963546fu /* "ycTo" */
+
+enum { TM_CREATED, TM_ENTERED, TM_EXPIRING, TM_EXPIRED, TM_EXITED };
+static const char *const tm_state_name[] = {"created", "active", "expiring", "expired",
+                                            "finished"};
+
+struct yc_timeout {
+    yc_cm cm; /* first: the manager YC_WITH takes */
+    uint32_t magic;
+    int refs;
+    int state;
+    int64_t when;       /* INT64_MAX: none */
+    yc_handle *handler; /* the scheduled _on_timeout */
+    yc_task *task;      /* referenced from enter */
+    int cancelling;     /* the task's count at enter */
+};
+
+static bool tm_ok(const yc_timeout *tm) { return tm && tm->magic == TIMEOUT_MAGIC; }
+
+yc_timeout *yc_timeout_ref(yc_timeout *tm)
+{
+    if (tm_ok(tm)) tm->refs++;
+    return tm;
+}
+
+static void tm_drop_handler(yc_timeout *tm)
+{
+    if (!tm->handler) return;
+    yc_handle_cancel(tm->handler);
+    yc_handle_free(tm->handler);
+    tm->handler = NULL;
+}
+
+void yc_timeout_unref(yc_timeout *tm)
+{
+    if (!tm_ok(tm) || --tm->refs > 0) return;
+    tm_drop_handler(tm);
+    yc_task_unref(tm->task);
+    tm->magic = 0;
+    yc__free(tm);
+}
+
+/* Timeout._on_timeout: the task is cancelled; exit turns that into
+ * TimeoutError. */
+static void tm_on_timeout(void *arg)
+{
+    yc_timeout *tm = arg;
+    yc_task_cancel(tm->task, NULL);
+    tm->state = TM_EXPIRING;
+    yc_handle_free(tm->handler); /* it ran: drop our reference */
+    tm->handler = NULL;
+}
+
+int yc_timeout_reschedule(yc_timeout *tm, double when)
+{
+    if (!tm_ok(tm)) return yc__fail(YC_EINVAL, &yc_TypeError, "not a timeout");
+    if (isnan(when)) return invalid_delay();
+    if (tm->state != TM_ENTERED) {
+        if (tm->state == TM_CREATED)
+            return yc__fail(YC_EINVAL, &yc_RuntimeError, "Timeout has not been entered");
+        return yc__fail(YC_EINVAL, &yc_RuntimeError, "Cannot change state of %s Timeout",
+                        tm_state_name[tm->state]);
+    }
+    yc_loop *L = yc__loop_running();
+    if (!L) return yc__no_loop_error();
+    int64_t w = isinf(when) && when > 0 ? INT64_MAX : yc__secs_ns(when);
+    yc_handle *h = NULL;
+    int st = YC_OK;
+    if (w != INT64_MAX) {
+        st = w <= yc__loop_now(L) ? yc_loop_call_soon(L, tm_on_timeout, tm, &h)
+                                  : yc__call_at_ns(L, w, tm_on_timeout, tm, &h);
+        if (st < 0) return st;
+    }
+    tm->when = w;
+    tm_drop_handler(tm);
+    tm->handler = h;
+    return YC_OK;
+}
+
+static int tm_enter(yc_cm *cm, yc_val *out)
+{
+    yc_timeout *tm = (yc_timeout *)cm;
+    if (tm->state != TM_CREATED)
+        return yc__fail(YC_EINVAL, &yc_RuntimeError, "Timeout has already been entered");
+    if (!yc__loop_running()) return yc__no_loop_error();
+    yc_task *t = yc_task_current();
+    if (!t) return yc__fail(YC_EINVAL, &yc_RuntimeError, "Timeout should be used inside a task");
+    tm->state = TM_ENTERED;
+    tm->task = yc_task_ref(t);
+    tm->cancelling = yc_task_cancelling(t);
+    int st = yc_timeout_reschedule(tm, yc__ns_secs(tm->when));
+    if (st < 0) return st;
+    *out = yc_ptr(tm);
+    return YC_OK;
+}
+
+/* Timeout._insert_timeout_error: a TimeoutError slipped in before the
+ * first CancelledError of e's context chain. */
+static void insert_timeout_error(yc_exc *e)
+{
+    for (; e->context; e = e->context) {
+        if (yc_exc_is(e->context, &yc_CancelledError)) {
+            yc_exc *te = yc_exc_new(&yc_TimeoutError, NULL);
+            if (te->refs < 0) return; /* out of memory: leave it */
+            te->context = yc_exc_ref(e->context);
+            yc_exc_set_cause(te, yc_exc_ref(e->context));
+            te->suppress_context = false;
+            yc_exc_unref(e->context);
+            e->context = te;
+            return;
+        }
+    }
+}
+
+/* Timeout.__aexit__: YC_EXIT_PROPAGATE, or YC_RAISE with TimeoutError
+ * (cause and context e) when its own cancellation is what ends the block. */
+static int tm_exit(yc_cm *cm, yc_exc *e)
+{
+    yc_timeout *tm = (yc_timeout *)cm;
+    tm_drop_handler(tm);
+    if (tm->state == TM_EXPIRING) {
+        tm->state = TM_EXPIRED;
+        if (yc_task_uncancel(tm->task) <= tm->cancelling && e) {
+            if (yc_exc_is(e, &yc_CancelledError)) {
+                yc_exc *te = yc_exc_new(&yc_TimeoutError, NULL);
+                yc__exc_chain(te, e);
+                yc_exc_set_cause(te, yc_exc_ref(e));
+                yc__err_set(yc__cur(), te);
+                return YC_RAISE;
+            }
+            insert_timeout_error(e);
+        }
+    } else if (tm->state == TM_ENTERED) {
+        tm->state = TM_EXITED;
+    }
+    return YC_EXIT_PROPAGATE;
+}
+
+static void tm_free(yc_cm *cm) { yc_timeout_unref((yc_timeout *)cm); }
+
+static const yc_cm_type timeout_type = {"Timeout", tm_enter, tm_exit, tm_free};
+
+static yc_timeout *tm_new(int64_t when)
+{
+    yc_timeout *tm = yc__malloc(sizeof *tm);
+    if (!tm) {
+        no_memory();
+        return NULL;
+    }
+    memset(tm, 0, sizeof *tm);
+    tm->cm.type = &timeout_type;
+    tm->magic = TIMEOUT_MAGIC;
+    tm->refs = 1;
+    tm->state = TM_CREATED;
+    tm->when = when;
+    return tm;
+}
+
+yc_cm *yc_cm_timeout_at(double when)
+{
+    if (isnan(when)) {
+        invalid_delay();
+        return NULL;
+    }
+    yc_timeout *tm = tm_new(isinf(when) && when > 0 ? INT64_MAX : yc__secs_ns(when));
+    return tm ? &tm->cm : NULL;
+}
+
+yc_cm *yc_cm_timeout(double delay)
+{
+    yc_loop *L = yc__loop_running();
+    if (!L) {
+        yc__no_loop_error();
+        return NULL;
+    }
+    if (isnan(delay)) {
+        invalid_delay();
+        return NULL;
+    }
+    int64_t d = yc__secs_ns(delay);
+    yc_timeout *tm = tm_new(d == INT64_MAX ? INT64_MAX : yc__loop_now(L) + d);
+    return tm ? &tm->cm : NULL;
+}
+
+yc_timeout *yc_timeout_of(yc_cm *cm)
+{
+    return cm && cm->type == &timeout_type ? (yc_timeout *)cm : NULL;
+}
+
+double yc_timeout_when(const yc_timeout *tm) { return tm_ok(tm) ? yc__ns_secs(tm->when) : NAN; }
+
+bool yc_timeout_expired(const yc_timeout *tm)
+{
+    return tm_ok(tm) && (tm->state == TM_EXPIRING || tm->state == TM_EXPIRED);
+}
+
+int yc_timeout_format(const yc_timeout *tm, char *buf, size_t n)
+{
+    if (!buf) n = 0;
+    if (!tm_ok(tm)) return snprintf(buf, n, "<invalid timeout>");
+    if (tm->state != TM_ENTERED) return snprintf(buf, n, "<Timeout [%s]>", tm_state_name[tm->state]);
+    char w[64] = "None";
+    if (tm->when != INT64_MAX) yc_val_format(yc_float(round(yc__ns_secs(tm->when) * 1000) / 1000), w, sizeof w);
+    return snprintf(buf, n, "<Timeout [active] when=%s>", w);
+}
+
+/* ---- wait_for -------------------------------------------------------- */
+
+/* _release_waiter(waiter) as a done callback. */
+static void release_waiter_cb(yc_task *f, void *ud)
+{
+    (void)f;
+    yc_task *w = ud;
+    if (w->state == FUT_PENDING) yc__fut_set_result(w, YC_NONE);
+}
+
+/* _cancel_and_wait(f): cancels f and waits until it is done. */
+static int cancel_and_wait(yc_task *t, yc_task *f)
+{
+    yc_task *w = yc__fut_new(t->loop);
+    if (!w) return YC_ENOMEM;
+    int st = yc__fut_add_cb(f, release_waiter_cb, yc_task_ref(w), release_task, 0);
+    if (st < 0) {
+        yc_task_unref(w);
+        yc_task_unref(w);
+        return st;
+    }
+    yc__fut_cancel(f, NULL);
+    st = yc__task_await(t, w, NULL);
+    yc__fut_remove_cb(f, release_waiter_cb, w);
+    yc_task_unref(w);
+    return st;
+}
+
+/* TimeoutError from the pending CancelledError (anything else stays). */
+static void timeout_from_cancel(void)
+{
+    yc_exc *e = yc_err_get();
+    if (!yc_exc_is(e, &yc_CancelledError)) return;
+    e = yc_err_take();
+    yc_exc *te = yc_exc_new(&yc_TimeoutError, NULL);
+    yc__exc_chain(te, e);
+    yc_exc_set_cause(te, e);
+    yc_err_set(te);
+}
+
+/* wait_for with timeout <= 0: cancels f unless done. */
+static int wait_for_now(yc_task *t, yc_task *f, yc_val *out)
+{
+    if (f->state == FUT_PENDING) {
+        int st = cancel_and_wait(t, f);
+        if (st < 0) return st;
+    }
+    int st = yc__fut_result(f, out);
+    if (st < 0) timeout_from_cancel();
+    return st;
+}
+
+yc_val yc_wait_for(yc_task *f, double timeout)
+{
+    yc_task *t = running("yc_wait_for()", __FILE__, __LINE__);
+    yc_val v = YC_NONE;
+    int st = check_arg(t, f);
+    if (st == YC_OK && isnan(timeout)) st = invalid_delay();
+    if (st < 0) raise_pending(__FILE__, __LINE__);
+    if (timeout <= 0) {
+        if (wait_for_now(t, f, &v) < 0) raise_pending(__FILE__, __LINE__);
+        return v;
+    }
+    int64_t d = yc__secs_ns(timeout);
+    yc_timeout *tm = tm_new(d == INT64_MAX ? INT64_MAX : yc__loop_now(t->loop) + d);
+    if (!tm) raise_pending(__FILE__, __LINE__);
+    yc_val bound;
+    st = tm_enter(&tm->cm, &bound);
+    if (st == YC_OK) { /* async with timeout(...): return await f */
+        st = yc__task_await(t, f, &v);
+        yc_exc *e = st < 0 ? yc_err_take() : NULL;
+        int xs = tm_exit(&tm->cm, e);
+        if (xs < 0) {
+            yc_exc_unref(e); /* replaced by the TimeoutError */
+            st = xs;
+        } else if (e) {
+            yc_err_set(e); /* goes on unchanged */
+        }
+    }
+    yc_timeout_unref(tm);
+    if (st < 0) raise_pending(__FILE__, __LINE__);
+    return v;
+}
+
+/* ---- shield --------------------------------------------------------- */
+
+static void shield_inner_done(yc_task *inner, void *ud)
+{
+    yc_task *outer = ud;
+    if (outer->state == FUT_CANCELLED) {
+        if (inner->state != FUT_CANCELLED) inner->log_tb = false; /* inner.exception() */
+        return;
+    }
+    if (inner->state == FUT_CANCELLED) yc__fut_cancel(outer, NULL);
+    else if (inner->exc) {
+        inner->log_tb = false;
+        yc__fut_set_exception(outer, yc_exc_ref(inner->exc));
+    } else {
+        yc__fut_set_result(outer, inner->result);
+    }
+}
+
+static void shield_outer_done(yc_task *outer, void *ud)
+{
+    yc_task *inner = ud;
+    if (inner->state == FUT_PENDING) yc__fut_remove_cb(inner, shield_inner_done, outer);
+}
+
+yc_val yc_shield(yc_task *f)
+{
+    yc_task *t = running("yc_shield()", __FILE__, __LINE__);
+    yc_val v = YC_NONE;
+    int st = check_arg(t, f);
+    if (st < 0) raise_pending(__FILE__, __LINE__);
+    if (f->state != FUT_PENDING) {
+        if (yc__fut_result(f, &v) < 0) raise_pending(__FILE__, __LINE__);
+        return v;
+    }
+    yc_task *outer = yc__fut_new(t->loop);
+    if (!outer) raise_pending(__FILE__, __LINE__);
+    st = yc__fut_add_cb(f, shield_inner_done, yc_task_ref(outer), release_task, 0);
+    if (st == YC_OK) {
+        st = yc__fut_add_cb(outer, shield_outer_done, yc_task_ref(f), release_task, 0);
+        if (st < 0) {
+            yc_task_unref(f);
+            yc__fut_remove_cb(f, shield_inner_done, outer);
+        }
+    } else {
+        yc_task_unref(outer);
+    }
+    if (st == YC_OK) st = yc__task_await(t, outer, &v);
+    yc_task_unref(outer);
+    if (st < 0) raise_pending(__FILE__, __LINE__);
+    return v;
+}
+
+/* ---- gather --------------------------------------------------------- */
+
+typedef struct gather_st {
+    yc_task **children; /* referenced, in argument order (repeats kept) */
+    size_t n, nfuts, nfinished;
+    bool return_exceptions, cancel_requested;
+} gather_st;
+
+static void gather_free(void *p)
+{
+    gather_st *g = p;
+    for (size_t i = 0; i < g->n; i++) yc_task_unref(g->children[i]);
+    yc__free(g->children);
+    yc__free(g);
+}
+
+/* _GatheringFuture.cancel: cancels the children instead of itself. */
+static bool gather_cancel(yc_task *outer, const char *msg)
+{
+    if (outer->state != FUT_PENDING) return false;
+    gather_st *g = outer->aux;
+    bool ret = false;
+    for (size_t i = 0; i < g->n; i++)
+        if (yc__fut_cancel(g->children[i], msg)) ret = true;
+    if (ret) g->cancel_requested = true;
+    return ret;
+}
+
+/* gather's _done_callback(fut). */
+static void gather_child_done(yc_task *fut, void *ud)
+{
+    yc_task *outer = ud;
+    gather_st *g = outer->aux;
+    g->nfinished++;
+    if (outer->state != FUT_PENDING) {
+        if (fut->state != FUT_CANCELLED) fut->log_tb = false;
+        return;
+    }
+    if (!g->return_exceptions) {
+        if (fut->state == FUT_CANCELLED) {
+            yc__fut_set_exception(outer, yc__fut_cancelled_error(fut));
+            return;
+        }
+        fut->log_tb = false;
+        if (fut->exc) {
+            yc__fut_set_exception(outer, yc_exc_ref(fut->exc));
+            return;
+        }
+    }
+    if (g->nfinished == g->nfuts) {
+        for (size_t i = 0; i < g->n; i++) /* the results list reads them all */
+            if (g->children[i]->state == FUT_FINISHED) g->children[i]->log_tb = false;
+        if (g->cancel_requested)
+            yc__fut_set_exception(outer, yc__fut_cancelled_error(g->children[g->n - 1]));
+        else
+            yc__fut_set_result(outer, YC_NONE);
+    }
+}
+
+yc_task *yc_gather_future(yc_task *const *ts, size_t n, unsigned flags)
+{
+    if (n && !ts) {
+        yc__fail(YC_EINVAL, &yc_TypeError, "yc_gather: tasks is NULL");
+        return NULL;
+    }
+    if (flags & ~YC_RETURN_EXCEPTIONS) {
+        yc__fail(YC_EINVAL, &yc_ValueError, "yc_gather: unknown flags 0x%x", flags);
+        return NULL;
+    }
+    yc_loop *L = n ? NULL : yc__loop_running();
+    for (size_t i = 0; i < n; i++) {
+        if (!yc__task_ok(ts[i]) || !ts[i]->loop) {
+            yc__fail(YC_EINVAL, &yc_TypeError, "yc_gather: task %zu is not a live task", i);
+            return NULL;
+        }
+        if (L && ts[i]->loop != L) {
+            yc__fail(YC_EINVAL, &yc_ValueError,
+                     "The future belongs to a different loop than the one specified as the "
+                     "loop argument");
+            return NULL;
+        }
+        L = ts[i]->loop;
+    }
+    if (!L) {
+        yc__no_loop_error();
+        return NULL;
+    }
+    yc_task *outer = yc__fut_new(L);
+    gather_st *g = outer ? yc__malloc(sizeof *g) : NULL;
+    yc_task **ch = g && n ? yc__malloc(n * sizeof *ch) : NULL;
+    if (!outer || !g || (n && !ch)) {
+        yc__free(g);
+        yc_task_unref(outer);
+        if (outer) no_memory();
+        return NULL;
+    }
+    if (!n) {
+        yc__free(g);
+        yc__fut_set_result(outer, YC_NONE);
+        return outer;
+    }
+    *g = (gather_st){.children = ch, .n = n, .return_exceptions = flags & YC_RETURN_EXCEPTIONS};
+    for (size_t i = 0; i < n; i++) ch[i] = yc_task_ref(ts[i]);
+    outer->aux = g;
+    outer->aux_free = gather_free;
+    outer->on_cancel = gather_cancel;
+    /* each distinct child once: a callback now, or at once if done */
+    yc_task **done = yc__malloc(n * sizeof *done);
+    size_t ndone = 0;
+    bool failed = !done;
+    for (size_t i = 0; i < n && !failed; i++) {
+        size_t j;
+        for (j = 0; j < i && ts[j] != ts[i]; j++) {}
+        if (j < i) continue;
+        g->nfuts++;
+        if (ts[i]->state != FUT_PENDING) done[ndone++] = ts[i];
+        else if (yc__fut_add_cb(ts[i], gather_child_done, yc_task_ref(outer), release_task, 0) < 0) {
+            yc_task_unref(outer);
+            failed = true;
+        }
+    }
+    if (failed) { /* out of memory: take back what was registered */
+        for (size_t i = 0; i < n; i++) yc__fut_remove_cb(ts[i], gather_child_done, outer);
+        yc__free(done);
+        yc_task_unref(outer);
+        yc__err_set(yc__cur(), &yc__nomem);
+        return NULL;
+    }
+    for (size_t i = 0; i < ndone; i++) gather_child_done(done[i], outer);
+    yc__free(done);
+    return outer;
+}
+
+void yc_gather(yc_task *const *ts, size_t n, unsigned flags)
+{
+    yc_task *t = running("yc_gather()", __FILE__, __LINE__);
+    for (size_t i = 0; i < n && ts; i++)
+        if (check_arg(t, ts[i]) < 0) raise_pending(__FILE__, __LINE__);
+    yc_task *g = yc_gather_future(ts, n, flags);
+    if (!g) raise_pending(__FILE__, __LINE__);
+    int st = yc__task_await(t, g, NULL);
+    yc_task_unref(g);
+    if (st < 0) raise_pending(__FILE__, __LINE__);
+}
+
+/* ---- wait ----------------------------------------------------------- */
+
+typedef struct wait_st {
+    int refs;
+    yc_task *waiter;
+    yc_handle *timer;
+    size_t counter;
+    int return_when;
+} wait_st;
+
+static void wait_release(void *p)
+{
+    wait_st *w = p;
+    if (--w->refs > 0) return;
+    yc_task_unref(w->waiter);
+    yc__free(w);
+}
+
+static void wake_waiter(yc_task *waiter)
+{
+    if (waiter->state == FUT_PENDING) yc__fut_set_result(waiter, YC_NONE);
+}
+
+static void wait_timeout(void *p) { wake_waiter(((wait_st *)p)->waiter); }
+
+static void wait_on_completion(yc_task *f, void *ud)
+{
+    wait_st *w = ud;
+    w->counter--;
+    bool failed = false;
+    if (w->return_when == YC_FIRST_EXCEPTION && f->state == FUT_FINISHED) {
+        f->log_tb = false; /* f.exception() */
+        failed = f->exc != NULL;
+    }
+    if (w->counter == 0 || w->return_when == YC_FIRST_COMPLETED || failed) {
+        if (w->timer) yc_handle_cancel(w->timer);
+        wake_waiter(w->waiter);
+    }
+}
+
+/* The distinct tasks of ts (a set, in argument order), referenced. */
+static yc_task **distinct(yc_task *const *ts, size_t n, size_t *m)
+{
+    yc_task **fs = yc__malloc(n * sizeof *fs);
+    if (!fs) return NULL;
+    *m = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        for (j = 0; j < *m && fs[j] != ts[i]; j++) {}
+        if (j == *m) fs[(*m)++] = yc_task_ref(ts[i]);
+    }
+    return fs;
+}
+
+static int wait_run(yc_task *t, yc_task **fs, size_t m, double timeout, int return_when)
+{
+    wait_st *w = yc__malloc(sizeof *w);
+    yc_task *waiter = w ? yc__fut_new(t->loop) : NULL;
+    if (!waiter) {
+        yc__free(w);
+        return w ? YC_ENOMEM : no_memory();
+    }
+    *w = (wait_st){.refs = 1, .waiter = waiter, .counter = m, .return_when = return_when};
+    int st = YC_OK;
+    if (!isinf(timeout) || timeout < 0)
+        st = yc_loop_call_later(t->loop, timeout, wait_timeout, w, &w->timer);
+    for (size_t i = 0; i < m && st == YC_OK; i++) {
+        w->refs++;
+        st = yc__fut_add_cb(fs[i], wait_on_completion, w, wait_release, 0);
+        if (st < 0) w->refs--;
+    }
+    if (st == YC_OK) st = yc__task_await(t, waiter, NULL);
+    if (w->timer) {
+        yc_handle_cancel(w->timer);
+        yc_handle_free(w->timer);
+        w->timer = NULL;
+    }
+    for (size_t i = 0; i < m; i++) yc__fut_remove_cb(fs[i], wait_on_completion, w);
+    wait_release(w);
+    return st;
+}
+
+size_t yc_wait(yc_task *const *ts, size_t n, double timeout, int return_when)
+{
+    yc_task *t = running("yc_wait()", __FILE__, __LINE__);
+    int st = YC_OK;
+    if (n && !ts) st = yc__fail(YC_EINVAL, &yc_TypeError, "yc_wait: tasks is NULL");
+    else if (!n) st = yc__fail(YC_EINVAL, &yc_ValueError, "Set of Tasks/Futures is empty.");
+    else if (return_when != YC_ALL_COMPLETED && return_when != YC_FIRST_COMPLETED &&
+             return_when != YC_FIRST_EXCEPTION)
+        st = yc__fail(YC_EINVAL, &yc_ValueError, "Invalid return_when value: %d", return_when);
+    else if (isnan(timeout)) st = invalid_delay();
+    for (size_t i = 0; i < n && st == YC_OK; i++) st = check_arg(t, ts[i]);
+    if (st < 0) raise_pending(__FILE__, __LINE__);
+    size_t m;
+    yc_task **fs = distinct(ts, n, &m);
+    if (!fs) {
+        no_memory();
+        raise_pending(__FILE__, __LINE__);
+    }
+    st = wait_run(t, fs, m, timeout, return_when);
+    size_t ndone = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (fs[i]->state != FUT_PENDING) ndone++;
+        yc_task_unref(fs[i]);
+    }
+    yc__free(fs);
+    if (st < 0) raise_pending(__FILE__, __LINE__);
+    return ndone;
+}
+
+/* ---- as_completed --------------------------------------------------- */
+
+typedef struct ac_iter {
+    yc_iter it;          /* first: a yc_iter */
+    int refs;            /* the user's + one per registered callback */
+    yc_loop *loop;
+    yc_task **todo;      /* the set still to finish (referenced; NULL: gone) */
+    size_t ntodo, todo_live, todo_left;
+    yc_task **done;      /* the queue of finished ones, referenced until the
+                            iterator goes; NULL: the timeout's sentinel */
+    size_t nhead, ndone;
+    yc_handle *timer;
+    yc_task *getter;     /* the future a next() waits on */
+} ac_iter;
+
+static void ac_release(void *p)
+{
+    ac_iter *a = p;
+    if (--a->refs > 0) return;
+    for (size_t i = 0; i < a->ntodo; i++) yc_task_unref(a->todo[i]);
+    for (size_t i = 0; i < a->ndone; i++) yc_task_unref(a->done[i]);
+    yc__free(a->todo);
+    yc__free(a->done);
+    yc__free(a);
+}
+
+/* queue.put_nowait(f) (f referenced, or NULL), waking the getter. */
+static void ac_put(ac_iter *a, yc_task *f)
+{
+    a->done[a->ndone++] = f; /* room for every task and the sentinel */
+    if (a->getter && a->getter->state == FUT_PENDING) yc__fut_set_result(a->getter, YC_NONE);
+}
+
+static void ac_on_done(yc_task *f, void *ud)
+{
+    ac_iter *a = ud;
+    if (!a->todo_live) return; /* the timeout came first */
+    for (size_t i = 0; i < a->ntodo; i++) {
+        if (a->todo[i] == f) {
+            a->todo[i] = NULL;
+            a->todo_live--;
+            ac_put(a, f); /* the reference moves to the queue */
+            break;
+        }
+    }
+    if (!a->todo_live && a->timer) yc_handle_cancel(a->timer);
+}
+
+static void ac_on_timeout(void *p)
+{
+    ac_iter *a = p;
+    for (size_t i = 0; i < a->ntodo; i++) {
+        if (!a->todo[i]) continue;
+        yc__fut_remove_cb(a->todo[i], ac_on_done, a);
+        yc_task_unref(a->todo[i]);
+        a->todo[i] = NULL;
+        ac_put(a, NULL);
+    }
+    a->todo_live = 0;
+}
+
+/* __next__ / _wait_for_one: the next task to finish, in a task. */
+static int ac_next(yc_iter *it, yc_val *out)
+{
+    ac_iter *a = (ac_iter *)it;
+    if (out) *out = YC_NONE;
+    if (!a->todo_left) return YC_RETURN;
+    yc_task *t = yc__task_running("as_completed's next");
+    if (!t) return YC_EINVAL;
+    a->todo_left--;
+    while (a->nhead == a->ndone) { /* Queue.get: wait for a put */
+        yc_task *g = yc__fut_new(a->loop);
+        if (!g) return YC_ENOMEM;
+        a->getter = g;
+        int st = yc__task_await(t, g, NULL);
+        a->getter = NULL;
+        yc_task_unref(g);
+        if (st < 0) return st;
+    }
+    yc_task *f = a->done[a->nhead++];
+    if (!f) return yc__fail(YC_RAISE, &yc_TimeoutError, NULL);
+    if (out) *out = yc_ptr(f);
+    return YC_YIELD;
+}
+
+static void ac_free(yc_iter *it)
+{
+    ac_iter *a = (ac_iter *)it;
+    if (a->timer) {
+        yc_handle_cancel(a->timer);
+        yc_handle_free(a->timer);
+        a->timer = NULL;
+    }
+    for (size_t i = 0; i < a->ntodo; i++)
+        if (a->todo[i]) yc__fut_remove_cb(a->todo[i], ac_on_done, a);
+    ac_release(a);
+}
+
+static const yc_iter_type as_completed_type = {
+    .name = "as_completed",
+    .next = ac_next,
+    .free = ac_free,
+};
+
+yc_iter *yc_as_completed(yc_task *const *ts, size_t n, double timeout)
+{
+    yc_loop *L = yc__loop_running();
+    if (!L) {
+        yc__no_loop_error();
+        return NULL;
+    }
+    if (n && !ts) {
+        yc__fail(YC_EINVAL, &yc_TypeError, "yc_as_completed: tasks is NULL");
+        return NULL;
+    }
+    if (isnan(timeout)) {
+        invalid_delay();
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!yc__task_ok(ts[i]) || ts[i]->loop != L) {
+            yc__fail(YC_EINVAL, &yc_ValueError, "yc_as_completed: task %zu is not a live task of the running loop", i);
+            return NULL;
+        }
+    }
+    ac_iter *a = yc__malloc(sizeof *a);
+    size_t m = 0;
+    yc_task **todo = a && n ? distinct(ts, n, &m) : NULL;
+    yc_task **done = a && (todo || !n) ? yc__malloc((m + 1) * sizeof *done) : NULL;
+    if (!done) {
+        for (size_t i = 0; todo && i < m; i++) yc_task_unref(todo[i]);
+        yc__free(todo);
+        yc__free(a);
+        no_memory();
+        return NULL;
+    }
+    *a = (ac_iter){.it = {&as_completed_type}, .refs = 1, .loop = L, .todo = todo, .ntodo = m,
+                   .todo_live = m, .todo_left = m, .done = done};
+    for (size_t i = 0; i < m; i++) {
+        a->refs++;
+        if (yc__fut_add_cb(todo[i], ac_on_done, a, ac_release, 0) < 0) {
+            a->refs--;
+            ac_free(&a->it);
+            return NULL;
+        }
+    }
+    if (m && (!isinf(timeout) || timeout < 0) &&
+        yc_loop_call_later(L, timeout, ac_on_timeout, a, &a->timer) < 0) {
+        ac_free(&a->it);
+        return NULL;
+    }
+    return &a->it;
+}

@@ -1,0 +1,739 @@
+/*
+ * The event loop: its clock (monotonic or virtual), the timer heap, the
+ * ready queue of callbacks, thread-safe calls through an eventfd, and the
+ * run/stop/close life cycle with asyncio's errors. One loop runs per
+ * thread at a time.
+ *
+ * An iteration is asyncio's _run_once: wait for the next deadline (no wait
+ * when callbacks are ready; the virtual clock jumps instead of waiting),
+ * move the timers that are due to the ready queue in deadline order, then
+ * run exactly the callbacks that were ready at that point: what they
+ * schedule waits for the next iteration.
+ */
+#define _GNU_SOURCE
+#include "loop.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+static __thread yc_loop *running_loop;
+
+yc_loop *yc__loop_running(void) { return running_loop; }
+yc_loop *yc_loop_current(void) { return running_loop; }
+
+bool yc__loop_ok(const yc_loop *L) { return L && L->magic == YC__LOOP_MAGIC; }
+
+static int bad_loop(const yc_loop *L)
+{
+    if (!L) return yc__fail(YC_EINVAL, &yc_TypeError, "loop is NULL");
+    return yc__fail(YC_EINVAL, &yc_ValueError, "not a live event loop (freed or corrupted)");
+}
+
+int yc__loop_closed_error(void)
+{
+    return yc__fail(YC_EINVAL, &yc_RuntimeError, "Event loop is closed");
+}
+
+int yc__no_loop_error(void)
+{
+    return yc__fail(YC_EINVAL, &yc_RuntimeError, "no running event loop");
+}
+
+/* ---- time ----------------------------------------------------------- */
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t yc__loop_now(const yc_loop *L)
+{
+    return L->clock == YC_CLOCK_VIRTUAL ? L->vnow : mono_ns();
+}
+
+/* Deadlines beyond about 292 years saturate: they never come. */
+int64_t yc__secs_ns(double s)
+{
+    if (s >= 9.2e9) return INT64_MAX;
+    if (s <= -9.2e9) return INT64_MIN / 2;
+    return (int64_t)llround(s * 1e9);
+}
+
+double yc__ns_secs(int64_t ns) { return ns == INT64_MAX ? INFINITY : (double)ns / 1e9; }
+
+double yc_loop_time(const yc_loop *L)
+{
+    if (!L) L = running_loop;
+    if (!yc__loop_ok(L)) return (double)mono_ns() / 1e9;
+    return yc__ns_secs(yc__loop_now(L));
+}
+
+bool yc_loop_is_running(const yc_loop *L) { return yc__loop_ok(L) && L->state == LOOP_RUNNING; }
+bool yc_loop_is_closed(const yc_loop *L) { return yc__loop_ok(L) && L->state == LOOP_CLOSED; }
+
+/* ---- the timer heap ------------------------------------------------- *
+ * A binary min-heap of (when, seq), each timer knowing its index so that
+ * stopping one is O(log n) with nothing left behind. */
+
+static bool earlier(const yc__timer *a, const yc__timer *b)
+{
+    return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+}
+
+static void heap_set(yc_loop *L, size_t i, yc__timer *t)
+{
+    L->heap[i] = t;
+    t->idx = i;
+}
+
+static void sift_up(yc_loop *L, size_t i)
+{
+    yc__timer *t = L->heap[i];
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!earlier(t, L->heap[p])) break;
+        heap_set(L, i, L->heap[p]);
+        i = p;
+    }
+    heap_set(L, i, t);
+}
+
+static void sift_down(yc_loop *L, size_t i)
+{
+    yc__timer *t = L->heap[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= L->nheap) break;
+        if (c + 1 < L->nheap && earlier(L->heap[c + 1], L->heap[c])) c++;
+        if (!earlier(L->heap[c], t)) break;
+        heap_set(L, i, L->heap[c]);
+        i = c;
+    }
+    heap_set(L, i, t);
+}
+
+static void heap_remove(yc_loop *L, yc__timer *t)
+{
+    size_t i = t->idx;
+    t->idx = SIZE_MAX;
+    yc__timer *last = L->heap[--L->nheap];
+    if (i == L->nheap) return;
+    heap_set(L, i, last);
+    if (i > 0 && earlier(last, L->heap[(i - 1) / 2])) sift_up(L, i);
+    else sift_down(L, i);
+}
+
+/* Reserves room for one more timer: false when out of memory. Callers
+ * reserve before they change anything. */
+static bool heap_reserve(yc_loop *L)
+{
+    if (L->nheap < L->capheap) return true;
+    size_t cap = L->capheap ? 2 * L->capheap : 64;
+    yc__timer **h = yc__realloc(L->heap, cap * sizeof *h);
+    if (!h) return false;
+    L->heap = h;
+    L->capheap = cap;
+    return true;
+}
+
+/* Starts t; the heap must have room (heap_reserve), which internal timers
+ * guarantee by reserving when their owner is made. */
+void yc__timer_start(yc_loop *L, yc__timer *t, int64_t when)
+{
+    t->when = when;
+    t->seq = L->seq++;
+    t->h.cancelled = false;
+    t->idx = L->nheap++;
+    L->heap[t->idx] = t;
+    sift_up(L, t->idx);
+}
+
+void yc__timer_stop(yc_loop *L, yc__timer *t)
+{
+    if (t->idx != SIZE_MAX) heap_remove(L, t);
+    t->h.cancelled = true; /* skipped if already in the ready queue */
+}
+
+/* ---- the ready queue ------------------------------------------------ */
+
+void yc__loop_ready(yc_loop *L, yc__handle *h)
+{
+    h->next = NULL;
+    h->queued = true;
+    *L->rq_tail = h;
+    L->rq_tail = &h->next;
+    L->nready++;
+}
+
+static yc__handle *ready_pop(yc_loop *L)
+{
+    yc__handle *h = L->rq_head;
+    L->rq_head = h->next;
+    if (!L->rq_head) L->rq_tail = &L->rq_head;
+    L->nready--;
+    h->queued = false;
+    return h;
+}
+
+/* ---- user callbacks (yc_handle) -------------------------------------- */
+
+#define HANDLE_MAGIC 0x7963486eu /* "ycHn" */
+
+struct yc_handle {
+    yc__timer t;        /* first: the ready queue and the heap see this   */
+    uint32_t magic;
+    int refs;           /* the loop's (while scheduled) + the caller's    */
+    bool timed;
+    yc_loop *loop;
+    yc_callback_fn fn;
+    void *arg;
+};
+
+static void handle_release(yc_handle *h)
+{
+    if (--h->refs == 0) {
+        h->magic = 0;
+        yc__free(h);
+    }
+}
+
+/* Runs fn(arg) as asyncio runs a callback: an exception escaping it is
+ * reported and the loop goes on, except SystemExit and KeyboardInterrupt,
+ * which stop the loop and come out of its run call. */
+static void call_user(yc_loop *L, yc_callback_fn fn, void *arg)
+{
+    YC_TRY {
+        fn(arg);
+    } YC_EXCEPT_ANY {
+        yc_exc *e = yc_exc_current();
+        if (yc_exc_is(e, &yc_SystemExit) || yc_exc_is(e, &yc_KeyboardInterrupt)) {
+            if (!L->base_exc) L->base_exc = yc_exc_ref(e);
+            L->stopping = true;
+        } else {
+            char text[160];
+            snprintf(text, sizeof text, "Exception in callback %p(%p)", (void *)(uintptr_t)fn, arg);
+            yc__loop_report(e, text);
+        }
+    } YC_END;
+}
+
+static void handle_drop(yc__handle *node) { handle_release((yc_handle *)node); }
+
+static void handle_run(yc__handle *node)
+{
+    yc_handle *h = (yc_handle *)node;
+    yc_loop *L = h->loop;
+    h->t.h.cancelled = true; /* ran: a later cancel is a no-op */
+    call_user(L, h->fn, h->arg);
+    handle_release(h);
+}
+
+static int schedule(yc_loop *L, bool timed, int64_t when, yc_callback_fn fn, void *arg,
+                    yc_handle **out)
+{
+    if (out) *out = NULL;
+    if (!L) L = running_loop;
+    if (!L) return yc__no_loop_error();
+    if (!yc__loop_ok(L)) return bad_loop(L);
+    if (!fn) return yc__fail(YC_EINVAL, &yc_TypeError, "callback is NULL");
+    if (L->state == LOOP_CLOSED) return yc__loop_closed_error();
+    if (timed && !heap_reserve(L)) return yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
+    yc_handle *h = yc__malloc(sizeof *h);
+    if (!h) return yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
+    memset(h, 0, sizeof *h);
+    h->magic = HANDLE_MAGIC;
+    h->t.h.run = handle_run;
+    h->t.h.drop = handle_drop;
+    h->t.idx = SIZE_MAX;
+    h->timed = timed;
+    h->loop = L;
+    h->fn = fn;
+    h->arg = arg;
+    h->refs = out ? 2 : 1;
+    if (timed) yc__timer_start(L, &h->t, when);
+    else yc__loop_ready(L, &h->t.h);
+    if (out) *out = h;
+    return YC_OK;
+}
+
+int yc__call_at_ns(yc_loop *L, int64_t when, yc_callback_fn fn, void *arg, yc_handle **h)
+{
+    return schedule(L, true, when, fn, arg, h);
+}
+
+int yc_loop_call_soon(yc_loop *L, yc_callback_fn fn, void *arg, yc_handle **h)
+{
+    return schedule(L, false, 0, fn, arg, h);
+}
+
+static int bad_delay(void)
+{
+    return yc__fail(YC_EINVAL, &yc_ValueError, "Invalid delay: NaN (not a number)");
+}
+
+int yc_loop_call_later(yc_loop *L, double delay, yc_callback_fn fn, void *arg, yc_handle **h)
+{
+    if (isnan(delay)) {
+        if (h) *h = NULL;
+        return bad_delay();
+    }
+    yc_loop *l = L ? L : running_loop;
+    int64_t now = yc__loop_ok(l) ? yc__loop_now(l) : 0;
+    int64_t d = yc__secs_ns(delay);
+    int64_t when = d == INT64_MAX ? INT64_MAX : now + d;
+    return schedule(L, true, when, fn, arg, h);
+}
+
+int yc_loop_call_at(yc_loop *L, double when, yc_callback_fn fn, void *arg, yc_handle **h)
+{
+    if (isnan(when)) {
+        if (h) *h = NULL;
+        return bad_delay();
+    }
+    return schedule(L, true, yc__secs_ns(when), fn, arg, h);
+}
+
+static bool handle_ok(const yc_handle *h) { return h && h->magic == HANDLE_MAGIC; }
+
+void yc_handle_cancel(yc_handle *h)
+{
+    if (!handle_ok(h) || h->t.h.cancelled) return;
+    if (h->timed && h->t.idx != SIZE_MAX) {
+        heap_remove(h->loop, &h->t);
+        h->t.h.cancelled = true;
+        handle_release(h); /* the loop's reference: it will never run */
+        return;
+    }
+    h->t.h.cancelled = true; /* in the ready queue: released when popped */
+}
+
+bool yc_handle_cancelled(const yc_handle *h) { return handle_ok(h) && h->t.h.cancelled; }
+
+double yc_handle_when(const yc_handle *h)
+{
+    return handle_ok(h) && h->timed ? yc__ns_secs(h->t.when) : NAN;
+}
+
+void yc_handle_free(yc_handle *h)
+{
+    if (handle_ok(h)) handle_release(h);
+}
+
+/* ---- thread-safe calls ---------------------------------------------- *
+ * Another thread appends under the mutex, then writes the eventfd unless
+ * a write is already pending (ts_signalled). The loop clears ts_signalled
+ * before it takes the list, so a call appended after that writes again. */
+
+int yc_loop_call_soon_threadsafe(yc_loop *L, yc_callback_fn fn, void *arg)
+{
+    if (!yc__loop_ok(L)) return bad_loop(L);
+    if (!fn) return yc__fail(YC_EINVAL, &yc_TypeError, "callback is NULL");
+    if (L->state == LOOP_CLOSED) return yc__loop_closed_error();
+    yc__ts_call *c = yc__malloc(sizeof *c);
+    if (!c) return yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
+    memset(c, 0, sizeof *c);
+    c->loop = L;
+    c->fn = fn;
+    c->arg = arg;
+    pthread_mutex_lock(&L->ts_mu);
+    *L->ts_tail = c;
+    L->ts_tail = (yc__ts_call **)&c->h.next;
+    pthread_mutex_unlock(&L->ts_mu);
+    if (atomic_exchange(&L->ts_signalled, 1) == 0) {
+        uint64_t one = 1;
+        ssize_t r;
+        do r = write(L->efd, &one, sizeof one);
+        while (r < 0 && errno == EINTR);
+    }
+    return YC_OK;
+}
+
+static bool ts_pending(yc_loop *L) { return atomic_load(&L->ts_signalled) != 0; }
+
+static void ts_drop(yc__handle *node) { yc__free(node); }
+
+static void ts_run(yc__handle *node)
+{
+    yc__ts_call *c = (yc__ts_call *)node;
+    yc_loop *L = c->loop;
+    yc_callback_fn fn = c->fn;
+    void *arg = c->arg;
+    yc__free(c);
+    call_user(L, fn, arg);
+}
+
+/* Takes the list of thread-safe calls (the caller owns them). */
+static yc__ts_call *ts_take(yc_loop *L)
+{
+    pthread_mutex_lock(&L->ts_mu);
+    yc__ts_call *c = L->ts_head;
+    L->ts_head = NULL;
+    L->ts_tail = &L->ts_head;
+    pthread_mutex_unlock(&L->ts_mu);
+    return c;
+}
+
+/* Moves the thread-safe calls to the ready queue: each call's node is its
+ * handle (the calling thread allocated all a call needs). */
+static void ts_drain(yc_loop *L)
+{
+    uint64_t n;
+    while (read(L->efd, &n, sizeof n) < 0 && errno == EINTR) {}
+    atomic_store(&L->ts_signalled, 0);
+    for (yc__ts_call *c = ts_take(L); c;) {
+        yc__ts_call *next = (yc__ts_call *)c->h.next;
+        c->h.run = ts_run;
+        c->h.drop = ts_drop;
+        yc__loop_ready(L, &c->h);
+        c = next;
+    }
+}
+
+/* ---- creation and destruction --------------------------------------- */
+
+static int bad_opts(const yc_loop_opts *o)
+{
+    if (o->clock != YC_CLOCK_MONOTONIC && o->clock != YC_CLOCK_VIRTUAL)
+        return yc__fail(YC_EINVAL, &yc_ValueError, "yc_loop_opts: unknown clock %u", o->clock);
+    if (o->flags)
+        return yc__fail(YC_EINVAL, &yc_ValueError, "yc_loop_opts: unknown flags 0x%x", o->flags);
+    if (o->task_stack && (o->task_stack < YC_STACK_MIN || o->task_stack > ((size_t)1 << 40)))
+        return yc__fail(YC_EINVAL, &yc_ValueError,
+                        "yc_loop_opts: task_stack %zu is outside [%u, 2^40]", o->task_stack,
+                        YC_STACK_MIN);
+    return YC_OK;
+}
+
+yc_loop *yc_loop_new(const yc_loop_opts *opts)
+{
+    yc_loop_opts o = opts ? *opts : (yc_loop_opts){0};
+    if (bad_opts(&o) < 0) return NULL;
+    yc_loop *L = yc__malloc(sizeof *L);
+    if (!L) {
+        yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
+        return NULL;
+    }
+    memset(L, 0, sizeof *L);
+    L->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    L->epfd = L->efd >= 0 ? epoll_create1(EPOLL_CLOEXEC) : -1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (L->epfd < 0 || epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->efd, &ev) != 0) {
+        int err = errno;
+        if (L->efd >= 0) close(L->efd);
+        if (L->epfd >= 0) close(L->epfd);
+        yc__free(L);
+        yc_err_set(yc_exc_new_errno(&yc_OSError, err, "cannot make the event loop's eventfd"));
+        return NULL;
+    }
+    L->magic = YC__LOOP_MAGIC;
+    L->state = LOOP_IDLE;
+    L->clock = o.clock;
+    L->task_stack = o.task_stack;
+    L->rq_tail = &L->rq_head;
+    L->ts_tail = &L->ts_head;
+    pthread_mutex_init(&L->ts_mu, NULL);
+    atomic_fetch_add_explicit(&yc__live_loops, 1, memory_order_relaxed);
+    return L;
+}
+
+/* Releases whatever sits in the ready queue and the heap (a closing loop
+ * runs nothing more). Internal nodes belong to their owners; user handles
+ * lose the loop's reference; thread-safe calls are freed. */
+static void drop_scheduled(yc_loop *L)
+{
+    while (L->rq_head) {
+        yc__handle *h = ready_pop(L);
+        h->cancelled = true;
+        if (h->drop) h->drop(h);
+    }
+    while (L->nheap) {
+        yc__timer *t = L->heap[0];
+        heap_remove(L, t);
+        t->h.cancelled = true;
+        if (t->h.drop) t->h.drop(&t->h);
+    }
+    for (yc__ts_call *c = ts_take(L); c;) {
+        yc__ts_call *n = (yc__ts_call *)c->h.next;
+        yc__free(c);
+        c = n;
+    }
+}
+
+int yc_loop_close(yc_loop *L)
+{
+    if (!yc__loop_ok(L)) return bad_loop(L);
+    if (L->state == LOOP_RUNNING)
+        return yc__fail(YC_EINVAL, &yc_RuntimeError, "Cannot close a running event loop");
+    if (L->state == LOOP_CLOSED) return YC_OK;
+    L->state = LOOP_CLOSED;
+    /* Tasks first (destroying one may schedule callbacks: dropped below). */
+    for (;;) {
+        yc_task *t = L->live;
+        while (t && !(t->kind == KIND_TASK && t->state == FUT_PENDING)) t = t->lnext;
+        if (!t) break;
+        yc__task_destroy_pending(t);
+    }
+    drop_scheduled(L);
+    return YC_OK;
+}
+
+int yc_loop_free(yc_loop *L)
+{
+    if (!yc__loop_ok(L)) return bad_loop(L);
+    if (L->state == LOOP_RUNNING)
+        return yc__fail(YC_EINVAL, &yc_RuntimeError, "Cannot close a running event loop");
+    yc_loop_close(L);
+    /* The futures and tasks the user still holds forget the loop. */
+    for (yc_task *t = L->live; t; t = t->lnext) t->loop = NULL;
+    yc__free(L->heap);
+    close(L->efd);
+    close(L->epfd);
+    pthread_mutex_destroy(&L->ts_mu);
+    yc_exc_unref(L->base_exc);
+    L->magic = 0;
+    yc__free(L);
+    atomic_fetch_sub_explicit(&yc__live_loops, 1, memory_order_relaxed);
+    return YC_OK;
+}
+
+/* ---- running -------------------------------------------------------- */
+
+/* Waits for thread-safe calls until `timeout` ns pass (-1: no limit). */
+static void wait_events(yc_loop *L, int64_t timeout)
+{
+    if (ts_pending(L)) timeout = 0;
+    int ms = timeout < 0 ? -1 : timeout == 0 ? 0 : (int)((timeout + 999999) / 1000000);
+    if (timeout > (int64_t)INT32_MAX * 1000000) ms = INT32_MAX;
+    struct epoll_event ev;
+    int n = epoll_wait(L->epfd, &ev, 1, ms);
+    if (n > 0 || ts_pending(L)) ts_drain(L);
+}
+
+/*
+ * One iteration. With the virtual clock, nothing ready and no timer is a
+ * deadlock unless a thread-safe call can still come (one already pending);
+ * it sets L->deadlock and runs nothing.
+ */
+static void run_once(yc_loop *L)
+{
+    int64_t timeout = -1;
+    if (L->nready || L->stopping) timeout = 0;
+    else if (L->nheap) {
+        timeout = L->heap[0]->when - yc__loop_now(L);
+        if (timeout < 0) timeout = 0;
+    }
+    if (L->clock == YC_CLOCK_VIRTUAL) {
+        if (timeout < 0 && !ts_pending(L)) {
+            L->deadlock = true;
+            return;
+        }
+        wait_events(L, 0);
+        if (timeout > 0 && !L->nready) L->vnow = L->heap[0]->when;
+    } else {
+        wait_events(L, timeout);
+    }
+    int64_t end = yc__loop_now(L);
+    while (L->nheap && L->heap[0]->when <= end) {
+        yc__timer *t = L->heap[0];
+        heap_remove(L, t);
+        yc__loop_ready(L, &t->h);
+    }
+    for (size_t ntodo = L->nready; ntodo > 0 && L->rq_head; ntodo--) {
+        yc__handle *h = ready_pop(L);
+        if (h->cancelled) {
+            if (h->drop) h->drop(h);
+            continue;
+        }
+        h->run(h);
+    }
+}
+
+/* The checks of run_forever and run_until_complete, then marks L running
+ * on this thread's current coroutine. */
+static int run_begin(yc_loop *L)
+{
+    if (!yc__loop_ok(L)) return bad_loop(L);
+    if (L->state == LOOP_CLOSED) return yc__loop_closed_error();
+    if (L->state == LOOP_RUNNING)
+        return yc__fail(YC_EINVAL, &yc_RuntimeError, "This event loop is already running");
+    if (running_loop)
+        return yc__fail(YC_EINVAL, &yc_RuntimeError,
+                        "Cannot run the event loop while another loop is running");
+    L->state = LOOP_RUNNING;
+    L->co = yc__cur();
+    L->deadlock = false;
+    running_loop = L;
+    return YC_OK;
+}
+
+/* Ends a run; YC_OK, or YC_RAISE with the SystemExit/KeyboardInterrupt a
+ * callback or task raised. */
+static int run_end(yc_loop *L)
+{
+    L->stopping = false;
+    L->state = LOOP_RUNNING == L->state ? LOOP_IDLE : L->state;
+    L->co = NULL;
+    running_loop = NULL;
+    if (L->base_exc) {
+        yc__err_set(yc__cur(), L->base_exc);
+        L->base_exc = NULL;
+        return YC_RAISE;
+    }
+    return YC_OK;
+}
+
+static int deadlock_error(void)
+{
+    return yc__fail(YC_RAISE, &yc_RuntimeError,
+                    "deadlock: every task is waiting and nothing can wake them");
+}
+
+int yc_loop_run_forever(yc_loop *L)
+{
+    int st = run_begin(L);
+    if (st < 0) return st;
+    while (!L->deadlock) {
+        run_once(L);
+        if (L->stopping) break;
+    }
+    st = run_end(L);
+    if (st == YC_OK && L->deadlock) st = deadlock_error();
+    return st;
+}
+
+void yc_loop_stop(yc_loop *L)
+{
+    if (yc__loop_ok(L)) L->stopping = true;
+}
+
+static void until_complete_cb(yc_task *f, void *ud)
+{
+    (void)f;
+    ((yc_loop *)ud)->stopping = true;
+}
+
+int yc_loop_run_until_complete(yc_loop *L, yc_task *t, yc_val *out)
+{
+    if (out) *out = YC_NONE;
+    if (!yc__task_ok(t)) {
+        if (!yc__loop_ok(L)) return bad_loop(L);
+        return yc__fail(YC_EINVAL, &yc_TypeError, "task is NULL or not a live task");
+    }
+    if (yc__loop_ok(L) && t->loop != L)
+        return yc__fail(YC_EINVAL, &yc_ValueError,
+                        "The future belongs to a different loop than the one specified as "
+                        "the loop argument");
+    int st = run_begin(L);
+    if (st < 0) return st;
+    yc__fcb node = {.fn = until_complete_cb, .ud = L};
+    yc_task_ref(t);
+    bool registered = yc__fut_add_fcb(t, &node) == YC_OK;
+    while (!L->deadlock && registered) {
+        run_once(L);
+        if (L->stopping) break;
+    }
+    yc__fut_remove_fcb(t, &node);
+    if (node.h.queued) node.h.cancelled = true; /* scheduled: never runs */
+    st = run_end(L);
+    if (node.h.queued) { /* unlink it: it lives on this stack */
+        yc__handle **pp = &L->rq_head;
+        while (*pp != &node.h) pp = &(*pp)->next;
+        *pp = node.h.next;
+        if (!*pp) L->rq_tail = pp;
+        L->nready--;
+    }
+    if (node.fut) yc_task_unref(node.fut);
+    if (st == YC_OK) {
+        if (t->state != FUT_PENDING) st = yc__fut_result(t, out);
+        else if (L->deadlock) st = deadlock_error();
+        else st = yc__fail(YC_RAISE, &yc_RuntimeError, "Event loop stopped before Future completed.");
+    }
+    yc_task_unref(t);
+    return st;
+}
+
+/* ---- asyncio.run ---------------------------------------------------- */
+
+/* Cancels every pending task and runs L until they are done (asyncio's
+ * _cancel_all_tasks, in creation order); reports a task that failed with
+ * something other than CancelledError. */
+static void cancel_all(yc_loop *L)
+{
+    size_t n = 0;
+    for (yc_task *t = L->live; t; t = t->lnext)
+        if (t->kind == KIND_TASK && t->state == FUT_PENDING) n++;
+    if (!n) return;
+    yc_task **ts = yc__malloc(n * sizeof *ts);
+    if (!ts) return; /* out of memory: close destroys them instead */
+    size_t i = n;
+    for (yc_task *t = L->live; t; t = t->lnext) /* the list is newest first */
+        if (t->kind == KIND_TASK && t->state == FUT_PENDING) ts[--i] = yc_task_ref(t);
+    for (i = 0; i < n; i++) yc_task_cancel(ts[i], NULL);
+    yc_task *g = yc_gather_future(ts, n, YC_RETURN_EXCEPTIONS);
+    if (g) {
+        yc_exc *saved = yc_err_take();
+        if (yc_loop_run_until_complete(L, g, NULL) < 0) yc_err_clear();
+        yc_err_set(saved);
+        yc_task_unref(g);
+    } else {
+        yc_err_clear();
+    }
+    for (i = 0; i < n; i++) {
+        yc_task *t = ts[i];
+        if (t->state == FUT_FINISHED && t->exc) {
+            char text[512], repr[400];
+            yc_task_format(t, repr, sizeof repr);
+            snprintf(text, sizeof text,
+                     "unhandled exception during asyncio.run() shutdown\ntask: %s", repr);
+            t->log_tb = false;
+            yc__loop_report(t->exc, text);
+        }
+        yc_task_unref(t);
+    }
+    yc__free(ts);
+}
+
+int yc_loop_run(yc_gen_fn fn, void *arg, const yc_loop_opts *opts, yc_val *out)
+{
+    if (out) *out = YC_NONE;
+    if (running_loop)
+        return yc__fail(YC_EINVAL, &yc_RuntimeError,
+                        "asyncio.run() cannot be called from a running event loop");
+    if (!fn) return yc__fail(YC_EINVAL, &yc_TypeError, "yc_loop_run: task function is NULL");
+    yc_loop *L = yc_loop_new(opts);
+    if (!L) return yc_err_get() && yc_exc_is(yc_err_get(), &yc_MemoryError) ? YC_ENOMEM : YC_EINVAL;
+    yc_task *main_task = yc_loop_spawn(L, fn, arg, NULL);
+    if (!main_task) {
+        yc_exc *e = yc_err_take();
+        yc_loop_free(L);
+        yc_err_set(e);
+        return yc_exc_is(e, &yc_MemoryError) ? YC_ENOMEM : YC_RAISE;
+    }
+    int st = yc_loop_run_until_complete(L, main_task, out);
+    if (st < 0 && L->deadlock && main_task->state == FUT_PENDING) {
+        /* throw the deadlock into the main task, as asyncio's hang would
+         * never end: it unwinds and finishes with it (or what it raises) */
+        yc__task_throw(main_task, yc_err_take());
+        st = yc_loop_run_until_complete(L, main_task, out);
+    }
+    yc_exc *e = st < 0 ? yc_err_take() : NULL;
+    cancel_all(L);
+    yc_task_unref(main_task);
+    yc_loop_close(L);
+    yc_loop_free(L);
+    if (e) yc_err_set(e);
+    return st;
+}
+
+/* ---- reports -------------------------------------------------------- */
+
+void yc__loop_report(yc_exc *e, const char *text) { yc__unraisable_report(e, text); }

@@ -1,0 +1,220 @@
+/*
+ * Internal declarations of the event loop modules (loop.c: the loop, its
+ * clock, timers and callbacks; task.c: futures, tasks, awaiting and
+ * cancellation; aio.c: sleep, timeouts, wait_for, shield, gather, wait;
+ * taskgroup.c; queue.c; locks.c). Never installed.
+ *
+ * The model is asyncio's, kept close enough that the order in which tasks
+ * run is the same (the differential test compares traces): a FIFO ready
+ * queue of callbacks, each loop iteration running those that were ready
+ * when it began; a task is stepped by a callback; a future's done
+ * callbacks are scheduled (never called) when it completes, so a task
+ * awaiting a future runs one iteration after the future is done.
+ *
+ * What is ours: a task is a stackful generator, and awaiting does not
+ * yield to the loop through the generator protocol. It parks: a raw switch
+ * from whatever coroutine runs (the task's own, or a generator the task is
+ * iterating, at any depth) straight to the task's resumer, leaving every
+ * generator of that chain RUNNING. Stepping the task again switches
+ * straight back into the coroutine that parked (task_step in task.c).
+ */
+#ifndef YC_LOOP_INTERNAL_H
+#define YC_LOOP_INTERNAL_H
+
+#include "internal.h"
+
+#include <pthread.h>
+
+/* ---- handles: the nodes of the ready queue ---------------------------- */
+
+typedef struct yc__handle yc__handle;
+struct yc__handle {
+    yc__handle *next;             /* in the ready queue or a callback list */
+    void (*run)(yc__handle *h);   /* called once when its turn comes       */
+    void (*drop)(yc__handle *h);  /* NULL, or releases h when it will never
+                                     run (cancelled, or the loop closed)   */
+    bool cancelled;               /* dropped instead of run at its turn    */
+    bool queued;                  /* in the ready queue now                */
+};
+
+/* A timer: a handle that goes to the ready queue at `when`. */
+typedef struct yc__timer {
+    yc__handle h;
+    int64_t when;  /* loop time, ns */
+    uint64_t seq;  /* equal deadlines run in the order they were set */
+    size_t idx;    /* position in the loop's heap, SIZE_MAX when not in it */
+} yc__timer;
+
+/* A done callback of a future; scheduled (moved to the ready queue, fut
+ * referenced) when the future completes, then fn(fut, ud) runs, then
+ * release(ud) if set (also when the node is dropped without running). */
+enum { FCB_HEAP = 1, FCB_USER = 2 };
+typedef struct yc__fcb {
+    yc__handle h;
+    yc_task_cb fn;
+    void *ud;
+    void (*release)(void *ud);
+    yc_task *fut;  /* the future, referenced while scheduled               */
+    uint8_t flags; /* FCB_HEAP: freed after; FCB_USER: a user's (guarded)  */
+} yc__fcb;
+
+/* ---- futures and tasks ----------------------------------------------- */
+
+#define YC__TASK_MAGIC 0x7963546bu /* "ycTk" */
+
+enum { FUT_PENDING, FUT_CANCELLED, FUT_FINISHED };
+enum { KIND_FUTURE, KIND_TASK };
+
+struct yc_task {
+    uint32_t magic;
+    int32_t refs;
+    uint8_t state;       /* FUT_*                                          */
+    uint8_t kind;        /* KIND_FUTURE (no body) or KIND_TASK             */
+    bool log_tb;         /* an exception nobody retrieved yet              */
+    bool must_cancel;    /* deliver CancelledError at the next step        */
+    yc_loop *loop;       /* NULL once the loop is freed                    */
+    yc_task *lprev, *lnext; /* the loop's list of its futures and tasks    */
+    yc_val result;
+    yc_exc *exc;         /* set_exception's (owned)                        */
+    yc_exc *cancelled_exc; /* the CancelledError a task's body raised      */
+    char *cancel_msg;    /* owned; NULL for none                           */
+    yc__handle *cb_head, **cb_tail; /* done callbacks, not yet scheduled   */
+    /* tasks only */
+    yc_gen *gen;         /* the body (freed when the task is done)         */
+    char *name;          /* owned                                          */
+    int cancels;         /* cancelling()                                   */
+    yc_task *fut_waiter; /* what the task awaits (referenced)              */
+    yc__coro *inner;     /* where its chain parked                         */
+    yc_exc *resume_exc;  /* raised at the await point on resume (owned)    */
+    yc_exc *step_exc;    /* for the scheduled step (owned)                 */
+    yc_val out;          /* the body's yielded or returned value           */
+    yc__handle step;     /* the scheduled step                             */
+    yc__fcb wakeup;      /* registered on fut_waiter                       */
+    _Atomic int park_flag; /* a target for the switch's flag store         */
+    bool destroying;     /* being closed by the loop: an await raises      */
+    /* futures with behaviour of their own (gather's outer future) */
+    bool (*on_cancel)(yc_task *f, const char *msg); /* replaces cancel()   */
+    void *aux;           /* their state, freed with aux_free               */
+    void (*aux_free)(void *aux);
+};
+
+YC_HIDDEN bool yc__task_ok(const yc_task *t);
+/* A new pending future on L (one reference), or NULL with MemoryError. */
+YC_HIDDEN yc_task *yc__fut_new(yc_loop *L);
+/* Completes f (pending): YC_OK, or YC_EINVAL (InvalidStateError). */
+YC_HIDDEN int yc__fut_set_result(yc_task *f, yc_val v);
+YC_HIDDEN int yc__fut_set_exception(yc_task *f, yc_exc *e); /* takes e */
+/* Future.cancel(msg) (tasks: Task.cancel). */
+YC_HIDDEN bool yc__fut_cancel(yc_task *f, const char *msg);
+/* Registers node (fn, ud set by the caller) on f: scheduled at once when f
+ * is done. YC_OK, or YC_EINVAL when f's loop is gone. */
+YC_HIDDEN int yc__fut_add_fcb(yc_task *f, yc__fcb *node);
+/* Unregisters node if still on f's list. */
+YC_HIDDEN bool yc__fut_remove_fcb(yc_task *f, yc__fcb *node);
+/* A heap callback node (fn, ud, release) registered on f (flags: FCB_USER
+ * for a user's). YC_OK, or YC_ENOMEM / YC_EINVAL, release(ud) not called. */
+YC_HIDDEN int yc__fut_add_cb(yc_task *f, yc_task_cb fn, void *ud, void (*release)(void *ud),
+                             uint8_t flags);
+/* Removes f's unscheduled heap nodes of (fn, ud), releasing them; returns
+ * how many. */
+YC_HIDDEN size_t yc__fut_remove_cb(yc_task *f, yc_task_cb fn, void *ud);
+/* Gives up one loop iteration (a bare yield in asyncio: sleep(0)) in the
+ * running task t. YC_OK, or negative with the exception thrown in. */
+YC_HIDDEN int yc__task_yield(yc_task *t);
+/* Schedules fn(arg) at loop time when (ns) as a handle (borrowing arg);
+ * *h gets a reference to cancel and free it. YC_OK or negative. */
+YC_HIDDEN int yc__call_at_ns(yc_loop *L, int64_t when, yc_callback_fn fn, void *arg,
+                             yc_handle **h);
+/* f's result, as Future.result(): YC_OK with *out, or a negative status
+ * with the exception pending (a new CancelledError for a cancelled one). */
+YC_HIDDEN int yc__fut_result(yc_task *f, yc_val *out);
+/* The CancelledError to raise for cancelled f (new reference). */
+YC_HIDDEN yc_exc *yc__fut_cancelled_error(yc_task *f);
+
+/*
+ * Body side. The running task, or NULL with RuntimeError "no running event
+ * loop" / "WHAT outside a task" set (what: "yc_sleep()" etc.).
+ */
+YC_HIDDEN yc_task *yc__task_running(const char *what);
+/*
+ * Awaits f in the running task t (from yc__task_running): returns at once
+ * when f is done, else parks until the task is stepped again. Returns
+ * YC_OK with *out f's result, or a negative status with the exception
+ * pending (f's, or what the step threw in: a CancelledError), never
+ * raising: callers clean up, then raise with yc__err_raise.
+ */
+YC_HIDDEN int yc__task_await(yc_task *t, yc_task *f, yc_val *out);
+
+/* ---- the loop -------------------------------------------------------- */
+
+#define YC__LOOP_MAGIC 0x79634c70u /* "ycLp" */
+
+enum { LOOP_IDLE, LOOP_RUNNING, LOOP_CLOSED };
+
+/* A thread-safe call: made by the calling thread, queued under ts_mu
+ * (linked through h.next), then moved to the ready queue as it is. */
+typedef struct yc__ts_call {
+    yc__handle h;
+    yc_loop *loop;
+    yc_callback_fn fn;
+    void *arg;
+} yc__ts_call;
+
+struct yc_loop {
+    uint32_t magic;
+    int state;                 /* LOOP_*                                   */
+    bool stopping;
+    unsigned clock;
+    size_t task_stack;
+    int64_t vnow;              /* the virtual clock, ns                    */
+    yc__coro *co;              /* the coroutine running the loop           */
+    yc_task *current;          /* the task being stepped                   */
+    yc__handle *rq_head, **rq_tail;
+    size_t nready;
+    yc__timer **heap;
+    size_t nheap, capheap;
+    uint64_t seq;
+    yc_task *live;             /* every future and task of this loop       */
+    long pending_tasks;        /* tasks not done                           */
+    yc_exc *base_exc;          /* SystemExit/KeyboardInterrupt to propagate */
+    bool deadlock;             /* the virtual clock found nothing to wait for */
+    int efd, epfd;             /* thread-safe wake-ups                     */
+    pthread_mutex_t ts_mu;
+    yc__ts_call *ts_head, **ts_tail;
+    _Atomic int ts_signalled;
+};
+
+/* The loop running on this thread, or NULL. */
+YC_HIDDEN yc_loop *yc__loop_running(void);
+YC_HIDDEN bool yc__loop_ok(const yc_loop *L);
+/* Its clock, ns. */
+YC_HIDDEN int64_t yc__loop_now(const yc_loop *L);
+/* Appends h to the ready queue. */
+YC_HIDDEN void yc__loop_ready(yc_loop *L, yc__handle *h);
+/* Starts t (not running) to fire at `when` (ns), or stops it. */
+YC_HIDDEN void yc__timer_start(yc_loop *L, yc__timer *t, int64_t when);
+YC_HIDDEN void yc__timer_stop(yc_loop *L, yc__timer *t);
+/* Seconds to the loop's ns, saturating; NaN is the caller's to refuse. */
+YC_HIDDEN int64_t yc__secs_ns(double s);
+YC_HIDDEN double yc__ns_secs(int64_t ns);
+/* RuntimeError "Event loop is closed" etc. (return YC_EINVAL). */
+YC_HIDDEN int yc__loop_closed_error(void);
+YC_HIDDEN int yc__no_loop_error(void);
+
+/* task.c, for the loop: the loop is closing; task t is pending: report it
+ * and close its body. */
+YC_HIDDEN void yc__task_destroy_pending(yc_task *t);
+/* Throws e (taken) into pending task t at its suspension point (detached
+ * from what it waits on), as a step scheduled now. */
+YC_HIDDEN void yc__task_throw(yc_task *t, yc_exc *e);
+
+/* Python's repr of a str (quotes and escapes) into buf; snprintf-style. */
+YC_HIDDEN int yc__repr_str(const char *s, size_t len, char *buf, size_t n);
+/* repr of an exception: "ValueError('v')", "CancelledError()". */
+YC_HIDDEN int yc__exc_repr(const yc_exc *e, char *buf, size_t n);
+/* Reports a problem of the loop through the unraisable hook: text is the
+ * whole description ("Task exception was never retrieved\nfuture: ..."),
+ * e the exception (borrowed, may be NULL). */
+YC_HIDDEN void yc__loop_report(yc_exc *e, const char *text);
+
+#endif

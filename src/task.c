@@ -1,0 +1,952 @@
+/*
+ * Futures and tasks: asyncio's Future and Task (Lib/asyncio/futures.py and
+ * tasks.py of 3.13), stepping, awaiting by parking, and cancellation.
+ *
+ * A task is in one of asyncio's three states: waiting on fut_waiter (its
+ * wakeup registered there; no step scheduled), scheduled (its step in the
+ * ready queue), or running (being stepped). A step runs the body from
+ * where it stopped: the first step calls yc_next on the task's generator;
+ * later ones switch straight back to the coroutine that parked (park and
+ * resume below), handing it the exception to raise there, if any. The
+ * body's end comes back as the generator protocol's YC_RETURN or YC_RAISE
+ * from that switch, because the task's generator keeps the stepping
+ * coroutine as its resumer.
+ */
+#define _GNU_SOURCE
+#include "loop.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Status of a step whose body parked in an await (no real status has it). */
+#define PARKED 0x50
+
+static _Atomic uint64_t task_counter; /* "Task-N", process-wide as asyncio's */
+
+bool yc__task_ok(const yc_task *t) { return t && t->magic == YC__TASK_MAGIC && t->refs > 0; }
+
+static int bad_task(const yc_task *t)
+{
+    if (!t) return yc__fail(YC_EINVAL, &yc_TypeError, "task is NULL");
+    return yc__fail(YC_EINVAL, &yc_ValueError, "not a live task or future (freed or corrupted)");
+}
+
+static int no_memory(void) { return yc__fail(YC_ENOMEM, &yc_MemoryError, NULL); }
+
+/* ---- objects -------------------------------------------------------- */
+
+static yc_task *obj_new(yc_loop *L, int kind)
+{
+    yc_task *t = yc__malloc(sizeof *t);
+    if (!t) {
+        no_memory();
+        return NULL;
+    }
+    memset(t, 0, sizeof *t);
+    t->magic = YC__TASK_MAGIC;
+    t->refs = 1;
+    t->kind = (uint8_t)kind;
+    t->state = FUT_PENDING;
+    t->loop = L;
+    t->result = YC_NONE;
+    t->out = YC_NONE;
+    t->cb_tail = &t->cb_head;
+    t->lnext = L->live;
+    if (L->live) L->live->lprev = t;
+    L->live = t;
+    atomic_fetch_add_explicit(&yc__live_tasks, 1, memory_order_relaxed);
+    return t;
+}
+
+yc_task *yc__fut_new(yc_loop *L) { return obj_new(L, KIND_FUTURE); }
+
+yc_task *yc_task_ref(yc_task *t)
+{
+    if (yc__task_ok(t)) t->refs++;
+    return t;
+}
+
+static void report_unretrieved(yc_task *t)
+{
+    char repr[400], text[480];
+    yc_task_format(t, repr, sizeof repr);
+    snprintf(text, sizeof text, "%s exception was never retrieved\nfuture: %s",
+             t->kind == KIND_TASK ? "Task" : "Future", repr);
+    yc__loop_report(t->exc, text);
+}
+
+/* Releases a callback node that will never run. */
+static void fcb_discard(yc__fcb *n)
+{
+    void (*release)(void *) = n->release;
+    void *ud = n->ud;
+    if (n->flags & FCB_HEAP) yc__free(n);
+    if (release) release(ud);
+}
+
+static void free_callbacks(yc_task *t)
+{
+    for (yc__handle *h = t->cb_head; h;) {
+        yc__handle *next = h->next;
+        fcb_discard((yc__fcb *)h);
+        h = next;
+    }
+    t->cb_head = NULL;
+    t->cb_tail = &t->cb_head;
+}
+
+void yc_task_unref(yc_task *t)
+{
+    if (!yc__task_ok(t) || --t->refs > 0) return;
+    if (t->log_tb) report_unretrieved(t);
+    free_callbacks(t);
+    yc_exc_unref(t->exc);
+    yc_exc_unref(t->cancelled_exc);
+    yc_exc_unref(t->resume_exc);
+    yc_exc_unref(t->step_exc);
+    yc__free(t->cancel_msg);
+    yc__free(t->name);
+    if (t->aux_free) t->aux_free(t->aux);
+    if (t->gen) yc_gen_free(t->gen); /* only a task destroyed half made */
+    if (t->loop) {
+        if (t->lprev) t->lprev->lnext = t->lnext;
+        else t->loop->live = t->lnext;
+        if (t->lnext) t->lnext->lprev = t->lprev;
+    }
+    t->magic = 0;
+    yc__free(t);
+    atomic_fetch_sub_explicit(&yc__live_tasks, 1, memory_order_relaxed);
+}
+
+/* ---- done callbacks ------------------------------------------------- */
+
+/* A user callback: an exception escaping it is reported, as asyncio's
+ * loop reports a failing callback. */
+static void call_done_cb(yc_task_cb fn, yc_task *f, void *ud)
+{
+    YC_TRY {
+        fn(f, ud);
+    } YC_EXCEPT_ANY {
+        char text[160];
+        snprintf(text, sizeof text, "Exception in callback %p(%p)", (void *)(uintptr_t)fn, ud);
+        yc__loop_report(yc_exc_current(), text);
+    } YC_END;
+}
+
+static void fcb_run(yc__handle *h)
+{
+    yc__fcb *n = (yc__fcb *)h;
+    yc_task *f = n->fut;
+    yc_task_cb fn = n->fn;
+    void *ud = n->ud;
+    void (*release)(void *) = n->release;
+    uint8_t flags = n->flags;
+    n->fut = NULL;
+    if (flags & FCB_HEAP) yc__free(n);
+    if (flags & FCB_USER) call_done_cb(fn, f, ud);
+    else fn(f, ud);
+    if (release) release(ud);
+    yc_task_unref(f);
+}
+
+/* A scheduled node dropped by a closing loop. */
+static void fcb_drop(yc__handle *h)
+{
+    yc__fcb *n = (yc__fcb *)h;
+    yc_task *f = n->fut;
+    n->fut = NULL;
+    fcb_discard(n);
+    yc_task_unref(f);
+}
+
+/* Puts node in the ready queue for f (done). A loop that is gone or
+ * closed runs nothing more: the node is dropped. */
+static void fcb_schedule(yc_task *f, yc__fcb *n)
+{
+    yc_loop *L = f->loop;
+    if (!L || L->state == LOOP_CLOSED) {
+        fcb_discard(n);
+        return;
+    }
+    n->fut = yc_task_ref(f);
+    n->h.run = fcb_run;
+    n->h.drop = fcb_drop;
+    n->h.cancelled = false;
+    yc__loop_ready(L, &n->h);
+}
+
+static void schedule_callbacks(yc_task *f)
+{
+    yc__handle *h = f->cb_head;
+    f->cb_head = NULL;
+    f->cb_tail = &f->cb_head;
+    while (h) {
+        yc__handle *next = h->next;
+        fcb_schedule(f, (yc__fcb *)h);
+        h = next;
+    }
+}
+
+int yc__fut_add_fcb(yc_task *f, yc__fcb *n)
+{
+    n->h.run = fcb_run;
+    n->h.drop = fcb_drop;
+    n->fut = NULL;
+    if (f->state != FUT_PENDING) {
+        if (!f->loop) return yc__loop_closed_error();
+        fcb_schedule(f, n);
+        return YC_OK;
+    }
+    n->h.next = NULL;
+    *f->cb_tail = &n->h;
+    f->cb_tail = &n->h.next;
+    return YC_OK;
+}
+
+bool yc__fut_remove_fcb(yc_task *f, yc__fcb *n)
+{
+    for (yc__handle **pp = &f->cb_head; *pp; pp = &(*pp)->next) {
+        if (*pp == &n->h) {
+            *pp = n->h.next;
+            if (!*pp) f->cb_tail = pp;
+            return true;
+        }
+    }
+    return false;
+}
+
+int yc__fut_add_cb(yc_task *f, yc_task_cb fn, void *ud, void (*release)(void *ud), uint8_t flags)
+{
+    yc__fcb *n = yc__malloc(sizeof *n);
+    if (!n) return no_memory();
+    memset(n, 0, sizeof *n);
+    n->fn = fn;
+    n->ud = ud;
+    n->flags = (uint8_t)(flags | FCB_HEAP);
+    int st = yc__fut_add_fcb(f, n);
+    if (st < 0) yc__free(n);
+    else n->release = release;
+    return st;
+}
+
+size_t yc__fut_remove_cb(yc_task *f, yc_task_cb fn, void *ud)
+{
+    size_t k = 0;
+    for (yc__handle **pp = &f->cb_head; *pp;) {
+        yc__fcb *c = (yc__fcb *)*pp;
+        if ((c->flags & FCB_HEAP) && c->fn == fn && c->ud == ud) {
+            *pp = c->h.next;
+            fcb_discard(c);
+            k++;
+        } else {
+            pp = &(*pp)->next;
+        }
+    }
+    f->cb_tail = &f->cb_head;
+    while (*f->cb_tail) f->cb_tail = &(*f->cb_tail)->next;
+    return k;
+}
+
+int yc_task_add_done_callback(yc_task *t, yc_task_cb cb, void *ud)
+{
+    if (!yc__task_ok(t)) return bad_task(t);
+    if (!cb) return yc__fail(YC_EINVAL, &yc_TypeError, "callback is NULL");
+    if (!t->loop || (t->state != FUT_PENDING && t->loop->state == LOOP_CLOSED))
+        return yc__loop_closed_error();
+    return yc__fut_add_cb(t, cb, ud, NULL, FCB_USER);
+}
+
+size_t yc_task_remove_done_callback(yc_task *t, yc_task_cb cb, void *ud)
+{
+    return yc__task_ok(t) ? yc__fut_remove_cb(t, cb, ud) : 0;
+}
+
+/* ---- completing a future -------------------------------------------- */
+
+static void set_result(yc_task *f, yc_val v)
+{
+    f->result = v;
+    f->state = FUT_FINISHED;
+    schedule_callbacks(f);
+}
+
+/* Takes e. StopIteration becomes RuntimeError, as asyncio does. */
+static void set_exception(yc_task *f, yc_exc *e)
+{
+    if (yc_exc_is(e, &yc_StopIteration)) {
+        yc_exc *r = yc_exc_new(&yc_RuntimeError,
+                               "StopIteration interacts badly with generators and cannot be "
+                               "raised into a Future");
+        yc__exc_chain(r, e);
+        yc_exc_set_cause(r, e);
+        e = r;
+    }
+    f->exc = e;
+    f->state = FUT_FINISHED;
+    schedule_callbacks(f);
+    f->log_tb = true;
+}
+
+/* Future.cancel(msg): the base class's, without Task's logic. */
+static bool cancel_base(yc_task *f, const char *msg)
+{
+    f->log_tb = false;
+    if (f->state != FUT_PENDING) return false;
+    f->state = FUT_CANCELLED;
+    yc__free(f->cancel_msg);
+    f->cancel_msg = msg ? yc__strdup(msg) : NULL;
+    schedule_callbacks(f);
+    return true;
+}
+
+static int invalid_state(void)
+{
+    return yc__fail(YC_EINVAL, &yc_InvalidStateError, "invalid state");
+}
+
+int yc__fut_set_result(yc_task *f, yc_val v)
+{
+    if (f->state != FUT_PENDING) return invalid_state();
+    set_result(f, v);
+    return YC_OK;
+}
+
+int yc__fut_set_exception(yc_task *f, yc_exc *e)
+{
+    if (f->state != FUT_PENDING) {
+        yc_exc_unref(e);
+        return invalid_state();
+    }
+    set_exception(f, e);
+    return YC_OK;
+}
+
+static int body_has_no_set(const char *what)
+{
+    return yc__fail(YC_EINVAL, &yc_RuntimeError, "Task does not support %s operation", what);
+}
+
+int yc_future_set_result(yc_task *f, yc_val v)
+{
+    if (!yc__task_ok(f)) return bad_task(f);
+    if (f->kind == KIND_TASK) return body_has_no_set("set_result");
+    return yc__fut_set_result(f, v);
+}
+
+int yc_future_set_exception(yc_task *f, yc_exc *e)
+{
+    if (!yc__exc_valid(e)) {
+        if (!yc__task_ok(f)) return bad_task(f);
+        return yc__not_an_exception(e);
+    }
+    if (!yc__task_ok(f)) {
+        yc_exc_unref(e);
+        return bad_task(f);
+    }
+    if (f->kind == KIND_TASK) {
+        yc_exc_unref(e);
+        return body_has_no_set("set_exception");
+    }
+    return yc__fut_set_exception(f, e);
+}
+
+/* ---- reading a future ----------------------------------------------- */
+
+yc_exc *yc__fut_cancelled_error(yc_task *f)
+{
+    if (f->cancelled_exc) { /* the body's own, handed out once */
+        yc_exc *e = f->cancelled_exc;
+        f->cancelled_exc = NULL;
+        return e;
+    }
+    return f->cancel_msg ? yc_exc_new(&yc_CancelledError, "%s", f->cancel_msg)
+                         : yc_exc_new(&yc_CancelledError, NULL);
+}
+
+int yc__fut_result(yc_task *f, yc_val *out)
+{
+    if (out) *out = YC_NONE;
+    if (f->state == FUT_CANCELLED) {
+        yc__err_set(yc__cur(), yc__fut_cancelled_error(f));
+        return YC_RAISE;
+    }
+    if (f->state != FUT_FINISHED)
+        return yc__fail(YC_EINVAL, &yc_InvalidStateError, "Result is not set.");
+    f->log_tb = false;
+    if (f->exc) {
+        yc__err_set(yc__cur(), yc_exc_ref(f->exc));
+        return YC_RAISE;
+    }
+    if (out) *out = f->result;
+    return YC_OK;
+}
+
+int yc_task_result(yc_task *t, yc_val *out)
+{
+    if (out) *out = YC_NONE;
+    if (!yc__task_ok(t)) return bad_task(t);
+    return yc__fut_result(t, out);
+}
+
+int yc_task_exception(yc_task *t, yc_exc **out)
+{
+    if (out) *out = NULL;
+    if (!yc__task_ok(t)) return bad_task(t);
+    if (t->state == FUT_CANCELLED) {
+        yc__err_set(yc__cur(), yc__fut_cancelled_error(t));
+        return YC_RAISE;
+    }
+    if (t->state != FUT_FINISHED)
+        return yc__fail(YC_EINVAL, &yc_InvalidStateError, "Exception is not set.");
+    t->log_tb = false;
+    if (out) *out = t->exc;
+    return YC_OK;
+}
+
+bool yc_task_done(const yc_task *t) { return yc__task_ok(t) && t->state != FUT_PENDING; }
+bool yc_task_cancelled(const yc_task *t) { return yc__task_ok(t) && t->state == FUT_CANCELLED; }
+int yc_task_cancelling(const yc_task *t) { return yc__task_ok(t) ? t->cancels : 0; }
+const char *yc_task_name(const yc_task *t) { return yc__task_ok(t) ? t->name : NULL; }
+yc_loop *yc_task_loop(const yc_task *t) { return yc__task_ok(t) ? t->loop : NULL; }
+
+yc_task *yc_task_current(void)
+{
+    yc_loop *L = yc__loop_running();
+    return L ? L->current : NULL;
+}
+
+int yc_task_uncancel(yc_task *t)
+{
+    if (!yc__task_ok(t)) return 0;
+    if (t->cancels > 0 && --t->cancels == 0) t->must_cancel = false;
+    return t->cancels;
+}
+
+/* ---- repr ----------------------------------------------------------- */
+
+int yc__repr_str(const char *s, size_t len, char *buf, size_t n)
+{
+    bool sq = memchr(s, '\'', len) != NULL, dq = memchr(s, '"', len) != NULL;
+    char q = sq && !dq ? '"' : '\'';
+    size_t k = 0;
+#define PUT(c)                                                                \
+    do {                                                                      \
+        if (k + 1 < n) buf[k] = (c);                                          \
+        k++;                                                                  \
+    } while (0)
+    PUT(q);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == (unsigned char)q || c == '\\') {
+            PUT('\\');
+            PUT((char)c);
+        } else if (c == '\n') {
+            PUT('\\');
+            PUT('n');
+        } else if (c == '\t') {
+            PUT('\\');
+            PUT('t');
+        } else if (c == '\r') {
+            PUT('\\');
+            PUT('r');
+        } else if (c < 0x20 || c == 0x7f) {
+            char x[5];
+            snprintf(x, sizeof x, "\\x%02x", c);
+            for (int j = 0; j < 4; j++) PUT(x[j]);
+        } else {
+            PUT((char)c);
+        }
+    }
+    PUT(q);
+#undef PUT
+    if (n) buf[k < n ? k : n - 1] = '\0';
+    return (int)k;
+}
+
+int yc__exc_repr(const yc_exc *e, char *buf, size_t n)
+{
+    const char *name = yc_exc_type_of(e)->name;
+    const char *msg = yc_exc_msg(e);
+    int k = snprintf(buf, n, "%s(", name);
+    size_t used = k < 0 ? 0 : (size_t)k;
+    if (*msg) {
+        used += (size_t)yc__repr_str(msg, strlen(msg), used < n ? buf + used : NULL,
+                                     used < n ? n - used : 0);
+    } else if (!yc_is_none(yc_exc_value(e))) {
+        char v[256];
+        yc_val_format(yc_exc_value(e), v, sizeof v);
+        used += (size_t)snprintf(used < n ? buf + used : NULL, used < n ? n - used : 0, "%s", v);
+    }
+    used += (size_t)snprintf(used < n ? buf + used : NULL, used < n ? n - used : 0, ")");
+    return (int)used;
+}
+
+int yc_task_format(const yc_task *t, char *buf, size_t n)
+{
+    if (!buf) n = 0;
+    if (!yc__task_ok(t)) return snprintf(buf, n, "<invalid task>");
+    const char *st = t->state == FUT_PENDING     ? "pending"
+                     : t->state == FUT_CANCELLED ? "cancelled"
+                                                 : "finished";
+    if (t->kind == KIND_TASK && t->state == FUT_PENDING && t->cancels) st = "cancelling";
+    char head[300];
+    if (t->kind == KIND_TASK) {
+        char name[256];
+        yc__repr_str(t->name, strlen(t->name), name, sizeof name);
+        snprintf(head, sizeof head, "<Task %s name=%s", st, name);
+    } else {
+        snprintf(head, sizeof head, "<Future %s", st);
+    }
+    if (t->state != FUT_FINISHED) return snprintf(buf, n, "%s>", head);
+    char what[300];
+    if (t->exc) yc__exc_repr(t->exc, what, sizeof what);
+    else yc_val_format(t->result, what, sizeof what);
+    return snprintf(buf, n, "%s %s=%s>", head, t->exc ? "exception" : "result", what);
+}
+
+/* ---- stepping a task ------------------------------------------------ */
+
+static void task_step(yc_task *t, yc_exc *exc);
+
+static void step_run(yc__handle *h)
+{
+    yc_task *t = (yc_task *)((char *)h - offsetof(yc_task, step));
+    yc_exc *e = t->step_exc;
+    t->step_exc = NULL;
+    task_step(t, e);
+}
+
+/* call_soon(self.__step, exc): exc taken (NULL for none). */
+static void schedule_step(yc_task *t, yc_exc *exc)
+{
+    t->step_exc = exc;
+    t->step.run = step_run;
+    t->step.drop = NULL;
+    t->step.cancelled = false;
+    yc__loop_ready(t->loop, &t->step);
+}
+
+/* Task.__wakeup(future): steps t with f's exception, or with none. */
+static void task_wakeup(yc_task *f, void *ud)
+{
+    yc_task *t = ud;
+    if (t->state != FUT_PENDING) return;
+    if (f->state == FUT_FINISHED && !f->exc) {
+        task_step(t, NULL);
+        return;
+    }
+    yc__fut_result(f, NULL);
+    task_step(t, yc_err_take());
+}
+
+/* Marks (or unmarks) the coroutines from `from` up to the task's own as
+ * parked: their generators wait in the task's await. */
+static void mark_chain(yc__coro *from, yc__coro *top, bool parked)
+{
+    for (yc__coro *c = from;; c = c->resumer) {
+        c->parked = parked;
+        if (c == top) break;
+    }
+}
+
+/*
+ * Parks the running task t: switches from the running coroutine (t's own,
+ * or one of the generators it iterates) to t's resumer, which gets PARKED
+ * as the status of its step. Returns when a step resumes t (the exception
+ * to raise, if any, in t->resume_exc). noinline: reads the thread state.
+ */
+__attribute__((noinline)) static void park(yc_task *t)
+{
+    yc__coro *co = yc__T.cur;
+    yc__coro *top = &t->gen->co;
+    t->inner = co;
+    mark_chain(co, top, true);
+    yc__coro *r = top->resumer;
+    yc__T.cur = r;
+    yc__coro_jump_x(co, r, PARKED, 0, &t->park_flag, 0, false);
+}
+
+/* Switches back into parked t from the running coroutine, which becomes
+ * its resumer; exc (taken) is raised at the await point. Returns PARKED,
+ * YC_RETURN, YC_RAISE (the exception pending here) or YC_YIELD. */
+static int resume(yc_task *t, yc_exc *exc)
+{
+    yc__coro *me = yc__cur();
+    yc_gen *g = t->gen;
+    yc__coro *in = t->inner;
+    t->inner = NULL;
+    t->resume_exc = exc;
+    g->co.resumer = me;
+    g->out = &t->out;
+    mark_chain(in, &g->co, false);
+    yc__T.cur = in;
+    return yc__coro_jump_i(me, in, 0, 0, &t->park_flag, 0);
+}
+
+/* Runs the body one step: exc (taken) raised at its suspension point. */
+static int run_body(yc_task *t, yc_exc *exc)
+{
+    yc_gen *g = t->gen;
+    switch (yc_gen_state_of(g)) {
+    case YC_GEN_CREATED:   /* throw: closed without running (11.6) */
+    case YC_GEN_SUSPENDED: /* after a bare yield */
+        return exc ? yc_throw(g, exc, &t->out) : yc_next(g, &t->out);
+    case YC_GEN_RUNNING:
+        return resume(t, exc);
+    default: /* cannot happen: a done task is not stepped */
+        yc_exc_unref(exc);
+        return yc__fail(YC_RAISE, &yc_RuntimeError, "task stepped after its end");
+    }
+}
+
+/* The task is done: its body goes (the stack back to the pool) and the
+ * loop lets go of it. May free t. */
+static void task_finished(yc_task *t)
+{
+    yc_gen *g = t->gen;
+    t->gen = NULL;
+    if (g) yc_gen_free(g);
+    if (t->loop) t->loop->pending_tasks--;
+    yc_task_unref(t); /* the loop's reference */
+}
+
+static yc_exc *bad_yield(yc_task *t, yc_val v)
+{
+    char repr[300], what[256];
+    yc_task_format(t, repr, sizeof repr);
+    yc_val_format(v, what, sizeof what);
+    return yc_exc_new(&yc_RuntimeError, "Task got bad yield: %s", what);
+}
+
+/* Task.__step_run_and_handle_result. */
+static void step_and_handle(yc_task *t, yc_exc *exc)
+{
+    int st = run_body(t, exc);
+    if (st == PARKED) return; /* the await registered what wakes it */
+    if (st == YC_YIELD) {
+        /* a bare yield gives up one iteration; any other value is wrong */
+        schedule_step(t, yc_is_none(t->out) ? NULL : bad_yield(t, t->out));
+        return;
+    }
+    yc_loop *L = t->loop;
+    if (st == YC_RETURN) {
+        if (t->must_cancel) { /* cancelled right before it returned */
+            t->must_cancel = false;
+            cancel_base(t, t->cancel_msg);
+        } else {
+            set_result(t, t->out);
+        }
+    } else {
+        yc_exc *e = yc_err_take();
+        if (!e) e = yc_exc_new(&yc_RuntimeError, "a task failed without an exception");
+        if (yc_exc_is(e, &yc_CancelledError)) {
+            yc_exc_unref(t->cancelled_exc);
+            t->cancelled_exc = e;
+            char *msg = t->cancel_msg;
+            t->cancel_msg = NULL;
+            cancel_base(t, NULL);
+            yc__free(msg);
+        } else {
+            if ((yc_exc_is(e, &yc_SystemExit) || yc_exc_is(e, &yc_KeyboardInterrupt)) && L &&
+                !L->base_exc) {
+                L->base_exc = yc_exc_ref(e); /* re-raised out of the loop */
+                L->stopping = true;
+            }
+            set_exception(t, e);
+        }
+    }
+    task_finished(t);
+}
+
+/* Task.__step. */
+static void task_step(yc_task *t, yc_exc *exc)
+{
+    if (t->state != FUT_PENDING) {
+        yc_exc_unref(exc);
+        return;
+    }
+    if (t->must_cancel) {
+        if (!yc_exc_is(exc, &yc_CancelledError)) {
+            yc_exc_unref(exc);
+            exc = yc__fut_cancelled_error(t);
+        }
+        t->must_cancel = false;
+    }
+    yc_task_unref(t->fut_waiter);
+    t->fut_waiter = NULL;
+    yc_loop *L = t->loop;
+    yc_task *prev = L->current;
+    L->current = t;
+    step_and_handle(t, exc);
+    L->current = prev;
+}
+
+/* ---- spawning ------------------------------------------------------- */
+
+yc_task *yc_loop_spawn(yc_loop *L, yc_gen_fn fn, void *arg, const yc_task_opts *opts)
+{
+    if (!yc__loop_ok(L)) {
+        if (!L) yc__fail(YC_EINVAL, &yc_TypeError, "loop is NULL");
+        else yc__fail(YC_EINVAL, &yc_ValueError, "not a live event loop (freed or corrupted)");
+        return NULL;
+    }
+    if (L->state == LOOP_CLOSED) {
+        yc__loop_closed_error();
+        return NULL;
+    }
+    if (!fn) {
+        yc__fail(YC_EINVAL, &yc_TypeError, "task function is NULL");
+        return NULL;
+    }
+    unsigned flags = opts ? opts->flags : 0;
+    if (flags & ~YC_TASK_EAGER) {
+        yc__fail(YC_EINVAL, &yc_ValueError, "yc_task_opts: unknown flags 0x%x", flags & ~YC_TASK_EAGER);
+        return NULL;
+    }
+    char auto_name[32];
+    const char *name = opts && opts->name ? opts->name : NULL;
+    if (!name) {
+        snprintf(auto_name, sizeof auto_name, "Task-%" PRIu64, atomic_fetch_add(&task_counter, 1) + 1);
+        name = auto_name;
+    }
+    yc_task *t = obj_new(L, KIND_TASK);
+    char *nm = t ? yc__strdup(name) : NULL;
+    if (!nm) {
+        if (t) no_memory();
+        yc_task_unref(t);
+        return NULL;
+    }
+    t->name = nm;
+    size_t stack = opts && opts->stack_size ? opts->stack_size : L->task_stack;
+    t->gen = yc_gen_new(fn, arg, &(yc_gen_opts){.name = nm, .stack_size = stack});
+    if (!t->gen) {
+        yc_task_unref(t);
+        return NULL;
+    }
+    t->refs = 2; /* the caller's and the loop's (until done) */
+    L->pending_tasks++;
+    if ((flags & YC_TASK_EAGER) && L->state == LOOP_RUNNING && yc__loop_running() == L) {
+        yc_task *prev = L->current; /* 3.12's eager start */
+        L->current = t;
+        step_and_handle(t, NULL);
+        L->current = prev;
+    } else {
+        schedule_step(t, NULL);
+    }
+    return t;
+}
+
+yc_task *yc_task_spawn(yc_gen_fn fn, void *arg, const yc_task_opts *opts)
+{
+    yc_loop *L = yc__loop_running();
+    if (!L) {
+        yc__no_loop_error();
+        return NULL;
+    }
+    return yc_loop_spawn(L, fn, arg, opts);
+}
+
+yc_task *yc_future_new(yc_loop *L)
+{
+    if (!L) L = yc__loop_running();
+    if (!L) {
+        yc__no_loop_error();
+        return NULL;
+    }
+    if (!yc__loop_ok(L)) {
+        yc__fail(YC_EINVAL, &yc_ValueError, "not a live event loop (freed or corrupted)");
+        return NULL;
+    }
+    if (L->state == LOOP_CLOSED) {
+        yc__loop_closed_error();
+        return NULL;
+    }
+    return yc__fut_new(L);
+}
+
+/* ---- cancellation --------------------------------------------------- */
+
+/* Task.cancel(msg). */
+static bool task_cancel(yc_task *t, const char *msg)
+{
+    t->log_tb = false;
+    if (t->state != FUT_PENDING) return false;
+    t->cancels++;
+    if (t->fut_waiter && yc__fut_cancel(t->fut_waiter, msg)) return true;
+    t->must_cancel = true;
+    yc__free(t->cancel_msg);
+    t->cancel_msg = msg ? yc__strdup(msg) : NULL;
+    return true;
+}
+
+bool yc__fut_cancel(yc_task *f, const char *msg)
+{
+    if (f->kind == KIND_TASK) return task_cancel(f, msg);
+    return f->on_cancel ? f->on_cancel(f, msg) : cancel_base(f, msg);
+}
+
+bool yc_task_cancel(yc_task *t, const char *msg)
+{
+    return yc__task_ok(t) && yc__fut_cancel(t, msg);
+}
+
+/* Takes t off what it waits on (its wakeup unregistered). */
+static void detach(yc_task *t)
+{
+    if (!t->fut_waiter) return;
+    yc__fut_remove_fcb(t->fut_waiter, &t->wakeup);
+    yc_task_unref(t->fut_waiter);
+    t->fut_waiter = NULL;
+}
+
+void yc__task_throw(yc_task *t, yc_exc *e)
+{
+    if (t->state != FUT_PENDING) {
+        yc_exc_unref(e);
+        return;
+    }
+    detach(t);
+    if (t->step.queued) {
+        yc_exc_unref(t->step_exc);
+        t->step_exc = e;
+    } else {
+        schedule_step(t, e);
+    }
+}
+
+/*
+ * The loop is closing with t pending: report it, then close its body: a
+ * task that never ran is freed; a parked one is resumed with GeneratorExit
+ * (finally blocks run; an await raises instead of parking). What escapes
+ * other than GeneratorExit is reported. t ends cancelled.
+ */
+void yc__task_destroy_pending(yc_task *t)
+{
+    char repr[400], text[480];
+    yc_task_format(t, repr, sizeof repr);
+    snprintf(text, sizeof text, "Task was destroyed but it is pending!\ntask: %s", repr);
+    yc__loop_report(NULL, text);
+    yc_task_ref(t);
+    detach(t);
+    if (t->step.queued) t->step.cancelled = true;
+    yc_exc_unref(t->step_exc);
+    t->step_exc = NULL;
+    t->destroying = true;
+    yc_loop *L = t->loop;
+    yc_task *prev = L->current;
+    L->current = t;
+    yc_gen *g = t->gen;
+    if (yc_gen_state_of(g) == YC_GEN_RUNNING) {
+        int st = resume(t, yc_exc_new(&yc_GeneratorExit, NULL));
+        yc_exc *e = st == YC_RAISE ? yc_err_take() : NULL;
+        if (e && !yc_exc_is(e, &yc_GeneratorExit)) {
+            char obj[440];
+            snprintf(obj, sizeof obj, "Exception ignored while destroying %s", repr);
+            yc__loop_report(e, obj);
+        }
+        yc_exc_unref(e);
+    }
+    L->current = prev;
+    cancel_base(t, NULL); /* done: dropped callbacks, since the loop closes */
+    task_finished(t);     /* yc_gen_free closes a body left at a bare yield */
+    yc_task_unref(t);
+}
+
+/* ---- awaiting ------------------------------------------------------- */
+
+/* Whether coroutine c is in the chain of t (c or a resumer of c is t's). */
+static bool in_chain(yc__coro *c, yc_task *t)
+{
+    for (; c; c = c->resumer)
+        if (c == &t->gen->co) return true;
+    return false;
+}
+
+yc_task *yc__task_running(const char *what)
+{
+    yc_loop *L = yc__loop_running();
+    if (!L) {
+        yc__no_loop_error();
+        return NULL;
+    }
+    yc_task *t = L->current;
+    if (!t || !t->gen || !in_chain(yc__cur(), t)) {
+        yc__fail(YC_EINVAL, &yc_RuntimeError, "%s outside a task", what);
+        return NULL;
+    }
+    return t;
+}
+
+int yc__task_await(yc_task *t, yc_task *f, yc_val *out)
+{
+    if (out) *out = YC_NONE;
+    if (f->state != FUT_PENDING) return yc__fut_result(f, out);
+    if (t->destroying)
+        return yc__fail(YC_RAISE, &yc_RuntimeError, "coroutine ignored GeneratorExit");
+    if (f == t) {
+        char repr[300];
+        yc_task_format(t, repr, sizeof repr);
+        schedule_step(t, yc_exc_new(&yc_RuntimeError, "Task cannot await on itself: %s", repr));
+    } else {
+        t->wakeup.fn = task_wakeup;
+        t->wakeup.ud = t;
+        t->wakeup.flags = 0;
+        t->wakeup.release = NULL;
+        yc__fut_add_fcb(f, &t->wakeup);
+        t->fut_waiter = yc_task_ref(f);
+        if (t->must_cancel && yc__fut_cancel(f, t->cancel_msg)) t->must_cancel = false;
+    }
+    park(t);
+    yc_exc *e = t->resume_exc;
+    t->resume_exc = NULL;
+    if (e) {
+        yc__err_set(yc__cur(), e);
+        return YC_RAISE;
+    }
+    return yc__fut_result(f, out);
+}
+
+int yc__task_yield(yc_task *t)
+{
+    if (t->destroying)
+        return yc__fail(YC_RAISE, &yc_RuntimeError, "coroutine ignored GeneratorExit");
+    schedule_step(t, NULL);
+    park(t);
+    yc_exc *e = t->resume_exc;
+    t->resume_exc = NULL;
+    if (!e) return YC_OK;
+    yc__err_set(yc__cur(), e);
+    return YC_RAISE;
+}
+
+/* Raises the pending exception at file:line in the running coroutine, as
+ * a raise there (chained to what it handles, as CPython's raise and throw
+ * do). */
+static YC_NORETURN void raise_pending(const char *file, int line)
+{
+    yc__coro *co = yc__cur();
+    yc__raise_in(co, yc__err_take_failed(co), file, line, NULL);
+}
+
+yc_val yc__await(yc_task *f, const char *file, int line)
+{
+    yc_task *t = yc__task_running("yc_await()");
+    if (!t) raise_pending(file, line);
+    if (!yc__task_ok(f)) {
+        if (!f) yc__fail(YC_EINVAL, &yc_TypeError, "object NULL can't be used in 'await' expression");
+        else bad_task(f);
+        raise_pending(file, line);
+    }
+    if (f->loop != t->loop) {
+        char a[300], b[300];
+        yc_task_format(t, a, sizeof a);
+        yc_task_format(f, b, sizeof b);
+        yc__fail(YC_EINVAL, &yc_RuntimeError, "Task %s got Future %s attached to a different loop",
+                 a, b);
+        raise_pending(file, line);
+    }
+    yc_val v;
+    if (yc__task_await(t, f, &v) < 0) raise_pending(file, line);
+    return v;
+}
