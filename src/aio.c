@@ -61,6 +61,7 @@ static void set_unless_cancelled(void *arg)
 /* Sleeps until `when` (ns) in t: a future completed by a timer. */
 static int sleep_until_ns(yc_task *t, int64_t when)
 {
+    if (yc__task_can_suspend(t) < 0) return YC_RAISE;
     yc_task *f = yc__fut_new(t->loop);
     if (!f) return YC_ENOMEM;
     yc_handle *h;
@@ -306,7 +307,10 @@ int yc_timeout_format(const yc_timeout *tm, char *buf, size_t n)
     if (!tm_ok(tm)) return snprintf(buf, n, "<invalid timeout>");
     if (tm->state != TM_ENTERED) return snprintf(buf, n, "<Timeout [%s]>", tm_state_name[tm->state]);
     char w[64] = "None";
-    if (tm->when != INT64_MAX) yc_val_format(yc_float(round(yc__ns_secs(tm->when) * 1000) / 1000), w, sizeof w);
+    if (tm->when != INT64_MAX) { /* round(when, 3) */
+        int64_t ms = (tm->when + (tm->when < 0 ? -500000 : 500000)) / 1000000;
+        yc_val_format(yc_float((double)ms / 1000), w, sizeof w);
+    }
     return snprintf(buf, n, "<Timeout [active] when=%s>", w);
 }
 

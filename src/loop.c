@@ -26,6 +26,13 @@
 static __thread yc_loop *running_loop;
 
 yc_loop *yc__loop_running(void) { return running_loop; }
+
+yc_loop *yc__loop_set_running(yc_loop *L)
+{
+    yc_loop *prev = running_loop;
+    running_loop = L;
+    return prev;
+}
 yc_loop *yc_loop_current(void) { return running_loop; }
 
 bool yc__loop_ok(const yc_loop *L) { return L && L->magic == YC__LOOP_MAGIC; }
@@ -65,7 +72,8 @@ int64_t yc__secs_ns(double s)
 {
     if (s >= 9.2e9) return INT64_MAX;
     if (s <= -9.2e9) return INT64_MIN / 2;
-    return (int64_t)llround(s * 1e9);
+    double ns = s * 1e9;
+    return (int64_t)(ns < 0 ? ns - 0.5 : ns + 0.5); /* rounded: no libm */
 }
 
 double yc__ns_secs(int64_t ns) { return ns == INT64_MAX ? INFINITY : (double)ns / 1e9; }

@@ -118,6 +118,10 @@ YC_HIDDEN int yc__fut_add_cb(yc_task *f, yc_task_cb fn, void *ud, void (*release
 /* Removes f's unscheduled heap nodes of (fn, ud), releasing them; returns
  * how many. */
 YC_HIDDEN size_t yc__fut_remove_cb(yc_task *f, yc_task_cb fn, void *ud);
+/* YC_OK if t may suspend; YC_RAISE with RuntimeError "coroutine ignored
+ * GeneratorExit" when it is being destroyed by its closing loop (check
+ * before scheduling what would wake it). */
+YC_HIDDEN int yc__task_can_suspend(const yc_task *t);
 /* Gives up one loop iteration (a bare yield in asyncio: sleep(0)) in the
  * running task t. YC_OK, or negative with the exception thrown in. */
 YC_HIDDEN int yc__task_yield(yc_task *t);
@@ -184,8 +188,10 @@ struct yc_loop {
     _Atomic int ts_signalled;
 };
 
-/* The loop running on this thread, or NULL. */
+/* The loop running on this thread, or NULL; _set makes L the one (for a
+ * closing loop's tasks) and returns the previous one. */
 YC_HIDDEN yc_loop *yc__loop_running(void);
+YC_HIDDEN yc_loop *yc__loop_set_running(yc_loop *L);
 YC_HIDDEN bool yc__loop_ok(const yc_loop *L);
 /* Its clock, ns. */
 YC_HIDDEN int64_t yc__loop_now(const yc_loop *L);

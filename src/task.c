@@ -24,7 +24,7 @@
 
 static _Atomic uint64_t task_counter; /* "Task-N", process-wide as asyncio's */
 
-bool yc__task_ok(const yc_task *t) { return t && t->magic == YC__TASK_MAGIC && t->refs > 0; }
+bool yc__task_ok(const yc_task *t) { return t && t->magic == YC__TASK_MAGIC; }
 
 static int bad_task(const yc_task *t)
 {
@@ -835,6 +835,7 @@ void yc__task_destroy_pending(yc_task *t)
     t->destroying = true;
     yc_loop *L = t->loop;
     yc_task *prev = L->current;
+    yc_loop *prev_loop = yc__loop_set_running(L); /* its finally blocks may ask */
     L->current = t;
     yc_gen *g = t->gen;
     if (yc_gen_state_of(g) == YC_GEN_RUNNING) {
@@ -848,6 +849,7 @@ void yc__task_destroy_pending(yc_task *t)
         yc_exc_unref(e);
     }
     L->current = prev;
+    yc__loop_set_running(prev_loop);
     cancel_base(t, NULL); /* done: dropped callbacks, since the loop closes */
     task_finished(t);     /* yc_gen_free closes a body left at a bare yield */
     yc_task_unref(t);
@@ -878,12 +880,18 @@ yc_task *yc__task_running(const char *what)
     return t;
 }
 
+int yc__task_can_suspend(const yc_task *t)
+{
+    if (t->destroying)
+        return yc__fail(YC_RAISE, &yc_RuntimeError, "coroutine ignored GeneratorExit");
+    return YC_OK;
+}
+
 int yc__task_await(yc_task *t, yc_task *f, yc_val *out)
 {
     if (out) *out = YC_NONE;
     if (f->state != FUT_PENDING) return yc__fut_result(f, out);
-    if (t->destroying)
-        return yc__fail(YC_RAISE, &yc_RuntimeError, "coroutine ignored GeneratorExit");
+    if (yc__task_can_suspend(t) < 0) return YC_RAISE;
     if (f == t) {
         char repr[300];
         yc_task_format(t, repr, sizeof repr);
@@ -909,8 +917,7 @@ int yc__task_await(yc_task *t, yc_task *f, yc_val *out)
 
 int yc__task_yield(yc_task *t)
 {
-    if (t->destroying)
-        return yc__fail(YC_RAISE, &yc_RuntimeError, "coroutine ignored GeneratorExit");
+    if (yc__task_can_suspend(t) < 0) return YC_RAISE;
     schedule_step(t, NULL);
     park(t);
     yc_exc *e = t->resume_exc;
