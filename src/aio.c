@@ -294,6 +294,15 @@ yc_timeout *yc_timeout_of(yc_cm *cm)
     return cm && cm->type == &timeout_type ? (yc_timeout *)cm : NULL;
 }
 
+yc_cm *yc_timeout_cm(yc_timeout *tm)
+{
+    if (!tm_ok(tm)) {
+        yc__fail(YC_EINVAL, &yc_TypeError, "not a timeout");
+        return NULL;
+    }
+    return &yc_timeout_ref(tm)->cm;
+}
+
 double yc_timeout_when(const yc_timeout *tm) { return tm_ok(tm) ? yc__ns_secs(tm->when) : NAN; }
 
 bool yc_timeout_expired(const yc_timeout *tm)

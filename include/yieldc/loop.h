@@ -316,6 +316,9 @@ YC_API yc_cm *yc_cm_timeout(double delay);
 YC_API yc_cm *yc_cm_timeout_at(double when);
 /* The timeout of a manager made above (borrowed), else NULL. */
 YC_API yc_timeout *yc_timeout_of(yc_cm *cm);
+/* tm's manager again, with a new reference to tm (released with the
+ * manager): for entering a timeout kept with yc_timeout_ref once more. */
+YC_API yc_cm *yc_timeout_cm(yc_timeout *tm);
 YC_API yc_timeout *yc_timeout_ref(yc_timeout *tm);
 YC_API void yc_timeout_unref(yc_timeout *tm);
 /* when(): the deadline, INFINITY for none. */
