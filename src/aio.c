@@ -476,7 +476,7 @@ static void gather_free(void *p)
 }
 
 /* _GatheringFuture.cancel: cancels the children instead of itself. */
-static bool gather_cancel(yc_task *outer, const char *msg)
+static bool gather_cancel(yc_task *outer, yc__msg *msg)
 {
     if (outer->state != FUT_PENDING) return false;
     gather_st *g = outer->aux;

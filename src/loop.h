@@ -60,6 +60,16 @@ typedef struct yc__fcb {
 
 /* ---- futures and tasks ----------------------------------------------- */
 
+/* A cancel message, copied once by yc_task_cancel and shared by every
+ * future the cancellation reaches (gather's children, an awaited task), so
+ * that passing it on cannot fail. */
+typedef struct yc__msg {
+    int refs;
+    char s[];
+} yc__msg;
+YC_HIDDEN yc__msg *yc__msg_ref(yc__msg *m);
+YC_HIDDEN void yc__msg_unref(yc__msg *m);
+
 #define YC__TASK_MAGIC 0x7963546bu /* "ycTk" */
 
 enum { FUT_PENDING, FUT_CANCELLED, FUT_FINISHED };
@@ -77,7 +87,7 @@ struct yc_task {
     yc_val result;
     yc_exc *exc;         /* set_exception's (owned)                        */
     yc_exc *cancelled_exc; /* the CancelledError a task's body raised      */
-    char *cancel_msg;    /* owned; NULL for none                           */
+    yc__msg *cancel_msg; /* referenced; NULL for none                      */
     yc__handle *cb_head, **cb_tail; /* done callbacks, not yet scheduled   */
     /* tasks only */
     yc_gen *gen;         /* the body (freed when the task is done)         */
@@ -93,7 +103,7 @@ struct yc_task {
     _Atomic int park_flag; /* a target for the switch's flag store         */
     bool destroying;     /* being closed by the loop: an await raises      */
     /* futures with behaviour of their own (gather's outer future) */
-    bool (*on_cancel)(yc_task *f, const char *msg); /* replaces cancel()   */
+    bool (*on_cancel)(yc_task *f, yc__msg *msg); /* replaces cancel()      */
     void *aux;           /* their state, freed with aux_free               */
     void (*aux_free)(void *aux);
 };
@@ -104,8 +114,9 @@ YC_HIDDEN yc_task *yc__fut_new(yc_loop *L);
 /* Completes f (pending): YC_OK, or YC_EINVAL (InvalidStateError). */
 YC_HIDDEN int yc__fut_set_result(yc_task *f, yc_val v);
 YC_HIDDEN int yc__fut_set_exception(yc_task *f, yc_exc *e); /* takes e */
-/* Future.cancel(msg) (tasks: Task.cancel). */
-YC_HIDDEN bool yc__fut_cancel(yc_task *f, const char *msg);
+/* Future.cancel(msg) (tasks: Task.cancel); msg borrowed (referenced where
+ * it is kept). */
+YC_HIDDEN bool yc__fut_cancel(yc_task *f, yc__msg *msg);
 /* Registers node (fn, ud set by the caller) on f: scheduled at once when f
  * is done. YC_OK, or YC_EINVAL when f's loop is gone. */
 YC_HIDDEN int yc__fut_add_fcb(yc_task *f, yc__fcb *node);

@@ -105,7 +105,7 @@ void yc_task_unref(yc_task *t)
     yc_exc_unref(t->cancelled_exc);
     yc_exc_unref(t->resume_exc);
     yc_exc_unref(t->step_exc);
-    yc__free(t->cancel_msg);
+    yc__msg_unref(t->cancel_msg);
     yc__free(t->name);
     if (t->aux_free) t->aux_free(t->aux);
     if (t->gen) yc_gen_free(t->gen); /* only a task destroyed half made */
@@ -288,14 +288,32 @@ static void set_exception(yc_task *f, yc_exc *e)
     f->log_tb = true;
 }
 
+yc__msg *yc__msg_ref(yc__msg *m)
+{
+    if (m) m->refs++;
+    return m;
+}
+
+void yc__msg_unref(yc__msg *m)
+{
+    if (m && --m->refs == 0) yc__free(m);
+}
+
+/* Sets f's cancel message (msg referenced). */
+static void set_cancel_msg(yc_task *f, yc__msg *msg)
+{
+    yc__msg *old = f->cancel_msg;
+    f->cancel_msg = yc__msg_ref(msg);
+    yc__msg_unref(old);
+}
+
 /* Future.cancel(msg): the base class's, without Task's logic. */
-static bool cancel_base(yc_task *f, const char *msg)
+static bool cancel_base(yc_task *f, yc__msg *msg)
 {
     f->log_tb = false;
     if (f->state != FUT_PENDING) return false;
     f->state = FUT_CANCELLED;
-    yc__free(f->cancel_msg);
-    f->cancel_msg = msg ? yc__strdup(msg) : NULL;
+    set_cancel_msg(f, msg);
     schedule_callbacks(f);
     return true;
 }
@@ -360,7 +378,7 @@ yc_exc *yc__fut_cancelled_error(yc_task *f)
         f->cancelled_exc = NULL;
         return e;
     }
-    return f->cancel_msg ? yc_exc_new(&yc_CancelledError, "%s", f->cancel_msg)
+    return f->cancel_msg ? yc_exc_new(&yc_CancelledError, "%s", f->cancel_msg->s)
                          : yc_exc_new(&yc_CancelledError, NULL);
 }
 
@@ -643,10 +661,8 @@ static void step_and_handle(yc_task *t, yc_exc *exc)
         if (yc_exc_is(e, &yc_CancelledError)) {
             yc_exc_unref(t->cancelled_exc);
             t->cancelled_exc = e;
-            char *msg = t->cancel_msg;
-            t->cancel_msg = NULL;
+            set_cancel_msg(t, NULL);
             cancel_base(t, NULL);
-            yc__free(msg);
         } else {
             if ((yc_exc_is(e, &yc_SystemExit) || yc_exc_is(e, &yc_KeyboardInterrupt)) && L &&
                 !L->base_exc) {
@@ -768,27 +784,36 @@ yc_task *yc_future_new(yc_loop *L)
 /* ---- cancellation --------------------------------------------------- */
 
 /* Task.cancel(msg). */
-static bool task_cancel(yc_task *t, const char *msg)
+static bool task_cancel(yc_task *t, yc__msg *msg)
 {
     t->log_tb = false;
     if (t->state != FUT_PENDING) return false;
     t->cancels++;
     if (t->fut_waiter && yc__fut_cancel(t->fut_waiter, msg)) return true;
     t->must_cancel = true;
-    yc__free(t->cancel_msg);
-    t->cancel_msg = msg ? yc__strdup(msg) : NULL;
+    set_cancel_msg(t, msg);
     return true;
 }
 
-bool yc__fut_cancel(yc_task *f, const char *msg)
+bool yc__fut_cancel(yc_task *f, yc__msg *msg)
 {
     if (f->kind == KIND_TASK) return task_cancel(f, msg);
     return f->on_cancel ? f->on_cancel(f, msg) : cancel_base(f, msg);
 }
 
-bool yc_task_cancel(yc_task *t, const char *msg)
+int yc_task_cancel(yc_task *t, const char *msg)
 {
-    return yc__task_ok(t) && yc__fut_cancel(t, msg);
+    if (!yc__task_ok(t)) return bad_task(t);
+    yc__msg *m = NULL;
+    if (msg && t->state == FUT_PENDING) {
+        size_t n = strlen(msg);
+        if (!(m = yc__malloc(sizeof *m + n + 1))) return no_memory();
+        m->refs = 1;
+        memcpy(m->s, msg, n + 1);
+    }
+    bool r = yc__fut_cancel(t, m);
+    yc__msg_unref(m);
+    return r;
 }
 
 /* Takes t off what it waits on (its wakeup unregistered). */

@@ -211,9 +211,12 @@ YC_API void yc_task_unref(yc_task *t);
 
 /* Task.cancel(msg): asks for CancelledError(msg) (msg copied; NULL for
  * none) at the task's suspension point (or before its first step: then the
- * body never runs). Returns false when t is done; true otherwise, each call
- * adding one to yc_task_cancelling. A future is cancelled at once. */
-YC_API bool yc_task_cancel(yc_task *t, const char *msg);
+ * body never runs). Returns 0 (False) when t is done; 1 (True) otherwise,
+ * each call adding one to yc_task_cancelling. A future is cancelled at
+ * once. A negative status changes nothing: YC_ENOMEM (the message could
+ * not be copied; MemoryError pending), YC_EINVAL (t NULL or not a task):
+ * test the result with `== 1` or `> 0`, not as a bool. */
+YC_API int yc_task_cancel(yc_task *t, const char *msg);
 /* Task.cancelling() and uncancel() (the remaining count). */
 YC_API int yc_task_cancelling(const yc_task *t);
 YC_API int yc_task_uncancel(yc_task *t);
