@@ -18,6 +18,10 @@ static int run_main(yc_gen_fn main_fn, void *arg)
     return 0;
 }
 
+/* Task arguments must outlive the tasks (a task may still start after the
+ * main task failed): file-scope constants. */
+static double one = 1, five = 5, ten = 10;
+
 static yc_val sleeps(void *arg)
 {
     yc_sleep(*(double *)arg);
@@ -38,7 +42,7 @@ static int op_run(void) { return run_main(returns_5, NULL); }
 static yc_val spawns(void *arg)
 {
     (void)arg;
-    double d[3] = {0.3, 0.1, 0.2};
+    static double d[3] = {0.3, 0.1, 0.2}; /* outlives every task: see docs/loop.md */
     yc_task *volatile ts[3] = {NULL, NULL, NULL};
     volatile int64_t sum = 0;
     YC_TRY {
@@ -61,7 +65,7 @@ static int op_spawn_gather(void) { return run_main(spawns, NULL); }
 static yc_val cancels(void *arg)
 {
     (void)arg;
-    yc_task *t = yc_task_spawn(sleeps, &(double){10}, NULL);
+    yc_task *t = yc_task_spawn(sleeps, &ten, NULL);
     if (!t) YC_CHECK(-1);
     YC_TRY {
         yc_sleep(0.5);
@@ -89,7 +93,7 @@ static yc_val times_out(void *arg)
     } YC_EXCEPT(&yc_TimeoutError) {
         fp_add("timeout at %g;", yc_loop_time(NULL));
     } YC_END;
-    yc_task *t = yc_task_spawn(sleeps, &(double){5}, NULL);
+    yc_task *t = yc_task_spawn(sleeps, &five, NULL);
     if (!t) YC_CHECK(-1);
     YC_TRY {
         yc_wait_for(t, 1);
@@ -108,7 +112,7 @@ static int op_timeouts(void) { return run_main(times_out, NULL); }
 static yc_val combinators(void *arg)
 {
     (void)arg;
-    double d[2] = {0.2, 0.1};
+    static double d[2] = {0.2, 0.1};
     yc_task *volatile ts[2] = {NULL, NULL};
     yc_iter *volatile it = NULL;
     YC_TRY {
@@ -201,8 +205,8 @@ static int op_close_pending(void)
 {
     yc_loop *L = yc_loop_new(&(yc_loop_opts){.clock = YC_CLOCK_VIRTUAL});
     if (!L) return failed();
-    yc_task *t = yc_loop_spawn(L, sleeps, &(double){10}, NULL);
-    yc_task *s = t ? yc_loop_spawn(L, sleeps, &(double){1}, NULL) : NULL;
+    yc_task *t = yc_loop_spawn(L, sleeps, &ten, NULL);
+    yc_task *s = t ? yc_loop_spawn(L, sleeps, &one, NULL) : NULL;
     int r = 0;
     if (!s) r = failed();
     else if (yc_loop_run_until_complete(L, s, NULL) < 0) r = failed();
