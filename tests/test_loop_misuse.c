@@ -256,4 +256,51 @@ TEST(callbacks_of_a_closed_or_freed_loop)
     yc_loop_free(L);
 }
 
+TEST(no_loop_at_all)
+{
+    double a = yc_loop_time(NULL); /* no loop: the monotonic clock */
+    CHECK(a > 0 && yc_loop_time(NULL) >= a);
+    CHECK(yc_as_completed(NULL, 0, INFINITY) == NULL);
+    CHECK_EXC(&yc_RuntimeError, "RuntimeError: no running event loop");
+    CHECK(yc_gather_future(NULL, 0, 0) == NULL);
+    CHECK_EXC(&yc_RuntimeError, "RuntimeError: no running event loop");
+    CHECK(yc_loop_spawn(NULL, returns_none, NULL, NULL) == NULL);
+    CHECK_EXC(&yc_TypeError, "TypeError: loop is NULL");
+}
+
+static yc_val bad_values(void *arg)
+{
+    (void)arg;
+    CHECK(yc_task_spawn(returns_none, NULL, &(yc_task_opts){.stack_size = 100}) == NULL);
+    CHECK_EXC(&yc_ValueError, "ValueError: yc_gen_new: stack_size 100 is outside [16384, 2^40]");
+    CHECK(yc_cm_timeout(NAN) == NULL);
+    CHECK_EXC(&yc_ValueError, "ValueError: Invalid delay: NaN (not a number)");
+    YC_TRY {
+        yc_sleep_until(NAN);
+    } YC_EXCEPT(&yc_ValueError) {
+        log_exc("sleep_until", yc_exc_current());
+    } YC_END;
+    YC_WITH(yc_cm_timeout(1), tm) {
+        CHECK_ST(yc_timeout_reschedule(tm.p, NAN), YC_EINVAL);
+        CHECK_EXC(&yc_ValueError, "ValueError: Invalid delay: NaN (not a number)");
+        CHECK(yc_timeout_when(tm.p) == 1); /* unchanged */
+    } YC_END_WITH;
+    yc_val v = yc_int(1);
+    yc_task *f = yc_future_new(NULL);
+    CHECK_ST(yc_task_result(f, &v), YC_EINVAL);
+    CHECK(yc_is_none(v));
+    CHECK_EXC(&yc_InvalidStateError, "InvalidStateError: Result is not set.");
+    yc_future_set_result(f, YC_NONE);
+    yc_task_unref(f);
+    yc_gather(NULL, 0, 0); /* nothing to wait for: returns */
+    return YC_NONE;
+}
+
+TEST(bad_values_in_a_task)
+{
+    log_clear();
+    CHECK_ST(run_v(bad_values, NULL, NULL), YC_OK);
+    CHECK_LOG_IS("sleep_until: ValueError: Invalid delay: NaN (not a number)");
+}
+
 TEST_MAIN()
