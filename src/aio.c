@@ -518,6 +518,35 @@ static void gather_child_done(yc_task *fut, void *ud)
     }
 }
 
+/* The distinct tasks of ts (a set, in argument order), referenced, in a
+ * new array; *m their number. Repeats are found with a hash set of the
+ * pointers, so that gathering 10^4 tasks is not 10^8 compares. NULL when
+ * out of memory. */
+static yc_task **distinct(yc_task *const *ts, size_t n, size_t *m)
+{
+    size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    yc_task **fs = yc__malloc(n * sizeof *fs + cap * sizeof(yc_task *));
+    if (!fs) return NULL;
+    yc_task **set = fs + n;
+    memset(set, 0, cap * sizeof *set);
+    *m = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t h = (size_t)(((uintptr_t)ts[i] >> 4) * 0x9e3779b97f4a7c15u) & (cap - 1);
+        while (set[h] && set[h] != ts[i]) h = (h + 1) & (cap - 1);
+        if (set[h]) continue;
+        set[h] = ts[i];
+        fs[(*m)++] = yc_task_ref(ts[i]);
+    }
+    return fs;
+}
+
+static void unref_all(yc_task **fs, size_t m)
+{
+    for (size_t i = 0; i < m; i++) yc_task_unref(fs[i]);
+    yc__free(fs);
+}
+
 yc_task *yc_gather_future(yc_task *const *ts, size_t n, unsigned flags)
 {
     if (n && !ts) {
@@ -565,23 +594,24 @@ yc_task *yc_gather_future(yc_task *const *ts, size_t n, unsigned flags)
     outer->aux = g;
     outer->aux_free = gather_free;
     outer->on_cancel = gather_cancel;
-    /* each distinct child once: a callback now, or at once if done */
-    yc_task **done = yc__malloc(n * sizeof *done);
+    /* each distinct child once, in argument order: a callback now, or at
+     * once (below) if it is done */
+    size_t m;
+    yc_task **fs = distinct(ts, n, &m);
+    yc_task **done = fs ? yc__malloc(m * sizeof *done) : NULL;
     size_t ndone = 0;
     bool failed = !done;
-    for (size_t i = 0; i < n && !failed; i++) {
-        size_t j;
-        for (j = 0; j < i && ts[j] != ts[i]; j++) {}
-        if (j < i) continue;
-        g->nfuts++;
-        if (ts[i]->state != FUT_PENDING) done[ndone++] = ts[i];
-        else if (yc__fut_add_cb(ts[i], gather_child_done, yc_task_ref(outer), release_task, 0) < 0) {
+    g->nfuts = m;
+    for (size_t i = 0; i < m && !failed; i++) {
+        if (fs[i]->state != FUT_PENDING) done[ndone++] = fs[i];
+        else if (yc__fut_add_cb(fs[i], gather_child_done, yc_task_ref(outer), release_task, 0) < 0) {
             yc_task_unref(outer);
             failed = true;
         }
     }
     if (failed) { /* out of memory: take back what was registered */
-        for (size_t i = 0; i < n; i++) yc__fut_remove_cb(ts[i], gather_child_done, outer);
+        for (size_t i = 0; fs && i < m; i++) yc__fut_remove_cb(fs[i], gather_child_done, outer);
+        if (fs) unref_all(fs, m);
         yc__free(done);
         yc_task_unref(outer);
         yc__err_set(yc__cur(), &yc__nomem);
@@ -589,6 +619,7 @@ yc_task *yc_gather_future(yc_task *const *ts, size_t n, unsigned flags)
     }
     for (size_t i = 0; i < ndone; i++) gather_child_done(done[i], outer);
     yc__free(done);
+    unref_all(fs, m);
     return outer;
 }
 
@@ -642,20 +673,6 @@ static void wait_on_completion(yc_task *f, void *ud)
         if (w->timer) yc_handle_cancel(w->timer);
         wake_waiter(w->waiter);
     }
-}
-
-/* The distinct tasks of ts (a set, in argument order), referenced. */
-static yc_task **distinct(yc_task *const *ts, size_t n, size_t *m)
-{
-    yc_task **fs = yc__malloc(n * sizeof *fs);
-    if (!fs) return NULL;
-    *m = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t j;
-        for (j = 0; j < *m && fs[j] != ts[i]; j++) {}
-        if (j == *m) fs[(*m)++] = yc_task_ref(ts[i]);
-    }
-    return fs;
 }
 
 static int wait_run(yc_task *t, yc_task **fs, size_t m, double timeout, int return_when)

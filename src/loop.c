@@ -406,6 +406,40 @@ static void ts_drain(yc_loop *L)
     }
 }
 
+/* ---- block caches --------------------------------------------------- */
+
+void *yc__cache_get(yc_loop *L, yc__cache *c, size_t size)
+{
+    if (L && c->head) {
+        void *p = c->head;
+        c->head = *(void **)p;
+        c->n--;
+        return p;
+    }
+    return yc__malloc(size);
+}
+
+void yc__cache_put(yc_loop *L, yc__cache *c, void *p)
+{
+    if (L && c->n < YC__CACHE_MAX) {
+        *(void **)p = c->head;
+        c->head = p;
+        c->n++;
+        return;
+    }
+    yc__free(p);
+}
+
+static void cache_drain(yc__cache *c)
+{
+    while (c->head) {
+        void *p = c->head;
+        c->head = *(void **)p;
+        yc__free(p);
+    }
+    c->n = 0;
+}
+
 /* ---- creation and destruction --------------------------------------- */
 
 static int bad_opts(const yc_loop_opts *o)
@@ -503,6 +537,8 @@ int yc_loop_free(yc_loop *L)
     /* The futures and tasks the user still holds forget the loop. */
     for (yc_task *t = L->live; t; t = t->lnext) t->loop = NULL;
     yc__free(L->heap);
+    cache_drain(&L->task_cache);
+    cache_drain(&L->fcb_cache);
     close(L->efd);
     close(L->epfd);
     pthread_mutex_destroy(&L->ts_mu);

@@ -91,7 +91,8 @@ struct yc_task {
     yc__handle *cb_head, **cb_tail; /* done callbacks, not yet scheduled   */
     /* tasks only */
     yc_gen *gen;         /* the body (freed when the task is done)         */
-    char *name;          /* owned                                          */
+    char *name;          /* name_small, or an owned copy of a long one     */
+    char name_small[32];
     int cancels;         /* cancelling()                                   */
     yc_task *fut_waiter; /* what the task awaits (referenced)              */
     yc__coro *inner;     /* where its chain parked                         */
@@ -175,6 +176,16 @@ typedef struct yc__ts_call {
     void *arg;
 } yc__ts_call;
 
+/* Free blocks of one size kept by a loop for reuse (task objects, callback
+ * nodes): spawning and awaiting then rarely reach the allocator. Blocks
+ * come from yc__malloc, so one freed after its loop is gone goes to
+ * yc__free. */
+typedef struct yc__cache {
+    void *head; /* linked through their first word */
+    size_t n;
+} yc__cache;
+#define YC__CACHE_MAX 4096
+
 struct yc_loop {
     uint32_t magic;
     int state;                 /* LOOP_*                                   */
@@ -197,7 +208,13 @@ struct yc_loop {
     pthread_mutex_t ts_mu;
     yc__ts_call *ts_head, **ts_tail;
     _Atomic int ts_signalled;
+    yc__cache task_cache, fcb_cache;
 };
+
+/* A block of `size` bytes from L's cache (L may be NULL), or the
+ * allocator; and back. */
+YC_HIDDEN void *yc__cache_get(yc_loop *L, yc__cache *c, size_t size);
+YC_HIDDEN void yc__cache_put(yc_loop *L, yc__cache *c, void *p);
 
 /* The loop running on this thread, or NULL; _set makes L the one (for a
  * closing loop's tasks) and returns the previous one. */

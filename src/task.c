@@ -15,7 +15,6 @@
 #define _GNU_SOURCE
 #include "loop.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,7 +37,7 @@ static int no_memory(void) { return yc__fail(YC_ENOMEM, &yc_MemoryError, NULL); 
 
 static yc_task *obj_new(yc_loop *L, int kind)
 {
-    yc_task *t = yc__malloc(sizeof *t);
+    yc_task *t = yc__cache_get(L, &L->task_cache, sizeof *t);
     if (!t) {
         no_memory();
         return NULL;
@@ -76,12 +75,19 @@ static void report_unretrieved(yc_task *t)
     yc__loop_report(t->exc, text);
 }
 
-/* Releases a callback node that will never run. */
-static void fcb_discard(yc__fcb *n)
+/* Frees a heap callback node of future f (into f's loop's cache). */
+static void fcb_free(yc_task *f, yc__fcb *n)
+{
+    yc_loop *L = f->loop;
+    yc__cache_put(L, L ? &L->fcb_cache : NULL, n);
+}
+
+/* Releases a callback node of f that will never run. */
+static void fcb_discard(yc_task *f, yc__fcb *n)
 {
     void (*release)(void *) = n->release;
     void *ud = n->ud;
-    if (n->flags & FCB_HEAP) yc__free(n);
+    if (n->flags & FCB_HEAP) fcb_free(f, n);
     if (release) release(ud);
 }
 
@@ -89,7 +95,7 @@ static void free_callbacks(yc_task *t)
 {
     for (yc__handle *h = t->cb_head; h;) {
         yc__handle *next = h->next;
-        fcb_discard((yc__fcb *)h);
+        fcb_discard(t, (yc__fcb *)h);
         h = next;
     }
     t->cb_head = NULL;
@@ -106,7 +112,7 @@ void yc_task_unref(yc_task *t)
     yc_exc_unref(t->resume_exc);
     yc_exc_unref(t->step_exc);
     yc__msg_unref(t->cancel_msg);
-    yc__free(t->name);
+    if (t->name != t->name_small) yc__free(t->name);
     if (t->aux_free) t->aux_free(t->aux);
     if (t->gen) yc_gen_free(t->gen); /* only a task destroyed half made */
     if (t->loop) {
@@ -115,7 +121,8 @@ void yc_task_unref(yc_task *t)
         if (t->lnext) t->lnext->lprev = t->lprev;
     }
     t->magic = 0;
-    yc__free(t);
+    yc_loop *L = t->loop;
+    yc__cache_put(L, L ? &L->task_cache : NULL, t);
     atomic_fetch_sub_explicit(&yc__live_tasks, 1, memory_order_relaxed);
 }
 
@@ -143,7 +150,7 @@ static void fcb_run(yc__handle *h)
     void (*release)(void *) = n->release;
     uint8_t flags = n->flags;
     n->fut = NULL;
-    if (flags & FCB_HEAP) yc__free(n);
+    if (flags & FCB_HEAP) fcb_free(f, n);
     if (flags & FCB_USER) call_done_cb(fn, f, ud);
     else fn(f, ud);
     if (release) release(ud);
@@ -156,7 +163,7 @@ static void fcb_drop(yc__handle *h)
     yc__fcb *n = (yc__fcb *)h;
     yc_task *f = n->fut;
     n->fut = NULL;
-    fcb_discard(n);
+    fcb_discard(f, n);
     yc_task_unref(f);
 }
 
@@ -166,7 +173,7 @@ static void fcb_schedule(yc_task *f, yc__fcb *n)
 {
     yc_loop *L = f->loop;
     if (!L || L->state == LOOP_CLOSED) {
-        fcb_discard(n);
+        fcb_discard(f, n);
         return;
     }
     n->fut = yc_task_ref(f);
@@ -218,14 +225,15 @@ bool yc__fut_remove_fcb(yc_task *f, yc__fcb *n)
 
 int yc__fut_add_cb(yc_task *f, yc_task_cb fn, void *ud, void (*release)(void *ud), uint8_t flags)
 {
-    yc__fcb *n = yc__malloc(sizeof *n);
+    yc_loop *L = f->loop;
+    yc__fcb *n = yc__cache_get(L, L ? &L->fcb_cache : NULL, sizeof *n);
     if (!n) return no_memory();
     memset(n, 0, sizeof *n);
     n->fn = fn;
     n->ud = ud;
     n->flags = (uint8_t)(flags | FCB_HEAP);
     int st = yc__fut_add_fcb(f, n);
-    if (st < 0) yc__free(n);
+    if (st < 0) fcb_free(f, n);
     else n->release = release;
     return st;
 }
@@ -237,7 +245,7 @@ size_t yc__fut_remove_cb(yc_task *f, yc_task_cb fn, void *ud)
         yc__fcb *c = (yc__fcb *)*pp;
         if ((c->flags & FCB_HEAP) && c->fn == fn && c->ud == ud) {
             *pp = c->h.next;
-            fcb_discard(c);
+            fcb_discard(f, c);
             k++;
         } else {
             pp = &(*pp)->next;
@@ -700,6 +708,32 @@ static void task_step(yc_task *t, yc_exc *exc)
 
 /* ---- spawning ------------------------------------------------------- */
 
+/* Names t: a copy of name, or "Task-N" from the process-wide counter
+ * (asyncio's; a given name uses no number). Short names live in the task. */
+static int set_name(yc_task *t, const char *name)
+{
+    if (!name) {
+        uint64_t n = atomic_fetch_add_explicit(&task_counter, 1, memory_order_relaxed) + 1;
+        char digits[24], *d = digits + sizeof digits;
+        do *--d = (char)('0' + n % 10);
+        while ((n /= 10) != 0);
+        size_t k = (size_t)(digits + sizeof digits - d);
+        memcpy(t->name_small, "Task-", 5);
+        memcpy(t->name_small + 5, d, k);
+        t->name_small[5 + k] = '\0';
+        t->name = t->name_small;
+        return YC_OK;
+    }
+    size_t len = strlen(name);
+    if (len < sizeof t->name_small) {
+        memcpy(t->name_small, name, len + 1);
+        t->name = t->name_small;
+        return YC_OK;
+    }
+    if (!(t->name = yc__strdup(name))) return no_memory();
+    return YC_OK;
+}
+
 yc_task *yc_loop_spawn(yc_loop *L, yc_gen_fn fn, void *arg, const yc_task_opts *opts)
 {
     if (!yc__loop_ok(L)) {
@@ -720,22 +754,13 @@ yc_task *yc_loop_spawn(yc_loop *L, yc_gen_fn fn, void *arg, const yc_task_opts *
         yc__fail(YC_EINVAL, &yc_ValueError, "yc_task_opts: unknown flags 0x%x", flags & ~YC_TASK_EAGER);
         return NULL;
     }
-    char auto_name[32];
-    const char *name = opts && opts->name ? opts->name : NULL;
-    if (!name) {
-        snprintf(auto_name, sizeof auto_name, "Task-%" PRIu64, atomic_fetch_add(&task_counter, 1) + 1);
-        name = auto_name;
-    }
     yc_task *t = obj_new(L, KIND_TASK);
-    char *nm = t ? yc__strdup(name) : NULL;
-    if (!nm) {
-        if (t) no_memory();
+    if (!t || set_name(t, opts ? opts->name : NULL) < 0) {
         yc_task_unref(t);
         return NULL;
     }
-    t->name = nm;
     size_t stack = opts && opts->stack_size ? opts->stack_size : L->task_stack;
-    t->gen = yc_gen_new(fn, arg, &(yc_gen_opts){.name = nm, .stack_size = stack});
+    t->gen = yc_gen_new(fn, arg, &(yc_gen_opts){.name = t->name, .stack_size = stack});
     if (!t->gen) {
         yc_task_unref(t);
         return NULL;
