@@ -17,6 +17,14 @@
 
 #define TG_MAGIC 0x79635467u /* "ycTg" */
 
+/* A child still running: a node of the group's list, and the user data of
+ * the child's done callback (which holds a reference to the group). */
+typedef struct tg_child {
+    struct tg_child *prev, *next;
+    yc_task *task; /* referenced */
+    yc_taskgroup *g;
+} tg_child;
+
 struct yc_taskgroup {
     yc_cm cm; /* first: the manager */
     uint32_t magic;
@@ -24,8 +32,8 @@ struct yc_taskgroup {
     bool entered, exiting, aborting, parent_cancel_requested;
     yc_loop *loop;
     yc_task *parent;     /* referenced from enter */
-    yc_task **tasks;     /* the children still running, referenced */
-    size_t ntasks, captasks;
+    tg_child *first, *last; /* the children still running, oldest first */
+    size_t ntasks;
     yc_exc **errors;     /* the children's failures, referenced */
     size_t nerrors, caperrors;
     yc_exc *base_error;  /* the first SystemExit or KeyboardInterrupt */
@@ -37,10 +45,8 @@ static bool tg_ok(const yc_taskgroup *g) { return g && g->magic == TG_MAGIC; }
 static void tg_unref(void *p)
 {
     yc_taskgroup *g = p;
-    if (--g->refs > 0) return;
-    for (size_t i = 0; i < g->ntasks; i++) yc_task_unref(g->tasks[i]);
+    if (--g->refs > 0) return; /* each child's node holds one */
     for (size_t i = 0; i < g->nerrors; i++) yc_exc_unref(g->errors[i]);
-    yc__free(g->tasks);
     yc__free(g->errors);
     yc_exc_unref(g->base_error);
     yc_task_unref(g->parent);
@@ -79,8 +85,21 @@ static bool is_base_error(const yc_exc *e)
 static void tg_abort(yc_taskgroup *g)
 {
     g->aborting = true;
-    for (size_t i = 0; i < g->ntasks; i++)
-        if (g->tasks[i]->state == FUT_PENDING) yc_task_cancel(g->tasks[i], NULL);
+    for (tg_child *c = g->first; c; c = c->next)
+        if (c->task->state == FUT_PENDING) yc_task_cancel(c->task, NULL);
+}
+
+static void child_unlink(yc_taskgroup *g, tg_child *c);
+
+/* A child's node goes: after its callback ran, or unrun (its loop closed:
+ * then it is still linked). */
+static void child_release(void *p)
+{
+    tg_child *c = p;
+    yc_taskgroup *g = c->g;
+    if (c->task) child_unlink(g, c);
+    yc__free(c);
+    tg_unref(g);
 }
 
 static bool grow(void **v, size_t *cap, size_t need, size_t size)
@@ -94,18 +113,20 @@ static bool grow(void **v, size_t *cap, size_t need, size_t size)
     return true;
 }
 
-/* _on_task_done(task). The error list has room: the spawn reserved it. */
-static void tg_on_task_done(yc_task *t, void *ud)
+static void child_unlink(yc_taskgroup *g, tg_child *c)
 {
-    yc_taskgroup *g = ud;
-    for (size_t i = 0; i < g->ntasks; i++) {
-        if (g->tasks[i] == t) {
-            memmove(g->tasks + i, g->tasks + i + 1, (g->ntasks - i - 1) * sizeof *g->tasks);
-            g->ntasks--;
-            yc_task_unref(t);
-            break;
-        }
-    }
+    if (c->prev) c->prev->next = c->next;
+    else g->first = c->next;
+    if (c->next) c->next->prev = c->prev;
+    else g->last = c->prev;
+    g->ntasks--;
+    yc_task_unref(c->task);
+    c->task = NULL;
+}
+
+/* _on_task_done(task). The error list has room: the spawn reserved it. */
+static void task_done(yc_taskgroup *g, yc_task *t)
+{
     if (g->on_completed && !g->ntasks && g->on_completed->state == FUT_PENDING)
         yc__fut_set_result(g->on_completed, yc_bool(true));
     if (t->state == FUT_CANCELLED) return;
@@ -130,6 +151,13 @@ static void tg_on_task_done(yc_task *t, void *ud)
     }
 }
 
+static void tg_on_task_done(yc_task *t, void *ud)
+{
+    tg_child *c = ud;
+    child_unlink(c->g, c);
+    task_done(c->g, t);
+}
+
 yc_task *yc_taskgroup_spawn(yc_taskgroup *g, yc_gen_fn fn, void *arg, const yc_task_opts *opts)
 {
     if (!tg_ok(g)) {
@@ -150,24 +178,37 @@ yc_task *yc_taskgroup_spawn(yc_taskgroup *g, yc_gen_fn fn, void *arg, const yc_t
     }
     /* room for the child and for its error (and the body's), reserved
      * before it can run */
-    if (!grow((void **)&g->tasks, &g->captasks, g->ntasks + 1, sizeof *g->tasks) ||
-        !grow((void **)&g->errors, &g->caperrors, g->nerrors + g->ntasks + 2, sizeof *g->errors)) {
+    tg_child *c = yc__malloc(sizeof *c);
+    if (!c || !grow((void **)&g->errors, &g->caperrors, g->nerrors + g->ntasks + 2,
+                    sizeof *g->errors)) {
+        yc__free(c);
         yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
         return NULL;
     }
     yc_task *t = yc_loop_spawn(g->loop, fn, arg, opts);
-    if (!t) return NULL;
+    if (!t) {
+        yc__free(c);
+        return NULL;
+    }
     if (t->state != FUT_PENDING) { /* finished eagerly */
-        tg_on_task_done(t, g);
+        yc__free(c);
+        task_done(g, t);
         return t;
     }
-    if (yc__fut_add_cb(t, tg_on_task_done, g, tg_unref, 0) < 0) {
+    *c = (tg_child){.prev = g->last, .task = yc_task_ref(t), .g = g};
+    g->refs++;
+    if (yc__fut_add_cb(t, tg_on_task_done, c, child_release, 0) < 0) {
+        g->refs--;
+        yc_task_unref(t); /* c->task's */
+        yc__free(c);
         yc_task_cancel(t, NULL); /* cannot watch it: it must not run unwatched */
         yc_task_unref(t);
         return NULL;
     }
-    g->refs++;
-    g->tasks[g->ntasks++] = yc_task_ref(t);
+    if (g->last) g->last->next = c;
+    else g->first = c;
+    g->last = c;
+    g->ntasks++;
     return t;
 }
 
