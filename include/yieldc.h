@@ -135,16 +135,22 @@ YC_API int yc_val_format(yc_val v, char *buf, size_t n);
  * Exceptions
  * ==================================================================== */
 
-/* An exception type: a name and a base (single inheritance). Types are
- * static objects compared by address. Define your own with YC_EXC_TYPE. */
+/* An exception type: a name and a base, and for the rare type with two
+ * bases (ExceptionGroup: BaseExceptionGroup and Exception) a second one.
+ * Types are static objects compared by address. Define your own with
+ * YC_EXC_TYPE; a type deriving from yc_ExceptionGroup inherits both of its
+ * bases through it and leaves base2 NULL. Fields may be added at the end:
+ * initialise with YC_EXC_TYPE or designated initialisers (a positional
+ * {"Name", &base} leaves base2 NULL but draws -Wmissing-field-initializers). */
 typedef struct yc_exc_type {
     const char *name;
-    const struct yc_exc_type *base; /* NULL only for BaseException */
+    const struct yc_exc_type *base;  /* NULL only for BaseException */
+    const struct yc_exc_type *base2; /* a second base, searched after base; NULL: none */
 } yc_exc_type;
 
 /* Defines a type object: YC_EXC_TYPE(ParseError, yc_ValueError); then use
  * &ParseError wherever a type is expected. */
-#define YC_EXC_TYPE(name, base) const yc_exc_type name = {#name, &(base)}
+#define YC_EXC_TYPE(name_, base_) const yc_exc_type name_ = {.name = #name_, .base = &(base_)}
 
 /* The built-in hierarchy, as in Python:
  *   BaseException
@@ -167,6 +173,8 @@ typedef struct yc_exc_type {
  *         +-- InvalidStateError, QueueEmpty, QueueFull, QueueShutDown,
  *             LimitOverrunError (asyncio's)
  *         EOFError -- IncompleteReadError (asyncio's)
+ *    +-- BaseExceptionGroup
+ *         +-- ExceptionGroup (also derives from Exception)
  * asyncio.TimeoutError is TimeoutError, as in Python 3.11+. */
 #define YC__EXC_BUILTINS(X)                                                   \
     X(BaseException) X(SystemExit) X(KeyboardInterrupt) X(GeneratorExit)      \
@@ -182,7 +190,7 @@ typedef struct yc_exc_type {
     X(ConnectionResetError) X(BrokenPipeError) X(ConnectionRefusedError)      \
     X(ConnectionAbortedError) X(BrokenBarrierError) X(InvalidStateError)      \
     X(QueueEmpty) X(QueueFull) X(QueueShutDown) X(LimitOverrunError)          \
-    X(IncompleteReadError)
+    X(IncompleteReadError) X(BaseExceptionGroup) X(ExceptionGroup)
 #define YC__EXC_DECLARE(n) YC_API extern const yc_exc_type yc_##n;
 YC__EXC_BUILTINS(YC__EXC_DECLARE)
 #undef YC__EXC_DECLARE
@@ -221,6 +229,10 @@ YC_API bool yc_exc_suppress_context(const yc_exc *e);
 YC_API void yc_exc_set_cause(yc_exc *e, yc_exc *cause);
 /* isinstance(e, t): t or a subtype of it. False for NULL e. */
 YC_API bool yc_exc_is(const yc_exc *e, const yc_exc_type *t);
+/* issubclass(t, base): base is t or found among t's bases, following base
+ * and base2 depth first. False when either is NULL. A malformed type graph
+ * cannot hang it: the walk stops (false) after 1024 types, and skips a
+ * second base when 32 are already waiting. */
 YC_API bool yc_type_is_subtype(const yc_exc_type *t, const yc_exc_type *base);
 
 /* One traceback entry: where a raise (or a re-raise) happened. Entries are
@@ -234,12 +246,86 @@ typedef struct yc_tb_entry {
 /* Returns the traceback array (borrowed from e) and stores its length in *n. */
 YC_API const yc_tb_entry *yc_exc_traceback(const yc_exc *e, size_t *n);
 
-/* Prints e like CPython: the chain of causes and contexts first, each with
- * its "Traceback (most recent call last):" block and the linking sentence,
- * then "Type: message". */
+/* Prints e like CPython 3.13's traceback module: the chain of causes and
+ * contexts first, each with its "Traceback (most recent call last):" block
+ * and the linking sentence, then "Type: message". A group is printed as a
+ * tree with its members ("  | ExceptionGroup: m (2 sub-exceptions)",
+ * "  +-+---------------- 1 ----------------", ...), at most 15 members per
+ * group ("and N more exceptions") and 10 levels of nesting
+ * ("... (max_group_depth is 10)"); an exception met twice in the tree has
+ * its cause and context printed once. When memory for the walk runs out,
+ * only e's own "Type: message" line is printed. */
 YC_API void yc_exc_print(const yc_exc *e, FILE *f);
-/* "Type: message" (or "Type") into buf, snprintf-style. */
+/* "Type: message" (or "Type") into buf, snprintf-style; for a group
+ * "Type: message (N sub-exceptions)". */
 YC_API int yc_exc_format(const yc_exc *e, char *buf, size_t n);
+
+/* ----------------------------------------------------------------------
+ * Exception groups (PEP 654)
+ *
+ * A group is an exception holding a message and one or more member
+ * exceptions (any of which may be groups), as BaseExceptionGroup and
+ * ExceptionGroup in Python 3.13. It owns its members. yc_exc_msg gives its
+ * message, yc_exc_format "ExceptionGroup: msg (2 sub-exceptions)" and
+ * yc_exc_print CPython's tree of the members. yc_exc_new and the other
+ * constructors above refuse a group type: they return TypeError
+ * "BaseExceptionGroup.__new__() takes exactly 2 arguments (N given)".
+ * -------------------------------------------------------------------- */
+
+/* BaseExceptionGroup(msg, excs): a group of the n exceptions excs[0..n-1]
+ * with a copy of msg. Takes each of them, even on failure. Its type is
+ * ExceptionGroup when every member is an Exception, else
+ * BaseExceptionGroup. Returns a new reference; when memory runs out the
+ * preallocated MemoryError. Misuse returns NULL with the exception pending
+ * (the members taken all the same; a pointer that is no exception is left
+ * alone): msg NULL -> TypeError "BaseExceptionGroup.__new__() argument 1
+ * must be str, not None"; n == 0 -> ValueError "second argument
+ * (exceptions) must be a non-empty sequence"; excs NULL -> TypeError
+ * "second argument (exceptions) must be a sequence"; excs[i] NULL or not
+ * an exception -> ValueError "Item i of second argument (exceptions) is
+ * not an exception". */
+YC_API yc_exc *yc_exc_group_new(const char *msg, yc_exc *const *excs, size_t n);
+/* T(msg, excs) for a group type t: yc_BaseExceptionGroup (as above),
+ * yc_ExceptionGroup or a type derived from either. The result has type t,
+ * except that BaseExceptionGroup becomes ExceptionGroup as above. Same
+ * ownership, returns and misuse as yc_exc_group_new, and: t NULL or not a
+ * group type -> TypeError "BaseExceptionGroup.__new__(X): X is not a
+ * subtype of BaseExceptionGroup"; a member that is not an Exception in an
+ * ExceptionGroup -> TypeError "Cannot nest BaseExceptions in an
+ * ExceptionGroup", in another type deriving from Exception -> TypeError
+ * "Cannot nest BaseExceptions in 'NAME'". */
+YC_API yc_exc *yc_exc_group_new_type(const yc_exc_type *t, const char *msg,
+                                     yc_exc *const *excs, size_t n);
+/* Whether e is a group (isinstance(e, BaseExceptionGroup)). False for NULL. */
+YC_API bool yc_exc_is_group(const yc_exc *e);
+/* The number of members of g (len(g.exceptions)); 0 when g is NULL or not
+ * a group. */
+YC_API size_t yc_exc_group_size(const yc_exc *g);
+/* g.exceptions[i], borrowed from g; NULL when g is NULL, not a group, or
+ * i >= its size. */
+YC_API yc_exc *yc_exc_group_item(const yc_exc *g, size_t i);
+/* g.split(type): the members of g that are instances of type (*match), and
+ * the others (*rest), searched recursively through nested groups. g is
+ * borrowed. Each part is g itself when g is an instance of type (then
+ * *rest is NULL), NULL when empty, else a new group with g's message,
+ * traceback, __cause__ and __context__ (and __suppress_context__ set, as
+ * CPython's split does), its nested groups split the same way; the new
+ * groups are BaseExceptionGroup or ExceptionGroup by their members, even
+ * when g's type derives from them. *match and *rest are new references
+ * (NULL: none); either pointer may be NULL when that part is not wanted.
+ * Returns YC_OK; on failure both are set to NULL: YC_EINVAL with TypeError
+ * (g NULL or not an exception: "exceptions must be ... not NULL"; g not a
+ * group: "descriptor 'split' for 'BaseExceptionGroup' objects doesn't
+ * apply to a 'TYPE' object"; type NULL: "expected an exception type, a
+ * tuple of exception types, or a callable (other than a class)") or
+ * YC_ENOMEM with MemoryError. The C form of `except* type`. */
+YC_API int yc_exc_group_split(yc_exc *g, const yc_exc_type *type, yc_exc **match,
+                              yc_exc **rest);
+/* g.subgroup(type): *match of yc_exc_group_split (new reference), or NULL
+ * when nothing matches. NULL also on failure, with the exception pending
+ * as for yc_exc_group_split ('subgroup' in the descriptor message); use
+ * yc_exc_group_split(g, type, &match, NULL) to tell the two apart. */
+YC_API yc_exc *yc_exc_group_subgroup(yc_exc *g, const yc_exc_type *type);
 
 /* ----------------------------------------------------------------------
  * Raising, and the error indicator

@@ -1,6 +1,7 @@
 /*
- * Exceptions: types, objects, chaining, tracebacks, printing, the error
- * indicator, raise and the try/except/finally machinery.
+ * Exceptions: types, objects, chaining, tracebacks, hooks, the error
+ * indicator, raise and the try/except/finally machinery. Groups are made
+ * and split in exc_group.c; exceptions are printed by exc_print.c.
  *
  * A raise unwinds with longjmp to the innermost YC_TRY of the *current
  * coroutine* (each coroutine has its own chain, so no jump crosses a
@@ -17,8 +18,8 @@
 
 /* ---- types ---------------------------------------------------------- */
 
-const yc_exc_type yc_BaseException = {"BaseException", NULL};
-#define T(name, base) const yc_exc_type yc_##name = {#name, &yc_##base};
+const yc_exc_type yc_BaseException = {.name = "BaseException"};
+#define T(name_, base_) const yc_exc_type yc_##name_ = {.name = #name_, .base = &yc_##base_};
 T(SystemExit, BaseException)
 T(KeyboardInterrupt, BaseException)
 T(GeneratorExit, BaseException)
@@ -64,21 +65,41 @@ T(QueueFull, Exception)
 T(QueueShutDown, Exception)
 T(LimitOverrunError, Exception)
 T(IncompleteReadError, EOFError)
+T(BaseExceptionGroup, BaseException)
 #undef T
+/* The one type with two bases: ExceptionGroup(BaseExceptionGroup, Exception) */
+const yc_exc_type yc_ExceptionGroup = {
+    .name = "ExceptionGroup",
+    .base = &yc_BaseExceptionGroup,
+    .base2 = &yc_Exception,
+};
 
-/* A base chain longer than this is taken to loop (a malformed user type,
- * e.g. one that is its own base): the walk stops instead of hanging. */
-#define TYPE_DEPTH_MAX 1024
+/* A walk over more types than this is taken to loop (a malformed user type,
+ * e.g. one that is its own base): it stops instead of hanging. */
+#define TYPE_VISITS_MAX 1024
+/* Second bases waiting while the walk follows first bases; a malformed
+ * graph with more has the extra ones skipped. */
+#define TYPE_PENDING_MAX 32
 
+/* Depth first through base, then base2: ExceptionGroup's MRO order. Each
+ * type costs one visit, so a graph with loops or shared bases ends within
+ * TYPE_VISITS_MAX steps whatever its shape. */
 bool yc_type_is_subtype(const yc_exc_type *t, const yc_exc_type *base)
 {
-    for (int d = 0; t && d < TYPE_DEPTH_MAX; t = t->base, d++)
+    const yc_exc_type *pending[TYPE_PENDING_MAX];
+    int np = 0;
+    for (int visits = 0; visits < TYPE_VISITS_MAX; visits++, t = t->base) {
+        if (!t) {
+            if (np == 0) return false;
+            t = pending[--np];
+        }
         if (t == base) return true;
+        if (t->base2 && np < TYPE_PENDING_MAX) pending[np++] = t->base2;
+    }
     return false;
 }
 
-/* A type's name for messages ("?" for a type without one). */
-static const char *type_name(const yc_exc_type *t) { return t->name ? t->name : "?"; }
+const char *yc__type_name(const yc_exc_type *t) { return t->name ? t->name : "?"; }
 
 /* ---- objects -------------------------------------------------------- */
 
@@ -95,21 +116,37 @@ yc_exc yc__nomem = {
 
 bool yc__exc_valid(const yc_exc *e) { return e && e->magic == YC__EXC_MAGIC; }
 
-static yc_exc *exc_alloc(const yc_exc_type *t)
+yc_exc *yc__exc_alloc(const yc_exc_type *t, uint32_t n)
 {
-    yc_exc *e = yc__malloc(sizeof *e);
+    yc_exc *e = yc__malloc(sizeof *e + n * sizeof(yc_exc *));
     if (!e) return &yc__nomem;
     memset(e, 0, sizeof *e);
     e->magic = YC__EXC_MAGIC;
     e->refs = 1;
     e->type = t ? t : &yc_BaseException;
+    if (n) {
+        e->excs = (yc_exc **)(e + 1);
+        e->nexcs = n;
+    }
     atomic_fetch_add_explicit(&yc__live_excs, 1, memory_order_relaxed);
     return e;
 }
 
+/* A group needs its members (yc_exc_group_new): for a group type t, the
+ * TypeError Python's ExceptionGroup("m") raises, where given counts the
+ * arguments; NULL for any other type. */
+static yc_exc *group_type_refused(const yc_exc_type *t, int given)
+{
+    if (!t || !yc_type_is_subtype(t, &yc_BaseExceptionGroup)) return NULL;
+    return yc_exc_new(&yc_TypeError,
+                      "BaseExceptionGroup.__new__() takes exactly 2 arguments (%d given)", given);
+}
+
 yc_exc *yc_exc_newv(const yc_exc_type *t, const char *fmt, va_list ap)
 {
-    yc_exc *e = exc_alloc(t);
+    yc_exc *e = group_type_refused(t, fmt && *fmt);
+    if (e) return e;
+    e = yc__exc_alloc(t, 0);
     if (e == &yc__nomem || !fmt || !*fmt) return e;
     va_list ap2;
     va_copy(ap2, ap);
@@ -136,13 +173,17 @@ yc_exc *yc_exc_new(const yc_exc_type *t, const char *fmt, ...)
 
 yc_exc *yc_exc_new_value(const yc_exc_type *t, yc_val value)
 {
-    yc_exc *e = exc_alloc(t);
+    yc_exc *e = group_type_refused(t, !yc_is_none(value));
+    if (e) return e;
+    e = yc__exc_alloc(t, 0);
     if (e != &yc__nomem) e->value = value;
     return e;
 }
 
 yc_exc *yc_exc_new_errno(const yc_exc_type *t, int err, const char *fmt, ...)
 {
+    yc_exc *refused = group_type_refused(t, 1);
+    if (refused) return refused;
     char detail[512] = "";
     if (fmt && *fmt) {
         va_list ap;
@@ -171,19 +212,41 @@ yc_exc *yc_exc_ref(yc_exc *e)
     return e;
 }
 
+/* Drops a reference to e; when it was the last one, puts e on *todo. */
+static void release(yc_exc *e, yc_exc **todo)
+{
+    if (e && e->refs > 0 && --e->refs == 0) {
+        e->free_next = *todo;
+        *todo = e;
+    }
+}
+
+/* Frees e's own memory (its members live in the same block). */
+static void exc_free(yc_exc *e)
+{
+    for (uint32_t i = 0; i < e->ntb; i++)
+        if (where_owned(e, e->tb[i].where)) yc__free((void *)e->tb[i].where);
+    if (e->tb != e->tb_small) yc__free(e->tb);
+    yc__free(e->msg);
+    e->magic = 0;
+    yc__free(e);
+    atomic_fetch_sub_explicit(&yc__live_excs, 1, memory_order_relaxed);
+}
+
+/* Chains of contexts and causes and nested groups can be deep, so this
+ * iterates: the exceptions whose last reference went wait on a list
+ * threaded through them, and each one freed releases its links. */
 void yc_exc_unref(yc_exc *e)
 {
-    while (e && e->refs > 0 && --e->refs == 0) {
-        yc_exc *ctx = e->context;
-        yc_exc_unref(e->cause);
-        for (uint32_t i = 0; i < e->ntb; i++)
-            if (where_owned(e, e->tb[i].where)) yc__free((void *)e->tb[i].where);
-        if (e->tb != e->tb_small) yc__free(e->tb);
-        yc__free(e->msg);
-        e->magic = 0;
-        yc__free(e);
-        atomic_fetch_sub_explicit(&yc__live_excs, 1, memory_order_relaxed);
-        e = ctx; /* context chains can be long: iterate, don't recurse */
+    yc_exc *todo = NULL;
+    release(e, &todo);
+    while (todo) {
+        yc_exc *x = todo;
+        todo = x->free_next;
+        release(x->context, &todo);
+        release(x->cause, &todo);
+        for (uint32_t i = 0; i < x->nexcs; i++) release(x->excs[i], &todo);
+        exc_free(x);
     }
 }
 
@@ -196,7 +259,7 @@ yc_exc *yc_exc_cause(const yc_exc *e) { return e ? e->cause : NULL; }
 bool yc_exc_suppress_context(const yc_exc *e) { return e && e->suppress_context; }
 bool yc_exc_is(const yc_exc *e, const yc_exc_type *t) { return e && yc_type_is_subtype(e->type, t); }
 
-/* A list of exceptions for exc_reaches: inline first, then on the heap. */
+/* A stack of exceptions for exc_reaches: inline first, then on the heap. */
 typedef struct exc_list {
     const yc_exc **v, *small[32];
     size_t n, cap;
@@ -216,32 +279,39 @@ static bool exc_list_push(exc_list *l, const yc_exc *x)
     return true;
 }
 
-/* Whether target is from itself or reachable from it through __cause__ and
- * __context__ links. Every link holds a reference, so an exception with a
- * single reference (its holder's) is reachable from nothing else. The walk
- * visits each exception once (a cause and a context are often the same);
- * if it cannot allocate its lists it answers true, which only refuses a
- * link. */
+/* Pushes x's links (cause, context, a group's members) on todo. Returns
+ * true when one of them is target, or when todo cannot grow. */
+static bool push_links(exc_list *todo, const yc_exc *x, const yc_exc *target)
+{
+    const yc_exc *links[2] = {x->cause, x->context};
+    for (int i = 0; i < 2; i++)
+        if (links[i] && (links[i] == target || !exc_list_push(todo, links[i]))) return true;
+    for (uint32_t i = 0; i < x->nexcs; i++)
+        if (x->excs[i] == target || !exc_list_push(todo, x->excs[i])) return true;
+    return false;
+}
+
+/* Whether target is from itself or reachable from it through __cause__,
+ * __context__ and group member links. Every link holds a reference, so an
+ * exception with a single reference (its holder's) is reachable from
+ * nothing else. The walk visits each exception once (a cause and a context
+ * are often the same, and a member may be in several groups); if it cannot
+ * allocate its sets it answers true, which only refuses a link. */
 static bool exc_reaches(const yc_exc *from, const yc_exc *target)
 {
     if (from == target) return true;
     if (!from || !target || target->refs == 1) return false;
-    exc_list seen = {.cap = 32}, todo = {.cap = 32};
-    seen.v = seen.small;
+    yc__ptrset seen;
+    yc__ptrset_init(&seen);
+    exc_list todo = {.cap = 32};
     todo.v = todo.small;
     bool found = !exc_list_push(&todo, from);
     while (todo.n && !found) {
         const yc_exc *x = todo.v[--todo.n];
-        size_t i;
-        for (i = 0; i < seen.n && seen.v[i] != x; i++) {}
-        if (i < seen.n) continue;
-        if (!exc_list_push(&seen, x)) found = true;
-        else if (x->cause == target || x->context == target) found = true;
-        else if (x->cause && !exc_list_push(&todo, x->cause)) found = true;
-        else if (x->context && x->context != x->cause && !exc_list_push(&todo, x->context))
-            found = true;
+        int added = yc__ptrset_add(&seen, x);
+        found = added < 0 || (added > 0 && push_links(&todo, x, target));
     }
-    if (seen.v != seen.small) yc__free(seen.v);
+    yc__ptrset_free(&seen);
     if (todo.v != todo.small) yc__free(todo.v);
     return found;
 }
@@ -280,7 +350,7 @@ void yc__exc_chain(yc_exc *e, yc_exc *ctx)
 
 /* ---- tracebacks ----------------------------------------------------- */
 
-static const char main_name[] = "<main>";
+const char yc__main_name[] = "<main>";
 
 void yc__tb_add(yc_exc *e, const char *file, int line, const char *func, const char *where)
 {
@@ -325,83 +395,38 @@ void yc__tb_truncate(yc_exc *e, uint32_t n)
     }
 }
 
+/* Every entry is copied, its generator name too (inline for the first
+ * entries when short, as yc__tb_add stores them). */
+bool yc__tb_copy(yc_exc *dst, const yc_exc *src)
+{
+    uint32_t n = src->ntb;
+    if (n == 0) return true;
+    yc_tb_entry *tb = dst->tb_small;
+    if (n > YC__TB_SMALL && !(tb = yc__malloc(n * sizeof *tb))) return false;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *w = src->tb[i].where;
+        size_t len = w ? strlen(w) : 0;
+        tb[i] = src->tb[i];
+        if (w && i < YC__TB_SMALL && len < sizeof dst->where_small[0]) {
+            memcpy(dst->where_small[i], w, len + 1);
+            tb[i].where = dst->where_small[i];
+        } else if (w && !(tb[i].where = yc__strdup(w))) {
+            while (i-- > 0)
+                if (where_owned(dst, tb[i].where)) yc__free((void *)tb[i].where);
+            if (tb != dst->tb_small) yc__free(tb);
+            return false;
+        }
+    }
+    dst->tb = tb;
+    dst->ntb = n;
+    dst->captb = n > YC__TB_SMALL ? n : YC__TB_SMALL;
+    return true;
+}
+
 const yc_tb_entry *yc_exc_traceback(const yc_exc *e, size_t *n)
 {
     if (n) *n = e ? e->ntb : 0;
     return e ? e->tb : NULL;
-}
-
-/* ---- formatting ----------------------------------------------------- */
-
-int yc_exc_format(const yc_exc *e, char *buf, size_t n)
-{
-    if (!buf) n = 0; /* just the length */
-    if (!e) return snprintf(buf, n, "None");
-    if (e->msg && *e->msg) return snprintf(buf, n, "%s: %s", type_name(e->type), e->msg);
-    if (!yc_is_none(e->value)) {
-        char v[256];
-        yc_val_format(e->value, v, sizeof v);
-        return snprintf(buf, n, "%s: %s", type_name(e->type), v);
-    }
-    return snprintf(buf, n, "%s", type_name(e->type));
-}
-
-static void print_one(const yc_exc *e, FILE *f)
-{
-    if (e->ntb) {
-        fputs("Traceback (most recent call last):\n", f);
-        for (uint32_t i = e->ntb; i-- > 0;) {
-            const yc_tb_entry *t = &e->tb[i];
-            /* a yield site has no C function name: name the generator, as
-             * CPython names the generator function's frame */
-            fprintf(f, "  File \"%s\", line %d, in %s", t->file ? t->file : "?", t->line,
-                    t->func ? t->func : t->where ? t->where : "?");
-            if (t->func && t->where && strcmp(t->where, main_name) != 0)
-                fprintf(f, " (generator '%s')", t->where);
-            fputc('\n', f);
-        }
-    }
-    char line[1024];
-    yc_exc_format(e, line, sizeof line);
-    fprintf(f, "%s\n", line);
-}
-
-/* Prints the chain ending in e, oldest first: each exception's __cause__,
- * or else its unsuppressed __context__, comes before it with the linking
- * sentence. Iterative, and a cycle stops the walk. */
-void yc_exc_print(const yc_exc *e, FILE *f)
-{
-    if (!f) f = stderr;
-    if (!e) {
-        fputs("None\n", f);
-        return;
-    }
-    const yc_exc *small[64], **chain = small;
-    size_t n = 0, cap = 64;
-    for (const yc_exc *x = e; x;) {
-        size_t i;
-        for (i = 0; i < n && chain[i] != x; i++) {}
-        if (i < n) break; /* a cycle */
-        if (n == cap) {
-            const yc_exc **big = yc__malloc(2 * cap * sizeof *big);
-            if (!big) break; /* print what we have */
-            memcpy(big, chain, n * sizeof *big);
-            if (chain != small) yc__free(chain);
-            chain = big;
-            cap *= 2;
-        }
-        chain[n++] = x;
-        x = x->cause ? x->cause : (!x->suppress_context ? x->context : NULL);
-    }
-    for (size_t i = n; i-- > 0;) {
-        print_one(chain[i], f);
-        if (i > 0)
-            fprintf(f, "\n%s\n\n",
-                    chain[i - 1]->cause == chain[i]
-                        ? "The above exception was the direct cause of the following exception:"
-                        : "During handling of the above exception, another exception occurred:");
-    }
-    if (chain != small) yc__free(chain);
 }
 
 /* ---- hooks ---------------------------------------------------------- */
@@ -505,7 +530,7 @@ yc_exc *yc_exc_current(void) { return yc__handled(yc__cur()); }
 
 const char *yc__coro_name(const yc__coro *co)
 {
-    return co->gen ? co->gen->name : main_name;
+    return co->gen ? co->gen->name : yc__main_name;
 }
 
 void yc__deliver(yc__coro *co, yc_exc *e)

@@ -213,6 +213,9 @@ struct yc_exc {
     bool suppress_context;
     yc_exc *context;           /* owned */
     yc_exc *cause;             /* owned */
+    yc_exc **excs;             /* a group's members (owned), in the same block; NULL otherwise */
+    uint32_t nexcs;            /* a group's member count (>= 1); 0 otherwise */
+    yc_exc *free_next;         /* yc_exc_unref's list of exceptions to free */
     yc_tb_entry *tb;           /* tb_small, or an owned array */
     uint32_t ntb, captb;
     /* The first entries live inline, with short generator names, so a
@@ -256,6 +259,30 @@ YC_HIDDEN void yc__unraisable(yc_exc *e, const char *obj);
  * default hook prints the text, then e when not NULL. */
 YC_HIDDEN void yc__unraisable_report(yc_exc *e, const char *text);
 YC_HIDDEN extern yc_exc yc__nomem;
+/* A new exception of type t (NULL: BaseException) with room for n member
+ * pointers after it (e->excs, e->nexcs = n), nothing else set; the
+ * preallocated MemoryError when out of memory. */
+YC_HIDDEN yc_exc *yc__exc_alloc(const yc_exc_type *t, uint32_t n);
+/* Copies src's traceback into dst, which has none. Returns false, with dst
+ * unchanged, when out of memory. */
+YC_HIDDEN bool yc__tb_copy(yc_exc *dst, const yc_exc *src);
+/* A type's name for messages ("?" for a type without one). */
+YC_HIDDEN const char *yc__type_name(const yc_exc_type *t);
+/* "<main>": a traceback entry's `where` outside generators. */
+YC_HIDDEN extern const char yc__main_name[];
+
+/* A set of pointers (open addressing), for walks over exceptions: inline
+ * slots first, then on the heap. */
+typedef struct yc__ptrset {
+    const void **slots;
+    size_t cap, n;
+    const void *small[32];
+} yc__ptrset;
+YC_HIDDEN void yc__ptrset_init(yc__ptrset *s);
+/* Adds p (not NULL): 1 if it was new, 0 if already there, -1 when out of
+ * memory (the set unchanged). */
+YC_HIDDEN int yc__ptrset_add(yc__ptrset *s, const void *p);
+YC_HIDDEN void yc__ptrset_free(yc__ptrset *s);
 
 /* ---- generators (gen.c) ---- */
 

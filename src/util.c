@@ -46,6 +46,60 @@ char *yc__strdup(const char *s)
     return d;
 }
 
+/* ---- pointer sets ------------------------------------------------------- */
+
+void yc__ptrset_init(yc__ptrset *s)
+{
+    memset(s->small, 0, sizeof s->small);
+    s->slots = s->small;
+    s->cap = sizeof s->small / sizeof s->small[0];
+    s->n = 0;
+}
+
+void yc__ptrset_free(yc__ptrset *s)
+{
+    if (s->slots != s->small) yc__free(s->slots);
+    s->slots = s->small;
+}
+
+/* Where p is in slots (cap a power of two, never full), or the empty slot
+ * where it goes: linear probing from a multiplicative hash. */
+static const void **ptr_slot(const void **slots, size_t cap, const void *p)
+{
+    uint64_t h = (uint64_t)(uintptr_t)p * UINT64_C(0x9e3779b97f4a7c15);
+    size_t i = (size_t)(h >> 32) & (cap - 1);
+    while (slots[i] && slots[i] != p) i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+static bool ptrset_grow(yc__ptrset *s)
+{
+    size_t cap = 2 * s->cap;
+    const void **slots = yc__malloc(cap * sizeof *slots);
+    if (!slots) return false;
+    memset(slots, 0, cap * sizeof *slots);
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slots[i]) *ptr_slot(slots, cap, s->slots[i]) = s->slots[i];
+    yc__ptrset_free(s);
+    s->slots = slots;
+    s->cap = cap;
+    return true;
+}
+
+/* Kept at most half full, so probes stay short and a free slot exists. */
+int yc__ptrset_add(yc__ptrset *s, const void *p)
+{
+    const void **slot = ptr_slot(s->slots, s->cap, p);
+    if (*slot) return 0;
+    if (2 * (s->n + 1) > s->cap) {
+        if (!ptrset_grow(s)) return -1;
+        slot = ptr_slot(s->slots, s->cap, p);
+    }
+    *slot = p;
+    s->n++;
+    return 1;
+}
+
 /* ---- status ----------------------------------------------------------- */
 
 const char *yc_status_name(int status)

@@ -1084,8 +1084,8 @@ TEST(exception_cycle_check_on_long_chains)
 }
 
 /* Types of the wrong shape: a base chain that loops, a NULL name. */
-static yc_exc_type looping = {"Looping", NULL};
-static const yc_exc_type unnamed = {NULL, &yc_Exception};
+static yc_exc_type looping = {.name = "Looping"};
+static const yc_exc_type unnamed = {.base = &yc_Exception};
 
 TEST(exception_types_of_the_wrong_shape)
 {
