@@ -608,6 +608,63 @@ TEST(alloc_fail_traceback_growth)
     }
 }
 
+TEST(alloc_fail_group_new)
+{
+    /* the members exist before; a failure takes and releases them all */
+    counter c;
+    int rounds = 0;
+    FOR_EACH_FAILURE(n, c)
+    {
+        rounds++;
+        restore_allocator();
+        yc_exc *excs[] = {yc_exc_new(&yc_ValueError, "v"), yc_exc_new(&yc_TypeError, "t")};
+        use_counter(&c, n);
+        yc_exc *g = yc_exc_group_new("a message", excs, 2);
+        CHECK(g != NULL);
+        CHECK(yc_exc_type_of(g) == (c.failed ? &yc_MemoryError : &yc_ExceptionGroup));
+        CHECK_EQ_INT(live_excs(), c.failed ? 0 : 3);
+        if (!c.failed) {
+            char buf[128];
+            yc_exc_format(g, buf, sizeof buf);
+            CHECK_STR(buf, "ExceptionGroup: a message (2 sub-exceptions)");
+        }
+        yc_exc_unref(g);
+    }
+    CHECK_EQ_INT(rounds, 3); /* the block, the message, then success */
+    CHECK_EQ_INT(live_excs(), 0);
+}
+
+TEST(alloc_fail_group_split)
+{
+    yc_exc *n[] = {yc_exc_new(&yc_ValueError, "3"), yc_exc_new(&yc_OSError, "4")};
+    yc_exc *excs[] = {yc_exc_new(&yc_ValueError, "1"), yc_exc_group_new("n", n, 2)};
+    yc_exc *g = yc_exc_group_new("g", excs, 2);
+    counter c;
+    int rounds = 0;
+    FOR_EACH_FAILURE(k, c)
+    {
+        rounds++;
+        yc_exc *m = g, *r = g;
+        int st = yc_exc_group_split(g, &yc_ValueError, &m, &r);
+        if (c.failed) {
+            CHECK_ST(st, YC_ENOMEM);
+            CHECK(m == NULL && r == NULL);
+            CHECK_EXC(&yc_MemoryError, NULL);
+        } else {
+            CHECK_ST(st, YC_OK);
+            CHECK_EQ_INT(yc_exc_group_size(m), 2);
+            CHECK_EQ_INT(yc_exc_group_size(r), 1);
+            CHECK_EQ_INT(yc_exc_group_size(yc_exc_group_item(r, 0)), 1);
+        }
+        yc_exc_unref(m);
+        yc_exc_unref(r);
+        CHECK_EQ_INT(live_excs(), 5); /* g and its tree only */
+        (void)k;
+    }
+    CHECK(rounds > 5);
+    yc_exc_unref(g);
+}
+
 TEST(alloc_fail_misuse_error)
 {
     /* the error of a failing call degrades to MemoryError */

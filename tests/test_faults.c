@@ -141,6 +141,212 @@ TEST(faults_exceptions)
 }
 
 /* ======================================================================
+ * Exception groups
+ * ==================================================================== */
+
+YC_EXC_TYPE(FaultGroup, yc_ExceptionGroup);
+
+/* The shape of e: its line, then a group's members in braces. */
+static void fp_group(const yc_exc *e)
+{
+    if (!e) {
+        fp_add("None ");
+        return;
+    }
+    fp_exc(e);
+    if (!yc_exc_is_group(e)) return;
+    fp_add("{");
+    for (size_t i = 0; i < yc_exc_group_size(e); i++) fp_group(yc_exc_group_item(e, i));
+    fp_add("}");
+}
+
+/* The MemoryError in e's tree (one of its members could not be made), or
+ * NULL. */
+static yc_exc *nomem_in(yc_exc *e)
+{
+    if (yc_exc_is(e, &yc_MemoryError)) return e;
+    for (size_t i = 0; i < yc_exc_group_size(e); i++) {
+        yc_exc *m = nomem_in(yc_exc_group_item(e, i));
+        if (m) return m;
+    }
+    return NULL;
+}
+
+/* The operation made g (a new reference; NULL: an error is pending). A
+ * MemoryError anywhere in it is the operation's failure. */
+static int got_group(yc_exc *g)
+{
+    if (!g) return failed();
+    yc_exc *m = nomem_in(g);
+    if (m) {
+        yc_exc_ref(m);
+        yc_exc_unref(g);
+        return got_exc(m);
+    }
+    fp_group(g);
+    yc_exc_unref(g);
+    return 0;
+}
+
+static int op_group_new(void)
+{
+    yc_exc *inner[] = {yc_exc_new(&yc_OSError, "o"), yc_exc_new(&yc_KeyboardInterrupt, NULL)};
+    yc_exc *outer[] = {yc_exc_new(&yc_ValueError, "v"), yc_exc_group_new("inner", inner, 2)};
+    return got_group(yc_exc_group_new("outer, with a message", outer, 2));
+}
+
+static int op_group_new_type(void)
+{
+    yc_exc *excs[] = {yc_exc_new(&yc_ValueError, "v"), yc_exc_new(&yc_TypeError, "t")};
+    return got_group(yc_exc_group_new_type(&FaultGroup, "typed", excs, 2));
+}
+
+static int op_group_misuse(void)
+{
+    yc_exc *excs[] = {yc_exc_new(&yc_ValueError, "v"), yc_exc_new(&yc_KeyboardInterrupt, NULL)};
+    yc_exc *g = yc_exc_group_new_type(&yc_ExceptionGroup, "m", excs, 2);
+    if (g) return got_group(g);
+    yc_exc *e = yc_err_take();
+    return e ? got_exc(e) : failed();
+}
+
+/* Raises ExceptionGroup("g", [ValueError, TypeError,
+ * ExceptionGroup("n", [ValueError, OSError])]) from a cause while handling
+ * a KeyError, and re-raises it twice: a traceback longer than the inline
+ * entries, with the generator's long name copied. */
+static yc_val g_raise_group(void *arg)
+{
+    (void)arg;
+    YC_TRY {
+        yc_raisef(&yc_KeyError, "handled");
+    } YC_EXCEPT_ANY {
+        YC_TRY {
+            YC_TRY {
+                yc_exc *n[] = {yc_exc_new(&yc_ValueError, "3"), yc_exc_new(&yc_OSError, "4")};
+                yc_exc *g[] = {yc_exc_new(&yc_ValueError, "1"), yc_exc_new(&yc_TypeError, "2"),
+                               yc_exc_group_new("n", n, 2)};
+                yc_raise_from(yc_exc_group_new("g", g, 3), yc_exc_new(&yc_IndexError, "cause"));
+            } YC_EXCEPT_ANY {
+                yc_reraise();
+            } YC_END;
+        } YC_EXCEPT_ANY {
+            yc_reraise();
+        } YC_END;
+    } YC_END;
+    return YC_NONE;
+}
+
+/* The group g_raise_group raised (a new reference), or NULL after
+ * failed() or got_exc() recorded the outcome in *r. */
+static yc_exc *raised_group(int *r)
+{
+    yc_gen *gen = yc_gen_new(
+        g_raise_group, NULL,
+        &(yc_gen_opts){.name = "a generator with a name much longer than the inline slot"});
+    if (!gen) {
+        *r = failed();
+        return NULL;
+    }
+    int st = yc_next(gen, NULL);
+    yc_gen_free(gen);
+    yc_exc *g = st == YC_RAISE ? yc_err_take() : NULL;
+    if (!g) {
+        fp_add("status %d", st);
+        *r = 0;
+        return NULL;
+    }
+    yc_exc *m = nomem_in(g);
+    if (!m) m = nomem_in(yc_exc_cause(g));
+    if (!m) m = nomem_in(yc_exc_context(g));
+    if (m || !yc_exc_is_group(g)) {
+        *r = got_exc(yc_exc_ref(m ? m : g));
+        yc_exc_unref(g);
+        return NULL;
+    }
+    return g;
+}
+
+/* part's metadata as split gives it: g's traceback, cause and context. */
+static void fp_part(const yc_exc *g, const yc_exc *part)
+{
+    fp_group(part);
+    size_t n1, n2;
+    const yc_tb_entry *t1 = yc_exc_traceback(g, &n1), *t2 = yc_exc_traceback(part, &n2);
+    bool same = n1 == n2;
+    for (size_t i = 0; same && i < n1; i++)
+        same = t1[i].line == t2[i].line &&
+               (t1[i].where == t2[i].where || strcmp(t1[i].where, t2[i].where) == 0);
+    fp_add("tb %s, cause %d, context %d, suppress %d; ", same ? "copied" : "differs",
+           yc_exc_cause(part) == yc_exc_cause(g), yc_exc_context(part) == yc_exc_context(g),
+           yc_exc_suppress_context(part));
+}
+
+static int op_group_split(void)
+{
+    int r = 0;
+    yc_exc *g = raised_group(&r);
+    if (!g) return r;
+    yc_exc *match, *rest;
+    if (yc_exc_group_split(g, &yc_ValueError, &match, &rest) < 0) {
+        if (match || rest) test_fail(__FILE__, __LINE__, "a failed split left parts");
+        r = failed();
+    } else {
+        fp_part(g, match);
+        fp_part(g, rest);
+        yc_exc_unref(match);
+        yc_exc_unref(rest);
+    }
+    yc_exc_unref(g);
+    return r;
+}
+
+static int op_group_subgroup(void)
+{
+    int r = 0;
+    yc_exc *g = raised_group(&r);
+    if (!g) return r;
+    yc_exc *sub = yc_exc_group_subgroup(g, &yc_OSError);
+    if (!sub) {
+        r = failed();
+    } else {
+        fp_part(g, sub);
+        yc_exc_unref(sub);
+    }
+    yc_exc_unref(g);
+    return r;
+}
+
+/* More nodes, queued nodes and seen exceptions than the printer keeps
+ * inline. */
+static int op_group_print(void)
+{
+    yc_exc *wide[24], *sub[20];
+    for (int i = 0; i < 20; i++) sub[i] = yc_exc_new(&yc_TypeError, "%d", i);
+    for (int i = 1; i < 24; i++) wide[i] = yc_exc_new(&yc_ValueError, "%d", i);
+    wide[0] = yc_exc_group_new("sub", sub, 20);
+    yc_exc *g = yc_exc_group_new("wide", wide, 24);
+    FILE *f = fopen("/dev/null", "w");
+    yc_exc_print(g, f);
+    fclose(f);
+    yc_exc_unref(g);
+    return 0; /* only: no crash, no leak */
+}
+
+static const fault_op group_ops[] = {
+    {"group_new", op_group_new, NULL},
+    {"group_new_type", op_group_new_type, NULL},
+    {"group_misuse", op_group_misuse, NULL},
+    {"group_split", op_group_split, NULL},
+    {"group_subgroup", op_group_subgroup, NULL},
+    {"group_print", op_group_print, NULL},
+};
+
+TEST(faults_exception_groups)
+{
+    sweep_all(group_ops, sizeof group_ops / sizeof group_ops[0]);
+}
+
+/* ======================================================================
  * Generators
  * ==================================================================== */
 
