@@ -236,6 +236,9 @@ static int tm_exit(yc_cm *cm, yc_exc *e)
                 return YC_RAISE;
             }
             insert_timeout_error(e);
+            if (yc_exc_is(e, &yc_ExceptionGroup))
+                for (size_t i = 0; i < yc_exc_group_size(e); i++)
+                    insert_timeout_error(yc_exc_group_item(e, i));
         }
     } else if (tm->state == TM_ENTERED) {
         tm->state = TM_EXITED;
