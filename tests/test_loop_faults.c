@@ -218,7 +218,46 @@ static int op_close_pending(void)
     return r;
 }
 
+/* ---- a task group with a failing child ---------------------------------------- */
+
+static yc_val fails(void *arg)
+{
+    yc_sleep(*(double *)arg);
+    yc_raise(yc_exc_new(&yc_ValueError, "child failed"));
+}
+
+static yc_val grouped(void *arg)
+{
+    (void)arg;
+    YC_TRY {
+        YC_WITH(yc_cm_taskgroup(), g) {
+            yc_task *a = yc_taskgroup_spawn(g.p, sleeps, &ten, NULL);
+            if (!a) YC_CHECK(-1);
+            yc_task_unref(a);
+            yc_task *b = yc_taskgroup_spawn(g.p, fails, &one, NULL);
+            if (!b) YC_CHECK(-1);
+            yc_task_unref(b);
+        } YC_END_WITH;
+    } YC_EXCEPT(&yc_ExceptionGroup) {
+        yc_exc *eg = yc_exc_current();
+        /* a child that ran out of memory (its CancelledError could not be
+         * made) is one of the group's failures: the run failed with it */
+        yc_exc *oom = yc_exc_group_subgroup(eg, &yc_MemoryError);
+        if (oom) {
+            yc_exc_unref(oom);
+            yc_raise(yc_exc_new(&yc_MemoryError, NULL));
+        }
+        char text[120];
+        yc_exc_format(eg, text, sizeof text);
+        fp_add("%s;", text);
+    } YC_END;
+    return YC_NONE;
+}
+
+static int op_taskgroup(void) { return run_main(grouped, NULL); }
+
 static const fault_op loop_ops[] = {
+    {"taskgroup", op_taskgroup, NULL},
     {"loop_run", op_run, NULL},
     {"spawn_gather", op_spawn_gather, NULL},
     {"cancel", op_cancel, NULL},

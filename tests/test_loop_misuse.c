@@ -228,6 +228,25 @@ TEST(timeout_functions_with_NULL)
     yc_cm_free(cm);
 }
 
+TEST(taskgroup_functions_with_NULL)
+{
+    CHECK(yc_taskgroup_of(NULL) == NULL);
+    yc_cm *cm = yc_cm_suppress_n(NULL, 0);
+    CHECK(yc_taskgroup_of(cm) == NULL); /* not a task group's manager */
+    yc_cm_free(cm);
+    char buf[64];
+    yc_taskgroup_format(NULL, buf, sizeof buf);
+    CHECK_STR(buf, "<invalid task group>");
+    CHECK(yc_taskgroup_spawn(NULL, returns_none, NULL, NULL) == NULL);
+    CHECK_EXC(&yc_TypeError, "TypeError: not a task group");
+    yc_cm *g = yc_cm_taskgroup();
+    yc_taskgroup_format(yc_taskgroup_of(g), buf, sizeof buf);
+    CHECK_STR(buf, "<TaskGroup>");
+    CHECK_ST(yc_cm_enter(g, NULL), YC_EINVAL); /* no loop */
+    CHECK_EXC(&yc_RuntimeError, "RuntimeError: no running event loop");
+    yc_cm_free(g);
+}
+
 TEST(yc_cm_suppress_of_nothing_is_freed)
 {
     yc_cm *cm = yc_cm_suppress_n(NULL, 0);
