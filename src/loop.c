@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 static __thread yc_loop *running_loop;
+static _Atomic uint64_t loop_ids;
 
 yc_loop *yc__loop_running(void) { return running_loop; }
 
@@ -477,6 +478,7 @@ yc_loop *yc_loop_new(const yc_loop_opts *opts)
         return NULL;
     }
     L->magic = YC__LOOP_MAGIC;
+    L->id = atomic_fetch_add(&loop_ids, 1) + 1;
     L->state = LOOP_IDLE;
     L->clock = o.clock;
     L->task_stack = o.task_stack;

@@ -188,6 +188,8 @@ typedef struct yc__cache {
 
 struct yc_loop {
     uint32_t magic;
+    uint64_t id;               /* unique in the process, never 0 (queues and
+                                  locks remember the loop they are bound to) */
     int state;                 /* LOOP_*                                   */
     bool stopping;
     unsigned clock;

@@ -359,61 +359,114 @@ YC_API int yc_taskgroup_format(const yc_taskgroup *g, char *buf, size_t n);
 
 /* ======================================================================
  * Queues (asyncio.Queue, LifoQueue, PriorityQueue)
+ *
+ *   yc_queue *q = yc_queue_new(10, YC_QUEUE_FIFO);
+ *   producer:  yc_queue_put(q, yc_int(i));          await q.put(i)
+ *   consumer:  yc_val v = yc_queue_get(q);           await q.get()
+ *              ...; yc_queue_task_done(q);
+ *   main:      yc_queue_join(q);                     await q.join()
+ *
+ * Items are yc_vals stored as they are: memory they point to stays the
+ * producer's business until a consumer has it. Waiting getters and
+ * putters are served FIFO; one that was woken (an item or a slot was
+ * there for it) and is cancelled before it runs wakes the next in its
+ * place. A queue belongs to the loop of the first task that waits on it
+ * (RuntimeError "<Queue at 0x... maxsize=1> is bound to a different event
+ * loop" from a task of another loop, as asyncio). Functions taking a queue
+ * fail with TypeError "queue is NULL" for NULL.
  * ==================================================================== */
 
 typedef struct yc_queue yc_queue;
 #define YC_QUEUE_FIFO 0
 #define YC_QUEUE_LIFO 1
-/* smallest first: ints, floats and bools by value, bytes bytewise (mixing
- * numbers and bytes, or a pointer, raises TypeError unless a comparison
- * function is given); equal items in insertion order */
+/* smallest first: ints, floats and bools by value (exactly, as Python
+ * compares them), bytes bytewise; equal items in insertion order (asyncio
+ * leaves their order to heapq). Without a comparison function, an item
+ * that cannot be ordered against the queue's (a number against bytes; None
+ * or a pointer against anything) is refused with TypeError "'<' not
+ * supported between instances of 'bytes' and 'int'" (pointers are named
+ * 'pointer'); a single item in an empty queue is never compared. */
 #define YC_QUEUE_PRIORITY 2
 
-/* A queue of at most maxsize items (0: unbounded) of the given kind. Items
- * are yc_vals, stored as they are: memory they point to stays the
- * producer's business. NULL with ValueError (kind) or MemoryError. */
+/* Queue(maxsize), LifoQueue(maxsize), PriorityQueue(maxsize): at most
+ * maxsize items (0: unbounded). New queue, or NULL with ValueError
+ * "yc_queue_new: unknown kind N" or MemoryError. */
 YC_API yc_queue *yc_queue_new(size_t maxsize, int kind);
-/* For a priority queue: cmp(a, b, ud) < 0 when a comes first. YC_OK,
- * YC_EINVAL (not a priority queue, or items present). */
+/* For a priority queue: cmp(a, b, ud) < 0 when a comes first (NULL: the
+ * default order above). cmp must not raise or suspend. YC_OK, or YC_EINVAL
+ * with ValueError "yc_queue_set_compare: not a priority queue" / "...: the
+ * queue is not empty". */
 YC_API int yc_queue_set_compare(yc_queue *q, int (*cmp)(yc_val a, yc_val b, void *ud), void *ud);
-/* Frees q: YC_OK, or YC_EBUSY (ValueError) while tasks wait on it. */
+/* Frees q and its storage (not what items point to): YC_OK, or YC_EBUSY
+ * with ValueError "yc_queue_free: tasks are waiting on the queue" while a
+ * task is inside put, get or join (also one woken that has not run yet):
+ * nothing freed. */
 YC_API int yc_queue_free(yc_queue *q);
-/* body: put (waits while full), get (waits while empty), join (waits
- * until every item got was marked done). After shutdown: put raises
- * QueueShutDown; get returns what is left, then raises QueueShutDown. */
+/* body: put waits while the queue is full, get while it is empty, join
+ * until every item put was marked done (yc_queue_task_done). After
+ * shutdown, put raises QueueShutDown(); get returns what is left, then
+ * raises QueueShutDown() (at once after an immediate shutdown). put also
+ * raises what yc_queue_put_nowait fails with. */
 YC_API void yc_queue_put(yc_queue *q, yc_val v);
 YC_API yc_val yc_queue_get(yc_queue *q);
 YC_API void yc_queue_join(yc_queue *q);
-/* YC_OK, or YC_RAISE with QueueFull() / QueueEmpty() / QueueShutDown(). */
+/* YC_OK, or YC_RAISE with QueueFull() / QueueEmpty() / QueueShutDown() (no
+ * message), or with the priority queue's TypeError; YC_ENOMEM; the queue
+ * unchanged on failure. get_nowait's *out (may be NULL) is None on
+ * failure. */
 YC_API int yc_queue_put_nowait(yc_queue *q, yc_val v);
 YC_API int yc_queue_get_nowait(yc_queue *q, yc_val *out);
 /* YC_OK, or YC_EINVAL with ValueError "task_done() called too many times". */
 YC_API int yc_queue_task_done(yc_queue *q);
-/* shutdown(immediate) (3.13). */
-YC_API void yc_queue_shutdown(yc_queue *q, bool immediate);
+/* shutdown(immediate) (3.13): puts fail from now on; with immediate the
+ * items are dropped (each counted done, which may release join). Every
+ * waiting getter and putter wakes and re-checks. YC_OK. */
+YC_API int yc_queue_shutdown(yc_queue *q, bool immediate);
+/* NULL q: 0, 0, true, false. */
 YC_API size_t yc_queue_qsize(const yc_queue *q);
 YC_API size_t yc_queue_maxsize(const yc_queue *q);
 YC_API bool yc_queue_empty(const yc_queue *q);
 YC_API bool yc_queue_full(const yc_queue *q);
-/* repr: "<Queue at 0x... maxsize=3>" (LifoQueue, PriorityQueue; with
- * " _queue=[...]" / " tasks=N" / " shutdown" as asyncio shows them). */
+/* repr, snprintf-style: "<Queue at 0x... maxsize=3>", then as asyncio
+ * shows them " _queue=[1, b'x']" (the storage in its order: FIFO oldest
+ * first, LIFO bottom first, the priority queue's heap array),
+ * " _getters[N]", " _putters[N]", " tasks=N" (unfinished), " shutdown";
+ * LifoQueue, PriorityQueue. "<invalid queue>" for NULL. */
 YC_API int yc_queue_format(const yc_queue *q, char *buf, size_t n);
 
 /* ======================================================================
  * Synchronisation (asyncio.Lock, Event, Condition, Semaphore,
- * BoundedSemaphore, Barrier). Waiters are served FIFO. A waiter that was
- * granted the lock or a slot and is cancelled before it runs passes the
- * grant on. Each free returns YC_EBUSY (ValueError) while tasks wait.
+ * BoundedSemaphore, Barrier)
+ *
+ *   YC_WITH(yc_cm_lock(lock), _) {        async with lock:
+ *       ...                                   (released on every way out)
+ *   } YC_END_WITH;
+ *
+ * Waiters are served FIFO (a Lock is fair: a free lock is not taken while
+ * a task that is not cancelled waits for it). A waiter that was granted
+ * the lock, a slot or a notification and is cancelled before it runs
+ * passes the grant on. Like queues, each is bound to the loop of the first
+ * task that waits on it. NULL gives TypeError ("lock is NULL", ...) where a
+ * status or a raise can say so; the predicates and counters give false or
+ * 0. Each free returns YC_EBUSY with ValueError "yc_lock_free: tasks are
+ * waiting on the lock" (etc.) while a task is inside one of its body-side
+ * functions, and frees nothing. A manager (yc_cm_*) borrows its object;
+ * NULL with TypeError or MemoryError.
  * ==================================================================== */
 
 typedef struct yc_lock yc_lock;
+/* New unlocked lock, or NULL with MemoryError. */
 YC_API yc_lock *yc_lock_new(void);
+/* YC_OK; YC_EBUSY (ValueError) also while a condition uses the lock: "a
+ * condition still uses the lock". */
 YC_API int yc_lock_free(yc_lock *l);
 YC_API void yc_lock_acquire(yc_lock *l); /* body */
-/* YC_OK, or YC_EINVAL with RuntimeError "Lock is not acquired." */
+/* YC_OK, or YC_EINVAL with RuntimeError "Lock is not acquired." Any task
+ * (or plain code) may release: asyncio's lock has no owner. */
 YC_API int yc_lock_release(yc_lock *l);
 YC_API bool yc_lock_locked(const yc_lock *l);
-/* A manager: acquire at enter, release at exit; borrows l. Binds None. */
+/* A manager: acquire at enter, release at exit (an exit that finds the
+ * lock released raises RuntimeError "Lock is not acquired."). Binds None. */
 YC_API yc_cm *yc_cm_lock(yc_lock *l);
 /* "<asyncio.locks.Lock object at 0x... [unlocked]>", "[locked, waiters:2]" */
 YC_API int yc_lock_format(const yc_lock *l, char *buf, size_t n);
@@ -421,54 +474,81 @@ YC_API int yc_lock_format(const yc_lock *l, char *buf, size_t n);
 typedef struct yc_event yc_event;
 YC_API yc_event *yc_event_new(void);
 YC_API int yc_event_free(yc_event *e);
-YC_API void yc_event_set(yc_event *e);
-YC_API void yc_event_clear(yc_event *e);
+/* set() wakes every waiter; clear(). YC_OK (YC_EINVAL for NULL). */
+YC_API int yc_event_set(yc_event *e);
+YC_API int yc_event_clear(yc_event *e);
 YC_API bool yc_event_is_set(const yc_event *e);
-YC_API void yc_event_wait(yc_event *e); /* body */
+YC_API void yc_event_wait(yc_event *e); /* body: returns at once when set */
+/* "<asyncio.locks.Event object at 0x... [unset]>", "[set]",
+ * "[unset, waiters:1]" */
 YC_API int yc_event_format(const yc_event *e, char *buf, size_t n);
 
 typedef struct yc_condition yc_condition;
-/* A condition over lock l (borrowed; NULL: a lock of its own). */
+/* A condition over lock l (borrowed: it must outlive the condition, and
+ * yc_lock_free refuses it meanwhile); NULL: a lock of its own. NULL with
+ * MemoryError, or ValueError for a dead l. */
 YC_API yc_condition *yc_condition_new(yc_lock *l);
 YC_API int yc_condition_free(yc_condition *c);
 YC_API void yc_condition_acquire(yc_condition *c); /* body */
-YC_API int yc_condition_release(yc_condition *c);
+YC_API int yc_condition_release(yc_condition *c);  /* as yc_lock_release */
 YC_API bool yc_condition_locked(const yc_condition *c);
-/* body: RuntimeError "cannot wait on un-acquired lock" */
+/* body: releases the lock, waits for a notify, takes the lock back (also
+ * when cancelled: the CancelledError comes after it). RuntimeError "cannot
+ * wait on un-acquired lock". */
 YC_API void yc_condition_wait(yc_condition *c);
-/* body: waits until pred(ud) is true (checked first); returns its value. */
+/* body: while pred(ud) is false (checked first), yc_condition_wait;
+ * returns true. pred may raise; TypeError "predicate is NULL". */
 YC_API bool yc_condition_wait_for(yc_condition *c, bool (*pred)(void *ud), void *ud);
-/* YC_OK, or YC_EINVAL with RuntimeError "cannot notify on un-acquired lock" */
+/* Wakes up to n waiters (notify_all: every one). YC_OK, or YC_EINVAL with
+ * RuntimeError "cannot notify on un-acquired lock". */
 YC_API int yc_condition_notify(yc_condition *c, size_t n);
 YC_API int yc_condition_notify_all(yc_condition *c);
+/* acquire at enter, release at exit; binds None. */
 YC_API yc_cm *yc_cm_condition(yc_condition *c);
+/* "<asyncio.locks.Condition object at 0x... [locked, waiters:1]>" */
+YC_API int yc_condition_format(const yc_condition *c, char *buf, size_t n);
 
 typedef struct yc_semaphore yc_semaphore;
 /* Semaphore(value) or BoundedSemaphore(value): NULL with ValueError
- * "Semaphore initial value must be >= 0". */
+ * "Semaphore initial value must be >= 0", or MemoryError. */
 YC_API yc_semaphore *yc_semaphore_new(long value, bool bounded);
 YC_API int yc_semaphore_free(yc_semaphore *s);
 YC_API void yc_semaphore_acquire(yc_semaphore *s); /* body */
 /* YC_OK, or YC_EINVAL with ValueError "BoundedSemaphore released too many
  * times". */
 YC_API int yc_semaphore_release(yc_semaphore *s);
+/* locked(): no slot, or a waiter that is not cancelled comes first. */
 YC_API bool yc_semaphore_locked(const yc_semaphore *s);
 YC_API long yc_semaphore_value(const yc_semaphore *s);
+/* acquire at enter, release at exit; binds None. */
 YC_API yc_cm *yc_cm_semaphore(yc_semaphore *s);
+/* "<asyncio.locks.Semaphore object at 0x... [unlocked, value:2]>",
+ * "[locked, waiters:1]"; BoundedSemaphore. */
 YC_API int yc_semaphore_format(const yc_semaphore *s, char *buf, size_t n);
 
 typedef struct yc_barrier yc_barrier;
-/* Barrier(parties): NULL with ValueError "parties must be > 0". */
+/* Barrier(parties): NULL with ValueError "parties must be > 0", or
+ * MemoryError. */
 YC_API yc_barrier *yc_barrier_new(long parties);
 YC_API int yc_barrier_free(yc_barrier *b);
-/* body: returns this task's index (0 .. parties-1); BrokenBarrierError
- * "Barrier aborted" when broken. */
+/* body: waits until parties tasks wait, then returns this task's index
+ * (0 .. parties-1, in arrival order). BrokenBarrierError "Barrier aborted"
+ * when broken on arrival; "Abort or reset of barrier" to the tasks waiting
+ * when it is aborted or reset. */
 YC_API long yc_barrier_wait(yc_barrier *b);
-YC_API void yc_barrier_reset(yc_barrier *b); /* body */
-YC_API void yc_barrier_abort(yc_barrier *b); /* body */
+/* body (they take the barrier's lock): reset wakes the waiting tasks with
+ * BrokenBarrierError and makes the barrier usable again; abort breaks it
+ * for good. */
+YC_API void yc_barrier_reset(yc_barrier *b);
+YC_API void yc_barrier_abort(yc_barrier *b);
 YC_API long yc_barrier_parties(const yc_barrier *b);
 YC_API long yc_barrier_n_waiting(const yc_barrier *b);
 YC_API bool yc_barrier_broken(const yc_barrier *b);
+/* `async with barrier as i`: waits at enter and binds yc_int(index);
+ * the exit does nothing. */
+YC_API yc_cm *yc_cm_barrier(yc_barrier *b);
+/* "<asyncio.locks.Barrier object at 0x... [filling, waiters:0/3]>",
+ * "[draining, waiters:0/3]", "[broken]" */
 YC_API int yc_barrier_format(const yc_barrier *b, char *buf, size_t n);
 
 /* ======================================================================
