@@ -635,6 +635,51 @@ async def barrier_cancelled_waiter(tr):
     tr.append(repr(b).split(" [")[1])
 
 
+@scenario
+async def free_refused_while_tasks_wait(tr):
+    lock, ev, cond = asyncio.Lock(), asyncio.Event(), asyncio.Condition()
+    sem, bar = asyncio.Semaphore(0), asyncio.Barrier(2)
+
+    async def lock_waiter(i):
+        await lock.acquire()
+        tr.append(f"a{i}")
+        await asyncio.sleep(0)
+        lock.release()
+
+    async def event_waiter(i):
+        await ev.wait()
+        tr.append(f"w{i}")
+
+    async def cond_waiter(i):
+        async with cond:
+            await cond.wait()
+            tr.append(f"w{i}")
+
+    async def sem_waiter(i):
+        await sem.acquire()
+        tr.append(f"a{i}")
+
+    async def barrier_worker(i):
+        try:
+            tr.append(f"{i}:{await bar.wait()}")
+        except asyncio.BrokenBarrierError as e:
+            tr.append(f"{i}:{e}")
+
+    await lock.acquire()
+    ts = [asyncio.create_task(lock_waiter(0)), asyncio.create_task(event_waiter(1)),
+          asyncio.create_task(cond_waiter(2)), asyncio.create_task(sem_waiter(3)),
+          asyncio.create_task(barrier_worker(4))]
+    await asyncio.sleep(0)
+    lock.release()
+    ev.set()
+    await cond.acquire()
+    cond.notify_all()
+    cond.release()
+    sem.release()
+    await bar.abort()
+    await asyncio.gather(*ts)
+
+
 def main(names):
     for name, fn in SCENARIOS.items():
         if names and name not in names:
