@@ -15,6 +15,7 @@
 #include "sync.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -633,6 +634,8 @@ static int sem_release(yc_semaphore *s)
 {
     if (s->bounded && s->value >= s->bound)
         return yc__fail(YC_EINVAL, &yc_ValueError, "BoundedSemaphore released too many times");
+    if (s->value == LONG_MAX) /* Python's int would grow */
+        return yc__fail(YC_EINVAL, &yc_OverflowError, "Semaphore value would exceed LONG_MAX");
     s->value++;
     sem_wake_up_next(s);
     return YC_OK;

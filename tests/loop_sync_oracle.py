@@ -680,6 +680,51 @@ async def free_refused_while_tasks_wait(tr):
     await asyncio.gather(*ts)
 
 
+@scenario
+async def condition_cancelled_notifies_another(tr):
+    cond = asyncio.Condition()
+
+    async def w(i):
+        async with cond:
+            try:
+                await cond.wait()
+            except asyncio.CancelledError:
+                tr.append(f"c{i}:{cond.locked()}")
+                raise
+            tr.append(f"w{i}")
+
+    ts = [asyncio.create_task(w(i)) for i in range(3)]
+    await asyncio.sleep(0)
+    ts[0].cancel()           # never notified: still wakes w1 (spurious)
+    await asyncio.gather(*ts[:2], return_exceptions=True)
+    tr.append(repr(cond).split(" [")[1])
+    ts[2].cancel()
+    await asyncio.gather(ts[2], return_exceptions=True)
+
+
+@scenario
+async def barrier_cancelled_while_draining(tr):
+    b = asyncio.Barrier(2)
+
+    async def w(i):
+        try:
+            tr.append(f"{i}:{await b.wait()}")
+        except asyncio.CancelledError:
+            tr.append(f"c{i}")
+            raise
+
+    ts = [asyncio.create_task(w(i)) for i in range(2)]
+    late = asyncio.create_task(w(2))
+    await asyncio.sleep(0)   # 1 trips the barrier; 2 blocks in _block
+    tr.append(repr(b).split(" [")[1])
+    late.cancel()
+    await asyncio.gather(*ts, late, return_exceptions=True)
+    tr.append(repr(b).split(" [")[1])
+    ts = [asyncio.create_task(w(i)) for i in (3, 4)]
+    await asyncio.gather(*ts)
+    tr.append(repr(b).split(" [")[1])
+
+
 def main(names):
     for name, fn in SCENARIOS.items():
         if names and name not in names:

@@ -8,6 +8,7 @@
  * that no task, exception or generator is left. */
 #include "loop_sync_util.h"
 
+#include <limits.h>
 #include <math.h>
 
 static yc_lock *L;
@@ -372,6 +373,30 @@ TEST(condition_notified_then_cancelled)
     CHECK_ST(yc_condition_free(C), YC_OK);
 }
 
+/* A waiter cancelled without being notified still notifies another on its
+ * way out (asyncio's spurious wakeup: it may have been notified). */
+static yc_val cond_cancelled_notifies_main(void *arg)
+{
+    (void)arg;
+    yc_task *ts[3];
+    for (int i = 0; i < 3; i++) ts[i] = spawn(cond_waiter_c, IARG(i));
+    yc_sleep(0);
+    yc_task_cancel(ts[0], NULL);
+    yc_gather(ts, 2, YC_RETURN_EXCEPTIONS);
+    tr("%s", cond_tail());
+    yc_task_cancel(ts[2], NULL);
+    gather_unref(ts, 3);
+    return YC_NONE;
+}
+
+TEST(condition_cancelled_notifies_another)
+{
+    C = yc_condition_new(NULL);
+    run_main(cond_cancelled_notifies_main, NULL);
+    CHECK_STR(trace, "c0:True w1 unlocked, waiters:1]> c2:True");
+    CHECK_ST(yc_condition_free(C), YC_OK);
+}
+
 /* Cancelled while another task holds the lock: the CancelledError waits
  * until the lock is back. */
 static yc_val cond_waiter_held(void *arg)
@@ -544,6 +569,54 @@ TEST(bounded_semaphore_released_too_many_times_12_47)
     CHECK_ST(yc_semaphore_release(S), YC_OK);
     CHECK_EQ_INT(yc_semaphore_value(S), 2);
     CHECK_ST(yc_semaphore_free(S), YC_OK);
+    S = yc_semaphore_new(LONG_MAX, false);
+    CHECK_ST(yc_semaphore_release(S), YC_EINVAL);
+    CHECK_EXC(&yc_OverflowError, "OverflowError: Semaphore value would exceed LONG_MAX");
+    CHECK_EQ_INT(yc_semaphore_value(S), LONG_MAX);
+    CHECK_ST(yc_semaphore_free(S), YC_OK);
+}
+
+/* Constructors and managers out of memory: NULL with MemoryError. */
+TEST(sync_constructors_out_of_memory)
+{
+    fail_alloc_after(1);
+    CHECK(yc_lock_new() == NULL);
+    CHECK_EXC(&yc_MemoryError, NULL);
+    fail_alloc_after(1);
+    CHECK(yc_event_new() == NULL);
+    CHECK_EXC(&yc_MemoryError, NULL);
+    fail_alloc_after(1);
+    CHECK(yc_condition_new(NULL) == NULL);
+    CHECK_EXC(&yc_MemoryError, NULL);
+    fail_alloc_after(1);
+    CHECK(yc_semaphore_new(1, true) == NULL);
+    CHECK_EXC(&yc_MemoryError, NULL);
+    fail_alloc_after(1);
+    CHECK(yc_barrier_new(2) == NULL);
+    CHECK_EXC(&yc_MemoryError, NULL);
+    stop_failing();
+    L = yc_lock_new();
+    C = yc_condition_new(L);
+    S = yc_semaphore_new(1, false);
+    B = yc_barrier_new(2);
+    fail_alloc_after(1);
+    CHECK(yc_cm_lock(L) == NULL);
+    CHECK_EXC(&yc_MemoryError, NULL);
+    fail_alloc_after(1);
+    CHECK(yc_cm_condition(C) == NULL);
+    CHECK_EXC(&yc_MemoryError, NULL);
+    fail_alloc_after(1);
+    CHECK(yc_cm_semaphore(S) == NULL);
+    CHECK_EXC(&yc_MemoryError, NULL);
+    fail_alloc_after(1);
+    CHECK(yc_cm_barrier(B) == NULL);
+    CHECK_EXC(&yc_MemoryError, NULL);
+    yc_set_allocator(NULL, NULL);
+    CHECK_EQ_INT(yc_semaphore_value(S), 1);
+    CHECK_ST(yc_barrier_free(B), YC_OK);
+    CHECK_ST(yc_semaphore_free(S), YC_OK);
+    CHECK_ST(yc_condition_free(C), YC_OK);
+    CHECK_ST(yc_lock_free(L), YC_OK);
 }
 
 static yc_val sem_worker(void *arg)
@@ -798,6 +871,33 @@ TEST(barrier_cancelled_waiter)
     CHECK_ST(yc_barrier_free(B), YC_OK);
 }
 
+/* Cancelled in _block (the barrier draining): the others go on. */
+static yc_val barrier_draining_cancelled_main(void *arg)
+{
+    (void)arg;
+    yc_task *ts[3];
+    for (int i = 0; i < 3; i++) ts[i] = spawn(barrier_waiter_c, IARG(i));
+    yc_sleep(0);
+    tr("%s", barrier_tail());
+    yc_task_cancel(ts[2], NULL);
+    gather_unref(ts, 3);
+    tr("%s", barrier_tail());
+    yc_task *more[2] = {spawn(barrier_waiter_c, IARG(3)), spawn(barrier_waiter_c, IARG(4))};
+    yc_gather(more, 2, 0);
+    for (int i = 0; i < 2; i++) yc_task_unref(more[i]);
+    tr("%s", barrier_tail());
+    return YC_NONE;
+}
+
+TEST(barrier_cancelled_while_draining)
+{
+    B = yc_barrier_new(2);
+    run_main(barrier_draining_cancelled_main, NULL);
+    CHECK_STR(trace, "1:1 draining, waiters:0/2]> 0:0 c2 filling, waiters:0/2]> 4:1 3:0 "
+                     "filling, waiters:0/2]>");
+    CHECK_ST(yc_barrier_free(B), YC_OK);
+}
+
 /* `async with barrier as i`. */
 static yc_val barrier_cm_worker(void *arg)
 {
@@ -887,6 +987,12 @@ TEST(sync_reprs_12_50)
     char buf[64];
     yc_lock_format(NULL, buf, sizeof buf);
     CHECK_STR(buf, "<invalid lock>");
+    yc_event_format(NULL, buf, sizeof buf);
+    CHECK_STR(buf, "<invalid event>");
+    yc_condition_format(NULL, buf, sizeof buf);
+    CHECK_STR(buf, "<invalid condition>");
+    yc_semaphore_format(NULL, buf, sizeof buf);
+    CHECK_STR(buf, "<invalid semaphore>");
     yc_barrier_format(NULL, buf, sizeof buf);
     CHECK_STR(buf, "<invalid barrier>");
     CHECK_ST(yc_lock_free(L), YC_OK);

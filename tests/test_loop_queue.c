@@ -113,6 +113,7 @@ static yc_val shutdown_not_immediate_main(void *arg)
     (void)arg;
     for (int i = 0; i < 2; i++) CHECK_ST(yc_queue_put_nowait(Q, yc_int(i)), YC_OK);
     CHECK_ST(yc_queue_shutdown(Q, false), YC_OK);
+    CHECK_ST(yc_queue_shutdown(Q, false), YC_OK); /* twice: no change */
     tr("%s", queue_tail(Q));
     CHECK_ST(yc_queue_put_nowait(Q, yc_int(5)), YC_RAISE);
     CHECK_EXC(&yc_QueueShutDown, "QueueShutDown");
@@ -890,6 +891,12 @@ TEST(queue_misuse)
     CHECK_EXC(&yc_TypeError, "TypeError: queue is NULL");
     CHECK_ST(yc_queue_set_compare(NULL, NULL, NULL), YC_EINVAL);
     CHECK_EXC(&yc_TypeError, "TypeError: queue is NULL");
+    /* not a queue: refused where the magic number tells */
+    int junk[32] = {0};
+    CHECK_ST(yc_queue_put_nowait((yc_queue *)junk, YC_NONE), YC_EINVAL);
+    CHECK_EXC(&yc_ValueError, "ValueError: not a live queue (freed or corrupted)");
+    CHECK_ST(yc_queue_free((yc_queue *)junk), YC_EINVAL);
+    CHECK_EXC(&yc_ValueError, "ValueError: not a live queue (freed or corrupted)");
     CHECK(yc_queue_qsize(NULL) == 0 && yc_queue_maxsize(NULL) == 0);
     CHECK(yc_queue_empty(NULL) && !yc_queue_full(NULL));
     for (int i = 0; i < 3; i++) {
@@ -949,6 +956,15 @@ TEST(queue_allocation_failures)
     yc_set_allocator(NULL, NULL);
     CHECK_STR(trace, "nomem g0=42");
     free_q();
+}
+
+/* The constructor out of memory: NULL with MemoryError. */
+TEST(queue_new_out_of_memory)
+{
+    fail_alloc_after(1);
+    CHECK(yc_queue_new(4, YC_QUEUE_PRIORITY) == NULL);
+    CHECK_EXC(&yc_MemoryError, NULL);
+    yc_set_allocator(NULL, NULL);
 }
 
 /* The queue works from generators a task iterates: a get deep in a

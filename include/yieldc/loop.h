@@ -515,7 +515,8 @@ YC_API yc_semaphore *yc_semaphore_new(long value, bool bounded);
 YC_API int yc_semaphore_free(yc_semaphore *s);
 YC_API void yc_semaphore_acquire(yc_semaphore *s); /* body */
 /* YC_OK, or YC_EINVAL with ValueError "BoundedSemaphore released too many
- * times". */
+ * times" (OverflowError "Semaphore value would exceed LONG_MAX" for an
+ * unbounded one at LONG_MAX). */
 YC_API int yc_semaphore_release(yc_semaphore *s);
 /* locked(): no slot, or a waiter that is not cancelled comes first. */
 YC_API bool yc_semaphore_locked(const yc_semaphore *s);
