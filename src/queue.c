@@ -94,24 +94,23 @@ static int64_t as_int(yc_val v) { return yc_type_of(v) == YC_T_BOOL ? v.b : v.i;
 
 #define TWO63 9223372036854775808.0 /* 2^63 */
 
-/* i < f exactly, as Python compares an int with a float. */
+/* i < f exactly, as Python compares an int with a float (no libm: within
+ * (-2^63, 2^63) f truncates to t exactly, and i < f <=> i < ceil(f)). */
 static bool int_lt_float(int64_t i, double f)
 {
-    if (isnan(f)) return false;
-    double c = ceil(f); /* i < f  <=>  i < ceil(f), for an integer i */
-    if (c >= TWO63) return true;
-    if (c < -TWO63) return false;
-    return i < (int64_t)c;
+    if (isnan(f) || f < -TWO63) return false;
+    if (f >= TWO63) return true;
+    int64_t t = (int64_t)f;
+    return f > (double)t ? i <= t : i < t; /* ceil(f) is t + 1 or t */
 }
 
-/* f < i exactly. */
+/* f < i exactly: f < i <=> floor(f) < i. */
 static bool float_lt_int(double f, int64_t i)
 {
-    if (isnan(f)) return false;
-    double fl = floor(f); /* f < i  <=>  floor(f) < i */
-    if (fl >= TWO63) return false;
-    if (fl < -TWO63) return true;
-    return (int64_t)fl < i;
+    if (isnan(f) || f >= TWO63) return false;
+    if (f < -TWO63) return true;
+    int64_t t = (int64_t)f;
+    return f < (double)t ? t <= i : t < i; /* floor(f) is t - 1 or t */
 }
 
 static bool number_lt(yc_val a, yc_val b)
