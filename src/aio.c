@@ -599,7 +599,7 @@ yc_task *yc_gather_future(yc_task *const *ts, size_t n, unsigned flags)
     outer->on_cancel = gather_cancel;
     /* each distinct child once, in argument order: a callback now, or at
      * once (below) if it is done */
-    size_t m;
+    size_t m = 0; /* distinct() leaves it unset when it fails */
     yc_task **fs = distinct(ts, n, &m);
     yc_task **done = fs ? yc__malloc(m * sizeof *done) : NULL;
     size_t ndone = 0;
