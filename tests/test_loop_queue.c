@@ -779,6 +779,35 @@ TEST(queue_waiter_destroyed_by_closing_loop)
     free_q();
 }
 
+/* docs/loop.md's example: a get under a timeout under a lock. The timeout
+ * cancels the getter (it leaves the list), TimeoutError comes out, the
+ * lock is released. */
+static yc_val timeout_get_main(void *arg)
+{
+    (void)arg;
+    yc_lock *lk = yc_lock_new();
+    YC_TRY {
+        YC_WITH(yc_cm_lock(lk), _) {
+            YC_WITH(yc_cm_timeout(2.0), tm) {
+                yc_queue_get(Q);
+            } YC_END_WITH;
+        } YC_END_WITH;
+    } YC_EXCEPT(&yc_TimeoutError) {
+        tr("%s at %g locked=%d %s", caught_text(), yc_loop_time(NULL), yc_lock_locked(lk),
+           queue_tail(Q));
+    } YC_END;
+    CHECK_ST(yc_lock_free(lk), YC_OK);
+    return YC_NONE;
+}
+
+TEST(queue_get_under_a_timeout)
+{
+    new_q(0, YC_QUEUE_FIFO);
+    run_main(timeout_get_main, NULL);
+    CHECK_STR(trace, "TimeoutError at 2 locked=0 maxsize=0>");
+    free_q();
+}
+
 /* Freeing a queue a task waits on (or was woken from and has not run
  * yet) is refused; nothing is freed. */
 static yc_val free_busy_main(void *arg)
