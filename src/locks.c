@@ -78,6 +78,22 @@ static int has_waiters(const char *fn, const char *what)
 
 static bool is_cancel(const yc_exc *e) { return yc_exc_is(e, &yc_CancelledError); }
 
+/* Error status st2's exception replaces *held (the one in flight, taken
+ * from the error indicator; NULL for none), with *held as its context, as
+ * an exception raised in a finally block does. Returns the status now in
+ * flight. */
+static int replace_exc(int st, yc_exc **held, int st2)
+{
+    if (st2 >= 0) return st;
+    yc_exc *e = yc_err_take();
+    if (*held) {
+        yc__exc_chain(e, *held);
+        yc_exc_unref(*held);
+    }
+    *held = e;
+    return st2;
+}
+
 /* ---- helpers shared with queue.c ----------------------------------- */
 
 int yc__sync_bind(uint64_t *id, const yc_loop *L, const void *obj,
@@ -104,18 +120,6 @@ int yc__sync_waiter(yc__waitq *q, yc__waiter *w, yc_task *t)
     return YC_OK;
 }
 
-int yc__sync_replace(int st, yc_exc **held, int st2)
-{
-    if (st2 >= 0) return st;
-    yc_exc *e = yc_err_take();
-    if (*held) {
-        yc__exc_chain(e, *held);
-        yc_exc_unref(*held);
-    }
-    *held = e;
-    return st2;
-}
-
 void yc__sb_printf(yc__sbuf *b, const char *fmt, ...)
 {
     va_list ap;
@@ -126,10 +130,7 @@ void yc__sb_printf(yc__sbuf *b, const char *fmt, ...)
     if (k > 0) b->len += (size_t)k;
 }
 
-/* The running task for body-side function what, or NULL (error set). */
-static yc_task *running(const char *what) { return yc__task_running(what); }
-
-/* "<asyncio.locks.NAME object at 0x...> [" into b. */
+/* "<asyncio.locks.NAME object at 0x... [" into b. */
 static void repr_head(yc__sbuf *b, const char *name, const void *obj)
 {
     yc__sb_printf(b, "<asyncio.locks.%s object at 0x%" PRIxPTR " [", name, (uintptr_t)obj);
@@ -187,13 +188,13 @@ static int lock_fmt(const void *l, char *buf, size_t n) { return yc_lock_format(
 static void lock_wake_up_first(yc_lock *l)
 {
     yc__waiter *w = l->waiters.head;
-    if (w && !yc__fut_done(w->fut)) yc__fut_set_result(w->fut, yc_bool(true));
+    if (w && !yc__sync_done(w->fut)) yc__fut_set_result(w->fut, yc_bool(true));
 }
 
 static bool all_cancelled(const yc__waitq *q)
 {
     for (const yc__waiter *w = q->head; w; w = w->next)
-        if (!yc__fut_cancelled(w->fut)) return false;
+        if (!yc__sync_cancelled(w->fut)) return false;
     return true;
 }
 
@@ -235,7 +236,7 @@ static int lock_release(yc_lock *l)
 
 void yc_lock_acquire(yc_lock *l)
 {
-    yc_task *t = running("yc_lock_acquire()");
+    yc_task *t = yc__task_running("yc_lock_acquire()");
     int st = !t ? YC_EINVAL : !lock_ok(l) ? bad_arg(l, "lock") : lock_acquire(l, t);
     if (st < 0) yc__sync_raise(__FILE__, __LINE__, __func__);
 }
@@ -299,7 +300,7 @@ void yc__event_set(yc_event *e)
     if (e->value) return;
     e->value = true;
     for (yc__waiter *w = e->waiters.head; w; w = w->next)
-        if (!yc__fut_done(w->fut)) yc__fut_set_result(w->fut, yc_bool(true));
+        if (!yc__sync_done(w->fut)) yc__fut_set_result(w->fut, yc_bool(true));
 }
 
 int yc_event_set(yc_event *e)
@@ -335,7 +336,7 @@ int yc__event_wait(yc_event *e, yc_task *t)
 
 void yc_event_wait(yc_event *e)
 {
-    yc_task *t = running("yc_event_wait()");
+    yc_task *t = yc__task_running("yc_event_wait()");
     int st = !t ? YC_EINVAL : !event_ok(e) ? bad_arg(e, "event") : yc__event_wait(e, t);
     if (st < 0) yc__sync_raise(__FILE__, __LINE__, __func__);
 }
@@ -412,7 +413,7 @@ static void cond_notify_n(yc_condition *c, size_t n)
 {
     size_t idx = 0;
     for (yc__waiter *w = c->waiters.head; w && idx < n; w = w->next) {
-        if (!yc__fut_done(w->fut)) {
+        if (!yc__sync_done(w->fut)) {
             idx++;
             yc__fut_set_result(w->fut, yc_bool(false));
         }
@@ -464,12 +465,12 @@ static int cond_wait(yc_condition *c, yc_task *t)
         }
         yc_exc_unref(err); /* anything else goes on from the finally */
         err = NULL;
-        st = yc__sync_replace(st, &held, st2);
+        st = replace_exc(st, &held, st2);
         break;
     }
     if (err) { /* re-raise the latest CancelledError */
         yc__err_set(yc__cur(), err);
-        st = yc__sync_replace(st, &held, YC_RAISE);
+        st = replace_exc(st, &held, YC_RAISE);
     }
     c->busy--;
     if (st < 0) {
@@ -491,7 +492,7 @@ static int cond_wait_for(yc_condition *c, yc_task *t, bool (*pred)(void *ud), vo
 
 void yc_condition_acquire(yc_condition *c)
 {
-    yc_task *t = running("yc_condition_acquire()");
+    yc_task *t = yc__task_running("yc_condition_acquire()");
     int st = !t ? YC_EINVAL : !cond_ok(c) ? bad_arg(c, "condition") : lock_acquire(c->lock, t);
     if (st < 0) yc__sync_raise(__FILE__, __LINE__, __func__);
 }
@@ -506,14 +507,14 @@ bool yc_condition_locked(const yc_condition *c) { return cond_ok(c) && c->lock->
 
 void yc_condition_wait(yc_condition *c)
 {
-    yc_task *t = running("yc_condition_wait()");
+    yc_task *t = yc__task_running("yc_condition_wait()");
     int st = !t ? YC_EINVAL : !cond_ok(c) ? bad_arg(c, "condition") : cond_wait(c, t);
     if (st < 0) yc__sync_raise(__FILE__, __LINE__, __func__);
 }
 
 bool yc_condition_wait_for(yc_condition *c, bool (*pred)(void *ud), void *ud)
 {
-    yc_task *t = running("yc_condition_wait_for()");
+    yc_task *t = yc__task_running("yc_condition_wait_for()");
     int st = !t ? YC_EINVAL : !cond_ok(c) ? bad_arg(c, "condition") : YC_OK;
     if (st == YC_OK && !pred) st = yc__fail(YC_EINVAL, &yc_TypeError, "predicate is NULL");
     if (st == YC_OK) st = cond_wait_for(c, t, pred, ud);
@@ -588,7 +589,7 @@ static bool sem_locked(const yc_semaphore *s)
 static bool sem_wake_up_next(yc_semaphore *s)
 {
     for (yc__waiter *w = s->waiters.head; w; w = w->next) {
-        if (!yc__fut_done(w->fut)) {
+        if (!yc__sync_done(w->fut)) {
             s->value--;
             yc__fut_set_result(w->fut, yc_bool(true));
             return true;
@@ -615,7 +616,7 @@ static int sem_acquire(yc_semaphore *s, yc_task *t)
     s->busy++;
     st = yc__task_await(t, w.fut, NULL);
     yc__wq_remove(&s->waiters, &w);
-    if (st < 0 && is_cancel(yc_err_get()) && yc__fut_done(w.fut) && !yc__fut_cancelled(w.fut))
+    if (st < 0 && is_cancel(yc_err_get()) && yc__sync_done(w.fut) && !yc__sync_cancelled(w.fut))
         s->value++;
     while (s->value > 0 && sem_wake_up_next(s)) {}
     s->busy--;
@@ -625,7 +626,7 @@ static int sem_acquire(yc_semaphore *s, yc_task *t)
 
 void yc_semaphore_acquire(yc_semaphore *s)
 {
-    yc_task *t = running("yc_semaphore_acquire()");
+    yc_task *t = yc__task_running("yc_semaphore_acquire()");
     int st = !t ? YC_EINVAL : !sem_ok(s) ? bad_arg(s, "semaphore") : sem_acquire(s, t);
     if (st < 0) yc__sync_raise(__FILE__, __LINE__, __func__);
 }
@@ -732,7 +733,7 @@ static int barrier_wait_locked(yc_barrier *b, yc_task *t, long *index)
     /* finally */
     yc_exc *held = st < 0 ? yc_err_take() : NULL;
     b->count--;
-    st = yc__sync_replace(st, &held, barrier_exit(b));
+    st = replace_exc(st, &held, barrier_exit(b));
     if (held) yc__err_set(yc__cur(), held);
     return st;
 }
@@ -761,14 +762,14 @@ static int barrier_locked(yc_barrier *b, yc_task *t, int op, long *index)
         break;
     }
     yc_exc *held = st < 0 ? yc_err_take() : NULL;
-    st = yc__sync_replace(st, &held, lock_release(b->cond.lock));
+    st = replace_exc(st, &held, lock_release(b->cond.lock));
     if (held) yc__err_set(yc__cur(), held);
     return st;
 }
 
 static int barrier_op(yc_barrier *b, int op, long *index, const char *what)
 {
-    yc_task *t = running(what);
+    yc_task *t = yc__task_running(what);
     if (!t) return YC_EINVAL;
     if (!barrier_ok(b)) return bad_arg(b, "barrier");
     b->busy++;
@@ -833,7 +834,7 @@ static void sync_cm_free(yc_cm *cm) { yc__free(cm); }
 static int lock_cm_enter(yc_cm *cm, yc_val *out)
 {
     *out = YC_NONE;
-    yc_task *t = running("yc_lock_acquire()");
+    yc_task *t = yc__task_running("yc_lock_acquire()");
     yc_lock *l = ((sync_cm *)cm)->obj;
     return !t ? YC_EINVAL : !lock_ok(l) ? bad_arg(l, "lock") : lock_acquire(l, t);
 }
@@ -849,7 +850,7 @@ static int lock_cm_exit(yc_cm *cm, yc_exc *e)
 static int cond_cm_enter(yc_cm *cm, yc_val *out)
 {
     *out = YC_NONE;
-    yc_task *t = running("yc_condition_acquire()");
+    yc_task *t = yc__task_running("yc_condition_acquire()");
     yc_condition *c = ((sync_cm *)cm)->obj;
     return !t ? YC_EINVAL : !cond_ok(c) ? bad_arg(c, "condition") : lock_acquire(c->lock, t);
 }
@@ -865,7 +866,7 @@ static int cond_cm_exit(yc_cm *cm, yc_exc *e)
 static int sem_cm_enter(yc_cm *cm, yc_val *out)
 {
     *out = YC_NONE;
-    yc_task *t = running("yc_semaphore_acquire()");
+    yc_task *t = yc__task_running("yc_semaphore_acquire()");
     yc_semaphore *s = ((sync_cm *)cm)->obj;
     return !t ? YC_EINVAL : !sem_ok(s) ? bad_arg(s, "semaphore") : sem_acquire(s, t);
 }

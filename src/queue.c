@@ -310,7 +310,7 @@ static void wakeup_next(yc__waitq *waiters)
 {
     yc__waiter *w;
     while ((w = yc__wq_popleft(waiters)) != NULL) {
-        if (!yc__fut_done(w->fut)) {
+        if (!yc__sync_done(w->fut)) {
             yc__fut_set_result(w->fut, YC_NONE);
             break;
         }
@@ -381,9 +381,9 @@ int yc_queue_shutdown(yc_queue *q, bool immediate)
     /* every getter and putter re-checks, and raises QueueShutDown */
     yc__waiter *w;
     while ((w = yc__wq_popleft(&q->getters)) != NULL)
-        if (!yc__fut_done(w->fut)) yc__fut_set_result(w->fut, YC_NONE);
+        if (!yc__sync_done(w->fut)) yc__fut_set_result(w->fut, YC_NONE);
     while ((w = yc__wq_popleft(&q->putters)) != NULL)
-        if (!yc__fut_done(w->fut)) yc__fut_set_result(w->fut, YC_NONE);
+        if (!yc__sync_done(w->fut)) yc__fut_set_result(w->fut, YC_NONE);
     return YC_OK;
 }
 
@@ -440,7 +440,7 @@ static int wait_turn(yc_queue *q, yc_task *t, yc__waitq *list, bool (*blocked)(c
     if (st < 0) {
         yc__fut_cancel(w.fut, NULL);
         yc__wq_remove(list, &w);
-        if (!blocked(q) && !yc__fut_cancelled(w.fut)) wakeup_next(list);
+        if (!blocked(q) && !yc__sync_cancelled(w.fut)) wakeup_next(list);
     }
     yc__wq_remove(list, &w); /* woken: popped already by whoever woke it */
     yc_task_unref(w.fut);

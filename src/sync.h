@@ -68,8 +68,8 @@ static inline yc__waiter *yc__wq_popleft(yc__waitq *q)
     return w;
 }
 
-static inline bool yc__fut_done(const yc_task *f) { return f->state != FUT_PENDING; }
-static inline bool yc__fut_cancelled(const yc_task *f) { return f->state == FUT_CANCELLED; }
+static inline bool yc__sync_done(const yc_task *f) { return f->state != FUT_PENDING; }
+static inline bool yc__sync_cancelled(const yc_task *f) { return f->state == FUT_CANCELLED; }
 
 /*
  * _LoopBoundMixin._get_loop: binds *id to L's on first use. YC_OK, or
@@ -85,12 +85,6 @@ YC_HIDDEN YC_NORETURN void yc__sync_raise(const char *file, int line, const char
 /* A new waiter future on t's loop, linked at the end of q: YC_OK, or
  * YC_ENOMEM (MemoryError) with nothing linked. */
 YC_HIDDEN int yc__sync_waiter(yc__waitq *q, yc__waiter *w, yc_task *t);
-
-/* Error status st2's exception replaces *held (the one in flight, taken
- * from the error indicator; NULL for none), with *held as its context, as
- * an exception raised in a finally block does. Returns the status now in
- * flight. */
-YC_HIDDEN int yc__sync_replace(int st, yc_exc **held, int st2);
 
 /* snprintf-style appending: keeps the length it wanted to write. */
 typedef struct yc__sbuf {
