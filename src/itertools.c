@@ -407,23 +407,42 @@ int yc__val_add(yc_val a, yc_val b, yc_val *out)
     return YC_OK;
 }
 
-/* a < b as Python compares (op is "<" or ">" for the message, which names
- * a first). YC_OK with *lt, or YC_RAISE (TypeError). */
-static int val_less(yc_val a, yc_val b, const char *op, bool *lt)
+#define TWO63 9223372036854775808.0 /* 2^63 */
+
+static int64_t as_int(yc_val v) { return yc_type_of(v) == YC_T_BOOL ? v.b : v.i; }
+
+/* i < f exactly, as Python compares an int with a float (no libm: within
+ * (-2^63, 2^63) f truncates to t exactly, and i < f <=> i < ceil(f)). */
+static bool int_lt_float(int64_t i, double f)
+{
+    if (f != f || f < -TWO63) return false; /* NaN compares false */
+    if (f >= TWO63) return true;
+    int64_t t = (int64_t)f;
+    return f > (double)t ? i <= t : i < t; /* ceil(f) is t + 1 or t */
+}
+
+/* f < i exactly: f < i <=> floor(f) < i. */
+static bool float_lt_int(double f, int64_t i)
+{
+    if (f != f || f >= TWO63) return false;
+    if (f < -TWO63) return true;
+    int64_t t = (int64_t)f;
+    return f < (double)t ? t <= i : t < i; /* floor(f) is t - 1 or t */
+}
+
+int yc__val_less(yc_val a, yc_val b, const char *op, bool *lt)
 {
     if (is_num(a) && is_num(b)) {
-        if (yc_type_of(a) != YC_T_FLOAT && yc_type_of(b) != YC_T_FLOAT) {
-            *lt = a.i < b.i;
-        } else {
-            double x = yc_type_of(a) == YC_T_FLOAT ? a.f : (double)a.i;
-            double y = yc_type_of(b) == YC_T_FLOAT ? b.f : (double)b.i;
-            *lt = x < y;
-        }
+        bool af = yc_type_of(a) == YC_T_FLOAT, bf = yc_type_of(b) == YC_T_FLOAT;
+        *lt = af && bf ? a.f < b.f
+              : af     ? float_lt_int(a.f, as_int(b))
+              : bf     ? int_lt_float(as_int(a), b.f)
+                       : as_int(a) < as_int(b);
         return YC_OK;
     }
     if (yc_type_of(a) == YC_T_BYTES && yc_type_of(b) == YC_T_BYTES) {
         size_t la = yc_len(a), lb = yc_len(b);
-        int c = memcmp(a.s, b.s, la < lb ? la : lb);
+        int c = la && lb ? memcmp(a.s, b.s, la < lb ? la : lb) : 0;
         *lt = c < 0 || (c == 0 && la < lb);
         return YC_OK;
     }
@@ -2304,8 +2323,8 @@ static int minmax(yc_iter *it, yc_map_fn key, void *ctx, yc_val *out, bool is_ma
                 bool better = !bp->have;
                 if (!better) {
                     /* Python: item < best (min) / item > best (max) */
-                    int r = is_max ? val_less(bp->bkey, kx, ">", &better)
-                                   : val_less(kx, bp->bkey, "<", &better);
+                    int r = is_max ? yc__val_less(bp->bkey, kx, ">", &better)
+                                   : yc__val_less(kx, bp->bkey, "<", &better);
                     if (r < 0) {
                         if (is_max) { /* name the new item first, as Python does */
                             yc_err_clear();

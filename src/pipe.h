@@ -169,5 +169,10 @@ YC_HIDDEN bool yc__val_owned(yc_val v); /* BYTES or a tuple: has memory to copy 
 YC_HIDDEN int yc__val_add(yc_val a, yc_val b, yc_val *out);
 /* Python's type name of a value for messages: "int", "bytes", ... */
 YC_HIDDEN const char *yc__val_tname(yc_val v);
+/* a < b as Python compares numbers (int and float exactly) and bytes (op,
+ * "<" or ">", names the operator in the message). YC_OK with *lt, or
+ * YC_RAISE with TypeError "'<' not supported between instances of 'int'
+ * and 'bytes'" for anything else. */
+YC_HIDDEN int yc__val_less(yc_val a, yc_val b, const char *op, bool *lt);
 
 #endif

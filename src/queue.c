@@ -14,6 +14,7 @@
  * Operations are O(1) amortized (FIFO, LIFO) and O(log n) (priority).
  */
 #define _GNU_SOURCE
+#include "pipe.h"
 #include "sync.h"
 
 #include <inttypes.h>
@@ -65,75 +66,13 @@ static bool q_full(const yc_queue *q) { return q->maxsize && q->len >= q->maxsiz
 
 /* ---- ordering of the priority queue --------------------------------- */
 
-enum { CLS_NUMBER, CLS_BYTES, CLS_OTHER };
-
-static int val_class(yc_val v)
-{
-    switch (yc_type_of(v)) {
-    case YC_T_BOOL:
-    case YC_T_INT:
-    case YC_T_FLOAT: return CLS_NUMBER;
-    case YC_T_BYTES: return CLS_BYTES;
-    default: return CLS_OTHER;
-    }
-}
-
-static const char *type_name(yc_val v)
-{
-    switch (yc_type_of(v)) {
-    case YC_T_NONE: return "NoneType";
-    case YC_T_BOOL: return "bool";
-    case YC_T_INT: return "int";
-    case YC_T_FLOAT: return "float";
-    case YC_T_BYTES: return "bytes";
-    default: return "pointer";
-    }
-}
-
-static int64_t as_int(yc_val v) { return yc_type_of(v) == YC_T_BOOL ? v.b : v.i; }
-
-#define TWO63 9223372036854775808.0 /* 2^63 */
-
-/* i < f exactly, as Python compares an int with a float (no libm: within
- * (-2^63, 2^63) f truncates to t exactly, and i < f <=> i < ceil(f)). */
-static bool int_lt_float(int64_t i, double f)
-{
-    if (isnan(f) || f < -TWO63) return false;
-    if (f >= TWO63) return true;
-    int64_t t = (int64_t)f;
-    return f > (double)t ? i <= t : i < t; /* ceil(f) is t + 1 or t */
-}
-
-/* f < i exactly: f < i <=> floor(f) < i. */
-static bool float_lt_int(double f, int64_t i)
-{
-    if (isnan(f) || f >= TWO63) return false;
-    if (f < -TWO63) return true;
-    int64_t t = (int64_t)f;
-    return f < (double)t ? t <= i : t < i; /* floor(f) is t - 1 or t */
-}
-
-static bool number_lt(yc_val a, yc_val b)
-{
-    bool af = yc_type_of(a) == YC_T_FLOAT, bf = yc_type_of(b) == YC_T_FLOAT;
-    if (af && bf) return a.f < b.f;
-    if (af) return float_lt_int(a.f, as_int(b));
-    if (bf) return int_lt_float(as_int(a), b.f);
-    return as_int(a) < as_int(b);
-}
-
-static bool bytes_lt(yc_val a, yc_val b)
-{
-    size_t la = yc_len(a), lb = yc_len(b);
-    int c = la && lb ? memcmp(a.s, b.s, la < lb ? la : lb) : 0;
-    return c < 0 || (c == 0 && la < lb);
-}
-
-/* a < b for two items put_nowait admitted (same class, or a cmp). */
+/* a < b for two items put_nowait admitted (they compare, or a cmp). */
 static bool item_lt(const yc_queue *q, yc_val a, yc_val b)
 {
     if (q->cmp) return q->cmp(a, b, q->cmp_ud) < 0;
-    return val_class(a) == CLS_NUMBER ? number_lt(a, b) : bytes_lt(a, b);
+    bool lt = false;
+    yc__val_less(a, b, "<", &lt);
+    return lt;
 }
 
 static bool entry_lt(const yc_queue *q, const qitem *a, const qitem *b)
@@ -153,11 +92,8 @@ static bool entry_lt(const yc_queue *q, const qitem *a, const qitem *b)
 static int heap_admits(const yc_queue *q, yc_val v)
 {
     if (q->cmp || q->len == 0) return YC_OK;
-    yc_val parent = q->items[(q->len - 1) >> 1].v;
-    int cv = val_class(v), cp = val_class(parent);
-    if (cv == cp && cv != CLS_OTHER) return YC_OK;
-    return yc__fail(YC_RAISE, &yc_TypeError, "'<' not supported between instances of '%s' and '%s'",
-                    type_name(v), type_name(parent));
+    bool lt;
+    return yc__val_less(v, q->items[(q->len - 1) >> 1].v, "<", &lt);
 }
 
 /* heapq._siftdown: the item at pos moves towards startpos. */
