@@ -42,8 +42,8 @@ static void thread_exit(void *unused)
         munmap(T->altstack, T->altstack_size);
         T->altstack = NULL;
     }
-    yc__stats_add_exited(T->gens, T->stacks_mapped);
-    T->gens = T->stacks_mapped = 0;
+    yc__stats_add_exited(T->gens, T->stacks_mapped, T->tasks);
+    T->gens = T->stacks_mapped = T->tasks = 0;
     T->cur = NULL;
 }
 

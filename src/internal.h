@@ -98,6 +98,7 @@ typedef struct yc__thread {
     long pool_count;
     long gens;             /* generators created minus freed here */
     long stacks_mapped;    /* stacks mapped minus unmapped here */
+    long tasks;            /* task and future objects made minus freed here */
     void *altstack;        /* our sigaltstack, if we installed one */
     size_t altstack_size;
 } yc__thread;
@@ -194,9 +195,9 @@ YC_HIDDEN void yc__coro_destroy(yc__coro *co);
 YC_HIDDEN int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out);
 YC_HIDDEN void yc__stack_put(yc__thread *T, const yc__stack *st);
 YC_HIDDEN void yc__overflow_install(void);
-YC_HIDDEN void yc__stats_add_exited(long gens, long stacks);
-/* Live task/future objects and loops (stack.c, for yc_stats_get). */
-extern _Atomic long yc__live_tasks, yc__live_loops;
+YC_HIDDEN void yc__stats_add_exited(long gens, long stacks, long tasks);
+/* Live loops (stack.c, for yc_stats_get; tasks are counted per thread). */
+extern _Atomic long yc__live_loops;
 
 /* ---- exceptions (exc.c) ---- */
 

@@ -540,6 +540,7 @@ int yc_loop_free(yc_loop *L)
     for (yc_task *t = L->live; t; t = t->lnext) t->loop = NULL;
     yc__free(L->heap);
     cache_drain(&L->task_cache);
+    cache_drain(&L->future_cache);
     cache_drain(&L->fcb_cache);
     close(L->efd);
     close(L->epfd);
@@ -553,12 +554,19 @@ int yc_loop_free(yc_loop *L)
 
 /* ---- running -------------------------------------------------------- */
 
-/* Waits for thread-safe calls until `timeout` ns pass (-1: no limit). */
+/* Waits for thread-safe calls until `timeout` ns pass (-1: no limit).
+ * Without a wait, the pending flag says all the eventfd would: no system
+ * call (part 2's I/O will poll every few iterations instead). */
 static void wait_events(yc_loop *L, int64_t timeout)
 {
-    if (ts_pending(L)) timeout = 0;
-    int ms = timeout < 0 ? -1 : timeout == 0 ? 0 : (int)((timeout + 999999) / 1000000);
-    if (timeout > (int64_t)INT32_MAX * 1000000) ms = INT32_MAX;
+    if (ts_pending(L)) {
+        ts_drain(L);
+        return;
+    }
+    if (timeout == 0) return;
+    int ms = timeout < 0                             ? -1
+             : timeout > (int64_t)INT32_MAX * 1000000 ? INT32_MAX
+                                                     : (int)((timeout + 999999) / 1000000);
     struct epoll_event ev;
     int n = epoll_wait(L->epfd, &ev, 1, ms);
     if (n > 0 || ts_pending(L)) ts_drain(L);

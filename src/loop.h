@@ -89,7 +89,11 @@ struct yc_task {
     yc_exc *cancelled_exc; /* the CancelledError a task's body raised      */
     yc__msg *cancel_msg; /* referenced; NULL for none                      */
     yc__handle *cb_head, **cb_tail; /* done callbacks, not yet scheduled   */
-    /* tasks only */
+    /* futures with behaviour of their own (gather's outer future) */
+    bool (*on_cancel)(yc_task *f, yc__msg *msg); /* replaces cancel()      */
+    void *aux;           /* their state, freed with aux_free               */
+    void (*aux_free)(void *aux);
+    /* tasks only: a future's block ends here (YC__FUTURE_SIZE) */
     yc_gen *gen;         /* the body (freed when the task is done)         */
     char *name;          /* name_small, or an owned copy of a long one     */
     char name_small[32];
@@ -103,11 +107,8 @@ struct yc_task {
     yc__fcb wakeup;      /* registered on fut_waiter                       */
     _Atomic int park_flag; /* a target for the switch's flag store         */
     bool destroying;     /* being closed by the loop: an await raises      */
-    /* futures with behaviour of their own (gather's outer future) */
-    bool (*on_cancel)(yc_task *f, yc__msg *msg); /* replaces cancel()      */
-    void *aux;           /* their state, freed with aux_free               */
-    void (*aux_free)(void *aux);
 };
+#define YC__FUTURE_SIZE offsetof(struct yc_task, gen)
 
 YC_HIDDEN bool yc__task_ok(const yc_task *t);
 /* A new pending future on L (one reference), or NULL with MemoryError. */
@@ -210,7 +211,7 @@ struct yc_loop {
     pthread_mutex_t ts_mu;
     yc__ts_call *ts_head, **ts_tail;
     _Atomic int ts_signalled;
-    yc__cache task_cache, fcb_cache;
+    yc__cache task_cache, future_cache, fcb_cache;
 };
 
 /* A block of `size` bytes from L's cache (L may be NULL), or the

@@ -26,15 +26,16 @@
 #  include <valgrind/valgrind.h>
 #endif
 
-static _Atomic long exited_gens, exited_stacks;
-/* Live task and future objects and loops, counted by the loop layer (here
- * so that yc_stats_get reads them without reaching up a layer). */
-_Atomic long yc__live_tasks, yc__live_loops;
+static _Atomic long exited_gens, exited_stacks, exited_tasks;
+/* Live loops, counted by the loop layer (here so that yc_stats_get reads
+ * them without reaching up a layer). */
+_Atomic long yc__live_loops;
 
-void yc__stats_add_exited(long gens, long stacks)
+void yc__stats_add_exited(long gens, long stacks, long tasks)
 {
     atomic_fetch_add_explicit(&exited_gens, gens, memory_order_relaxed);
     atomic_fetch_add_explicit(&exited_stacks, stacks, memory_order_relaxed);
+    atomic_fetch_add_explicit(&exited_tasks, tasks, memory_order_relaxed);
 }
 
 size_t yc__page_size(void)
@@ -242,7 +243,7 @@ void yc_stats_get(yc_stats *out)
         T->stacks_mapped + atomic_load_explicit(&exited_stacks, memory_order_relaxed);
     out->stacks_pooled = T->pool_count;
     out->exceptions = atomic_load_explicit(&yc__live_excs, memory_order_relaxed);
-    out->tasks = atomic_load_explicit(&yc__live_tasks, memory_order_relaxed);
+    out->tasks = T->tasks + atomic_load_explicit(&exited_tasks, memory_order_relaxed);
     out->loops = atomic_load_explicit(&yc__live_loops, memory_order_relaxed);
 }
 

@@ -35,26 +35,34 @@ static int no_memory(void) { return yc__fail(YC_ENOMEM, &yc_MemoryError, NULL); 
 
 /* ---- objects -------------------------------------------------------- */
 
+/* The cache of blocks of t's kind (a future's block is the first part of
+ * a task's). */
+static yc__cache *obj_cache(yc_loop *L, int kind)
+{
+    return kind == KIND_TASK ? &L->task_cache : &L->future_cache;
+}
+
 static yc_task *obj_new(yc_loop *L, int kind)
 {
-    yc_task *t = yc__cache_get(L, &L->task_cache, sizeof *t);
+    size_t size = kind == KIND_TASK ? sizeof(yc_task) : YC__FUTURE_SIZE;
+    yc_task *t = yc__cache_get(L, obj_cache(L, kind), size);
     if (!t) {
         no_memory();
         return NULL;
     }
-    memset(t, 0, sizeof *t);
+    memset(t, 0, size);
     t->magic = YC__TASK_MAGIC;
     t->refs = 1;
     t->kind = (uint8_t)kind;
     t->state = FUT_PENDING;
     t->loop = L;
     t->result = YC_NONE;
-    t->out = YC_NONE;
+    if (kind == KIND_TASK) t->out = YC_NONE;
     t->cb_tail = &t->cb_head;
     t->lnext = L->live;
     if (L->live) L->live->lprev = t;
     L->live = t;
-    atomic_fetch_add_explicit(&yc__live_tasks, 1, memory_order_relaxed);
+    yc__T.tasks++;
     return t;
 }
 
@@ -109,12 +117,14 @@ void yc_task_unref(yc_task *t)
     free_callbacks(t);
     yc_exc_unref(t->exc);
     yc_exc_unref(t->cancelled_exc);
-    yc_exc_unref(t->resume_exc);
-    yc_exc_unref(t->step_exc);
     yc__msg_unref(t->cancel_msg);
-    if (t->name != t->name_small) yc__free(t->name);
     if (t->aux_free) t->aux_free(t->aux);
-    if (t->gen) yc_gen_free(t->gen); /* only a task destroyed half made */
+    if (t->kind == KIND_TASK) {
+        yc_exc_unref(t->resume_exc);
+        yc_exc_unref(t->step_exc);
+        if (t->name != t->name_small) yc__free(t->name);
+        if (t->gen) yc_gen_free(t->gen); /* only a task destroyed half made */
+    }
     if (t->loop) {
         if (t->lprev) t->lprev->lnext = t->lnext;
         else t->loop->live = t->lnext;
@@ -122,8 +132,8 @@ void yc_task_unref(yc_task *t)
     }
     t->magic = 0;
     yc_loop *L = t->loop;
-    yc__cache_put(L, L ? &L->task_cache : NULL, t);
-    atomic_fetch_sub_explicit(&yc__live_tasks, 1, memory_order_relaxed);
+    yc__cache_put(L, L ? obj_cache(L, t->kind) : NULL, t);
+    yc__T.tasks--;
 }
 
 /* ---- done callbacks ------------------------------------------------- */
@@ -432,8 +442,10 @@ int yc_task_exception(yc_task *t, yc_exc **out)
 
 bool yc_task_done(const yc_task *t) { return yc__task_ok(t) && t->state != FUT_PENDING; }
 bool yc_task_cancelled(const yc_task *t) { return yc__task_ok(t) && t->state == FUT_CANCELLED; }
-int yc_task_cancelling(const yc_task *t) { return yc__task_ok(t) ? t->cancels : 0; }
-const char *yc_task_name(const yc_task *t) { return yc__task_ok(t) ? t->name : NULL; }
+static bool is_task(const yc_task *t) { return yc__task_ok(t) && t->kind == KIND_TASK; }
+
+int yc_task_cancelling(const yc_task *t) { return is_task(t) ? t->cancels : 0; }
+const char *yc_task_name(const yc_task *t) { return is_task(t) ? t->name : NULL; }
 yc_loop *yc_task_loop(const yc_task *t) { return yc__task_ok(t) ? t->loop : NULL; }
 
 yc_task *yc_task_current(void)
@@ -444,7 +456,7 @@ yc_task *yc_task_current(void)
 
 int yc_task_uncancel(yc_task *t)
 {
-    if (!yc__task_ok(t)) return 0;
+    if (!is_task(t)) return 0;
     if (t->cancels > 0 && --t->cancels == 0) t->must_cancel = false;
     return t->cancels;
 }

@@ -234,7 +234,8 @@ YC_API int yc_task_exception(yc_task *t, yc_exc **out);
 /* The task running now (asyncio.current_task()), borrowed; NULL outside
  * tasks. */
 YC_API yc_task *yc_task_current(void);
-/* The name ("Task-1", or opts.name), borrowed from t. */
+/* The name ("Task-1", or opts.name), borrowed from t; NULL for a future
+ * (futures have no name; their cancelling() and uncancel() are 0). */
 YC_API const char *yc_task_name(const yc_task *t);
 /* The loop t belongs to, or NULL once that loop is freed. */
 YC_API yc_loop *yc_task_loop(const yc_task *t);
