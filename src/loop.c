@@ -595,11 +595,13 @@ static void run_once(yc_loop *L)
     } else {
         wait_events(L, timeout);
     }
-    int64_t end = yc__loop_now(L);
-    while (L->nheap && L->heap[0]->when <= end) {
-        yc__timer *t = L->heap[0];
-        heap_remove(L, t);
-        yc__loop_ready(L, &t->h);
+    if (L->nheap) { /* the clock is read only when a timer may be due */
+        int64_t end = yc__loop_now(L);
+        while (L->nheap && L->heap[0]->when <= end) {
+            yc__timer *t = L->heap[0];
+            heap_remove(L, t);
+            yc__loop_ready(L, &t->h);
+        }
     }
     for (size_t ntodo = L->nready; ntodo > 0 && L->rq_head; ntodo--) {
         yc__handle *h = ready_pop(L);
