@@ -1,0 +1,777 @@
+#!/usr/bin/env python3
+"""CPython side of the event loop differential test (README.md beside this file).
+
+    oracle_loop.py [FILE...]        (stdin when no FILE; needs CPython 3.13+)
+    oracle_loop.py --version
+
+Each scenario's task bodies become real coroutine functions (`async def`
+with real try/except/finally, `async with asyncio.timeout(...)`), its agen
+bodies real async generators, generated as Python source and exec'd; the
+main body runs as asyncio.run would run it, on a loop with a virtual clock,
+and the trace is printed. runner_loop.c prints the same trace with yieldc.
+
+The loop (VLoop) is asyncio's BaseEventLoop with three changes, none of
+which changes what asyncio does with a scenario:
+  * time() is virtual: it starts at 0 and, when the loop would wait (the
+    selector is asked to wait timeout > 0 seconds), jumps to the deadline of
+    the earliest timer (trio's autojump). Nothing ready and no timer is a
+    deadlock: the scenario ends with "< deadlock".
+  * timers with equal deadlines run in the order they were set (asyncio's
+    heap leaves that order unspecified; yieldc documents FIFO). The random
+    scenarios never have equal deadlines (gen_loop.py).
+  * async generators are not registered for shutdown_asyncgens: a scenario
+    closes its own (aclose) or they are abandoned after the trace, as the
+    runner does.
+The end is asyncio.run's (runners.Runner.run and close), except that the
+tasks still pending are cancelled in creation order, not in set order.
+Two more places where asyncio iterates a set are made to follow argument
+order the same way: as_completed's callbacks on tasks already done.
+"""
+
+import asyncio
+import gc
+import heapq
+import inspect
+import os
+import sys
+import warnings
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "diff"))
+import scn as S  # noqa: E402
+
+from asyncio import events, tasks as _tasks  # noqa: E402
+
+
+class UserError(Exception):
+    pass
+
+
+TYPES = {
+    "BaseException": BaseException,
+    "Exception": Exception,
+    "ValueError": ValueError,
+    "KeyError": KeyError,
+    "LookupError": LookupError,
+    "TypeError": TypeError,
+    "RuntimeError": RuntimeError,
+    "UserError": UserError,
+    "CancelledError": asyncio.CancelledError,
+    "TimeoutError": TimeoutError,
+    "InvalidStateError": asyncio.InvalidStateError,
+    "StopAsyncIteration": StopAsyncIteration,
+    "GeneratorExit": GeneratorExit,
+}
+
+CHAIN_DEPTH = 4
+AGEN_LETTER = {
+    inspect.AGEN_CREATED: "C",
+    inspect.AGEN_RUNNING: "R",
+    inspect.AGEN_SUSPENDED: "S",
+    inspect.AGEN_CLOSED: "X",
+}
+WAIT_MODES = {"all": asyncio.ALL_COMPLETED, "first": asyncio.FIRST_COMPLETED,
+              "exc": asyncio.FIRST_EXCEPTION}
+
+
+def fv(v):
+    return "None" if v is None else str(v)
+
+
+def fmsg(msg):
+    """A message as the trace shows it: a task's repr is cut after its name
+    (CPython's has the coroutine and callbacks, yieldc's only the name)."""
+    i = msg.find("<Task ")
+    if i >= 0:
+        j = msg.find("'", msg.find("name=", i) + 6)
+        if j > 0:
+            msg = msg[:j + 1] + ">"
+    return msg
+
+
+def fx(e, depth=0):
+    """An exception with its cause and context chain, as runner_loop.c prints it."""
+    if e is None:
+        return "None"
+    name = type(e).__name__
+    msg = e.args[0] if e.args else ""
+    s = "%s: %s" % (name, fmsg(str(msg))) if msg != "" else name
+    if isinstance(e, BaseExceptionGroup):
+        s += " [" + " | ".join(fx(x, depth + 1) for x in e.exceptions) + "]"
+    if depth < CHAIN_DEPTH:
+        if e.__cause__ is not None:
+            s += " {cause: " + fx(e.__cause__, depth + 1) + "}"
+        if e.__context__ is not None:
+            s += " {ctx: " + fx(e.__context__, depth + 1) + "}"
+    return s
+
+
+def mkexc(tname, n):
+    return TYPES[tname]("e%d" % n)
+
+
+def secs(ms):
+    return None if ms is None else ms / 1000
+
+
+class Deadlock(BaseException):
+    pass
+
+
+class VSelector:
+    """The selector of VLoop: never waits; moves the virtual clock."""
+
+    def __init__(self, loop):
+        self.loop = loop
+
+    def select(self, timeout):
+        if timeout is None:
+            raise Deadlock()
+        if timeout > 0:
+            self.loop._vnow = max(self.loop._vnow, self.loop._scheduled[0]._when)
+        return []
+
+    def close(self):
+        pass
+
+
+class VTimer(events.TimerHandle):
+    """A timer ordered by (deadline, order set)."""
+    __slots__ = ("_seq",)
+
+    def __lt__(self, other):
+        return (self._when, self._seq) < (other._when, other._seq)
+
+
+class VLoop(asyncio.BaseEventLoop):
+    def __init__(self):
+        super().__init__()
+        self._vnow = 0.0
+        self._seq = 0
+        self._selector = VSelector(self)
+        self._clock_resolution = 1e-9
+
+    def time(self):
+        return self._vnow
+
+    def call_at(self, when, callback, *args, context=None):
+        if when is None:
+            raise TypeError("when cannot be None")
+        self._check_closed()
+        timer = VTimer(when, callback, args, self, context)
+        self._seq += 1
+        timer._seq = self._seq
+        if timer._source_traceback:
+            del timer._source_traceback[-1]
+        heapq.heappush(self._scheduled, timer)
+        timer._scheduled = True
+        return timer
+
+    def _process_events(self, event_list):
+        pass
+
+    def _write_to_self(self):
+        pass
+
+    def _asyncgen_firstiter_hook(self, agen):
+        pass
+
+    def _asyncgen_finalizer_hook(self, agen):
+        pass
+
+
+class _OrderedAsCompleted(_tasks._AsCompletedIterator):
+    """as_completed registering its callbacks in argument order (asyncio
+    iterates a set: the order of tasks already done would be arbitrary)."""
+
+    def __init__(self, aws, timeout):
+        self._done = asyncio.Queue()
+        self._timeout_handle = None
+        loop = events.get_event_loop()
+        todo = list(dict.fromkeys(asyncio.ensure_future(aw, loop=loop) for aw in aws))
+        for f in todo:
+            f.add_done_callback(self._handle_completion)
+        if todo and timeout is not None:
+            self._timeout_handle = loop.call_later(timeout, self._handle_timeout)
+        self._todo = _OrderedSet(todo)
+        self._todo_left = len(todo)
+
+
+class _OrderedSet(dict):
+    def __init__(self, items):
+        super().__init__((x, None) for x in items)
+
+    def remove(self, x):
+        del self[x]
+
+
+class Run:
+    """One scenario being executed."""
+
+    def __init__(self, form):
+        self.form = form
+        self.sid = S.scn_id(form)
+        self.out = ["=== %s" % self.sid]
+        self.defs = {}        # name -> ("main"|"task"|"agen", steps)
+        self.order = []       # task and agen names, as declared
+        self.futs = {}        # name -> spawned task or gather future
+        self.created = []     # (name, task or future) in creation order
+        self.agens = {}       # name -> async generator object
+        self.tms = {}         # name -> asyncio.Timeout
+        self.loop = None
+        self.quiet = False
+
+    # -- the trace --
+
+    def now(self):
+        return int(round(self.loop.time() * 1000))
+
+    def L(self, who, text):
+        if not self.quiet:
+            self.out.append("  @%d %s %s" % (self.now(), who, text))
+
+    def name_of(self, fut):
+        for n, f in self.created:
+            if f is fut:
+                return n
+        return "?"
+
+    def on_report(self, loop, ctx):
+        if self.quiet:
+            return
+        obj = ctx.get("task") or ctx.get("future")
+        who = (" [%s]" % self.name_of(obj)) if obj is not None else ""
+        exc = ctx.get("exception")
+        self.out.append("  @%d report: %s%s%s" % (self.now(), ctx.get("message", "?"), who,
+                                                  (" " + fx(exc)) if exc is not None else ""))
+
+    # -- helpers called from the generated code --
+
+    def fut(self, who, op, name):
+        f = self.futs.get(name)
+        if f is None:
+            self.L(who, "%s %s -> not spawned" % (op, name))
+        return f
+
+    def SPAWN(self, who, name, eager):
+        if name in self.futs:
+            self.L(who, "spawn %s -> again" % name)
+            return
+        kind, _ = self.defs[name]
+        if kind != "task":
+            raise S.ParseError("spawn of %s, not a task" % name)
+        self.L(who, "spawn %s%s" % (name, " eager" if eager else ""))
+        coro = self.ns["_t_" + name]()
+        if eager:
+            t = asyncio.Task(coro, loop=self.loop, name=name, eager_start=True)
+        else:
+            t = self.loop.create_task(coro, name=name)
+        self.futs[name] = t
+        self.created.append((name, t))
+
+    async def SLEEP(self, who, ms):
+        try:
+            await asyncio.sleep(secs(ms))
+        except BaseException as e:
+            self.L(who, "sleep %d -> raise %s" % (ms, fx(e)))
+            raise
+        self.L(who, "sleep %d -> ok" % ms)
+
+    async def AWAIT(self, who, name):
+        f = self.fut(who, "await", name)
+        if f is None:
+            return
+        try:
+            v = await f
+        except BaseException as e:
+            self.L(who, "await %s -> raise %s" % (name, fx(e)))
+            raise
+        self.L(who, "await %s -> %s" % (name, self.fres(v)))
+
+    def fres(self, v):
+        if isinstance(v, list):  # a gather future's result
+            return self.flist(v)
+        return fv(v)
+
+    def flist(self, res):
+        parts = []
+        for r in res:
+            if isinstance(r, asyncio.CancelledError):
+                parts.append("cancelled")
+            elif isinstance(r, BaseException):
+                parts.append(fx(r))
+            else:
+                parts.append(fv(r))
+        return "[" + ", ".join(parts) + "]"
+
+    def CANCEL(self, who, name, msg):
+        f = self.fut(who, "cancel", name)
+        if f is not None:
+            r = f.cancel() if msg is None else f.cancel(msg)
+            self.L(who, "cancel %s%s -> %s" % (name, "" if msg is None else " " + msg, r))
+
+    def task_of(self, who, op, name):
+        if name == "cur":
+            return asyncio.current_task(), "cur"
+        f = self.fut(who, op, name)
+        if f is not None and not isinstance(f, asyncio.Task):
+            raise S.ParseError("%s of %s, not a task" % (op, name))
+        return f, name
+
+    def UNCANCEL(self, who, name):
+        t, name = self.task_of(who, "uncancel", name)
+        if t is not None:
+            self.L(who, "uncancel %s -> %d" % (name, t.uncancel()))
+
+    def CANCELLING(self, who, name):
+        t, name = self.task_of(who, "cancelling", name)
+        if t is not None:
+            self.L(who, "cancelling %s -> %d" % (name, t.cancelling()))
+
+    def STATE(self, who, name):
+        f = self.fut(who, "state", name)
+        if f is not None:
+            st = "cancelled" if f.cancelled() else "done" if f.done() else "pending"
+            self.L(who, "state %s -> %s" % (name, st))
+
+    def RESULT(self, who, name, op):
+        """result() or exception(), logged and never raised: a raise here
+        would set the stored exception's __context__, which yieldc's
+        yc_task_result (a status, not a raise) does not do."""
+        f = self.fut(who, op, name)
+        if f is None:
+            return
+        if not f.done():
+            what = "Result" if op == "result" else "Exception"
+            r = "raise InvalidStateError: %s is not set." % what
+        elif f.cancelled():
+            r = "raise " + fx(f._make_cancelled_error())
+        else:
+            e = f.exception()
+            if op == "exception":
+                r = fx(e)
+            elif e is not None:
+                r = "raise " + fx(e)
+            else:
+                r = self.fres(f.result())
+        self.L(who, "%s %s -> %s" % (op, name, r))
+
+    def INFO(self, who):
+        self.L(who, "info " + fx(sys.exc_info()[1]))
+
+    def CAUGHT(self, who, e):
+        self.L(who, "caught " + fx(e))
+
+    # timeouts
+
+    def TM(self, who, name, ms, at):
+        """The timeout named name: an existing one (entered again), or a new
+        asyncio.timeout(ms) / timeout_at(ms)."""
+        self.L(who, "timeout %s" % name)
+        tm = self.tms.get(name)
+        if tm is None:
+            tm = asyncio.timeout_at(secs(ms)) if at else asyncio.timeout(secs(ms))
+            self.tms[name] = tm
+        return tm
+
+    def TMEXIT(self, who, name):
+        self.L(who, "timeout %s exit%s" % (name, " expired" if self.tms[name].expired() else ""))
+
+    def MKTIMEOUT(self, who, name, ms):
+        self.L(who, "mktimeout %s" % name)
+        self.tms[name] = asyncio.timeout(secs(ms))
+
+    def tm_named(self, who, op, name):
+        tm = self.tms.get(name)
+        if tm is None:
+            self.L(who, "%s %s -> not made" % (op, name))
+        return tm
+
+    def RESCHEDULE(self, who, name, ms):
+        tm = self.tm_named(who, "reschedule", name)
+        if tm is None:
+            return
+        try:
+            tm.reschedule(None if ms is None else self.loop.time() + ms / 1000)
+            r = "ok"
+        except BaseException as e:  # noqa: B902
+            r = "raise " + fx(e)
+        self.L(who, "reschedule %s %s -> %s" % (name, fv(ms), r))
+
+    def EXPIRED(self, who, name):
+        tm = self.tm_named(who, "expired", name)
+        if tm is not None:
+            self.L(who, "expired %s -> %s" % (name, tm.expired()))
+
+    def TREPR(self, who, name):
+        tm = self.tm_named(who, "trepr", name)
+        if tm is not None:
+            self.L(who, "trepr %s -> %r" % (name, tm))
+
+    # combinators
+
+    async def WAIT_FOR(self, who, name, ms):
+        f = self.fut(who, "wait_for", name)
+        if f is None:
+            return
+        try:
+            v = await asyncio.wait_for(f, secs(ms))
+        except BaseException as e:
+            self.L(who, "wait_for %s -> raise %s" % (name, fx(e)))
+            raise
+        self.L(who, "wait_for %s -> %s" % (name, self.fres(v)))
+
+    async def SHIELD(self, who, name):
+        f = self.fut(who, "shield", name)
+        if f is None:
+            return
+        try:
+            v = await asyncio.shield(f)
+        except BaseException as e:
+            self.L(who, "shield %s -> raise %s" % (name, fx(e)))
+            raise
+        self.L(who, "shield %s -> %s" % (name, self.fres(v)))
+
+    def spawned(self, names):
+        return [n for n in names if n in self.futs]
+
+    async def GATHER(self, who, gname, names, rex):
+        names = self.spawned(names)
+        g = asyncio.gather(*[self.futs[n] for n in names], return_exceptions=rex)
+        what = "gather %s (%s)" % (gname, " ".join(names))
+        if gname != "-":
+            if gname in self.futs:
+                raise S.ParseError("gather %s made twice" % gname)
+            self.futs[gname] = g
+            self.created.append((gname, g))
+        try:
+            res = await g
+        except BaseException as e:
+            self.L(who, "%s -> raise %s" % (what, fx(e)))
+            raise
+        self.L(who, "%s -> %s" % (what, self.flist(res)))
+
+    async def WAIT(self, who, names, mode, ms):
+        names = self.spawned(names)
+        what = "wait (%s) %s" % (" ".join(names), mode)
+        try:
+            await asyncio.wait([self.futs[n] for n in names], timeout=secs(ms),
+                               return_when=WAIT_MODES[mode])
+        except BaseException as e:
+            self.L(who, "%s -> raise %s" % (what, fx(e)))
+            raise
+        done = [n for n in names if self.futs[n].done()]
+        pend = [n for n in names if not self.futs[n].done()]
+        self.L(who, "%s -> done (%s) pending (%s)" % (what, " ".join(done), " ".join(pend)))
+
+    async def AS_COMPLETED(self, who, names, ms):
+        names = self.spawned(names)
+        try:
+            async for f in _OrderedAsCompleted([self.futs[n] for n in names], secs(ms)):
+                self.L(who, "as_completed -> %s" % self.name_of(f))
+        except BaseException as e:
+            self.L(who, "as_completed -> raise %s" % fx(e))
+            raise
+        self.L(who, "as_completed -> end")
+
+    # async generators
+
+    def ag(self, name):
+        if name not in self.agens:
+            raise S.ParseError("%s is not an agen" % name)
+        return self.agens[name]
+
+    async def ANEXT(self, who, name):
+        g = self.ag(name)
+        try:
+            v = await anext(g)
+        except BaseException as e:
+            self.L(who, "anext %s -> raise %s" % (name, fx(e)))
+            raise
+        self.L(who, "anext %s -> %s" % (name, fv(v)))
+
+    async def ATHROW(self, who, name, tname, n):
+        g = self.ag(name)
+        try:
+            v = await g.athrow(mkexc(tname, n))
+        except BaseException as e:
+            self.L(who, "athrow %s -> raise %s" % (name, fx(e)))
+            raise
+        self.L(who, "athrow %s -> %s" % (name, fv(v)))
+
+    async def ACLOSE(self, who, name):
+        g = self.ag(name)
+        try:
+            await g.aclose()
+        except BaseException as e:
+            self.L(who, "aclose %s -> raise %s" % (name, fx(e)))
+            raise
+        self.L(who, "aclose %s -> ok" % name)
+
+    def ASTATE(self, who, name):
+        self.L(who, "astate %s -> %s" % (name, AGEN_LETTER[inspect.getasyncgenstate(self.ag(name))]))
+
+    # -- building and running --
+
+    def build(self):
+        src = []
+        for x in self.form[2:]:
+            if not isinstance(x, list) or not x:
+                raise S.ParseError("bad scenario part")
+            if x[0] == "flags":
+                continue
+            if x[0] == "main":
+                kind, name, steps = "main", "main", x[1:]
+            elif x[0] in ("task", "agen"):
+                kind, name, steps = x[0], x[1], x[2:]
+            else:
+                raise S.ParseError("unknown part %r" % (x[0],))
+            if name in self.defs:
+                raise S.ParseError("%s defined twice" % name)
+            self.defs[name] = (kind, steps)
+            self.order.append(name)
+            e = Emit(src, name, kind)
+            if kind == "agen":
+                src.append("async def _t_%s():" % name)
+                src.append("    L(%r, 'start')" % name)
+                src.append("    if False: yield")
+                e.block(steps, 1)
+            else:
+                src.append("async def _b_%s():" % name)
+                e.block(steps, 1)
+                src.append("async def _t_%s():" % name)
+                src.append("    L(%r, 'start')" % name)
+                src.append("    try:")
+                src.append("        _r = await _b_%s()" % name)
+                src.append("    except BaseException as _e:")
+                src.append("        L(%r, 'end -> raise ' + fx(_e))" % name)
+                src.append("        raise")
+                src.append("    L(%r, 'end -> ' + fv(_r))" % name)
+                src.append("    return _r")
+        if "main" not in self.defs:
+            raise S.ParseError("no main")
+        ns = {"asyncio": asyncio, "fx": fx, "fv": fv, "R": self, "L": self.L}
+        ns.update(TYPES)
+        code = compile("\n".join(src) + "\n", "<scenario %s>" % self.sid, "exec")
+        exec(code, ns)
+        self.ns = ns
+
+    def run(self):
+        self.build()
+        loop = self.loop = VLoop()
+        loop.set_exception_handler(self.on_report)
+        for n in self.order:
+            if self.defs[n][0] == "agen":
+                self.agens[n] = self.ns["_t_" + n]()
+        main = loop.create_task(self.ns["_t_main"](), name="main")
+        self.created.append(("main", main))
+        try:
+            try:
+                outcome = "ok " + fv(loop.run_until_complete(main))
+            except Deadlock:
+                raise
+            except BaseException as e:  # noqa: B902
+                outcome = "raise " + fx(e)
+            self.cancel_all()
+        except Deadlock:
+            self.out.append("< deadlock")
+            self.finish()
+            return self.out
+        self.out.append("< " + outcome)
+        self.tail()
+        self.finish()
+        return self.out
+
+    def cancel_all(self):
+        """runners._cancel_all_tasks, in creation order."""
+        loop = self.loop
+        todo = [t for _, t in self.created if isinstance(t, asyncio.Task) and not t.done()]
+        if not todo:
+            return
+        for t in todo:
+            t.cancel()
+        loop.run_until_complete(asyncio.gather(*todo, return_exceptions=True))
+        for t in todo:
+            if t.cancelled():
+                continue
+            if t.exception() is not None:
+                loop.call_exception_handler({
+                    "message": "unhandled exception during asyncio.run() shutdown",
+                    "exception": t.exception(),
+                    "task": t,
+                })
+
+    def tail(self):
+        parts = []
+        for n in self.order:
+            if self.defs[n][0] != "task":
+                continue
+            f = self.futs.get(n)
+            parts.append("%s=%s" % (n, "-" if f is None else "cancelled" if f.cancelled()
+                                    else "done" if f.done() else "pending"))
+        if parts:
+            self.out.append("  tasks " + " ".join(parts))
+        ags = ["%s=%s" % (n, AGEN_LETTER[inspect.getasyncgenstate(g)]) for n, g in self.agens.items()]
+        if ags:
+            self.out.append("  agens " + " ".join(ags))
+        unret = [n for n, f in self.created if n != "main" and f._log_traceback]
+        if unret:
+            self.out.append("  unretrieved " + " ".join(unret))
+
+    def finish(self):
+        """After the trace: nothing more is printed; every object goes."""
+        self.quiet = True
+        for _, f in self.created:
+            f._log_traceback = False
+        loop = self.loop
+        if not loop.is_closed():
+            loop.close()
+        self.agens.clear()
+        self.created.clear()
+        self.futs.clear()
+
+
+class Emit:
+    """Python source for one body."""
+
+    def __init__(self, src, name, kind):
+        self.src = src
+        self.n = name
+        self.kind = kind
+        self.nvar = 0
+
+    def w(self, d, line):
+        self.src.append("    " * d + line)
+
+    def var(self):
+        self.nvar += 1
+        return "_v%d" % self.nvar
+
+    def block(self, steps, d):
+        if not steps:
+            self.w(d, "pass")
+        for s in steps:
+            self.step(s, d)
+
+    @staticmethod
+    def ms(x):
+        return "None" if x is None else "%d" % x
+
+    def step(self, s, d):
+        n = self.n
+        k = s[0]
+        me = repr(n)
+        if k == "y":
+            if self.kind != "agen":
+                raise S.ParseError("y outside an agen")
+            self.w(d, "yield %s" % fv(s[1]))
+        elif k == "ret":
+            if self.kind == "agen":
+                self.w(d, "return")
+            else:
+                self.w(d, "return %s" % fv(s[1]))
+        elif k == "raise":
+            self.w(d, 'raise %s("e%d")' % (s[1], s[2]))
+        elif k == "reraise":
+            self.w(d, "raise")
+        elif k == "info":
+            self.w(d, "R.INFO(%s)" % me)
+        elif k == "try":
+            self.w(d, "try:")
+            self.block(s[1], d + 1)
+            has = False
+            for c in s[2:]:
+                if c[0] == "exc":
+                    v = self.var()
+                    self.w(d, "except %s as %s:" % (c[1], v))
+                    self.w(d + 1, "R.CAUGHT(%s, %s)" % (me, v))
+                    self.block(c[2:], d + 1)
+                    has = True
+                elif c[0] == "fin":
+                    self.w(d, "finally:")
+                    self.w(d + 1, "L(%s, 'fin %d')" % (me, c[1]))
+                    self.block(c[2:], d + 1)
+                    has = True
+                else:
+                    raise S.ParseError("bad try clause")
+            if not has:
+                self.w(d, "finally:")
+                self.w(d + 1, "pass")
+        elif k == "spawn":
+            self.w(d, "R.SPAWN(%s, %r, %s)" % (me, s[1], len(s) > 2 and s[2] == "eager"))
+        elif k == "sleep":
+            self.w(d, "await R.SLEEP(%s, %d)" % (me, s[1]))
+        elif k == "await":
+            self.w(d, "await R.AWAIT(%s, %r)" % (me, s[1]))
+        elif k == "cancel":
+            self.w(d, "R.CANCEL(%s, %r, %r)" % (me, s[1], s[2] if len(s) > 2 else None))
+        elif k in ("uncancel", "cancelling", "state"):
+            self.w(d, "R.%s(%s, %r)" % (k.upper(), me, s[1]))
+        elif k in ("result", "exception"):
+            self.w(d, "R.RESULT(%s, %r, %r)" % (me, s[1], k))
+        elif k in ("timeout", "timeout_at"):
+            v = self.var()
+            self.w(d, "%s = R.TM(%s, %r, %s, %s)" % (v, me, s[1], self.ms(s[2]), k == "timeout_at"))
+            self.w(d, "try:")
+            self.w(d + 1, "async with %s:" % v)
+            self.block(s[3:], d + 2)
+            self.w(d, "finally:")
+            self.w(d + 1, "R.TMEXIT(%s, %r)" % (me, s[1]))
+        elif k == "mktimeout":
+            self.w(d, "R.MKTIMEOUT(%s, %r, %s)" % (me, s[1], self.ms(s[2])))
+        elif k == "reschedule":
+            self.w(d, "R.RESCHEDULE(%s, %r, %s)" % (me, s[1], self.ms(s[2])))
+        elif k in ("expired", "trepr"):
+            self.w(d, "R.%s(%s, %r)" % (k.upper(), me, s[1]))
+        elif k == "wait_for":
+            self.w(d, "await R.WAIT_FOR(%s, %r, %s)" % (me, s[1], self.ms(s[2])))
+        elif k == "shield":
+            self.w(d, "await R.SHIELD(%s, %r)" % (me, s[1]))
+        elif k == "gather":
+            self.w(d, "await R.GATHER(%s, %r, %r, %s)" % (me, s[1], s[2], len(s) > 3 and s[3] == "rex"))
+        elif k == "wait":
+            self.w(d, "await R.WAIT(%s, %r, %r, %s)" % (me, s[1], s[2], self.ms(s[3])))
+        elif k == "as_completed":
+            self.w(d, "await R.AS_COMPLETED(%s, %r, %s)" % (me, s[1], self.ms(s[2])))
+        elif k == "anext":
+            self.w(d, "await R.ANEXT(%s, %r)" % (me, s[1]))
+        elif k == "athrow":
+            self.w(d, "await R.ATHROW(%s, %r, %r, %d)" % (me, s[1], s[2], s[3]))
+        elif k == "aclose":
+            self.w(d, "await R.ACLOSE(%s, %r)" % (me, s[1]))
+        elif k == "astate":
+            self.w(d, "R.ASTATE(%s, %r)" % (me, s[1]))
+        else:
+            raise S.ParseError("unknown step %r" % (k,))
+
+
+def main(argv):
+    files = []
+    for a in argv:
+        if a == "--version":
+            print("%d.%d" % sys.version_info[:2])
+            return 0
+        files.append(a)
+    if sys.version_info < (3, 13):
+        sys.stderr.write("oracle_loop.py needs CPython 3.13+ (this is %d.%d)\n" % sys.version_info[:2])
+        return 2
+    text = "".join(open(f).read() for f in files) if files else sys.stdin.read()
+    sys.unraisablehook = lambda u: None
+    warnings.simplefilter("ignore")
+    forms = S.parse_forms(text)
+    out = sys.stdout
+    for i, form in enumerate(forms):
+        try:
+            lines = Run(form).run()
+        except (S.ParseError, KeyError, IndexError, TypeError) as e:
+            lines = ["=== %s" % S.scn_id(form), "! parse error: %s: %s" % (type(e).__name__, e)]
+        out.write("\n".join(lines) + "\n")
+        if i % 64 == 63:
+            gc.collect()
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
