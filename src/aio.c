@@ -354,27 +354,36 @@ static int cancel_and_wait(yc_task *t, yc_task *f)
     return st;
 }
 
-/* TimeoutError from the pending CancelledError (anything else stays). */
+/* `raise TimeoutError from exc` in the handler of the pending
+ * CancelledError exc, itself raised where the task handles what it
+ * handles (fut.result() inside wait_for): the TimeoutError's context is
+ * exc. Anything else pending stays, unchained. */
 static void timeout_from_cancel(void)
 {
     yc_exc *e = yc_err_get();
     if (!yc_exc_is(e, &yc_CancelledError)) return;
     e = yc_err_take();
+    yc__exc_chain(e, yc__handled(yc__cur()));
     yc_exc *te = yc_exc_new(&yc_TimeoutError, NULL);
     yc__exc_chain(te, e);
     yc_exc_set_cause(te, e);
     yc_err_set(te);
 }
 
-/* wait_for with timeout <= 0: cancels f unless done. */
-static int wait_for_now(yc_task *t, yc_task *f, yc_val *out)
+/* wait_for with timeout <= 0: f's result when done; else cancels f and
+ * waits, and its CancelledError becomes TimeoutError (*raised: that
+ * exception is complete, it propagates without being chained again). */
+static int wait_for_now(yc_task *t, yc_task *f, yc_val *out, bool *raised)
 {
-    if (f->state == FUT_PENDING) {
-        int st = cancel_and_wait(t, f);
-        if (st < 0) return st;
+    *raised = false;
+    if (f->state != FUT_PENDING) return yc__fut_result(f, out);
+    int st = cancel_and_wait(t, f);
+    if (st < 0) return st;
+    st = yc__fut_result(f, out);
+    if (st < 0) {
+        timeout_from_cancel();
+        *raised = true;
     }
-    int st = yc__fut_result(f, out);
-    if (st < 0) timeout_from_cancel();
     return st;
 }
 
@@ -386,7 +395,11 @@ yc_val yc_wait_for(yc_task *f, double timeout)
     if (st == YC_OK && isnan(timeout)) st = invalid_delay();
     if (st < 0) raise_pending(__FILE__, __LINE__);
     if (timeout <= 0) {
-        if (wait_for_now(t, f, &v) < 0) raise_pending(__FILE__, __LINE__);
+        bool raised;
+        if (wait_for_now(t, f, &v, &raised) < 0) {
+            if (raised) yc__err_raise(__FILE__, __LINE__, __func__);
+            raise_pending(__FILE__, __LINE__);
+        }
         return v;
     }
     int64_t d = yc__secs_ns(timeout);
@@ -812,7 +825,10 @@ static int ac_next(yc_iter *it, yc_val *out)
         int st = yc__task_await(t, g, NULL);
         a->getter = NULL;
         yc_task_unref(g);
-        if (st < 0) return st;
+        if (st < 0) { /* thrown in here: chained as a throw at this await */
+            yc__exc_chain(yc_err_get(), yc__handled(yc__cur()));
+            return st;
+        }
     }
     yc_task *f = a->done[a->nhead++];
     if (!f) return yc__fail(YC_RAISE, &yc_TimeoutError, NULL);

@@ -4,6 +4,12 @@
     difftest.py --runner PATH random SEED N [--save DIR] [--with]
     difftest.py --runner PATH corpus [FILE_OR_DIR...]
     difftest.py --runner PATH file FILE...        (any scenario file, no saving)
+    difftest.py --loop --runner PATH random|corpus|file ...
+
+--loop: the event loop test (../loopdiff/README.md): loop scenarios
+(gen_loop.py), oracle_loop.py under a CPython 3.13+ --python, the
+loopdiff_runner; the corpus is ../loopdiff/corpus. Without a 3.13+ oracle
+it exits 77 (skipped) after saying so.
 
 random: generates N scenarios from SEED (gen_scenarios.py), runs the oracle
 once over the batch (one Python process per chunk of scenarios) and the C
@@ -39,6 +45,14 @@ sys.path.insert(0, HERE)
 import scn as S  # noqa: E402
 import gen_scenarios  # noqa: E402
 
+LOOPDIR = os.path.normpath(os.path.join(HERE, "..", "loopdiff"))
+sys.path.insert(0, LOOPDIR)
+import gen_loop  # noqa: E402
+
+SKIPPED = 77  # ctest's SKIP_RETURN_CODE
+LOOP_CORPUS = os.path.join(LOOPDIR, "corpus")
+LOOP_MODE = False  # --loop (signature() blurs the loop scenarios' names)
+
 DEFAULT_CORPUS = os.path.normpath(os.path.join(HERE, "..", "corpus"))
 CHUNK = 4000
 RUNNER_TIMEOUT = 600
@@ -59,24 +73,34 @@ def split_traces(text):
 
 
 class Env:
-    def __init__(self, runner, python, verbose, wrap=()):
+    def __init__(self, runner, python, verbose, wrap=(), loop=False):
         self.runner = runner
         self.wrap = list(wrap)
         self.python = python
         self.verbose = verbose
-        out = subprocess.run([python, os.path.join(HERE, "oracle.py"), "--version"],
+        self.loop = loop
+        self.oracle = os.path.join(LOOPDIR, "oracle_loop.py") if loop else os.path.join(HERE, "oracle.py")
+        out = subprocess.run([python, self.oracle, "--version"],
                              stdout=subprocess.PIPE, universal_newlines=True, check=True)
         self.pyver = tuple(int(x) for x in out.stdout.split("."))
         self.full = self.pyver >= (3, 13)
+        self.features = frozenset()
+        if loop:
+            out = subprocess.run([runner, "--features"], stdout=subprocess.PIPE,
+                                 universal_newlines=True, check=True)
+            self.features = frozenset(out.stdout.split())
 
     def describe(self):
+        if self.loop:
+            return "CPython %d.%d at %s; runner features: %s" % (
+                self.pyver[0], self.pyver[1], self.python, " ".join(sorted(self.features)) or "none")
         return "CPython %d.%d (%s mode) at %s" % (
             self.pyver[0], self.pyver[1], "full" if self.full else "3.11-compat", self.python)
 
     # -- running batches --
 
     def start_oracle(self, path):
-        args = [self.python, os.path.join(HERE, "oracle.py"), path]
+        args = [self.python, self.oracle, path]
         return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 universal_newlines=True)
 
@@ -91,7 +115,7 @@ class Env:
                 for x in todo:
                     f.write(S.fmt(x) + "\n")
                 path = f.name
-            args = self.wrap + [self.runner] + ([] if full else ["-c"]) + [path]
+            args = self.wrap + [self.runner] + ([] if full or self.loop else ["-c"]) + [path]
             try:
                 p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    universal_newlines=True, errors="replace",
@@ -304,6 +328,116 @@ def candidates(form):
     return out
 
 
+# ---- shrinking loop scenarios ------------------------------------------------
+
+LOOP_REFS = ("spawn", "await", "cancel", "uncancel", "cancelling", "state", "result",
+             "exception", "wait_for", "shield", "anext", "athrow", "aclose", "astate")
+
+
+def _loop_positions(form):
+    """Every (list, index) position of a step of a loop scenario, outer
+    ones first."""
+    out = []
+
+    def walk(lst, start):
+        for i in range(start, len(lst)):
+            out.append((lst, i))
+        for i in range(start, len(lst)):
+            step(lst[i])
+
+    def step(s):
+        if not isinstance(s, list) or not s:
+            return
+        if s[0] == "try":
+            walk(s[1], 0)
+            for c in s[2:]:
+                walk(c, 2)
+        elif s[0] in ("timeout", "timeout_at"):
+            walk(s, 3)
+
+    for part in form[2:]:
+        if part[0] == "main":
+            walk(part, 1)
+        elif part[0] in ("task", "agen"):
+            walk(part, 2)
+    return out
+
+
+def _loop_drop(form, name):
+    """form without the definition of task/agen `name` and the steps that
+    name it."""
+    def clean(lst, start):
+        keep = lst[:start]
+        for s in lst[start:]:
+            if isinstance(s, list) and s and s[0] in LOOP_REFS and s[1] == name:
+                continue
+            keep.append(clean_step(s))
+        return keep
+
+    def clean_step(s):
+        if not isinstance(s, list) or not s:
+            return s
+        if s[0] == "try":
+            return ["try", clean(s[1], 0)] + [clean(c, 2) for c in s[2:]]
+        if s[0] in ("timeout", "timeout_at"):
+            return clean(s, 3)
+        if s[0] == "gather":
+            return s[:2] + [[x for x in s[2] if x != name]] + s[3:]
+        if s[0] in ("wait", "as_completed"):
+            return s[:1] + [[x for x in s[1] if x != name]] + s[2:]
+        return s
+
+    out = form[:2]
+    for part in form[2:]:
+        if part[0] in ("task", "agen") and part[1] == name:
+            continue
+        if part[0] == "main":
+            out.append(clean(part, 1))
+        elif part[0] in ("task", "agen"):
+            out.append(clean(part, 2))
+        else:
+            out.append(part)
+    return out
+
+
+def loop_candidates(form):
+    """Smaller variants of a loop scenario, biggest cuts first."""
+    import copy
+    out = []
+    for part in form[2:]:
+        if part[0] in ("task", "agen"):
+            out.append(_loop_drop(form, part[1]))
+
+    def variant(k, edit):
+        f = copy.deepcopy(form)
+        lst, i = _loop_positions(f)[k]
+        edit(lst, i)
+        out.append(f)
+
+    for k, (lst, i) in enumerate(_loop_positions(form)):
+        s = lst[i]
+        variant(k, lambda l, j: l.__delitem__(j))
+        if not isinstance(s, list) or not s:
+            continue
+        if s[0] == "try":
+            variant(k, lambda l, j: l.__setitem__(slice(j, j + 1), l[j][1]))
+            for c in range(2, len(s)):
+                variant(k, lambda l, j, c=c: l[j].__delitem__(c))
+        elif s[0] in ("timeout", "timeout_at"):
+            variant(k, lambda l, j: l.__setitem__(slice(j, j + 1), l[j][3:]))
+        elif s[0] == "gather":
+            for c in range(len(s[2])):
+                variant(k, lambda l, j, c=c: l[j][2].__delitem__(c))
+            if len(s) > 3:
+                variant(k, lambda l, j: l[j].__delitem__(3))
+        elif s[0] in ("wait", "as_completed"):
+            for c in range(len(s[1])):
+                variant(k, lambda l, j, c=c: l[j][1].__delitem__(c))
+        elif s[0] in ("spawn", "cancel") and len(s) > 2:
+            variant(k, lambda l, j: l[j].__delitem__(2))
+    return out
+
+
 def size(form):
     if isinstance(form, list):
         return 1 + sum(size(x) for x in form)
@@ -317,7 +451,8 @@ def shrink(env, form, sig, full, log):
     rounds = 0
     while True:
         rounds += 1
-        cands = [c for c in candidates(form) if size(c) < size(form)]
+        cands = [c for c in (loop_candidates(form) if env.loop else candidates(form))
+                 if size(c) < size(form)]
         if not cands:
             break
         batch = []
@@ -384,6 +519,9 @@ def signature(kind, o, r, detail):
         if x != y:
             def blur(t):
                 t = re.sub(r"-?\d+", "N", t)
+                if LOOP_MODE:
+                    t = re.sub(r"\b(t|m|e)N\b", "N", t)
+                    return re.sub(r"\b([a-f]|main|[pq]|[A-P])\b", "G", t)
                 return re.sub(r"\b[a-f]\b", "G", t)
             return (kind, blur(x), blur(y))
     return (kind,)
@@ -395,8 +533,11 @@ def cmd_random(env, seed, n, save_dir, do_shrink, max_report, with_stream=False)
     groups = {}  # signature -> [count, first id, saved path]
     for start in range(0, n, CHUNK):
         count = min(CHUNK, n - start)
-        make = gen_scenarios.scenario_with if with_stream else gen_scenarios.scenario
-        forms = [make(seed, i) for i in range(start, start + count)]
+        if env.loop:
+            forms = [gen_loop.scenario(seed, i, env.features) for i in range(start, start + count)]
+        else:
+            make = gen_scenarios.scenario_with if with_stream else gen_scenarios.scenario
+            forms = [make(seed, i) for i in range(start, start + count)]
         bad = env.run_both(forms)
         for x in forms:
             sid = S.scn_id(x)
@@ -417,7 +558,8 @@ def cmd_random(env, seed, n, save_dir, do_shrink, max_report, with_stream=False)
                 got = env.run_both([small]).get(sid) or (kind, o, r, detail)
                 idx = sid.rsplit("-", 1)[1]
                 path = os.path.join(save_dir, "divergence-%s%d-%s.scn"
-                                    % ("with-" if with_stream else "", seed, idx))
+                                    % ("loop-" if env.loop else "with-" if with_stream else "",
+                                       seed, idx))
                 save_repro(path, small, got[0], got[1], got[2], got[3], [
                     "Divergence found by difftest.py random %d (scenario %s), shrunk." % (seed, idx),
                     "Oracle: " + env.describe() + ".",
@@ -438,7 +580,7 @@ def cmd_random(env, seed, n, save_dir, do_shrink, max_report, with_stream=False)
 
 def corpus_files(paths):
     files = []
-    for p in paths or [DEFAULT_CORPUS]:
+    for p in paths or [LOOP_CORPUS if LOOP_MODE else DEFAULT_CORPUS]:
         if os.path.isdir(p):
             files += sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith(".scn"))
         else:
@@ -458,6 +600,14 @@ def cmd_corpus(env, paths):
     if dup:
         print("corpus: duplicate scenario ids: %s" % ", ".join(sorted(dup)))
         return 2
+    # loop scenarios flagged with an optional feature (taskgroup, queue,
+    # ...) the library does not have yet are skipped, and said so
+    unsupported = [f for _, f, _ in entries if env.loop and S.scn_flags(f) - env.features]
+    if unsupported:
+        missing = sorted(set().union(*(S.scn_flags(f) - env.features for f in unsupported)))
+        print("corpus: %d scenarios skipped: the runner lacks %s (not in the library yet)"
+              % (len(unsupported), ", ".join(missing)))
+        entries = [e for e in entries if e[1] not in unsupported]
     plain = [f for _, f, _ in entries if "v313" not in S.scn_flags(f) or env.full]
     v313 = [f for _, f, _ in entries if "v313" in S.scn_flags(f) and not env.full]
     bad = env.run_both(plain) if plain else {}
@@ -527,6 +677,8 @@ def main(argv):
                     help='a command prefix for the runner, e.g. "valgrind -q --error-exitcode=99"')
     ap.add_argument("--with", dest="with_stream", action="store_true",
                     help="random: the section 9 stream (with blocks, context managers)")
+    ap.add_argument("--loop", action="store_true",
+                    help="the event loop test (../loopdiff): needs a CPython 3.13+ --python")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("mode", choices=["random", "corpus", "file"])
     ap.add_argument("args", nargs="*")
@@ -535,7 +687,15 @@ def main(argv):
         print("difftest: runner %s is not executable" % a.runner)
         return 2
     import shlex
-    env = Env(os.path.abspath(a.runner), a.python, a.verbose, shlex.split(a.runner_wrap))
+    global LOOP_MODE
+    LOOP_MODE = a.loop
+    env = Env(os.path.abspath(a.runner), a.python, a.verbose, shlex.split(a.runner_wrap), a.loop)
+    if a.loop and not env.full:
+        print("SKIPPED: the event loop differential test needs CPython 3.13+ as the oracle; "
+              "%s is %d.%d (give --python or $YC_ORACLE_PYTHON)" % ((a.python,) + env.pyver[:2]))
+        return SKIPPED
+    if a.loop and a.save == DEFAULT_CORPUS:
+        a.save = LOOP_CORPUS
     if a.mode == "random":
         if len(a.args) != 2:
             print("usage: difftest.py --runner R random SEED N")

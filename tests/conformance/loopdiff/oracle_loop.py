@@ -206,6 +206,26 @@ class _OrderedSet(dict):
         del self[x]
 
 
+class Wait:
+    """A waiting step: what to await (aw; None: nothing, already logged)
+    and its log line "WHAT -> result" or "WHAT -> raise EXC"."""
+
+    def __init__(self, run, who, what, aw, ok=None):
+        self.run, self.who, self.what, self.aw = run, who, what, aw
+        self.v = None
+        if ok is not None:
+            self.show = lambda v: ok
+
+    def show(self, v):
+        return self.run.fres(v)
+
+    def fail(self, e):
+        self.run.L(self.who, "%s -> raise %s" % (self.what, fx(e)))
+
+    def ok(self):
+        self.run.L(self.who, "%s -> %s" % (self.what, self.show(self.v)))
+
+
 class Run:
     """One scenario being executed."""
 
@@ -263,31 +283,31 @@ class Run:
             raise S.ParseError("spawn of %s, not a task" % name)
         self.L(who, "spawn %s%s" % (name, " eager" if eager else ""))
         coro = self.ns["_t_" + name]()
+        slot = len(self.created)  # created now: before what an eager start creates
+        self.created.append((name, None))
         if eager:
             t = asyncio.Task(coro, loop=self.loop, name=name, eager_start=True)
         else:
             t = self.loop.create_task(coro, name=name)
         self.futs[name] = t
-        self.created.append((name, t))
+        self.created[slot] = (name, t)
 
-    async def SLEEP(self, who, ms):
-        try:
-            await asyncio.sleep(secs(ms))
-        except BaseException as e:
-            self.L(who, "sleep %d -> raise %s" % (ms, fx(e)))
-            raise
-        self.L(who, "sleep %d -> ok" % ms)
+    # Waiting steps: the method returns a Wait (what to await, and how to
+    # log it); the generated code awaits it in the body's own frame, as
+    #     try: w.v = await w.aw
+    #     except BaseException as e: w.fail(e); raise
+    #     w.ok()
+    # CPython chains an exception thrown into a coroutine to the exception
+    # handled by each frame it climbs through, so awaiting through a helper
+    # coroutine would log it before the body's frame chained it (yieldc's
+    # task body is one frame).
 
-    async def AWAIT(self, who, name):
+    def SLEEP(self, who, ms):
+        return Wait(self, who, "sleep %d" % ms, asyncio.sleep(secs(ms)), ok="ok")
+
+    def AWAIT(self, who, name):
         f = self.fut(who, "await", name)
-        if f is None:
-            return
-        try:
-            v = await f
-        except BaseException as e:
-            self.L(who, "await %s -> raise %s" % (name, fx(e)))
-            raise
-        self.L(who, "await %s -> %s" % (name, self.fres(v)))
+        return Wait(self, who, "await " + name, f)
 
     def fres(self, v):
         if isinstance(v, list):  # a gather future's result
@@ -342,9 +362,11 @@ class Run:
         f = self.fut(who, op, name)
         if f is None:
             return
-        if not f.done():
-            what = "Result" if op == "result" else "Exception"
-            r = "raise InvalidStateError: %s is not set." % what
+        if not f.done():  # InvalidStateError, chained as raised here (yieldc: made here)
+            try:
+                f.result() if op == "result" else f.exception()
+            except asyncio.InvalidStateError as e:
+                r = "raise " + fx(e)
         elif f.cancelled():
             r = "raise " + fx(f._make_cancelled_error())
         else:
@@ -411,69 +433,49 @@ class Run:
 
     # combinators
 
-    async def WAIT_FOR(self, who, name, ms):
+    def WAIT_FOR(self, who, name, ms):
         f = self.fut(who, "wait_for", name)
-        if f is None:
-            return
-        try:
-            v = await asyncio.wait_for(f, secs(ms))
-        except BaseException as e:
-            self.L(who, "wait_for %s -> raise %s" % (name, fx(e)))
-            raise
-        self.L(who, "wait_for %s -> %s" % (name, self.fres(v)))
+        return Wait(self, who, "wait_for " + name, f and asyncio.wait_for(f, secs(ms)))
 
-    async def SHIELD(self, who, name):
+    def SHIELD(self, who, name):
         f = self.fut(who, "shield", name)
-        if f is None:
-            return
-        try:
-            v = await asyncio.shield(f)
-        except BaseException as e:
-            self.L(who, "shield %s -> raise %s" % (name, fx(e)))
-            raise
-        self.L(who, "shield %s -> %s" % (name, self.fres(v)))
+        return Wait(self, who, "shield " + name, f and asyncio.shield(f))
 
     def spawned(self, names):
         return [n for n in names if n in self.futs]
 
-    async def GATHER(self, who, gname, names, rex):
+    def GATHER(self, who, gname, names, rex):
         names = self.spawned(names)
         g = asyncio.gather(*[self.futs[n] for n in names], return_exceptions=rex)
-        what = "gather %s (%s)" % (gname, " ".join(names))
         if gname != "-":
             if gname in self.futs:
                 raise S.ParseError("gather %s made twice" % gname)
             self.futs[gname] = g
             self.created.append((gname, g))
-        try:
-            res = await g
-        except BaseException as e:
-            self.L(who, "%s -> raise %s" % (what, fx(e)))
-            raise
-        self.L(who, "%s -> %s" % (what, self.flist(res)))
+        return Wait(self, who, "gather %s (%s)" % (gname, " ".join(names)), g)
 
-    async def WAIT(self, who, names, mode, ms):
+    def WAIT(self, who, names, mode, ms):
         names = self.spawned(names)
-        what = "wait (%s) %s" % (" ".join(names), mode)
-        try:
-            await asyncio.wait([self.futs[n] for n in names], timeout=secs(ms),
-                               return_when=WAIT_MODES[mode])
-        except BaseException as e:
-            self.L(who, "%s -> raise %s" % (what, fx(e)))
-            raise
-        done = [n for n in names if self.futs[n].done()]
-        pend = [n for n in names if not self.futs[n].done()]
-        self.L(who, "%s -> done (%s) pending (%s)" % (what, " ".join(done), " ".join(pend)))
+        w = Wait(self, who, "wait (%s) %s" % (" ".join(names), mode),
+                 asyncio.wait([self.futs[n] for n in names], timeout=secs(ms),
+                              return_when=WAIT_MODES[mode]))
 
-    async def AS_COMPLETED(self, who, names, ms):
+        def done(v):
+            d = [n for n in names if self.futs[n].done()]
+            p = [n for n in names if not self.futs[n].done()]
+            return "done (%s) pending (%s)" % (" ".join(d), " ".join(p))
+        w.show = done
+        return w
+
+    def AS_COMPLETED(self, who, names, ms):
         names = self.spawned(names)
-        try:
-            async for f in _OrderedAsCompleted([self.futs[n] for n in names], secs(ms)):
-                self.L(who, "as_completed -> %s" % self.name_of(f))
-        except BaseException as e:
-            self.L(who, "as_completed -> raise %s" % fx(e))
-            raise
-        self.L(who, "as_completed -> end")
+        w = Wait(self, who, "as_completed",
+                 _OrderedAsCompleted([self.futs[n] for n in names], secs(ms)))
+        w.show = lambda v: "end"
+        return w
+
+    def AC_ITEM(self, who, f):
+        self.L(who, "as_completed -> %s" % self.name_of(f))
 
     # async generators
 
@@ -482,32 +484,16 @@ class Run:
             raise S.ParseError("%s is not an agen" % name)
         return self.agens[name]
 
-    async def ANEXT(self, who, name):
-        g = self.ag(name)
-        try:
-            v = await anext(g)
-        except BaseException as e:
-            self.L(who, "anext %s -> raise %s" % (name, fx(e)))
-            raise
-        self.L(who, "anext %s -> %s" % (name, fv(v)))
+    def ANEXT(self, who, name):
+        return Wait(self, who, "anext " + name, anext(self.ag(name)))
 
-    async def ATHROW(self, who, name, tname, n):
-        g = self.ag(name)
-        try:
-            v = await g.athrow(mkexc(tname, n))
-        except BaseException as e:
-            self.L(who, "athrow %s -> raise %s" % (name, fx(e)))
-            raise
-        self.L(who, "athrow %s -> %s" % (name, fv(v)))
+    def ATHROW(self, who, name, tname, n):
+        return Wait(self, who, "athrow " + name, self.ag(name).athrow(mkexc(tname, n)))
 
-    async def ACLOSE(self, who, name):
-        g = self.ag(name)
-        try:
-            await g.aclose()
-        except BaseException as e:
-            self.L(who, "aclose %s -> raise %s" % (name, fx(e)))
-            raise
-        self.L(who, "aclose %s -> ok" % name)
+    def ACLOSE(self, who, name):
+        w = Wait(self, who, "aclose " + name, self.ag(name).aclose())
+        w.show = lambda v: "ok"
+        return w
 
     def ASTATE(self, who, name):
         self.L(who, "astate %s -> %s" % (name, AGEN_LETTER[inspect.getasyncgenstate(self.ag(name))]))
@@ -654,6 +640,18 @@ class Emit:
         for s in steps:
             self.step(s, d)
 
+    def wait(self, d, call):
+        """A waiting step, awaited in this frame (see Wait)."""
+        v = self.var()
+        self.w(d, "%s = %s" % (v, call))
+        self.w(d, "if %s.aw is not None:" % v)
+        self.w(d + 1, "try:")
+        self.w(d + 2, "%s.v = await %s.aw" % (v, v))
+        self.w(d + 1, "except BaseException as %s_e:" % v)
+        self.w(d + 2, "%s.fail(%s_e)" % (v, v))
+        self.w(d + 2, "raise")
+        self.w(d + 1, "%s.ok()" % v)
+
     @staticmethod
     def ms(x):
         return "None" if x is None else "%d" % x
@@ -701,9 +699,9 @@ class Emit:
         elif k == "spawn":
             self.w(d, "R.SPAWN(%s, %r, %s)" % (me, s[1], len(s) > 2 and s[2] == "eager"))
         elif k == "sleep":
-            self.w(d, "await R.SLEEP(%s, %d)" % (me, s[1]))
+            self.wait(d, "R.SLEEP(%s, %d)" % (me, s[1]))
         elif k == "await":
-            self.w(d, "await R.AWAIT(%s, %r)" % (me, s[1]))
+            self.wait(d, "R.AWAIT(%s, %r)" % (me, s[1]))
         elif k == "cancel":
             self.w(d, "R.CANCEL(%s, %r, %r)" % (me, s[1], s[2] if len(s) > 2 else None))
         elif k in ("uncancel", "cancelling", "state"):
@@ -725,21 +723,29 @@ class Emit:
         elif k in ("expired", "trepr"):
             self.w(d, "R.%s(%s, %r)" % (k.upper(), me, s[1]))
         elif k == "wait_for":
-            self.w(d, "await R.WAIT_FOR(%s, %r, %s)" % (me, s[1], self.ms(s[2])))
+            self.wait(d, "R.WAIT_FOR(%s, %r, %s)" % (me, s[1], self.ms(s[2])))
         elif k == "shield":
-            self.w(d, "await R.SHIELD(%s, %r)" % (me, s[1]))
+            self.wait(d, "R.SHIELD(%s, %r)" % (me, s[1]))
         elif k == "gather":
-            self.w(d, "await R.GATHER(%s, %r, %r, %s)" % (me, s[1], s[2], len(s) > 3 and s[3] == "rex"))
+            self.wait(d, "R.GATHER(%s, %r, %r, %s)" % (me, s[1], s[2], len(s) > 3 and s[3] == "rex"))
         elif k == "wait":
-            self.w(d, "await R.WAIT(%s, %r, %r, %s)" % (me, s[1], s[2], self.ms(s[3])))
+            self.wait(d, "R.WAIT(%s, %r, %r, %s)" % (me, s[1], s[2], self.ms(s[3])))
         elif k == "as_completed":
-            self.w(d, "await R.AS_COMPLETED(%s, %r, %s)" % (me, s[1], self.ms(s[2])))
+            v = self.var()
+            self.w(d, "%s = R.AS_COMPLETED(%s, %r, %s)" % (v, me, s[1], self.ms(s[2])))
+            self.w(d, "try:")
+            self.w(d + 1, "async for %s.v in %s.aw:" % (v, v))
+            self.w(d + 2, "R.AC_ITEM(%s, %s.v)" % (me, v))
+            self.w(d, "except BaseException as %s_e:" % v)
+            self.w(d + 1, "%s.fail(%s_e)" % (v, v))
+            self.w(d + 1, "raise")
+            self.w(d, "%s.ok()" % v)
         elif k == "anext":
-            self.w(d, "await R.ANEXT(%s, %r)" % (me, s[1]))
+            self.wait(d, "R.ANEXT(%s, %r)" % (me, s[1]))
         elif k == "athrow":
-            self.w(d, "await R.ATHROW(%s, %r, %r, %d)" % (me, s[1], s[2], s[3]))
+            self.wait(d, "R.ATHROW(%s, %r, %r, %d)" % (me, s[1], s[2], s[3]))
         elif k == "aclose":
-            self.w(d, "await R.ACLOSE(%s, %r)" % (me, s[1]))
+            self.wait(d, "R.ACLOSE(%s, %r)" % (me, s[1]))
         elif k == "astate":
             self.w(d, "R.ASTATE(%s, %r)" % (me, s[1]))
         else:

@@ -681,8 +681,9 @@ static void step_result(sym *self, const step *s, bool exception)
 
 static yc_cm *new_timeout(sym *self, const step *s)
 {
+    (void)self;
     yc_cm *cm = s->flag ? yc_cm_timeout_at(secs(s)) : yc_cm_timeout(secs(s));
-    if (!cm) die("scenario %s: a timeout: %s", self->sc->id, fxs(yc_err_get()));
+    if (!cm) yc_raise(yc_err_take()); /* no running loop: as asyncio.timeout() */
     return cm;
 }
 
@@ -919,11 +920,21 @@ static sym *agen_of(const sym *self, const step *s)
 }
 
 /* A generator's status as an async generator's awaitable: the yielded
- * value in *v, StopAsyncIteration when it ended, its exception raised. */
+ * value in *v, StopAsyncIteration when it ended, its exception raised. A
+ * StopAsyncIteration escaping the body becomes RuntimeError "async
+ * generator raised StopAsyncIteration" (cause and context: it), as CPython
+ * does for async generators (yieldc's generators are sync ones: PEP 479
+ * converts StopIteration only). */
 static void agen_outcome(int st)
 {
     if (st == YC_RETURN) yc_raise(yc_exc_new(&yc_StopAsyncIteration, NULL));
-    YC_CHECK(st);
+    if (st >= 0) return;
+    YC_TRY {
+        YC_CHECK(st);
+    } YC_EXCEPT(&yc_StopAsyncIteration) {
+        yc_raise_from(yc_exc_new(&yc_RuntimeError, "async generator raised StopAsyncIteration"),
+                      yc_exc_ref(yc_exc_current()));
+    } YC_END;
 }
 
 static void op_agen(const sym *self, const step *s, void *ud)
@@ -1097,6 +1108,11 @@ static void tail_lines(scenario *sc)
     }
     if (b.len) trace("%s", b.s);
     free(b.s);
+    /* the timeouts hold their tasks */
+    for (int i = 0; i < sc->nsyms; i++) {
+        yc_timeout_unref(sc->syms[i].tm);
+        sc->syms[i].tm = NULL;
+    }
     /* release the futures in creation order: an exception nobody
      * retrieved is reported then (asyncio: _log_traceback) */
     unretrieved.len = 0;
@@ -1139,9 +1155,7 @@ static void run_scenario(scenario *sc)
     for (int i = 0; i < sc->nsyms; i++) {
         sym *y = &sc->syms[i];
         yc_gen_free(y->gen);
-        yc_timeout_unref(y->tm);
         y->gen = NULL;
-        y->tm = NULL;
     }
     yc_err_clear();
     cur_sc = NULL;
