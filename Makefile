@@ -94,12 +94,17 @@ demo: release
 
 # make fuzz SEED=... N=...: N random scenarios of the CPython differential
 # test from SEED (tests/conformance/diff/README.md); divergences are shrunk
-# and saved under tests/conformance/corpus/.
+# and saved under tests/conformance/corpus/. MODE=loop: the event loop's
+# test against asyncio (tests/conformance/loopdiff/README.md; needs CPython
+# 3.13+), divergences saved under tests/conformance/loopdiff/corpus/.
 SEED ?= 1
 N ?= 100000
+MODE ?= gen
+FUZZ_RUNNER_gen := diff/difftest_runner
+FUZZ_RUNNER_loop := loopdiff/loopdiff_runner
 fuzz:
 	$(call build,gcc-O2,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=asm)
-	YC_DIFF_RUNNER=$(B)/gcc-O2/tests/conformance/diff/difftest_runner \
+	YC_FUZZ_MODE=$(MODE) YC_DIFF_RUNNER=$(B)/gcc-O2/tests/conformance/$(FUZZ_RUNNER_$(MODE)) \
 	    bash tests/conformance/diff/fuzz.sh $(SEED) $(N)
 
 # ---- test ------------------------------------------------------------------
@@ -148,24 +153,28 @@ test:
 test-matrix: $(MATRIX)
 
 test-gcc-O2:
-	$(call build,gcc-O2,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=asm)
+	$(call build,gcc-O2,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=asm $(LOOPDIFF_CACHE))
 	$(call ctest,gcc-O2,)
 
-# The full random differential test (20000 + 5000 scenarios per oracle) runs
-# in gcc-O2 and asan-ubsan; the other configurations run a smaller sample.
-DIFF_SMALL := -DYC_DIFF_RANDOM_N=2000 -DYC_DIFF_RANDOM_WITH_N=1000
+# The full random differential test (20000 + 5000 scenarios per oracle, and
+# 20000 loop scenarios) runs in gcc-O2 and asan-ubsan; the other
+# configurations run a smaller sample.
+DIFF_SMALL := -DYC_DIFF_RANDOM_N=2000 -DYC_DIFF_RANDOM_WITH_N=1000 -DYC_LOOPDIFF_RANDOM_N=2000
+# The loop test's oracle traces, shared by every configuration (the oracle
+# is the slow part; the traces depend only on the scenarios and the oracle).
+LOOPDIFF_CACHE := -DYC_LOOPDIFF_ORACLE_CACHE=$(B)/loopdiff-oracle-cache
 
 test-gcc-ucontext:
-	$(call build,gcc-ucontext,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=ucontext $(DIFF_SMALL))
+	$(call build,gcc-ucontext,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=ucontext $(DIFF_SMALL) $(LOOPDIFF_CACHE))
 	$(call ctest,gcc-ucontext,)
 
 ifeq ($(HAVE_CLANG),yes)
 test-clang-O0:
-	$(call build,clang-O0,-DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-g -O0" $(DIFF_SMALL))
+	$(call build,clang-O0,-DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-g -O0" $(DIFF_SMALL) $(LOOPDIFF_CACHE))
 	$(call ctest,clang-O0,)
 
 test-clang-O3:
-	$(call build,clang-O3,-DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O3 -DNDEBUG" $(DIFF_SMALL))
+	$(call build,clang-O3,-DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O3 -DNDEBUG" $(DIFF_SMALL) $(LOOPDIFF_CACHE))
 	$(call ctest,clang-O3,)
 else
 test-clang-O0 test-clang-O3:
@@ -173,13 +182,13 @@ test-clang-O0 test-clang-O3:
 endif
 
 test-asan-ubsan:
-	$(call build,asan-ubsan,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=Debug -DYC_SANITIZE=address$(comma)undefined)
+	$(call build,asan-ubsan,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=Debug -DYC_SANITIZE=address$(comma)undefined $(LOOPDIFF_CACHE))
 	$(call ctest,asan-ubsan,$(SAN_ENV))
 
 # ThreadSanitizer over the tests that use threads (the library tells TSan
 # about every switch through its fiber interface).
 test-tsan:
-	$(call build,tsan,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=Debug -DYC_SANITIZE=thread $(DIFF_SMALL))
+	$(call build,tsan,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=Debug -DYC_SANITIZE=thread $(DIFF_SMALL) $(LOOPDIFF_CACHE))
 	$(call ctest,tsan,TSAN_OPTIONS=halt_on_error=1,-R "test_threads|test_loop$$")
 
 # Memcheck over every ctest test of gcc-O2 (test binaries and examples), one
@@ -192,7 +201,7 @@ test-valgrind:
 	@echo "==> [valgrind] $(VALGRIND) $(VALGRIND_FLAGS)"
 	@d=$(B)/gcc-O2/valgrind; rm -rf $$d && mkdir -p $$d && cd $(B)/gcc-O2 \
 	  && $(CTEST) --show-only=json-v1 \
-	  | $(PYTHON) -c 'import json, shlex, sys; [print(t["name"].replace(" ", "_"), shlex.join(t["command"])) for t in json.load(sys.stdin)["tests"] if t.get("command") and not t["name"].startswith("difftest")]' \
+	  | $(PYTHON) -c 'import json, shlex, sys; [print(t["name"].replace(" ", "_"), shlex.join(t["command"])) for t in json.load(sys.stdin)["tests"] if t.get("command") and not t["name"].startswith(("difftest", "loopdiff"))]' \
 	  | xargs -d '\n' -P $(JOBS) -I '{}' bash -c ' \
 	      name="$${1%% *}"; cmd="$${1#* }"; log="$$0/$$name.log"; \
 	      eval "timeout $(VALGRIND_TIMEOUT) $(VALGRIND) $(VALGRIND_FLAGS) $$cmd" > "$$log" 2>&1; rc=$$?; \

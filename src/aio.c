@@ -680,12 +680,14 @@ static void wait_on_completion(yc_task *f, void *ud)
 {
     wait_st *w = ud;
     w->counter--;
-    bool failed = false;
-    if (w->return_when == YC_FIRST_EXCEPTION && f->state == FUT_FINISHED) {
-        f->log_tb = false; /* f.exception() */
-        failed = f->exc != NULL;
+    bool wake = w->counter == 0 || w->return_when == YC_FIRST_COMPLETED;
+    /* asyncio's condition short-circuits: f.exception() (which marks the
+     * exception retrieved) only runs when the first two did not decide */
+    if (!wake && w->return_when == YC_FIRST_EXCEPTION && f->state == FUT_FINISHED) {
+        f->log_tb = false;
+        wake = f->exc != NULL;
     }
-    if (w->counter == 0 || w->return_when == YC_FIRST_COMPLETED || failed) {
+    if (wake) {
         if (w->timer) yc_handle_cancel(w->timer);
         wake_waiter(w->waiter);
     }

@@ -85,6 +85,7 @@ class Env:
         self.pyver = tuple(int(x) for x in out.stdout.split("."))
         self.full = self.pyver >= (3, 13)
         self.features = frozenset()
+        self.cache = None
         if loop:
             out = subprocess.run([runner, "--features"], stdout=subprocess.PIPE,
                                  universal_newlines=True, check=True)
@@ -168,23 +169,47 @@ class Env:
             raise RuntimeError("oracle failed (exit %d):\n%s" % (p.returncode, err[-3000:]))
         return split_traces(out)[0]
 
-    def run_both(self, forms, full=None):
+    def cache_path(self, text):
+        """Where the oracle's output for batch `text` is kept (--oracle-cache):
+        a function of the batch, the oracle's sources and its version."""
+        import hashlib
+        h = hashlib.sha256()
+        for src in (self.oracle, os.path.join(HERE, "scn.py")):
+            with open(src, "rb") as f:
+                h.update(f.read())
+        h.update(("%r\n" % (self.pyver,)).encode())
+        h.update(text.encode())
+        return os.path.join(self.cache, h.hexdigest()[:32] + ".trace")
+
+    def run_both(self, forms, full=None, cache=False):
         """Runs oracle and runner side by side. Returns {id: (kind, oracle
-        trace, runner trace, detail)} for each divergent scenario."""
+        trace, runner trace, detail)} for each divergent scenario. cache:
+        the oracle's output may come from (and goes to) --oracle-cache."""
         if full is None:
             full = self.full
+        text = "".join(S.fmt(x) + "\n" for x in forms)
+        cpath = self.cache_path(text) if cache and self.cache else None
+        oout = None
+        if cpath and os.path.exists(cpath):
+            with open(cpath) as f:
+                oout = f.read()
         with tempfile.NamedTemporaryFile("w", suffix=".scn", delete=False) as f:
-            for x in forms:
-                f.write(S.fmt(x) + "\n")
+            f.write(text)
             path = f.name
         try:
-            oracle = self.start_oracle(path)
+            oracle = self.start_oracle(path) if oout is None else None
             rtraces, problems = self.run_runner(forms, full)
-            oout, oerr = oracle.communicate()
+            if oracle:
+                oout, oerr = oracle.communicate()
         finally:
             os.unlink(path)
-        if oracle.returncode != 0:
+        if oracle and oracle.returncode != 0:
             raise RuntimeError("oracle failed (exit %d):\n%s" % (oracle.returncode, oerr[-3000:]))
+        if oracle and cpath:
+            os.makedirs(self.cache, exist_ok=True)
+            with open(cpath + ".tmp%d" % os.getpid(), "w") as f:
+                f.write(oout)
+            os.replace(cpath + ".tmp%d" % os.getpid(), cpath)
         otraces = split_traces(oout)[0]
         bad = {}
         for x in forms:
@@ -465,8 +490,13 @@ def shrink(env, form, sig, full, log):
         for c in batch:
             got = bad.get(S.scn_id(c))
             if got and signature(*got) == sig:
-                better = c
-                break
+                # the generator test takes the first (biggest cut); the
+                # loop test the smallest of the whole round (its oracle is
+                # slower, so fewer rounds)
+                if better is None or (env.loop and size(c) < size(better)):
+                    better = c
+                if not env.loop:
+                    break
         if better is None:
             break
         form = better
@@ -538,7 +568,7 @@ def cmd_random(env, seed, n, save_dir, do_shrink, max_report, with_stream=False)
         else:
             make = gen_scenarios.scenario_with if with_stream else gen_scenarios.scenario
             forms = [make(seed, i) for i in range(start, start + count)]
-        bad = env.run_both(forms)
+        bad = env.run_both(forms, cache=True)
         for x in forms:
             sid = S.scn_id(x)
             if sid not in bad:
@@ -610,7 +640,7 @@ def cmd_corpus(env, paths):
         entries = [e for e in entries if e[1] not in unsupported]
     plain = [f for _, f, _ in entries if "v313" not in S.scn_flags(f) or env.full]
     v313 = [f for _, f, _ in entries if "v313" in S.scn_flags(f) and not env.full]
-    bad = env.run_both(plain) if plain else {}
+    bad = env.run_both(plain, cache=True) if plain else {}
     failed = set()
     where = {S.scn_id(f): p for p, f, _ in entries}
     for sid in [S.scn_id(f) for f in plain]:
@@ -679,6 +709,9 @@ def main(argv):
                     help="random: the section 9 stream (with blocks, context managers)")
     ap.add_argument("--loop", action="store_true",
                     help="the event loop test (../loopdiff): needs a CPython 3.13+ --python")
+    ap.add_argument("--oracle-cache", default="",
+                    help="--loop: keep the oracle's traces of random and corpus batches in this "
+                         "directory (make test's configurations share them)")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("mode", choices=["random", "corpus", "file"])
     ap.add_argument("args", nargs="*")
@@ -694,6 +727,7 @@ def main(argv):
         print("SKIPPED: the event loop differential test needs CPython 3.13+ as the oracle; "
               "%s is %d.%d (give --python or $YC_ORACLE_PYTHON)" % ((a.python,) + env.pyver[:2]))
         return SKIPPED
+    env.cache = a.oracle_cache or None
     if a.loop and a.save == DEFAULT_CORPUS:
         a.save = LOOP_CORPUS
     if a.mode == "random":

@@ -29,6 +29,7 @@ order the same way: as_completed's callbacks on tasks already done.
 """
 
 import asyncio
+import functools
 import gc
 import heapq
 import inspect
@@ -213,6 +214,9 @@ class Wait:
     def __init__(self, run, who, what, aw, ok=None):
         self.run, self.who, self.what, self.aw = run, who, what, aw
         self.v = None
+        self.skip = aw is None
+        if self.skip:  # nothing to wait for (logged already): a done future
+            self.aw = run.done_fut
         if ok is not None:
             self.show = lambda v: ok
 
@@ -223,7 +227,8 @@ class Wait:
         self.run.L(self.who, "%s -> raise %s" % (self.what, fx(e)))
 
     def ok(self):
-        self.run.L(self.who, "%s -> %s" % (self.what, self.show(self.v)))
+        if not self.skip:
+            self.run.L(self.who, "%s -> %s" % (self.what, self.show(self.v)))
 
 
 class Run:
@@ -526,15 +531,6 @@ class Run:
             else:
                 src.append("async def _b_%s():" % name)
                 e.block(steps, 1)
-                src.append("async def _t_%s():" % name)
-                src.append("    L(%r, 'start')" % name)
-                src.append("    try:")
-                src.append("        _r = await _b_%s()" % name)
-                src.append("    except BaseException as _e:")
-                src.append("        L(%r, 'end -> raise ' + fx(_e))" % name)
-                src.append("        raise")
-                src.append("    L(%r, 'end -> ' + fv(_r))" % name)
-                src.append("    return _r")
         if "main" not in self.defs:
             raise S.ParseError("no main")
         ns = {"asyncio": asyncio, "fx": fx, "fv": fv, "R": self, "L": self.L}
@@ -542,11 +538,28 @@ class Run:
         code = compile("\n".join(src) + "\n", "<scenario %s>" % self.sid, "exec")
         exec(code, ns)
         self.ns = ns
+        for n, (kind, _) in self.defs.items():
+            if kind != "agen":
+                ns["_t_" + n] = functools.partial(self.task_main, n, ns["_b_" + n])
+
+    async def task_main(self, name, body):
+        """A task's coroutine: "NAME start", the body (a coroutine of its
+        own: this frame handles nothing, so it chains nothing), "NAME end"."""
+        self.L(name, "start")
+        try:
+            r = await body()
+        except BaseException as e:
+            self.L(name, "end -> raise " + fx(e))
+            raise
+        self.L(name, "end -> " + fv(r))
+        return r
 
     def run(self):
         self.build()
         loop = self.loop = VLoop()
         loop.set_exception_handler(self.on_report)
+        self.done_fut = loop.create_future()
+        self.done_fut.set_result(None)
         for n in self.order:
             if self.defs[n][0] == "agen":
                 self.agens[n] = self.ns["_t_" + n]()
@@ -641,16 +654,12 @@ class Emit:
             self.step(s, d)
 
     def wait(self, d, call):
-        """A waiting step, awaited in this frame (see Wait)."""
-        v = self.var()
-        self.w(d, "%s = %s" % (v, call))
-        self.w(d, "if %s.aw is not None:" % v)
-        self.w(d + 1, "try:")
-        self.w(d + 2, "%s.v = await %s.aw" % (v, v))
-        self.w(d + 1, "except BaseException as %s_e:" % v)
-        self.w(d + 2, "%s.fail(%s_e)" % (v, v))
-        self.w(d + 2, "raise")
-        self.w(d + 1, "%s.ok()" % v)
+        """A waiting step, awaited in this frame (see Wait); few lines,
+        since compiling the scenario is most of the oracle's time."""
+        self.w(d, "_w = %s" % call)
+        self.w(d, "try: _w.v = await _w.aw")
+        self.w(d, "except BaseException as _e: _w.fail(_e); raise")
+        self.w(d, "_w.ok()")
 
     @staticmethod
     def ms(x):
@@ -731,15 +740,11 @@ class Emit:
         elif k == "wait":
             self.wait(d, "R.WAIT(%s, %r, %r, %s)" % (me, s[1], s[2], self.ms(s[3])))
         elif k == "as_completed":
-            v = self.var()
-            self.w(d, "%s = R.AS_COMPLETED(%s, %r, %s)" % (v, me, s[1], self.ms(s[2])))
+            self.w(d, "_w = R.AS_COMPLETED(%s, %r, %s)" % (me, s[1], self.ms(s[2])))
             self.w(d, "try:")
-            self.w(d + 1, "async for %s.v in %s.aw:" % (v, v))
-            self.w(d + 2, "R.AC_ITEM(%s, %s.v)" % (me, v))
-            self.w(d, "except BaseException as %s_e:" % v)
-            self.w(d + 1, "%s.fail(%s_e)" % (v, v))
-            self.w(d + 1, "raise")
-            self.w(d, "%s.ok()" % v)
+            self.w(d + 1, "async for _f in _w.aw: R.AC_ITEM(%s, _f)" % me)
+            self.w(d, "except BaseException as _e: _w.fail(_e); raise")
+            self.w(d, "_w.ok()")
         elif k == "anext":
             self.wait(d, "R.ANEXT(%s, %r)" % (me, s[1]))
         elif k == "athrow":
