@@ -308,7 +308,8 @@ class Run:
     # task body is one frame).
 
     def SLEEP(self, who, ms):
-        return Wait(self, who, "sleep %d" % ms, asyncio.sleep(secs(ms)), ok="ok")
+        d = float("nan") if ms == "nan" else secs(ms)
+        return Wait(self, who, "sleep %s" % ms, asyncio.sleep(d), ok="ok")
 
     def AWAIT(self, who, name):
         f = self.fut(who, "await", name)
@@ -708,7 +709,7 @@ class Emit:
         elif k == "spawn":
             self.w(d, "R.SPAWN(%s, %r, %s)" % (me, s[1], len(s) > 2 and s[2] == "eager"))
         elif k == "sleep":
-            self.wait(d, "R.SLEEP(%s, %d)" % (me, s[1]))
+            self.wait(d, "R.SLEEP(%s, %r)" % (me, s[1]))
         elif k == "await":
             self.wait(d, "R.AWAIT(%s, %r)" % (me, s[1]))
         elif k == "cancel":

@@ -227,7 +227,8 @@ static void compile_step(scenario *sc, step *s, const sx *x)
         s->flag = x->n > 2 && is_sym(x->v[2], "eager");
     } else if (!strcmp(k, "sleep")) {
         s->kind = ST_SLEEP;
-        s->num = int_of(arg(x, 1));
+        s->flag = is_sym(arg(x, 1), "nan"); /* sleep(NaN): ValueError */
+        if (!s->flag) s->num = int_of(x->v[1]);
     } else if (!strcmp(k, "cancel")) {
         s->kind = ST_CANCEL;
         s->sym = sym_of(sc, arg(x, 1));
@@ -583,13 +584,14 @@ static void step_spawn(sym *self, const step *s)
 static void op_sleep(const sym *self, const step *s, void *ud)
 {
     (void)self, (void)ud;
-    yc_sleep(secs(s));
+    yc_sleep(s->flag ? NAN : secs(s));
 }
 
 static void step_sleep(sym *self, const step *s)
 {
     char what[64];
-    snprintf(what, sizeof what, "sleep %" PRId64, s->num);
+    if (s->flag) snprintf(what, sizeof what, "sleep nan");
+    else snprintf(what, sizeof what, "sleep %" PRId64, s->num);
     guarded(self, what, op_sleep, s, NULL);
     tlog(self, "%s -> ok", what);
 }
