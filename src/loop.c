@@ -758,6 +758,26 @@ static void cancel_all(yc_loop *L)
     yc__free(ts);
 }
 
+static yc_val noop_body(void *arg)
+{
+    (void)arg;
+    return YC_NONE;
+}
+
+/* The rest of asyncio.run's shutdown: run_until_complete of
+ * loop.shutdown_asyncgens() and of loop.shutdown_default_executor(), tasks
+ * that have nothing to do here but run the loop two iterations each, in
+ * which what is still ready runs (done callbacks of tasks that ended in
+ * the last iteration, a task spawned while the others were cancelled). */
+static void shutdown_rounds(yc_loop *L)
+{
+    for (int i = 0; i < 2; i++) {
+        yc_task *t = yc_loop_spawn(L, noop_body, NULL, NULL);
+        if (!t || yc_loop_run_until_complete(L, t, NULL) < 0) yc_err_clear();
+        yc_task_unref(t);
+    }
+}
+
 int yc_loop_run(yc_gen_fn fn, void *arg, const yc_loop_opts *opts, yc_val *out)
 {
     if (out) *out = YC_NONE;
@@ -783,6 +803,7 @@ int yc_loop_run(yc_gen_fn fn, void *arg, const yc_loop_opts *opts, yc_val *out)
     }
     yc_exc *e = st < 0 ? yc_err_take() : NULL;
     cancel_all(L);
+    shutdown_rounds(L);
     yc_task_unref(main_task);
     yc_loop_close(L);
     yc_loop_free(L);

@@ -74,10 +74,14 @@ yc_task *yc_task_ref(yc_task *t)
     return t;
 }
 
+static int task_format(const yc_task *t, char *buf, size_t n);
+
+/* t's last reference is gone (refs 0: yc_task_format would call it
+ * invalid). */
 static void report_unretrieved(yc_task *t)
 {
     char repr[400], text[480];
-    yc_task_format(t, repr, sizeof repr);
+    task_format(t, repr, sizeof repr);
     snprintf(text, sizeof text, "%s exception was never retrieved\nfuture: %s",
              t->kind == KIND_TASK ? "Task" : "Future", repr);
     yc__loop_report(t->exc, text);
@@ -524,6 +528,11 @@ int yc_task_format(const yc_task *t, char *buf, size_t n)
 {
     if (!buf) n = 0;
     if (!yc__task_ok(t)) return snprintf(buf, n, "<invalid task>");
+    return task_format(t, buf, n);
+}
+
+static int task_format(const yc_task *t, char *buf, size_t n)
+{
     const char *st = t->state == FUT_PENDING     ? "pending"
                      : t->state == FUT_CANCELLED ? "cancelled"
                                                  : "finished";

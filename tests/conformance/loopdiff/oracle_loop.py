@@ -246,6 +246,7 @@ class Run:
         self.tms = {}         # name -> asyncio.Timeout
         self.loop = None
         self.quiet = False
+        self.destroyed = set()
 
     # -- the trace --
 
@@ -568,17 +569,23 @@ class Run:
         self.created.append(("main", main))
         try:
             try:
-                outcome = "ok " + fv(loop.run_until_complete(main))
+                outcome = ("ok", loop.run_until_complete(main))
             except Deadlock:
                 raise
             except BaseException as e:  # noqa: B902
-                outcome = "raise " + fx(e)
+                outcome = ("raise", e)
             self.cancel_all()
+            # the rest of runners.Runner.close (iterations that run what
+            # is still ready, as asyncio.run does)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+            self.destroy_pending()
         except Deadlock:
             self.out.append("< deadlock")
             self.finish()
             return self.out
-        self.out.append("< " + outcome)
+        # formatted now, as asyncio.run's caller would see it
+        self.out.append("< %s %s" % (outcome[0], fv(outcome[1]) if outcome[0] == "ok" else fx(outcome[1])))
         self.tail()
         self.finish()
         return self.out
@@ -602,13 +609,33 @@ class Run:
                     "task": t,
                 })
 
+    def destroy_pending(self):
+        """Tasks still pending now (spawned while the others were being
+        cancelled) go when loop.close() drops the callbacks that hold them:
+        "Task was destroyed but it is pending!", and their coroutine is
+        closed (GeneratorExit). CPython's order is the garbage collector's;
+        this is yieldc's (yc_loop_close: newest first), and such a task
+        counts as cancelled."""
+        self.destroyed = set()
+        for n, t in reversed(self.created):
+            if isinstance(t, asyncio.Task) and not t.done():
+                self.loop.call_exception_handler({"message": "Task was destroyed but it is pending!",
+                                                  "task": t})
+                self.destroyed.add(n)
+                try:
+                    t.get_coro().close()
+                except BaseException as e:  # noqa: B902
+                    self.loop.call_exception_handler({
+                        "message": "Exception ignored while destroying", "task": t, "exception": e})
+
     def tail(self):
         parts = []
         for n in self.order:
             if self.defs[n][0] != "task":
                 continue
             f = self.futs.get(n)
-            parts.append("%s=%s" % (n, "-" if f is None else "cancelled" if f.cancelled()
+            parts.append("%s=%s" % (n, "-" if f is None else "cancelled"
+                                    if f.cancelled() or n in self.destroyed
                                     else "done" if f.done() else "pending"))
         if parts:
             self.out.append("  tasks " + " ".join(parts))

@@ -83,6 +83,7 @@ typedef struct sym {
     yc_cm *cm;               /* a timeout made under this name: its manager */
     yc_timeout *tm;          /* ... and the timeout (referenced) */
     yc_val ret;              /* the value of a `ret` on its way out */
+    bool unretrieved;        /* reported when released at the end */
     struct scenario *sc;
 } sym;
 
@@ -577,7 +578,7 @@ static void step_spawn(sym *self, const step *s)
     sc->created[slot] = s->sym;
     yc_task_opts o = {.name = y->name, .flags = s->flag ? YC_TASK_EAGER : 0};
     yc_task *t = yc_task_spawn(task_body, y, &o);
-    if (!t) die("scenario %s: yc_task_spawn failed: %s", sc->id, fxs(yc_err_get()));
+    if (!t) yc_raise(yc_err_take()); /* no running loop (an agen closed after the trace) */
     y->fut = t;
 }
 
@@ -829,7 +830,7 @@ static void step_gather(sym *self, const step *s)
     if (s->sym != SYM_CUR) {
         if (y->fut) die("scenario %s: gather %s made twice", sc->id, y->name);
         y->fut = yc_gather_future(ts, (size_t)n, s->flag ? YC_RETURN_EXCEPTIONS : 0);
-        if (!y->fut) die("scenario %s: yc_gather_future: %s", sc->id, fxs(yc_err_get()));
+        if (!y->fut) yc_raise(yc_err_take());
         y->children = xmalloc((size_t)(n + 1) * sizeof *y->children);
         memcpy(y->children, ks, (size_t)n * sizeof *ks);
         y->nchildren = n;
@@ -888,7 +889,7 @@ static void op_as_completed(const sym *self, const step *s, void *ud)
 {
     multi_args *m = ud;
     yc_iter *it = yc_as_completed(m->ts, (size_t)m->n, secs(s));
-    if (!it) die("scenario %s: yc_as_completed: %s", self->sc->id, fxs(yc_err_get()));
+    if (!it) yc_raise(yc_err_take());
     YC_TRY {
         yc_val v;
         int st;
@@ -1078,13 +1079,18 @@ static void on_report(yc_exc *e, const char *obj, void *ud)
 {
     (void)ud;
     if (quiet || !cur_sc) return;
-    if (unref_target && strstr(obj, "exception was never retrieved")) {
-        sb_add(&unretrieved, " %s", unref_target);
-        return;
-    }
     char name[128];
     size_t first = strcspn(obj, "\n");
     const char *who = repr_name(obj + first, name, sizeof name);
+    if (unref_target && strstr(obj, "exception was never retrieved")) {
+        /* a task's repr has its name; a gather future's has none: it is
+         * the one being released (releasing it may release its children) */
+        sym *y = NULL;
+        for (int i = 0; i < cur_sc->nsyms && !y; i++)
+            if (!strcmp(cur_sc->syms[i].name, who ? who : unref_target)) y = &cur_sc->syms[i];
+        if (y) y->unretrieved = true;
+        return;
+    }
     sb_add(&out, "  @%ld report: %.*s", now_ms(cur_sc), (int)first, obj);
     if (who) sb_add(&out, " [%s]", who);
     if (e) sb_add(&out, " %s", fxs(e));
@@ -1125,6 +1131,8 @@ static void tail_lines(scenario *sc)
         y->fut = NULL;
     }
     unref_target = NULL;
+    for (int i = 0; i < sc->ncreated; i++) /* in creation order */
+        if (S(sc, sc->created[i])->unretrieved) sb_add(&unretrieved, " %s", S(sc, sc->created[i])->name);
     if (unretrieved.len) trace("  unretrieved%s", unretrieved.s);
 }
 
