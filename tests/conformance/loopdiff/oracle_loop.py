@@ -63,6 +63,11 @@ TYPES = {
     "InvalidStateError": asyncio.InvalidStateError,
     "StopAsyncIteration": StopAsyncIteration,
     "GeneratorExit": GeneratorExit,
+    "QueueEmpty": asyncio.QueueEmpty,
+    "QueueFull": asyncio.QueueFull,
+    "QueueShutDown": asyncio.QueueShutDown,
+    "ExceptionGroup": ExceptionGroup,
+    "BaseExceptionGroup": BaseExceptionGroup,
 }
 
 CHAIN_DEPTH = 4
@@ -97,6 +102,8 @@ def fx(e, depth=0):
         return "None"
     name = type(e).__name__
     msg = e.args[0] if e.args else ""
+    if isinstance(e, BaseExceptionGroup):
+        msg = str(e)  # "MESSAGE (N sub-exceptions)"
     s = "%s: %s" % (name, fmsg(str(msg))) if msg != "" else name
     if isinstance(e, BaseExceptionGroup):
         s += " [" + " | ".join(fx(x, depth + 1) for x in e.exceptions) + "]"
@@ -231,6 +238,25 @@ class Wait:
             self.run.L(self.who, "%s -> %s" % (self.what, self.show(self.v)))
 
 
+class _OrderedTasks(dict):
+    """A set of tasks iterated in insertion order (TaskGroup._tasks)."""
+
+    def add(self, x):
+        self[x] = None
+
+    def discard(self, x):
+        self.pop(x, None)
+
+
+class OrderedTaskGroup(asyncio.TaskGroup):
+    """asyncio.TaskGroup cancelling its children in creation order on abort
+    (asyncio iterates a set)."""
+
+    def __init__(self):
+        super().__init__()
+        self._tasks = _OrderedTasks()
+
+
 class Run:
     """One scenario being executed."""
 
@@ -247,6 +273,8 @@ class Run:
         self.loop = None
         self.quiet = False
         self.destroyed = set()
+        self.objs = {}        # name -> task group, queue, lock, event, semaphore
+        self.decls = []
 
     # -- the trace --
 
@@ -505,6 +533,92 @@ class Run:
     def ASTATE(self, who, name):
         self.L(who, "astate %s -> %s" % (name, AGEN_LETTER[inspect.getasyncgenstate(self.ag(name))]))
 
+    # optional features: task groups, queues, locks, events, semaphores
+
+    def TG(self, who, name):
+        self.L(who, "taskgroup %s" % name)
+        g = self.objs.get(name)
+        if g is None:
+            g = self.objs[name] = OrderedTaskGroup()
+        return g
+
+    def TGEXIT(self, who, name):
+        self.L(who, "taskgroup %s exit" % name)
+
+    def TGSPAWN(self, who, gname, name):
+        g = self.objs.get(gname)
+        if g is None:
+            self.L(who, "tgspawn %s %s -> not made" % (gname, name))
+            return
+        if name in self.futs:
+            self.L(who, "tgspawn %s %s -> again" % (gname, name))
+            return
+        self.L(who, "tgspawn %s %s" % (gname, name))
+        slot = len(self.created)
+        self.created.append((name, None))
+        try:
+            t = g.create_task(self.ns["_t_" + name](), name=name)
+        except BaseException as e:
+            del self.created[slot]
+            self.L(who, "tgspawn %s %s -> raise %s" % (gname, name, fx(e)))
+            raise
+        self.futs[name] = t
+        self.created[slot] = (name, t)
+
+    def obj(self, name):
+        if name not in self.objs:
+            raise S.ParseError("%s is not declared" % name)
+        return self.objs[name]
+
+    def SYNC(self, who, op, name, *args):
+        """A step of a queue, lock, event or semaphore that does not wait:
+        logged; an exception is logged and raised."""
+        o = self.obj(name)
+        what = " ".join([op, name] + [str(a) for a in args if a is not None])
+        try:
+            if op == "put_nowait":
+                r = o.put_nowait(args[0])
+            elif op == "get_nowait":
+                r = o.get_nowait()
+            elif op == "task_done":
+                r = o.task_done()
+            elif op == "qshutdown":
+                r = o.shutdown(immediate=bool(args[0]))
+            elif op == "qsize":
+                r = "%d empty=%s full=%s" % (o.qsize(), o.empty(), o.full())
+            elif op == "release" or op == "srelease":
+                r = o.release()
+            elif op == "locked" or op == "slocked":
+                r = o.locked()
+            elif op == "eset":
+                r = o.set()
+            elif op == "eclear":
+                r = o.clear()
+            elif op == "is_set":
+                r = o.is_set()
+            else:
+                raise S.ParseError("unknown op %s" % op)
+        except BaseException as e:
+            self.L(who, "%s -> raise %s" % (what, fx(e)))
+            raise
+        self.L(who, "%s -> %s" % (what, fv(r)))
+
+    def AWAITOP(self, who, op, name, *args):
+        """A waiting step of a queue, lock, event or semaphore (see Wait)."""
+        o = self.obj(name)
+        what = " ".join([op, name] + [str(a) for a in args])
+        aw = {"put": lambda: o.put(args[0]), "get": lambda: o.get(), "join": lambda: o.join(),
+              "acquire": lambda: o.acquire(), "ewait": lambda: o.wait(),
+              "sacquire": lambda: o.acquire()}[op]()
+        return Wait(self, who, what, aw)
+
+    def WITHOBJ(self, who, op, name):
+        self.L(who, "%s %s" % (op, name))
+        return self.obj(name)
+
+    def WITHEXIT(self, who, op, name):
+        self.L(who, "%s %s exit" % (op, name))
+
     # -- building and running --
 
     def build(self):
@@ -513,6 +627,9 @@ class Run:
             if not isinstance(x, list) or not x:
                 raise S.ParseError("bad scenario part")
             if x[0] == "flags":
+                continue
+            if x[0] in ("queue", "lock", "event", "semaphore"):
+                self.decls.append(x)
                 continue
             if x[0] == "main":
                 kind, name, steps = "main", "main", x[1:]
@@ -565,6 +682,19 @@ class Run:
         for n in self.order:
             if self.defs[n][0] == "agen":
                 self.agens[n] = self.ns["_t_" + n]()
+        for x in self.decls:
+            kind, name = x[0], x[1]
+            if kind == "queue":
+                cls = {"lifo": asyncio.LifoQueue, "prio": asyncio.PriorityQueue}.get(
+                    x[3] if len(x) > 3 else None, asyncio.Queue)
+                self.objs[name] = cls(maxsize=x[2])
+            elif kind == "lock":
+                self.objs[name] = asyncio.Lock()
+            elif kind == "event":
+                self.objs[name] = asyncio.Event()
+            else:
+                bounded = len(x) > 3 and x[3] == "bounded"
+                self.objs[name] = (asyncio.BoundedSemaphore if bounded else asyncio.Semaphore)(x[2])
         main = loop.create_task(self.ns["_t_main"](), name="main")
         self.created.append(("main", main))
         try:
@@ -781,6 +911,29 @@ class Emit:
             self.wait(d, "R.ACLOSE(%s, %r)" % (me, s[1]))
         elif k == "astate":
             self.w(d, "R.ASTATE(%s, %r)" % (me, s[1]))
+        elif k == "taskgroup":
+            v = self.var()
+            self.w(d, "%s = R.TG(%s, %r)" % (v, me, s[1]))
+            self.w(d, "try:")
+            self.w(d + 1, "async with %s:" % v)
+            self.block(s[2:], d + 2)
+            self.w(d, "finally: R.TGEXIT(%s, %r)" % (me, s[1]))
+        elif k == "tgspawn":
+            self.w(d, "R.TGSPAWN(%s, %r, %r)" % (me, s[1], s[2]))
+        elif k in ("put", "get", "join", "acquire", "ewait", "sacquire"):
+            self.wait(d, "R.AWAITOP(%s, %r, %s)" % (me, k, ", ".join(repr(x) for x in s[1:])))
+        elif k in ("put_nowait", "get_nowait", "task_done", "qsize", "release", "locked",
+                   "eset", "eclear", "is_set", "srelease", "slocked"):
+            self.w(d, "R.SYNC(%s, %r, %s)" % (me, k, ", ".join(repr(x) for x in s[1:])))
+        elif k == "qshutdown":
+            self.w(d, "R.SYNC(%s, 'qshutdown', %r, %r)" % (me, s[1], 1 if len(s) > 2 else None))
+        elif k in ("withlock", "withsem"):
+            v = self.var()
+            self.w(d, "%s = R.WITHOBJ(%s, %r, %r)" % (v, me, k, s[1]))
+            self.w(d, "try:")
+            self.w(d + 1, "async with %s:" % v)
+            self.block(s[2:], d + 2)
+            self.w(d, "finally: R.WITHEXIT(%s, %r, %r)" % (me, k, s[1]))
         else:
             raise S.ParseError("unknown step %r" % (k,))
 
