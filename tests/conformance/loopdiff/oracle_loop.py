@@ -24,8 +24,9 @@ which changes what asyncio does with a scenario:
     runner does.
 The end is asyncio.run's (runners.Runner.run and close), except that the
 tasks still pending are cancelled in creation order, not in set order.
-Two more places where asyncio iterates a set are made to follow argument
-order the same way: as_completed's callbacks on tasks already done.
+Where asyncio iterates a set, the order shows (the callbacks on tasks
+already done of as_completed and wait; a TaskGroup's children on abort):
+the oracle follows argument or creation order, as yieldc does.
 """
 
 import asyncio
@@ -204,6 +205,19 @@ class _OrderedAsCompleted(_tasks._AsCompletedIterator):
             self._timeout_handle = loop.call_later(timeout, self._handle_timeout)
         self._todo = _OrderedSet(todo)
         self._todo_left = len(todo)
+
+
+async def _ordered_wait(fs, timeout, return_when):
+    """asyncio.wait registering its callbacks in argument order: asyncio
+    iterates a set, and with FIRST_EXCEPTION the first callback of a
+    task already done marks its exception retrieved (the order shows)."""
+    if not fs:
+        raise ValueError("Set of Tasks/Futures is empty.")
+    if return_when not in (asyncio.FIRST_COMPLETED, asyncio.FIRST_EXCEPTION, asyncio.ALL_COMPLETED):
+        raise ValueError(f"Invalid return_when value: {return_when}")
+    fs = list(dict.fromkeys(fs))
+    loop = events.get_running_loop()
+    return await _tasks._wait(fs, timeout, return_when, loop)
 
 
 class _OrderedSet(dict):
@@ -492,8 +506,7 @@ class Run:
     def WAIT(self, who, names, mode, ms):
         names = self.spawned(names)
         w = Wait(self, who, "wait (%s) %s" % (" ".join(names), mode),
-                 asyncio.wait([self.futs[n] for n in names], timeout=secs(ms),
-                              return_when=WAIT_MODES[mode]))
+                 _ordered_wait([self.futs[n] for n in names], secs(ms), WAIT_MODES[mode]))
 
         def done(v):
             d = [n for n in names if self.futs[n].done()]
@@ -541,6 +554,10 @@ class Run:
         if g is None:
             g = self.objs[name] = OrderedTaskGroup()
         return g
+
+    def MKTASKGROUP(self, who, name):
+        self.L(who, "mktaskgroup %s" % name)
+        self.objs[name] = OrderedTaskGroup()
 
     def TGEXIT(self, who, name):
         self.L(who, "taskgroup %s exit" % name)
@@ -918,6 +935,8 @@ class Emit:
             self.w(d + 1, "async with %s:" % v)
             self.block(s[2:], d + 2)
             self.w(d, "finally: R.TGEXIT(%s, %r)" % (me, s[1]))
+        elif k == "mktaskgroup":
+            self.w(d, "R.MKTASKGROUP(%s, %r)" % (me, s[1]))
         elif k == "tgspawn":
             self.w(d, "R.TGSPAWN(%s, %r, %r)" % (me, s[1], s[2]))
         elif k in ("put", "get", "join", "acquire", "ewait", "sacquire"):

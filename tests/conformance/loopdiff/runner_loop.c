@@ -39,7 +39,8 @@ enum step_kind {
     ST_NOP, ST_YIELD, ST_RET, ST_RAISE, ST_RERAISE, ST_INFO, ST_TRY, ST_SPAWN, ST_SLEEP,
     ST_AWAIT, ST_CANCEL, ST_UNCANCEL, ST_CANCELLING, ST_STATE, ST_RESULT, ST_EXCEPTION,
     ST_TIMEOUT, ST_MKTIMEOUT, ST_RESCHEDULE, ST_EXPIRED, ST_TREPR, ST_WAIT_FOR, ST_SHIELD,
-    ST_GATHER, ST_WAIT, ST_AS_COMPLETED, ST_ANEXT, ST_ATHROW, ST_ACLOSE, ST_ASTATE
+    ST_GATHER, ST_WAIT, ST_AS_COMPLETED, ST_ANEXT, ST_ATHROW, ST_ACLOSE, ST_ASTATE,
+    ST_TASKGROUP, ST_TGSPAWN, ST_MKTASKGROUP
 };
 
 #define MAX_EXCEPT 4
@@ -81,6 +82,7 @@ typedef struct sym {
     int nchildren;
     yc_gen *gen;             /* an agen's generator */
     yc_cm *cm;               /* a timeout made under this name: its manager */
+    yc_cm *tg;               /* a task group made under this name: its manager */
     yc_timeout *tm;          /* ... and the timeout (referenced) */
     yc_val ret;              /* the value of a `ret` on its way out */
     bool unretrieved;        /* reported when released at the end */
@@ -110,6 +112,9 @@ static const struct {
     {"InvalidStateError", &yc_InvalidStateError},
     {"StopAsyncIteration", &yc_StopAsyncIteration},
     {"GeneratorExit", &yc_GeneratorExit},
+    {"ExceptionGroup", &yc_ExceptionGroup}, {"BaseExceptionGroup", &yc_BaseExceptionGroup},
+    {"QueueEmpty", &yc_QueueEmpty},         {"QueueFull", &yc_QueueFull},
+    {"QueueShutDown", &yc_QueueShutDown},
 };
 
 static const yc_exc_type *type_of(const sx *x)
@@ -264,6 +269,19 @@ static void compile_step(scenario *sc, step *s, const sx *x)
         s->kind = ST_AS_COMPLETED;
         list_of(sc, s, arg(x, 1));
         ms_of(s, arg(x, 2));
+    } else if (!strcmp(k, "taskgroup")) {
+        s->kind = ST_TASKGROUP;
+        s->sym = sym_of(sc, arg(x, 1));
+        compile_block(sc, &s->body, x->v + 2, x->n - 2);
+    } else if (!strcmp(k, "mktaskgroup")) {
+        s->kind = ST_MKTASKGROUP;
+        s->sym = sym_of(sc, arg(x, 1));
+    } else if (!strcmp(k, "tgspawn")) {
+        s->kind = ST_TGSPAWN;
+        s->sym = sym_of(sc, arg(x, 1));
+        s->list = xmalloc(sizeof *s->list);
+        s->list[0] = sym_of(sc, arg(x, 2));
+        s->nlist = 1;
     } else if (!strcmp(k, "athrow")) {
         s->kind = ST_ATHROW;
         s->sym = sym_of(sc, arg(x, 1));
@@ -417,9 +435,19 @@ static void fx(sbuf *b, const yc_exc *e, int depth)
     }
     const char *msg = yc_exc_msg(e);
     sb_add(b, "%s", yc_exc_type_of(e)->name);
-    if (*msg) {
+    bool group = yc_exc_is(e, &yc_BaseExceptionGroup);
+    if (*msg || group) {
         sb_add(b, ": ");
         fmsg(b, msg);
+    }
+    if (group) { /* str(eg): "MESSAGE (N sub-exceptions)", then the members */
+        size_t n = yc_exc_group_size(e);
+        sb_add(b, " (%zu sub-exception%s) [", n, n == 1 ? "" : "s");
+        for (size_t i = 0; i < n; i++) {
+            if (i) sb_add(b, " | ");
+            fx(b, yc_exc_group_item(e, i), depth + 1);
+        }
+        sb_add(b, "]");
     }
     if (!yc_is_none(yc_exc_value(e))) {
         sb_add(b, "!value:");
@@ -625,9 +653,10 @@ static void step_cancel(sym *self, const step *s)
 {
     sym *y = S(self->sc, s->sym);
     if (!fut_of(self, y, "cancel")) return;
-    bool r = yc_task_cancel(y->fut, s->msg);
+    int r = yc_task_cancel(y->fut, s->msg);
+    if (r < 0) die("scenario %s: yc_task_cancel: %s", self->sc->id, fxs(yc_err_get()));
     tlog(self, "cancel %s%s%s -> %s", y->name, s->msg ? " " : "", s->msg ? s->msg : "",
-         r ? "True" : "False");
+         r > 0 ? "True" : "False");
 }
 
 /* The task of uncancel / cancelling: "cur" or a named one. */
@@ -973,6 +1002,84 @@ static void step_astate(sym *self, const step *s)
     tlog(self, "astate %s -> %c", y->name, letters[yc_gen_state_of(y->gen)]);
 }
 
+/* ---- task groups --------------------------------------------------- */
+
+/*
+ * A task group outlives its block (tgspawn after exit, entering it again):
+ * YC_WITH gets a keeper, a manager that enters and exits the group's and
+ * frees nothing; the group's manager is released at the end of the
+ * scenario.
+ */
+typedef struct keeper {
+    yc_cm cm;
+    yc_cm *inner;
+} keeper;
+
+static int keeper_enter(yc_cm *cm, yc_val *out) { return yc_cm_enter(((keeper *)cm)->inner, out); }
+static int keeper_exit(yc_cm *cm, yc_exc *e) { return yc_cm_exit(((keeper *)cm)->inner, e); }
+static void keeper_free(yc_cm *cm) { free(cm); }
+static const yc_cm_type keeper_type = {"keeper", keeper_enter, keeper_exit, keeper_free};
+
+static void op_tg_body(const sym *self, const step *s, void *ud)
+{
+    keeper *k = xmalloc(sizeof *k);
+    k->cm.type = &keeper_type;
+    k->inner = S(self->sc, s->sym)->tg;
+    YC_WITH(&k->cm, v) {
+        *(int *)ud = exec_block((sym *)self, &s->body);
+    } YC_END_WITH;
+}
+
+static void tg_exit_log(const sym *self, const sym *y) { tlog(self, "taskgroup %s exit", y->name); }
+
+static int step_taskgroup(sym *self, const step *s)
+{
+    sym *y = S(self->sc, s->sym);
+    tlog(self, "taskgroup %s", y->name);
+    if (!y->tg && !(y->tg = yc_cm_taskgroup())) yc_raise(yc_err_take());
+    int ctl = CTL_NORMAL;
+    YC_TRY {
+        op_tg_body(self, s, &ctl);
+    } YC_FINALLY {
+        tg_exit_log(self, y);
+    } YC_END;
+    return ctl;
+}
+
+static void step_mktaskgroup(sym *self, const step *s)
+{
+    sym *y = S(self->sc, s->sym);
+    tlog(self, "mktaskgroup %s", y->name);
+    yc_cm_free(y->tg);
+    if (!(y->tg = yc_cm_taskgroup())) yc_raise(yc_err_take());
+}
+
+static void step_tgspawn(sym *self, const step *s)
+{
+    scenario *sc = self->sc;
+    sym *g = S(sc, s->sym), *y = S(sc, s->list[0]);
+    if (y->kind != SK_TASK) die("scenario %s: tgspawn of %s, not a task", sc->id, y->name);
+    if (!g->tg) {
+        tlog(self, "tgspawn %s %s -> not made", g->name, y->name);
+        return;
+    }
+    if (y->fut) {
+        tlog(self, "tgspawn %s %s -> again", g->name, y->name);
+        return;
+    }
+    tlog(self, "tgspawn %s %s", g->name, y->name);
+    int slot = sc->ncreated++;
+    sc->created[slot] = s->list[0];
+    yc_task_opts o = {.name = y->name};
+    yc_task *t = yc_taskgroup_spawn(yc_taskgroup_of(g->tg), task_body, y, &o);
+    if (!t) {
+        sc->ncreated--;
+        tlog(self, "tgspawn %s %s -> raise %s", g->name, y->name, fxs(yc_err_get()));
+        yc_raise(yc_err_take());
+    }
+    y->fut = t;
+}
+
 /* ---- dispatch ------------------------------------------------------- */
 
 static int exec_step(sym *self, const step *s)
@@ -1009,6 +1116,9 @@ static int exec_step(sym *self, const step *s)
     case ST_ATHROW: step_agen(self, s, "athrow"); break;
     case ST_ACLOSE: step_agen(self, s, "aclose"); break;
     case ST_ASTATE: step_astate(self, s); break;
+    case ST_TASKGROUP: return step_taskgroup(self, s);
+    case ST_TGSPAWN: step_tgspawn(self, s); break;
+    case ST_MKTASKGROUP: step_mktaskgroup(self, s); break;
     default: break;
     }
     return CTL_NORMAL;
@@ -1081,7 +1191,9 @@ static void on_report(yc_exc *e, const char *obj, void *ud)
     if (quiet || !cur_sc) return;
     char name[128];
     size_t first = strcspn(obj, "\n");
-    const char *who = repr_name(obj + first, name, sizeof name);
+    const char *who = repr_name(obj, name, sizeof name);
+    const char *t = strstr(obj, " <Task "); /* "... destroying <Task ...>": the name only */
+    if (t && (size_t)(t - obj) < first) first = (size_t)(t - obj);
     if (unref_target && strstr(obj, "exception was never retrieved")) {
         /* a task's repr has its name; a gather future's has none: it is
          * the one being released (releasing it may release its children) */
@@ -1166,6 +1278,8 @@ static void run_scenario(scenario *sc)
         sym *y = &sc->syms[i];
         yc_gen_free(y->gen);
         y->gen = NULL;
+        yc_cm_free(y->tg);
+        y->tg = NULL;
     }
     yc_err_clear();
     cur_sc = NULL;
@@ -1222,7 +1336,7 @@ int main(int argc, char **argv)
     int nfiles = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--features")) {
-            puts("");
+            puts("taskgroup");
             return 0;
         }
         FILE *f = fopen(argv[i], "r");
