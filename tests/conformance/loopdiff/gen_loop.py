@@ -4,8 +4,9 @@
     gen_loop.py [--features F,G] SEED N [PREFIX]    prints N scenarios, one per line
 
 Scenario i of seed s is a function of (s, i) and the feature set only (the
-optional steps the library has: taskgroup, queue, lock, event, semaphore;
-none yet), so any single scenario can be regenerated (`scenario(s, i)`).
+optional steps the library has, runner_loop --features: taskgroup now;
+queue, lock, event, semaphore designed in the language and the oracle), so
+any single scenario can be regenerated (`scenario(s, i, features)`).
 
 Every scenario is valid and terminates:
   * tasks are ordered main < a < b < ...; a task (or an agen its owner
@@ -71,6 +72,7 @@ class Builder:
         self.ntm = 0
         self.ngather = 0
         self.tms = []               # timeout names made so far
+        self.ngroup = 0
 
     def next_tag(self):
         self.tag += 1
@@ -301,6 +303,19 @@ def scenario(seed, i, features=frozenset(), prefix="L"):
         s = ["spawn", t] + (["eager"] if rng.random() < 0.2 else [])
         steps = bodies[who]
         pos = rng.randint(0, min(len(steps), 1 if who == "main" and rng.random() < 0.6 else len(steps)))
+        if "taskgroup" in features and rng.random() < 0.3:
+            # spawned in a task group of its spawner: a new group around
+            # some of the spawner's steps, or one made before (tgspawn
+            # after its exit, or into a group that aborts)
+            groups = [x[1] for x in steps if isinstance(x, list) and x and x[0] == "taskgroup"]
+            if groups and rng.random() < 0.3:
+                steps.insert(pos, ["tgspawn", rng.choice(groups), t])
+            else:
+                b.ngroup += 1
+                g = "G%d" % b.ngroup
+                k = rng.randint(0, min(2, len(steps) - pos))
+                steps[pos:pos + k] = [["taskgroup", g, ["tgspawn", g, t]] + steps[pos:pos + k]]
+            continue
         steps.insert(pos, s)
         if rng.random() < 0.1:  # cancelled before it starts (or eagerly started)
             steps.insert(pos + 1, ["cancel", t] + (["m%d" % b.next_tag()] if rng.random() < 0.5 else []))

@@ -29,6 +29,17 @@ YC_EXC_TYPE(UserError, yc_Exception);
 
 #include "sx.h"
 
+/* Queues and synchronisation primitives: CMake defines YC_LOOPDIFF_SYNC
+ * when the library has them (src/queue.c and src/locks.c). */
+#ifndef YC_LOOPDIFF_SYNC
+#  define YC_LOOPDIFF_SYNC 0
+#endif
+#if YC_LOOPDIFF_SYNC
+#  define YC_LOOPDIFF_SYNC_FEATURES " queue lock event semaphore"
+#else
+#  define YC_LOOPDIFF_SYNC_FEATURES ""
+#endif
+
 /* ======================================================================
  * Scenarios
  * ==================================================================== */
@@ -40,7 +51,7 @@ enum step_kind {
     ST_AWAIT, ST_CANCEL, ST_UNCANCEL, ST_CANCELLING, ST_STATE, ST_RESULT, ST_EXCEPTION,
     ST_TIMEOUT, ST_MKTIMEOUT, ST_RESCHEDULE, ST_EXPIRED, ST_TREPR, ST_WAIT_FOR, ST_SHIELD,
     ST_GATHER, ST_WAIT, ST_AS_COMPLETED, ST_ANEXT, ST_ATHROW, ST_ACLOSE, ST_ASTATE,
-    ST_TASKGROUP, ST_TGSPAWN, ST_MKTASKGROUP
+    ST_TASKGROUP, ST_TGSPAWN, ST_MKTASKGROUP, ST_SYNC_WAIT, ST_SYNC, ST_SYNC_WITH
 };
 
 #define MAX_EXCEPT 4
@@ -60,7 +71,7 @@ typedef struct step {
     bool flag;               /* spawn eager, gather rex, timeout_at */
     const yc_exc_type *type; /* raise, athrow */
     const char *msg;         /* cancel message (borrowed from the form) */
-    int mode;                /* wait's return_when */
+    int mode;                /* wait's return_when; the op of a sync step */
     int *list;               /* gather, wait, as_completed: symbols */
     int nlist;
     block body;              /* try, timeout */
@@ -71,7 +82,7 @@ typedef struct step {
     block fin;
 } step;
 
-enum sym_kind { SK_NAME, SK_MAIN, SK_TASK, SK_AGEN };
+enum sym_kind { SK_NAME, SK_MAIN, SK_TASK, SK_AGEN, SK_QUEUE, SK_LOCK, SK_EVENT, SK_SEMAPHORE };
 
 typedef struct sym {
     char *name;
@@ -83,6 +94,9 @@ typedef struct sym {
     yc_gen *gen;             /* an agen's generator */
     yc_cm *cm;               /* a timeout made under this name: its manager */
     yc_cm *tg;               /* a task group made under this name: its manager */
+    void *obj;               /* a queue, lock, event or semaphore (declared) */
+    int64_t arg1;            /* its maxsize or value */
+    int arg2;                /* its kind (queue), bounded (semaphore) */
     yc_timeout *tm;          /* ... and the timeout (referenced) */
     yc_val ret;              /* the value of a `ret` on its way out */
     bool unretrieved;        /* reported when released at the end */
@@ -170,6 +184,27 @@ static void list_of(scenario *sc, step *s, const sx *x)
 }
 
 static void compile_block(scenario *sc, block *b, sx *const *v, int n);
+
+/* The steps of queues, locks, events and semaphores (feature "sync"):
+ * waiting ones first, then the others, then the managers. */
+enum {
+    OP_PUT, OP_GET, OP_JOIN, OP_ACQUIRE, OP_EWAIT, OP_SACQUIRE, OP_WAITING_END,
+    OP_PUT_NOWAIT = OP_WAITING_END, OP_GET_NOWAIT, OP_TASK_DONE, OP_QSHUTDOWN, OP_QSIZE,
+    OP_RELEASE, OP_LOCKED, OP_ESET, OP_ECLEAR, OP_IS_SET, OP_SRELEASE, OP_SLOCKED,
+    OP_WITHLOCK, OP_WITHSEM, OP_SYNC_END
+};
+static const char *const sync_names[] = {
+    "put", "get", "join", "acquire", "ewait", "sacquire", "put_nowait", "get_nowait",
+    "task_done", "qshutdown", "qsize", "release", "locked", "eset", "eclear", "is_set",
+    "srelease", "slocked", "withlock", "withsem",
+};
+
+static int sync_op(const char *k)
+{
+    for (int i = 0; i < OP_SYNC_END; i++)
+        if (!strcmp(k, sync_names[i])) return i;
+    return -1;
+}
 
 static const struct {
     const char *name;
@@ -282,6 +317,17 @@ static void compile_step(scenario *sc, step *s, const sx *x)
         s->list = xmalloc(sizeof *s->list);
         s->list[0] = sym_of(sc, arg(x, 2));
         s->nlist = 1;
+    } else if (sync_op(k) >= 0) {
+        int op = sync_op(k);
+        s->kind = op < OP_WAITING_END ? ST_SYNC_WAIT : op >= OP_WITHLOCK ? ST_SYNC_WITH : ST_SYNC;
+        s->mode = op;
+        s->sym = sym_of(sc, arg(x, 1));
+        s->none = true;
+        if ((op == OP_PUT || op == OP_PUT_NOWAIT) || (op == OP_QSHUTDOWN && x->n > 2)) {
+            s->none = false;
+            s->num = op == OP_QSHUTDOWN ? 1 : int_of(arg(x, 2));
+        }
+        if (op >= OP_WITHLOCK) compile_block(sc, &s->body, x->v + 2, x->n - 2);
     } else if (!strcmp(k, "athrow")) {
         s->kind = ST_ATHROW;
         s->sym = sym_of(sc, arg(x, 1));
@@ -334,13 +380,24 @@ static scenario *compile_scenario(sx *x)
             sym *y = &sc->syms[k];
             if (y->kind != SK_NAME) die("scenario %s: %s defined twice", sc->id, y->name);
             y->kind = is_sym(f->v[0], "task") ? SK_TASK : SK_AGEN;
+        } else if (is_sym(f->v[0], "queue") || is_sym(f->v[0], "lock") ||
+                   is_sym(f->v[0], "event") || is_sym(f->v[0], "semaphore")) {
+            int k = sym_of(sc, arg(f, 1));
+            sym *y = &sc->syms[k];
+            const char *w = f->v[0]->sym;
+            y->kind = w[0] == 'q' ? SK_QUEUE : w[0] == 'l' ? SK_LOCK : w[0] == 'e' ? SK_EVENT
+                                                                        : SK_SEMAPHORE;
+            if (y->kind == SK_QUEUE || y->kind == SK_SEMAPHORE) y->arg1 = int_of(arg(f, 2));
+            if (f->n > 3) y->arg2 = is_sym(f->v[3], "lifo") ? YC_QUEUE_LIFO
+                                   : is_sym(f->v[3], "prio") ? YC_QUEUE_PRIORITY : 1;
         } else if (!is_sym(f->v[0], "flags")) {
             die("scenario %s: unknown part", sc->id);
         }
     }
     for (int i = 2; i < x->n; i++) {
         sx *f = x->v[i];
-        if (is_sym(f->v[0], "flags")) continue;
+        if (!is_sym(f->v[0], "main") && !is_sym(f->v[0], "task") && !is_sym(f->v[0], "agen"))
+            continue; /* flags, declarations */
         bool m = is_sym(f->v[0], "main");
         int k = m ? sym_of(sc, &(sx){.kind = SX_SYM, .sym = "main"}) : sym_of(sc, f->v[1]);
         block b; /* compiled aside: steps may add symbols (sc->syms moves) */
@@ -413,9 +470,15 @@ static void fv(sbuf *b, yc_val v)
 
 #define CHAIN_DEPTH 4
 
-/* A message as the trace shows it: a task's repr is cut after its name. */
+/* A message as the trace shows it: a task's repr is cut after its name;
+ * an agen's generator that yielded after GeneratorExit says it as
+ * CPython's async generators do. */
 static void fmsg(sbuf *b, const char *msg)
 {
+    if (!strcmp(msg, "generator ignored GeneratorExit")) {
+        sb_add(b, "async %s", msg);
+        return;
+    }
     const char *t = strstr(msg, "<Task ");
     const char *nm = t ? strstr(t, "name=") : NULL;
     const char *q = nm ? strchr(nm + 6, '\'') : NULL;
@@ -1080,6 +1143,150 @@ static void step_tgspawn(sym *self, const step *s)
     y->fut = t;
 }
 
+/* ---- queues, locks, events, semaphores (feature "sync") ------------ */
+
+#if YC_LOOPDIFF_SYNC
+/* Makes the declared objects. */
+static void sync_make(scenario *sc)
+{
+    for (int i = 0; i < sc->nsyms; i++) {
+        sym *y = &sc->syms[i];
+        switch (y->kind) {
+        case SK_QUEUE: y->obj = yc_queue_new((size_t)y->arg1, y->arg2); break;
+        case SK_LOCK: y->obj = yc_lock_new(); break;
+        case SK_EVENT: y->obj = yc_event_new(); break;
+        case SK_SEMAPHORE: y->obj = yc_semaphore_new((long)y->arg1, y->arg2 != 0); break;
+        default: continue;
+        }
+        if (!y->obj) die("scenario %s: %s: %s", sc->id, y->name, fxs(yc_err_get()));
+    }
+}
+
+static void sync_free(scenario *sc)
+{
+    for (int i = 0; i < sc->nsyms; i++) {
+        sym *y = &sc->syms[i];
+        if (!y->obj) continue;
+        if (y->kind == SK_QUEUE) yc_queue_free(y->obj);
+        else if (y->kind == SK_LOCK) yc_lock_free(y->obj);
+        else if (y->kind == SK_EVENT) yc_event_free(y->obj);
+        else yc_semaphore_free(y->obj);
+        y->obj = NULL;
+    }
+}
+
+static void *sync_obj(const sym *self, const step *s, int kind)
+{
+    sym *y = S(self->sc, s->sym);
+    if (y->kind != kind || !y->obj) die("scenario %s: %s is not declared as needed", self->sc->id, y->name);
+    return y->obj;
+}
+
+static void op_sync_wait(const sym *self, const step *s, void *ud)
+{
+    yc_val *v = ud;
+    switch (s->mode) {
+    case OP_PUT: yc_queue_put(sync_obj(self, s, SK_QUEUE), yc_int(s->num)); break;
+    case OP_GET: *v = yc_queue_get(sync_obj(self, s, SK_QUEUE)); break;
+    case OP_JOIN: yc_queue_join(sync_obj(self, s, SK_QUEUE)); break;
+    case OP_ACQUIRE: yc_lock_acquire(sync_obj(self, s, SK_LOCK)); *v = yc_bool(true); break;
+    case OP_EWAIT: yc_event_wait(sync_obj(self, s, SK_EVENT)); *v = yc_bool(true); break;
+    default: yc_semaphore_acquire(sync_obj(self, s, SK_SEMAPHORE)); *v = yc_bool(true); break;
+    }
+}
+
+/* The steps that do not wait; an exception is logged and raised. */
+static void sync_now(sym *self, const step *s, sbuf *r)
+{
+    void *o = S(self->sc, s->sym)->obj;
+    int st = YC_OK;
+    yc_val v = YC_NONE;
+    switch (s->mode) {
+    case OP_PUT_NOWAIT: st = yc_queue_put_nowait(sync_obj(self, s, SK_QUEUE), yc_int(s->num)); break;
+    case OP_GET_NOWAIT: st = yc_queue_get_nowait(sync_obj(self, s, SK_QUEUE), &v); break;
+    case OP_TASK_DONE: st = yc_queue_task_done(sync_obj(self, s, SK_QUEUE)); break;
+    case OP_QSHUTDOWN: yc_queue_shutdown(sync_obj(self, s, SK_QUEUE), !s->none); break;
+    case OP_QSIZE:
+        o = sync_obj(self, s, SK_QUEUE);
+        sb_add(r, "%zu empty=%s full=%s", yc_queue_qsize(o), yc_queue_empty(o) ? "True" : "False",
+               yc_queue_full(o) ? "True" : "False");
+        return;
+    case OP_RELEASE: st = yc_lock_release(sync_obj(self, s, SK_LOCK)); break;
+    case OP_LOCKED: v = yc_bool(yc_lock_locked(sync_obj(self, s, SK_LOCK))); break;
+    case OP_ESET: yc_event_set(sync_obj(self, s, SK_EVENT)); break;
+    case OP_ECLEAR: yc_event_clear(sync_obj(self, s, SK_EVENT)); break;
+    case OP_IS_SET: v = yc_bool(yc_event_is_set(sync_obj(self, s, SK_EVENT))); break;
+    case OP_SRELEASE: st = yc_semaphore_release(sync_obj(self, s, SK_SEMAPHORE)); break;
+    default: v = yc_bool(yc_semaphore_locked(sync_obj(self, s, SK_SEMAPHORE))); break;
+    }
+    if (st < 0) {
+        sb_add(r, "raise %s", fxs(yc_err_get()));
+        return;
+    }
+    if (yc_type_of(v) == YC_T_BOOL) sb_add(r, "%s", v.b ? "True" : "False");
+    else fv(r, v);
+}
+
+static void sync_what(const sym *self, const step *s, char *what, size_t n)
+{
+    int k = snprintf(what, n, "%s %s", sync_names[s->mode], S(self->sc, s->sym)->name);
+    if (!s->none && k > 0 && (size_t)k < n) snprintf(what + k, n - (size_t)k, " %" PRId64, s->num);
+}
+
+static void step_sync(sym *self, const step *s)
+{
+    char what[64];
+    sync_what(self, s, what, sizeof what);
+    if (s->kind == ST_SYNC_WAIT) {
+        yc_val v = YC_NONE;
+        guarded(self, what, op_sync_wait, s, &v);
+        tlog(self, "%s -> %s", what, yc_type_of(v) == YC_T_BOOL ? "True" : fvs(v));
+        return;
+    }
+    sbuf r = {0};
+    sync_now(self, s, &r);
+    tlog(self, "%s -> %s", what, sb_str(&r));
+    free(r.s);
+    if (yc_err_get()) yc_raise(yc_err_take());
+}
+
+static void op_sync_with(const sym *self, const step *s, void *ud)
+{
+    yc_cm *cm = s->mode == OP_WITHLOCK ? yc_cm_lock(sync_obj(self, s, SK_LOCK))
+                                       : yc_cm_semaphore(sync_obj(self, s, SK_SEMAPHORE));
+    if (!cm) yc_raise(yc_err_take());
+    YC_WITH(cm, v) {
+        *(int *)ud = exec_block((sym *)self, &s->body);
+    } YC_END_WITH;
+}
+
+static void sync_with_exit_log(const sym *self, const step *s)
+{
+    tlog(self, "%s %s exit", sync_names[s->mode], S(self->sc, s->sym)->name);
+}
+
+static int step_sync_with(sym *self, const step *s)
+{
+    tlog(self, "%s %s", sync_names[s->mode], S(self->sc, s->sym)->name);
+    int ctl = CTL_NORMAL;
+    YC_TRY {
+        op_sync_with(self, s, &ctl);
+    } YC_FINALLY {
+        sync_with_exit_log(self, s);
+    } YC_END;
+    return ctl;
+}
+#else
+static void sync_make(scenario *sc)
+{
+    for (int i = 0; i < sc->nsyms; i++)
+        if (sc->syms[i].kind >= SK_QUEUE) die("scenario %s: queues and locks are not in the library", sc->id);
+}
+static void sync_free(scenario *sc) { (void)sc; }
+static void step_sync(sym *self, const step *s) { (void)self, (void)s; }
+static int step_sync_with(sym *self, const step *s) { (void)self, (void)s; return CTL_NORMAL; }
+#endif
+
 /* ---- dispatch ------------------------------------------------------- */
 
 static int exec_step(sym *self, const step *s)
@@ -1119,6 +1326,9 @@ static int exec_step(sym *self, const step *s)
     case ST_TASKGROUP: return step_taskgroup(self, s);
     case ST_TGSPAWN: step_tgspawn(self, s); break;
     case ST_MKTASKGROUP: step_mktaskgroup(self, s); break;
+    case ST_SYNC_WAIT: step_sync(self, s); break;
+    case ST_SYNC: step_sync(self, s); break;
+    case ST_SYNC_WITH: return step_sync_with(self, s);
     default: break;
     }
     return CTL_NORMAL;
@@ -1264,6 +1474,7 @@ static void run_scenario(scenario *sc)
         if (!y->gen) die("yc_gen_new failed");
     }
     if (m < 0) die("scenario %s: no main", sc->id);
+    sync_make(sc);
     yc_val v;
     yc_loop_opts o = {.clock = YC_CLOCK_VIRTUAL};
     int st = yc_loop_run(task_body, S(sc, m), &o, &v);
@@ -1281,6 +1492,7 @@ static void run_scenario(scenario *sc)
         yc_cm_free(y->tg);
         y->tg = NULL;
     }
+    sync_free(sc);
     yc_err_clear();
     cur_sc = NULL;
     fwrite(out.s, 1, out.len, stdout);
@@ -1336,7 +1548,7 @@ int main(int argc, char **argv)
     int nfiles = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--features")) {
-            puts("taskgroup");
+            puts("taskgroup" YC_LOOPDIFF_SYNC_FEATURES);
             return 0;
         }
         FILE *f = fopen(argv[i], "r");
