@@ -1438,10 +1438,12 @@ static void tail_lines(scenario *sc)
     }
     if (b.len) trace("%s", b.s);
     free(b.s);
-    /* the timeouts hold their tasks */
+    /* the timeouts and task groups hold their tasks */
     for (int i = 0; i < sc->nsyms; i++) {
         yc_timeout_unref(sc->syms[i].tm);
         sc->syms[i].tm = NULL;
+        yc_cm_free(sc->syms[i].tg);
+        sc->syms[i].tg = NULL;
     }
     /* release the futures in creation order: an exception nobody
      * retrieved is reported then (asyncio: _log_traceback) */
@@ -1489,8 +1491,6 @@ static void run_scenario(scenario *sc)
         sym *y = &sc->syms[i];
         yc_gen_free(y->gen);
         y->gen = NULL;
-        yc_cm_free(y->tg);
-        y->tg = NULL;
     }
     sync_free(sc);
     yc_err_clear();
