@@ -73,6 +73,7 @@ class Builder:
         self.ngather = 0
         self.tms = []               # timeout names made so far
         self.ngroup = 0
+        self.syncs = []             # (name, kind) of the declared queues, locks, ...
 
     def next_tag(self):
         self.tag += 1
@@ -129,6 +130,8 @@ class Builder:
             ch += [("reraise", 3)]
         if self.tms:
             ch += [("reschedule", 2), ("expired", 1), ("trepr", 0.5)]
+        if self.syncs and depth < 3:
+            ch += [("sync", 8)]
         if agen:
             if not ctx & {"finally", "timeout", "basehandler"}:
                 ch += [("y", 14)]
@@ -200,7 +203,60 @@ class Builder:
             return [k, g]
         if k == "astate":
             return ["astate", rng.choice(sorted(self.agens))]
+        if k == "sync":
+            return self.sync_step(me, waiter, ctx, depth)
         raise AssertionError(k)
+
+    def sync_step(self, me, waiter, ctx, depth):
+        """A step on a queue, lock, event or semaphore. A step that may wait
+        forever (get, put, join, acquire, ewait) is in a timeout block of
+        its own, so that every scenario ends; locks and semaphores are
+        taken with their managers, or acquired and released in one try."""
+        rng = self.rng
+        name, kind = rng.choice(self.syncs)
+        if kind == "queue":
+            k = pick(rng, [("put", 4), ("get", 4), ("put_nowait", 2), ("get_nowait", 2),
+                           ("task_done", 2), ("join", 1), ("qsize", 1), ("qshutdown", 0.4)])
+            if k in ("put", "put_nowait"):
+                op = [k, name, self.value()]
+            elif k == "qshutdown":
+                op = [k, name] + (["immediate"] if rng.random() < 0.3 else [])
+            else:
+                op = [k, name]
+            blocking = k in ("put", "get", "join")
+        elif kind == "lock":
+            k = pick(rng, [("withlock", 5), ("acquire", 2), ("locked", 1), ("release", 0.5)])
+            if k == "withlock":
+                return self.guard(["withlock", name] + self.block(me, waiter, ctx, depth + 1,
+                                                                  n=rng.randint(1, 2)))
+            if k == "acquire":
+                return self.guard(["try", [["acquire", name]] + self.block(me, waiter, ctx, depth + 1),
+                                   ["fin", self.next_fin(), ["release", name]]])
+            op, blocking = [k, name], False
+        elif kind == "event":
+            k = pick(rng, [("ewait", 4), ("eset", 3), ("eclear", 1), ("is_set", 1)])
+            op, blocking = [k, name], k == "ewait"
+        else:
+            k = pick(rng, [("withsem", 5), ("sacquire", 1), ("srelease", 1), ("slocked", 1)])
+            if k == "withsem":
+                return self.guard(["withsem", name] + self.block(me, waiter, ctx, depth + 1,
+                                                                 n=rng.randint(1, 2)))
+            op, blocking = [k, name], k == "sacquire"
+        if not blocking:
+            return op
+        return self.guard(op)
+
+    def guard(self, step):
+        """step inside a timeout block of its own (a deadline that ends any
+        wait) and a handler of its TimeoutError."""
+        self.ntm += 1
+        name = "t%d" % self.ntm
+        self.tms.append(name)
+        return ["try", [["timeout", name, self.unit() or 1, step]], ["exc", "TimeoutError"]]
+
+    def next_fin(self):
+        self.fin += 1
+        return self.fin
 
     def targets(self, me):
         """What a cancel may name: any task (itself too), main, a gather."""
@@ -280,6 +336,22 @@ def scenario(seed, i, features=frozenset(), prefix="L"):
         agens[g] = rng.choice(["main"] + tasks)
     b = Builder(rng, tasks, agens, features)
     form = ["scn", "%s%d-%d" % (prefix, seed, i)]
+    decls = []
+    for kind, name in (("queue", "Q"), ("lock", "L"), ("event", "E"), ("semaphore", "S")):
+        if kind in features and rng.random() < 0.3:
+            if kind == "queue":
+                d = ["queue", name, rng.choice([0, 1, 1, 2])] + (
+                    [rng.choice(["lifo", "prio"])] if rng.random() < 0.3 else [])
+            elif kind == "semaphore":
+                d = ["semaphore", name, rng.choice([0, 1, 1, 2])] + (
+                    ["bounded"] if rng.random() < 0.4 else [])
+            else:
+                d = [kind, name]
+            decls.append(d)
+            b.syncs.append((name, kind))
+    if decls:
+        form.append(["flags"] + [d[0] for d in decls])
+    form += decls
     bodies = {"main": b.body("main", "main", frozenset(), rng.randint(1, 6))}
     for t in tasks:
         bodies[t] = b.body(t, t, frozenset(), rng.randint(1, 5))
