@@ -277,8 +277,9 @@ static int tg_exit(yc_cm *cm, yc_exc *e)
         yc_exc_unref(propagate);
         return st;
     }
-    if (g->base_error) {
+    if (g->base_error) { /* raise self._base_error: chained as a raise here */
         yc_exc_unref(propagate);
+        yc__exc_chain(g->base_error, yc__handled(yc__cur()));
         return tg_raise(g->base_error);
     }
     if (g->parent_cancel_requested && yc_task_uncancel(g->parent) == 0) {
@@ -304,7 +305,7 @@ static int tg_exit(yc_cm *cm, yc_exc *e)
     yc_exc *group = yc_exc_group_new("unhandled errors in a TaskGroup", g->errors, g->nerrors);
     g->nerrors = 0; /* taken */
     if (!group) return YC_RAISE;
-    yc__exc_chain(group, e);
+    yc__exc_chain(group, yc__handled(yc__cur())); /* e, or what the caller handles */
     yc_exc_set_cause(group, NULL); /* raise ... from None */
     yc__err_set(yc__cur(), group);
     return YC_RAISE;

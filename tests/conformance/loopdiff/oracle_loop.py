@@ -64,6 +64,8 @@ TYPES = {
     "InvalidStateError": asyncio.InvalidStateError,
     "StopAsyncIteration": StopAsyncIteration,
     "GeneratorExit": GeneratorExit,
+    "SystemExit": SystemExit,
+    "KeyboardInterrupt": KeyboardInterrupt,
     "QueueEmpty": asyncio.QueueEmpty,
     "QueueFull": asyncio.QueueFull,
     "QueueShutDown": asyncio.QueueShutDown,
@@ -721,11 +723,16 @@ class Run:
                 raise
             except BaseException as e:  # noqa: B902
                 outcome = ("raise", e)
-            self.cancel_all()
-            # the rest of runners.Runner.close (iterations that run what
-            # is still ready, as asyncio.run does)
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
+            try:
+                self.cancel_all()
+                # the rest of runners.Runner.close (iterations that run
+                # what is still ready, as asyncio.run does)
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            except Deadlock:
+                raise
+            except BaseException as e:  # noqa: B902 (SystemExit, KeyboardInterrupt out of a task)
+                outcome = ("raise", e)  # close()'s exception is asyncio.run's
             self.destroy_pending()
         except Deadlock:
             self.out.append("< deadlock")

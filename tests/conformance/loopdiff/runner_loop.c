@@ -125,7 +125,8 @@ static const struct {
     {"CancelledError", &yc_CancelledError}, {"TimeoutError", &yc_TimeoutError},
     {"InvalidStateError", &yc_InvalidStateError},
     {"StopAsyncIteration", &yc_StopAsyncIteration},
-    {"GeneratorExit", &yc_GeneratorExit},
+    {"GeneratorExit", &yc_GeneratorExit},   {"SystemExit", &yc_SystemExit},
+    {"KeyboardInterrupt", &yc_KeyboardInterrupt},
     {"ExceptionGroup", &yc_ExceptionGroup}, {"BaseExceptionGroup", &yc_BaseExceptionGroup},
     {"QueueEmpty", &yc_QueueEmpty},         {"QueueFull", &yc_QueueFull},
     {"QueueShutDown", &yc_QueueShutDown},
@@ -1343,6 +1344,8 @@ static int exec_block(sym *self, const block *b)
     return CTL_NORMAL;
 }
 
+static char main_name[64]; /* yc_loop_run's name for the main task ("Task-N") */
+
 static void op_body(const sym *self, const step *s, void *ud)
 {
     (void)s;
@@ -1356,7 +1359,10 @@ static void op_body(const sym *self, const step *s, void *ud)
 static yc_val task_body(void *arg)
 {
     sym *self = arg;
-    if (self->kind == SK_MAIN) self->sc->loop = yc_loop_current();
+    if (self->kind == SK_MAIN) {
+        self->sc->loop = yc_loop_current();
+        snprintf(main_name, sizeof main_name, "%s", yc_task_name(yc_task_current()));
+    }
     tlog(self, "start");
     yc_val v = YC_NONE;
     guarded(self, "end", op_body, NULL, &v);
@@ -1414,7 +1420,7 @@ static void on_report(yc_exc *e, const char *obj, void *ud)
         return;
     }
     sb_add(&out, "  @%ld report: %.*s", now_ms(cur_sc), (int)first, obj);
-    if (who) sb_add(&out, " [%s]", who);
+    if (who) sb_add(&out, " [%s]", strcmp(who, main_name) ? who : "main");
     if (e) sb_add(&out, " %s", fxs(e));
     sb_add(&out, "\n");
 }
