@@ -710,11 +710,13 @@ static int exec_try(inst *self, const step *s)
         log_caught(self);
         ctl = exec_block(self, &s->handler[2]);
     } YC_FINALLY {
+        yc_val pending = self->ret; /* a return on its way out, if any */
         btrace(self, "  %s fin %d", self->name, s->num);
         fctl = exec_block(self, &s->fin);
         /* return/break/continue in finally: leave the construct, dropping
          * whatever was in flight (the cleanup attribute unlinks it) */
         if (fctl != CTL_NORMAL) goto leave;
+        self->ret = pending; /* a return inside that did not happen */
     } YC_END;
     return ctl;
 leave:

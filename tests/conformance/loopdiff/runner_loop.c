@@ -644,11 +644,13 @@ static int exec_try(sym *self, const step *s)
         ctl = exec_block(self, &s->handler[3]);
     } YC_FINALLY {
         if (s->has_fin) {
+            yc_val pending = self->ret; /* a return on its way out, if any */
             tlog(self, "fin %" PRId64, s->num);
             fctl = exec_block(self, &s->fin);
             /* return in finally: leave the construct, dropping whatever
              * was in flight (the cleanup attribute unlinks it) */
             if (fctl != CTL_NORMAL) goto leave;
+            self->ret = pending; /* a return inside that did not happen */
         }
     } YC_END;
     return ctl;
