@@ -831,12 +831,22 @@ typedef struct sync_cm {
 
 static void sync_cm_free(yc_cm *cm) { yc__free(cm); }
 
+/* A manager's enter that waited and failed: its exception was thrown in at
+ * that await (a cancellation), and YC_WITH raises an enter's failure as it
+ * is, so it is chained here as a throw at the await is (CPython: the
+ * exception handled by the frame of the async with). Returns st. */
+static int cm_enter_failed(int st)
+{
+    if (st < 0) yc__exc_chain(yc_err_get(), yc__handled(yc__cur()));
+    return st;
+}
+
 static int lock_cm_enter(yc_cm *cm, yc_val *out)
 {
     *out = YC_NONE;
     yc_task *t = yc__task_running("yc_lock_acquire()");
     yc_lock *l = ((sync_cm *)cm)->obj;
-    return !t ? YC_EINVAL : !lock_ok(l) ? bad_arg(l, "lock") : lock_acquire(l, t);
+    return !t ? YC_EINVAL : !lock_ok(l) ? bad_arg(l, "lock") : cm_enter_failed(lock_acquire(l, t));
 }
 
 static int lock_cm_exit(yc_cm *cm, yc_exc *e)
@@ -852,7 +862,8 @@ static int cond_cm_enter(yc_cm *cm, yc_val *out)
     *out = YC_NONE;
     yc_task *t = yc__task_running("yc_condition_acquire()");
     yc_condition *c = ((sync_cm *)cm)->obj;
-    return !t ? YC_EINVAL : !cond_ok(c) ? bad_arg(c, "condition") : lock_acquire(c->lock, t);
+    return !t ? YC_EINVAL : !cond_ok(c) ? bad_arg(c, "condition")
+                          : cm_enter_failed(lock_acquire(c->lock, t));
 }
 
 static int cond_cm_exit(yc_cm *cm, yc_exc *e)
@@ -868,7 +879,7 @@ static int sem_cm_enter(yc_cm *cm, yc_val *out)
     *out = YC_NONE;
     yc_task *t = yc__task_running("yc_semaphore_acquire()");
     yc_semaphore *s = ((sync_cm *)cm)->obj;
-    return !t ? YC_EINVAL : !sem_ok(s) ? bad_arg(s, "semaphore") : sem_acquire(s, t);
+    return !t ? YC_EINVAL : !sem_ok(s) ? bad_arg(s, "semaphore") : cm_enter_failed(sem_acquire(s, t));
 }
 
 static int sem_cm_exit(yc_cm *cm, yc_exc *e)
