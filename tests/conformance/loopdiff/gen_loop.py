@@ -250,8 +250,7 @@ class Builder:
         """step inside a timeout block of its own (a deadline that ends any
         wait) and a handler of its TimeoutError."""
         self.ntm += 1
-        name = "t%d" % self.ntm
-        self.tms.append(name)
+        name = "t%d" % self.ntm  # not in self.tms: nothing reschedules it to none
         return ["try", [["timeout", name, self.unit() or 1, step]], ["exc", "TimeoutError"]]
 
     def next_fin(self):
