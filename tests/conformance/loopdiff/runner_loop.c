@@ -1500,6 +1500,13 @@ static void run_scenario(scenario *sc)
         yc_gen_free(y->gen);
         y->gen = NULL;
     }
+    for (int i = 0; i < sc->nsyms; i++) { /* made by agens closed just now */
+        sym *y = &sc->syms[i];
+        yc_timeout_unref(y->tm);
+        y->tm = NULL;
+        yc_cm_free(y->tg);
+        y->tg = NULL;
+    }
     sync_free(sc);
     yc_err_clear();
     cur_sc = NULL;
