@@ -29,7 +29,19 @@ already done of as_completed and wait; a TaskGroup's children on abort):
 the oracle follows argument or creation order, as yieldc does.
 """
 
-import asyncio
+import sys
+
+# --version answers on any interpreter (the driver asks before it decides
+# to skip); the rest needs 3.13's asyncio (as_completed's iterator, queue
+# shutdown, getasyncgenstate) and is not even defined before.
+if __name__ == "__main__" and sys.version_info < (3, 13):
+    if sys.argv[1:2] == ["--version"]:
+        print("%d.%d" % sys.version_info[:2])
+        sys.exit(0)
+    sys.stderr.write("oracle_loop.py needs CPython 3.13+ (this is %d.%d)\n" % sys.version_info[:2])
+    sys.exit(2)
+
+import asyncio  # noqa: E402
 import functools
 import gc
 import heapq
