@@ -521,8 +521,10 @@ int yc__fail(int status, const yc_exc_type *t, const char *fmt, ...)
 
 yc_exc *yc__handled(yc__coro *co)
 {
-    for (; co; co = co->resumer)
-        if (co->exc_info) return co->exc_info;
+    if (!co) return NULL;
+    if (co->exc_info) return co->exc_info;
+    for (co = co->resumer; co; co = co->resumer) /* skipping what a throw has not reached */
+        if (co->exc_info && (!co->in_throw || co->throwing)) return co->exc_info;
     return NULL;
 }
 

@@ -158,8 +158,16 @@ void yc__gen_finish_exc(yc_gen *g, yc_exc *e)
         yc_exc_set_cause(r, e); /* takes our reference to e */
         e = r;
     }
+    yc__coro *r = g->co.resumer;
+    if (g->co.throwing) { /* a throw climbing a parked chain reaches r */
+        g->co.throwing = false;
+        if (r->in_throw) {
+            if (r->exc_info) yc__exc_chain(e, r->exc_info);
+            r->throwing = true;
+        }
+    }
     val_store(g->out, YC_NONE);
-    yc__err_set(g->co.resumer, e);
+    yc__err_set(r, e);
     gen_leave(g, YC_RAISE);
 }
 
@@ -776,6 +784,8 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     g->co.exc_info = NULL;
     g->co.err = NULL;
     g->co.parked = false;
+    g->co.in_throw = false;
+    g->co.throwing = false;
     g->co.gen = g;
     yc__coro_init(&g->co, st.map + yc__page_size(), (char *)g, gen_entry, g);
     T->gens++;

@@ -76,6 +76,14 @@ typedef struct yc__coro {
     bool parked;                /* part of a task's chain parked in an await
                                    (the event loop): its generator is RUNNING
                                    but waits, as a suspended async generator */
+    /* An exception thrown into a task's parked chain (the event loop)
+     * climbs it as CPython's throw does: each coroutine's handled
+     * exception counts only once the exception has reached it. in_throw:
+     * in that chain, not reached yet (yc__handled skips it); throwing:
+     * the coroutine the exception is in now (when it ends with an
+     * exception, that is chained to its resumer's own, which carries on). */
+    bool in_throw;
+    bool throwing;
 #if YC_ASAN
     void *asan_fake;
     bool asan_landed;         /* an on-top function already finished the switch */

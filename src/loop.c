@@ -721,29 +721,35 @@ int yc_loop_run_until_complete(yc_loop *L, yc_task *t, yc_val *out)
 
 /* Cancels every pending task and runs L until they are done (asyncio's
  * _cancel_all_tasks, in creation order); reports a task that failed with
- * something other than CancelledError. */
-static void cancel_all(yc_loop *L)
+ * something other than CancelledError. Returns the SystemExit or
+ * KeyboardInterrupt a task raised meanwhile (new reference): it ends the
+ * shutdown and asyncio.run with it, as it comes out of asyncio's
+ * run_until_complete; else NULL. */
+static yc_exc *cancel_all(yc_loop *L)
 {
     size_t n = 0;
     for (yc_task *t = L->live; t; t = t->lnext)
         if (t->kind == KIND_TASK && t->state == FUT_PENDING) n++;
-    if (!n) return;
+    if (!n) return NULL;
     yc_task **ts = yc__malloc(n * sizeof *ts);
-    if (!ts) return; /* out of memory: close destroys them instead */
+    if (!ts) return NULL; /* out of memory: close destroys them instead */
     size_t i = n;
     for (yc_task *t = L->live; t; t = t->lnext) /* the list is newest first */
         if (t->kind == KIND_TASK && t->state == FUT_PENDING) ts[--i] = yc_task_ref(t);
     for (i = 0; i < n; i++) yc_task_cancel(ts[i], NULL);
     yc_task *g = yc_gather_future(ts, n, YC_RETURN_EXCEPTIONS);
+    yc_exc *base = NULL;
     if (g) {
-        yc_exc *saved = yc_err_take();
-        if (yc_loop_run_until_complete(L, g, NULL) < 0) yc_err_clear();
-        yc_err_set(saved);
+        if (yc_loop_run_until_complete(L, g, NULL) < 0) {
+            yc_exc *e = yc_err_take();
+            if (yc_exc_is(e, &yc_SystemExit) || yc_exc_is(e, &yc_KeyboardInterrupt)) base = e;
+            else yc_exc_unref(e);
+        }
         yc_task_unref(g);
     } else {
         yc_err_clear();
     }
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n && !base; i++) {
         yc_task *t = ts[i];
         if (t->state == FUT_FINISHED && t->exc) {
             char text[512], repr[400];
@@ -753,9 +759,10 @@ static void cancel_all(yc_loop *L)
             t->log_tb = false;
             yc__loop_report(t->exc, text);
         }
-        yc_task_unref(t);
     }
+    for (i = 0; i < n; i++) yc_task_unref(ts[i]);
     yc__free(ts);
+    return base;
 }
 
 static yc_val noop_body(void *arg)
@@ -802,8 +809,16 @@ int yc_loop_run(yc_gen_fn fn, void *arg, const yc_loop_opts *opts, yc_val *out)
         st = yc_loop_run_until_complete(L, main_task, out);
     }
     yc_exc *e = st < 0 ? yc_err_take() : NULL;
-    cancel_all(L);
-    shutdown_rounds(L);
+    yc_exc *base = cancel_all(L);
+    if (base) { /* asyncio.run ends with it, instead of main's outcome */
+        yc_exc_unref(e);
+        e = base;
+        st = YC_RAISE;
+        if (out) *out = YC_NONE;
+    } else {
+        shutdown_rounds(L);
+    }
+    main_task->log_tb = false; /* its outcome is the caller's now */
     yc_task_unref(main_task);
     yc_loop_close(L);
     yc_loop_free(L);

@@ -588,13 +588,26 @@ static void task_wakeup(yc_task *f, void *ud)
 }
 
 /* Marks (or unmarks) the coroutines from `from` up to the task's own as
- * parked: their generators wait in the task's await. */
+ * parked: their generators wait in the task's await. A throw that climbed
+ * the chain is over when it parks. */
 static void mark_chain(yc__coro *from, yc__coro *top, bool parked)
 {
     for (yc__coro *c = from;; c = c->resumer) {
         c->parked = parked;
+        c->in_throw = c->throwing = false;
         if (c == top) break;
     }
+}
+
+/* A throw into the chain from `from` (where it is raised) up to top: see
+ * yc__coro.in_throw. */
+static void throw_into_chain(yc__coro *from, yc__coro *top)
+{
+    for (yc__coro *c = from;; c = c->resumer) {
+        c->in_throw = true;
+        if (c == top) break;
+    }
+    from->throwing = true;
 }
 
 /*
@@ -627,6 +640,7 @@ static int resume(yc_task *t, yc_exc *exc)
     g->co.resumer = me;
     g->out = &t->out;
     mark_chain(in, &g->co, false);
+    if (exc) throw_into_chain(in, &g->co);
     yc__T.cur = in;
     return yc__coro_jump_i(me, in, 0, 0, &t->park_flag, 0);
 }
@@ -886,11 +900,18 @@ void yc__task_throw(yc_task *t, yc_exc *e)
     }
 }
 
+/* The task being destroyed by a closing loop on this thread, if any. */
+static __thread yc_task *destroying;
+
 /*
  * The loop is closing with t pending: report it, then close its body: a
  * task that never ran is freed; a parked one is resumed with GeneratorExit
- * (finally blocks run; an await raises instead of parking). What escapes
- * other than GeneratorExit is reported. t ends cancelled.
+ * (finally blocks run). As when CPython's garbage collector closes a
+ * coroutine, no loop runs meanwhile: asyncio calls there fail with "no
+ * running event loop", and awaiting something not done raises RuntimeError
+ * "coroutine ignored GeneratorExit" (CPython raises it in the closer and
+ * leaves the coroutine suspended; a C stack cannot be left so). What
+ * escapes other than GeneratorExit is reported. t ends cancelled.
  */
 void yc__task_destroy_pending(yc_task *t)
 {
@@ -904,10 +925,8 @@ void yc__task_destroy_pending(yc_task *t)
     yc_exc_unref(t->step_exc);
     t->step_exc = NULL;
     t->destroying = true;
-    yc_loop *L = t->loop;
-    yc_task *prev = L->current;
-    yc_loop *prev_loop = yc__loop_set_running(L); /* its finally blocks may ask */
-    L->current = t;
+    yc_task *prev = destroying;
+    destroying = t; /* as CPython closes it: no running loop, no current task */
     yc_gen *g = t->gen;
     if (yc_gen_state_of(g) == YC_GEN_RUNNING) {
         int st = resume(t, yc_exc_new(&yc_GeneratorExit, NULL));
@@ -919,8 +938,7 @@ void yc__task_destroy_pending(yc_task *t)
         }
         yc_exc_unref(e);
     }
-    L->current = prev;
-    yc__loop_set_running(prev_loop);
+    destroying = prev;
     cancel_base(t, NULL); /* done: dropped callbacks, since the loop closes */
     task_finished(t);     /* yc_gen_free closes a body left at a bare yield */
     yc_task_unref(t);
@@ -1007,9 +1025,31 @@ static YC_NORETURN void raise_pending(const char *file, int line)
     yc__raise_in(co, yc__err_take_failed(co), file, line, NULL);
 }
 
+/* `await f` in a task destroyed by its closing loop (no loop runs): f's
+ * result if it is done, else the RuntimeError of a coroutine that would
+ * suspend while closed. */
+static YC_NORETURN void await_destroyed(yc_task *f, const char *file, int line)
+{
+    yc_err_clear();
+    if (!yc__task_ok(f) || f->state == FUT_PENDING)
+        yc__fail(YC_RAISE, &yc_RuntimeError, "coroutine ignored GeneratorExit");
+    else
+        yc__fut_result(f, NULL);
+    raise_pending(file, line);
+}
+
 yc_val yc__await(yc_task *f, const char *file, int line)
 {
     yc_task *t = yc__task_running("yc_await()");
+    if (!t && destroying && in_chain(yc__cur(), destroying)) {
+        yc_val v;
+        if (yc__task_ok(f) && f->state == FUT_FINISHED && !f->exc) {
+            yc_err_clear();
+            yc__fut_result(f, &v);
+            return v;
+        }
+        await_destroyed(f, file, line);
+    }
     if (!t) raise_pending(file, line);
     if (!yc__task_ok(f)) {
         if (!f) yc__fail(YC_EINVAL, &yc_TypeError, "object NULL can't be used in 'await' expression");

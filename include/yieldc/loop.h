@@ -104,9 +104,10 @@ YC_API void yc_loop_stop(yc_loop *loop);
 /* loop.close(): YC_OK (also when already closed); RuntimeError "Cannot
  * close a running event loop" (YC_EINVAL). Callbacks still scheduled are
  * dropped; tasks still pending are destroyed: each is reported ("Task was
- * destroyed but it is pending!") and its generator closed (finally blocks
- * run; an await there raises RuntimeError "coroutine ignored
- * GeneratorExit"). */
+ * destroyed but it is pending!") and its generator closed, as CPython's
+ * garbage collector closes a coroutine: finally blocks run with no loop
+ * running (asyncio calls raise RuntimeError "no running event loop";
+ * awaiting what is not done, "coroutine ignored GeneratorExit"). */
 YC_API int yc_loop_close(yc_loop *loop);
 /* Closes loop if needed and frees it. Tasks the user still holds outlive
  * it (done, or destroyed as by close): what needs the loop fails with

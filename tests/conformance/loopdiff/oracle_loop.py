@@ -111,8 +111,31 @@ def fmsg(msg):
     return msg
 
 
+def cyclic(e, path=()):
+    """Whether e's causes, contexts and group members lead back to e or to
+    one on the way: a reference cycle, which CPython makes (its garbage
+    collector frees them) and yieldc refuses to make (docs/design.md)."""
+    if e is None:
+        return False
+    if any(e is x for x in path):
+        return True
+    path = path + (e,)
+    nexts = [e.__cause__, e.__context__]
+    if isinstance(e, BaseExceptionGroup):
+        nexts += list(e.exceptions)
+    return any(cyclic(x, path) for x in nexts)
+
+
 def fx(e, depth=0):
-    """An exception with its cause and context chain, as runner_loop.c prints it."""
+    """An exception with its cause and context chain, as runner_loop.c prints
+    it; one that is part of a reference cycle ends in " {cycle}" (the driver
+    counts such a divergence as a known one)."""
+    if depth == 0 and cyclic(e):
+        return _fx(e) + " {cycle}"
+    return _fx(e, depth)
+
+
+def _fx(e, depth=0):
     if e is None:
         return "None"
     name = type(e).__name__
@@ -121,12 +144,12 @@ def fx(e, depth=0):
         msg = str(e)  # "MESSAGE (N sub-exceptions)"
     s = "%s: %s" % (name, fmsg(str(msg))) if msg != "" else name
     if isinstance(e, BaseExceptionGroup):
-        s += " [" + " | ".join(fx(x, depth + 1) for x in e.exceptions) + "]"
+        s += " [" + " | ".join(_fx(x, depth + 1) for x in e.exceptions) + "]"
     if depth < CHAIN_DEPTH:
         if e.__cause__ is not None:
-            s += " {cause: " + fx(e.__cause__, depth + 1) + "}"
+            s += " {cause: " + _fx(e.__cause__, depth + 1) + "}"
         if e.__context__ is not None:
-            s += " {ctx: " + fx(e.__context__, depth + 1) + "}"
+            s += " {ctx: " + _fx(e.__context__, depth + 1) + "}"
     return s
 
 
