@@ -62,7 +62,7 @@ static void set_unless_cancelled(void *arg)
 static int sleep_until_ns(yc_task *t, int64_t when)
 {
     if (yc__task_can_suspend(t) < 0) return YC_RAISE;
-    yc_task *f = yc__fut_new(t->loop);
+    yc_task *f = yc__task_waiter(t);
     if (!f) return YC_ENOMEM;
     yc_handle *h;
     int st = yc__call_at_ns(t->loop, when, set_unless_cancelled, f, &h);

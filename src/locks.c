@@ -114,7 +114,7 @@ void yc__sync_raise(const char *file, int line, const char *func)
 
 int yc__sync_waiter(yc__waitq *q, yc__waiter *w, yc_task *t)
 {
-    yc_task *fut = yc__fut_new(t->loop);
+    yc_task *fut = yc__task_waiter(t);
     if (!fut) return YC_ENOMEM;
     yc__wq_push(q, w, fut);
     return YC_OK;

@@ -48,14 +48,15 @@ typedef struct yc__timer {
 /* A done callback of a future; scheduled (moved to the ready queue, fut
  * referenced) when the future completes, then fn(fut, ud) runs, then
  * release(ud) if set (also when the node is dropped without running). */
-enum { FCB_HEAP = 1, FCB_USER = 2 };
+enum { FCB_HEAP = 1, FCB_USER = 2, FCB_TAKES_FUTURE = 4 /* fn releases fut's reference */ };
 typedef struct yc__fcb {
     yc__handle h;
     yc_task_cb fn;
     void *ud;
     void (*release)(void *ud);
     yc_task *fut;  /* the future, referenced while scheduled               */
-    uint8_t flags; /* FCB_HEAP: freed after; FCB_USER: a user's (guarded)  */
+    uint8_t flags; /* FCB_HEAP: freed after; FCB_USER: a user's (guarded);
+                      FCB_TAKES_FUTURE: fn releases fut itself            */
 } yc__fcb;
 
 /* ---- futures and tasks ----------------------------------------------- */
@@ -107,6 +108,7 @@ struct yc_task {
     yc__fcb wakeup;      /* registered on fut_waiter                       */
     _Atomic int park_flag; /* a target for the switch's flag store         */
     bool destroying;     /* being closed by the loop: an await raises      */
+    yc_task *waiter;     /* a future kept for the task's waits (referenced) */
 };
 #define YC__FUTURE_SIZE offsetof(struct yc_task, gen)
 
@@ -135,6 +137,11 @@ YC_HIDDEN size_t yc__fut_remove_cb(yc_task *f, yc_task_cb fn, void *ud);
  * GeneratorExit" when it is being destroyed by its closing loop (check
  * before scheduling what would wake it). */
 YC_HIDDEN int yc__task_can_suspend(const yc_task *t);
+/* A pending future for one wait of task t (asyncio's create_future() in
+ * sleep, Queue.get, Lock.acquire, ...), as a new reference: the one t
+ * keeps for that, reset, when nobody else still holds it, else a new one.
+ * NULL with MemoryError. */
+YC_HIDDEN yc_task *yc__task_waiter(yc_task *t);
 /* Gives up one loop iteration (a bare yield in asyncio: sleep(0)) in the
  * running task t. YC_OK, or negative with the exception thrown in. */
 YC_HIDDEN int yc__task_yield(yc_task *t);

@@ -68,6 +68,28 @@ static yc_task *obj_new(yc_loop *L, int kind)
 
 yc_task *yc__fut_new(yc_loop *L) { return obj_new(L, KIND_FUTURE); }
 
+yc_task *yc__task_waiter(yc_task *t)
+{
+    yc_task *w = t->waiter;
+    if (w && w->refs == 1 && !w->cb_head) { /* only t holds it: as new */
+        w->state = FUT_PENDING;
+        w->result = YC_NONE;
+        w->log_tb = false;
+        yc_exc_unref(w->exc);
+        yc_exc_unref(w->cancelled_exc);
+        w->exc = w->cancelled_exc = NULL;
+        yc__msg_unref(w->cancel_msg);
+        w->cancel_msg = NULL;
+        w->refs++;
+        return w;
+    }
+    yc_task *f = yc__fut_new(t->loop);
+    if (!f) return NULL;
+    yc_task_unref(w); /* whoever else holds the old one keeps it */
+    t->waiter = yc_task_ref(f);
+    return f;
+}
+
 yc_task *yc_task_ref(yc_task *t)
 {
     if (yc__task_ok(t)) t->refs++;
@@ -127,6 +149,7 @@ void yc_task_unref(yc_task *t)
         yc_exc_unref(t->resume_exc);
         yc_exc_unref(t->step_exc);
         if (t->name != t->name_small) yc__free(t->name);
+        yc_task_unref(t->waiter);
         if (t->gen) yc_gen_free(t->gen); /* only a task destroyed half made */
     }
     if (t->loop) {
@@ -168,7 +191,7 @@ static void fcb_run(yc__handle *h)
     if (flags & FCB_USER) call_done_cb(fn, f, ud);
     else fn(f, ud);
     if (release) release(ud);
-    yc_task_unref(f);
+    if (!(flags & FCB_TAKES_FUTURE)) yc_task_unref(f);
 }
 
 /* A scheduled node dropped by a closing loop. */
@@ -574,17 +597,20 @@ static void schedule_step(yc_task *t, yc_exc *exc)
     yc__loop_ready(t->loop, &t->step);
 }
 
-/* Task.__wakeup(future): steps t with f's exception, or with none. */
+/* Task.__wakeup(future): steps t with f's exception, or with none. Takes
+ * the scheduled callback's reference to f, and lets it go before the step,
+ * so that the future can serve t's next wait (yc__task_waiter). */
 static void task_wakeup(yc_task *f, void *ud)
 {
     yc_task *t = ud;
-    if (t->state != FUT_PENDING) return;
-    if (f->state == FUT_FINISHED && !f->exc) {
-        task_step(t, NULL);
-        return;
+    yc_exc *e = NULL;
+    bool step = t->state == FUT_PENDING;
+    if (step && !(f->state == FUT_FINISHED && !f->exc)) {
+        yc__fut_result(f, NULL);
+        e = yc_err_take();
     }
-    yc__fut_result(f, NULL);
-    task_step(t, yc_err_take());
+    yc_task_unref(f);
+    if (step) task_step(t, e);
 }
 
 /* Marks (or unmarks) the coroutines from `from` up to the task's own as
@@ -988,7 +1014,7 @@ int yc__task_await(yc_task *t, yc_task *f, yc_val *out)
     } else {
         t->wakeup.fn = task_wakeup;
         t->wakeup.ud = t;
-        t->wakeup.flags = 0;
+        t->wakeup.flags = FCB_TAKES_FUTURE;
         t->wakeup.release = NULL;
         yc__fut_add_fcb(f, &t->wakeup);
         t->fut_waiter = yc_task_ref(f);
