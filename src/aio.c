@@ -61,7 +61,6 @@ static void set_unless_cancelled(void *arg)
 /* Sleeps until `when` (ns) in t: a future completed by a timer. */
 static int sleep_until_ns(yc_task *t, int64_t when)
 {
-    if (yc__task_can_suspend(t) < 0) return YC_RAISE;
     yc_task *f = yc__task_waiter(t);
     if (!f) return YC_ENOMEM;
     yc_handle *h;

@@ -107,7 +107,6 @@ struct yc_task {
     yc__handle step;     /* the scheduled step                             */
     yc__fcb wakeup;      /* registered on fut_waiter                       */
     _Atomic int park_flag; /* a target for the switch's flag store         */
-    bool destroying;     /* being closed by the loop: an await raises      */
     yc_task *waiter;     /* a future kept for the task's waits (referenced) */
 };
 #define YC__FUTURE_SIZE offsetof(struct yc_task, gen)
@@ -133,10 +132,6 @@ YC_HIDDEN int yc__fut_add_cb(yc_task *f, yc_task_cb fn, void *ud, void (*release
 /* Removes f's unscheduled heap nodes of (fn, ud), releasing them; returns
  * how many. */
 YC_HIDDEN size_t yc__fut_remove_cb(yc_task *f, yc_task_cb fn, void *ud);
-/* YC_OK if t may suspend; YC_RAISE with RuntimeError "coroutine ignored
- * GeneratorExit" when it is being destroyed by its closing loop (check
- * before scheduling what would wake it). */
-YC_HIDDEN int yc__task_can_suspend(const yc_task *t);
 /* A pending future for one wait of task t (asyncio's create_future() in
  * sleep, Queue.get, Lock.acquire, ...), as a new reference: the one t
  * keeps for that, reset, when nobody else still holds it, else a new one.

@@ -950,7 +950,6 @@ void yc__task_destroy_pending(yc_task *t)
     if (t->step.queued) t->step.cancelled = true;
     yc_exc_unref(t->step_exc);
     t->step_exc = NULL;
-    t->destroying = true;
     yc_task *prev = destroying;
     destroying = t; /* as CPython closes it: no running loop, no current task */
     yc_gen *g = t->gen;
@@ -995,18 +994,19 @@ yc_task *yc__task_running(const char *what)
     return t;
 }
 
-int yc__task_can_suspend(const yc_task *t)
+/* A task being destroyed must not park: its closer waits for it to end
+ * (CPython's close raises RuntimeError in the closer instead). */
+static int cannot_park(const yc_task *t)
 {
-    if (t->destroying)
-        return yc__fail(YC_RAISE, &yc_RuntimeError, "coroutine ignored GeneratorExit");
-    return YC_OK;
+    if (t != destroying) return YC_OK;
+    return yc__fail(YC_RAISE, &yc_RuntimeError, "coroutine ignored GeneratorExit");
 }
 
 int yc__task_await(yc_task *t, yc_task *f, yc_val *out)
 {
     if (out) *out = YC_NONE;
     if (f->state != FUT_PENDING) return yc__fut_result(f, out);
-    if (yc__task_can_suspend(t) < 0) return YC_RAISE;
+    if (cannot_park(t) < 0) return YC_RAISE;
     if (f == t) {
         char repr[300];
         yc_task_format(t, repr, sizeof repr);
@@ -1032,7 +1032,7 @@ int yc__task_await(yc_task *t, yc_task *f, yc_val *out)
 
 int yc__task_yield(yc_task *t)
 {
-    if (yc__task_can_suspend(t) < 0) return YC_RAISE;
+    if (cannot_park(t) < 0) return YC_RAISE;
     schedule_step(t, NULL);
     park(t);
     yc_exc *e = t->resume_exc;
