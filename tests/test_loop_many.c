@@ -1,0 +1,204 @@
+/*
+ * The event loop with many tasks: gather, wait and as_completed take each
+ * task once however often it is given (the hash set of aio.c, with
+ * thousands of entries); asyncio.run's shutdown cancels
+ * and joins ten thousand pending tasks; a loop with ready callbacks and no
+ * thread-safe call makes no system call (an eventfd written from another
+ * thread is still seen).
+ */
+#include "loop_util.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+enum { NT = 1000 };
+
+static long ran;
+
+static yc_val one_step(void *arg)
+{
+    yc_sleep(0);
+    ran++;
+    return yc_int((int64_t)(intptr_t)arg);
+}
+
+/* Each task given twice, the second copies in reverse order. */
+static yc_val gather_twice(void *arg)
+{
+    (void)arg;
+    yc_task *ts[NT], *args[2 * NT];
+    for (int i = 0; i < NT; i++) ts[i] = yc_task_spawn(one_step, (void *)(intptr_t)i, NULL);
+    for (int i = 0; i < NT; i++) {
+        args[i] = ts[i];
+        args[2 * NT - 1 - i] = ts[i];
+    }
+    ran = 0;
+    yc_gather(args, 2 * NT, 0);
+    CHECK_EQ_INT(ran, NT);
+    for (int i = 0; i < NT; i++) {
+        yc_val v;
+        CHECK_ST(yc_task_result(ts[i], &v), YC_OK);
+        CHECK_INTV(v, i);
+    }
+    /* wait: the distinct tasks, all done */
+    CHECK_EQ_INT(yc_wait(args, 2 * NT, INFINITY, YC_ALL_COMPLETED), NT);
+    /* as_completed: each task once */
+    yc_iter *it = yc_as_completed(args, 2 * NT, INFINITY);
+    CHECK(it != NULL);
+    long n = 0;
+    yc_val v;
+    while (yc_iter_next(it, &v) == YC_YIELD) n++;
+    CHECK_EQ_INT(n, NT);
+    yc_iter_free(it);
+    for (int i = 0; i < NT; i++) yc_task_unref(ts[i]);
+    return YC_NONE;
+}
+
+TEST(gather_wait_and_as_completed_take_each_of_many_tasks_once)
+{
+    CHECK_ST(run_v(gather_twice, NULL, NULL), YC_OK);
+}
+
+/* A child that fails among many: gather raises it at once, the others go
+ * on; with YC_RETURN_EXCEPTIONS it waits for all. */
+static yc_val fail_at(void *arg)
+{
+    yc_sleep(0);
+    if ((intptr_t)arg == NT / 2) yc_raisef(&yc_KeyError, "k");
+    ran++;
+    return YC_NONE;
+}
+
+static yc_val gather_fail(void *arg)
+{
+    (void)arg;
+    yc_task *ts[NT], *args[2 * NT];
+    for (int i = 0; i < NT; i++) ts[i] = yc_task_spawn(fail_at, (void *)(intptr_t)i, NULL);
+    for (int i = 0; i < NT; i++) args[2 * i] = args[2 * i + 1] = ts[i];
+    ran = 0;
+    YC_TRY {
+        yc_gather(args, 2 * NT, 0);
+        CHECK(false);
+    } YC_EXCEPT(&yc_KeyError) {
+        LOG("gather raised");
+    } YC_END;
+    yc_gather(args, 2 * NT, YC_RETURN_EXCEPTIONS);
+    CHECK_EQ_INT(ran, NT - 1);
+    for (int i = 0; i < NT; i++) yc_task_unref(ts[i]);
+    return YC_NONE;
+}
+
+TEST(gather_of_many_tasks_with_a_failure)
+{
+    log_clear();
+    CHECK_ST(run_v(gather_fail, NULL, NULL), YC_OK);
+    CHECK_LOG_IS("gather raised");
+}
+
+/* asyncio.run's shutdown: ten thousand tasks still sleeping when the main
+ * task returns are cancelled and joined (one gather over all of them). */
+enum { NSLEEP = 10000 };
+static long cancelled;
+
+static yc_val sleep_long(void *arg)
+{
+    (void)arg;
+    YC_TRY {
+        yc_sleep(3600);
+    } YC_EXCEPT(&yc_CancelledError) {
+        cancelled++;
+        yc_reraise();
+    } YC_END;
+    return YC_NONE;
+}
+
+static yc_val leave_sleepers(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < NSLEEP; i++) yc_task_unref(yc_task_spawn(sleep_long, NULL, NULL));
+    yc_sleep(0);
+    return YC_NONE;
+}
+
+TEST(run_cancels_and_joins_ten_thousand_pending_tasks)
+{
+    cancelled = 0;
+    CHECK_ST(yc_loop_run(leave_sleepers, NULL, &(yc_loop_opts){.task_stack = YC_STACK_MIN}, NULL), YC_OK);
+    CHECK_EQ_INT(cancelled, NSLEEP);
+}
+
+/* Ping-pong through futures while another thread posts thread-safe calls:
+ * every call runs although ready callbacks never run out. */
+enum { NCALLS = 200 };
+static _Atomic long calls_run;
+static yc_task *box[2];
+static _Atomic int pinging;
+
+static void count_call(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&calls_run, 1);
+}
+
+static void *poster(void *arg)
+{
+    yc_loop *L = arg;
+    for (int i = 0; i < NCALLS; i++) {
+        CHECK_ST(yc_loop_call_soon_threadsafe(L, count_call, NULL), YC_OK);
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+static yc_val pong(void *arg)
+{
+    (void)arg;
+    while (atomic_load(&pinging)) {
+        box[1] = yc_future_new(NULL);
+        yc_val v = yc_await(box[1]);
+        yc_task_unref(box[1]);
+        box[1] = NULL;
+        if (v.i < 0) break;
+        yc_future_set_result(box[0], yc_int(v.i + 1));
+    }
+    return YC_NONE;
+}
+
+static yc_val ping(void *arg)
+{
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, poster, yc_loop_current()) == 0);
+    yc_task *p = yc_task_spawn(pong, NULL, NULL);
+    yc_sleep(0);
+    int64_t i = 0;
+    double t0 = yc_loop_time(NULL);
+    /* ready work every iteration, until every call ran (or 60 s: fails) */
+    while (atomic_load(&calls_run) < NCALLS && yc_loop_time(NULL) - t0 < 60) {
+        box[0] = yc_future_new(NULL);
+        yc_future_set_result(box[1], yc_int(i));
+        yc_val v = yc_await(box[0]);
+        CHECK_INTV(v, i + 1);
+        yc_task_unref(box[0]);
+        i++;
+    }
+    atomic_store(&pinging, 0);
+    yc_future_set_result(box[1], yc_int(-1));
+    yc_await(p);
+    yc_task_unref(p);
+    pthread_join(th, NULL);
+    (void)arg;
+    return YC_NONE;
+}
+
+TEST(thread_safe_calls_run_while_tasks_keep_the_loop_busy)
+{
+    atomic_store(&pinging, 1);
+    atomic_store(&calls_run, 0);
+    CHECK_ST(yc_loop_run(ping, NULL, NULL, NULL), YC_OK);
+    CHECK_EQ_INT(atomic_load(&calls_run), NCALLS);
+}
+
+TEST_MAIN()
