@@ -5,6 +5,7 @@
 #   make demo    Release build of the library and examples; runs each example
 #   make test    the test matrix (below); ends with "N passed, M failed"
 #   make bench   bash bench/run.sh
+#   make bench-loop  only its event loop section (YC_BENCH_ONLY=loop)
 #   make clean   removes $(BUILD)
 #
 # The test matrix, in order; it stops at the first configuration that fails:
@@ -62,7 +63,7 @@ HAVE_VALGRIND := $(shell command -v $(VALGRIND) >/dev/null 2>&1 && echo yes)
 MATRIX := test-gcc-O2 test-gcc-ucontext test-clang-O0 test-clang-O3 test-asan-ubsan test-tsan test-valgrind \
           test-model test-aarch64
 
-.PHONY: all release demo test test-matrix $(MATRIX) test-aarch64-legs bench fuzz clean
+.PHONY: all release demo test test-matrix $(MATRIX) test-aarch64-legs bench bench-loop fuzz clean
 .NOTPARALLEL:
 
 all: release
@@ -254,6 +255,9 @@ test-aarch64-legs:
 
 bench:
 	bash bench/run.sh
+
+bench-loop:
+	YC_BENCH_ONLY=loop bash bench/run.sh
 
 clean:
 	rm -rf $(B)

@@ -1,17 +1,27 @@
 """Summarises the interleaved runs of bench/run.sh.
 
-    python3 report.py RAW RESULTS_TSV
+    python3 report.py RAW RESULTS_TSV [SLEEPERS_RAW SLEEPERS_TSV]
 
 RAW has one line per measurement: round<TAB>benchmark<TAB>system<TAB>ns_per_op.
 Writes RESULTS_TSV (benchmark, system, median ns_per_op) and prints the table
-with ratios against yieldc.
+with ratios against yieldc. SLEEPERS_RAW (the event loop's sleeping tasks) has
+one line per run: round, system, tasks, rss_bytes_per_task, spawn_s,
+cancel_join_s, pte_bytes_per_task; SLEEPERS_TSV gets the medians of each
+column. Then every issue target the run measured, with its verdict.
 """
+import os
 import statistics
 import sys
 
-BENCHMARKS = ["roundtrip", "create", "create-close", "pipeline", "pipeline-gen", "lines"]
-SYSTEMS = ["yieldc", "yieldc:ucontext", "yieldc:per-item", "boost-fcontext", "ucontext",
-           "fused-loop", "cpython", "lua", "luajit", "indirect-call", "wc"]
+GEN_BENCHMARKS = ["roundtrip", "create", "create-close", "pipeline", "pipeline-gen", "lines"]
+LOOP_BENCHMARKS = ["spawn", "spawn-sleep0", "pingpong", "pingpong-future", "timers"]
+BENCHMARKS = GEN_BENCHMARKS + LOOP_BENCHMARKS
+SYSTEMS = ["yieldc", "yieldc:ucontext", "yieldc:per-item", "yieldc:pool-1M", "yieldc:16k",
+           "boost-fcontext", "ucontext", "fused-loop", "cpython", "lua", "luajit",
+           "indirect-call", "wc", "asyncio-3.11", "asyncio-3.12", "asyncio-3.13",
+           "asyncio-3.14", "uvloop"]
+LOOP_UNITS = {"spawn": "ns per task", "spawn-sleep0": "ns per task", "pingpong": "ns per hop",
+              "pingpong-future": "ns per hop", "timers": "ns per timeout set and left"}
 
 
 def order(key, known):
@@ -20,6 +30,7 @@ def order(key, known):
 
 def main():
     raw_path, out_path = sys.argv[1], sys.argv[2]
+    sleepers = read_sleepers(sys.argv[3], sys.argv[4]) if len(sys.argv) > 4 else {}
     runs = {}
     with open(raw_path) as f:
         for line in f:
@@ -28,7 +39,7 @@ def main():
                 continue
             _, bench, system, ns = parts
             runs.setdefault((bench, system), []).append(float(ns))
-    if not runs:
+    if not runs and not sleepers:
         sys.exit("report: no measurements")
 
     keys = sorted(runs, key=lambda k: (order(k[0], BENCHMARKS), order(k[1], SYSTEMS)))
@@ -39,7 +50,7 @@ def main():
         for bench, system in keys:
             f.write(f"{bench}\t{system}\t{med[(bench, system)]:.3f}\n")
 
-    print(f"{'benchmark':<13} {'system':<16} {'ns/op':>9} {'vs yieldc':>10}   "
+    print(f"{'benchmark':<15} {'system':<16} {'ns/op':>9} {'vs yieldc':>10}   "
           f"{'runs':>4}  min .. max ns/op")
     last = None
     for bench, system in keys:
@@ -50,12 +61,24 @@ def main():
         base = med.get((bench, "yieldc"))
         ratio = f"{m / base:9.2f}x" if base else f"{'-':>10}"
         r = runs[(bench, system)]
-        print(f"{bench:<13} {system:<16} {m:9.2f} {ratio}   {len(r):4d}  "
+        print(f"{bench:<15} {system:<16} {m:9.2f} {ratio}   {len(r):4d}  "
               f"{min(r):.2f} .. {max(r):.2f}")
     print("(vs yieldc = system's ns/op / yieldc's ns/op: above 1 means slower than yieldc)")
+    loop_rows = [b for b in LOOP_BENCHMARKS if any(k[0] == b for k in keys)]
+    if loop_rows:
+        print("(event loop rows: " + "; ".join(f"{b} in {LOOP_UNITS[b]}" for b in loop_rows) + ")")
+        if any(k[1] == "yieldc:pool-1M" for k in keys):
+            print("(yieldc:pool-1M: the library built with -DYC_STACK_POOL_MAX=1048576 instead of 64,"
+                  " a diagnostic of the stack pool's share, not the default build)")
+    if sleepers:
+        print()
+        print_sleepers(sleepers)
 
     print()
     targets(med)
+    loop_targets(med, sleepers)
+    if not any(k[0] in GEN_BENCHMARKS for k in keys):
+        return
     print()
     for peer in ("boost-fcontext", "cpython"):
         parts = []
@@ -93,6 +116,99 @@ def targets(med):
     if g:
         verdict = "met" if g <= 20.0 else "NOT met"
         print(f"target: generator stages at most 20 ns per source item: {g:.2f} ns ({verdict})")
+
+
+SLEEPER_COLS = ["rss_bytes_per_task", "spawn_s", "cancel_join_s", "pte_bytes_per_task"]
+
+
+def read_sleepers(raw_path, out_path):
+    """Medians per system of each column of the sleeping-task runs; writes
+    them to out_path. {system: {"tasks": n, "runs": k, col: median, ...}}."""
+    if not os.path.exists(raw_path):
+        return {}
+    runs = {}
+    with open(raw_path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 7:
+                continue
+            _, system, tasks = parts[:3]
+            runs.setdefault((system, int(tasks)), []).append([float(x) for x in parts[3:]])
+    out = {}
+    for (system, tasks), rs in sorted(runs.items(), key=lambda kv: order(kv[0][0], SYSTEMS)):
+        m = {"tasks": tasks, "runs": rs}
+        for i, col in enumerate(SLEEPER_COLS):
+            m[col] = statistics.median(r[i] for r in rs)
+        out[system] = m
+    if out:
+        with open(out_path, "w") as f:
+            f.write("system\ttasks\t" + "\t".join(SLEEPER_COLS) + "\n")
+            for system, m in out.items():
+                f.write(f"{system}\t{m['tasks']}\t{m['rss_bytes_per_task']:.0f}\t{m['spawn_s']:.4f}\t"
+                        f"{m['cancel_join_s']:.4f}\t{m['pte_bytes_per_task']:.0f}\n")
+    return out
+
+
+def print_sleepers(sl):
+    print(f"{'sleepers':<16} {'tasks':>8} {'RSS B/task':>10} {'RSS total':>10} {'spawn s':>8} "
+          f"{'cancel+join s':>13} {'PTE B/task':>10} {'runs':>4}  spawn s min..max, cancel+join s min..max")
+    for system, m in sl.items():
+        total = m["rss_bytes_per_task"] * m["tasks"] / 2**30
+        rs = m["runs"]
+        print(f"{system:<16} {m['tasks']:>8} {m['rss_bytes_per_task']:>10.0f} {total:>8.2f} GiB "
+              f"{m['spawn_s']:>8.3f} {m['cancel_join_s']:>13.3f} {m['pte_bytes_per_task']:>10.0f} "
+              f"{len(rs):>4}  {min(r[1] for r in rs):.3f}..{max(r[1] for r in rs):.3f}, "
+              f"{min(r[2] for r in rs):.3f}..{max(r[2] for r in rs):.3f}")
+    print("(RSS: VmRSS growth from before the first spawn to when every task sleeps; PTE: VmPTE growth,"
+          " page tables, not in RSS; spawn: until every task sleeps; cancel+join: cancel each, gather all)")
+
+
+def verdict(ok):
+    return "met" if ok else "NOT met"
+
+
+def loop_targets(med, sl):
+    """The event loop issue's targets (research/event-loop.md section 6)."""
+    y = med.get(("spawn", "yieldc"))
+    if y:
+        peer = "asyncio-3.13" if ("spawn", "asyncio-3.13") in med else next(
+            (s for (b, s) in sorted(med) if b == "spawn" and s.startswith("asyncio-3.1")
+             and s != "asyncio-3.11" and s != "asyncio-3.12"), None)
+        if peer:
+            p = med[("spawn", peer)]
+            print(f"target: spawn at least 15x {peer}'s tasks/s: yieldc {1e9 / y:,.0f} tasks/s, "
+                  f"{peer} {1e9 / p:,.0f} tasks/s: {p / y:.2f}x ({verdict(p / y >= 15)})")
+        else:
+            print("target: spawn at least 15x asyncio 3.13's tasks/s: not measured (no asyncio 3.13+)")
+        print(f"target: spawn at 2,000,000 tasks/s (the aim): yieldc {1e9 / y:,.0f} tasks/s "
+              f"({verdict(1e9 / y >= 2e6)})")
+        pool = med.get(("spawn", "yieldc:pool-1M"))
+        if pool:
+            ratio = f", {med[('spawn', peer)] / pool:.2f}x {peer}" if peer else ""
+            print(f"  (diagnostic yieldc:pool-1M: {1e9 / pool:,.0f} tasks/s{ratio})")
+    q = med.get(("pingpong", "yieldc"))
+    f = med.get(("pingpong-future", "yieldc"))
+    if q:
+        print(f"target: ping-pong at most 100 ns per hop (yc_queue): {q:.1f} ns ({verdict(q <= 100)})")
+    elif f:
+        print(f"target: ping-pong at most 100 ns per hop: {f:.1f} ns through futures, yc_queue is not in this"
+              f" library yet ({verdict(f <= 100)} through futures)")
+    for system in ("yieldc", "yieldc:16k"):
+        m = sl.get(system)
+        if not m:
+            continue
+        n = m["tasks"]
+        if n != 1_000_000:
+            print(f"target: 1,000,000 sleeping tasks ({system}): not checked, this run had {n:,} tasks")
+            continue
+        gib = m["rss_bytes_per_task"] * n / 2**30
+        what = "default stack" if system == "yieldc" else "16 KiB stacks"
+        print(f"target: 1,000,000 sleeping tasks ({what}) in at most 5 GiB RSS: {gib:.2f} GiB "
+              f"({verdict(gib <= 5)})")
+        print(f"target: 1,000,000 sleeping tasks ({what}) spawned in at most 1 s: {m['spawn_s']:.2f} s "
+              f"({verdict(m['spawn_s'] <= 1)})")
+        print(f"target: 1,000,000 sleeping tasks ({what}) cancelled and joined in at most 2 s: "
+              f"{m['cancel_join_s']:.2f} s ({verdict(m['cancel_join_s'] <= 2)})")
 
 
 if __name__ == "__main__":

@@ -17,10 +17,22 @@
 # file against `wc -l`, and the peak RSS of examples/logstats reading 1 GB
 # and 4 GB of access log through a pipe.
 #
+# Then the event loop (yieldc/loop.h, bench/loop.sh): tasks spawned and
+# joined, ping-pong between two tasks, timeouts set and cleared, against
+# asyncio 3.11, asyncio 3.13 and uvloop; and 10^6 sleeping tasks (memory,
+# time to spawn them, time to cancel and join them).
+#
 # Outputs in build/bench/: results.tsv (benchmark, system, ns_per_op),
 # instructions.tsv (benchmark, system, instructions_per_op), memory.tsv
-# (benchmark, input_bytes, peak_rss_kb), runs.tsv (every single
-# measurement), and the logs of the builds and installs.
+# (benchmark, input_bytes, peak_rss_kb), sleepers.tsv (system, tasks,
+# rss_bytes_per_task, spawn_s, cancel_join_s, pte_bytes_per_task),
+# syscalls.tsv (benchmark, system, syscalls_per_op: the loop rows),
+# runs.tsv and sleepers-runs.tsv (every single measurement), and the logs
+# of the builds and installs.
+#
+# YC_BENCH_ONLY=loop runs only the event loop section (make bench-loop),
+# YC_BENCH_ONLY=gen everything but it; results.tsv then holds only the rows
+# measured by that run. The loop section's own knobs are in bench/loop.sh.
 #
 # Environment knobs: YC_BENCH_ROUNDS (default 9, at least 5), YC_BENCH_MS
 # (target duration of one measurement, default 200), YC_PIPE_ROUNDS (default
@@ -35,7 +47,9 @@ OUT=$ROOT/build/bench
 ROUNDS=${YC_BENCH_ROUNDS:-9}
 MS=${YC_BENCH_MS:-200}
 if ! [[ $ROUNDS =~ ^[0-9]+$ ]] || ((ROUNDS < 5)); then ROUNDS=5; fi
+ONLY=${YC_BENCH_ONLY:-}
 START=$SECONDS
+RUNS=$OUT/runs.tsv
 
 mkdir -p "$OUT"
 cd "$ROOT" || exit 1
@@ -46,6 +60,12 @@ die() {
     printf 'bench: %s\n' "$*" >&2
     exit 1
 }
+case $ONLY in
+"" | loop | gen) ;;
+*) die "YC_BENCH_ONLY must be loop or gen (got '$ONLY')" ;;
+esac
+# shellcheck source=bench/loop.sh
+. "$BENCH/loop.sh"
 
 # ---------------------------------------------------------------------------
 section "dependencies"
@@ -102,13 +122,16 @@ need() {
 
 need "command -v cmake" cmake || die "cmake is required"
 need "command -v gcc" gcc || die "gcc is required"
-need "command -v g++" g++ || note "no g++: boost-fcontext will be skipped"
-need "[ -x /usr/bin/python3 ]" python3 || note "no /usr/bin/python3: cpython will be skipped"
-need "command -v lua5.4" lua5.4 || note "no lua5.4: lua will be skipped"
-need have_boost libboost-context-dev || note "no Boost.Context: boost-fcontext will be skipped"
-need "command -v luajit" luajit || note "no luajit: luajit will be skipped"
+need "[ -x /usr/bin/python3 ]" python3 || note "no /usr/bin/python3: cpython and asyncio will be skipped"
+if [ "$ONLY" != loop ]; then
+    need "command -v g++" g++ || note "no g++: boost-fcontext will be skipped"
+    need "command -v lua5.4" lua5.4 || note "no lua5.4: lua will be skipped"
+    need have_boost libboost-context-dev || note "no Boost.Context: boost-fcontext will be skipped"
+    need "command -v luajit" luajit || note "no luajit: luajit will be skipped"
+fi
 need "command -v valgrind" valgrind || note "no valgrind: instruction counts will be skipped"
 need "command -v strace" strace || note "no strace: the system-call check will be skipped"
+[ "$ONLY" != gen ] && loop_deps
 
 # The report needs some Python 3; prefer Debian's.
 REPORT_PY=
@@ -135,6 +158,30 @@ build_lib "$ROOT/build/bench-lib" -DYC_SWITCH=asm || { cat "$OUT/build-bench-lib
 gcc "${CFLAGS_B[@]}" "$BENCH/bench_yieldc.c" "$ROOT/build/bench-lib/libyieldc.a" -pthread \
     -o "$OUT/bench_yieldc" || die "bench_yieldc does not build"
 note "yieldc: ok (build/bench-lib, Release: $("$OUT/bench_yieldc" config))"
+
+# The results of this run, printed with ratios and the issues' targets.
+report() {
+    local sleepers=()
+    [ "$ONLY" != gen ] && sleepers=("$SLEEPERS_RAW" "$SLEEPERS_TSV")
+    if [ "$ONLY" = loop ]; then
+        section "results (median of $ROUNDS runs, sleepers of $SLEEPERS_ROUNDS; build/bench/results.tsv)"
+    else
+        section "results (median of $ROUNDS runs, pipelines and lines of $PIPE_ROUNDS; build/bench/results.tsv)"
+    fi
+    "$REPORT_PY" "$BENCH/report.py" "$RUNS" "$OUT/results.tsv" "${sleepers[@]}" || die "report failed"
+}
+
+if [ "$ONLY" = loop ]; then
+    loop_build
+    : >"$RUNS"
+    loop_time
+    report
+    loop_instr
+    rm -f "$OUT/err.log"
+    section "done in $((SECONDS - START)) s"
+    note "build/bench/results.tsv, build/bench/sleepers.tsv, build/bench/instructions.tsv, build/bench/syscalls.tsv"
+    exit 0
+fi
 
 HAVE_YC_UC=0
 if build_lib "$ROOT/build/bench-lib-ucontext" -DYC_SWITCH=ucontext &&
@@ -207,7 +254,6 @@ command -v luajit >/dev/null 2>&1 && note "luajit: $(luajit -v 2>&1 | head -1)"
 # ---------------------------------------------------------------------------
 section "timing: ${#SYS_NAMES[@]} systems x $ROUNDS interleaved rounds, ~${MS} ms per measurement"
 
-RUNS=$OUT/runs.tsv
 : >"$RUNS"
 FAILED=" "
 n=${#SYS_NAMES[@]}
@@ -295,8 +341,13 @@ else
     cleanup_lines
 fi
 
-section "results (median of $ROUNDS runs, pipelines and lines of $PIPE_ROUNDS; build/bench/results.tsv)"
-"$REPORT_PY" "$BENCH/report.py" "$RUNS" "$OUT/results.tsv" || die "report failed"
+# ---------------------------------------------------------------------------
+if [ "$ONLY" != gen ]; then
+    loop_build
+    loop_time
+fi
+
+report
 
 # ---------------------------------------------------------------------------
 section "instructions per round trip (callgrind; build/bench/instructions.tsv)"
@@ -339,6 +390,7 @@ if command -v valgrind >/dev/null 2>&1; then
 else
     note "SKIP: valgrind is missing"
 fi
+[ "$ONLY" != gen ] && loop_instr
 
 # ---------------------------------------------------------------------------
 section "memory per suspended generator (10000 generators, each advanced to its first yield)"
@@ -438,5 +490,6 @@ rm -f "$OUT/strace.tmp" "$OUT/err.log"
 
 section "done in $((SECONDS - START)) s"
 note "build/bench/results.tsv, build/bench/instructions.tsv, build/bench/memory.tsv, build/bench/runs.tsv"
+[ "$ONLY" != gen ] && note "build/bench/sleepers.tsv, build/bench/syscalls.tsv, build/bench/sleepers-runs.tsv"
 [ "$CHECKS_OK" = 1 ] || die "a next/send/yield path check FAILED"
 exit 0
