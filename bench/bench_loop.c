@@ -19,7 +19,11 @@
  *                                          YC_WITH(yc_cm_timeout(d)) around
  *                                          yc_sleep(0); d is 0 for 1 in 64
  *                                          (the timeout expires: TimeoutError)
- *                                          and 1..11 s otherwise (cleared)
+ *                                          and 100..1100 s otherwise (cleared:
+ *                                          far beyond an iteration of 10^5
+ *                                          Python tasks on a loaded machine,
+ *                                          and uvloop's clock, read once per
+ *                                          iteration)
  *   bench_loop sleepers N STACK SYSTEM     N tasks in yc_sleep(3600) on
  *                                          STACK-byte stacks (0: the default)
  *   bench_loop config                      prints yc_config()
@@ -304,7 +308,7 @@ static uint32_t lcg(uint32_t x) { return (x * 1103515245u + 12345u) & 0x7fffffff
 
 static double draw_delay(uint32_t x)
 {
-    return x % 64 == 0 ? 0.0 : 1.0 + (double)((x >> 8) % 10000) / 1000.0;
+    return x % 64 == 0 ? 0.0 : 100.0 + (double)((x >> 8) % 10000) / 10.0;
 }
 
 static yc_val body_timers(void *arg)
