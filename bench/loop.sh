@@ -99,7 +99,8 @@ loop_deps() {
 loop_build() {
     local lib=$ROOT/build/bench-lib/libyieldc.a qdef=()
     # yc_queue is declared before it is implemented: use it once defined
-    if nm -g --defined-only "$lib" 2>/dev/null | grep -qw yc_queue_new; then
+    # (grep reads all of nm's output: with -q, nm's SIGPIPE fails the pipe)
+    if nm -g --defined-only "$lib" 2>/dev/null | grep -w yc_queue_new >/dev/null; then
         qdef=(-DYC_BENCH_HAVE_QUEUE)
         HAVE_YC_QUEUE=1
     else
