@@ -302,9 +302,10 @@ loop_instr() {
     note " sleepers: one task's whole life: spawn, first step into its sleep, cancel, join)"
 
     section "event loop: per-phase time and allocations, one run of each yieldc row (YC_BENCH_PHASES=1)"
-    local args
-    for args in "spawn $LOOP_SPAWN_N $LOOP_BATCH" "pingpong-future $((LOOP_PP_N * 10))" \
-        "timers $LOOP_TM_TASKS $LOOP_TM_ITERS" "sleepers $((SLEEPERS_N / 10)) 0"; do
+    local args runs=("spawn $LOOP_SPAWN_N $LOOP_BATCH" "pingpong-future $((LOOP_PP_N * 10))"
+        "timers $LOOP_TM_TASKS $LOOP_TM_ITERS" "sleepers $((SLEEPERS_N / 10)) 0")
+    [ "$HAVE_YC_QUEUE" = 1 ] && runs+=("pingpong $((LOOP_PP_N * 10))")
+    for args in "${runs[@]}"; do
         note "bench_loop $args:"
         YC_BENCH_PHASES=1 "${PIN[@]}" "$OUT/bench_loop" $args 2>&1 | sed 's/^/  /'
     done
