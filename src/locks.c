@@ -96,8 +96,8 @@ static int replace_exc(int st, yc_exc **held, int st2)
 
 /* ---- helpers shared with queue.c ----------------------------------- */
 
-int yc__sync_bind(uint64_t *id, const yc_loop *L, const void *obj,
-                  int (*fmt)(const void *obj, char *buf, size_t n))
+int yc__sync_bind_slow(uint64_t *id, const yc_loop *L, const void *obj,
+                       int (*fmt)(const void *obj, char *buf, size_t n))
 {
     if (!*id) *id = L->id;
     if (*id == L->id) return YC_OK;
@@ -217,7 +217,7 @@ static int lock_acquire(yc_lock *l, yc_task *t)
     st = yc__task_await(t, w.fut, NULL);
     yc__wq_remove(&l->waiters, &w);
     l->busy--;
-    yc_task_unref(w.fut);
+    yc__unref(w.fut);
     if (st < 0) {
         if (is_cancel(yc_err_get()) && !l->locked) lock_wake_up_first(l);
         return st;
@@ -330,7 +330,7 @@ int yc__event_wait(yc_event *e, yc_task *t)
     st = yc__task_await(t, w.fut, NULL);
     yc__wq_remove(&e->waiters, &w);
     e->busy--;
-    yc_task_unref(w.fut);
+    yc__unref(w.fut);
     return st;
 }
 
@@ -620,7 +620,7 @@ static int sem_acquire(yc_semaphore *s, yc_task *t)
         s->value++;
     while (s->value > 0 && sem_wake_up_next(s)) {}
     s->busy--;
-    yc_task_unref(w.fut);
+    yc__unref(w.fut);
     return st;
 }
 

@@ -23,10 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static __thread yc_loop *running_loop;
+__thread yc_loop *yc__running_loop __attribute__((tls_model("initial-exec")));
+#define running_loop yc__running_loop
 static _Atomic uint64_t loop_ids;
 
-yc_loop *yc__loop_running(void) { return running_loop; }
 
 yc_loop *yc__loop_set_running(yc_loop *L)
 {

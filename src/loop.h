@@ -112,6 +112,13 @@ struct yc_task {
 #define YC__FUTURE_SIZE offsetof(struct yc_task, gen)
 
 YC_HIDDEN bool yc__task_ok(const yc_task *t);
+/* Frees t, whose last reference went (reports what nobody retrieved). */
+YC_HIDDEN void yc__task_free(yc_task *t);
+/* yc_task_unref for a live t or NULL (no magic check). */
+static inline void yc__unref(yc_task *t)
+{
+    if (t && --t->refs == 0) yc__task_free(t);
+}
 /* A new pending future on L (one reference), or NULL with MemoryError. */
 YC_HIDDEN yc_task *yc__fut_new(yc_loop *L);
 /* Completes f (pending): YC_OK, or YC_EINVAL (InvalidStateError). */
@@ -223,7 +230,8 @@ YC_HIDDEN void yc__cache_put(yc_loop *L, yc__cache *c, void *p);
 
 /* The loop running on this thread, or NULL; _set makes L the one (for a
  * closing loop's tasks) and returns the previous one. */
-YC_HIDDEN yc_loop *yc__loop_running(void);
+YC_HIDDEN extern __thread yc_loop *yc__running_loop __attribute__((tls_model("initial-exec")));
+static inline yc_loop *yc__loop_running(void) { return yc__running_loop; }
 YC_HIDDEN yc_loop *yc__loop_set_running(yc_loop *L);
 YC_HIDDEN bool yc__loop_ok(const yc_loop *L);
 /* Its clock, ns. */

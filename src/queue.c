@@ -132,7 +132,9 @@ static void sift_up(yc_queue *q, size_t pos)
 
 static qitem *q_at(const yc_queue *q, size_t i)
 {
-    return q->kind == YC_QUEUE_FIFO ? &q->items[(q->head + i) % q->cap] : &q->items[i];
+    if (q->kind != YC_QUEUE_FIFO) return &q->items[i];
+    i += q->head; /* head < cap and i < len <= cap: one wrap at most */
+    return &q->items[i < q->cap ? i : i - q->cap];
 }
 
 /* Room for one more item: YC_OK, or YC_ENOMEM with the queue unchanged. */
@@ -157,7 +159,8 @@ static void q_push(yc_queue *q, yc_val v)
 {
     qitem it = {v, q->seq++};
     if (q->kind == YC_QUEUE_FIFO) {
-        q->items[(q->head + q->len) % q->cap] = it;
+        size_t i = q->head + q->len;
+        q->items[i < q->cap ? i : i - q->cap] = it;
         q->len++;
     } else {
         q->items[q->len++] = it;
@@ -171,7 +174,7 @@ static yc_val q_pop(yc_queue *q)
     qitem it;
     if (q->kind == YC_QUEUE_FIFO) {
         it = q->items[q->head];
-        q->head = (q->head + 1) % q->cap;
+        if (++q->head == q->cap) q->head = 0;
         q->len--;
     } else if (q->kind == YC_QUEUE_LIFO) {
         it = q->items[--q->len];
@@ -379,7 +382,7 @@ static int wait_turn(yc_queue *q, yc_task *t, yc__waitq *list, bool (*blocked)(c
         if (!blocked(q) && !yc__sync_cancelled(w.fut)) wakeup_next(list);
     }
     yc__wq_remove(list, &w); /* woken: popped already by whoever woke it */
-    yc_task_unref(w.fut);
+    yc__unref(w.fut);
     return st;
 }
 

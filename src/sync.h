@@ -76,8 +76,13 @@ static inline bool yc__sync_cancelled(const yc_task *f) { return f->state == FUT
  * YC_EINVAL with RuntimeError "REPR is bound to a different event loop"
  * (repr: the primitive's, made only then by fmt(obj)).
  */
-YC_HIDDEN int yc__sync_bind(uint64_t *id, const yc_loop *L, const void *obj,
-                            int (*fmt)(const void *obj, char *buf, size_t n));
+YC_HIDDEN int yc__sync_bind_slow(uint64_t *id, const yc_loop *L, const void *obj,
+                                 int (*fmt)(const void *obj, char *buf, size_t n));
+static inline int yc__sync_bind(uint64_t *id, const yc_loop *L, const void *obj,
+                                int (*fmt)(const void *obj, char *buf, size_t n))
+{
+    return YC_LIKELY(*id == L->id) ? YC_OK : yc__sync_bind_slow(id, L, obj, fmt);
+}
 
 /* Raises the pending exception at file:line in func, as a raise there. */
 YC_HIDDEN YC_NORETURN void yc__sync_raise(const char *file, int line, const char *func);

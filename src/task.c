@@ -75,17 +75,19 @@ yc_task *yc__task_waiter(yc_task *t)
         w->state = FUT_PENDING;
         w->result = YC_NONE;
         w->log_tb = false;
-        yc_exc_unref(w->exc);
-        yc_exc_unref(w->cancelled_exc);
-        w->exc = w->cancelled_exc = NULL;
-        yc__msg_unref(w->cancel_msg);
-        w->cancel_msg = NULL;
+        if (YC_UNLIKELY(w->exc || w->cancelled_exc || w->cancel_msg)) {
+            yc_exc_unref(w->exc);
+            yc_exc_unref(w->cancelled_exc);
+            w->exc = w->cancelled_exc = NULL;
+            yc__msg_unref(w->cancel_msg);
+            w->cancel_msg = NULL;
+        }
         w->refs++;
         return w;
     }
     yc_task *f = yc__fut_new(t->loop);
     if (!f) return NULL;
-    yc_task_unref(w); /* whoever else holds the old one keeps it */
+    yc__unref(w); /* whoever else holds the old one keeps it */
     t->waiter = yc_task_ref(f);
     return f;
 }
@@ -138,7 +140,11 @@ static void free_callbacks(yc_task *t)
 
 void yc_task_unref(yc_task *t)
 {
-    if (!yc__task_ok(t) || --t->refs > 0) return;
+    if (yc__task_ok(t)) yc__unref(t);
+}
+
+void yc__task_free(yc_task *t)
+{
     if (t->log_tb) report_unretrieved(t);
     free_callbacks(t);
     yc_exc_unref(t->exc);
@@ -191,7 +197,7 @@ static void fcb_run(yc__handle *h)
     if (flags & FCB_USER) call_done_cb(fn, f, ud);
     else fn(f, ud);
     if (release) release(ud);
-    if (!(flags & FCB_TAKES_FUTURE)) yc_task_unref(f);
+    if (!(flags & FCB_TAKES_FUTURE)) yc__unref(f);
 }
 
 /* A scheduled node dropped by a closing loop. */
@@ -201,7 +207,7 @@ static void fcb_drop(yc__handle *h)
     yc_task *f = n->fut;
     n->fut = NULL;
     fcb_discard(f, n);
-    yc_task_unref(f);
+    yc__unref(f);
 }
 
 /* Puts node in the ready queue for f (done). A loop that is gone or
@@ -213,7 +219,8 @@ static void fcb_schedule(yc_task *f, yc__fcb *n)
         fcb_discard(f, n);
         return;
     }
-    n->fut = yc_task_ref(f);
+    f->refs++;
+    n->fut = f;
     n->h.run = fcb_run;
     n->h.drop = fcb_drop;
     n->h.cancelled = false;
@@ -609,7 +616,7 @@ static void task_wakeup(yc_task *f, void *ud)
         yc__fut_result(f, NULL);
         e = yc_err_take();
     }
-    yc_task_unref(f);
+    yc__unref(f);
     if (step) task_step(t, e);
 }
 
@@ -695,7 +702,7 @@ static void task_finished(yc_task *t)
     t->gen = NULL;
     if (g) yc_gen_free(g);
     if (t->loop) t->loop->pending_tasks--;
-    yc_task_unref(t); /* the loop's reference */
+    yc__unref(t); /* the loop's reference */
 }
 
 static yc_exc *bad_yield(yc_task *t, yc_val v)
@@ -758,7 +765,7 @@ static void task_step(yc_task *t, yc_exc *exc)
         }
         t->must_cancel = false;
     }
-    yc_task_unref(t->fut_waiter);
+    yc__unref(t->fut_waiter);
     t->fut_waiter = NULL;
     yc_loop *L = t->loop;
     yc_task *prev = L->current;
@@ -1017,7 +1024,8 @@ int yc__task_await(yc_task *t, yc_task *f, yc_val *out)
         t->wakeup.flags = FCB_TAKES_FUTURE;
         t->wakeup.release = NULL;
         yc__fut_add_fcb(f, &t->wakeup);
-        t->fut_waiter = yc_task_ref(f);
+        f->refs++;
+        t->fut_waiter = f;
         if (t->must_cancel && yc__fut_cancel(f, t->cancel_msg)) t->must_cancel = false;
     }
     park(t);
