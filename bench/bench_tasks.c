@@ -51,7 +51,7 @@ static long rss_kib(void)
     return kib;
 }
 
-enum { JOIN_SLICE = 10000 };
+enum { JOIN_SLICE = 1000 };
 
 typedef struct params {
     long n, batch;
