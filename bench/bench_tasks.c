@@ -2,26 +2,19 @@
  *
  *   yc_bench_tasks batch N BATCH STACK   N tasks spawned BATCH at a time, each
  *                                        batch gathered and released: ns/task
- *   yc_bench_tasks await N BATCH STACK   the same, each task awaited in turn
- *                                        instead of gathered
  *   yc_bench_tasks sleep N STACK         N tasks each in yc_sleep(3600): the
  *                                        time to spawn them all until each is
  *                                        suspended, RSS per task, the time to
  *                                        cancel them all and join them
  *
  * STACK is the task stack in bytes, 0 for the default. The loop uses the
- * monotonic clock. One line of output, tab-separated key=value fields.
- *
- * yc_gather checks its tasks for duplicates pairwise (quadratic in the
- * number of tasks: 5e11 comparisons for a million), so the sleep mode
- * joins its N tasks with one gather per slice of JOIN_SLICE; the batch
- * mode's gathers of BATCH tasks pay it as they are.
+ * monotonic clock. One line of output, tab-separated key=value fields
+ * (times also as CPU time: user + system of this process).
  * docs/design.md ("Stacks") has the figures and the commands.
  */
 #define _GNU_SOURCE
 #include <yieldc.h>
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,12 +44,9 @@ static long rss_kib(void)
     return kib;
 }
 
-enum { JOIN_SLICE = 1000 };
-
 typedef struct params {
     long n, batch;
     size_t stack;
-    bool await_each;
 } params;
 
 static yc_val returns(void *arg)
@@ -89,16 +79,12 @@ static yc_val batch_main(void *arg)
     for (long done = 0; done < p->n; done += p->batch) {
         for (long i = 0; i < p->batch; i++)
             if (!(ts[i] = yc_task_spawn(returns, NULL, &o))) die("spawn");
-        if (p->await_each)
-            for (long i = 0; i < p->batch; i++) yc_await(ts[i]);
-        else
-            yc_gather(ts, (size_t)p->batch, 0);
+        yc_gather(ts, (size_t)p->batch, 0);
         for (long i = 0; i < p->batch; i++) yc_task_unref(ts[i]);
     }
     double t = now() - t0, c = cpu() - c0;
-    printf("%s\tn=%ld\tbatch=%ld\tstack=%zu\tns_per_task=%.0f\tcpu_ns_per_task=%.0f\n",
-           p->await_each ? "await" : "batch", p->n, p->batch, p->stack, t * 1e9 / (double)p->n,
-           c * 1e9 / (double)p->n);
+    printf("batch\tn=%ld\tbatch=%ld\tstack=%zu\tns_per_task=%.0f\tcpu_ns_per_task=%.0f\n", p->n,
+           p->batch, p->stack, t * 1e9 / (double)p->n, c * 1e9 / (double)p->n);
     free(ts);
     return YC_NONE;
 }
@@ -118,9 +104,7 @@ static yc_val sleep_main(void *arg)
     double t1 = now(), c1 = cpu();
     long rss1 = rss_kib();
     for (long i = 0; i < p->n; i++) yc_task_cancel(ts[i], NULL);
-    for (long i = 0; i < p->n; i += JOIN_SLICE)
-        yc_gather(ts + i, (size_t)(p->n - i < JOIN_SLICE ? p->n - i : JOIN_SLICE),
-                  YC_RETURN_EXCEPTIONS);
+    yc_gather(ts, (size_t)p->n, YC_RETURN_EXCEPTIONS);
     double t2 = now(), c2 = cpu();
     for (long i = 0; i < p->n; i++) {
         if (!yc_task_cancelled(ts[i])) die("not cancelled");
@@ -141,8 +125,7 @@ int main(int argc, char **argv)
 {
     params p = {0};
     yc_gen_fn fn;
-    if (argc == 5 && (strcmp(argv[1], "batch") == 0 || strcmp(argv[1], "await") == 0)) {
-        p.await_each = argv[1][0] == 'a';
+    if (argc == 5 && strcmp(argv[1], "batch") == 0) {
         p.n = atol(argv[2]);
         p.batch = atol(argv[3]);
         p.stack = (size_t)atol(argv[4]);
@@ -153,7 +136,7 @@ int main(int argc, char **argv)
         p.stack = (size_t)atol(argv[3]);
         fn = sleep_main;
     } else {
-        fprintf(stderr, "usage: %s batch|await N BATCH STACK | sleep N STACK\n", argv[0]);
+        fprintf(stderr, "usage: %s batch N BATCH STACK | sleep N STACK\n", argv[0]);
         return 2;
     }
     if (yc_loop_run(fn, &p, NULL, NULL) != YC_OK) die("run");

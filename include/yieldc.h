@@ -605,9 +605,9 @@ YC_API void yc_set_fatal_hook(yc_fatal_hook fn, void *ud);
 typedef void *(*yc_alloc_fn)(void *ud, void *p, size_t n);
 YC_API void yc_set_allocator(yc_alloc_fn fn, void *ud);
 
-/* Live object counts, for leak checks. Generators, stacks and chunks are
- * counted for the calling thread plus threads that exited; exceptions
- * process-wide. Stacks are carved from chunks (one mmap holding up to 64
+/* Live object counts, for leak checks. Generators, tasks, stacks and
+ * chunks are counted for the calling thread plus threads that exited;
+ * exceptions and loops process-wide. Stacks are carved from chunks (one mmap holding up to 64
  * stacks of one size; docs/design.md, "Stacks"): a stack counts from its
  * first use until its memory is given back. */
 typedef struct yc_stats {
