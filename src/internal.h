@@ -37,10 +37,11 @@
  * up to YC_STACK_CHUNK_SLOTS stacks of one size, and at most about
  * YC_STACK_CHUNK_BYTES (at least 4 stacks: larger stacks are mapped one by
  * one). Each thread keeps chunks for up to YC_STACK_CLASSES distinct sizes
- * at once. A chunk with no stack in use is unmapped when its size class
- * has YC_STACK_POOL_MAX free stacks besides; a class keeps the memory of
- * at most 4 * YC_STACK_POOL_MAX free stacks, giving back the least
- * recently used down to YC_STACK_POOL_MAX beyond that. */
+ * at once. A pool's worth is YC_STACK_POOL_MAX free stacks, or a chunk's
+ * slots if fewer: a chunk with no stack in use is unmapped when its size
+ * class has a pool's worth of free stacks besides, and a class keeping the
+ * memory of more than twice that many free stacks gives back the least
+ * recently used down to a pool's worth. */
 #ifndef YC_STACK_POOL_MAX
 #  define YC_STACK_POOL_MAX 64
 #endif
