@@ -605,25 +605,41 @@ YC_API void yc_set_fatal_hook(yc_fatal_hook fn, void *ud);
 typedef void *(*yc_alloc_fn)(void *ud, void *p, size_t n);
 YC_API void yc_set_allocator(yc_alloc_fn fn, void *ud);
 
-/* Live object counts, for leak checks. Generators and stacks are counted
- * for the calling thread plus threads that exited; exceptions process-wide. */
+/* Live object counts, for leak checks. Generators, tasks, stacks and
+ * chunks are counted for the calling thread plus threads that exited;
+ * exceptions and loops process-wide. Stacks are carved from chunks (one mmap holding up to 64
+ * stacks of one size; docs/design.md, "Stacks"): a stack counts from its
+ * first use until its memory is given back. */
 typedef struct yc_stats {
     long generators;    /* created and not yet freed */
     long exceptions;    /* live exception objects */
-    long stacks_mapped; /* stacks mmap'd (in use or pooled) */
-    long stacks_pooled; /* stacks kept for reuse in this thread's pool */
+    long stacks_mapped; /* stacks in use, plus free ones keeping their memory */
+    long stacks_pooled; /* free stacks keeping their memory in this thread's
+                           chunks, for reuse without a system call */
     long tasks;         /* live task and future objects (yieldc/loop.h) */
     long loops;         /* live event loops */
+    long stack_chunks;  /* mappings holding stacks: chunks, and stacks too
+                           large for chunks, each mapped alone */
 } yc_stats;
 YC_API void yc_stats_get(yc_stats *out);
-/* Unmaps the calling thread's pooled stacks. */
+/* Gives back the memory of the calling thread's free stacks: unmaps its
+ * chunks with no stack in use, and releases the pages of the free stacks
+ * of the others (MADV_DONTNEED, batched). Afterwards stacks_pooled is 0.
+ * A thread's free stacks are also given back when it exits. */
 YC_API void yc_stack_pool_trim(void);
 
 /* The configuration, e.g. "switch=x86_64-sysv fast_path=1
- * stack_default=262144 stack_pool_max=64 stack_guard=region claim=biased
- * asan=0 tsan=0 valgrind=1": build options (fast_path=1: the assembly fast
- * paths of yc_next, yc_send and yc_yield), how this kernel lets us make guard pages
- * (region or mprotect), and whether generators get the biased claim
+ * stack_default=262144 stack_pool_max=64 stack_chunk_slots=64
+ * stack_chunk_bytes=16777216 stack_classes=4 stack_guard=region
+ * stack_batch=pidfd_self claim=biased asan=0 tsan=0 valgrind=1": build
+ * options (fast_path=1: the assembly fast paths of yc_next, yc_send and
+ * yc_yield; the stack_ options: chunks of at most stack_chunk_slots stacks
+ * and about stack_chunk_bytes, chunks for up to stack_classes sizes per
+ * thread, at most stack_pool_max free stacks kept per size), how this
+ * kernel lets us make guard pages (region or mprotect) and whether it
+ * advises many ranges in one call (stack_batch: pidfd_self or pidfd_open,
+ * process_madvise on ourselves; none: one madvise per range), and whether
+ * generators get the biased claim
  * (biased: the x86-64 fast path with the membarrier system call; cas
  * otherwise, or with the environment variable YC_NO_BIAS=1). Static
  * string. */
@@ -675,6 +691,17 @@ YC_API void yc__fault_unmap_after(long n);
 #define YC__GUARD_MPROTECT 2
 YC_API int yc__stack_guard_kind(void);
 YC_API void yc__stack_guard_force(int kind);
+/* Test hooks: how the guard pages of a chunk (and the release of many free
+ * stacks) are batched: 1 (YC__BATCH_PIDFD_SELF) one process_madvise with
+ * the PIDFD_SELF sentinel (Linux 6.15+), 2 (YC__BATCH_PIDFD_OPEN) the same
+ * through a pidfd opened for the call (6.13+), 3 (YC__BATCH_NONE) one
+ * madvise per range. _kind finds out on first use; _force sets it (0:
+ * find out again). */
+#define YC__BATCH_PIDFD_SELF 1
+#define YC__BATCH_PIDFD_OPEN 2
+#define YC__BATCH_NONE 3
+YC_API int yc__stack_batch_kind(void);
+YC_API void yc__stack_batch_force(int kind);
 /* Test hooks: the biased claim (docs/design.md). _kind: 1 if generators
  * created now get a bias, else 2. _force: 1 bias every new generator (no
  * revocation limit), 2 none, 0 back to the default (find out again, with

@@ -24,8 +24,9 @@ static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
 /*
- * Thread exit: unmap the pool, fold this thread's counters into the global
- * ones, drop the main coroutine's error indicator and our signal stack.
+ * Thread exit: give back the thread's stacks, fold its counters into the
+ * global ones, drop the main coroutine's error indicator and our signal
+ * stack.
  * Runs through the pthread key destructor (not for the main thread, whose
  * resources the OS reclaims at exit).
  */
@@ -33,7 +34,7 @@ static void thread_exit(void *unused)
 {
     (void)unused;
     yc__thread *T = &yc__T;
-    yc_stack_pool_trim();
+    yc__stack_thread_exit(T);
     yc_exc_unref(T->main.err);
     T->main.err = NULL;
     if (T->altstack) {
@@ -42,8 +43,8 @@ static void thread_exit(void *unused)
         munmap(T->altstack, T->altstack_size);
         T->altstack = NULL;
     }
-    yc__stats_add_exited(T->gens, T->stacks_mapped, T->tasks);
-    T->gens = T->stacks_mapped = T->tasks = 0;
+    yc__stats_add_exited(T->gens, T->tasks);
+    T->gens = T->tasks = 0;
     T->cur = NULL;
 }
 

@@ -33,9 +33,26 @@
 #  define YC_VALGRIND 0
 #endif
 
-/* Stacks kept per thread for reuse (default-size stacks only). */
+/* Stacks (stack.c; docs/design.md, "Stacks"). A chunk is one mmap holding
+ * up to YC_STACK_CHUNK_SLOTS stacks of one size, and at most about
+ * YC_STACK_CHUNK_BYTES (at least 4 stacks: larger stacks are mapped one by
+ * one). Each thread keeps chunks for up to YC_STACK_CLASSES distinct sizes
+ * at once. A pool's worth is YC_STACK_POOL_MAX free stacks, or a chunk's
+ * slots if fewer: a chunk with no stack in use is unmapped when its size
+ * class has a pool's worth of free stacks besides, and a class keeping the
+ * memory of more than twice that many free stacks gives back the least
+ * recently used down to a pool's worth. */
 #ifndef YC_STACK_POOL_MAX
 #  define YC_STACK_POOL_MAX 64
+#endif
+#ifndef YC_STACK_CHUNK_SLOTS
+#  define YC_STACK_CHUNK_SLOTS 64 /* at most 64: a chunk's slots are bits of a word */
+#endif
+#ifndef YC_STACK_CHUNK_BYTES
+#  define YC_STACK_CHUNK_BYTES (16u << 20)
+#endif
+#ifndef YC_STACK_CLASSES
+#  define YC_STACK_CLASSES 4
 #endif
 
 #define YC_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -51,12 +68,24 @@ YC_HIDDEN char *yc__strdup(const char *s);
 
 /* ---- stacks (stack.c) ---- */
 
-/* One mapping: a guard page at map, the usable stack above it. */
+/* A stack: a slot of a chunk, a guard page at map and the usable stack
+ * above it. */
 typedef struct yc__stack {
-    char *map;       /* start of the mapping (the guard page) */
-    size_t map_size; /* guard page + usable bytes */
-    unsigned vg_id;  /* Valgrind's id for the registered stack */
+    char *map;               /* start of the slot (the guard page) */
+    size_t map_size;         /* guard page + usable bytes */
+    uintptr_t where;         /* the chunk it was carved from (page-aligned)
+                                | its index there (< 64): stack.c's business */
 } yc__stack;
+
+/* The chunks of one stack size a thread carves from: those with a free
+ * slot, on a circular list, most recently used first. */
+typedef struct yc__stack_class {
+    size_t map_size;         /* of each slot; 0: class unused */
+    struct yc__chunk *head;  /* NULL: no chunk with a free slot */
+    int32_t nfree;           /* free slots in those chunks */
+    int32_t nwarm;           /* of which keep their memory (were used) */
+    int32_t keep;            /* a pool's worth of free stacks */
+} yc__stack_class;
 
 YC_HIDDEN size_t yc__page_size(void);
 
@@ -93,20 +122,19 @@ typedef struct yc__coro {
 #endif
 } yc__coro;
 
-typedef struct yc__pool_node {
-    struct yc__pool_node *next;
-    yc__stack st;
-} yc__pool_node;
-
 /* Everything per thread. */
 typedef struct yc__thread {
     yc__coro *cur;         /* running coroutine; NULL until initialised */
     yc__coro main;
-    yc__pool_node *pool;   /* free default-size stacks */
-    long pool_count;
     long gens;             /* generators created minus freed here */
-    long stacks_mapped;    /* stacks mapped minus unmapped here */
     long tasks;            /* task and future objects made minus freed here */
+    /* stacks (stack.c) */
+    yc__stack_class classes[YC_STACK_CLASSES];
+    struct yc__chunk *stranded; /* chunks whose munmap failed, to retry */
+    uint64_t serial;       /* owner id in the chunks it maps; 0: none yet */
+    long pool_count;       /* free stacks keeping their memory */
+    long stacks_mapped;    /* stacks in use or pooled: carved minus given back here */
+    long stack_chunks;     /* chunks mapped minus unmapped here */
     void *altstack;        /* our sigaltstack, if we installed one */
     size_t altstack_size;
 } yc__thread;
@@ -202,8 +230,12 @@ YC_HIDDEN void yc__coro_destroy(yc__coro *co);
 
 YC_HIDDEN int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out);
 YC_HIDDEN void yc__stack_put(yc__thread *T, const yc__stack *st);
+/* Thread exit: gives back the thread's free stacks, leaves chunks with
+ * stacks still in use to those stacks, and folds its stack counters into
+ * the process-wide ones. */
+YC_HIDDEN void yc__stack_thread_exit(yc__thread *T);
 YC_HIDDEN void yc__overflow_install(void);
-YC_HIDDEN void yc__stats_add_exited(long gens, long stacks, long tasks);
+YC_HIDDEN void yc__stats_add_exited(long gens, long tasks);
 /* Live loops (stack.c, for yc_stats_get; tasks are counted per thread). */
 extern _Atomic long yc__live_loops;
 

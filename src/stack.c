@@ -1,15 +1,40 @@
 /*
- * Coroutine stacks: one mmap per stack with a guard page below it, a
- * per-thread pool of default-size stacks (so creating a generator is a list
- * pop, not a system call), and the SIGSEGV handler that turns a hit on a
- * guard page into a message naming the generator.
+ * Coroutine stacks: carved from chunks, with a guard page below each; the
+ * per-thread size classes that reuse them without a system call; and the
+ * SIGSEGV handler that turns a hit on a guard page into a message naming
+ * the generator.
  *
- * The guard page is a guard region (madvise MADV_GUARD_INSTALL, Linux 6.13)
- * where the kernel has them: it lives in the page tables, so a stack stays
- * one mapping and adjacent stacks merge into one, and the number of live
- * generators is not bounded by vm.max_map_count. On older kernels the guard
- * is an mprotect(PROT_NONE) page: two mappings per stack (see "How many" in
- * docs/design.md).
+ * A chunk is one mmap: a header page (struct yc__chunk) and then up to
+ * YC_STACK_CHUNK_SLOTS slots of one size, each a guard page with the
+ * usable stack above it:
+ *
+ *     | header | guard | stack 0 ... | guard | stack 1 ... | ... |
+ *
+ * The guard pages of a chunk are made when it is mapped: guard regions
+ * (madvise MADV_GUARD_INSTALL, Linux 6.13) where the kernel has them, all
+ * in one process_madvise call where it takes one for the calling process,
+ * else one madvise each; else mprotect(PROT_NONE) pages. A guard region
+ * lives in the page tables, so a chunk stays one mapping and the number of
+ * live generators is not bounded by vm.max_map_count.
+ *
+ * Ownership. The thread that maps a chunk owns it, and only the owner
+ * touches its lists and bitmaps. A stack freed by another thread is not
+ * reused: that thread gives its memory back (one madvise) and counts it
+ * off the chunk's atomic `debt`. The owner "holds" a chunk while the chunk
+ * has a free slot (it is then on the owner's class list); a full chunk is
+ * held by its stacks alone. The invariant, with out = the slots the owner
+ * handed out and did not get back itself:
+ *
+ *     stacks in use = (held ? out : 0) + debt
+ *
+ * so a held chunk has debt <= 0 (minus the stacks freed elsewhere), and
+ * whoever brings the stacks in use of an unheld chunk to 0 unmaps it: the
+ * last foreign free, or the owner dropping its hold (at thread exit). The
+ * owner takes a full chunk back when it frees one of its stacks itself.
+ * Only these transitions are atomic operations; taking and returning a
+ * stack of a held chunk are bit operations.
+ *
+ * docs/design.md ("Stacks") has the policy and the figures.
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -20,21 +45,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #if YC_VALGRIND
 #  include <valgrind/valgrind.h>
 #endif
 
-static _Atomic long exited_gens, exited_stacks, exited_tasks;
+_Static_assert(YC_STACK_CHUNK_SLOTS >= 1 && YC_STACK_CHUNK_SLOTS <= 64,
+               "YC_STACK_CHUNK_SLOTS: a chunk's slots are the bits of one word");
+
+static _Atomic long exited_gens, exited_stacks, exited_chunks, exited_tasks;
 /* Live loops, counted by the loop layer (here so that yc_stats_get reads
  * them without reaching up a layer). */
 _Atomic long yc__live_loops;
 
-void yc__stats_add_exited(long gens, long stacks, long tasks)
+void yc__stats_add_exited(long gens, long tasks)
 {
     atomic_fetch_add_explicit(&exited_gens, gens, memory_order_relaxed);
-    atomic_fetch_add_explicit(&exited_stacks, stacks, memory_order_relaxed);
     atomic_fetch_add_explicit(&exited_tasks, tasks, memory_order_relaxed);
 }
 
@@ -49,7 +78,7 @@ size_t yc__page_size(void)
     return p;
 }
 
-/* The mapping size of a stack with `usable` bytes above the guard page. */
+/* The slot size of a stack with `usable` bytes above the guard page. */
 static size_t map_size_for(size_t usable)
 {
     size_t page = yc__page_size();
@@ -57,8 +86,9 @@ static size_t map_size_for(size_t usable)
 }
 
 /* Fault injection (tests): while > 0, counts down the system calls made to
- * map stacks (mmap, mprotect); the one that brings it to 0 fails with
- * ENOMEM. Never touched on a path that does not map. */
+ * map stacks (mmap, and each madvise, process_madvise or mprotect making
+ * guard pages); the one that brings it to 0 fails with ENOMEM. Never
+ * touched on a path that does not map. */
 static _Atomic long map_fault_countdown;
 
 void yc__fault_map_after(long n)
@@ -84,36 +114,6 @@ static bool countdown_hits(_Atomic long *c)
 }
 
 static bool map_fault(void) { return countdown_hits(&map_fault_countdown); }
-
-/* Puts a stack on the pool, whatever its count. */
-static void pool_push(yc__thread *T, const yc__stack *st)
-{
-    yc__pool_node *n = (yc__pool_node *)(st->map + st->map_size - sizeof(yc__pool_node));
-    n->st = *st;
-    n->next = T->pool;
-    T->pool = n;
-    T->pool_count++;
-}
-
-/* Unmaps st; false when it could not and pooled it instead. */
-static bool stack_unmap(yc__thread *T, const yc__stack *st)
-{
-    if (countdown_hits(&unmap_fault_countdown) || munmap(st->map, st->map_size) != 0) {
-        /* Unmapping part of a mapping splits it, which fails (ENOMEM) at
-         * the vm.max_map_count limit. Keep the stack for reuse instead,
-         * giving its memory back: all but the top page, which holds the
-         * pool node. yc_stack_pool_trim retries the unmap. */
-        size_t page = yc__page_size();
-        madvise(st->map + page, st->map_size - 2 * page, MADV_DONTNEED);
-        pool_push(T, st);
-        return false;
-    }
-#if YC_VALGRIND
-    VALGRIND_STACK_DEREGISTER(st->vg_id);
-#endif
-    T->stacks_mapped--;
-    return true;
-}
 
 /* ---- the guard page ----------------------------------------------------- */
 
@@ -152,85 +152,604 @@ static int guard_probe(void)
     return kind;
 }
 
-int yc__stack_guard_kind(void)
+/* The value of an atomic kind, probed on first use: two threads may probe
+ * at once; both find the same, the first stays. */
+static int kind_of(_Atomic int *k, int (*probe)(void), int unclear)
 {
-    int kind = atomic_load_explicit(&guard_kind, memory_order_relaxed);
+    int kind = atomic_load_explicit(k, memory_order_relaxed);
     if (kind) return kind;
     int unknown = 0;
-    kind = guard_probe();
-    if (!kind) return YC__GUARD_MPROTECT;
-    /* two threads may probe at once: both find the same, the first stays */
-    atomic_compare_exchange_strong_explicit(&guard_kind, &unknown, kind, memory_order_relaxed,
+    kind = probe();
+    if (!kind) return unclear;
+    atomic_compare_exchange_strong_explicit(k, &unknown, kind, memory_order_relaxed,
                                             memory_order_relaxed);
-    return atomic_load_explicit(&guard_kind, memory_order_relaxed);
+    return atomic_load_explicit(k, memory_order_relaxed);
 }
 
-/* Makes the page at p a guard page; 0 or an errno value. */
-static int guard_install(char *p)
+int yc__stack_guard_kind(void) { return kind_of(&guard_kind, guard_probe, YC__GUARD_MPROTECT); }
+
+/* ---- advice over many ranges in one system call ------------------------ */
+
+#ifndef SYS_process_madvise
+#  define SYS_process_madvise 440 /* the same number on every architecture */
+#endif
+#ifndef SYS_pidfd_open
+#  define SYS_pidfd_open 434
+#endif
+#ifndef PIDFD_SELF
+#  define PIDFD_SELF (-10000) /* Linux 6.15 uapi (PIDFD_SELF_THREAD) */
+#endif
+#define ADV_PROTECT (-1)      /* not advice: mprotect(PROT_NONE) */
+
+/* How process_madvise is called on ourselves: 0 not yet known, else a
+ * YC__BATCH_* value. */
+static _Atomic int batch_kind;
+
+void yc__stack_batch_force(int kind)
+{
+    atomic_store_explicit(&batch_kind, kind, memory_order_relaxed);
+}
+
+/* One process_madvise over iov[0..n) the way `kind` says (with the
+ * PIDFD_SELF sentinel, or a pidfd of our own opened for the call, so that
+ * nothing is held across a fork or a close of every descriptor). True when
+ * every byte was advised. */
+static bool batch_call(int kind, const struct iovec *iov, size_t n, int advice)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += iov[i].iov_len;
+    int fd = PIDFD_SELF;
+    if (kind == YC__BATCH_PIDFD_OPEN && (fd = (int)syscall(SYS_pidfd_open, getpid(), 0)) < 0)
+        return false;
+    long r = syscall(SYS_process_madvise, fd, iov, n, advice, 0);
+    if (fd >= 0) close(fd);
+    return r >= 0 && (size_t)r == total;
+}
+
+/* Does process_madvise work on ourselves this way, with the advice stacks
+ * need (guard regions where we make them, else MADV_DONTNEED: Linux 6.13
+ * allows any advice for the calling process)? Checked by the effect, as
+ * guard_probe does: two pages written before are no longer resident. */
+static bool batch_works(int kind)
 {
     size_t page = yc__page_size();
-    if (map_fault()) return ENOMEM;
-    int r = yc__stack_guard_kind() == YC__GUARD_REGION ? madvise(p, page, MADV_GUARD_INSTALL)
-                                                      : mprotect(p, page, PROT_NONE);
-    return r == 0 ? 0 : errno ? errno : ENOMEM;
+    char *p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return false;
+    p[0] = p[page] = 1;
+    int advice = yc__stack_guard_kind() == YC__GUARD_REGION ? MADV_GUARD_INSTALL : MADV_DONTNEED;
+    struct iovec iov[2] = {{p, page}, {p + page, page}};
+    unsigned char res[2] = {1, 1};
+    bool ok = batch_call(kind, iov, 2, advice) && mincore(p, 2 * page, res) == 0 &&
+              !(res[0] & 1) && !(res[1] & 1);
+    munmap(p, 2 * page);
+    return ok;
+}
+
+static int batch_probe(void)
+{
+#if YC_VALGRIND
+    if (RUNNING_ON_VALGRIND) return YC__BATCH_NONE; /* 3.19 knows neither call, and says so */
+#endif
+    if (batch_works(YC__BATCH_PIDFD_SELF)) return YC__BATCH_PIDFD_SELF;
+    if (batch_works(YC__BATCH_PIDFD_OPEN)) return YC__BATCH_PIDFD_OPEN;
+    return YC__BATCH_NONE;
+}
+
+int yc__stack_batch_kind(void) { return kind_of(&batch_kind, batch_probe, YC__BATCH_NONE); }
+
+/*
+ * Applies advice (or ADV_PROTECT) to the ranges iov[0..n): one
+ * process_madvise where the kernel takes it, else one call per range. For
+ * guard pages (`mapping`) each system call counts for fault injection.
+ * Returns 0 or an errno value. A batch the kernel refuses at run time (a
+ * seccomp filter, say) is redone range by range: the advice is idempotent.
+ */
+static int advise(const struct iovec *iov, size_t n, int advice, bool mapping)
+{
+    int kind = advice == ADV_PROTECT ? YC__BATCH_NONE : yc__stack_batch_kind();
+    if (n > 1 && kind != YC__BATCH_NONE) {
+        if (mapping && map_fault()) return ENOMEM;
+        if (batch_call(kind, iov, n, advice)) return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (mapping && map_fault()) return ENOMEM;
+        int r = advice == ADV_PROTECT ? mprotect(iov[i].iov_base, iov[i].iov_len, PROT_NONE)
+                                      : madvise(iov[i].iov_base, iov[i].iov_len, advice);
+        if (r != 0) return errno ? errno : ENOMEM;
+    }
+    return 0;
+}
+
+/* ---- chunks ------------------------------------------------------------- */
+
+typedef struct yc__chunk yc__chunk;
+
+struct yc__chunk {
+    /* set when mapped, then read-only: any thread freeing a stack reads them */
+    uint64_t owner;          /* serial of the thread that mapped it */
+    char *slots;             /* slot 0, after the header page */
+    size_t bytes;            /* of the whole mapping */
+    size_t map_size;         /* of each slot */
+    uint32_t nslots;
+    bool classed;            /* carved by a size class; else a lone stack */
+    /* the owner's */
+    struct yc__chunk *prev, *next; /* on its class's circular list while held;
+                                      next: on a stranded list */
+    uint64_t free;           /* free slots (never used, or given back to us) */
+    uint64_t warm;           /* free slots that keep the memory they used */
+    uint32_t out;            /* slots handed out and not given back to us */
+    uint32_t cls;            /* index of its class while held */
+    /* shared */
+    _Atomic long debt;       /* see the top of this file */
+    unsigned vg_id[YC_STACK_CHUNK_SLOTS]; /* Valgrind's ids of the slots */
+};
+
+/* The rest of the header page is scratch for the owner: the ranges of one
+ * batched system call. */
+#define SCRATCH_OFF ((sizeof(struct yc__chunk) + 63) & ~(size_t)63)
+_Static_assert(SCRATCH_OFF + 64 * sizeof(struct iovec) <= 4096,
+               "a chunk's guard pages fit in one batch");
+
+static struct iovec *scratch(const yc__chunk *c, size_t *cap)
+{
+    *cap = (yc__page_size() - SCRATCH_OFF) / sizeof(struct iovec);
+    if (*cap > 1024) *cap = 1024; /* UIO_MAXIOV */
+    return (struct iovec *)((char *)c + SCRATCH_OFF);
+}
+
+static char *slot_addr(const yc__chunk *c, unsigned i)
+{
+    return c->slots + (size_t)i * c->map_size;
+}
+
+static int count(uint64_t m) { return __builtin_popcountll(m); }
+
+/* A stack's chunk and slot index, kept in one word (yc__stack.where). */
+static yc__chunk *chunk_of(const yc__stack *st) { return (yc__chunk *)(st->where & ~(uintptr_t)63); }
+static unsigned slot_of(const yc__stack *st) { return (unsigned)(st->where & 63); }
+
+static void stack_set(yc__stack *out, const yc__chunk *c, unsigned i)
+{
+    out->map = slot_addr(c, i);
+    out->map_size = c->map_size;
+    out->where = (uintptr_t)c | i;
+}
+
+/* Slots per chunk for stacks of map_size bytes: as many as fit in
+ * YC_STACK_CHUNK_BYTES, at most YC_STACK_CHUNK_SLOTS; 0 when fewer than 4
+ * fit (such stacks are mapped alone). */
+static uint32_t chunk_slots(size_t map_size)
+{
+    size_t n = YC_STACK_CHUNK_BYTES / map_size;
+    if (n > YC_STACK_CHUNK_SLOTS) n = YC_STACK_CHUNK_SLOTS;
+    return n >= 4 ? (uint32_t)n : 0;
+}
+
+/* Free stacks a class keeps: a chunk's worth, at most YC_STACK_POOL_MAX. */
+static int32_t pool_keep(size_t map_size)
+{
+    uint32_t n = chunk_slots(map_size);
+    return n < YC_STACK_POOL_MAX ? (int32_t)n : YC_STACK_POOL_MAX;
+}
+
+static _Atomic uint64_t last_serial;
+
+static uint64_t thread_serial(yc__thread *T)
+{
+    if (!T->serial) T->serial = atomic_fetch_add_explicit(&last_serial, 1, memory_order_relaxed) + 1;
+    return T->serial;
 }
 
 /*
- * Gets a stack with at least `usable` bytes: from the pool when the size is
- * the default one, else a fresh mapping. Returns 0, or an errno value (the
- * caller raises). The pool node lives at the top of a free stack's memory.
+ * Maps a chunk of n slots of map_size bytes for T, every slot behind its
+ * guard page. NULL with errno set when a system call fails; nothing is
+ * then left mapped.
+ */
+static yc__chunk *chunk_map(yc__thread *T, size_t map_size, uint32_t n, bool classed)
+{
+    size_t page = yc__page_size(), bytes = page + n * map_size;
+    char *p = map_fault() ? MAP_FAILED
+                          : mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED) {
+        if (!errno) errno = ENOMEM;
+        return NULL;
+    }
+    yc__chunk *c = (yc__chunk *)p;
+    c->owner = thread_serial(T);
+    c->slots = p + page;
+    c->bytes = bytes;
+    c->map_size = map_size;
+    c->nslots = n;
+    c->classed = classed;
+    size_t cap;
+    struct iovec *iov = scratch(c, &cap);
+    for (unsigned i = 0; i < n; i++) iov[i] = (struct iovec){slot_addr(c, i), page};
+    int err = advise(iov, n,
+                     yc__stack_guard_kind() == YC__GUARD_REGION ? MADV_GUARD_INSTALL : ADV_PROTECT,
+                     true);
+    if (err) {
+        munmap(p, bytes);
+        errno = err;
+        return NULL;
+    }
+    c->prev = c->next = NULL;
+    c->free = c->warm = 0;
+    c->out = 0;
+    c->cls = 0;
+    atomic_init(&c->debt, 0);
+#if YC_VALGRIND
+    for (unsigned i = 0; i < n; i++)
+        c->vg_id[i] = VALGRIND_STACK_REGISTER(slot_addr(c, i) + page, slot_addr(c, i) + map_size);
+#endif
+    T->stack_chunks++;
+    return c;
+}
+
+/* Unmaps c; false when munmap fails (at the vm.max_map_count limit: it
+ * would split a mapping), c then being left as it was. */
+static bool chunk_unmap(yc__thread *T, yc__chunk *c)
+{
+#if YC_VALGRIND
+    for (unsigned i = 0; i < c->nslots; i++) VALGRIND_STACK_DEREGISTER(c->vg_id[i]);
+#endif
+    if (countdown_hits(&unmap_fault_countdown) || munmap(c, c->bytes) != 0) {
+#if YC_VALGRIND
+        size_t page = yc__page_size();
+        for (unsigned i = 0; i < c->nslots; i++)
+            c->vg_id[i] =
+                VALGRIND_STACK_REGISTER(slot_addr(c, i) + page, slot_addr(c, i) + c->map_size);
+#endif
+        return false;
+    }
+    T->stack_chunks--;
+    return true;
+}
+
+/* Unmaps a chunk nobody holds and no stack uses; when munmap fails it goes
+ * on T's stranded list, for yc_stack_pool_trim to retry. */
+static void chunk_unmap_or_strand(yc__thread *T, yc__chunk *c)
+{
+    if (chunk_unmap(T, c)) return;
+    c->next = T->stranded;
+    T->stranded = c;
+}
+
+/* Gives back the memory of a stack's slot (all but its guard page). */
+static void slot_release(const yc__stack *st)
+{
+    size_t page = yc__page_size();
+    madvise(st->map + page, st->map_size - page, MADV_DONTNEED);
+}
+
+/* ---- a thread's size classes ------------------------------------------- */
+
+static yc__stack_class *class_find(yc__thread *T, size_t map_size)
+{
+    for (int i = 0; i < YC_STACK_CLASSES; i++)
+        if (T->classes[i].map_size == map_size) return &T->classes[i];
+    return NULL;
+}
+
+/* A class for map_size, reusing one that holds no chunk; NULL when all
+ * YC_STACK_CLASSES hold chunks of other sizes. */
+static yc__stack_class *class_claim(yc__thread *T, size_t map_size)
+{
+    for (int i = 0; i < YC_STACK_CLASSES; i++) {
+        yc__stack_class *k = &T->classes[i];
+        if (!k->head) {
+            *k = (yc__stack_class){.map_size = map_size, .keep = pool_keep(map_size)};
+            return k;
+        }
+    }
+    return NULL;
+}
+
+/* The circular list of the chunks a class holds. */
+static void list_insert(yc__thread *T, yc__stack_class *k, yc__chunk *c) /* at the back */
+{
+    c->cls = (uint32_t)(k - T->classes);
+    if (!k->head) {
+        c->prev = c->next = c;
+        k->head = c;
+        return;
+    }
+    c->next = k->head;
+    c->prev = k->head->prev;
+    c->prev->next = c;
+    k->head->prev = c;
+}
+
+static void list_remove(yc__stack_class *k, yc__chunk *c)
+{
+    if (c->next == c) {
+        k->head = NULL;
+        return;
+    }
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    if (k->head == c) k->head = c->next;
+}
+
+static void list_to_front(yc__thread *T, yc__stack_class *k, yc__chunk *c)
+{
+    if (k->head == c) return;
+    list_remove(k, c);
+    list_insert(T, k, c);
+    k->head = c;
+}
+
+/* The free stacks of chunk c (held by k) that keep their memory give it
+ * back, up to `n`, in the batch iov[0..*len) of capacity cap, flushed when
+ * full. */
+static void purge_chunk(yc__thread *T, yc__stack_class *k, yc__chunk *c, int32_t n,
+                        struct iovec *iov, size_t *len, size_t cap)
+{
+    size_t page = yc__page_size();
+    while (c->warm && n-- > 0) {
+        unsigned i = (unsigned)__builtin_ctzll(c->warm);
+        c->warm &= c->warm - 1;
+        if (*len == cap) {
+            advise(iov, *len, MADV_DONTNEED, false);
+            *len = 0;
+        }
+        iov[(*len)++] = (struct iovec){slot_addr(c, i) + page, c->map_size - page};
+        k->nwarm--;
+        T->pool_count--;
+        T->stacks_mapped--;
+    }
+}
+
+/* Gives back the memory of k's least recently used free stacks until at
+ * most `keep` keep theirs: one system call per batch of ranges. */
+static void class_purge(yc__thread *T, yc__stack_class *k, int32_t keep)
+{
+    if (k->nwarm <= keep) return;
+    size_t cap, len = 0;
+    struct iovec *iov = scratch(k->head, &cap); /* no chunk is unmapped meanwhile */
+    yc__chunk *c = k->head->prev;
+    for (;;) {
+        purge_chunk(T, k, c, k->nwarm - keep, iov, &len, cap);
+        if (k->nwarm <= keep || c == k->head) break;
+        c = c->prev;
+    }
+    advise(iov, len, MADV_DONTNEED, false);
+}
+
+static bool chunk_idle(const yc__chunk *c) /* no stack in use (owner, held) */
+{
+    return (long)c->out + atomic_load_explicit(&c->debt, memory_order_acquire) == 0;
+}
+
+/* Unmaps c, held by k and idle. When munmap fails, c stays on k's list and
+ * its free stacks give their memory back instead. */
+static void chunk_release(yc__thread *T, yc__stack_class *k, yc__chunk *c)
+{
+    uint64_t free = c->free, warm = c->warm;
+    list_remove(k, c);
+    if (chunk_unmap(T, c)) {
+        k->nfree -= count(free);
+        k->nwarm -= count(warm);
+        T->pool_count -= count(warm);
+        T->stacks_mapped -= count(warm);
+        return;
+    }
+    list_insert(T, k, c);
+    size_t cap, len = 0;
+    struct iovec *iov = scratch(c, &cap);
+    purge_chunk(T, k, c, c->nslots, iov, &len, cap);
+    advise(iov, len, MADV_DONTNEED, false);
+}
+
+/* ---- getting and returning stacks --------------------------------------- */
+
+/* Takes a free slot of c (held by k), one that kept its memory first. */
+static inline void slot_take(yc__thread *T, yc__stack_class *k, yc__chunk *c, yc__stack *out)
+{
+    uint64_t m = c->free & c->warm;
+    if (m) {
+        c->warm &= ~(m & -m);
+        k->nwarm--;
+        T->pool_count--;
+    } else {
+        m = c->free;
+        T->stacks_mapped++;
+    }
+    unsigned i = (unsigned)__builtin_ctzll(m);
+    c->free &= ~((uint64_t)1 << i);
+    c->out++;
+    k->nfree--;
+    if (!c->free) { /* full: its stacks hold it now */
+        list_remove(k, c);
+        atomic_fetch_add_explicit(&c->debt, (long)c->nslots, memory_order_acq_rel);
+    }
+    stack_set(out, c, i);
+}
+
+/* yc__stack_get when k (NULL: no class for the size) has no free slot:
+ * maps a chunk, or a lone stack. */
+static __attribute__((noinline)) int stack_get_new(yc__thread *T, yc__stack_class *k,
+                                                   size_t map_size, yc__stack *out)
+{
+    uint32_t n = chunk_slots(map_size);
+    if (n && !k) k = class_claim(T, map_size);
+    yc__chunk *c = chunk_map(T, map_size, k ? n : 1, k != NULL);
+    if (!c) return errno;
+    if (!k) { /* a lone stack: never held, unmapped when freed */
+        T->stacks_mapped++;
+        stack_set(out, c, 0);
+        return 0;
+    }
+    c->free = n == 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+    k->nfree += (int32_t)n;
+    list_insert(T, k, c);
+    k->head = c;
+    slot_take(T, k, c, out);
+    return 0;
+}
+
+/*
+ * Gets a stack with at least `usable` bytes: a free slot of a chunk of its
+ * size class, else a slot of a new chunk, else (too large for chunks, or
+ * no class left for its size) a lone stack mapped for it. Returns 0, or an
+ * errno value (the caller raises).
  */
 int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out)
 {
     size_t map_size = map_size_for(usable);
-    yc__pool_node *n = T->pool;
-    if (n && n->st.map_size == map_size) {
-        T->pool = n->next;
-        T->pool_count--;
-        *out = n->st;
-        return 0;
-    }
-    char *p = map_fault() ? MAP_FAILED
-                          : mmap(NULL, map_size, PROT_READ | PROT_WRITE,
-                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (p == MAP_FAILED) return errno ? errno : ENOMEM;
-    int err = guard_install(p);
-    if (err) {
-        munmap(p, map_size);
-        return err;
-    }
-    out->map = p;
-    out->map_size = map_size;
-    out->vg_id = 0;
-#if YC_VALGRIND
-    out->vg_id = VALGRIND_STACK_REGISTER(p + yc__page_size(), p + map_size);
-#endif
-    T->stacks_mapped++;
+    yc__stack_class *k = class_find(T, map_size);
+    if (YC_UNLIKELY(!k || !k->head)) return stack_get_new(T, k, map_size, out);
+    slot_take(T, k, k->head, out);
     return 0;
 }
 
-/* Returns a stack: pooled when it has the default size and the pool has
- * room, else unmapped. */
-void yc__stack_put(yc__thread *T, const yc__stack *st)
+/* A stack freed by a thread that does not own its chunk (or cannot take
+ * it back): given back for good, and counted off the chunk, which the last
+ * such free of an unheld chunk unmaps. */
+static void foreign_put(yc__thread *T, const yc__stack *st)
 {
-    size_t default_map = map_size_for(YC_STACK_DEFAULT + YC__GEN_HEADER_MAX);
-    if (st->map_size == default_map && T->pool_count < YC_STACK_POOL_MAX) {
-        pool_push(T, st);
+    yc__chunk *c = chunk_of(st);
+    slot_release(st);
+    T->stacks_mapped--;
+    if (atomic_fetch_sub_explicit(&c->debt, 1, memory_order_acq_rel) == 1)
+        chunk_unmap_or_strand(T, c);
+}
+
+/* A stack of a chunk that is not ours to reuse: a lone stack, or another
+ * thread's chunk. */
+static __attribute__((noinline)) void put_elsewhere(yc__thread *T, const yc__stack *st)
+{
+    yc__chunk *c = chunk_of(st);
+    if (c->classed) {
+        foreign_put(T, st);
         return;
     }
-    stack_unmap(T, st);
+    T->stacks_mapped--;
+    if (!chunk_unmap(T, c)) {
+        slot_release(st);
+        c->next = T->stranded;
+        T->stranded = c;
+    }
+}
+
+/* Our chunk c, full (so on no list), gets one of its stacks back: its
+ * class takes it back, our stack's share of the debt becoming the hold.
+ * NULL when no class is left for its size (the stack then goes as a
+ * foreign one). */
+static __attribute__((noinline)) yc__stack_class *take_back(yc__thread *T, const yc__stack *st)
+{
+    yc__chunk *c = chunk_of(st);
+    yc__stack_class *k = class_find(T, c->map_size);
+    if (!k) k = class_claim(T, c->map_size);
+    if (!k) {
+        foreign_put(T, st);
+        return NULL;
+    }
+    atomic_fetch_sub_explicit(&c->debt, (long)c->nslots, memory_order_acq_rel);
+    list_insert(T, k, c);
+    return k;
+}
+
+/* After a free into c (held by k): unmap c if no stack of it is in use and
+ * its class has a pool's worth of free stacks elsewhere, or give back the
+ * memory of the least recently used free stacks if the class keeps too
+ * many. */
+static __attribute__((noinline)) void after_put(yc__thread *T, yc__stack_class *k, yc__chunk *c)
+{
+    if (chunk_idle(c)) {
+        if (k->nfree - (int32_t)(c->nslots - c->out) >= k->keep) chunk_release(T, k, c);
+    } else if (k->nwarm > 2 * k->keep) {
+        class_purge(T, k, k->keep);
+    }
+}
+
+/*
+ * Returns a stack. A lone stack is unmapped; a stack of another thread's
+ * chunk is given back for good (foreign_put). A stack of our own chunk
+ * goes back to the chunk's free slots, keeping its memory, and the chunk
+ * to the front of its class; then after_put's rules apply. The common
+ * case is a few loads and stores.
+ */
+void yc__stack_put(yc__thread *T, const yc__stack *st)
+{
+    yc__chunk *c = chunk_of(st);
+    /* a thread that only frees (a generator it never ran) must still fold
+     * its counts, and retry its stranded chunks, when it exits */
+    if (YC_UNLIKELY(!T->cur)) yc__thread_init();
+    if (YC_UNLIKELY(c->owner != T->serial || !c->classed)) { /* immutable fields */
+        put_elsewhere(T, st);
+        return;
+    }
+    yc__stack_class *k;
+    if (YC_LIKELY(c->free)) { /* held */
+        k = &T->classes[c->cls];
+        if (k->head != c) list_to_front(T, k, c);
+    } else if (!(k = take_back(T, st))) {
+        return;
+    }
+    k->head = c;
+    uint64_t bit = (uint64_t)1 << slot_of(st);
+    c->free |= bit;
+    c->warm |= bit;
+    c->out--;
+    k->nfree++;
+    k->nwarm++;
+    T->pool_count++;
+    if (YC_UNLIKELY(c->out + atomic_load_explicit(&c->debt, memory_order_relaxed) == 0 ||
+                    k->nwarm > 2 * k->keep))
+        after_put(T, k, c);
 }
 
 void yc_stack_pool_trim(void)
 {
     yc__thread *T = &yc__T;
-    while (T->pool) {
-        yc__pool_node *n = T->pool;
-        yc__stack st = n->st;
-        T->pool = n->next;
-        T->pool_count--;
-        if (!stack_unmap(T, &st)) break; /* still cannot: it is back on top */
+    for (int i = 0; i < YC_STACK_CLASSES; i++) {
+        yc__stack_class *k = &T->classes[i];
+        /* the chunks with no stack in use go; the others give back the
+         * memory of their free stacks */
+        yc__chunk *todo = NULL;
+        while (k->head) {
+            yc__chunk *c = k->head;
+            list_remove(k, c);
+            c->next = todo;
+            todo = c;
+        }
+        while (todo) {
+            yc__chunk *c = todo;
+            todo = c->next;
+            list_insert(T, k, c);
+            if (chunk_idle(c)) chunk_release(T, k, c);
+        }
+        if (k->head) class_purge(T, k, 0);
+        else k->map_size = 0;
     }
+    for (yc__chunk **p = &T->stranded; *p;) {
+        yc__chunk *c = *p, *next = c->next;
+        if (chunk_unmap(T, c)) *p = next;
+        else p = &c->next;
+    }
+}
+
+void yc__stack_thread_exit(yc__thread *T)
+{
+    yc_stack_pool_trim();
+    /* what is left has stacks in use (or could not be unmapped): drop our
+     * hold, leaving each chunk to its stacks */
+    for (int i = 0; i < YC_STACK_CLASSES; i++) {
+        yc__stack_class *k = &T->classes[i];
+        while (k->head) {
+            yc__chunk *c = k->head;
+            list_remove(k, c);
+            long out = c->out;
+            if (atomic_fetch_add_explicit(&c->debt, out, memory_order_acq_rel) + out == 0)
+                chunk_unmap_or_strand(T, c);
+        }
+        *k = (yc__stack_class){0};
+    }
+    /* a stranded chunk whose munmap still fails stays mapped: still counted */
+    atomic_fetch_add_explicit(&exited_stacks, T->stacks_mapped, memory_order_relaxed);
+    atomic_fetch_add_explicit(&exited_chunks, T->stack_chunks, memory_order_relaxed);
+    T->stacks_mapped = T->stack_chunks = T->pool_count = 0;
 }
 
 void yc_stats_get(yc_stats *out)
@@ -245,6 +764,8 @@ void yc_stats_get(yc_stats *out)
     out->exceptions = atomic_load_explicit(&yc__live_excs, memory_order_relaxed);
     out->tasks = T->tasks + atomic_load_explicit(&exited_tasks, memory_order_relaxed);
     out->loops = atomic_load_explicit(&yc__live_loops, memory_order_relaxed);
+    out->stack_chunks =
+        T->stack_chunks + atomic_load_explicit(&exited_chunks, memory_order_relaxed);
 }
 
 /* ---- stack overflow ------------------------------------------------- */

@@ -1,5 +1,6 @@
 /* Generator stacks: the requested size, the guard page and its overflow
- * report (on any thread, in nested generators), and the per-thread pool. */
+ * report (on any thread, in nested generators, in a stack carved from the
+ * middle of a chunk), and the per-thread size classes that reuse them. */
 #include "test.h"
 
 #include <pthread.h>
@@ -190,6 +191,60 @@ TEST(stack_overflow_reported_with_each_guard_kind)
         check_overflow_report(st, out, "deep");
     } else {
         printf("note: no guard regions here; only mprotect guard pages tested\n");
+    }
+}
+
+/* An overflow in a stack carved from the middle of a chunk, with live
+ * stacks on both sides, on a slot that served another generator before and
+ * whose memory was given back (yc_stack_pool_trim): its own guard page
+ * stops it, for each way of making guard pages (a guard region installed
+ * with one process_madvise for the whole chunk, or one madvise per stack;
+ * an mprotect'd page). arg: the YC__GUARD_* kind * 16 + YC__BATCH_* kind. */
+static void child_overflow_carved(void *arg)
+{
+    int mode = (int)(intptr_t)arg;
+    yc_stack_pool_trim(); /* the 64 KiB class maps a new chunk, the forced way */
+    yc__stack_guard_force(mode / 16);
+    yc__stack_batch_force(mode % 16);
+    yc_gen *gs[8];
+    char name[8][8];
+    for (int i = 0; i < 8; i++) {
+        snprintf(name[i], sizeof name[i], "s%d", i);
+        gs[i] = yc_gen_new(overflow_body, NULL,
+                           &(yc_gen_opts){.name = name[i], .stack_size = 64 * 1024});
+        if (!gs[i] || yc_next(gs[i], NULL) != YC_YIELD) return;
+    }
+    /* carved side by side from one mapping */
+    ptrdiff_t step = (char *)gs[1] - (char *)gs[0];
+    int adjacent = step > 64 * 1024;
+    for (int i = 2; i < 8; i++) adjacent &= (char *)gs[i] - (char *)gs[i - 1] == step;
+    void *old = gs[4];
+    yc_gen_free(gs[4]);
+    yc_stack_pool_trim(); /* its memory goes back; the chunk stays (stacks in use) */
+    yc_stats s;
+    yc_stats_get(&s);
+    gs[4] = new_overflower("deep");
+    fprintf(stderr, "adjacent=%d same_slot=%d pooled_after_trim=%ld\n", adjacent,
+            (void *)gs[4] == old, s.stacks_pooled);
+    yc_next(gs[4], NULL);
+    yc_next(gs[4], NULL);
+    fprintf(stderr, "survived\n");
+}
+
+TEST(stack_overflow_in_a_carved_stack)
+{
+    int modes[3] = {YC__GUARD_MPROTECT * 16 + YC__BATCH_NONE,
+                    YC__GUARD_REGION * 16 + YC__BATCH_NONE,
+                    YC__GUARD_REGION * 16 + yc__stack_batch_kind()};
+    int n = yc__stack_guard_kind() == YC__GUARD_REGION ? 3 : 1;
+    if (n == 3 && yc__stack_batch_kind() == YC__BATCH_NONE) n = 2;
+    if (n < 3) printf("note: no %s here; not tested\n", n == 1 ? "guard regions" : "process_madvise");
+    for (int i = 0; i < n; i++) {
+        char out[4096];
+        int st = test_in_child(child_overflow_carved, (void *)(intptr_t)modes[i], out, sizeof out);
+        check_overflow_report(st, out, "deep");
+        if (!strstr(out, "adjacent=1 same_slot=1 pooled_after_trim=0"))
+            test_fail(__FILE__, __LINE__, "mode %d: %s", modes[i], out);
     }
 }
 
@@ -406,9 +461,11 @@ static void child_exhaust(void *arg)
         ok += yc_next(gs[i], NULL) == YC_YIELD;
         yc_gen_free(gs[i]);
     }
+    yc_stack_pool_trim(); /* the class kept a chunk's worth of free stacks */
     yc_stats_get(&s);
-    fprintf(stderr, "ran=%d after: gens=%ld mapped=%ld\n", ok, s.generators - base.generators,
-            s.stacks_mapped - base.stacks_mapped);
+    fprintf(stderr, "ran=%d after: gens=%ld mapped=%ld chunks=%ld\n", ok,
+            s.generators - base.generators, s.stacks_mapped - base.stacks_mapped,
+            s.stack_chunks - base.stack_chunks);
 }
 
 TEST(stack_mmap_failure_is_oserror)
@@ -422,13 +479,14 @@ TEST(stack_mmap_failure_is_oserror)
         return;
     }
     int made = -1, ran = -1, ERR = -1;
-    long gens = -1, mapped = -1, gens2 = -1, mapped2 = -1;
+    long gens = -1, mapped = -1, gens2 = -1, mapped2 = -1, chunks2 = -1;
     char exc[256] = "";
     const char *p = strstr(out, "made=");
     CHECK(p && sscanf(p, "made=%d gens=%ld mapped=%ld errno=%d exc=%255[^\n]", &made, &gens,
                       &mapped, &ERR, exc) == 5);
     p = strstr(out, "ran=");
-    CHECK(p && sscanf(p, "ran=%d after: gens=%ld mapped=%ld", &ran, &gens2, &mapped2) == 3);
+    CHECK(p && sscanf(p, "ran=%d after: gens=%ld mapped=%ld chunks=%ld", &ran, &gens2, &mapped2,
+                      &chunks2) == 4);
     CHECK(made > 0 && made < 4096); /* some fitted, then the limit hit */
     CHECK_EQ_INT(gens, made);          /* the failed one is not counted */
     CHECK_EQ_INT(mapped, made);
@@ -440,6 +498,7 @@ TEST(stack_mmap_failure_is_oserror)
     CHECK_EQ_INT(ran, made);
     CHECK_EQ_INT(gens2, 0);
     CHECK_EQ_INT(mapped2, 0);
+    CHECK_EQ_INT(chunks2, 0);
 }
 #endif
 
@@ -497,38 +556,68 @@ TEST(stack_pool_reuses_stacks)
     s = stats();
     CHECK_EQ_INT(s.stacks_pooled, 0);
     CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped);
+    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks);
     yc_stack_pool_trim(); /* idempotent */
     CHECK_EQ_INT(stats().stacks_mapped, base.stacks_mapped);
 }
 
-TEST(stack_nondefault_sizes_unmapped_on_free)
+/* Each size has its own chunks (up to YC_STACK_CLASSES sizes at once per
+ * thread): a free stack of one size never serves another, and freed
+ * stacks of every chunked size are kept for reuse. Stacks too large for a
+ * chunk, and sizes beyond the classes, are mapped alone and unmapped when
+ * freed. */
+TEST(stack_sizes_have_their_own_chunks)
 {
     yc_stack_pool_trim();
     yc_stats base = stats();
-    /* a pooled default stack is not handed to another size */
     yc_gen *d = yc_gen_new(idle_body, NULL, NULL);
     CHECK_ST(yc_gen_free(d), YC_OK);
     CHECK_EQ_INT(stats().stacks_pooled, 1);
-    size_t sizes[] = {YC_STACK_MIN, 64 * 1024, 1u << 20, 2 * YC_STACK_DEFAULT};
+    CHECK_EQ_INT(stats().stack_chunks, base.stack_chunks + 1);
+    /* three more sizes: four classes in use */
+    size_t sizes[] = {YC_STACK_MIN, 64 * 1024, 1u << 20};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         yc_gen *g = yc_gen_new(idle_body, NULL, &(yc_gen_opts){.stack_size = sizes[i]});
         yc_stats s = stats();
-        CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + 2);
-        CHECK_EQ_INT(s.stacks_pooled, 1);
+        CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + (long)i + 2);
+        CHECK_EQ_INT(s.stacks_pooled, (long)i + 1); /* the default one is not taken */
+        CHECK_EQ_INT(s.stack_chunks, base.stack_chunks + (long)i + 2);
         CHECK_ST(yc_next(g, NULL), YC_YIELD);
         CHECK_ST(yc_gen_free(g), YC_OK);
         s = stats();
-        CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + 1);
-        CHECK_EQ_INT(s.stacks_pooled, 1);
+        CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + (long)i + 2); /* kept */
+        CHECK_EQ_INT(s.stacks_pooled, (long)i + 2);
     }
-    /* the default size asked for explicitly is pooled like the default */
+    /* a fifth size while four have chunks, and a stack too large for a
+     * chunk: each a mapping of its own, gone when freed */
+    size_t alone[] = {128 * 1024, (8u << 20) + 12345};
+    for (size_t i = 0; i < 2; i++) {
+        yc_gen *g = yc_gen_new(idle_body, NULL, &(yc_gen_opts){.stack_size = alone[i]});
+        CHECK(g != NULL);
+        if (!g) return;
+        CHECK_EQ_INT(stats().stack_chunks, base.stack_chunks + 5);
+        CHECK_EQ_INT(stats().stacks_mapped, base.stacks_mapped + 5);
+        CHECK_ST(yc_next(g, NULL), YC_YIELD);
+        CHECK_ST(yc_gen_free(g), YC_OK);
+        CHECK_EQ_INT(stats().stack_chunks, base.stack_chunks + 4);
+        CHECK_EQ_INT(stats().stacks_mapped, base.stacks_mapped + 4);
+        CHECK_EQ_INT(stats().stacks_pooled, 4);
+    }
+    /* the default size asked for explicitly is the default class */
     yc_gen *g = yc_gen_new(idle_body, NULL, &(yc_gen_opts){.stack_size = YC_STACK_DEFAULT});
-    CHECK_EQ_INT(stats().stacks_pooled, 0);
-    CHECK_EQ_INT(stats().stacks_mapped, base.stacks_mapped + 1);
+    CHECK_EQ_INT(stats().stacks_pooled, 3);
+    CHECK_EQ_INT(stats().stacks_mapped, base.stacks_mapped + 4);
+    CHECK_ST(yc_gen_free(g), YC_OK);
+    CHECK_EQ_INT(stats().stacks_pooled, 4);
+    yc_stack_pool_trim();
+    CHECK_EQ_INT(stats().stacks_mapped, base.stacks_mapped);
+    CHECK_EQ_INT(stats().stack_chunks, base.stack_chunks);
+    /* once trimmed, a class serves another size */
+    g = yc_gen_new(idle_body, NULL, &(yc_gen_opts){.stack_size = 128 * 1024});
     CHECK_ST(yc_gen_free(g), YC_OK);
     CHECK_EQ_INT(stats().stacks_pooled, 1);
     yc_stack_pool_trim();
-    CHECK_EQ_INT(stats().stacks_mapped, base.stacks_mapped);
+    CHECK_EQ_INT(stats().stack_chunks, base.stack_chunks);
 }
 
 /* A recycled stack carries nothing over: a new generator on it starts
@@ -647,6 +736,7 @@ TEST(stack_many_live_generators_random_order)
     s = stats();
     CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped);
     CHECK_EQ_INT(s.stacks_pooled, 0);
+    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks);
     free(order);
     free(gs);
     free(count);

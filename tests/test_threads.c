@@ -1,7 +1,8 @@
 /* Generators and threads: a suspended generator may be resumed by any
  * thread (one at a time); a concurrent resume is "generator already
  * executing"; error indicators, current coroutine and stack pools are per
- * thread. No timing: threads hand over through mutexes, condition variables,
+ * thread; a stack may be freed by a thread other than the one that carved
+ * it. No timing: threads hand over through mutexes, condition variables,
  * joins and atomic flags. */
 #include "test.h"
 
@@ -1017,6 +1018,215 @@ TEST(threads_no_bias_env)
     unsetenv("YC_NO_BIAS");
     yc__bias_force(0);
     CHECK_EQ_INT(yc__bias_kind(), 1);
+}
+
+/* ---------------------------------------------------------------------
+ * Stacks carved by one thread, freed by another (docs/design.md,
+ * "Stacks"): the freeing thread gives the stack's memory back and counts
+ * it off its chunk; the owner keeps carving from the same chunks
+ * meanwhile; whoever frees the last stack of a chunk its owner no longer
+ * holds (full, or the owner exited) unmaps it. TSan checks the handoffs.
+ * ------------------------------------------------------------------- */
+
+static yc_val counter_body(void *arg)
+{
+    int64_t k = (int64_t)(intptr_t)arg;
+    for (;;) yc_yield(yc_int(k++));
+    return YC_NONE;
+}
+
+static yc_gen *small_gen(int64_t start)
+{
+    return yc_gen_new(counter_body, (void *)(intptr_t)start,
+                      &(yc_gen_opts){.name = "small", .stack_size = 16 * 1024});
+}
+
+enum { HAND_ROUNDS = 20, HAND_K = 50 };
+
+typedef struct gen_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    yc_gen *q[HAND_ROUNDS * HAND_K];
+    int head, tail;
+    bool producer_done;
+} gen_queue;
+
+/* Makes generators for the consumer, and frees as many of its own in the
+ * same chunks meanwhile; exits with some of its chunks' stacks still in
+ * the consumer's hands. */
+static void *hand_producer(void *arg)
+{
+    gen_queue *h = arg;
+    for (int r = 0; r < HAND_ROUNDS; r++) {
+        yc_gen *mine[HAND_K];
+        for (int i = 0; i < HAND_K; i++) {
+            yc_gen *g = small_gen(r * 1000 + i);
+            mine[i] = small_gen(-1);
+            TCHECK(g && mine[i]);
+            if (!g || !mine[i]) return NULL;
+            TCHECK_EQ(yc_next(g, NULL), YC_YIELD);
+            TCHECK_EQ(yc_next(mine[i], NULL), YC_YIELD);
+            pthread_mutex_lock(&h->mu);
+            h->q[h->tail++] = g;
+            pthread_cond_signal(&h->cv);
+            pthread_mutex_unlock(&h->mu);
+        }
+        for (int i = 0; i < HAND_K; i++) TCHECK_EQ(yc_gen_free(mine[i]), YC_OK);
+    }
+    pthread_mutex_lock(&h->mu);
+    h->producer_done = true;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+static void *hand_consumer(void *arg)
+{
+    gen_queue *h = arg;
+    for (;;) {
+        pthread_mutex_lock(&h->mu);
+        while (h->head == h->tail && !h->producer_done) pthread_cond_wait(&h->cv, &h->mu);
+        if (h->head == h->tail) {
+            pthread_mutex_unlock(&h->mu);
+            return NULL;
+        }
+        yc_gen *g = h->q[h->head++];
+        pthread_mutex_unlock(&h->mu);
+        yc_val v;
+        TCHECK_EQ(yc_next(g, &v), YC_YIELD); /* the body moves here */
+        TCHECK(v.i % 1000 <= HAND_K); /* its second value */
+        TCHECK_EQ(yc_gen_free(g), YC_OK);
+    }
+}
+
+TEST(threads_chunk_stacks_freed_by_another_thread)
+{
+    yc_stack_pool_trim();
+    yc_stats base = stats();
+    gen_queue *h = calloc(1, sizeof *h);
+    CHECK(h != NULL);
+    if (!h) return;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    pthread_t c = spawn(hand_consumer, h), p = spawn(hand_producer, h);
+    pthread_join(p, NULL);
+    pthread_join(c, NULL);
+    CHECK_EQ_INT(h->head, HAND_ROUNDS * HAND_K);
+    yc_stats s = stats();
+    CHECK_EQ_INT(s.generators, base.generators);
+    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped);
+    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks); /* every chunk unmapped by someone */
+    CHECK_EQ_INT(s.stacks_pooled, 0);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+    free(h);
+}
+
+typedef struct free_range {
+    yc_gen **gs;
+    int from, to;
+} free_range;
+
+static void *free_range_fn(void *arg)
+{
+    free_range *r = arg;
+    for (int i = r->from; i < r->to; i++) TCHECK_EQ(yc_gen_free(r->gs[i]), YC_OK);
+    return NULL;
+}
+
+/* The three endings of a chunk whose stacks another thread frees: freed
+ * there entirely while full (that thread unmaps it); half freed there,
+ * then its owner frees one (taking the chunk back, with the right count
+ * of stacks in use) and the rest; freed there entirely while the owner
+ * holds it (the owner's trim unmaps it). And the last free's munmap
+ * failing: the chunk waits on that thread's stranded list, retried when it
+ * exits. */
+TEST(threads_chunk_endings)
+{
+    yc_stack_pool_trim();
+    yc_stats base = stats();
+    yc_gen *gs[64];
+    /* full, all freed elsewhere */
+    for (int i = 0; i < 64; i++) gs[i] = small_gen(i);
+    CHECK_EQ_INT(stats().stack_chunks, base.stack_chunks + 1);
+    pthread_join(spawn(free_range_fn, &(free_range){gs, 0, 64}), NULL);
+    CHECK_EQ_INT(stats().stack_chunks, base.stack_chunks);
+    CHECK_EQ_INT(stats().stacks_mapped, base.stacks_mapped);
+    CHECK_EQ_INT(stats().generators, base.generators);
+
+    /* full, half freed elsewhere, then the owner frees, reuses and frees */
+    for (int i = 0; i < 64; i++) gs[i] = small_gen(i);
+    pthread_join(spawn(free_range_fn, &(free_range){gs, 0, 32}), NULL);
+    CHECK_EQ_INT(stats().stacks_mapped, base.stacks_mapped + 32);
+    CHECK_ST(yc_gen_free(gs[40]), YC_OK); /* takes the chunk back */
+    CHECK_EQ_INT(stats().stacks_pooled, 1);
+    gs[40] = small_gen(40); /* the same slot: the only free one kept */
+    CHECK_EQ_INT(stats().stacks_pooled, 0);
+    CHECK_EQ_INT(stats().stack_chunks, base.stack_chunks + 1);
+    yc_val v;
+    CHECK_ST(yc_next(gs[40], &v), YC_YIELD);
+    CHECK_INTV(v, 40);
+    for (int i = 32; i < 64; i++) CHECK_ST(yc_gen_free(gs[i]), YC_OK);
+    CHECK_EQ_INT(stats().stack_chunks, base.stack_chunks + 1); /* idle, kept */
+    CHECK_EQ_INT(stats().stacks_pooled, 32);
+    CHECK_EQ_INT(stats().stacks_mapped, base.stacks_mapped + 32);
+    yc_stack_pool_trim();
+    CHECK_EQ_INT(stats().stack_chunks, base.stack_chunks);
+    CHECK_EQ_INT(stats().stacks_mapped, base.stacks_mapped);
+
+    /* held (free slots left), all its stacks freed elsewhere */
+    for (int i = 0; i < 10; i++) gs[i] = small_gen(i);
+    pthread_join(spawn(free_range_fn, &(free_range){gs, 0, 10}), NULL);
+    CHECK_EQ_INT(stats().stack_chunks, base.stack_chunks + 1);
+    yc_stack_pool_trim();
+    CHECK_EQ_INT(stats().stack_chunks, base.stack_chunks);
+
+    /* the last free's munmap fails */
+    for (int i = 0; i < 64; i++) gs[i] = small_gen(i);
+    yc__fault_unmap_after(1);
+    pthread_join(spawn(free_range_fn, &(free_range){gs, 0, 64}), NULL);
+    yc__fault_unmap_after(0);
+    CHECK_EQ_INT(stats().stack_chunks, base.stack_chunks); /* the thread's exit unmapped it */
+    CHECK_EQ_INT(stats().stacks_mapped, base.stacks_mapped);
+    CHECK_EQ_INT(stats().generators, base.generators);
+}
+
+/* A thread that exits with stacks of its chunks still in use leaves each
+ * chunk to them: here they are freed on the main thread afterwards. */
+static void *make_chunkful(void *arg)
+{
+    yc_gen **gs = arg;
+    for (int i = 0; i < 100; i++) {
+        gs[i] = small_gen(i);
+        TCHECK(gs[i] != NULL);
+        TCHECK_EQ(yc_next(gs[i], NULL), YC_YIELD);
+    }
+    yc_gen *tmp = small_gen(0); /* a free stack of its own at exit */
+    TCHECK_EQ(yc_gen_free(tmp), YC_OK);
+    return NULL;
+}
+
+TEST(threads_chunks_outlive_their_thread)
+{
+    yc_stack_pool_trim();
+    yc_stats base = stats();
+    yc_gen *gs[100];
+    pthread_join(spawn(make_chunkful, gs), NULL);
+    yc_stats s = stats();
+    CHECK_EQ_INT(s.generators, base.generators + 100);
+    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + 100);
+    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks + 2);
+    for (int i = 0; i < 100; i++) {
+        yc_val v;
+        CHECK_ST(yc_next(gs[i], &v), YC_YIELD);
+        CHECK_INTV(v, i + 1);
+        CHECK_ST(yc_gen_free(gs[i]), YC_OK);
+    }
+    s = stats();
+    CHECK_EQ_INT(s.generators, base.generators);
+    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped);
+    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks);
+    CHECK_EQ_INT(s.stacks_pooled, 0);
 }
 
 TEST_MAIN()
