@@ -135,6 +135,8 @@ typedef struct yc__thread {
     long pool_count;       /* free stacks keeping their memory */
     long stacks_mapped;    /* stacks in use or pooled: carved minus given back here */
     long stack_chunks;     /* chunks mapped minus unmapped here */
+    size_t retain_map_size; /* the class an event loop asked to retain   */
+    int32_t retain_keep;   /* how many free stacks it keeps (yc__stack_retain) */
     void *altstack;        /* our sigaltstack, if we installed one */
     size_t altstack_size;
 } yc__thread;
@@ -230,6 +232,15 @@ YC_HIDDEN void yc__coro_destroy(yc__coro *co);
 
 YC_HIDDEN int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out);
 YC_HIDDEN void yc__stack_put(yc__thread *T, const yc__stack *st);
+/*
+ * Makes the class of stacks of `usable` bytes keep up to n free stacks with
+ * their memory (an event loop's peak number of tasks), instead of a pool's
+ * worth: a loop that spawns and joins batches of tasks reuses warm stacks
+ * instead of faulting fresh pages in for every batch. n at or below a
+ * pool's worth restores the default, and what the class keeps beyond it is
+ * given back at once. One such class per thread.
+ */
+YC_HIDDEN void yc__stack_retain(yc__thread *T, size_t usable, int32_t n);
 /* Thread exit: gives back the thread's free stacks, leaves chunks with
  * stacks still in use to those stacks, and folds its stack counters into
  * the process-wide ones. */

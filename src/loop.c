@@ -25,6 +25,8 @@
 
 __thread yc_loop *yc__running_loop __attribute__((tls_model("initial-exec")));
 #define running_loop yc__running_loop
+
+static void retain_end(yc_loop *L);
 static _Atomic uint64_t loop_ids;
 
 
@@ -527,6 +529,7 @@ int yc_loop_close(yc_loop *L)
         yc__task_destroy_pending(t);
     }
     drop_scheduled(L);
+    retain_end(L);
     return YC_OK;
 }
 
@@ -577,6 +580,57 @@ static void wait_events(yc_loop *L, int64_t timeout)
  * deadlock unless a thread-safe call can still come (one already pending);
  * it sets L->deadlock and runs nothing.
  */
+/* ---- warm stacks for the tasks -------------------------------------- */
+
+#define RETAIN_WINDOW_NS 1000000000
+
+/* The bytes a task's generator asks the stack layer for (as yc_gen_new). */
+static size_t task_stack_bytes(const yc_loop *L)
+{
+    return (L->task_stack ? L->task_stack : YC_STACK_DEFAULT) + YC__GEN_HEADER_MAX;
+}
+
+static int32_t pow2_at_least(long n)
+{
+    int32_t p = 1;
+    while (p < n && p < (1 << 30)) p <<= 1;
+    return p;
+}
+
+void yc__loop_retain_grow(yc_loop *L)
+{
+    if (L->state == LOOP_RUNNING && running_loop != L) return; /* runs elsewhere */
+    if (L->retain_thread && L->retain_thread != &yc__T) return;
+    L->stack_retain = pow2_at_least(L->pending_tasks);
+    L->retain_thread = &yc__T;
+    if (!L->retain_review) L->retain_review = yc__loop_now(L) + RETAIN_WINDOW_NS;
+    yc__stack_retain(&yc__T, task_stack_bytes(L), L->stack_retain);
+}
+
+/* Once a second of loop time (checked every 1024 iterations and before
+ * each wait): what the last second's peak did not need is given back. */
+static void retain_review(yc_loop *L)
+{
+    if (L->retain_thread != &yc__T) return;
+    int64_t now = yc__loop_now(L);
+    if (now < L->retain_review) return;
+    long peak = L->peak_window;
+    L->peak_window = L->pending_tasks;
+    L->retain_review = now + RETAIN_WINDOW_NS;
+    if (2 * peak >= L->stack_retain) return;
+    L->stack_retain = pow2_at_least(peak);
+    yc__stack_retain(&yc__T, task_stack_bytes(L), L->stack_retain);
+}
+
+static void retain_end(yc_loop *L)
+{
+    if (L->stack_retain && L->retain_thread == &yc__T) yc__stack_retain(&yc__T, task_stack_bytes(L), 0);
+    L->stack_retain = 0;
+    L->peak_window = 0;
+    L->retain_review = 0;
+    L->retain_thread = NULL;
+}
+
 static void run_once(yc_loop *L)
 {
     int64_t timeout = -1;
@@ -585,6 +639,8 @@ static void run_once(yc_loop *L)
         timeout = L->heap[0]->when - yc__loop_now(L);
         if (timeout < 0) timeout = 0;
     }
+    if (YC_UNLIKELY(L->stack_retain) && (timeout != 0 || (++L->iters & 1023) == 0))
+        retain_review(L);
     if (L->clock == YC_CLOCK_VIRTUAL) {
         if (timeout < 0 && !ts_pending(L)) {
             L->deadlock = true;

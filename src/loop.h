@@ -214,6 +214,14 @@ struct yc_loop {
     uint64_t seq;
     yc_task *live;             /* every future and task of this loop       */
     long pending_tasks;        /* tasks not done                           */
+    /* warm stacks kept for the tasks (yc__stack_retain): a power of two at
+     * least the peak of pending_tasks, halved when a second passes whose
+     * peak (peak_window) stays under half of it */
+    int32_t stack_retain;
+    long peak_window;
+    int64_t retain_review;     /* monotonic ns of the next review          */
+    yc__thread *retain_thread; /* whose stacks it retains                  */
+    unsigned iters;
     yc_exc *base_exc;          /* SystemExit/KeyboardInterrupt to propagate */
     bool deadlock;             /* the virtual clock found nothing to wait for */
     int efd, epfd;             /* thread-safe wake-ups                     */
@@ -234,6 +242,8 @@ YC_HIDDEN extern __thread yc_loop *yc__running_loop __attribute__((tls_model("in
 static inline yc_loop *yc__loop_running(void) { return yc__running_loop; }
 YC_HIDDEN yc_loop *yc__loop_set_running(yc_loop *L);
 YC_HIDDEN bool yc__loop_ok(const yc_loop *L);
+/* A spawn made pending_tasks a new peak: retains warm stacks for them. */
+YC_HIDDEN void yc__loop_retain_grow(yc_loop *L);
 /* Its clock, ns. */
 YC_HIDDEN int64_t yc__loop_now(const yc_loop *L);
 /* Appends h to the ready queue. */

@@ -438,7 +438,9 @@ static yc__stack_class *class_claim(yc__thread *T, size_t map_size)
     for (int i = 0; i < YC_STACK_CLASSES; i++) {
         yc__stack_class *k = &T->classes[i];
         if (!k->head) {
-            *k = (yc__stack_class){.map_size = map_size, .keep = pool_keep(map_size)};
+            int32_t keep = pool_keep(map_size);
+            if (T->retain_map_size == map_size && T->retain_keep > keep) keep = T->retain_keep;
+            *k = (yc__stack_class){.map_size = map_size, .keep = keep};
             return k;
         }
     }
@@ -698,6 +700,41 @@ void yc__stack_put(yc__thread *T, const yc__stack *st)
     if (YC_UNLIKELY(c->out + atomic_load_explicit(&c->debt, memory_order_relaxed) == 0 ||
                     k->nwarm > 2 * k->keep))
         after_put(T, k, c);
+}
+
+void yc__stack_retain(yc__thread *T, size_t usable, int32_t n)
+{
+    size_t map_size = map_size_for(usable);
+    if (!chunk_slots(map_size)) return; /* mapped alone: never pooled */
+    int32_t keep = pool_keep(map_size);
+    if (n < keep) n = keep;
+    T->retain_map_size = map_size;
+    T->retain_keep = n;
+    yc__stack_class *k = class_find(T, map_size);
+    if (!k || !k->head) return;
+    bool lower = n < k->keep;
+    k->keep = n;
+    if (!lower) return;
+    /* after_put's rules under the new keep: idle chunks go, least
+     * recently used first, while the others hold a keep's worth of free
+     * stacks; then the free stacks beyond twice keep give their memory */
+    yc__chunk *todo = NULL; /* least recently used first */
+    while (k->head) {
+        yc__chunk *c = k->head;
+        list_remove(k, c);
+        c->next = todo;
+        todo = c;
+    }
+    while (todo) {
+        yc__chunk *c = todo;
+        todo = c->next;
+        list_insert(T, k, c);
+        if (chunk_idle(c) && k->nfree - (int32_t)(c->nslots - c->out) >= k->keep)
+            chunk_release(T, k, c);
+        else
+            k->head = c;
+    }
+    if (k->head && k->nwarm > 2 * k->keep) class_purge(T, k, k->keep);
 }
 
 void yc_stack_pool_trim(void)

@@ -104,7 +104,7 @@ static int task_format(const yc_task *t, char *buf, size_t n);
  * invalid). */
 static void report_unretrieved(yc_task *t)
 {
-    char repr[400], text[480];
+    char repr[640], text[720];
     task_format(t, repr, sizeof repr);
     snprintf(text, sizeof text, "%s exception was never retrieved\nfuture: %s",
              t->kind == KIND_TASK ? "Task" : "Future", repr);
@@ -834,7 +834,10 @@ yc_task *yc_loop_spawn(yc_loop *L, yc_gen_fn fn, void *arg, const yc_task_opts *
         return NULL;
     }
     t->refs = 2; /* the caller's and the loop's (until done) */
-    L->pending_tasks++;
+    if (++L->pending_tasks > L->peak_window) {
+        L->peak_window = L->pending_tasks;
+        if (L->pending_tasks > L->stack_retain && stack == L->task_stack) yc__loop_retain_grow(L);
+    }
     if ((flags & YC_TASK_EAGER) && L->state == LOOP_RUNNING && yc__loop_running() == L) {
         yc_task *prev = L->current; /* 3.12's eager start */
         L->current = t;
@@ -948,7 +951,7 @@ static __thread yc_task *destroying;
  */
 void yc__task_destroy_pending(yc_task *t)
 {
-    char repr[400], text[480];
+    char repr[640], text[720];
     yc_task_format(t, repr, sizeof repr);
     snprintf(text, sizeof text, "Task was destroyed but it is pending!\ntask: %s", repr);
     yc__loop_report(NULL, text);
@@ -964,7 +967,7 @@ void yc__task_destroy_pending(yc_task *t)
         int st = resume(t, yc_exc_new(&yc_GeneratorExit, NULL));
         yc_exc *e = st == YC_RAISE ? yc_err_take() : NULL;
         if (e && !yc_exc_is(e, &yc_GeneratorExit)) {
-            char obj[440];
+            char obj[700];
             snprintf(obj, sizeof obj, "Exception ignored while destroying %s", repr);
             yc__loop_report(e, obj);
         }

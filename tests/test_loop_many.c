@@ -4,7 +4,9 @@
  * thousands of entries); asyncio.run's shutdown cancels
  * and joins ten thousand pending tasks; a loop with ready callbacks and no
  * thread-safe call makes no system call (an eventfd written from another
- * thread is still seen).
+ * thread is still seen); a loop keeps the stacks of its peak number of
+ * tasks warm while it runs, gives back what a second's peak did not need,
+ * and all of it when it closes.
  */
 #include "loop_util.h"
 
@@ -199,6 +201,77 @@ TEST(thread_safe_calls_run_while_tasks_keep_the_loop_busy)
     atomic_store(&calls_run, 0);
     CHECK_ST(yc_loop_run(ping, NULL, NULL, NULL), YC_OK);
     CHECK_EQ_INT(atomic_load(&calls_run), NCALLS);
+}
+
+/* ---- warm stacks retained by a running loop --------------------------- */
+
+enum { NR = 2000 };
+
+static yc_val returns_at_once(void *arg) { return yc_int((int64_t)(intptr_t)arg); }
+
+static long pooled(void)
+{
+    yc_stats s;
+    yc_stats_get(&s);
+    return s.stacks_pooled;
+}
+
+static long chunks(void)
+{
+    yc_stats s;
+    yc_stats_get(&s);
+    return s.stack_chunks;
+}
+
+static void spawn_and_join(void)
+{
+    yc_task **ts = malloc(NR * sizeof *ts);
+    CHECK(ts != NULL);
+    for (int i = 0; i < NR; i++) CHECK((ts[i] = yc_task_spawn(returns_at_once, (void *)(intptr_t)i, NULL)) != NULL);
+    yc_gather(ts, NR, 0);
+    for (int i = 0; i < NR; i++) {
+        yc_val v;
+        CHECK_ST(yc_task_result(ts[i], &v), YC_OK);
+        CHECK_INTV(v, i);
+        yc_task_unref(ts[i]);
+    }
+    free(ts);
+}
+
+static yc_val retain_batches(void *arg)
+{
+    (void)arg;
+    spawn_and_join();
+    /* every task's stack came back warm: kept, not unmapped */
+    long kept = pooled(), mapped = chunks();
+    CHECK(kept >= NR);
+    /* the next batch takes them: no new chunk */
+    spawn_and_join();
+    CHECK_EQ_INT(chunks(), mapped);
+    CHECK(pooled() >= NR);
+    /* reviews once a second of loop time, before a wait: the first (at
+     * 1.5 s) sees the window of the batches and keeps them; the second (at
+     * 3 s) a window whose peak is the main task alone: they go */
+    yc_sleep(1.5);
+    CHECK(pooled() >= NR);
+    yc_sleep(1.5);
+    CHECK(pooled() >= NR);
+    yc_sleep(1.5);
+    CHECK(pooled() <= 128);
+    CHECK(chunks() < mapped);
+    return YC_NONE;
+}
+
+TEST(a_running_loop_keeps_its_peak_of_task_stacks_warm_then_gives_them_back)
+{
+    yc_stack_pool_trim();
+    yc_loop_opts o = {.clock = YC_CLOCK_VIRTUAL, .task_stack = YC_STACK_MIN};
+    CHECK_ST(yc_loop_run(retain_batches, NULL, &o, NULL), YC_OK);
+    CHECK(pooled() <= 128);
+    /* the same after a loop that ends at its peak: closing gives it back */
+    o.clock = YC_CLOCK_MONOTONIC;
+    CHECK_ST(yc_loop_run(leave_sleepers, NULL, &o, NULL), YC_OK);
+    CHECK(pooled() <= 128);
 }
 
 TEST_MAIN()
