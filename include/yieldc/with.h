@@ -49,12 +49,18 @@ typedef struct yc_cm yc_cm;
  *   of a call that failed) is taken as it is, like an error propagated in
  *   CPython.
  * free: releases the manager (and what it owns); NULL when there is nothing
- *   to release (a manager you own and reuse). */
+ *   to release (a manager you own and reuse).
+ * size: 0 (this version's layout: what a designated initialiser leaves), or
+ *   sizeof(yc_cm_type) as the type was built; a type that sets a field
+ *   added after 0.1 must set it. Checked by yc_cm_enter and yc_cm_exit (and
+ *   so YC_WITH) as yc_iter_type's size is (yieldc.h): YC_EINVAL, TypeError
+ *   naming the type and both sizes. */
 typedef struct yc_cm_type {
     const char *name; /* for messages: "fopen", "generator_cm", ... */
     int (*enter)(yc_cm *cm, yc_val *out);
     int (*exit)(yc_cm *cm, yc_exc *e);
     void (*free)(yc_cm *cm);
+    size_t size; /* 0, or sizeof(yc_cm_type) as built (above) */
 } yc_cm_type;
 
 /* Embed as the first member of your manager struct. */
