@@ -127,6 +127,18 @@ done
 
 # ---- pkg-config --------------------------------------------------------------
 
+# pkg-config: Debian's pkgconf, installed with apt-get when missing
+if ! command -v pkg-config > /dev/null 2>&1 && command -v apt-get > /dev/null 2>&1; then
+    sudo=()
+    if [ "$(id -u)" -ne 0 ] && command -v sudo > /dev/null 2>&1 && sudo -n true 2> /dev/null; then
+        sudo=(sudo -n)
+    fi
+    if [ "$(id -u)" -eq 0 ] || [ ${#sudo[@]} -gt 0 ]; then
+        echo "installing pkgconf (log: $w/apt.log)"
+        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends \
+            -o DPkg::Lock::Timeout=300 pkgconf > "$w/apt.log" 2>&1 < /dev/null || true
+    fi
+fi
 if command -v pkg-config > /dev/null 2>&1; then
     # README's line, as a plain Makefile user writes it
     if step pkg-config-build env PKG_CONFIG_PATH="$libdir/pkgconfig" bash -c \
@@ -152,7 +164,7 @@ if command -v pkg-config > /dev/null 2>&1; then
     fi
     mv "$moved" "$prefix"
 else
-    bad pkg-config "pkg-config not found (Debian: apt-get install pkgconf)"
+    echo "skip pkg-config: not found, and it could not be installed (Debian: apt-get install pkgconf)"
 fi
 
 # ---- subproject ----------------------------------------------------------------
