@@ -1,7 +1,7 @@
 /* yieldc: context managers (with, generator-based managers, exit stacks).
  * Included by yieldc.h; do not include directly.
  *
- * Python's `with` statement and contextlib for C (python-semantics.md
+ * Python's `with` statement and contextlib for C (docs/semantics.md
  * section 9; docs/with.md has the rules for each way out of a block):
  *
  *   YC_WITH(yc_cm_fopen(path, "rb"), f) {     with open(path, "rb") as f:
@@ -142,7 +142,7 @@ YC_API const char *yc_cm_name(const yc_cm *cm);
  *   YC_WITH(yc_cm_gen_new(opened, path, NULL), f) { ... } YC_END_WITH;
  *
  * enter is next(gen); exit is next(gen) or gen.throw(e), with contextlib's
- * rules (python-semantics.md 9.2-9.10): "generator didn't yield", "generator
+ * rules (docs/semantics.md 9.2-9.10): "generator didn't yield", "generator
  * didn't stop", "generator didn't stop after throw()", suppression when the
  * generator catches and finishes, the original exception (same object,
  * original traceback) when it re-raises it, and a StopIteration raised in
