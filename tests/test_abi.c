@@ -8,6 +8,27 @@
  */
 #include "test.h"
 
+/* The two refusals' texts, for type struct `what` named `name`. */
+static const char *too_small(const char *what, const char *name, size_t size, size_t known)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf,
+             "TypeError: %s '%s' has size %zu, less than %zu, this yieldc's: set .size to "
+             "sizeof(%s) or leave it 0",
+             what, name, size, known, what);
+    return buf;
+}
+
+static const char *too_new(const char *what, const char *name, size_t size, size_t known)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf,
+             "TypeError: %s '%s' was built against a newer yieldc.h (size %zu, this yieldc's "
+             "%zu) and sets a field this yieldc %d.%d.%d does not have",
+             what, name, size, known, YC_VERSION_MAJOR, YC_VERSION_MINOR, YC_VERSION_PATCH);
+    return buf;
+}
+
 /* ---- iterators ---- */
 
 typedef struct count_it {
@@ -66,11 +87,7 @@ TEST(iter_size_too_small_refused_by_every_entry)
 {
     static const yc_iter_type t = {.name = "count", .next = count_next, .close = count_close,
                                    .size = 8};
-    char want[160];
-    snprintf(want, sizeof want,
-             "TypeError: yc_iter_type 'count' has size 8, less than %zu, this yieldc's: set "
-             ".size to sizeof(yc_iter_type) or leave it 0",
-             sizeof(yc_iter_type));
+    const char *want = too_small("yc_iter_type", "count", 8, sizeof(yc_iter_type));
     count_it c = {.it = {&t}, .i = 0, .n = 3};
     yc_val v, buf[4];
     size_t n = 99;
@@ -102,13 +119,8 @@ TEST(iter_newer_header_with_new_fields_set_refused)
         .t = {.name = "count", .next = count_next, .size = sizeof(newer_iter_type)},
         .added_later = some_fn};
     CHECK_EQ_INT(pull_all(&t.t), YC_EINVAL);
-    char want[200];
-    snprintf(want, sizeof want,
-             "TypeError: yc_iter_type 'count' was built against a newer yieldc.h (size %zu, "
-             "this yieldc's %zu) and sets a field this yieldc %d.%d.%d does not have",
-             sizeof(newer_iter_type), sizeof(yc_iter_type), YC_VERSION_MAJOR, YC_VERSION_MINOR,
-             YC_VERSION_PATCH);
-    CHECK_EXC(&yc_TypeError, want);
+    CHECK_EXC(&yc_TypeError,
+              too_new("yc_iter_type", "count", sizeof(newer_iter_type), sizeof(yc_iter_type)));
 }
 
 /* ---- context managers ---- */
@@ -168,25 +180,17 @@ TEST(cm_bad_sizes_refused)
     static const newer_cm_type newer = {
         .t = {.name = "log", .enter = lm_enter, .exit = lm_exit, .size = sizeof(newer_cm_type)},
         .added_later = some_op};
-    char want[200];
     log_mgr m = {.cm = {&small}};
     yc_val v;
-    snprintf(want, sizeof want,
-             "TypeError: yc_cm_type 'log' has size 1, less than %zu, this yieldc's: set .size "
-             "to sizeof(yc_cm_type) or leave it 0",
-             sizeof(yc_cm_type));
+    const char *want = too_small("yc_cm_type", "log", 1, sizeof(yc_cm_type));
     CHECK_ST(yc_cm_enter(&m.cm, &v), YC_EINVAL);
     CHECK_EXC(&yc_TypeError, want);
     CHECK_ST(yc_cm_exit(&m.cm, NULL), YC_EINVAL);
     CHECK_EXC(&yc_TypeError, want);
     log_mgr m2 = {.cm = {&newer.t}};
     CHECK_ST(yc_cm_enter(&m2.cm, &v), YC_EINVAL);
-    snprintf(want, sizeof want,
-             "TypeError: yc_cm_type 'log' was built against a newer yieldc.h (size %zu, this "
-             "yieldc's %zu) and sets a field this yieldc %d.%d.%d does not have",
-             sizeof(newer_cm_type), sizeof(yc_cm_type), YC_VERSION_MAJOR, YC_VERSION_MINOR,
-             YC_VERSION_PATCH);
-    CHECK_EXC(&yc_TypeError, want);
+    CHECK_EXC(&yc_TypeError,
+              too_new("yc_cm_type", "log", sizeof(newer_cm_type), sizeof(yc_cm_type)));
     CHECK_EQ_INT(m.entered + m.exited + m2.entered + m2.exited, 0);
 }
 

@@ -14,40 +14,17 @@
 # JOBS as for tests/packaging/run.sh.
 set -u
 
-src=$(cd "$(dirname "$0")/../.." && pwd)
-w=${1:?usage: run.sh WORKDIR}
-rm -rf "$w" && mkdir -p "$w" && w=$(cd "$w" && pwd)
-cc=${CC:-cc}
-cmake=${CMAKE:-cmake}
-jobs=${JOBS:-2}
+source "$(dirname "$0")/../script_lib.sh" "${1:-}"
 
 skip() { echo "SKIPPED: $1"; exit 77; }
 
 if ! command -v gdb > /dev/null 2>&1; then
-    sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo > /dev/null 2>&1 && sudo -n true 2> /dev/null; then sudo=(sudo -n)
-        else skip "gdb not found, and not root (no password-less sudo) to apt-get install gdb"; fi
-    fi
-    command -v apt-get > /dev/null 2>&1 || skip "gdb not found, and no apt-get to install it"
-    echo "installing gdb (log: $w/apt.log)"
-    inst() { DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends \
-                 -o DPkg::Lock::Timeout=300 gdb >> "$w/apt.log" 2>&1 < /dev/null; }
-    if ! inst; then
-        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -q -o DPkg::Lock::Timeout=300 \
-            >> "$w/apt.log" 2>&1 < /dev/null
-        inst || skip "apt-get install gdb failed: $(grep -E '^(E|W):' "$w/apt.log" | tail -n 1)"
-    fi
+    apt_install "$w/apt.log" gdb || skip "gdb not found, and not installed: $why"
 fi
 out=$(gdb -q -batch -nx -ex run --args /bin/true 2>&1)
 echo "$out" | grep -q "exited normally" \
     || skip "gdb cannot run a program here (ptrace refused?): $(echo "$out" | tail -n 1)"
 gdb -q -batch -nx -ex "python import gdb" > /dev/null 2>&1 || skip "this gdb has no Python"
-
-passed=0 failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-summary() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
 
 # has NAME FILE REGEX...: every extended regex matches a line of FILE
 has() {

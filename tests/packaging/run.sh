@@ -19,12 +19,8 @@
 # CMAKE, JOBS (default 2). Each step's output goes to WORKDIR/NAME.log.
 set -u
 
-src=$(cd "$(dirname "$0")/../.." && pwd)
-w=${1:?usage: run.sh WORKDIR}
-rm -rf "$w" && mkdir -p "$w" && w=$(cd "$w" && pwd)
-cc=${CC:-cc}
-cmake=${CMAKE:-cmake}
-jobs=${JOBS:-2}
+source "$(dirname "$0")/../script_lib.sh" "${1:-}"
+
 consumer=$src/tests/packaging/consumer
 version=$(sed -nE 's/^project\(yieldc VERSION ([0-9]+\.[0-9]+\.[0-9]+).*/\1/p' "$src/CMakeLists.txt")
 major=${version%%.*}
@@ -33,10 +29,6 @@ if [ "$major" = 0 ]; then soname=libyieldc.so.$major.$minor; else soname=libyiel
 expected="countdown 3 2 1 returned liftoff
 suppressed KeyError
 yieldc $version"
-
-passed=0 failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
 
 # step NAME CMD...: runs CMD with its output in NAME.log; a failure shows
 # the log's end.
@@ -54,12 +46,6 @@ runs() {
     if ! out=$("$2" 2>&1); then bad "$1" "exit $?: $out"; return 1; fi
     if [ "$out" != "$expected" ]; then bad "$1" "printed: $out"; return 1; fi
     ok "$1"
-}
-
-summary() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
 }
 
 # ---- installed -------------------------------------------------------------
@@ -128,17 +114,7 @@ done
 # ---- pkg-config --------------------------------------------------------------
 
 # pkg-config: Debian's pkgconf, installed with apt-get when missing
-if ! command -v pkg-config > /dev/null 2>&1 && command -v apt-get > /dev/null 2>&1; then
-    sudo=()
-    if [ "$(id -u)" -ne 0 ] && command -v sudo > /dev/null 2>&1 && sudo -n true 2> /dev/null; then
-        sudo=(sudo -n)
-    fi
-    if [ "$(id -u)" -eq 0 ] || [ ${#sudo[@]} -gt 0 ]; then
-        echo "installing pkgconf (log: $w/apt.log)"
-        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends \
-            -o DPkg::Lock::Timeout=300 pkgconf > "$w/apt.log" 2>&1 < /dev/null || true
-    fi
-fi
+command -v pkg-config > /dev/null 2>&1 || apt_install "$w/apt.log" pkgconf || true
 if command -v pkg-config > /dev/null 2>&1; then
     # README's line, as a plain Makefile user writes it
     if step pkg-config-build env PKG_CONFIG_PATH="$libdir/pkgconfig" bash -c \
@@ -164,7 +140,7 @@ if command -v pkg-config > /dev/null 2>&1; then
     fi
     mv "$moved" "$prefix"
 else
-    echo "skip pkg-config: not found, and it could not be installed (Debian: apt-get install pkgconf)"
+    echo "skip pkg-config: not found, and not installed: $why"
 fi
 
 # ---- subproject ----------------------------------------------------------------
