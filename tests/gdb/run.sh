@@ -77,15 +77,16 @@ g -ex "source $gdbpy" -ex "break target_in_generator" -ex "break target_ready" \
 section() { awk -v s="@$1" '$0 == s { on = 1; next } /^@/ { on = 0 } on' "$w/asm.out" > "$w/$1.txt"; echo "$w/$1.txt"; }
 
 has gens-running "$(section running)" \
-    '^ +[1-5] +0x[0-9a-f]+ +GEN_RUNNING +generator +[0-9]+ +[1-9][0-9]* +runner +\(running on thread 1\)$' \
+    '^ +[1-6] +0x[0-9a-f]+ +GEN_RUNNING +generator +[0-9]+ +[1-9][0-9]* +runner +\(running on thread 1\)$' \
     "generator 'runner' is running: select its thread and use bt"
 has gens-lists-every-state "$(section ready)" \
-    '^ +[1-5] +0x[0-9a-f]+ +GEN_SUSPENDED +generator +10[5-9][0-9]{4} +[1-9][0-9]* +walker$' \
-    '^ +[1-5] +0x[0-9a-f]+ +GEN_SUSPENDED +generator +2[0-9]{5} +[1-9][0-9]* +handler$' \
-    '^ +[1-5] +0x[0-9a-f]+ +GEN_CREATED +generator +2[0-9]{5} +0 +fresh$' \
-    '^ +[1-5] +0x[0-9a-f]+ +GEN_CLOSED +generator +2[0-9]{5} +0 +finished$' \
-    '^ +[1-5] +0x[0-9a-f]+ +GEN_SUSPENDED +genexpr +2[0-9]{5} +[1-9][0-9]* +<genexpr>$' \
-    '^5 live generators$'
+    '^ +[1-6] +0x[0-9a-f]+ +GEN_SUSPENDED +generator +10[5-9][0-9]{4} +[1-9][0-9]* +walker$' \
+    '^ +[1-6] +0x[0-9a-f]+ +GEN_SUSPENDED +generator +2[0-9]{5} +[1-9][0-9]* +handler$' \
+    '^ +[1-6] +0x[0-9a-f]+ +GEN_CREATED +generator +2[0-9]{5} +0 +fresh$' \
+    '^ +[1-6] +0x[0-9a-f]+ +GEN_CLOSED +generator +2[0-9]{5} +0 +finished$' \
+    '^ +[1-6] +0x[0-9a-f]+ +GEN_SUSPENDED +genexpr +2[0-9]{5} +[1-9][0-9]* +<genexpr>$' \
+    '^ +[1-6] +0x[0-9a-f]+ +GEN_SUSPENDED +stage +2[0-9]{5} +[1-9][0-9]* +numbers$' \
+    '^6 live generators$'
 f=$(section bt-walker)
 has bt-walker "$f" "^generator 'walker' \(0x[0-9a-f]+\), suspended:$" \
     '^#0 .*walk_down \(depth=.*0\)' '^#1 .*walk_down \(depth=.*1\)' '^#2 .*walk_down \(depth=.*2\)' \
@@ -108,7 +109,7 @@ has freed-not-listed "$(section freed)" '^0 live generators$'
     || { bad build-target-shared "$(cat "$w/target-shared.log")"; summary; }
 g -iex "add-auto-load-safe-path $libdir" -ex "break target_ready" -ex run -ex "yc gens" \
   -ex "yc bt walker" "$w/target-shared" > "$w/autoload.out"
-has auto-loaded "$w/autoload.out" '^5 live generators$' '^#2 .*walk_down' '^#4 .*gen_entry'
+has auto-loaded "$w/autoload.out" '^6 live generators$' '^#2 .*walk_down' '^#4 .*gen_entry'
 
 # ---- the ucontext switch --------------------------------------------------
 
@@ -118,7 +119,7 @@ if build ucontext -DYC_SWITCH=ucontext > "$w/build-ucontext.log" 2>&1; then
         "$ulib/libyieldc.a" -pthread > "$w/target-uc.log" 2>&1
     g -ex "source $gdbpy" -ex "break target_ready" -ex run -ex "yc gens" -ex "yc bt walker" \
       -ex "echo @after\n" -ex bt "$w/target-uc" > "$w/ucontext.out"
-    has ucontext "$w/ucontext.out" '^5 live generators$' '^#[0-9]+ .*walk_down \(depth=.*2\)' \
+    has ucontext "$w/ucontext.out" '^6 live generators$' '^#[0-9]+ .*walk_down \(depth=.*2\)' \
         '^#[0-9]+ .*walker_body' '^#0 +target_ready \(\)'
 else
     bad build-ucontext "(log: $w/build-ucontext.log)"

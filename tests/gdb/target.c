@@ -8,6 +8,7 @@
  *   fresh     created, not started
  *   finished  ran to its end (closed), not freed yet
  *   a generator expression, suspended
+ *   "numbers", a generator source (a stage), suspended
  *
  * Before that, gdb stops in target_in_generator(), called by the body of
  * "runner" (GEN_RUNNING); after it, in target_freed(), when all are freed.
@@ -59,6 +60,13 @@ static yc_val square(void *ctx, yc_val v)
     return yc_int(v.i * v.i);
 }
 
+static yc_val numbers(yc_stage *s, void *ctx)
+{
+    (void)ctx;
+    for (int i = 0; i < 3; i++) yc_stage_emit(s, yc_int(i));
+    return YC_NONE;
+}
+
 __attribute__((noinline)) void target_ready(void) { __asm__ volatile("" ::: "memory"); }
 __attribute__((noinline)) void target_freed(void) { __asm__ volatile("" ::: "memory"); }
 __attribute__((noinline)) void target_in_generator(void) { __asm__ volatile("" ::: "memory"); }
@@ -87,8 +95,11 @@ int main(void)
         return 1;
     yc_iter *gx = YC_GENEXPR(yc_iter_range(0, 5, 1), .elem = square);
     if (!gx || yc_iter_next(gx, &v) != YC_YIELD) return 1;
+    yc_iter *src = yc_iter_source(numbers, NULL, &(yc_gen_opts){.name = "numbers"});
+    if (!src || yc_iter_next(src, &v) != YC_YIELD) return 1;
     target_ready();
     yc_iter_free(gx);
+    yc_iter_free(src);
     yc_gen_free(walker);
     yc_gen_free(handler);
     yc_gen_free(fresh);
