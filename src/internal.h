@@ -58,10 +58,12 @@ YC_HIDDEN char *yc__strdup(const char *s);
  * TypeError naming the struct (what), the type and both sizes. */
 YC_HIDDEN int yc__type_size_check(const void *type, size_t size, size_t known, const char *what,
                                   const char *name);
-/* Whether type struct t (of struct type T) cannot be used: the common
- * sizes (0, ours) are one compare each, inline. */
+/* Whether type struct t (of struct type T) has a size other than the
+ * common ones (0, ours): one test, inline. */
+#define YC__TYPE_SIZE_ODD(t, T) ((t)->size != 0 && (t)->size != sizeof(T))
+/* Whether type struct t cannot be used (the check out of line). */
 #define YC__TYPE_SIZE_BAD(t, T, what)                                                      \
-    (YC_UNLIKELY((t)->size != 0 && (t)->size != sizeof(T)) &&                            \
+    (YC_UNLIKELY(YC__TYPE_SIZE_ODD(t, T)) &&                                              \
      yc__type_size_check((t), (t)->size, sizeof(T), (what), (t)->name) != YC_OK)
 
 /* ---- stacks (stack.c) ---- */

@@ -39,11 +39,23 @@ int yc__type_size_check(const void *type, size_t size, size_t known, const char 
 
 #define ITER_TYPE_BAD(t) YC__TYPE_SIZE_BAD(t, yc_iter_type, "yc_iter_type")
 
+/* yc_iter_next's rare cases, out of line so that its common path keeps no
+ * frame of its own around the call: a bad iterator, or a type whose size
+ * field needs checking. */
+__attribute__((noinline)) static int next_checked(yc_iter *it, yc_val *out)
+{
+    yc_val tmp;
+    if (!it || !it->type || !it->type->next) return bad_iter(it);
+    if (ITER_TYPE_BAD(it->type)) return YC_EINVAL;
+    return it->type->next(it, out ? out : &tmp);
+}
+
 int yc_iter_next(yc_iter *it, yc_val *out)
 {
     yc_val tmp;
-    if (YC_UNLIKELY(!it || !it->type || !it->type->next)) return bad_iter(it);
-    if (ITER_TYPE_BAD(it->type)) return YC_EINVAL;
+    if (YC_UNLIKELY(!it || !it->type || !it->type->next ||
+                    YC__TYPE_SIZE_ODD(it->type, yc_iter_type)))
+        return next_checked(it, out);
     return it->type->next(it, out ? out : &tmp);
 }
 
