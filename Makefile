@@ -17,6 +17,13 @@
 #   tsan          gcc, Debug, -DYC_SANITIZE=thread, the threading tests and
 #                 the event loop's (thread-safe calls)
 #   valgrind      memcheck over every test of gcc-O2 (skipped without valgrind)
+#   packaging     a consumer project built against yieldc installed into a
+#                 temporary prefix (find_package and pkg-config) and as a
+#                 subproject (add_subdirectory, FetchContent), and what the
+#                 installed library exports (tests/packaging/run.sh)
+#   gdb           the gdb extension (tools/gdb/yieldc.py) in batch mode over a
+#                 program with live generators (tests/gdb/run.sh); installs
+#                 gdb when missing (skipped, with the reason, when it cannot)
 #   model         the Spin model of the biased claim (tests/model/bias.pml):
 #                 holds as built, fails when broken in each of five ways;
 #                 installs Debian's spin when missing (skipped when it cannot)
@@ -61,7 +68,7 @@ HAVE_CLANG := $(shell command -v $(CLANG) >/dev/null 2>&1 && echo yes)
 HAVE_VALGRIND := $(shell command -v $(VALGRIND) >/dev/null 2>&1 && echo yes)
 
 MATRIX := test-gcc-O2 test-gcc-ucontext test-clang-O0 test-clang-O3 test-asan-ubsan test-tsan test-valgrind \
-          test-model test-aarch64
+          test-packaging test-gdb test-model test-aarch64
 
 .PHONY: all release demo test test-matrix $(MATRIX) test-aarch64-legs bench bench-loop fuzz clean
 .NOTPARALLEL:
@@ -218,6 +225,30 @@ else
 test-valgrind:
 	$(call skip,valgrind,$(VALGRIND) not found)
 endif
+
+# $(call script,NAME,COMMAND): runs a test script that prints "ok X" /
+# "FAIL X: why" per check and last "N passed, M failed", and records those
+# counts (a script that dies before its summary counts as one failure).
+# Exit 77 with "SKIPPED: why" on its last line: the leg is skipped.
+define script
+@mkdir -p $(B)
+@echo; echo "==> [$(1)] $(2)"
+@$(2) 2>&1 | tee $(B)/$(1).log; rc=$$?; \
+    last=$$(tail -n 1 $(B)/$(1).log); \
+    if [ $$rc -eq 77 ]; then \
+        echo "$(1) 0 0 skipped" >> $(COUNTS); echo "==> [$(1)] $$last"; exit 0; fi; \
+    counts=$$(echo "$$last" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$$/\1 \2/p'); \
+    if [ -z "$$counts" ]; then counts="0 1"; fi; \
+    set -- $$counts; if [ $$rc -ne 0 ] && [ $$2 = 0 ]; then set -- $$1 1; fi; \
+    echo "$(1) $$1 $$2" >> $(COUNTS); \
+    if [ $$rc -ne 0 ]; then echo "==> [$(1)] FAILED"; exit 1; fi
+endef
+
+test-packaging:
+	$(call script,packaging,env CC=$(GCC) CMAKE=$(CMAKE) JOBS=$(JOBS) bash tests/packaging/run.sh $(B)/packaging)
+
+test-gdb:
+	$(call script,gdb,env CC=$(GCC) CMAKE=$(CMAKE) JOBS=$(JOBS) bash tests/gdb/run.sh $(B)/gdb)
 
 # The biased claim's model (tests/model/run.sh says what is checked).
 test-model:

@@ -433,9 +433,17 @@ typedef struct yc_iter yc_iter;
  * the error indicator set (yc_err_set). They must not jump. throw takes e.
  * close returns YC_OK (with *out the return value, if out is not NULL).
  * next_batch (optional, NULL: none) is the block path: yc_iter_next_batch
- * calls it with the contract stated there. Fields may be added at the end
- * before 1.0: fill the struct with designated initialisers
- * ({.name = "x", .next = x_next}), not positionally. */
+ * calls it with the contract stated there. Fill the struct with designated
+ * initialisers ({.name = "x", .next = x_next}), not positionally.
+ * size: the struct's size as the type was built, so that later versions can
+ * add fields at the end without breaking binaries built against this
+ * header: 0 (what a designated initialiser leaves) means this version's
+ * layout; a type that sets a field added after 0.1 must set .size =
+ * sizeof(yc_iter_type). Checked at use (yc_iter_next, yc_iter_send,
+ * yc_iter_throw, yc_iter_close, yc_iter_next_batch): a size below this
+ * layout's, or a larger one (a newer header) whose extra fields are not all
+ * zero, fails with YC_EINVAL and a TypeError naming the type and both
+ * sizes (docs/design.md, "Versions and the ABI"). */
 typedef struct yc_iter_type {
     const char *name; /* for messages: "list_iterator", "generator", ... */
     int (*next)(yc_iter *it, yc_val *out);
@@ -444,6 +452,7 @@ typedef struct yc_iter_type {
     int (*close)(yc_iter *it, yc_val *out);
     void (*free)(yc_iter *it); /* NULL: yc_iter_free does nothing */
     int (*next_batch)(yc_iter *it, yc_val *buf, size_t cap, size_t *n);
+    size_t size; /* 0, or sizeof(yc_iter_type) as built (above) */
 } yc_iter_type;
 
 /* Embed as the first member of your iterator struct. */
@@ -675,13 +684,19 @@ YC_API void yc__try_done(yc__try *t);
 YC_API int yc__try_finally(yc__try *t);
 YC_API void yc__try_end(yc__try *t);
 YC_API void yc__try_cleanup(yc__try *t);
+/* Test hooks, for yieldc's own tests only: declared when YC_TEST_HOOKS is
+ * defined (the test build defines it), never exported from the shared
+ * library (hidden), so a program can reach them only by linking the static
+ * library. */
+#ifdef YC_TEST_HOOKS
+#  define YC__TEST_HOOK __attribute__((visibility("hidden")))
 /* Test hook: the nth system call mapping a stack from now on (mmap, or the
  * madvise or mprotect making its guard page) fails with ENOMEM; 0
  * disables. */
-YC_API void yc__fault_map_after(long n);
+YC__TEST_HOOK void yc__fault_map_after(long n);
 /* Test hook: the nth munmap of a stack from now on fails with ENOMEM (as at
  * the vm.max_map_count limit); 0 disables. */
-YC_API void yc__fault_unmap_after(long n);
+YC__TEST_HOOK void yc__fault_unmap_after(long n);
 /* Test hooks: how stack guard pages are made, 1 (YC__GUARD_REGION) a guard
  * region in the page tables (madvise MADV_GUARD_INSTALL, Linux 6.13+: no
  * extra mapping) or 2 (YC__GUARD_MPROTECT) a PROT_NONE page (a mapping of
@@ -689,8 +704,8 @@ YC_API void yc__fault_unmap_after(long n);
  * from now on (0: find out again). */
 #define YC__GUARD_REGION 1
 #define YC__GUARD_MPROTECT 2
-YC_API int yc__stack_guard_kind(void);
-YC_API void yc__stack_guard_force(int kind);
+YC__TEST_HOOK int yc__stack_guard_kind(void);
+YC__TEST_HOOK void yc__stack_guard_force(int kind);
 /* Test hooks: how the guard pages of a chunk (and the release of many free
  * stacks) are batched: 1 (YC__BATCH_PIDFD_SELF) one process_madvise with
  * the PIDFD_SELF sentinel (Linux 6.15+), 2 (YC__BATCH_PIDFD_OPEN) the same
@@ -700,14 +715,15 @@ YC_API void yc__stack_guard_force(int kind);
 #define YC__BATCH_PIDFD_SELF 1
 #define YC__BATCH_PIDFD_OPEN 2
 #define YC__BATCH_NONE 3
-YC_API int yc__stack_batch_kind(void);
-YC_API void yc__stack_batch_force(int kind);
+YC__TEST_HOOK int yc__stack_batch_kind(void);
+YC__TEST_HOOK void yc__stack_batch_force(int kind);
 /* Test hooks: the biased claim (docs/design.md). _kind: 1 if generators
  * created now get a bias, else 2. _force: 1 bias every new generator (no
  * revocation limit), 2 none, 0 back to the default (find out again, with
  * YC_NO_BIAS from the environment as it is now). */
-YC_API int yc__bias_kind(void);
-YC_API void yc__bias_force(int mode);
+YC__TEST_HOOK int yc__bias_kind(void);
+YC__TEST_HOOK void yc__bias_force(int mode);
+#endif /* YC_TEST_HOOKS */
 
 #ifdef __cplusplus
 }

@@ -247,7 +247,8 @@ static int tm_exit(yc_cm *cm, yc_exc *e)
 
 static void tm_free(yc_cm *cm) { yc_timeout_unref((yc_timeout *)cm); }
 
-static const yc_cm_type timeout_type = {"Timeout", tm_enter, tm_exit, tm_free};
+static const yc_cm_type timeout_type = {
+    .name = "Timeout", .enter = tm_enter, .exit = tm_exit, .free = tm_free};
 
 static yc_timeout *tm_new(int64_t when)
 {

@@ -6,6 +6,7 @@
 #ifndef YC_INTERNAL_H
 #define YC_INTERNAL_H
 
+#define YC_TEST_HOOKS 1 /* the library defines its test hooks (yieldc.h) */
 #include "yieldc.h"
 #include "arch/arch.h"
 
@@ -65,6 +66,22 @@ YC_HIDDEN void *yc__malloc(size_t n);
 YC_HIDDEN void *yc__realloc(void *p, size_t n);
 YC_HIDDEN void yc__free(void *p);
 YC_HIDDEN char *yc__strdup(const char *s);
+
+/* ---- type structs that can grow (iter.c) ---- */
+
+/* A user's yc_iter_type or yc_cm_type whose size field is neither 0 nor
+ * this library's size: YC_OK if it can be used anyway (a newer header's
+ * larger struct whose extra bytes are all zero), else YC_EINVAL with a
+ * TypeError naming the struct (what), the type and both sizes. */
+YC_HIDDEN int yc__type_size_check(const void *type, size_t size, size_t known, const char *what,
+                                  const char *name);
+/* Whether type struct t (of struct type T) has a size other than the
+ * common ones (0, ours): one test, inline. */
+#define YC__TYPE_SIZE_ODD(t, T) ((t)->size != 0 && (t)->size != sizeof(T))
+/* Whether type struct t cannot be used (the check out of line). */
+#define YC__TYPE_SIZE_BAD(t, T, what)                                                      \
+    (YC_UNLIKELY(YC__TYPE_SIZE_ODD(t, T)) &&                                              \
+     yc__type_size_check((t), (t)->size, sizeof(T), (what), (t)->name) != YC_OK)
 
 /* ---- stacks (stack.c) ---- */
 

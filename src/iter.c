@@ -16,10 +16,46 @@ static int bad_iter(const yc_iter *it)
     return yc__fail(YC_EINVAL, &yc_TypeError, "'%s' object is not an iterator", yc_iter_name(it));
 }
 
+int yc__type_size_check(const void *type, size_t size, size_t known, const char *what,
+                        const char *name)
+{
+    if (size == 0 || size == known) return YC_OK;
+    if (!name) name = "?";
+    if (size < known)
+        return yc__fail(YC_EINVAL, &yc_TypeError,
+                        "%s '%s' has size %zu, less than %zu, this yieldc's: set .size to "
+                        "sizeof(%s) or leave it 0",
+                        what, name, size, known, what);
+    const unsigned char *p = type;
+    for (size_t i = known; i < size; i++)
+        if (p[i])
+            return yc__fail(YC_EINVAL, &yc_TypeError,
+                            "%s '%s' was built against a newer yieldc.h (size %zu, this "
+                            "yieldc's %zu) and sets a field this yieldc %d.%d.%d does not have",
+                            what, name, size, known, YC_VERSION_MAJOR, YC_VERSION_MINOR,
+                            YC_VERSION_PATCH);
+    return YC_OK;
+}
+
+#define ITER_TYPE_BAD(t) YC__TYPE_SIZE_BAD(t, yc_iter_type, "yc_iter_type")
+
+/* yc_iter_next's rare cases, out of line so that its common path keeps no
+ * frame of its own around the call: a bad iterator, or a type whose size
+ * field needs checking. */
+__attribute__((noinline)) static int next_checked(yc_iter *it, yc_val *out)
+{
+    yc_val tmp;
+    if (!it || !it->type || !it->type->next) return bad_iter(it);
+    if (ITER_TYPE_BAD(it->type)) return YC_EINVAL;
+    return it->type->next(it, out ? out : &tmp);
+}
+
 int yc_iter_next(yc_iter *it, yc_val *out)
 {
     yc_val tmp;
-    if (YC_UNLIKELY(!it || !it->type || !it->type->next)) return bad_iter(it);
+    if (YC_UNLIKELY(!it || !it->type || !it->type->next ||
+                    YC__TYPE_SIZE_ODD(it->type, yc_iter_type)))
+        return next_checked(it, out);
     return it->type->next(it, out ? out : &tmp);
 }
 
@@ -46,6 +82,7 @@ int yc_iter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
     if (YC_UNLIKELY(!n)) return yc__fail(YC_EINVAL, &yc_TypeError, "yc_iter_next_batch: n is NULL");
     *n = 0;
     if (YC_UNLIKELY(!it || !it->type || !it->type->next)) return bad_iter(it);
+    if (ITER_TYPE_BAD(it->type)) return YC_EINVAL;
     if (YC_UNLIKELY(!buf || !cap))
         return yc__fail(YC_EINVAL, &yc_ValueError, "yc_iter_next_batch: %s",
                         !buf ? "buf is NULL" : "cap is 0");
@@ -63,6 +100,7 @@ int yc_iter_send(yc_iter *it, yc_val v, yc_val *out)
 {
     yc_val tmp;
     if (!it || !it->type || !it->type->next) return bad_iter(it);
+    if (ITER_TYPE_BAD(it->type)) return YC_EINVAL;
     if (yc_is_none(v)) return it->type->next(it, out ? out : &tmp);
     if (!it->type->send)
         return yc__fail(YC_RAISE, &yc_AttributeError, "'%s' object has no attribute 'send'",
@@ -78,6 +116,10 @@ int yc_iter_throw(yc_iter *it, yc_exc *e, yc_val *out)
         yc_exc_unref(e);
         return null_iter();
     }
+    if (ITER_TYPE_BAD(it->type)) {
+        yc_exc_unref(e);
+        return YC_EINVAL;
+    }
     if (!it->type->throw_) {
         if (out) *out = YC_NONE;
         yc__err_set(yc__cur(), e);
@@ -90,6 +132,7 @@ int yc_iter_close(yc_iter *it, yc_val *out)
 {
     if (out) *out = YC_NONE;
     if (!it || !it->type) return null_iter();
+    if (ITER_TYPE_BAD(it->type)) return YC_EINVAL;
     return it->type->close ? it->type->close(it, out) : YC_OK;
 }
 

@@ -905,11 +905,14 @@ static int barrier_cm_exit(yc_cm *cm, yc_exc *e)
     return YC_EXIT_PROPAGATE;
 }
 
-static const yc_cm_type lock_cm_type = {"Lock", lock_cm_enter, lock_cm_exit, sync_cm_free};
-static const yc_cm_type cond_cm_type = {"Condition", cond_cm_enter, cond_cm_exit, sync_cm_free};
-static const yc_cm_type sem_cm_type = {"Semaphore", sem_cm_enter, sem_cm_exit, sync_cm_free};
-static const yc_cm_type barrier_cm_type = {"Barrier", barrier_cm_enter, barrier_cm_exit,
-                                           sync_cm_free};
+static const yc_cm_type lock_cm_type = {
+    .name = "Lock", .enter = lock_cm_enter, .exit = lock_cm_exit, .free = sync_cm_free};
+static const yc_cm_type cond_cm_type = {
+    .name = "Condition", .enter = cond_cm_enter, .exit = cond_cm_exit, .free = sync_cm_free};
+static const yc_cm_type sem_cm_type = {
+    .name = "Semaphore", .enter = sem_cm_enter, .exit = sem_cm_exit, .free = sync_cm_free};
+static const yc_cm_type barrier_cm_type = {
+    .name = "Barrier", .enter = barrier_cm_enter, .exit = barrier_cm_exit, .free = sync_cm_free};
 
 static yc_cm *sync_cm_new(const yc_cm_type *type, void *obj, bool ok, const char *what)
 {

@@ -313,7 +313,8 @@ static int tg_exit(yc_cm *cm, yc_exc *e)
 
 static void tg_free(yc_cm *cm) { tg_unref(cm); }
 
-static const yc_cm_type taskgroup_type = {"TaskGroup", tg_enter, tg_exit, tg_free};
+static const yc_cm_type taskgroup_type = {
+    .name = "TaskGroup", .enter = tg_enter, .exit = tg_exit, .free = tg_free};
 
 yc_cm *yc_cm_taskgroup(void)
 {

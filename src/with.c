@@ -107,9 +107,12 @@ const char *yc_cm_name(const yc_cm *cm)
     return cm->type && cm->type->name ? cm->type->name : "yc_cm";
 }
 
+#define CM_TYPE_BAD(cm) YC__TYPE_SIZE_BAD((cm)->type, yc_cm_type, "yc_cm_type")
+
 int yc_cm_enter(yc_cm *cm, yc_val *out)
 {
     if (!is_manager(cm)) return not_a_manager(cm);
+    if (CM_TYPE_BAD(cm)) return YC_EINVAL;
     yc_val v = YC_NONE;
     int st = call_guarded(&(call){.kind = CALL_ENTER, .cm = cm, .out = &v});
     if (st < 0) return st;
@@ -120,6 +123,7 @@ int yc_cm_enter(yc_cm *cm, yc_val *out)
 int yc_cm_exit(yc_cm *cm, yc_exc *e)
 {
     if (!is_manager(cm)) return not_a_manager(cm);
+    if (CM_TYPE_BAD(cm)) return YC_EINVAL;
     if (e && !yc__exc_valid(e))
         return yc__fail(YC_EINVAL, &yc_TypeError, "yc_cm_exit: not an exception");
     int st = call_guarded(&(call){.kind = CALL_EXIT, .cm = cm, .e = e});
@@ -574,10 +578,14 @@ static void file_free(yc_cm *cm)
     yc__free(c);
 }
 
-static const yc_cm_type fopen_type = {"fopen", file_enter, file_exit, file_free};
-static const yc_cm_type file_type = {"file", file_enter, file_exit, file_free};
-static const yc_cm_type open_type = {"open", fd_enter, fd_exit, file_free};
-static const yc_cm_type fd_type = {"fd", fd_enter, fd_exit, file_free};
+static const yc_cm_type fopen_type = {
+    .name = "fopen", .enter = file_enter, .exit = file_exit, .free = file_free};
+static const yc_cm_type file_type = {
+    .name = "file", .enter = file_enter, .exit = file_exit, .free = file_free};
+static const yc_cm_type open_type = {
+    .name = "open", .enter = fd_enter, .exit = fd_exit, .free = file_free};
+static const yc_cm_type fd_type = {
+    .name = "fd", .enter = fd_enter, .exit = fd_exit, .free = file_free};
 
 static file_cm *file_cm_new(const yc_cm_type *t, const char *path)
 {
@@ -688,7 +696,8 @@ static int mutex_exit(yc_cm *cm, yc_exc *e)
 
 static void plain_free(yc_cm *cm) { yc__free(cm); }
 
-static const yc_cm_type mutex_type = {"mutex", mutex_enter, mutex_exit, plain_free};
+static const yc_cm_type mutex_type = {
+    .name = "mutex", .enter = mutex_enter, .exit = mutex_exit, .free = plain_free};
 
 yc_cm *yc_cm_mutex(pthread_mutex_t *m)
 {
@@ -729,7 +738,8 @@ static int suppress_exit(yc_cm *cm, yc_exc *e)
     return YC_EXIT_PROPAGATE;
 }
 
-static const yc_cm_type suppress_type = {"suppress", suppress_enter, suppress_exit, plain_free};
+static const yc_cm_type suppress_type = {
+    .name = "suppress", .enter = suppress_enter, .exit = suppress_exit, .free = plain_free};
 
 yc_cm *yc_cm_suppress_n(const yc_exc_type *const *types, size_t n)
 {
@@ -806,7 +816,8 @@ static int es_exit(yc_cm *cm, yc_exc *e) { return yc_exitstack_exit((yc_exitstac
 
 static void es_free(yc_cm *cm) { yc_exitstack_free((yc_exitstack *)cm); }
 
-static const yc_cm_type exitstack_type = {"ExitStack", es_enter, es_exit, es_free};
+static const yc_cm_type exitstack_type = {
+    .name = "ExitStack", .enter = es_enter, .exit = es_exit, .free = es_free};
 
 yc_exitstack *yc_exitstack_new(void)
 {

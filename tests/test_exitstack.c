@@ -440,7 +440,8 @@ TEST(exitstack_misuse)
     /* a failed constructor: its error comes through */
     CHECK(yc_exitstack_enter(s, yc_cm_fopen(NULL, NULL), NULL) < 0);
     CHECK_EXC(&yc_TypeError, "TypeError: yc_cm_fopen: path is NULL");
-    static const yc_cm_type noenter = {"noenter", NULL, log_exit, log_free};
+    static const yc_cm_type noenter = {
+        .name = "noenter", .enter = NULL, .exit = log_exit, .free = log_free};
     log_init(&a, "A");
     a.cm.type = &noenter;
     CHECK_ST(yc_exitstack_push_cm(s, &a.cm), YC_EINVAL);

@@ -1248,7 +1248,8 @@ static void note_free(yc_cm *cm)
     tr(((note_cm *)cm)->name);
 }
 
-static const yc_cm_type note_type = {"note", note_enter, note_exit, note_free};
+static const yc_cm_type note_type = {
+    .name = "note", .enter = note_enter, .exit = note_exit, .free = note_free};
 
 TEST(yc_exitstack_free_from_its_own_exit)
 {

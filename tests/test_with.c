@@ -40,7 +40,7 @@ TEST(cm_misuse_non_manager)
     CHECK_EXC(&yc_TypeError, "TypeError: 'NULL' object does not support the context manager protocol");
     CHECK_ST(yc_cm_exit(NULL, NULL), YC_EINVAL);
     CHECK_EXC(&yc_TypeError, "TypeError: 'NULL' object does not support the context manager protocol");
-    static const yc_cm_type half = {"half", log_enter, NULL, NULL};
+    static const yc_cm_type half = {.name = "half", .enter = log_enter, .exit = NULL, .free = NULL};
     yc_cm h = {&half};
     CHECK_ST(yc_cm_enter(&h, NULL), YC_EINVAL);
     CHECK_EXC(&yc_TypeError, "TypeError: 'half' object does not support the context manager protocol");
@@ -95,7 +95,8 @@ static int bad_exit(yc_cm *cm, yc_exc *e)
 
 TEST(cm_exit_negative_without_exception)
 {
-    static const yc_cm_type bad = {"bad", log_enter, bad_exit, NULL};
+    static const yc_cm_type bad = {
+        .name = "bad", .enter = log_enter, .exit = bad_exit, .free = NULL};
     yc_cm b = {&bad};
     CHECK_ST(yc_cm_exit(&b, NULL), YC_RAISE);
     CHECK_EXC(&yc_RuntimeError, "RuntimeError: 'bad' returned an error status but no exception was pending");
@@ -305,7 +306,8 @@ TEST(with_null_manager)
 
 TEST(with_non_manager)
 {
-    static const yc_cm_type noexit = {"noexit", log_enter, NULL, log_free};
+    static const yc_cm_type noexit = {
+        .name = "noexit", .enter = log_enter, .exit = NULL, .free = log_free};
     log_cm a;
     log_init(&a, "A");
     a.cm.type = &noexit;

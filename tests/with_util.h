@@ -109,7 +109,8 @@ static void log_free(yc_cm *cm)
     tr("free %s", c->name);
 }
 
-static const yc_cm_type log_type = {"log_cm", log_enter, log_exit, log_free};
+static const yc_cm_type log_type = {
+    .name = "log_cm", .enter = log_enter, .exit = log_exit, .free = log_free};
 
 static __attribute__((unused)) yc_cm *log_init(log_cm *c, const char *name)
 {

@@ -4,7 +4,7 @@
  * A pipeline is a chain of iterators (yc_iter): a source, any number of
  * stages, and a consumer (a reducer, YC_FOREACH, yc_iter_next). Nothing runs
  * when a pipeline is built; each pull drives the stages upstream only as far
- * as needed (python-semantics.md section 10). docs/pipelines.md is the guide.
+ * as needed (docs/semantics.md section 10). docs/pipelines.md is the guide.
  *
  * Rules shared by everything below
  * --------------------------------

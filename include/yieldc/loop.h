@@ -5,7 +5,7 @@
  * suspending where it waits (at any depth of C calls, and inside any
  * generator it iterates); cancellation arrives as CancelledError raised at
  * the suspension point. The behaviour is asyncio 3.13's
- * (python-semantics.md sections 11 and 12); docs/loop.md has the model,
+ * (docs/semantics.md sections 11 and 12); docs/loop.md has the model,
  * what C code must do about cancellation, and every function.
  *
  *   static yc_val hello(void *arg) {

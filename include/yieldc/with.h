@@ -1,7 +1,7 @@
 /* yieldc: context managers (with, generator-based managers, exit stacks).
  * Included by yieldc.h; do not include directly.
  *
- * Python's `with` statement and contextlib for C (python-semantics.md
+ * Python's `with` statement and contextlib for C (docs/semantics.md
  * section 9; docs/with.md has the rules for each way out of a block):
  *
  *   YC_WITH(yc_cm_fopen(path, "rb"), f) {     with open(path, "rb") as f:
@@ -49,12 +49,18 @@ typedef struct yc_cm yc_cm;
  *   of a call that failed) is taken as it is, like an error propagated in
  *   CPython.
  * free: releases the manager (and what it owns); NULL when there is nothing
- *   to release (a manager you own and reuse). */
+ *   to release (a manager you own and reuse).
+ * size: 0 (this version's layout: what a designated initialiser leaves), or
+ *   sizeof(yc_cm_type) as the type was built; a type that sets a field
+ *   added after 0.1 must set it. Checked by yc_cm_enter and yc_cm_exit (and
+ *   so YC_WITH) as yc_iter_type's size is (yieldc.h): YC_EINVAL, TypeError
+ *   naming the type and both sizes. */
 typedef struct yc_cm_type {
     const char *name; /* for messages: "fopen", "generator_cm", ... */
     int (*enter)(yc_cm *cm, yc_val *out);
     int (*exit)(yc_cm *cm, yc_exc *e);
     void (*free)(yc_cm *cm);
+    size_t size; /* 0, or sizeof(yc_cm_type) as built (above) */
 } yc_cm_type;
 
 /* Embed as the first member of your manager struct. */
@@ -136,7 +142,7 @@ YC_API const char *yc_cm_name(const yc_cm *cm);
  *   YC_WITH(yc_cm_gen_new(opened, path, NULL), f) { ... } YC_END_WITH;
  *
  * enter is next(gen); exit is next(gen) or gen.throw(e), with contextlib's
- * rules (python-semantics.md 9.2-9.10): "generator didn't yield", "generator
+ * rules (docs/semantics.md 9.2-9.10): "generator didn't yield", "generator
  * didn't stop", "generator didn't stop after throw()", suppression when the
  * generator catches and finishes, the original exception (same object,
  * original traceback) when it re-raises it, and a StopIteration raised in

@@ -767,7 +767,8 @@ static void release_cms(scenario *sc)
     }
 }
 
-static const yc_cm_type rec_type = {"_GeneratorContextManager", rec_enter, rec_exit, rec_free};
+static const yc_cm_type rec_type = {
+    .name = "_GeneratorContextManager", .enter = rec_enter, .exit = rec_exit, .free = rec_free};
 
 /* inner in a record released at the end of the scenario. */
 static yc_cm *keep_cm(scenario *sc, yc_cm *inner)

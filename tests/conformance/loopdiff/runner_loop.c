@@ -1084,7 +1084,8 @@ typedef struct keeper {
 static int keeper_enter(yc_cm *cm, yc_val *out) { return yc_cm_enter(((keeper *)cm)->inner, out); }
 static int keeper_exit(yc_cm *cm, yc_exc *e) { return yc_cm_exit(((keeper *)cm)->inner, e); }
 static void keeper_free(yc_cm *cm) { free(cm); }
-static const yc_cm_type keeper_type = {"keeper", keeper_enter, keeper_exit, keeper_free};
+static const yc_cm_type keeper_type = {
+    .name = "keeper", .enter = keeper_enter, .exit = keeper_exit, .free = keeper_free};
 
 static void op_tg_body(const sym *self, const step *s, void *ud)
 {
