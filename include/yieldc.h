@@ -125,11 +125,20 @@ static inline size_t yc_len(yc_val v) { return (size_t)(v.meta >> 8); }
 static inline bool yc_is_none(yc_val v) { return yc_type_of(v) == YC_T_NONE; }
 /* Same type and same contents (BYTES compared byte-wise, FLOAT with ==). */
 YC_API bool yc_val_eq(yc_val a, yc_val b);
-/* Python's repr() of the value into buf (always NUL-terminated when n > 0):
- * None, True/False, 42, 1.5 / 22.0 / inf / nan (shortest round-trip form),
- * b'a\\n\\x00' for bytes (first 200 bytes, then "..."), <pointer 0x..>.
- * Returns the length it wanted to write, like snprintf. */
+/* Python's repr() of the value into buf (always NUL-terminated when n > 0;
+ * buf may be NULL with n == 0 to measure): None, True, False, 42; floats
+ * as float.__repr__ (the shortest digits that read back as the same
+ * double: 0.1, 10.0, 1e+16, 1e-05, 0.0001, -0.0, inf, -inf, nan);
+ * b'a\\n\\x00' for bytes (escapes and quotes as bytes.__repr__); tuples
+ * (yieldc/iter.h) as (1, b'x'), (1,) and (), nested up to 32 deep, deeper
+ * ones shown as (...); other pointers as <pointer 0x..>. Returns the
+ * length it wanted to write, like snprintf. Never fails. */
 YC_API int yc_val_format(yc_val v, char *buf, size_t n);
+/* The Python name of v's kind, for messages like "expected int, got bytes":
+ * "NoneType", "bool", "int", "float", "bytes", "tuple" (a tuple value), or
+ * "pointer" (a PTR that is not a tuple; Python has no such type). A static
+ * string; never NULL ("?" for a value whose type bits are invalid). */
+YC_API const char *yc_val_type_name(yc_val v);
 
 /* ======================================================================
  * Exceptions
@@ -256,9 +265,30 @@ YC_API const yc_tb_entry *yc_exc_traceback(const yc_exc *e, size_t *n);
  * its cause and context printed once. When memory for the walk runs out,
  * only e's own "Type: message" line is printed. */
 YC_API void yc_exc_print(const yc_exc *e, FILE *f);
-/* "Type: message" (or "Type") into buf, snprintf-style; for a group
- * "Type: message (N sub-exceptions)". */
+/* The last line of a traceback, as CPython prints it: "Type: str(e)", or
+ * "Type" alone when str(e) is empty (see yc_exc_str), into buf,
+ * snprintf-style (buf may be NULL with n == 0 to measure; "None" for a
+ * NULL e). Examples: "ValueError: bad", "KeyError: 'k'",
+ * "FileNotFoundError: [Errno 2] No such file or directory: 'x'",
+ * "StopIteration: 5", "ExceptionGroup: m (2 sub-exceptions)",
+ * "RuntimeError". Types are named without a module (CPython would print a
+ * type defined in a script as __main__.ParseError). Borrows e. */
 YC_API int yc_exc_format(const yc_exc *e, char *buf, size_t n);
+/* str(e), snprintf-style: the message; for KeyError and its subtypes the
+ * repr of the message ('k', with Python's quotes and escapes, as
+ * KeyError.__str__ does); for an exception made with yc_exc_new_value the
+ * repr of the value (5, b'x', 1.5); for an errno exception the
+ * "[Errno N] strerror: detail" message; for a group "msg (N
+ * sub-exceptions)"; "" with no argument. Borrows e. */
+YC_API int yc_exc_str(const yc_exc *e, char *buf, size_t n);
+/* repr(e), snprintf-style: "ValueError('bad')", "KeyError('k')",
+ * "StopIteration(5)", "RuntimeError()", for an errno exception
+ * "FileNotFoundError(2, 'No such file or directory')" (as Python, the
+ * detail or filename is not part of the repr), for a group
+ * "ExceptionGroup('m', [ValueError('a'), TypeError('b')])" (groups nested
+ * more than 64 deep shown as ...). Strings are quoted and escaped as
+ * Python's repr of a str. Borrows e; "None" for NULL. */
+YC_API int yc_exc_repr(const yc_exc *e, char *buf, size_t n);
 
 /* ----------------------------------------------------------------------
  * Exception groups (PEP 654)
