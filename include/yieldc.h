@@ -377,6 +377,15 @@ YC_API yc_exc *yc_exc_group_subgroup(yc_exc *g, const yc_exc_type *type);
     do {                                                                      \
         if ((expr) < 0) yc__err_raise(__FILE__, __LINE__, __func__);          \
     } while (0)
+/* The constructor's result, or a raise of the pending exception when it is
+ * NULL: a failed constructor becomes a raise in one call, in a generator
+ * body, a task or a YC_TRY body, e.g.
+ *     yc_gen *g = YC_CHECK_PTR(yc_gen_new(fn, arg, NULL));
+ * The traceback entry names the caller's file and line. A NULL without a
+ * pending exception raises RuntimeError "a call failed but no exception
+ * was pending". expr is evaluated once; the result is a void * (converted
+ * back to the pointer type on assignment). */
+#define YC_CHECK_PTR(expr) yc__check_ptr((void *)(expr), __FILE__, __LINE__, __func__)
 
 /* The error indicator of the current coroutine (a generator, or the thread
  * outside generators). Any function returning a negative status fills it;
@@ -384,6 +393,11 @@ YC_API yc_exc *yc_exc_group_subgroup(yc_exc *g, const yc_exc_type *type);
 YC_API yc_exc *yc_err_get(void);   /* borrowed, or NULL */
 YC_API yc_exc *yc_err_take(void);  /* new reference (clears it), or NULL */
 YC_API void yc_err_clear(void);
+/* Python's PyErr_Print: takes the pending error, flushes stdout, prints
+ * the error to stderr as yc_exc_print does (traceback, chain, "Type:
+ * message"), and releases it. Returns YC_OK; YC_EINVAL when no error was
+ * pending (nothing printed, nothing set). */
+YC_API int yc_err_print(void);
 /* Sets it (takes e). For iterator implementations returning YC_RAISE. */
 YC_API void yc_err_set(yc_exc *e);
 /* The exception being handled (sys.exc_info()): inside YC_EXCEPT or a
@@ -426,19 +440,37 @@ typedef struct yc__try {
 #else
 #  define YC__TRY_CLEANUP
 #endif
+/* A declaration that a nested use of the same macro repeats (YC_TRY in
+ * YC_TRY, YC_WITH in YC_WITH): the inner one shadows the outer on purpose,
+ * and -Wshadow is told so for that declaration only. */
+#if defined(__GNUC__)
+#  define YC__NOSHADOW(decl)                                                  \
+    _Pragma("GCC diagnostic push")                                            \
+    _Pragma("GCC diagnostic ignored \"-Wshadow\"")                             \
+    decl                                                                      \
+    _Pragma("GCC diagnostic pop")
+#else
+#  define YC__NOSHADOW(decl) decl
+#endif
 
 /* Each clause re-arms the jump buffer, so a raise inside an except or finally
  * block lands back in this construct (which then runs finally and
  * propagates); yc__try_catch refuses to catch twice in one construct. */
 #define YC_TRY                                                                \
     {                                                                         \
-        yc__try yc__t YC__TRY_CLEANUP;                                        \
+        YC__NOSHADOW(yc__try yc__t YC__TRY_CLEANUP;)                          \
         yc__try_push(&yc__t);                                                 \
         if (setjmp(yc__t.jb) == 0) {
 #define YC_EXCEPT(type)                                                       \
             yc__try_done(&yc__t);                                             \
         } else if (yc__try_catch(&yc__t, (type)) && setjmp(yc__t.jb) == 0) {
 #define YC_EXCEPT_ANY YC_EXCEPT(&yc_BaseException)
+/* except (A, B, ...): YC_EXCEPT_TYPES(&yc_KeyError, &yc_IndexError) catches
+ * an instance of any of the types listed (at least one). */
+#define YC_EXCEPT_TYPES(...)                                                  \
+            yc__try_done(&yc__t);                                             \
+        } else if (yc__try_catch_types(&yc__t, (const yc_exc_type *const[]){__VA_ARGS__, NULL}) \
+                   && setjmp(yc__t.jb) == 0) {
 #define YC_FINALLY                                                            \
             yc__try_done(&yc__t);                                             \
         }                                                                     \
@@ -621,7 +653,7 @@ YC_API void yc_set_unraisable_hook(yc_unraisable_hook fn, void *ud);
 
 /* Called when yc_raise finds no handler outside any generator. Must not
  * return: if it does, e is printed to stderr and abort() follows. Default:
- * print e and abort(). */
+ * flush every stdio stream (fflush(NULL)), print e and abort(). */
 typedef void (*yc_fatal_hook)(yc_exc *e, void *ud);
 YC_API void yc_set_fatal_hook(yc_fatal_hook fn, void *ud);
 
@@ -685,6 +717,8 @@ YC_API yc_val yc__yield(yc_val v, const char *file, int line);
 YC_API yc_val yc__yield_from(yc_iter *it, const char *file, int line);
 YC_API void yc__try_push(yc__try *t);
 YC_API int yc__try_catch(yc__try *t, const yc_exc_type *type);
+YC_API int yc__try_catch_types(yc__try *t, const yc_exc_type *const *types);
+YC_API void *yc__check_ptr(void *p, const char *file, int line, const char *func);
 YC_API void yc__try_done(yc__try *t);
 YC_API int yc__try_finally(yc__try *t);
 YC_API void yc__try_end(yc__try *t);

@@ -368,3 +368,13 @@ void yc_exc_print(const yc_exc *e, FILE *f)
     if (t.v != t.small) yc__free(t.v);
     if (t.todo != t.todo_small) yc__free(t.todo);
 }
+
+int yc_err_print(void)
+{
+    yc_exc *e = yc_err_take();
+    if (!e) return YC_EINVAL;
+    fflush(stdout); /* what the program printed comes first, as in Python */
+    yc_exc_print(e, stderr);
+    yc_exc_unref(e);
+    return YC_OK;
+}

@@ -1008,7 +1008,7 @@ TEST(yc_exc_set_cause_cycle_refused)
     CHECK(yc_exc_cause(e) == NULL);
     char buf[64];
     yc_exc_format(e, buf, sizeof buf);
-    CHECK_STR(buf, "KeyError: k");
+    CHECK_STR(buf, "KeyError: 'k'");
     yc_exc_unref(a);
     yc_exc_unref(b);
     yc_exc_unref(c);
@@ -1381,7 +1381,7 @@ TEST(yc_exc_print_null_file_is_stderr)
     char out[256];
     int st = test_in_child(print_to_null_file, NULL, out, sizeof out);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    CHECK_STR(out, "KeyError: to stderr\nNone\n");
+    CHECK_STR(out, "KeyError: 'to stderr'\nNone\n");
 }
 
 static void hook_noop(yc_exc *e, const char *obj, void *ud)
@@ -1446,7 +1446,7 @@ TEST(yc_set_fatal_hook_null_restores_the_default)
     CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
     CHECK(strstr(out, "custom") == NULL);
     CHECK(strstr(out, "yieldc: uncaught exception outside any generator (no YC_TRY):\n") == out);
-    CHECK(strstr(out, "KeyError: nobody catches this\n") != NULL);
+    CHECK(strstr(out, "KeyError: 'nobody catches this'\n") != NULL);
 }
 
 TEST(yc_cm_enter_null_out)

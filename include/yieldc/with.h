@@ -109,7 +109,7 @@ YC_API const char *yc_cm_name(const yc_cm *cm);
 
 #define YC_WITH(cm, var)                                                      \
     {                                                                         \
-        yc__with yc__w YC__WITH_CLEANUP;                                      \
+        YC__NOSHADOW(yc__with yc__w YC__WITH_CLEANUP;)                        \
         yc__with_enter(&yc__w, (cm), __FILE__, __LINE__, __func__);           \
         if (setjmp(yc__w.t.jb) == 0) {                                        \
             yc_val var = yc__w.value;                                         \
