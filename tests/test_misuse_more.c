@@ -1123,7 +1123,7 @@ TEST(format_into_a_null_buffer)
 {
     /* buf NULL: only the length is computed, whatever n says */
     yc_exc *e = yc_exc_new(&yc_KeyError, "k");
-    CHECK_EQ_INT(yc_exc_format(e, NULL, 100), 11);
+    CHECK_EQ_INT(yc_exc_format(e, NULL, 100), 13);
     CHECK_EQ_INT(yc_exc_format(NULL, NULL, 100), 4);
     yc_exc_unref(e);
     CHECK_EQ_INT(yc_val_format(yc_int(12345), NULL, 100), 5);
