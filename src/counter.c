@@ -18,7 +18,6 @@
 #include "internal.h"
 #include "pipe.h"
 
-#include <math.h>
 #include <string.h>
 
 #define COUNTER_MAGIC 0x636f756eu /* "coun" */
@@ -63,12 +62,21 @@ static uint64_t mix(uint64_t x)
 }
 
 /* A number's hash: integral values hash as the int64 they equal. */
+/* Whether f is integral and within int64 (no libm: the library does not
+ * link it). */
+static bool as_int64(double f, int64_t *i)
+{
+    if (!(f >= -9223372036854775808.0 && f < 9223372036854775808.0)) return false;
+    *i = (int64_t)f;
+    return (double)*i == f;
+}
+
 static uint64_t hash_num(yc_val v)
 {
     if (yc_type_of(v) != YC_T_FLOAT) return mix((uint64_t)v.i);
     double f = v.f;
-    if (f == floor(f) && f >= -9223372036854775808.0 && f < 9223372036854775808.0)
-        return mix((uint64_t)(int64_t)f);
+    int64_t i;
+    if (as_int64(f, &i)) return mix((uint64_t)i);
     uint64_t bits;
     if (f == 0) f = 0; /* -0.0 == 0.0 (integral anyway) */
     memcpy(&bits, &f, sizeof bits);
@@ -108,10 +116,8 @@ static bool keys_equal(yc_val a, yc_val b)
         bool af = yc_type_of(a) == YC_T_FLOAT, bf = yc_type_of(b) == YC_T_FLOAT;
         if (af && bf) return a.f == b.f;
         if (!af && !bf) return a.i == b.i;
-        double f = af ? a.f : b.f;
-        int64_t i = af ? b.i : a.i;
-        return f == floor(f) && f >= -9223372036854775808.0 && f < 9223372036854775808.0 &&
-               (int64_t)f == i;
+        int64_t fi;
+        return as_int64(af ? a.f : b.f, &fi) && fi == (af ? b.i : a.i);
     }
     if (yc_type_of(a) != yc_type_of(b)) return false;
     const yc_tuple *ta = yc_tuple_of(a), *tb = yc_tuple_of(b);
