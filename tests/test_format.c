@@ -270,6 +270,47 @@ TEST(check_ptr_of_null_without_a_pending_error)
     CHECK(caught);
 }
 
+/* ---- misuse reports name the caller ------------------------------------ */
+
+/* Checks that the exception raised by call k (outside any task) has its
+ * innermost traceback entry at this file's line `line` in this function. */
+static void check_site(const char *file, int line, int k)
+{
+    volatile int at = 0;
+    yc_exc *volatile caught = NULL;
+    yc_task *none[1] = {NULL};
+    YC_TRY {
+        switch (k) {
+        case 0: at = __LINE__; yc_wait_for(NULL, 1.0); break;
+        case 1: at = __LINE__; yc_shield(NULL); break;
+        case 2: at = __LINE__; yc_gather(none, 1, 0); break;
+        default: at = __LINE__; yc_wait(none, 1, 1.0, YC_ALL_COMPLETED); break;
+        }
+    } YC_EXCEPT_ANY {
+        caught = yc_exc_ref(yc_exc_current());
+    } YC_END;
+    if (!caught) {
+        test_fail(file, line, "call %d raised nothing", k);
+        return;
+    }
+    size_t n = 0;
+    const yc_tb_entry *tb = yc_exc_traceback(caught, &n);
+    if (n < 1 || !strstr(tb[0].file, "test_format.c") || tb[0].line != at ||
+        !tb[0].func || strcmp(tb[0].func, "check_site") != 0)
+        test_fail(file, line, "call %d: entry %s:%d in %s, want test_format.c:%d in check_site", k,
+                  n ? tb[0].file : "?", n ? tb[0].line : 0, n && tb[0].func ? tb[0].func : "?", at);
+    char buf[128];
+    yc_exc_format(caught, buf, sizeof buf);
+    if (!strstr(buf, "RuntimeError: no running event loop"))
+        test_fail(file, line, "call %d raised %s", k, buf);
+    yc_exc_unref(caught);
+}
+
+TEST(loop_misuse_is_reported_at_the_callers_line)
+{
+    for (int k = 0; k < 4; k++) check_site(__FILE__, __LINE__, k);
+}
+
 /* ---- a fatal error flushes stdio --------------------------------------- */
 
 static void die_with_buffered_output(void *arg)
