@@ -20,7 +20,9 @@
  *         account(r)
  *
  * and in C: yc_iter_lines_* -> yc_iter_map_batch(parse) -> yc_iter_filter
- * (drops the malformed lines) -> yc_iter_for_each(account).
+ * (drops the malformed lines) -> yc_iter_for_each(account), where account
+ * counts the paths in a yc_counter (collections.Counter) whose
+ * most_common(10) gives the top paths.
  */
 #define _GNU_SOURCE
 #include <yieldc.h>
@@ -108,68 +110,14 @@ static yc_iter *requests(yc_iter *lines, parser *ps)
 
 /* ---- the counts ------------------------------------------------------------ */
 
-typedef struct path_count {
-    char *path; /* owned */
-    size_t len;
-    long long count;
-} path_count;
-
 typedef struct stats {
     long long status[1000];
     long long requests, bytes;
-    path_count *table; /* open addressing, capacity a power of two */
-    size_t cap, used;
+    yc_counter *paths; /* collections.Counter of the paths */
 } stats;
 
-static uint64_t hash(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
-}
-
-static void table_grow(stats *st)
-{
-    size_t ncap = st->cap ? st->cap * 2 : 1024;
-    path_count *t = calloc(ncap, sizeof *t);
-    if (!t) {
-        perror("logstats");
-        exit(1);
-    }
-    for (size_t i = 0; i < st->cap; i++) {
-        if (!st->table[i].path) continue;
-        size_t j = hash(st->table[i].path, st->table[i].len) & (ncap - 1);
-        while (t[j].path) j = (j + 1) & (ncap - 1);
-        t[j] = st->table[i];
-    }
-    free(st->table);
-    st->table = t;
-    st->cap = ncap;
-}
-
-static void count_path(stats *st, const char *p, size_t n)
-{
-    if (st->used * 10 >= st->cap * 7) table_grow(st);
-    size_t j = hash(p, n) & (st->cap - 1);
-    while (st->table[j].path) {
-        if (st->table[j].len == n && memcmp(st->table[j].path, p, n) == 0) {
-            st->table[j].count++;
-            return;
-        }
-        j = (j + 1) & (st->cap - 1);
-    }
-    char *copy = malloc(n + 1); /* the line is borrowed: keep a copy */
-    if (!copy) {
-        perror("logstats");
-        exit(1);
-    }
-    memcpy(copy, p, n);
-    copy[n] = '\0';
-    st->table[j] = (path_count){copy, n, 1};
-    st->used++;
-}
-
-/* The consumer: yc_iter_for_each's callback. */
+/* The consumer: yc_iter_for_each's callback. The path points into the
+ * line; the counter copies a path the first time it sees it. */
 static bool account(void *ctx, yc_val v)
 {
     stats *st = ctx;
@@ -177,18 +125,11 @@ static bool account(void *ctx, yc_val v)
     st->requests++;
     st->bytes += r->bytes;
     if (r->status >= 100 && r->status < 1000) st->status[r->status]++;
-    count_path(st, r->path, r->path_len);
+    YC_CHECK(yc_counter_add(st->paths, yc_bytes(r->path, r->path_len), 1)); /* raises on failure */
     return true;
 }
 
-static int by_count(const void *a, const void *b)
-{
-    const path_count *x = a, *y = b;
-    if (x->count != y->count) return x->count < y->count ? 1 : -1;
-    return strcmp(x->path, y->path);
-}
-
-static void report(stats *st, const parser *ps)
+static int report(stats *st, const parser *ps)
 {
     printf("requests: %lld (lines: %lld, malformed: %lld)\n", st->requests, ps->lines,
            ps->malformed);
@@ -198,15 +139,17 @@ static void report(stats *st, const parser *ps)
         if (st->status[s])
             printf("  %d %12lld  %5.1f%%\n", s, st->status[s],
                    100.0 * (double)st->status[s] / (double)(st->requests ? st->requests : 1));
-    size_t n = 0;
-    for (size_t i = 0; i < st->cap; i++)
-        if (st->table[i].path) st->table[n++] = st->table[i];
-    qsort(st->table, n, sizeof *st->table, by_count);
-    printf("top %d paths (of %zu distinct):\n", n < 10 ? (int)n : 10, n);
-    for (size_t i = 0; i < n && i < 10; i++)
-        printf("  %2zu. %-40s %12lld\n", i + 1, st->table[i].path, st->table[i].count);
-    for (size_t i = 0; i < n; i++) free(st->table[i].path);
-    free(st->table);
+    yc_vec top; /* Counter.most_common(10): (path, count) tuples */
+    if (yc_counter_most_common(st->paths, 10, &top) < 0) return YC_RAISE;
+    printf("top %zu paths (of %zu distinct):\n", top.len, yc_counter_len(st->paths));
+    for (size_t i = 0; i < top.len; i++) {
+        const yc_tuple *t = yc_tuple_of(top.items[i]);
+        yc_val path = t->items[0];
+        printf("  %2zu. %-40.*s %12lld\n", i + 1, (int)yc_len(path), path.s,
+               (long long)t->items[1].i);
+    }
+    yc_vec_free(&top);
+    return YC_OK;
 }
 
 static const char sample[] =
@@ -238,19 +181,18 @@ int main(int argc, char **argv)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
+    st.paths = yc_counter_new();
     yc_iter *reqs = requests(lines, &ps); /* NULL if opening failed: the error is pending */
-    int rc = reqs ? yc_iter_for_each(reqs, account, &st) : YC_RAISE;
+    int rc = reqs && st.paths ? yc_iter_for_each(reqs, account, &st) : YC_RAISE;
     yc_iter_free(reqs); /* closes the file */
     if (mem) fclose(mem);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc == YC_OK) rc = report(&st, &ps);
+    yc_counter_free(st.paths);
     if (rc < 0) {
-        yc_exc *e = yc_err_take();
-        yc_exc_print(e, stderr);
-        yc_exc_unref(e);
+        yc_err_print(); /* the exception, as Python prints it */
         return 1;
     }
-
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    report(&st, &ps);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     fflush(stdout); /* the report first, then the figures on stderr */
     struct rusage ru;

@@ -45,7 +45,7 @@ static yc_val averager(void *arg)
                 yc_raisef(&yc_TypeError, "an average of numbers only");
             total += x;
             count++;
-            average = yc_float(total / count);
+            average = yc_float(total / (double)count);
         }
     } YC_EXCEPT(&yc_GeneratorExit) {
         /* closed: fall through to finally, then return the result */
@@ -53,7 +53,7 @@ static yc_val averager(void *arg)
         /* runs on close, on an exception, on every way out of the try */
         printf("  [%s finally] %ld values, total %g\n", name, count, total);
     } YC_END;
-    return count ? yc_float(total / count) : YC_NONE;
+    return count ? yc_float(total / (double)count) : YC_NONE;
 }
 
 static void print_error(const char *what, int st)

@@ -125,11 +125,20 @@ static inline size_t yc_len(yc_val v) { return (size_t)(v.meta >> 8); }
 static inline bool yc_is_none(yc_val v) { return yc_type_of(v) == YC_T_NONE; }
 /* Same type and same contents (BYTES compared byte-wise, FLOAT with ==). */
 YC_API bool yc_val_eq(yc_val a, yc_val b);
-/* Python's repr() of the value into buf (always NUL-terminated when n > 0):
- * None, True/False, 42, 1.5 / 22.0 / inf / nan (shortest round-trip form),
- * b'a\\n\\x00' for bytes (first 200 bytes, then "..."), <pointer 0x..>.
- * Returns the length it wanted to write, like snprintf. */
+/* Python's repr() of the value into buf (always NUL-terminated when n > 0;
+ * buf may be NULL with n == 0 to measure): None, True, False, 42; floats
+ * as float.__repr__ (the shortest digits that read back as the same
+ * double: 0.1, 10.0, 1e+16, 1e-05, 0.0001, -0.0, inf, -inf, nan);
+ * b'a\\n\\x00' for bytes (escapes and quotes as bytes.__repr__); tuples
+ * (yieldc/iter.h) as (1, b'x'), (1,) and (), nested up to 32 deep, deeper
+ * ones shown as (...); other pointers as <pointer 0x..>. Returns the
+ * length it wanted to write, like snprintf. Never fails. */
 YC_API int yc_val_format(yc_val v, char *buf, size_t n);
+/* The Python name of v's kind, for messages like "expected int, got bytes":
+ * "NoneType", "bool", "int", "float", "bytes", "tuple" (a tuple value), or
+ * "pointer" (a PTR that is not a tuple; Python has no such type). A static
+ * string; never NULL ("?" for a value whose type bits are invalid). */
+YC_API const char *yc_val_type_name(yc_val v);
 
 /* ======================================================================
  * Exceptions
@@ -256,9 +265,30 @@ YC_API const yc_tb_entry *yc_exc_traceback(const yc_exc *e, size_t *n);
  * its cause and context printed once. When memory for the walk runs out,
  * only e's own "Type: message" line is printed. */
 YC_API void yc_exc_print(const yc_exc *e, FILE *f);
-/* "Type: message" (or "Type") into buf, snprintf-style; for a group
- * "Type: message (N sub-exceptions)". */
+/* The last line of a traceback, as CPython prints it: "Type: str(e)", or
+ * "Type" alone when str(e) is empty (see yc_exc_str), into buf,
+ * snprintf-style (buf may be NULL with n == 0 to measure; "None" for a
+ * NULL e). Examples: "ValueError: bad", "KeyError: 'k'",
+ * "FileNotFoundError: [Errno 2] No such file or directory: 'x'",
+ * "StopIteration: 5", "ExceptionGroup: m (2 sub-exceptions)",
+ * "RuntimeError". Types are named without a module (CPython would print a
+ * type defined in a script as __main__.ParseError). Borrows e. */
 YC_API int yc_exc_format(const yc_exc *e, char *buf, size_t n);
+/* str(e), snprintf-style: the message; for KeyError and its subtypes the
+ * repr of the message ('k', with Python's quotes and escapes, as
+ * KeyError.__str__ does); for an exception made with yc_exc_new_value the
+ * repr of the value (5, b'x', 1.5); for an errno exception the
+ * "[Errno N] strerror: detail" message; for a group "msg (N
+ * sub-exceptions)"; "" with no argument. Borrows e. */
+YC_API int yc_exc_str(const yc_exc *e, char *buf, size_t n);
+/* repr(e), snprintf-style: "ValueError('bad')", "KeyError('k')",
+ * "StopIteration(5)", "RuntimeError()", for an errno exception
+ * "FileNotFoundError(2, 'No such file or directory')" (as Python, the
+ * detail or filename is not part of the repr), for a group
+ * "ExceptionGroup('m', [ValueError('a'), TypeError('b')])" (groups nested
+ * more than 64 deep shown as ...). Strings are quoted and escaped as
+ * Python's repr of a str. Borrows e; "None" for NULL. */
+YC_API int yc_exc_repr(const yc_exc *e, char *buf, size_t n);
 
 /* ----------------------------------------------------------------------
  * Exception groups (PEP 654)
@@ -347,6 +377,15 @@ YC_API yc_exc *yc_exc_group_subgroup(yc_exc *g, const yc_exc_type *type);
     do {                                                                      \
         if ((expr) < 0) yc__err_raise(__FILE__, __LINE__, __func__);          \
     } while (0)
+/* The constructor's result, or a raise of the pending exception when it is
+ * NULL: a failed constructor becomes a raise in one call, in a generator
+ * body, a task or a YC_TRY body, e.g.
+ *     yc_gen *g = YC_CHECK_PTR(yc_gen_new(fn, arg, NULL));
+ * The traceback entry names the caller's file and line. A NULL without a
+ * pending exception raises RuntimeError "a call failed but no exception
+ * was pending". expr is evaluated once; the result is a void * (converted
+ * back to the pointer type on assignment). */
+#define YC_CHECK_PTR(expr) yc__check_ptr((void *)(expr), __FILE__, __LINE__, __func__)
 
 /* The error indicator of the current coroutine (a generator, or the thread
  * outside generators). Any function returning a negative status fills it;
@@ -354,6 +393,11 @@ YC_API yc_exc *yc_exc_group_subgroup(yc_exc *g, const yc_exc_type *type);
 YC_API yc_exc *yc_err_get(void);   /* borrowed, or NULL */
 YC_API yc_exc *yc_err_take(void);  /* new reference (clears it), or NULL */
 YC_API void yc_err_clear(void);
+/* Python's PyErr_Print: takes the pending error, flushes stdout, prints
+ * the error to stderr as yc_exc_print does (traceback, chain, "Type:
+ * message"), and releases it. Returns YC_OK; YC_EINVAL when no error was
+ * pending (nothing printed, nothing set). */
+YC_API int yc_err_print(void);
 /* Sets it (takes e). For iterator implementations returning YC_RAISE. */
 YC_API void yc_err_set(yc_exc *e);
 /* The exception being handled (sys.exc_info()): inside YC_EXCEPT or a
@@ -396,19 +440,37 @@ typedef struct yc__try {
 #else
 #  define YC__TRY_CLEANUP
 #endif
+/* A declaration that a nested use of the same macro repeats (YC_TRY in
+ * YC_TRY, YC_WITH in YC_WITH): the inner one shadows the outer on purpose,
+ * and -Wshadow is told so for that declaration only. */
+#if defined(__GNUC__)
+#  define YC__NOSHADOW(decl)                                                  \
+    _Pragma("GCC diagnostic push")                                            \
+    _Pragma("GCC diagnostic ignored \"-Wshadow\"")                             \
+    decl                                                                      \
+    _Pragma("GCC diagnostic pop")
+#else
+#  define YC__NOSHADOW(decl) decl
+#endif
 
 /* Each clause re-arms the jump buffer, so a raise inside an except or finally
  * block lands back in this construct (which then runs finally and
  * propagates); yc__try_catch refuses to catch twice in one construct. */
 #define YC_TRY                                                                \
     {                                                                         \
-        yc__try yc__t YC__TRY_CLEANUP;                                        \
+        YC__NOSHADOW(yc__try yc__t YC__TRY_CLEANUP;)                          \
         yc__try_push(&yc__t);                                                 \
         if (setjmp(yc__t.jb) == 0) {
 #define YC_EXCEPT(type)                                                       \
             yc__try_done(&yc__t);                                             \
         } else if (yc__try_catch(&yc__t, (type)) && setjmp(yc__t.jb) == 0) {
 #define YC_EXCEPT_ANY YC_EXCEPT(&yc_BaseException)
+/* except (A, B, ...): YC_EXCEPT_TYPES(&yc_KeyError, &yc_IndexError) catches
+ * an instance of any of the types listed (at least one). */
+#define YC_EXCEPT_TYPES(...)                                                  \
+            yc__try_done(&yc__t);                                             \
+        } else if (yc__try_catch_types(&yc__t, (const yc_exc_type *const[]){__VA_ARGS__, NULL}) \
+                   && setjmp(yc__t.jb) == 0) {
 #define YC_FINALLY                                                            \
             yc__try_done(&yc__t);                                             \
         }                                                                     \
@@ -600,7 +662,7 @@ YC_API void yc_set_unraisable_hook(yc_unraisable_hook fn, void *ud);
 
 /* Called when yc_raise finds no handler outside any generator. Must not
  * return: if it does, e is printed to stderr and abort() follows. Default:
- * print e and abort(). */
+ * flush every stdio stream (fflush(NULL)), print e and abort(). */
 typedef void (*yc_fatal_hook)(yc_exc *e, void *ud);
 YC_API void yc_set_fatal_hook(yc_fatal_hook fn, void *ud);
 
@@ -680,6 +742,8 @@ YC_API yc_val yc__yield(yc_val v, const char *file, int line);
 YC_API yc_val yc__yield_from(yc_iter *it, const char *file, int line);
 YC_API void yc__try_push(yc__try *t);
 YC_API int yc__try_catch(yc__try *t, const yc_exc_type *type);
+YC_API int yc__try_catch_types(yc__try *t, const yc_exc_type *const *types);
+YC_API void *yc__check_ptr(void *p, const char *file, int line, const char *func);
 YC_API void yc__try_done(yc__try *t);
 YC_API int yc__try_finally(yc__try *t);
 YC_API void yc__try_end(yc__try *t);

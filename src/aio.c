@@ -19,17 +19,19 @@
 static int no_memory(void) { return yc__fail(YC_ENOMEM, &yc_MemoryError, NULL); }
 
 /* Raises the pending exception at file:line as a raise there. */
-static YC_NORETURN void raise_pending(const char *file, int line)
+static YC_NORETURN void raise_pending(const char *file, int line, const char *func)
 {
     yc__coro *co = yc__cur();
-    yc__raise_in(co, yc__err_take_failed(co), file, line, NULL);
+    yc__raise_in(co, yc__err_take_failed(co), file, line, func);
 }
 
-/* The running task, or a raise at file:line. */
-static yc_task *running(const char *what, const char *file, int line)
+/* The running task, or a raise at file:line (the caller's: the public
+ * macros yc_wait_for, yc_shield, yc_gather and yc_wait pass their call
+ * site, so a misuse is reported where the user made it). */
+static yc_task *running(const char *what, const char *file, int line, const char *func)
 {
     yc_task *t = yc__task_running(what);
-    if (!t) raise_pending(file, line);
+    if (!t) raise_pending(file, line, func);
     return t;
 }
 
@@ -81,7 +83,7 @@ static int invalid_delay(void)
 
 void yc__sleep(double delay, const char *file, int line)
 {
-    yc_task *t = running("yc_sleep()", file, line);
+    yc_task *t = running("yc_sleep()", file, line, NULL);
     int st;
     if (delay <= 0) st = yc__task_yield(t);
     else if (isnan(delay)) st = invalid_delay();
@@ -89,17 +91,17 @@ void yc__sleep(double delay, const char *file, int line)
         int64_t d = yc__secs_ns(delay);
         st = sleep_until_ns(t, d == INT64_MAX ? INT64_MAX : yc__loop_now(t->loop) + d);
     }
-    if (st < 0) raise_pending(file, line);
+    if (st < 0) raise_pending(file, line, NULL);
 }
 
 void yc__sleep_until(double when, const char *file, int line)
 {
-    yc_task *t = running("yc_sleep_until()", file, line);
+    yc_task *t = running("yc_sleep_until()", file, line, NULL);
     int st;
     if (isnan(when)) st = invalid_delay();
     else if (yc__secs_ns(when) <= yc__loop_now(t->loop)) st = yc__task_yield(t);
     else st = sleep_until_ns(t, yc__secs_ns(when));
-    if (st < 0) raise_pending(file, line);
+    if (st < 0) raise_pending(file, line, NULL);
 }
 
 /* ---- timeouts (asyncio.timeouts.Timeout) ---------------------------- */
@@ -387,24 +389,24 @@ static int wait_for_now(yc_task *t, yc_task *f, yc_val *out, bool *raised)
     return st;
 }
 
-yc_val yc_wait_for(yc_task *f, double timeout)
+yc_val yc__wait_for(yc_task *f, double timeout, const char *file, int line, const char *func)
 {
-    yc_task *t = running("yc_wait_for()", __FILE__, __LINE__);
+    yc_task *t = running("yc_wait_for()", file, line, func);
     yc_val v = YC_NONE;
     int st = check_arg(t, f);
     if (st == YC_OK && isnan(timeout)) st = invalid_delay();
-    if (st < 0) raise_pending(__FILE__, __LINE__);
+    if (st < 0) raise_pending(file, line, func);
     if (timeout <= 0) {
         bool raised;
         if (wait_for_now(t, f, &v, &raised) < 0) {
-            if (raised) yc__err_raise(__FILE__, __LINE__, __func__);
-            raise_pending(__FILE__, __LINE__);
+            if (raised) yc__err_raise(file, line, func);
+            raise_pending(file, line, func);
         }
         return v;
     }
     int64_t d = yc__secs_ns(timeout);
     yc_timeout *tm = tm_new(d == INT64_MAX ? INT64_MAX : yc__loop_now(t->loop) + d);
-    if (!tm) raise_pending(__FILE__, __LINE__);
+    if (!tm) raise_pending(file, line, func);
     yc_val bound;
     st = tm_enter(&tm->cm, &bound);
     if (st == YC_OK) { /* async with timeout(...): return await f */
@@ -419,8 +421,13 @@ yc_val yc_wait_for(yc_task *f, double timeout)
         }
     }
     yc_timeout_unref(tm);
-    if (st < 0) raise_pending(__FILE__, __LINE__);
+    if (st < 0) raise_pending(file, line, func);
     return v;
+}
+
+yc_val(yc_wait_for)(yc_task *f, double timeout)
+{
+    return yc__wait_for(f, timeout, __FILE__, __LINE__, __func__);
 }
 
 /* ---- shield --------------------------------------------------------- */
@@ -447,18 +454,18 @@ static void shield_outer_done(yc_task *outer, void *ud)
     if (inner->state == FUT_PENDING) yc__fut_remove_cb(inner, shield_inner_done, outer);
 }
 
-yc_val yc_shield(yc_task *f)
+yc_val yc__shield(yc_task *f, const char *file, int line, const char *func)
 {
-    yc_task *t = running("yc_shield()", __FILE__, __LINE__);
+    yc_task *t = running("yc_shield()", file, line, func);
     yc_val v = YC_NONE;
     int st = check_arg(t, f);
-    if (st < 0) raise_pending(__FILE__, __LINE__);
+    if (st < 0) raise_pending(file, line, func);
     if (f->state != FUT_PENDING) {
-        if (yc__fut_result(f, &v) < 0) raise_pending(__FILE__, __LINE__);
+        if (yc__fut_result(f, &v) < 0) raise_pending(file, line, func);
         return v;
     }
     yc_task *outer = yc__fut_new(t->loop);
-    if (!outer) raise_pending(__FILE__, __LINE__);
+    if (!outer) raise_pending(file, line, func);
     st = yc__fut_add_cb(f, shield_inner_done, yc_task_ref(outer), release_task, 0);
     if (st == YC_OK) {
         st = yc__fut_add_cb(outer, shield_outer_done, yc_task_ref(f), release_task, 0);
@@ -471,9 +478,11 @@ yc_val yc_shield(yc_task *f)
     }
     if (st == YC_OK) st = yc__task_await(t, outer, &v);
     yc_task_unref(outer);
-    if (st < 0) raise_pending(__FILE__, __LINE__);
+    if (st < 0) raise_pending(file, line, func);
     return v;
 }
+
+yc_val(yc_shield)(yc_task *f) { return yc__shield(f, __FILE__, __LINE__, __func__); }
 
 /* ---- gather --------------------------------------------------------- */
 
@@ -639,16 +648,22 @@ yc_task *yc_gather_future(yc_task *const *ts, size_t n, unsigned flags)
     return outer;
 }
 
-void yc_gather(yc_task *const *ts, size_t n, unsigned flags)
+void yc__gather(yc_task *const *ts, size_t n, unsigned flags, const char *file, int line,
+                const char *func)
 {
-    yc_task *t = running("yc_gather()", __FILE__, __LINE__);
+    yc_task *t = running("yc_gather()", file, line, func);
     for (size_t i = 0; i < n && ts; i++)
-        if (check_arg(t, ts[i]) < 0) raise_pending(__FILE__, __LINE__);
+        if (check_arg(t, ts[i]) < 0) raise_pending(file, line, func);
     yc_task *g = yc_gather_future(ts, n, flags);
-    if (!g) raise_pending(__FILE__, __LINE__);
+    if (!g) raise_pending(file, line, func);
     int st = yc__task_await(t, g, NULL);
     yc_task_unref(g);
-    if (st < 0) raise_pending(__FILE__, __LINE__);
+    if (st < 0) raise_pending(file, line, func);
+}
+
+void(yc_gather)(yc_task *const *ts, size_t n, unsigned flags)
+{
+    yc__gather(ts, n, flags, __FILE__, __LINE__, __func__);
 }
 
 /* ---- wait ----------------------------------------------------------- */
@@ -721,9 +736,10 @@ static int wait_run(yc_task *t, yc_task **fs, size_t m, double timeout, int retu
     return st;
 }
 
-size_t yc_wait(yc_task *const *ts, size_t n, double timeout, int return_when)
+size_t yc__wait(yc_task *const *ts, size_t n, double timeout, int return_when, const char *file,
+                int line, const char *func)
 {
-    yc_task *t = running("yc_wait()", __FILE__, __LINE__);
+    yc_task *t = running("yc_wait()", file, line, func);
     int st = YC_OK;
     if (n && !ts) st = yc__fail(YC_EINVAL, &yc_TypeError, "yc_wait: tasks is NULL");
     else if (!n) st = yc__fail(YC_EINVAL, &yc_ValueError, "Set of Tasks/Futures is empty.");
@@ -732,12 +748,12 @@ size_t yc_wait(yc_task *const *ts, size_t n, double timeout, int return_when)
         st = yc__fail(YC_EINVAL, &yc_ValueError, "Invalid return_when value: %d", return_when);
     else if (isnan(timeout)) st = invalid_delay();
     for (size_t i = 0; i < n && st == YC_OK; i++) st = check_arg(t, ts[i]);
-    if (st < 0) raise_pending(__FILE__, __LINE__);
+    if (st < 0) raise_pending(file, line, func);
     size_t m;
     yc_task **fs = distinct(ts, n, &m);
     if (!fs) {
         no_memory();
-        raise_pending(__FILE__, __LINE__);
+        raise_pending(file, line, func);
     }
     st = wait_run(t, fs, m, timeout, return_when);
     size_t ndone = 0;
@@ -746,8 +762,13 @@ size_t yc_wait(yc_task *const *ts, size_t n, double timeout, int return_when)
         yc_task_unref(fs[i]);
     }
     yc__free(fs);
-    if (st < 0) raise_pending(__FILE__, __LINE__);
+    if (st < 0) raise_pending(file, line, func);
     return ndone;
+}
+
+size_t(yc_wait)(yc_task *const *ts, size_t n, double timeout, int return_when)
+{
+    return yc__wait(ts, n, timeout, return_when, __FILE__, __LINE__, __func__);
 }
 
 /* ---- as_completed --------------------------------------------------- */

@@ -468,9 +468,13 @@ void yc__unraisable_report(yc_exc *e, const char *text)
     if (e) yc_exc_print(e, stderr);
 }
 
+/* The default report flushes every stdio stream first, so that what the
+ * program printed before the error is not lost in abort (and comes out
+ * before the traceback). */
 static YC_NORETURN void fatal(yc_exc *e)
 {
     if (fatal_fn) fatal_fn(e, fatal_ud);
+    fflush(NULL);
     fputs("yieldc: uncaught exception outside any generator (no YC_TRY):\n", stderr);
     yc_exc_print(e, stderr);
     abort();
@@ -615,6 +619,12 @@ __attribute__((noinline)) void yc__err_raise(const char *file, int line, const c
     yc__deliver(co, e);
 }
 
+void *yc__check_ptr(void *p, const char *file, int line, const char *func)
+{
+    if (!p) yc__err_raise(file, line, func);
+    return p;
+}
+
 /* ---- try / except / finally ----------------------------------------- */
 
 enum { PH_BODY, PH_EXCEPT, PH_HANDLED, PH_FINALLY, PH_FINALLY_DONE, PH_ENDED };
@@ -637,6 +647,16 @@ int yc__try_catch(yc__try *t, const yc_exc_type *type)
     t->phase = PH_EXCEPT;
     t->co->exc_info = t->exc;
     return 1;
+}
+
+/* except (A, B, ...): the first type of the NULL-terminated list that
+ * matches the exception in flight catches it. */
+int yc__try_catch_types(yc__try *t, const yc_exc_type *const *types)
+{
+    if (!types) return 0;
+    for (; *types; types++)
+        if (yc__try_catch(t, *types)) return 1;
+    return 0;
 }
 
 void yc__try_done(yc__try *t)

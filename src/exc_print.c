@@ -12,6 +12,7 @@
  * prints the nodes; it recurses once per level of group nesting, which
  * max_group_depth bounds.
  */
+#define _GNU_SOURCE /* strerror_r returning the text */
 #include "internal.h"
 
 #include <inttypes.h>
@@ -28,21 +29,87 @@ static const char context_msg[] =
 
 /* ---- the string form ------------------------------------------------ */
 
+/* str(e): a group's "msg (N sub-exceptions)"; for KeyError (and its
+ * subtypes) the repr of its one argument, as KeyError.__str__ does; else
+ * the message, or the value's repr (str and repr agree for every kind of
+ * yc_val), or "" without arguments. An errno exception's message is
+ * already "[Errno N] strerror: detail". */
+static void exc_str(yc__out *o, const yc_exc *e)
+{
+    bool key = yc_type_is_subtype(e->type, &yc_KeyError) && !e->err;
+    if (e->nexcs) {
+        yc__out_put(o, yc_exc_msg(e), strlen(yc_exc_msg(e)));
+        yc__out_printf(o, " (%" PRIu32 " sub-exception%s)", e->nexcs, e->nexcs > 1 ? "s" : "");
+    } else if (e->msg && *e->msg) {
+        if (key) yc__repr_str(o, e->msg, strlen(e->msg));
+        else yc__out_put(o, e->msg, strlen(e->msg));
+    } else if (!yc_is_none(e->value)) {
+        yc__repr_val(o, e->value, 0);
+    }
+}
+
+int yc_exc_str(const yc_exc *e, char *buf, size_t n)
+{
+    yc__out o = {buf, buf ? n : 0, 0};
+    if (!e) yc__out_put(&o, "None", 4);
+    else exc_str(&o, e);
+    return yc__out_end(&o);
+}
+
 int yc_exc_format(const yc_exc *e, char *buf, size_t n)
 {
-    if (!buf) n = 0; /* just the length */
-    if (!e) return snprintf(buf, n, "None");
-    const char *name = yc__type_name(e->type);
-    if (e->nexcs)
-        return snprintf(buf, n, "%s: %s (%" PRIu32 " sub-exception%s)", name, yc_exc_msg(e),
-                        e->nexcs, e->nexcs > 1 ? "s" : "");
-    if (e->msg && *e->msg) return snprintf(buf, n, "%s: %s", name, e->msg);
-    if (!yc_is_none(e->value)) {
-        char v[256];
-        yc_val_format(e->value, v, sizeof v);
-        return snprintf(buf, n, "%s: %s", name, v);
+    yc__out o = {buf, buf ? n : 0, 0};
+    if (!e) {
+        yc__out_put(&o, "None", 4);
+        return yc__out_end(&o);
     }
-    return snprintf(buf, n, "%s", name);
+    const char *name = yc__type_name(e->type);
+    yc__out_put(&o, name, strlen(name));
+    size_t before = o.len;
+    yc__out_put(&o, ": ", 2);
+    exc_str(&o, e);
+    if (o.len == before + 2) o.len = before; /* empty str: the name alone */
+    return yc__out_end(&o);
+}
+
+#define REPR_DEPTH 64 /* nested groups shown by yc_exc_repr; deeper ones as ... */
+
+/* repr(e): Type(args), where args are what Python's constructor got: the
+ * message, the value, (errno, strerror) for an errno exception, (msg,
+ * [members]) for a group, nothing otherwise. */
+static void exc_repr(yc__out *o, const yc_exc *e, int depth)
+{
+    const char *name = yc__type_name(e->type);
+    yc__out_put(o, name, strlen(name));
+    yc__out_put(o, "(", 1);
+    if (e->nexcs) {
+        yc__repr_str(o, yc_exc_msg(e), strlen(yc_exc_msg(e)));
+        yc__out_put(o, ", [", 3);
+        for (uint32_t i = 0; i < e->nexcs; i++) {
+            if (i) yc__out_put(o, ", ", 2);
+            if (depth >= REPR_DEPTH) yc__out_put(o, "...", 3);
+            else exc_repr(o, e->excs[i], depth + 1);
+        }
+        yc__out_put(o, "]", 1);
+    } else if (e->err) {
+        char ebuf[128];
+        const char *es = strerror_r(e->err, ebuf, sizeof ebuf);
+        yc__out_printf(o, "%d, ", e->err);
+        yc__repr_str(o, es, strlen(es));
+    } else if (e->msg && *e->msg) {
+        yc__repr_str(o, e->msg, strlen(e->msg));
+    } else if (!yc_is_none(e->value)) {
+        yc__repr_val(o, e->value, 0);
+    }
+    yc__out_put(o, ")", 1);
+}
+
+int yc_exc_repr(const yc_exc *e, char *buf, size_t n)
+{
+    yc__out o = {buf, buf ? n : 0, 0};
+    if (!e) yc__out_put(&o, "None", 4);
+    else exc_repr(&o, e, 0);
+    return yc__out_end(&o);
 }
 
 /* ---- first pass: the nodes ------------------------------------------ */
@@ -300,4 +367,14 @@ void yc_exc_print(const yc_exc *e, FILE *f)
     yc__ptrset_free(&t.seen);
     if (t.v != t.small) yc__free(t.v);
     if (t.todo != t.todo_small) yc__free(t.todo);
+}
+
+int yc_err_print(void)
+{
+    yc_exc *e = yc_err_take();
+    if (!e) return YC_EINVAL;
+    fflush(stdout); /* what the program printed comes first, as in Python */
+    yc_exc_print(e, stderr);
+    yc_exc_unref(e);
+    return YC_OK;
 }

@@ -340,6 +340,24 @@ YC_HIDDEN const char *yc__type_name(const yc_exc_type *t);
 /* "<main>": a traceback entry's `where` outside generators. */
 YC_HIDDEN extern const char yc__main_name[];
 
+/* A bounded text writer with snprintf's contract (repr.c): writes what fits
+ * in buf[0..cap-1) and counts the whole length wanted in len. */
+typedef struct yc__out {
+    char *buf;
+    size_t cap; /* 0: only count */
+    size_t len;
+} yc__out;
+YC_HIDDEN void yc__out_put(yc__out *o, const char *s, size_t len);
+YC_HIDDEN void yc__out_printf(yc__out *o, const char *fmt, ...) YC_PRINTF(2, 3);
+/* NUL-terminates and returns the length wanted (capped at INT32_MAX). */
+YC_HIDDEN int yc__out_end(yc__out *o);
+/* repr(v); depth counts the tuples around v. */
+YC_HIDDEN void yc__repr_val(yc__out *o, yc_val v, int depth);
+/* repr() of a str holding the UTF-8 text[0..len): quotes and escapes as
+ * Python (\uNNNN for unprintable code points); a byte that is not UTF-8
+ * is shown as \xNN. */
+YC_HIDDEN void yc__repr_str(yc__out *o, const char *text, size_t len);
+
 /* A set of pointers (open addressing), for walks over exceptions: inline
  * slots first, then on the heap. */
 typedef struct yc__ptrset {

@@ -265,10 +265,6 @@ YC_HIDDEN void yc__task_destroy_pending(yc_task *t);
  * from what it waits on), as a step scheduled now. */
 YC_HIDDEN void yc__task_throw(yc_task *t, yc_exc *e);
 
-/* Python's repr of a str (quotes and escapes) into buf; snprintf-style. */
-YC_HIDDEN int yc__repr_str(const char *s, size_t len, char *buf, size_t n);
-/* repr of an exception: "ValueError('v')", "CancelledError()". */
-YC_HIDDEN int yc__exc_repr(const yc_exc *e, char *buf, size_t n);
 /* Reports a problem of the loop through the unraisable hook: text is the
  * whole description ("Task exception was never retrieved\nfuture: ..."),
  * e the exception (borrowed, may be NULL). */

@@ -497,63 +497,6 @@ int yc_task_uncancel(yc_task *t)
 
 /* ---- repr ----------------------------------------------------------- */
 
-int yc__repr_str(const char *s, size_t len, char *buf, size_t n)
-{
-    bool sq = memchr(s, '\'', len) != NULL, dq = memchr(s, '"', len) != NULL;
-    char q = sq && !dq ? '"' : '\'';
-    size_t k = 0;
-#define PUT(c)                                                                \
-    do {                                                                      \
-        if (k + 1 < n) buf[k] = (c);                                          \
-        k++;                                                                  \
-    } while (0)
-    PUT(q);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == (unsigned char)q || c == '\\') {
-            PUT('\\');
-            PUT((char)c);
-        } else if (c == '\n') {
-            PUT('\\');
-            PUT('n');
-        } else if (c == '\t') {
-            PUT('\\');
-            PUT('t');
-        } else if (c == '\r') {
-            PUT('\\');
-            PUT('r');
-        } else if (c < 0x20 || c == 0x7f) {
-            char x[5];
-            snprintf(x, sizeof x, "\\x%02x", c);
-            for (int j = 0; j < 4; j++) PUT(x[j]);
-        } else {
-            PUT((char)c);
-        }
-    }
-    PUT(q);
-#undef PUT
-    if (n) buf[k < n ? k : n - 1] = '\0';
-    return (int)k;
-}
-
-int yc__exc_repr(const yc_exc *e, char *buf, size_t n)
-{
-    const char *name = yc_exc_type_of(e)->name;
-    const char *msg = yc_exc_msg(e);
-    int k = snprintf(buf, n, "%s(", name);
-    size_t used = k < 0 ? 0 : (size_t)k;
-    if (*msg) {
-        used += (size_t)yc__repr_str(msg, strlen(msg), used < n ? buf + used : NULL,
-                                     used < n ? n - used : 0);
-    } else if (!yc_is_none(yc_exc_value(e))) {
-        char v[256];
-        yc_val_format(yc_exc_value(e), v, sizeof v);
-        used += (size_t)snprintf(used < n ? buf + used : NULL, used < n ? n - used : 0, "%s", v);
-    }
-    used += (size_t)snprintf(used < n ? buf + used : NULL, used < n ? n - used : 0, ")");
-    return (int)used;
-}
-
 int yc_task_format(const yc_task *t, char *buf, size_t n)
 {
     if (!buf) n = 0;
@@ -570,14 +513,16 @@ static int task_format(const yc_task *t, char *buf, size_t n)
     char head[300];
     if (t->kind == KIND_TASK) {
         char name[256];
-        yc__repr_str(t->name, strlen(t->name), name, sizeof name);
+        yc__out o = {name, sizeof name, 0};
+        yc__repr_str(&o, t->name, strlen(t->name));
+        yc__out_end(&o);
         snprintf(head, sizeof head, "<Task %s name=%s", st, name);
     } else {
         snprintf(head, sizeof head, "<Future %s", st);
     }
     if (t->state != FUT_FINISHED) return snprintf(buf, n, "%s>", head);
     char what[300];
-    if (t->exc) yc__exc_repr(t->exc, what, sizeof what);
+    if (t->exc) yc_exc_repr(t->exc, what, sizeof what);
     else yc_val_format(t->result, what, sizeof what);
     return snprintf(buf, n, "%s %s=%s>", head, t->exc ? "exception" : "result", what);
 }

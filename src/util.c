@@ -141,60 +141,6 @@ bool yc_val_eq(yc_val a, yc_val b)
     return false;
 }
 
-/* Python's repr of a float: the shortest form that reads back the same,
- * with ".0" added to integral values ("22.0"), and inf / nan. */
-static int format_float(double f, char *buf, size_t n)
-{
-    if (isnan(f)) return snprintf(buf, n, "nan");
-    if (isinf(f)) return snprintf(buf, n, f < 0 ? "-inf" : "inf");
-    char tmp[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, f);
-        if (strtod(tmp, NULL) == f) break;
-    }
-    if (!strpbrk(tmp, ".eEn")) strcat(tmp, ".0");
-    return snprintf(buf, n, "%s", tmp);
-}
-
-/* Python's repr of bytes: b'...' with \\, \', \t, \n, \r and \xNN escapes. */
-static int format_bytes(const unsigned char *s, size_t len, char *buf, size_t n)
-{
-    size_t shown = len > 200 ? 200 : len, w = 0;
-    char tmp[4 * 200 + 8];
-    /* like Python: double quotes when there is a ' and no " */
-    char q = shown && memchr(s, '\'', shown) && !memchr(s, '"', shown) ? '"' : '\'';
-    for (size_t i = 0; i < shown; i++) {
-        unsigned char c = s[i];
-        if (c == '\\' || c == (unsigned char)q) {
-            tmp[w++] = '\\';
-            tmp[w++] = (char)c;
-        } else if (c == '\t' || c == '\n' || c == '\r') {
-            tmp[w++] = '\\';
-            tmp[w++] = c == '\t' ? 't' : c == '\n' ? 'n' : 'r';
-        } else if (c < 0x20 || c >= 0x7f) {
-            w += (size_t)snprintf(tmp + w, 5, "\\x%02x", c);
-        } else {
-            tmp[w++] = (char)c;
-        }
-    }
-    tmp[w] = '\0';
-    return snprintf(buf, n, "b%c%s%c%s", q, tmp, q, len > shown ? "..." : "");
-}
-
-int yc_val_format(yc_val v, char *buf, size_t n)
-{
-    if (!buf) n = 0; /* just the length */
-    switch (yc_type_of(v)) {
-    case YC_T_NONE: return snprintf(buf, n, "None");
-    case YC_T_BOOL: return snprintf(buf, n, "%s", v.i ? "True" : "False");
-    case YC_T_INT: return snprintf(buf, n, "%" PRId64, v.i);
-    case YC_T_FLOAT: return format_float(v.f, buf, n);
-    case YC_T_PTR: return snprintf(buf, n, "<pointer %p>", v.p);
-    case YC_T_BYTES: return format_bytes((const unsigned char *)v.s, yc_len(v), buf, n);
-    }
-    return snprintf(buf, n, "<bad value>");
-}
-
 /* ---- configuration ---------------------------------------------------- */
 
 static char config_buf[384];

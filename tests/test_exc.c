@@ -469,14 +469,14 @@ TEST(try_raise_in_except_sets_context)
             tr("not this construct"); /* one catch per construct */
         } YC_FINALLY {
             tr("finally");
-            CHECK_FMT(yc_exc_current(), "KeyError: second");
+            CHECK_FMT(yc_exc_current(), "KeyError: 'second'");
         } YC_END;
     } YC_EXCEPT(&yc_ValueError) {
         tr("outer-value");
     } YC_EXCEPT(&yc_KeyError) {
         tr("outer-key");
         yc_exc *e = yc_exc_current();
-        CHECK_FMT(e, "KeyError: second");
+        CHECK_FMT(e, "KeyError: 'second'");
         CHECK(yc_exc_context(e) == first);
         CHECK_FMT(yc_exc_context(e), "ValueError: first");
         CHECK(yc_exc_cause(e) == NULL);
@@ -501,7 +501,7 @@ TEST(try_raise_in_finally_replaces_pending)
     } YC_EXCEPT(&yc_KeyError) {
         tr("outer-key");
         yc_exc *e = yc_exc_current();
-        CHECK_FMT(e, "KeyError: replacement");
+        CHECK_FMT(e, "KeyError: 'replacement'");
         CHECK_FMT(yc_exc_context(e), "ValueError: pending");
         CHECK(!yc_exc_suppress_context(e));
     } YC_END;
@@ -685,7 +685,7 @@ TEST(try_context_cycle_is_broken)
         CHECK(yc_exc_context(a) == b);
         CHECK(yc_exc_context(b) == NULL);
         char *s = print_to_string(a);
-        CHECK(s && strstr(s, "KeyError: b\n\nDuring handling") != NULL);
+        CHECK(s && strstr(s, "KeyError: 'b'\n\nDuring handling") != NULL);
         free(s);
     } YC_END;
     yc_exc_unref(a);
@@ -722,7 +722,7 @@ TEST(try_nested_in_handlers)
             yc_raisef(&yc_KeyError, "inner");
         } YC_EXCEPT(&yc_KeyError) {
             tr("inner-except");
-            CHECK_FMT(yc_exc_current(), "KeyError: inner");
+            CHECK_FMT(yc_exc_current(), "KeyError: 'inner'");
             CHECK_FMT(yc_exc_context(yc_exc_current()), "ValueError: outer");
         } YC_END;
         /* back to the outer exception */
@@ -913,10 +913,10 @@ TEST(exc_current_scopes)
         YC_TRY {
             yc_raisef(&yc_KeyError, "in flight");
         } YC_FINALLY {
-            CHECK_FMT(yc_exc_current(), "KeyError: in flight");
+            CHECK_FMT(yc_exc_current(), "KeyError: 'in flight'");
         } YC_END;
     } YC_EXCEPT_ANY {
-        CHECK_FMT(yc_exc_current(), "KeyError: in flight");
+        CHECK_FMT(yc_exc_current(), "KeyError: 'in flight'");
     } YC_END;
     CHECK(yc_exc_current() == NULL);
 }
@@ -1005,7 +1005,7 @@ TEST(traceback_thrown_at_yield)
     CHECK_ST(yc_next(g, NULL), YC_YIELD);
     CHECK_ST(yc_throw(g, yc_exc_new(&yc_KeyError, "thrown"), NULL), YC_RAISE);
     yc_exc *e = yc_err_take();
-    CHECK_FMT(e, "KeyError: thrown");
+    CHECK_FMT(e, "KeyError: 'thrown'");
     size_t n = 0;
     const yc_tb_entry *tb = yc_exc_traceback(e, &n);
     CHECK_EQ_INT(n, 1);
@@ -1050,7 +1050,7 @@ TEST(print_never_raised)
 {
     yc_exc *e = yc_exc_new(&yc_KeyError, "k");
     char *s = print_to_string(e);
-    CHECK_STR(s, "KeyError: k\n");
+    CHECK_STR(s, "KeyError: 'k'\n");
     free(s);
     yc_exc_unref(e);
     e = yc_exc_new_value(&yc_StopIteration, YC_NONE);
@@ -1122,7 +1122,7 @@ TEST(print_context_chain)
                  "\n"
                  "Traceback (most recent call last):\n"
                  "  File \"%s\", line %d, in p_context\n"
-                 "KeyError: while handling\n",
+                 "KeyError: 'while handling'\n",
                  __FILE__, p1_line, __FILE__, p3_line);
         CHECK_STR(s, want);
         free(s);
@@ -1145,7 +1145,7 @@ TEST(print_suppressed_context)
         snprintf(want, sizeof want,
                  "Traceback (most recent call last):\n"
                  "  File \"%s\", line %d, in print_suppressed_context\n"
-                 "KeyError: clean\n",
+                 "KeyError: 'clean'\n",
                  __FILE__, line);
         CHECK_STR(s, want);
         free(s);
@@ -1186,7 +1186,7 @@ TEST(print_three_links_and_reraise)
                  "\n"
                  "Traceback (most recent call last):\n"
                  "  File \"%s\", line %d, in print_three_links_and_reraise\n"
-                 "KeyError: k\n"
+                 "KeyError: 'k'\n"
                  "\n"
                  "The above exception was the direct cause of the following exception:\n"
                  "\n"
@@ -1376,9 +1376,9 @@ static yc_val gen_suspended_in_except(void *arg)
     } YC_EXCEPT(&yc_KeyError) {
         yc_yield(yc_int(1));
         /* 2.9: resumed from a caller handling IndexError, still sees KeyError */
-        CHECK_FMT(yc_exc_current(), "KeyError: gen's");
+        CHECK_FMT(yc_exc_current(), "KeyError: \"gen's\"");
         yc_yield(yc_int(2));
-        CHECK_FMT(yc_exc_current(), "KeyError: gen's");
+        CHECK_FMT(yc_exc_current(), "KeyError: \"gen's\"");
     } YC_END;
     return YC_NONE;
 }
@@ -1419,7 +1419,7 @@ TEST(gen_throw_caught_then_raise_chains)
     yc_exc_ref(thrown);
     CHECK_ST(yc_throw(g, thrown, NULL), YC_RAISE);
     yc_exc *e = yc_err_take();
-    CHECK_FMT(e, "KeyError: during");
+    CHECK_FMT(e, "KeyError: 'during'");
     CHECK(yc_exc_context(e) == thrown);
     CHECK(yc_exc_cause(e) == NULL);
     yc_exc_unref(e);
@@ -1639,7 +1639,7 @@ TEST(fatal_after_finally)
     int st = test_in_child(child_finally_then_fatal, NULL, buf, sizeof buf);
     CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
     CHECK(strncmp(buf, "finally ran\n", 12) == 0);
-    CHECK(strstr(buf, "KeyError: after finally\n") != NULL);
+    CHECK(strstr(buf, "KeyError: 'after finally'\n") != NULL);
     CHECK(strstr(buf, "wrong except") == NULL);
     CHECK(strstr(buf, "not reached") == NULL);
 }

@@ -145,7 +145,7 @@ TEST(exitstack_raising_callbacks_chain)
     CHECK_ST(yc_exitstack_push(s, fn_raise, "2"), YC_OK);
     CHECK_ST(yc_exitstack_callback(s, cb_raise, (void *)&yc_KeyError), YC_OK);
     yc_exc *e = unwind(s, yc_exc_new(&yc_IndexError, "body"), NULL);
-    CHECK_STR(ctx_chain(e), "ValueError: cb -> TypeError: fn 2 -> KeyError: cb -> IndexError: body");
+    CHECK_STR(ctx_chain(e), "ValueError: cb -> TypeError: fn 2 -> KeyError: 'cb' -> IndexError: body");
     yc_exc_unref(e);
 }
 
@@ -173,7 +173,7 @@ TEST(exitstack_suppress_then_more_exits)
     bool after = false;
     CHECK(unwind(s, yc_exc_new(&yc_KeyError, "k"), &after) == NULL);
     CHECK(after);
-    CHECK_STR(trace, "fn 3 KeyError: k,suppress 2 KeyError: k,fn 1 None");
+    CHECK_STR(trace, "fn 3 KeyError: 'k',suppress 2 KeyError: 'k',fn 1 None");
 }
 
 /* Suppressed, then a later exit raises: the new exception propagates with
@@ -265,7 +265,7 @@ TEST(exitstack_inside_except_block)
         tr("%s", ctx_chain(e));
         yc_exc_unref(e);
     } YC_END;
-    CHECK_STR(trace, "ValueError: cb,ValueError: cb -> KeyError: body -> TypeError: outer");
+    CHECK_STR(trace, "ValueError: cb,ValueError: cb -> KeyError: 'body' -> TypeError: outer");
 }
 
 TEST(exitstack_pop_all)
@@ -280,7 +280,7 @@ TEST(exitstack_pop_all)
     CHECK_EQ_INT(yc_exitstack_size(s), 0);
     CHECK_EQ_INT(yc_exitstack_size(t), 2);
     yc_exc *e = unwind(s, yc_exc_new(&yc_KeyError, "k"), NULL); /* nothing runs */
-    CHECK_XS(e, "KeyError: k");
+    CHECK_XS(e, "KeyError: 'k'");
     yc_exc_unref(e);
     CHECK_STR(trace, "enter A");
     /* the moved exits keep their order, and can be pushed onto again */
@@ -299,7 +299,7 @@ TEST(exitstack_close_reports_the_last_exception)
     yc_exitstack *s = yc_exitstack_new();
     CHECK_ST(yc_exitstack_callback(s, cb_raise, (void *)&yc_KeyError), YC_OK);
     CHECK_ST(yc_exitstack_close(s), YC_RAISE);
-    CHECK_EXC(&yc_KeyError, "KeyError: cb");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'cb'");
     CHECK_EQ_INT(yc_exitstack_size(s), 0);
     CHECK_ST(yc_exitstack_close(s), YC_OK);
     yc_exitstack_free(s);
@@ -316,7 +316,7 @@ TEST(exitstack_exit_direct)
     CHECK_ST(yc_exitstack_exit(s, NULL), YC_EXIT_PROPAGATE); /* nothing received */
     CHECK_ST(yc_exitstack_push(s, fn_trace, "1"), YC_OK);
     CHECK_ST(yc_exitstack_exit(s, e), YC_EXIT_PROPAGATE);
-    CHECK_STR(trace, "suppress 1 KeyError: k,suppress 1 None,fn 1 KeyError: k");
+    CHECK_STR(trace, "suppress 1 KeyError: 'k',suppress 1 None,fn 1 KeyError: 'k'");
     yc_exc_unref(e);
     yc_exitstack_free(s);
 }
@@ -380,7 +380,7 @@ TEST(exitstack_generator_managers)
     bool after = false;
     CHECK(unwind(s, yc_exc_new(&yc_KeyError, "k"), &after) == NULL);
     CHECK(after);
-    CHECK_STR(trace, "gen g2 caught KeyError: k,gen g2 done,gen g1 done");
+    CHECK_STR(trace, "gen g2 caught KeyError: 'k',gen g2 done,gen g1 done");
 }
 
 /* Exit stacks nest: an inner stack is a manager of the outer. */
@@ -397,7 +397,7 @@ TEST(exitstack_nested_stacks)
     CHECK(v.p == inner);
     yc_exc *e = unwind(outer, yc_exc_new(&yc_IndexError, "body"), NULL);
     CHECK_STR(trace, "cb i");
-    CHECK_STR(ctx_chain(e), "ValueError: cb -> KeyError: cb -> IndexError: body");
+    CHECK_STR(ctx_chain(e), "ValueError: cb -> KeyError: 'cb' -> IndexError: body");
     yc_exc_unref(e);
 }
 

@@ -103,7 +103,7 @@ static void drive_paths(const yc_gen_opts *opts)
     g = yc_gen_new(paths_body, NULL, opts);
     CHECK_ST(yc_next(g, &v), YC_YIELD);
     CHECK_ST(yc_throw(g, yc_exc_new(&yc_KeyError, "out"), &v), YC_RAISE);
-    CHECK_EXC(&yc_KeyError, "KeyError: out");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'out'");
     CHECK_ST(yc_gen_free(g), YC_OK);
     finally_runs = 0;
 }

@@ -297,7 +297,7 @@ TEST(user_iter_foreach_error)
     }
     CHECK_ST(st, YC_RAISE);
     CHECK_EQ_INT(n, 3);
-    CHECK_EXC(&yc_KeyError, "KeyError: failed at 3");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'failed at 3'");
     yc_iter_free(&r->it);
 }
 
@@ -486,7 +486,7 @@ TEST(generator_iter_dispatch)
     CHECK_ST(yc_iter_send(it, yc_int(7), &v), YC_YIELD);
     CHECK_INTV(v, 7);
     CHECK_ST(yc_iter_throw(it, yc_exc_new(&yc_KeyError, "in"), &v), YC_RAISE);
-    CHECK_EXC(&yc_KeyError, "KeyError: in");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'in'");
     CHECK_EQ_INT(gen_finally_runs, 1);
     CHECK_EQ_INT(yc_gen_state_of(g), YC_GEN_CLOSED);
     CHECK_ST(yc_iter_close(it, &v), YC_OK);
@@ -554,7 +554,7 @@ TEST(generator_iter_free_keeps_pending_error)
     yc_iter_free(yc_gen_iter(g));
     CHECK_EQ_INT(gen_finally_runs, 1);
     CHECK(yc_err_get() == mine);
-    CHECK_EXC(&yc_KeyError, "KeyError: mine");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'mine'");
     yc_exc_unref(mine);
     CHECK_EQ_INT(live_gens(), 0);
 }

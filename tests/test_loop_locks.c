@@ -508,7 +508,7 @@ TEST(condition_wait_for_predicate_raises)
 {
     C = yc_condition_new(NULL);
     run_main(pred_raises_main, NULL);
-    CHECK_STR(trace, "KeyError: pred locked=False");
+    CHECK_STR(trace, "KeyError: 'pred' locked=False");
     CHECK_ST(yc_condition_free(C), YC_OK);
 }
 

@@ -252,7 +252,7 @@ TEST(misuse_resume_closed)
         yc_exc_ref(e);
         CHECK_ST(yc_throw(g, e, &v), YC_RAISE);
         CHECK(yc_err_get() == e); /* raised as is */
-        CHECK_EXC(&yc_KeyError, "KeyError: into closed");
+        CHECK_EXC(&yc_KeyError, "KeyError: 'into closed'");
         yc_exc_unref(e);
     }
     CHECK_EQ_INT(steps, 3);

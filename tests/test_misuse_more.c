@@ -1008,7 +1008,7 @@ TEST(yc_exc_set_cause_cycle_refused)
     CHECK(yc_exc_cause(e) == NULL);
     char buf[64];
     yc_exc_format(e, buf, sizeof buf);
-    CHECK_STR(buf, "KeyError: k");
+    CHECK_STR(buf, "KeyError: 'k'");
     yc_exc_unref(a);
     yc_exc_unref(b);
     yc_exc_unref(c);
@@ -1123,7 +1123,7 @@ TEST(format_into_a_null_buffer)
 {
     /* buf NULL: only the length is computed, whatever n says */
     yc_exc *e = yc_exc_new(&yc_KeyError, "k");
-    CHECK_EQ_INT(yc_exc_format(e, NULL, 100), 11);
+    CHECK_EQ_INT(yc_exc_format(e, NULL, 100), 13);
     CHECK_EQ_INT(yc_exc_format(NULL, NULL, 100), 4);
     yc_exc_unref(e);
     CHECK_EQ_INT(yc_val_format(yc_int(12345), NULL, 100), 5);
@@ -1382,7 +1382,7 @@ TEST(yc_exc_print_null_file_is_stderr)
     char out[256];
     int st = test_in_child(print_to_null_file, NULL, out, sizeof out);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    CHECK_STR(out, "KeyError: to stderr\nNone\n");
+    CHECK_STR(out, "KeyError: 'to stderr'\nNone\n");
 }
 
 static void hook_noop(yc_exc *e, const char *obj, void *ud)
@@ -1447,7 +1447,7 @@ TEST(yc_set_fatal_hook_null_restores_the_default)
     CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
     CHECK(strstr(out, "custom") == NULL);
     CHECK(strstr(out, "yieldc: uncaught exception outside any generator (no YC_TRY):\n") == out);
-    CHECK(strstr(out, "KeyError: nobody catches this\n") != NULL);
+    CHECK(strstr(out, "KeyError: 'nobody catches this'\n") != NULL);
 }
 
 TEST(yc_cm_enter_null_out)

@@ -131,7 +131,7 @@ TEST(min_max_with_and_without_key)
     yc_iter_free(r);
     r = yc_iter_range(0, 100, 1);
     CHECK_ST(yc_iter_min(r, neg, NULL, &out), YC_RAISE); /* the key raises at 13 */
-    CHECK_EXC(&yc_KeyError, "KeyError: 13");
+    CHECK_EXC(&yc_KeyError, "KeyError: '13'");
     yc_iter_free(r);
 }
 

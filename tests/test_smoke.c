@@ -79,7 +79,7 @@ TEST(smoke_throw_caught)
     CHECK_ST(yc_throw(g, yc_exc_new(&yc_ValueError, "x"), &v), YC_YIELD);
     CHECK_INTV(v, 42);
     CHECK_ST(yc_throw(g, yc_exc_new(&yc_KeyError, "k"), &v), YC_RAISE);
-    CHECK_EXC(&yc_KeyError, "KeyError: k");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'k'");
     CHECK_EQ_INT(yc_gen_state_of(g), YC_GEN_CLOSED);
     CHECK_ST(yc_gen_free(g), YC_OK);
 }

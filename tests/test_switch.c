@@ -267,7 +267,7 @@ TEST(switch_fp_control_state_at_end)
     CHECK_ST(yc_gen_free(g), YC_OK);
     g = yc_gen_new(fpmode_end_body, (void *)1, NULL);
     CHECK_ST(yc_next(g, &v), YC_RAISE);
-    CHECK_EXC(&yc_KeyError, "KeyError: k");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'k'");
     CHECK_FP_MODE(RND_UP, false);
     CHECK_ST(yc_gen_free(g), YC_OK);
     _mm_setcsr(saved_csr);
@@ -457,7 +457,7 @@ TEST(switch_fp_control_state_at_end)
     CHECK_ST(yc_gen_free(g), YC_OK);
     g = yc_gen_new(fpmode_end_body, (void *)1, NULL);
     CHECK_ST(yc_next(g, &v), YC_RAISE);
-    CHECK_EXC(&yc_KeyError, "KeyError: k");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'k'");
     CHECK_FP_MODE(RND_UP, false);
     CHECK_ST(yc_gen_free(g), YC_OK);
     fpcr_set(saved);
@@ -1172,7 +1172,7 @@ TEST(switch_callee_saved_registers)
                                &st),
                  0);
     CHECK_ST(st, YC_RAISE);
-    CHECK_EXC(&yc_KeyError, "KeyError: k");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'k'");
     CHECK_ST(yc_gen_free(g), YC_OK);
 }
 #endif /* __x86_64__ && __ELF__ */
@@ -1365,7 +1365,7 @@ TEST(switch_callee_saved_registers)
                                &st),
                  0);
     CHECK_ST(st, YC_RAISE);
-    CHECK_EXC(&yc_KeyError, "KeyError: k");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'k'");
     CHECK_ST(yc_gen_free(g), YC_OK);
 }
 #endif /* __aarch64__ && __ELF__ */

@@ -610,7 +610,7 @@ static void *worker(void *arg)
                 /* one that raises: only this thread's indicator gets it */
                 TCHECK_EQ(yc_throw(gs[k], yc_exc_new(&yc_KeyError, "t%d", id), &v), YC_RAISE);
                 char want[32];
-                snprintf(want, sizeof want, "KeyError: t%d", id);
+                snprintf(want, sizeof want, "KeyError: 't%d'", id);
                 TCHECK_EXC(&yc_KeyError, want);
             }
             TCHECK_EQ(yc_gen_free(gs[k]), YC_OK);

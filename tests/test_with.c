@@ -63,10 +63,10 @@ TEST(cm_enter_fails_by_raise_and_by_status)
     yc_cm *cm = log_init(&a, "A");
     a.enter_fail = &yc_KeyError;
     CHECK_ST(yc_cm_enter(cm, NULL), YC_RAISE);
-    CHECK_EXC(&yc_KeyError, "KeyError: enter A");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'enter A'");
     a.by_status = true;
     CHECK_ST(yc_cm_enter(cm, NULL), YC_RAISE);
-    CHECK_EXC(&yc_KeyError, "KeyError: enter A");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'enter A'");
 }
 
 /* A direct call runs the exit in the caller's context: with nothing
@@ -80,7 +80,7 @@ TEST(cm_exit_direct_runs_in_callers_context)
     CHECK_ST(yc_cm_exit(cm, e), YC_RAISE);
     CHECK(!a.current_was_seen);
     yc_exc *f = yc_err_take();
-    CHECK_XS(f, "KeyError: exit A");
+    CHECK_XS(f, "KeyError: 'exit A'");
     CHECK(yc_exc_context(f) == NULL);
     yc_exc_unref(f);
     yc_exc_unref(e);
@@ -201,7 +201,7 @@ TEST(with_exit_suppresses)
     reached = 1;
     tr("after");
     CHECK_EQ_INT(reached, 1);
-    CHECK_STR(trace, "enter A,exit A KeyError: k,free A,after");
+    CHECK_STR(trace, "enter A,exit A KeyError: 'k',free A,after");
     CHECK(yc_exc_current() == NULL);
 }
 
@@ -225,9 +225,9 @@ TEST(with_exit_raises_replaces_with_context)
         } YC_EXCEPT_ANY {
             tr("caught %s", ctx_chain(yc_exc_current()));
         } YC_END;
-        CHECK_STR(trace, by_status ? "enter A,exit A KeyError: k,free A,caught TypeError: exit A"
-                                   : "enter A,exit A KeyError: k,free A,caught TypeError: exit A -> "
-                                     "KeyError: k");
+        CHECK_STR(trace, by_status ? "enter A,exit A KeyError: 'k',free A,caught TypeError: exit A"
+                                   : "enter A,exit A KeyError: 'k',free A,caught TypeError: exit A -> "
+                                     "KeyError: 'k'");
     }
 }
 
@@ -281,7 +281,7 @@ TEST(with_enter_fails)
             tr("caught %s", xs(e));
         } YC_END;
         /* neither the body nor exit ran; the manager was released */
-        CHECK_STR(trace, "enter A,free A,caught KeyError: enter A");
+        CHECK_STR(trace, "enter A,free A,caught KeyError: 'enter A'");
     }
 }
 
@@ -463,7 +463,7 @@ TEST(with_break_exit_raises_caught_in_same_function)
         tr("caught %s", xs(yc_exc_current()));
     } YC_END;
     CHECK_EQ_INT(iterations, 1);
-    CHECK_STR(trace, "enter A,exit A None,free A,caught KeyError: exit A");
+    CHECK_STR(trace, "enter A,exit A None,free A,caught KeyError: 'exit A'");
 }
 
 TEST(with_nested_exits_innermost_first)
@@ -648,7 +648,7 @@ TEST(with_in_generator_throw_suppressed)
     CHECK_ST(yc_next(g, &v), YC_YIELD);
     CHECK_ST(yc_throw(g, yc_exc_new(&yc_KeyError, "k"), &v), YC_YIELD);
     CHECK_INTV(v, 2);
-    CHECK_STR(trace, "enter A,exit A KeyError: k,free A");
+    CHECK_STR(trace, "enter A,exit A KeyError: 'k',free A");
     CHECK_ST(yc_gen_free(g), YC_OK);
 }
 
@@ -759,7 +759,7 @@ TEST(closing_close_error_replaces)
     } YC_EXCEPT_ANY {
         tr("%s", ctx_chain(yc_exc_current()));
     } YC_END;
-    CHECK_STR(trace, "RuntimeError: generator ignored GeneratorExit -> KeyError: k");
+    CHECK_STR(trace, "RuntimeError: generator ignored GeneratorExit -> KeyError: 'k'");
     CHECK_EQ_INT(unraisable, 1); /* freeing it closed it once more */
     yc_set_unraisable_hook(NULL, NULL);
 }

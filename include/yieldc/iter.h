@@ -455,4 +455,58 @@ YC_API int yc_iter_collect(yc_iter *it, yc_vec *out);
 /* Releases every item and the array; *v becomes empty. NULL is ignored. */
 YC_API void yc_vec_free(yc_vec *v);
 
+/* sorted(it, key=key, reverse=reverse): every remaining item of it, copied
+ * (yc_val_copy), into *out in order (overwritten; free with yc_vec_free).
+ * key (NULL: the item itself) is called once per item, inside a frame of
+ * its own (it may raise); items compare as Python's < does (numbers with
+ * numbers, bytes with bytes: anything else raises TypeError "'<' not
+ * supported between instances of 'int' and 'bytes'"). Stable, also
+ * reversed. O(n log n) comparisons, memory for every item. Borrows it.
+ * Returns YC_OK, or a negative status with *out empty: it or out NULL
+ * (TypeError), an error of it or of key, a failed comparison, MemoryError. */
+YC_API int yc_iter_sorted(yc_iter *it, yc_map_fn key, void *ctx, bool reverse, yc_vec *out);
+/* heapq.nlargest(n, it, key) and nsmallest: the first n items of
+ * yc_iter_sorted(it, key, ctx, reverse: true / false), as Python defines
+ * them (ties keep their order of arrival). Same returns; memory for every
+ * item of it, not only n. */
+YC_API int yc_iter_nlargest(yc_iter *it, size_t n, yc_map_fn key, void *ctx, yc_vec *out);
+YC_API int yc_iter_nsmallest(yc_iter *it, size_t n, yc_map_fn key, void *ctx, yc_vec *out);
+
+/* ----------------------------------------------------------------------
+ * Counter (collections.Counter)
+ *
+ * Counts of keys, in the order keys were first added. Keys compare as
+ * Python's == (1, 1.0 and True are one key; BYTES by content, tuples item
+ * by item, PTR by address; a NaN equals nothing, so every NaN added is a
+ * new key) and are copied when first added (yc_val_copy). Counts are
+ * int64: a sum that would overflow raises OverflowError. Not thread-safe.
+ * -------------------------------------------------------------------- */
+
+typedef struct yc_counter yc_counter;
+
+/* Counter(): a new, empty counter, or NULL with MemoryError pending. */
+YC_API yc_counter *yc_counter_new(void);
+/* Frees c and its keys. NULL (or not a counter) is ignored. */
+YC_API void yc_counter_free(yc_counter *c);
+/* c[key] += n (n may be negative or 0: a key added with 0 counts, as in
+ * Python). Borrows key. YC_OK; YC_EINVAL (TypeError "yc_counter_add:
+ * counter is NULL or not a counter"), YC_ENOMEM, or YC_RAISE
+ * (OverflowError "counter: a count overflows int64", the count unchanged). */
+YC_API int yc_counter_add(yc_counter *c, yc_val key, int64_t n);
+/* c[key]: the count, 0 for a key never added (and for c NULL). */
+YC_API int64_t yc_counter_get(const yc_counter *c, yc_val key);
+/* len(c): the number of keys; 0 for NULL. */
+YC_API size_t yc_counter_len(const yc_counter *c);
+/* c.update(it): c[item] += 1 for every remaining item of it (a reducer:
+ * borrows it, asks for blocks). YC_OK when it is exhausted; else the
+ * failure of it or of yc_counter_add, with the counts of the items before
+ * it kept. c not a counter or it NULL: YC_EINVAL (TypeError). */
+YC_API int yc_iter_count_into(yc_iter *it, yc_counter *c);
+/* c.most_common(n): up to n (key, count) tuples, highest count first, keys
+ * of equal count in the order they were first added; n SIZE_MAX for all.
+ * The tuples are owned (release with yc_vec_free). Returns YC_OK, or a
+ * negative status with *out empty: out NULL or c not a counter
+ * (TypeError), MemoryError. */
+YC_API int yc_counter_most_common(const yc_counter *c, size_t n, yc_vec *out);
+
 #endif

@@ -270,9 +270,15 @@ YC_API size_t yc_task_remove_done_callback(yc_task *t, yc_task_cb cb, void *ud);
  * timeout <= 0 cancels t at once if it is not done. INFINITY: no timeout.
  * t is borrowed. */
 YC_API yc_val yc_wait_for(yc_task *t, double timeout);
+/* These four are macros over the functions of the same name (which stay
+ * callable through a pointer): they pass the call site, so the traceback
+ * of their errors, a misuse such as a call outside a task included, names
+ * the caller's file, line and function, as yc_await's does. */
+#define yc_wait_for(t, timeout) yc__wait_for((t), (timeout), __FILE__, __LINE__, __func__)
 /* await asyncio.shield(t): as yc_await, but cancelling the awaiting task
  * raises CancelledError here and leaves t running. */
 YC_API yc_val yc_shield(yc_task *t);
+#define yc_shield(t) yc__shield((t), __FILE__, __LINE__, __func__)
 
 /* gather(): awaits all of ts (borrowed) and returns nothing: read each
  * task's result. Without YC_RETURN_EXCEPTIONS the first exception (or
@@ -282,6 +288,7 @@ YC_API yc_val yc_shield(yc_task *t);
  * returns at once. */
 #define YC_RETURN_EXCEPTIONS 1u
 YC_API void yc_gather(yc_task *const *ts, size_t n, unsigned flags);
+#define yc_gather(ts, n, flags) yc__gather((ts), (n), (flags), __FILE__, __LINE__, __func__)
 /* The same as a future (caller-side; asyncio.gather's return value): done
  * when gather would return; its result is None, its exception the one
  * gather would raise; cancelling it cancels the children. New reference. */
@@ -295,6 +302,8 @@ YC_API yc_task *yc_gather_future(yc_task *const *ts, size_t n, unsigned flags);
 #define YC_FIRST_COMPLETED 1
 #define YC_FIRST_EXCEPTION 2
 YC_API size_t yc_wait(yc_task *const *ts, size_t n, double timeout, int return_when);
+#define yc_wait(ts, n, timeout, return_when)                                  \
+    yc__wait((ts), (n), (timeout), (return_when), __FILE__, __LINE__, __func__)
 
 /* asyncio.as_completed(ts, timeout) (3.13's form): an iterator whose next,
  * called in a task, waits for the next task to finish and yields it as
@@ -561,5 +570,12 @@ YC_API int yc_barrier_format(const yc_barrier *b, char *buf, size_t n);
 YC_API yc_val yc__await(yc_task *t, const char *file, int line);
 YC_API void yc__sleep(double delay, const char *file, int line);
 YC_API void yc__sleep_until(double when, const char *file, int line);
+YC_API yc_val yc__wait_for(yc_task *t, double timeout, const char *file, int line,
+                           const char *func);
+YC_API yc_val yc__shield(yc_task *t, const char *file, int line, const char *func);
+YC_API void yc__gather(yc_task *const *ts, size_t n, unsigned flags, const char *file, int line,
+                       const char *func);
+YC_API size_t yc__wait(yc_task *const *ts, size_t n, double timeout, int return_when,
+                       const char *file, int line, const char *func);
 
 #endif

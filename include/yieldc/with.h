@@ -115,7 +115,7 @@ YC_API const char *yc_cm_name(const yc_cm *cm);
 
 #define YC_WITH(cm, var)                                                      \
     {                                                                         \
-        yc__with yc__w YC__WITH_CLEANUP;                                      \
+        YC__NOSHADOW(yc__with yc__w YC__WITH_CLEANUP;)                        \
         yc__with_enter(&yc__w, (cm), __FILE__, __LINE__, __func__);           \
         if (setjmp(yc__w.t.jb) == 0) {                                        \
             yc_val var = yc__w.value;                                         \
@@ -213,6 +213,38 @@ YC_API yc_cm *yc_cm_suppress_n(const yc_exc_type *const *types, size_t n);
     yc_cm_suppress_n((const yc_exc_type *const[]){__VA_ARGS__},               \
                      sizeof((const yc_exc_type *const[]){__VA_ARGS__}) /      \
                          sizeof(const yc_exc_type *))
+
+/* contextlib.nullcontext(value): enter binds value (borrowed: what it
+ * points to must outlive the manager's use), exit does nothing and never
+ * suppresses. For code that takes a manager when there is nothing to
+ * manage. Reusable. Returns NULL only with MemoryError. */
+YC_API yc_cm *yc_cm_nullcontext(yc_val value);
+/* contextlib.chdir(path): enter changes the working directory to path
+ * (copied) and binds None; exit goes back to the directory enter left
+ * (held open as a descriptor, so it works even if that directory was
+ * renamed) and never suppresses. Reentrant: nested enters of the same
+ * manager go back one level per exit. A failing chdir raises at enter
+ * FileNotFoundError, PermissionError, NotADirectoryError or OSError,
+ * "[Errno 2] No such file or directory: 'path'"; a failing return raises
+ * OSError at exit. The working directory belongs to the process: not for
+ * tasks or threads that use relative paths at the same time. path NULL:
+ * TypeError "yc_cm_chdir: path is NULL". */
+YC_API yc_cm *yc_cm_chdir(const char *path);
+/* contextlib.redirect_stdout / redirect_stderr for C streams: while the
+ * block runs, what is written to stream goes where target writes. Enter
+ * flushes both streams and makes stream's file descriptor a copy of
+ * target's (dup2), so printf, write(1, ...) and child processes all follow
+ * it; exit flushes stream and puts its descriptor back. Binds
+ * yc_ptr(target); never suppresses. Borrows both streams, which must stay
+ * open while the manager is entered. Reentrant. A manager freed inside its
+ * block puts the stream back first. A failing dup2 raises OSError with its
+ * errno (EBADF for a stream without a descriptor, such as one of
+ * fmemopen). stream or target NULL: TypeError "yc_cm_redirect: stream is
+ * NULL" ("target"). */
+YC_API yc_cm *yc_cm_redirect(FILE *stream, FILE *target);
+/* redirect_stdout(target), redirect_stderr(target) */
+#define yc_cm_redirect_stdout(target) yc_cm_redirect(stdout, (target))
+#define yc_cm_redirect_stderr(target) yc_cm_redirect(stderr, (target))
 
 /* ======================================================================
  * Exit stacks (contextlib.ExitStack)

@@ -141,7 +141,7 @@ TEST(sec10_4_full_generator_single_use)
     CHECK_ST(yc_iter_send(g, yc_int(9), &v), YC_YIELD); /* the value is ignored */
     CHECK_INTV(v, 1);
     CHECK_ST(yc_iter_throw(g, yc_exc_new(&yc_KeyError, "k"), &v), YC_RAISE);
-    CHECK_EXC(&yc_KeyError, "KeyError: k");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'k'");
     CHECK_EQ_INT(t.finally_runs, 1); /* the source was released with it */
     CHECK_ST(yc_iter_next(g, &v), YC_RETURN);
     yc_iter_free(g);

@@ -618,7 +618,7 @@ TEST(sec11_13_sec12_23_sec12_24_sec12_26_gather)
     log_clear();
     CHECK_ST(run_v(gather_main, NULL, NULL), YC_OK);
     CHECK_LOG_IS("raising at 100|gather raised at 100: k|sibling cancelled 0 result 0.3|"
-                 "item 0.3|item: KeyError: k|item 0.2|empty gather");
+                 "item 0.3|item: KeyError: 'k'|item 0.2|empty gather");
 }
 
 static yc_val gather_waiter(void *arg)

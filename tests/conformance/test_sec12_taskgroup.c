@@ -100,7 +100,7 @@ TEST(sec12_33_two_failures_in_one_iteration_are_grouped)
     CHECK_ST(run_v(two_fail, NULL, NULL), YC_OK);
     CHECK_LOG_IS("raise a at 100|raise bK at 100|s cancelled at 100|"
                  "ExceptionGroup: unhandled errors in a TaskGroup (2 sub-exceptions)|"
-                 " member: ValueError: a| member: KeyError: bK");
+                 " member: ValueError: a| member: KeyError: 'bK'");
 }
 
 static yc_val body_raises(void *arg)
@@ -132,7 +132,7 @@ TEST(sec12_34_the_body_s_exception_joins_the_group)
     CHECK_ST(run_v(body_raises, NULL, NULL), YC_OK);
     CHECK_LOG_IS("s cancelled at 100|"
                  "ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)|"
-                 " member: KeyError: body");
+                 " member: KeyError: 'body'");
 }
 
 static yc_val system_exit(void *arg)

@@ -277,7 +277,7 @@ TEST(c1_4_raise_before_first_yield)
     CHECK_ST(yc_next(g, &v), YC_RAISE);
     yc_exc *e = yc_err_take();
     CHECK(e != NULL && e == raised_obj); /* the same object */
-    CHECK_EXC_OBJ(e, &yc_KeyError, "KeyError: early");
+    CHECK_EXC_OBJ(e, &yc_KeyError, "KeyError: 'early'");
     CHECK(yc_exc_context(e) == NULL);
     CHECK(yc_exc_cause(e) == NULL);
     /* its traceback names the generator and the raise site */

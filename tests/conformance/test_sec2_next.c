@@ -736,7 +736,7 @@ TEST(c2_9_exc_info_saved_per_generator)
     yc_val v;
     CHECK_ST(yc_next(g, &v), YC_YIELD);
     CHECK_INTV(v, 1);
-    CHECK_EXC_OBJ(seen[0], &yc_KeyError, "KeyError: k");
+    CHECK_EXC_OBJ(seen[0], &yc_KeyError, "KeyError: 'k'");
     CHECK(yc_exc_current() == NULL); /* not the generator's KeyError */
     YC_TRY {
         yc_raisef(&yc_IndexError, "c");
@@ -772,7 +772,7 @@ TEST(c2_9_raise_in_resumed_except_block_chains_own_exception)
         yc_exc *e = yc_err_take();
         CHECK_EXC_OBJ(e, &yc_TypeError, "TypeError: t");
         yc_exc *ctx = yc_exc_context(e);
-        CHECK_EXC_OBJ(ctx, &yc_KeyError, "KeyError: k");
+        CHECK_EXC_OBJ(ctx, &yc_KeyError, "KeyError: 'k'");
         /* the KeyError was raised when the caller handled nothing */
         CHECK(ctx && yc_exc_context(ctx) == NULL);
         yc_exc_unref(e);
@@ -802,7 +802,7 @@ TEST(c2_9_two_generators_keep_their_own)
     yc_val va, vb, va2, vb2;
     CHECK_ST(yc_next(a, &va), YC_YIELD);
     CHECK_ST(yc_next(b, &vb), YC_YIELD);
-    CHECK_EXC_OBJ(va.p, &yc_KeyError, "KeyError: own");
+    CHECK_EXC_OBJ(va.p, &yc_KeyError, "KeyError: 'own'");
     CHECK_EXC_OBJ(vb.p, &yc_OSError, "OSError: own");
     CHECK_ST(yc_next(b, &vb2), YC_YIELD);
     CHECK_ST(yc_next(a, &va2), YC_YIELD);

@@ -239,7 +239,7 @@ TEST(c3_4_send_on_closed)
         case 1:
             CHECK_ST(yc_next(g, &v), YC_YIELD);
             CHECK_ST(yc_next(g, &v), YC_RAISE);
-            CHECK_EXC(&yc_KeyError, "KeyError: x");
+            CHECK_EXC(&yc_KeyError, "KeyError: 'x'");
             break;
         case 2:
             CHECK_ST(yc_next(g, &v), YC_YIELD);

@@ -311,7 +311,7 @@ TEST(c4_2_thrown_exception_chains_to_generators_own_exception)
         yc_exc *got = yc_err_take();
         CHECK(got == e);
         yc_exc *ctx = yc_exc_context(got);
-        CHECK_EXC_OBJ(ctx, &yc_KeyError, "KeyError: k");
+        CHECK_EXC_OBJ(ctx, &yc_KeyError, "KeyError: 'k'");
         CHECK(ctx && yc_exc_context(ctx) == NULL);
         yc_exc_unref(got);
     } YC_END;
@@ -603,7 +603,7 @@ TEST(c4_7_throw_into_closed)
             while (yc_next(g, &v) == YC_YIELD) {}
         } else if (how == 1) {
             CHECK_ST(yc_throw(g, yc_exc_new(&yc_KeyError, "first"), &v), YC_RAISE);
-            CHECK_EXC(&yc_KeyError, "KeyError: first");
+            CHECK_EXC(&yc_KeyError, "KeyError: 'first'");
         } else {
             CHECK_ST(yc_close(g, &v), YC_OK);
         }

@@ -477,13 +477,13 @@ TEST(close_raises_other_exception_from_finally) /* [5.4] */
     CHECK_ST(yc_next(g, &v), YC_YIELD);
     CHECK_ST(yc_close(g, &v), YC_RAISE);
     yc_exc *e = yc_err_take();
-    CHECK_EXC_IS(e, &yc_KeyError, "KeyError: k");
+    CHECK_EXC_IS(e, &yc_KeyError, "KeyError: 'k'");
     CHECK_EXC_IS(yc_exc_context(e), &yc_GeneratorExit, "GeneratorExit");
     yc_exc_unref(e);
     CHECK_LOG("inner finally", "outer finally");
     CHECK_EQ_INT(log_st[0], YC_GEN_RUNNING);
     CHECK_EQ_INT(log_st[1], YC_GEN_RUNNING);
-    CHECK_STR(cur_text[0], "KeyError: k"); /* the outer finally sees the KeyError */
+    CHECK_STR(cur_text[0], "KeyError: 'k'"); /* the outer finally sees the KeyError */
     CHECK_EQ_INT(yc_gen_state_of(g), YC_GEN_CLOSED);
     CHECK_ST(yc_gen_free(g), YC_OK);
 }

@@ -215,7 +215,7 @@ TEST(c6_1_stop_iteration_raised_while_handling)
     yc_exc *si = yc_exc_cause(e);
     CHECK_PEP479(e, si);
     CHECK_EXC_OBJ(si, &yc_StopIteration, "StopIteration: 1");
-    CHECK_EXC_OBJ(yc_exc_context(si), &yc_KeyError, "KeyError: k");
+    CHECK_EXC_OBJ(yc_exc_context(si), &yc_KeyError, "KeyError: 'k'");
     yc_exc_unref(e);
     CHECK_ST(yc_gen_free(g), YC_OK);
 }

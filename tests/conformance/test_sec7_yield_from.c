@@ -946,7 +946,7 @@ TEST(yf_throw_sub_raises_other_caught_in_outer) /* [7.6] */
     CHECK_ST(yc_next(g, &v), YC_YIELD);
     CHECK_ST(yc_throw(g, yc_exc_new(&yc_ValueError, "v"), &v), YC_YIELD);
     CHECK_INTV(v, 555);
-    CHECK_STR(cfg.c.text, "KeyError: from sub");
+    CHECK_STR(cfg.c.text, "KeyError: 'from sub'");
     CHECK_STR(cfg.c.ctx, "ValueError: v");
     CHECK_STR(cfg.c.cause, "-");
     CHECK_STATE(g, YC_GEN_SUSPENDED);
@@ -966,7 +966,7 @@ TEST(yf_throw_sub_raises_other_uncaught) /* [7.6] */
     CHECK_ST(yc_next(g, &v), YC_YIELD);
     CHECK_ST(yc_throw(g, yc_exc_new(&yc_ValueError, "v"), &v), YC_RAISE);
     yc_exc *e = yc_err_take();
-    CHECK_EXC_IS(e, &yc_KeyError, "KeyError: from sub");
+    CHECK_EXC_IS(e, &yc_KeyError, "KeyError: 'from sub'");
     CHECK_EXC_IS(yc_exc_context(e), &yc_ValueError, "ValueError: v");
     /* traceback: raised in sub, passed through outer */
     size_t ntb = 0;
@@ -1105,7 +1105,7 @@ TEST(yf_throw_plain_iterator_raises_other) /* [7.6] */
     yc_val v;
     CHECK_ST(yc_throw(g, yc_exc_new(&yc_ValueError, "v"), &v), YC_YIELD);
     CHECK_INTV(v, 555);
-    CHECK_STR(cfg.c.text, "KeyError: from cit throw");
+    CHECK_STR(cfg.c.text, "KeyError: 'from cit throw'");
     CHECK(yc_gen_yieldfrom(g) == NULL);
     teardown();
 }
@@ -1277,7 +1277,7 @@ TEST(yf_close_sub_close_raises_caught_then_outer_ignores) /* [7.7] */
     CHECK_STATE(G_sub, YC_GEN_CLOSED);
     CHECK(yc_gen_yieldfrom(g) == NULL);
     CHECK_STR(sub_c.text, "GeneratorExit");
-    CHECK_STR(cfg.c.text, "KeyError: k"); /* E, not GeneratorExit, raised in outer */
+    CHECK_STR(cfg.c.text, "KeyError: 'k'"); /* E, not GeneratorExit, raised in outer */
     CHECK_STR(cfg.c.ctx, "GeneratorExit"); /* sub's GeneratorExit */
     CHECK_LOG("outer start", "sub finally", "outer caught");
     CHECK_EQ_INT(at("outer caught")->out, YC_GEN_RUNNING);
@@ -1297,7 +1297,7 @@ TEST(yf_close_sub_close_raises_uncaught) /* [7.7] */
     CHECK_ST(yc_next(g, &v), YC_YIELD);
     CHECK_ST(yc_close(g, &v), YC_RAISE);
     yc_exc *e = yc_err_take();
-    CHECK_EXC_IS(e, &yc_KeyError, "KeyError: k");
+    CHECK_EXC_IS(e, &yc_KeyError, "KeyError: 'k'");
     CHECK_EXC_IS(yc_exc_context(e), &yc_GeneratorExit, "GeneratorExit");
     yc_exc_unref(e);
     CHECK_LOG("outer start", "sub finally", "outer finally");
@@ -1315,7 +1315,7 @@ TEST(yf_close_plain_iterator_close_raises) /* [7.7] */
     yc_val v;
     CHECK_ST(yc_close(g, &v), YC_OK);
     CHECK_INTV(v, 99); /* outer caught E (not GeneratorExit) and returned (3.13) */
-    CHECK_STR(cfg.c.text, "KeyError: from cit close");
+    CHECK_STR(cfg.c.text, "KeyError: 'from cit close'");
     CHECK_STR(cfg.c.ctx, "-");
     CHECK_EQ_INT(c.nclose, 1);
     CHECK_EQ_INT(c.nthrow, 0);
@@ -1662,7 +1662,7 @@ TEST(yf_chain_throw_uncaught_unwinds_all) /* [7.9] */
     yc_exc_ref(e);
     CHECK_ST(yc_throw(L[0], e, &v), YC_RAISE);
     CHECK(yc_err_get() == e);
-    CHECK_EXC(&yc_KeyError, "KeyError: deep");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'deep'");
     yc_exc_unref(e);
     CHECK_FIN_ORDER();
     CHECK_SEEN_ALL(1, YC_GEN_RUNNING); /* inside L3's finally */

@@ -150,7 +150,7 @@ TEST(state_running_to_closed_on_exception) /* [8.1] */
     CHECK_ST(yc_next(g, &v), YC_YIELD);
     CHECK_STATE(g, YC_GEN_SUSPENDED);
     CHECK_ST(yc_next(g, &v), YC_RAISE);
-    CHECK_EXC(&yc_KeyError, "KeyError: gone");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'gone'");
     CHECK_STATE(g, YC_GEN_CLOSED);
     CHECK_LOG("start", "raising");
     CHECK_ALL_RUNNING();
@@ -345,7 +345,7 @@ TEST(state_closed_stays_closed_after_raise) /* [8.5] */
     yc_gen *g = self = mk(raiser, NULL, "raiser");
     CHECK_ST(yc_next(g, NULL), YC_YIELD);
     CHECK_ST(yc_next(g, NULL), YC_RAISE);
-    CHECK_EXC(&yc_KeyError, "KeyError: gone");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'gone'");
     check_closed_stays_closed(g);
     CHECK_ST(yc_gen_free(g), YC_OK);
 }
@@ -375,7 +375,7 @@ TEST(state_closed_stays_closed_after_throw_into_created) /* [8.5] */
     log_reset();
     yc_gen *g = self = mk(recorder, NULL, "rec");
     CHECK_ST(yc_throw(g, yc_exc_new(&yc_KeyError, "k"), NULL), YC_RAISE);
-    CHECK_EXC(&yc_KeyError, "KeyError: k");
+    CHECK_EXC(&yc_KeyError, "KeyError: 'k'");
     check_closed_stays_closed(g);
     CHECK_EQ_INT(log_n, 0);
     CHECK_ST(yc_gen_free(g), YC_OK);

@@ -141,7 +141,7 @@ TEST(sec9_3_didnt_yield_inside_except)
         tr("%s", ctx_chain(e));
         yc_exc_unref(e);
     } YC_END;
-    CHECK_STR(trace, "RuntimeError: generator didn't yield -> StopIteration: 5 -> KeyError: o");
+    CHECK_STR(trace, "RuntimeError: generator didn't yield -> StopIteration: 5 -> KeyError: 'o'");
 }
 
 static const yc_iter_type no_next_type = {.name = "int"};
@@ -258,7 +258,7 @@ static yc_val fin_raises(void *arg)
 TEST(sec9_5_didnt_stop_close_raises) /* [9.5] */
 {
     yc_exc *e = run_with(yc_cm_gen_new(fin_raises, NULL, NULL), NULL, NULL);
-    CHECK_STR(ctx_chain(e), "KeyError: fin -> GeneratorExit -> RuntimeError: generator didn't stop");
+    CHECK_STR(ctx_chain(e), "KeyError: 'fin' -> GeneratorExit -> RuntimeError: generator didn't stop");
     yc_exc_unref(e);
 }
 
@@ -435,7 +435,7 @@ TEST(sec9_6b_caught_and_finished_is_suppressed) /* [9.6b] */
 TEST(sec9_6c_different_exception_propagates) /* [9.6c] */
 {
     yc_exc *e = run_with(thrown_cm(RAISE_OTHER), yc_exc_new(&yc_ValueError, "body"), NULL);
-    CHECK_STR(ctx_chain(e), "KeyError: other -> ValueError: body");
+    CHECK_STR(ctx_chain(e), "KeyError: 'other' -> ValueError: body");
     yc_exc_unref(e);
 }
 
@@ -682,7 +682,7 @@ TEST(sec9_11_raising_exits_chain) /* [9.11] */
     } YC_EXCEPT_ANY {
         e = yc_exc_ref(yc_exc_current());
     } YC_END;
-    CHECK_STR(ctx_chain(e), "ValueError: cb -> KeyError: cb -> IndexError: body");
+    CHECK_STR(ctx_chain(e), "ValueError: cb -> KeyError: 'cb' -> IndexError: body");
     yc_exc_unref(e);
 }
 
@@ -698,7 +698,7 @@ TEST(sec9_11_earlier_exit_suppresses) /* [9.11] */
     } YC_END_WITH;
     after = true;
     CHECK(after);
-    CHECK_STR(trace, "suppress 1 KeyError: cb");
+    CHECK_STR(trace, "suppress 1 KeyError: 'cb'");
 }
 
 TEST(sec9_11_pop_all_and_close) /* [9.11] */
