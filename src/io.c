@@ -631,7 +631,8 @@ static int bound(const struct sockaddr_storage *ss, socklen_t len, int type, int
 
 static int bad_backlog(int backlog, const char *what)
 {
-    return yc__fail(YC_EINVAL, &yc_ValueError, "%s: backlog %d is negative", what, backlog);
+    yc__fail(YC_EINVAL, &yc_ValueError, "%s: backlog %d is negative", what, backlog);
+    return -1;
 }
 
 int yc_io_listen_tcp(const char *ip, int port, int backlog)
@@ -667,8 +668,8 @@ int yc_io_local_port(int fd)
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return os_error(errno);
     if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
     if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return yc__fail(YC_EINVAL, &yc_ValueError, "yc_io_local_port: fd %d is not a TCP or UDP socket",
-                    fd);
+    yc__fail(YC_EINVAL, &yc_ValueError, "yc_io_local_port: fd %d is not a TCP or UDP socket", fd);
+    return -1;
 }
 
 int yc_io_close(int fd)
