@@ -743,6 +743,21 @@ static yc_val second_reader_main(void *arg)
     yc_io_write(sv[0], "1", 1);
     yc_await(t);
     yc_task_unref(t);
+    /* the write side: a writer parked on a full buffer */
+    filled = fill(sv[0]);
+    t = yc_task_spawn(blocked_writer, NULL, NULL);
+    yc_sleep(0);
+    YC_TRY {
+        yc_io_write(sv[0], "x", 1);
+    } YC_EXCEPT(&yc_RuntimeError) {
+        LOG_CURRENT("second writer");
+    } YC_END;
+    yc_task_cancel(t, NULL);
+    YC_TRY {
+        yc_await(t);
+    } YC_EXCEPT(&yc_CancelledError) {
+    } YC_END;
+    yc_task_unref(t);
     return YC_NONE;
 }
 
@@ -753,7 +768,9 @@ IO_TEST(second_reader_is_refused_12_54)
     CHECK_LOG_IS("[12.54] second: RuntimeError: yc_io_read() called while another coroutine is "
                  "already waiting for incoming data|"
                  "[12.54] wait: RuntimeError: yc_io_wait_readable() called while another "
-                 "coroutine is already waiting for incoming data|read?");
+                 "coroutine is already waiting for incoming data|read?|"
+                 "second writer: RuntimeError: yc_io_write() called while another coroutine is "
+                 "already waiting for the descriptor to be writable");
     close(sv[0]);
     close(sv[1]);
 }
