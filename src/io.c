@@ -351,6 +351,18 @@ static int null_buf(const char *what)
     return yc__fail(YC_EINVAL, &yc_TypeError, "%s: buf is NULL", what);
 }
 
+ssize_t yc__io_read_in(yc_task *t, int fd, void *buf, size_t n, const char *what)
+{
+    buf_ctx c = {.buf = buf, .n = n};
+    return io_run(t, fd, RD, what, try_read, &c);
+}
+
+ssize_t yc__io_write_in(yc_task *t, int fd, const void *buf, size_t n, const char *what)
+{
+    buf_ctx c = {.buf = (void *)buf, .n = n};
+    return io_run(t, fd, WR, what, try_write, &c);
+}
+
 /* A read-side or write-side call: the checks, then io_run. Raises. */
 static size_t io_call(int fd, int dir, const char *what, io_try_fn try, buf_ctx *c,
                       const char *file, int line)

@@ -19,6 +19,8 @@
 
 #include "loop.h"
 
+#include <sys/types.h>
+
 /* While tasks are ready, the loop polls descriptors (without waiting) once
  * every this many iterations when some task waits on one, and never when
  * none does: a loop busy with ready tasks pays one epoll_wait per this
@@ -42,6 +44,14 @@ typedef struct yc__fd {
 /* An epoll event with data `data` (not YC__IO_EFD_DATA): wakes the waiters
  * it concerns. */
 YC_HIDDEN void yc__io_event(yc_loop *L, uint64_t data, uint32_t events);
+/* For stream.c: read(2) / write(2) (send with MSG_NOSIGNAL on sockets,
+ * SIGPIPE held off on pipes) of fd in running task t, trying first and
+ * waiting on EAGAIN, refused while another task waits in that direction
+ * (what names the caller in the RuntimeError). The count (>= 0), or -1
+ * with the exception pending (never raises). */
+YC_HIDDEN ssize_t yc__io_read_in(yc_task *t, int fd, void *buf, size_t n, const char *what);
+YC_HIDDEN ssize_t yc__io_write_in(yc_task *t, int fd, const void *buf, size_t n,
+                                  const char *what);
 /* Frees L's records (the loop is being freed; no task waits any more). */
 YC_HIDDEN void yc__io_free(yc_loop *L);
 

@@ -155,6 +155,75 @@ YC_API int yc_io_local_port(int fd);
 YC_API int yc_io_close(int fd);
 
 /* ======================================================================
+ * Streams: asyncio's StreamReader and StreamWriter over one descriptor
+ * ==================================================================== */
+
+/* A buffered stream over a descriptor. The read functions return a
+ * pointer into the stream's buffer (never NULL) with the length in *len:
+ * it stays valid until the next call on the stream. Written bytes are
+ * buffered and go out at yc_stream_drain or yc_stream_wait_closed (there is
+ * no background writer: drain after writing, as asyncio asks too). One
+ * task at a time may read a stream: a second gets RuntimeError
+ * "yc_stream_readline() called while another coroutine is already waiting
+ * for incoming data" (12.54, with the function's name). */
+typedef struct yc_stream yc_stream;
+
+/* caller: a stream over fd, which it takes (closed by yc_stream_free or
+ * yc_stream_wait_closed); limit is the most readuntil and readline look
+ * through for a separator (0: asyncio's 65536). NULL with MemoryError (fd
+ * then stays the caller's), ValueError for fd < 0. */
+YC_API yc_stream *yc_stream_new(int fd, size_t limit);
+/* caller: closes the descriptor if yc_stream_wait_closed has not (bytes
+ * not yet drained are dropped) and frees s. Must not be called while a
+ * task waits on s. YC_OK, or the status of yc_io_close (s freed anyway).
+ * NULL is a no-op. */
+YC_API int yc_stream_free(yc_stream *s);
+/* caller: the descriptor (-1 once closed); whether the peer's end of file
+ * was seen and nothing is left buffered (at_eof); the bytes written and
+ * not yet sent. */
+YC_API int yc_stream_fd(const yc_stream *s);
+YC_API bool yc_stream_at_eof(const yc_stream *s);
+YC_API size_t yc_stream_buffered(const yc_stream *s);
+/* caller: the partial bytes of the last IncompleteReadError (asyncio's
+ * e.partial), valid until the next call on s; "" (0) when none. */
+YC_API const char *yc_stream_partial(const yc_stream *s, size_t *len);
+/* caller: StreamWriter.write: appends n bytes of buf (copied) to the
+ * write buffer; never waits. YC_OK, YC_ENOMEM, YC_EINVAL (s NULL, buf NULL
+ * with n > 0, or closed: RuntimeError "the stream is closed"). */
+YC_API int yc_stream_write(yc_stream *s, const void *buf, size_t n);
+
+/* body: asyncio.open_connection(ip, port) for a numeric address: a new
+ * stream (the caller frees it). Raises what yc_io_connect_tcp raises. */
+#define yc_stream_open_connection(ip, port) \
+    yc__stream_open_connection((ip), (port), __FILE__, __LINE__)
+/* body: readuntil(sep): the bytes up to and including sep (seplen >= 1,
+ * else ValueError "Separator should be at least one-byte string").
+ * IncompleteReadError "N bytes read on a total of undefined expected
+ * bytes" at end of file (the bytes in yc_stream_partial);
+ * LimitOverrunError "Separator is not found, and chunk exceed the limit"
+ * or "Separator is found, but chunk is longer than limit" (the data stays
+ * buffered). */
+#define yc_stream_readuntil(s, sep, seplen, len) \
+    yc__stream_readuntil((s), (sep), (seplen), (len), __FILE__, __LINE__)
+/* body: readline(): a line with its "\n"; at end of file what is left
+ * (possibly ""). Over the limit: ValueError with LimitOverrunError's
+ * message, the line (or the buffer) dropped, as asyncio does. */
+#define yc_stream_readline(s, len) yc__stream_readline((s), (len), __FILE__, __LINE__)
+/* body: readexactly(n): n bytes; ValueError "readexactly size can not be
+ * less than zero" for n < 0; IncompleteReadError "2 bytes read on a total
+ * of 5 expected bytes" at end of file. */
+#define yc_stream_readexactly(s, n) yc__stream_readexactly((s), (n), __FILE__, __LINE__)
+/* body: read(n): up to n bytes, waiting for at least one unless at end of
+ * file ("" then); n < 0 reads until end of file; n == 0 returns "". */
+#define yc_stream_read(s, n, len) yc__stream_read((s), (n), (len), __FILE__, __LINE__)
+/* body: drain(): sends every buffered byte, waiting while the descriptor
+ * is full. Raises the write's OSError (BrokenPipeError, ...). */
+#define yc_stream_drain(s) yc__stream_drain((s), __FILE__, __LINE__)
+/* body: close() + wait_closed(): drains, then closes the descriptor. The
+ * descriptor is closed even when the drain raises. */
+#define yc_stream_wait_closed(s) yc__stream_wait_closed((s), __FILE__, __LINE__)
+
+/* ======================================================================
  * Private: used by the macros above
  * ==================================================================== */
 
@@ -176,5 +245,15 @@ YC_API size_t yc__io_sendto(int fd, const void *buf, size_t n, const struct sock
                             socklen_t addrlen, const char *file, int line);
 YC_API size_t yc__io_recvfrom(int fd, void *buf, size_t n, struct sockaddr *addr,
                               socklen_t *addrlen, const char *file, int line);
+
+YC_API yc_stream *yc__stream_open_connection(const char *ip, int port, const char *file,
+                                             int line);
+YC_API const char *yc__stream_readuntil(yc_stream *s, const void *sep, size_t seplen,
+                                        size_t *len, const char *file, int line);
+YC_API const char *yc__stream_readline(yc_stream *s, size_t *len, const char *file, int line);
+YC_API const char *yc__stream_readexactly(yc_stream *s, long n, const char *file, int line);
+YC_API const char *yc__stream_read(yc_stream *s, long n, size_t *len, const char *file, int line);
+YC_API void yc__stream_drain(yc_stream *s, const char *file, int line);
+YC_API void yc__stream_wait_closed(yc_stream *s, const char *file, int line);
 
 #endif
