@@ -27,6 +27,7 @@ struct yc_stream {
     size_t rcap, rpos, rlen;
     bool eof;     /* the peer's end of file was read */
     bool waiting; /* a task waits for data (the 12.54 check) */
+    bool flushing; /* a task drains it */
     size_t npartial; /* the last IncompleteReadError's bytes, just before rpos */
     char *wbuf;
     size_t wcap, wlen;
@@ -84,6 +85,8 @@ int yc_stream_free(yc_stream *s)
 {
     if (!s) return YC_OK;
     if (!stream_ok(s)) return bad_stream(s);
+    if (s->waiting || s->flushing)
+        return yc__fail(YC_EINVAL, &yc_RuntimeError, "yc_stream_free: a task is waiting on the stream");
     int st = s->fd >= 0 ? yc_io_close(s->fd) : YC_OK;
     yc__free(s->rbuf);
     yc__free(s->wbuf);
@@ -293,6 +296,10 @@ static int flush(yc_stream *s, yc_task *t, const char *what)
 {
     size_t off = 0;
     int st = YC_OK;
+    if (s->flushing)
+        return yc__fail(YC_EINVAL, &yc_RuntimeError,
+                        "%s called while another coroutine is already draining the stream", what);
+    s->flushing = true;
     while (off < s->wlen) {
         ssize_t k = yc__io_write_in(t, s->fd, s->wbuf + off, s->wlen - off, what);
         if (k < 0) {
@@ -301,7 +308,8 @@ static int flush(yc_stream *s, yc_task *t, const char *what)
         }
         off += (size_t)k;
     }
-    memmove(s->wbuf, s->wbuf + off, s->wlen - off);
+    s->flushing = false;
+    if (off) memmove(s->wbuf, s->wbuf + off, s->wlen - off);
     s->wlen -= off;
     return st;
 }

@@ -211,6 +211,8 @@ static yc_val two_readers_main(void *arg)
     } YC_EXCEPT(&yc_RuntimeError) {
         log_exc("[12.54]", yc_exc_current());
     } YC_END;
+    CHECK_ST(yc_stream_free(rs), YC_EINVAL);
+    CHECK_EXC(&yc_RuntimeError, "RuntimeError: yc_stream_free: a task is waiting on the stream");
     yc_io_write_all(sv[0], "x\n", 2);
     yc_await(t);
     yc_task_unref(t);
@@ -247,6 +249,19 @@ static yc_val tcp_server(void *arg)
         yc_stream_wait_closed(s);
     } YC_FINALLY {
         yc_stream_free(s);
+    } YC_END;
+    return YC_NONE;
+}
+
+static yc_stream *draining;
+
+static yc_val second_drainer(void *arg)
+{
+    (void)arg;
+    YC_TRY {
+        yc_stream_drain(draining);
+    } YC_EXCEPT(&yc_RuntimeError) {
+        log_exc("second drain", yc_exc_current());
     } YC_END;
     return YC_NONE;
 }
@@ -288,6 +303,52 @@ TEST(write_drain_over_tcp)
     run(tcp_main);
     CHECK_LOG_IS("server got the megabyte: intact|client got thanks");
     yc_io_close(lfd);
+}
+
+/* A drain parked on a full socketpair; a second drain is refused; a
+ * reader then takes it all. */
+static yc_val sink(void *arg)
+{
+    (void)arg;
+    static char buf[65536];
+    size_t total = 0;
+    for (;;) {
+        size_t n = yc_io_read(sv[1], buf, sizeof buf);
+        if (!n) break;
+        total += n;
+    }
+    LOG("sink got %s", total == sizeof big ? "all" : "a wrong count");
+    return YC_NONE;
+}
+
+static yc_val drains_main(void *arg)
+{
+    (void)arg;
+    draining = yc_stream_new(sv[0], 0);
+    YC_TRY {
+        yc_stream_write(draining, big, sizeof big);
+        yc_task *d = yc_task_spawn(second_drainer, NULL, NULL);
+        yc_task *k = yc_task_spawn(sink, NULL, NULL);
+        yc_stream_drain(draining); /* more than a socketpair holds: parks */
+        yc_await(d);
+        yc_task_unref(d);
+        yc_stream_wait_closed(draining);
+        yc_await(k);
+        yc_task_unref(k);
+    } YC_FINALLY {
+        yc_stream_free(draining);
+    } YC_END;
+    return YC_NONE;
+}
+
+TEST(one_drain_at_a_time)
+{
+    pair();
+    log_clear();
+    run(drains_main);
+    CHECK_LOG_IS("second drain: RuntimeError: yc_stream_drain() called while another coroutine is "
+                 "already draining the stream|sink got all");
+    close(sv[1]);
 }
 
 /* ---- misuse -------------------------------------------------------------- */

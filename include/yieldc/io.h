@@ -174,9 +174,10 @@ typedef struct yc_stream yc_stream;
  * then stays the caller's), ValueError for fd < 0. */
 YC_API yc_stream *yc_stream_new(int fd, size_t limit);
 /* caller: closes the descriptor if yc_stream_wait_closed has not (bytes
- * not yet drained are dropped) and frees s. Must not be called while a
- * task waits on s. YC_OK, or the status of yc_io_close (s freed anyway).
- * NULL is a no-op. */
+ * not yet drained are dropped) and frees s. YC_OK, or the status of
+ * yc_io_close (s freed anyway); YC_EINVAL with RuntimeError
+ * "yc_stream_free: a task is waiting on the stream" (s unchanged) while a
+ * task waits to read or drain it. NULL is a no-op. */
 YC_API int yc_stream_free(yc_stream *s);
 /* caller: the descriptor (-1 once closed); whether the peer's end of file
  * was seen and nothing is left buffered (at_eof); the bytes written and
@@ -217,7 +218,9 @@ YC_API int yc_stream_write(yc_stream *s, const void *buf, size_t n);
  * file ("" then); n < 0 reads until end of file; n == 0 returns "". */
 #define yc_stream_read(s, n, len) yc__stream_read((s), (n), (len), __FILE__, __LINE__)
 /* body: drain(): sends every buffered byte, waiting while the descriptor
- * is full. Raises the write's OSError (BrokenPipeError, ...). */
+ * is full. Raises the write's OSError (BrokenPipeError, ...), or
+ * RuntimeError "yc_stream_drain() called while another coroutine is
+ * already draining the stream". */
 #define yc_stream_drain(s) yc__stream_drain((s), __FILE__, __LINE__)
 /* body: close() + wait_closed(): drains, then closes the descriptor. The
  * descriptor is closed even when the drain raises. */
