@@ -262,7 +262,70 @@ static int op_timeout(void)
     return fds_check(r);
 }
 
+/* ---- streams: lines written and drained by one task, read by another ---- */
+
+static yc_val line_writer(void *arg)
+{
+    (void)arg;
+    yc_stream *w = yc_stream_new(sv[0], 0);
+    if (!w) YC_CHECK(-1);
+    YC_TRY {
+        for (int i = 0; i < 3; i++) YC_CHECK(yc_stream_write(w, "line\n", 5));
+        YC_CHECK(yc_stream_write(w, "tail", 4));
+        yc_stream_drain(w);
+        shutdown(sv[0], SHUT_WR);
+    } YC_FINALLY {
+        sv[0] = -1; /* the stream closes it */
+        yc_stream_free(w);
+    } YC_END;
+    return YC_NONE;
+}
+
+static yc_val stream_main(void *arg)
+{
+    (void)arg;
+    YC_TRY {
+        YC_WITH(yc_cm_taskgroup(), g) {
+            yc_task *t = yc_taskgroup_spawn(g.p, line_writer, NULL, NULL);
+            if (!t) YC_CHECK(-1);
+            yc_task_unref(t);
+            yc_stream *r = yc_stream_new(sv[1], 0);
+            if (!r) YC_CHECK(-1);
+            sv[1] = -1;
+            YC_TRY {
+                size_t n;
+                for (int i = 0; i < 3; i++) {
+                    const char *p = yc_stream_readline(r, &n);
+                    fp_add("%.*s;", (int)n - 1, p);
+                }
+                fp_add("%.2s;", yc_stream_readexactly(r, 2));
+                YC_TRY {
+                    yc_stream_readexactly(r, 5);
+                } YC_EXCEPT(&yc_IncompleteReadError) {
+                    fp_add("%s;", yc_exc_msg(yc_exc_current()));
+                } YC_END;
+            } YC_FINALLY {
+                yc_stream_free(r);
+            } YC_END;
+        } YC_END_WITH;
+    } YC_EXCEPT(&yc_ExceptionGroup) {
+        reraise_oom_or_log();
+    } YC_END;
+    return YC_NONE;
+}
+
+static int op_stream(void)
+{
+    fds_before = count_fds();
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+    int r = run_main(stream_main, NULL);
+    if (sv[0] >= 0) close(sv[0]);
+    if (sv[1] >= 0) close(sv[1]);
+    return fds_check(r);
+}
+
 static const fault_op io_ops[] = {
+    {"io_streams", op_stream, NULL},
     {"io_socketpair_echo", op_pair, NULL},
     {"io_tcp_accept_connect", op_tcp, NULL},
     {"io_udp_vec_wait", op_misc, NULL},
