@@ -906,6 +906,65 @@ IO_TEST(misuse_rows)
     yc_io_close(a);
 }
 
+/* Tasks that are always ready do not starve a descriptor: the loop polls
+ * descriptors every few iterations (YC__IO_POLL_INTERVAL, 8) while tasks
+ * are ready, so a reader whose data is there wakes within a bounded number
+ * of the spinner's turns. */
+static volatile int got_data;
+static long spins;
+
+static yc_val spinner(void *arg)
+{
+    (void)arg;
+    while (!got_data && spins < 100000) {
+        spins++;
+        yc_sleep(0);
+    }
+    return YC_NONE;
+}
+
+static long spins_at_write;
+
+static yc_val writes_later(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 3; i++) yc_sleep(0);
+    spins_at_write = spins;
+    yc_io_write(sv[0], "?", 1);
+    return YC_NONE;
+}
+
+static yc_val starve_main(void *arg)
+{
+    (void)arg;
+    got_data = 0;
+    spins = 0;
+    yc_task *t = yc_task_spawn(spinner, NULL, NULL);
+    yc_task *w = yc_task_spawn(writes_later, NULL, NULL);
+    char c;
+    YC_TRY {
+        yc_io_read(sv[1], &c, 1); /* waits; the spinner keeps the loop busy */
+    } YC_FINALLY {
+        got_data = 1;
+    } YC_END;
+    long turns = spins - spins_at_write;
+    yc_await(t);
+    yc_await(w);
+    yc_task_unref(t);
+    yc_task_unref(w);
+    LOG("woke within 20 turns of the write: %s", turns < 20 ? "yes" : "no");
+    return YC_NONE;
+}
+
+IO_TEST(busy_tasks_do_not_starve_io)
+{
+    pair(sv);
+    run(starve_main, NULL);
+    CHECK_LOG_IS("woke within 20 turns of the write: yes");
+    close(sv[0]);
+    close(sv[1]);
+}
+
 /* A regular file: read and written without waiting. */
 static int file_fd;
 
