@@ -165,7 +165,7 @@ static yc_val misc_main(void *arg)
     (void)arg;
     int a = yc_io_udp_bind("127.0.0.1", 0);
     if (a < 0) YC_CHECK(-1);
-    int b = -1;
+    volatile int b = -1; /* changed in YC_TRY, read in YC_FINALLY */
     YC_TRY {
         b = yc_io_udp_bind("127.0.0.1", 0);
         if (b < 0) YC_CHECK(-1);
