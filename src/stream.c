@@ -349,3 +349,57 @@ yc_stream *yc__stream_open_connection(const char *ip, int port, const char *file
     }
     return s;
 }
+
+/* ---- serving ------------------------------------------------------------ */
+
+typedef struct conn {
+    yc_stream *s;
+    yc_stream_handler handler;
+    void *arg;
+} conn;
+
+/* A connection's task: the handler, then the stream freed whatever
+ * happens; an Exception is reported, not passed to the server's group. */
+static yc_val conn_task(void *p)
+{
+    conn *volatile c = p;
+    YC_TRY {
+        c->handler(c->s, c->arg);
+    } YC_EXCEPT(&yc_Exception) {
+        yc__loop_report(yc_exc_current(), "Unhandled exception in client_connected_cb");
+    } YC_FINALLY {
+        yc_stream_free(c->s);
+        yc__free(c);
+    } YC_END;
+    return YC_NONE;
+}
+
+/* Spawns a connection task for fd (taken) in group g; raises. */
+static void spawn_conn(yc_taskgroup *g, int fd, yc_stream_handler handler, void *arg)
+{
+    conn *c = yc__malloc(sizeof *c);
+    yc_stream *s = c ? yc_stream_new(fd, 0) : NULL;
+    if (s) *c = (conn){.s = s, .handler = handler, .arg = arg};
+    yc_task *t = s ? yc_taskgroup_spawn(g, conn_task, c, NULL) : NULL;
+    if (!t) {
+        if (!c) yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
+        yc_exc *e = yc_err_take();
+        if (s) yc_stream_free(s);
+        else yc_io_close(fd);
+        yc__free(c);
+        yc_raise(e);
+    }
+    yc_task_unref(t);
+}
+
+void yc__stream_serve(int lfd, yc_stream_handler handler, void *arg, const char *file, int line)
+{
+    if (!yc__task_running("yc_stream_serve()")) raise_pending(file, line);
+    if (!handler) {
+        yc__fail(YC_EINVAL, &yc_TypeError, "yc_stream_serve(): handler is NULL");
+        raise_pending(file, line);
+    }
+    YC_WITH(yc_cm_taskgroup(), g) {
+        for (;;) spawn_conn(g.p, yc__io_accept(lfd, NULL, NULL, file, line), handler, arg);
+    } YC_END_WITH;
+}

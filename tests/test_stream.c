@@ -351,6 +351,85 @@ TEST(one_drain_at_a_time)
     close(sv[1]);
 }
 
+/* ---- yc_stream_serve: a line server; a handler that fails is reported ---- */
+
+static int hooked;
+static char hook_text[200];
+
+static void hook(yc_exc *e, const char *obj, void *ud)
+{
+    (void)ud;
+    hooked++;
+    char buf[100];
+    yc_exc_format(e, buf, sizeof buf);
+    snprintf(hook_text, sizeof hook_text, "%s / %s", obj, buf);
+}
+
+static void line_echo(yc_stream *s, void *arg)
+{
+    (void)arg;
+    size_t n;
+    const char *p;
+    while ((p = yc_stream_readline(s, &n)), n > 0) {
+        if (n == 5 && memcmp(p, "boom\n", 5) == 0) yc_raise(yc_exc_new(&yc_ValueError, "boom"));
+        yc_stream_write(s, p, n);
+        yc_stream_drain(s);
+    }
+}
+
+static yc_val serve_task(void *arg)
+{
+    (void)arg;
+    yc_stream_serve(lfd, line_echo, NULL);
+    return YC_NONE;
+}
+
+static yc_val serve_main(void *arg)
+{
+    (void)arg;
+    yc_task *srv = yc_task_spawn(serve_task, NULL, NULL);
+    int port = yc_io_local_port(lfd);
+    yc_stream *a = yc_stream_open_connection("127.0.0.1", port);
+    yc_stream *b = yc_stream_open_connection("127.0.0.1", port);
+    size_t n;
+    yc_stream_write(b, "boom\n", 5);
+    yc_stream_drain(b);
+    const char *p = yc_stream_read(b, -1, &n); /* the server closed it */
+    LOG("b: %zu bytes then eof", n);
+    (void)p;
+    yc_stream_write(a, "one\n", 4);
+    yc_stream_drain(a);
+    p = yc_stream_readline(a, &n);
+    LOG("a: %.*s", (int)n - 1, p);
+    /* a stays connected: cancelling the server cancels its handler */
+    yc_task_cancel(srv, NULL);
+    YC_TRY {
+        yc_await(srv);
+    } YC_EXCEPT(&yc_CancelledError) {
+        LOG("server cancelled");
+    } YC_END;
+    p = yc_stream_read(a, -1, &n);
+    LOG("a: eof after the server stopped");
+    yc_task_unref(srv);
+    yc_stream_free(a);
+    yc_stream_free(b);
+    return YC_NONE;
+}
+
+TEST(serve_lines)
+{
+    lfd = yc_io_listen_tcp("127.0.0.1", 0, 8);
+    CHECK(lfd >= 0);
+    yc_set_unraisable_hook(hook, NULL);
+    log_clear();
+    run(serve_main);
+    yc_set_unraisable_hook(NULL, NULL);
+    CHECK_LOG_IS("b: 0 bytes then eof|a: one|server cancelled|a: eof after the server stopped");
+    CHECK_EQ_INT(hooked, 1);
+    CHECK_STR(hook_text, "Unhandled exception in client_connected_cb / ValueError: boom");
+    yc_io_close(lfd);
+}
+
 /* ---- misuse -------------------------------------------------------------- */
 
 static yc_val misuse_main(void *arg)
@@ -360,6 +439,11 @@ static yc_val misuse_main(void *arg)
         yc_stream_readline(NULL, NULL);
     } YC_EXCEPT(&yc_TypeError) {
         log_exc("null", yc_exc_current());
+    } YC_END;
+    YC_TRY {
+        yc_stream_serve(0, NULL, NULL);
+    } YC_EXCEPT(&yc_TypeError) {
+        log_exc("serve", yc_exc_current());
     } YC_END;
     YC_TRY {
         yc_stream_drain(rs); /* its peer is gone */
@@ -390,7 +474,9 @@ TEST(stream_misuse)
     close(sv[0]);
     log_clear();
     run(misuse_main);
-    CHECK_LOG_IS("null: TypeError: stream is NULL|drain: BrokenPipeError: [Errno 32] Broken pipe");
+    CHECK_LOG_IS("null: TypeError: stream is NULL|"
+                 "serve: TypeError: yc_stream_serve(): handler is NULL|"
+                 "drain: BrokenPipeError: [Errno 32] Broken pipe");
     CHECK_ST(yc_stream_free(rs), YC_OK);
 }
 

@@ -197,6 +197,21 @@ YC_API int yc_stream_write(yc_stream *s, const void *buf, size_t n);
  * stream (the caller frees it). Raises what yc_io_connect_tcp raises. */
 #define yc_stream_open_connection(ip, port) \
     yc__stream_open_connection((ip), (port), __FILE__, __LINE__)
+/* A connection handler of yc_stream_serve: runs in a task of its own
+ * with the connection's stream (borrowed: freed, and its descriptor
+ * closed, when the handler returns) and the serve call's arg. */
+typedef void (*yc_stream_handler)(yc_stream *s, void *arg);
+/* body: asyncio.start_server + serve_forever on listening socket lfd
+ * (borrowed; made with yc_io_listen_tcp or _unix): accepts connections
+ * until the calling task is cancelled, running handler(stream, arg) in a
+ * new task for each. An exception escaping a handler is reported through
+ * the unraisable hook ("Unhandled exception in client_connected_cb", as
+ * asyncio's exception handler says) and the server goes on. Cancelling
+ * the serving task cancels the handlers and waits for them, then raises
+ * CancelledError; an accept error (EMFILE, ...) does the same with that
+ * error. arg must outlive the handlers. */
+#define yc_stream_serve(lfd, handler, arg) \
+    yc__stream_serve((lfd), (handler), (arg), __FILE__, __LINE__)
 /* body: readuntil(sep): the bytes up to and including sep (seplen >= 1,
  * else ValueError "Separator should be at least one-byte string").
  * IncompleteReadError "N bytes read on a total of undefined expected
@@ -258,5 +273,7 @@ YC_API const char *yc__stream_readexactly(yc_stream *s, long n, const char *file
 YC_API const char *yc__stream_read(yc_stream *s, long n, size_t *len, const char *file, int line);
 YC_API void yc__stream_drain(yc_stream *s, const char *file, int line);
 YC_API void yc__stream_wait_closed(yc_stream *s, const char *file, int line);
+YC_API void yc__stream_serve(int lfd, yc_stream_handler handler, void *arg, const char *file,
+                             int line);
 
 #endif
