@@ -216,7 +216,11 @@ static int fd_wait(yc_task *t, yc__fd *r, int dir)
     int st = yc__task_await(t, f, NULL);
     r = fd_lookup(L, fd); /* yc_io_close may have freed it meanwhile */
     yc_task **slot = r ? (dir == RD ? &r->rd : &r->wr) : NULL;
-    if (slot && *slot == f) wake(L, slot, NULL); /* cancelled: f is done */
+    if (slot && *slot == f) { /* cancelled, or closed by its loop: let f go */
+        *slot = NULL;
+        L->io_waiting--;
+        yc_task_unref(f);
+    }
     yc_task_unref(f);
     return st;
 }

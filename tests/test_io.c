@@ -965,6 +965,45 @@ IO_TEST(busy_tasks_do_not_starve_io)
     close(sv[1]);
 }
 
+/* A task still waiting on a descriptor when the main task returns is
+ * cancelled by yc_loop_run; one left in a loop that is closed is
+ * destroyed: either way it leaves the descriptor's record. */
+static yc_val leaves_a_reader(void *arg)
+{
+    (void)arg;
+    yc_task_unref(yc_task_spawn(blocked_reader, NULL, NULL));
+    yc_sleep(0);
+    return YC_NONE;
+}
+
+static int reports;
+static void count_report(yc_exc *e, const char *obj, void *ud)
+{
+    (void)e, (void)obj, (void)ud;
+    reports++;
+}
+
+IO_TEST(waiters_at_the_end_of_the_loop)
+{
+    pair(sv);
+    run(leaves_a_reader, NULL);
+    CHECK_LOG_IS("reader: CancelledError");
+    log_clear();
+    yc_loop *L = yc_loop_new(NULL);
+    yc_task *main_t = yc_loop_spawn(L, leaves_a_reader, NULL, NULL);
+    CHECK_ST(yc_loop_run_until_complete(L, main_t, NULL), YC_OK);
+    yc_task_unref(main_t);
+    reports = 0;
+    yc_set_unraisable_hook(count_report, NULL);
+    CHECK_ST(yc_loop_close(L), YC_OK); /* the reader is destroyed */
+    yc_set_unraisable_hook(NULL, NULL);
+    CHECK_EQ_INT(reports, 1); /* "Task was destroyed but it is pending!" */
+    CHECK_LOG_IS("reader: GeneratorExit");
+    CHECK_ST(yc_loop_free(L), YC_OK);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 /* A regular file: read and written without waiting. */
 static int file_fd;
 
