@@ -395,6 +395,21 @@ void yc__io_wait(int fd, int dir, const char *file, int line)
     if (st < 0) raise_pending(file, line);
 }
 
+int yc__io_wait_in_task(int fd)
+{
+    yc_loop *L = yc__loop_running();
+    if (!L || !L->current) return 1;
+    yc_task *t = yc__task_running("a lines source");
+    if (!t) { /* a callback, or a generator not in the task's chain */
+        yc_err_clear();
+        return 1;
+    }
+    yc__fd *r = fd_record(L, fd);
+    if (!r) return -1;
+    if (r->rd) return busy("yc_iter_lines_fd()", RD);
+    return fd_wait(t, r, RD);
+}
+
 size_t yc__io_read(int fd, void *buf, size_t n, const char *file, int line)
 {
     buf_ctx c = {.buf = buf, .n = n};

@@ -52,6 +52,8 @@ YC_HIDDEN void yc__io_event(yc_loop *L, uint64_t data, uint32_t events);
 YC_HIDDEN ssize_t yc__io_read_in(yc_task *t, int fd, void *buf, size_t n, const char *what);
 YC_HIDDEN ssize_t yc__io_write_in(yc_task *t, int fd, const void *buf, size_t n,
                                   const char *what);
+/* yc__fd_wait_readable (internal.h) as io.c gives it. */
+YC_HIDDEN int yc__io_wait_in_task(int fd);
 /* Frees L's records (the loop is being freed; no task waits any more). */
 YC_HIDDEN void yc__io_free(yc_loop *L);
 

@@ -479,6 +479,8 @@ yc_loop *yc_loop_new(const yc_loop_opts *opts)
         return NULL;
     }
     L->magic = YC__LOOP_MAGIC;
+    /* sources.c waits in tasks through it (relaxed: every loop stores the same) */
+    __atomic_store_n(&yc__fd_wait_readable, yc__io_wait_in_task, __ATOMIC_RELAXED);
     L->id = atomic_fetch_add(&loop_ids, 1) + 1;
     L->state = LOOP_IDLE;
     L->clock = o.clock;

@@ -1004,6 +1004,51 @@ IO_TEST(waiters_at_the_end_of_the_loop)
     close(sv[1]);
 }
 
+/* A pipeline over a socket: yc_iter_lines_fd on a non-blocking descriptor
+ * waits inside the task when no line is there yet (logstats could read
+ * from a socket). */
+static yc_val line_feeder(void *arg)
+{
+    (void)arg;
+    const char *pieces[] = {"GET /a\nGE", "T /b\n", "POST /c", "\n"};
+    for (int i = 0; i < 4; i++) {
+        yc_sleep(0);
+        yc_io_write_all(sv[0], pieces[i], strlen(pieces[i]));
+    }
+    yc_io_close(sv[0]);
+    return YC_NONE;
+}
+
+static yc_val lines_main(void *arg)
+{
+    (void)arg;
+    yc_task *t = yc_task_spawn(line_feeder, NULL, NULL);
+    yc_iter *it = yc_iter_lines_fd(sv[1], NULL);
+    YC_TRY {
+        yc_val v;
+        int st;
+        while ((st = yc_iter_next(it, &v)) == YC_YIELD) {
+            char buf[64];
+            yc_val_format(v, buf, sizeof buf);
+            LOG("line %s", buf);
+        }
+        YC_CHECK(st);
+    } YC_FINALLY {
+        yc_iter_free(it);
+    } YC_END;
+    yc_await(t);
+    yc_task_unref(t);
+    return YC_NONE;
+}
+
+IO_TEST(lines_source_over_a_socket)
+{
+    pair(sv);
+    run(lines_main, NULL);
+    CHECK_LOG_IS("line b'GET /a\\n'|line b'GET /b\\n'|line b'POST /c\\n'");
+    close(sv[1]);
+}
+
 /* A regular file: read and written without waiting. */
 static int file_fd;
 
