@@ -571,7 +571,7 @@ static int connect_new(const struct sockaddr_storage *ss, socklen_t len, const c
 int yc__io_connect_tcp(const char *ip, int port, const char *file, int line)
 {
     struct sockaddr_storage ss;
-    socklen_t len;
+    socklen_t len = 0;
     running("yc_io_connect_tcp()", file, line);
     if (yc_io_sockaddr(ip, port, &ss, &len) < 0) raise_pending(file, line);
     return connect_new(&ss, len, "yc_io_connect_tcp()", file, line);
@@ -598,7 +598,7 @@ int yc__io_connect_unix(const char *path, const char *file, int line)
 {
     const char *what = "yc_io_connect_unix()";
     struct sockaddr_storage ss;
-    socklen_t len;
+    socklen_t len = 0;
     running(what, file, line);
     if (unix_addr(path, &ss, &len, what) < 0) raise_pending(file, line);
     return connect_new(&ss, len, what, file, line);
@@ -669,7 +669,7 @@ static int bad_backlog(int backlog, const char *what)
 int yc_io_listen_tcp(const char *ip, int port, int backlog)
 {
     struct sockaddr_storage ss;
-    socklen_t len;
+    socklen_t len = 0;
     if (backlog < 0) return bad_backlog(backlog, "yc_io_listen_tcp");
     if (yc_io_sockaddr(ip, port, &ss, &len) < 0) return -1;
     return bound(&ss, len, SOCK_STREAM, backlog);
@@ -678,7 +678,7 @@ int yc_io_listen_tcp(const char *ip, int port, int backlog)
 int yc_io_listen_unix(const char *path, int backlog)
 {
     struct sockaddr_storage ss;
-    socklen_t len;
+    socklen_t len = 0;
     if (backlog < 0) return bad_backlog(backlog, "yc_io_listen_unix");
     if (unix_addr(path, &ss, &len, "yc_io_listen_unix") < 0) return -1;
     return bound(&ss, len, SOCK_STREAM, backlog);
@@ -687,7 +687,7 @@ int yc_io_listen_unix(const char *path, int backlog)
 int yc_io_udp_bind(const char *ip, int port)
 {
     struct sockaddr_storage ss;
-    socklen_t len;
+    socklen_t len = 0;
     if (yc_io_sockaddr(ip, port, &ss, &len) < 0) return -1;
     return bound(&ss, len, SOCK_DGRAM, -1);
 }

@@ -40,6 +40,10 @@
  * registration, and a task would wait on it for ever. Descriptors made by
  * the functions here (accept, the socket helpers) are safe from that.
  *
+ * Streams (yc_stream, at the end) add asyncio's StreamReader/StreamWriter
+ * on top: readline, readuntil, readexactly, read, write + drain, and
+ * yc_stream_serve for a server with a task per connection.
+ *
  * Kinds of function, as in loop.h: "body" ones may suspend, run in a task
  * and raise (RuntimeError "no running event loop" outside a loop,
  * "yc_io_read() outside a task" in a callback); the others never suspend
