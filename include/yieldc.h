@@ -216,7 +216,12 @@ YC_API yc_exc *yc_exc_newv(const yc_exc_type *t, const char *fmt, va_list ap);
 /* New exception carrying a value, like StopIteration(value): no message;
  * printed as "StopIteration: <value>" (just "StopIteration" for None). */
 YC_API yc_exc *yc_exc_new_value(const yc_exc_type *t, yc_val value);
-/* New OSError-like exception with an errno, printed "[Errno N] strerror: msg". */
+/* New OSError-like exception with an errno, printed "[Errno N] strerror: msg"
+ * (or "[Errno N] strerror" when fmt is NULL or ""; pass "'%s'" for a file
+ * name, as CPython prints one). t == &yc_OSError picks the subclass
+ * CPython's OSError() picks for err: ConnectionResetError for ECONNRESET,
+ * BrokenPipeError for EPIPE and ESHUTDOWN, FileNotFoundError for ENOENT,
+ * ... (python-semantics.md 12.56); any other t is kept as given. */
 YC_API yc_exc *yc_exc_new_errno(const yc_exc_type *t, int err, const char *fmt, ...) YC_PRINTF(3, 4);
 
 /* Reference counting. yc_exc_ref returns e; both accept NULL. */
@@ -728,6 +733,7 @@ YC_API const char *yc_config(void);
 #include "yieldc/with.h" /* context managers */
 #include "yieldc/iter.h" /* lazy pipelines */
 #include "yieldc/loop.h" /* the event loop: tasks, time, queues, locks */
+#include "yieldc/io.h"   /* descriptors and sockets for tasks */
 
 /* ======================================================================
  * Private: used by the macros above

@@ -180,8 +180,36 @@ yc_exc *yc_exc_new_value(const yc_exc_type *t, yc_val value)
     return e;
 }
 
+/* The subclass CPython's OSError(err, ...) constructor picks for err
+ * (Objects/exceptions.c, errnomap; spec 12.56), or OSError itself. */
+static const yc_exc_type *errno_subclass(int err)
+{
+    switch (err) {
+    case ECONNRESET: return &yc_ConnectionResetError;
+    case EPIPE:
+    case ESHUTDOWN: return &yc_BrokenPipeError;
+    case ECONNREFUSED: return &yc_ConnectionRefusedError;
+    case ECONNABORTED: return &yc_ConnectionAbortedError;
+    case EAGAIN: /* EWOULDBLOCK is EAGAIN on Linux */
+    case EINPROGRESS:
+    case EALREADY: return &yc_BlockingIOError;
+    case EINTR: return &yc_InterruptedError;
+    case ETIMEDOUT: return &yc_TimeoutError;
+    case EACCES:
+    case EPERM: return &yc_PermissionError;
+    case EEXIST: return &yc_FileExistsError;
+    case ENOENT: return &yc_FileNotFoundError;
+    case EISDIR: return &yc_IsADirectoryError;
+    case ENOTDIR: return &yc_NotADirectoryError;
+    case ECHILD: return &yc_ChildProcessError;
+    case ESRCH: return &yc_ProcessLookupError;
+    default: return &yc_OSError;
+    }
+}
+
 yc_exc *yc_exc_new_errno(const yc_exc_type *t, int err, const char *fmt, ...)
 {
+    if (t == &yc_OSError) t = errno_subclass(err); /* as CPython's OSError() */
     yc_exc *refused = group_type_refused(t, 1);
     if (refused) return refused;
     char detail[512] = "";

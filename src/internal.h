@@ -266,6 +266,13 @@ YC_HIDDEN void yc__overflow_install(void);
 YC_HIDDEN void yc__stats_add_exited(long gens, long tasks);
 /* Live loops (stack.c, for yc_stats_get; tasks are counted per thread). */
 extern _Atomic long yc__live_loops;
+/* Set by the event loop (yc_loop_new) so that the sources of the
+ * pipelines (a lower layer) can wait for a non-blocking descriptor inside
+ * a task: waits in the running task until fd is readable. YC_OK when it
+ * waited, 1 when no task runs here (the caller reports its EAGAIN),
+ * negative with the exception pending (a cancellation, ...). NULL until a
+ * loop was made. */
+YC_HIDDEN extern int (*yc__fd_wait_readable)(int fd);
 
 /* ---- exceptions (exc.c) ---- */
 

@@ -11,6 +11,7 @@
  * schedule waits for the next iteration.
  */
 #define _GNU_SOURCE
+#include "io.h"
 #include "loop.h"
 
 #include <errno.h>
@@ -470,7 +471,7 @@ yc_loop *yc_loop_new(const yc_loop_opts *opts)
     memset(L, 0, sizeof *L);
     L->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     L->epfd = L->efd >= 0 ? epoll_create1(EPOLL_CLOEXEC) : -1;
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = YC__IO_EFD_DATA};
     if (L->epfd < 0 || epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->efd, &ev) != 0) {
         int err = errno;
         if (L->efd >= 0) close(L->efd);
@@ -480,6 +481,8 @@ yc_loop *yc_loop_new(const yc_loop_opts *opts)
         return NULL;
     }
     L->magic = YC__LOOP_MAGIC;
+    /* sources.c waits in tasks through it (relaxed: every loop stores the same) */
+    __atomic_store_n(&yc__fd_wait_readable, yc__io_wait_in_task, __ATOMIC_RELAXED);
     L->id = atomic_fetch_add(&loop_ids, 1) + 1;
     L->state = LOOP_IDLE;
     L->clock = o.clock;
@@ -545,6 +548,7 @@ int yc_loop_free(yc_loop *L)
     cache_drain(&L->task_cache);
     cache_drain(&L->future_cache);
     cache_drain(&L->fcb_cache);
+    yc__io_free(L);
     close(L->efd);
     close(L->epfd);
     pthread_mutex_destroy(&L->ts_mu);
@@ -557,22 +561,32 @@ int yc_loop_free(yc_loop *L)
 
 /* ---- running -------------------------------------------------------- */
 
-/* Waits for thread-safe calls until `timeout` ns pass (-1: no limit).
- * Without a wait, the pending flag says all the eventfd would: no system
- * call (part 2's I/O will poll every few iterations instead). */
+/* Waits until `timeout` ns pass (-1: no limit) for thread-safe calls and,
+ * when a task waits on a descriptor, for descriptors (io.c). Without a
+ * wait, the pending flag says all the eventfd would, so nothing is polled
+ * unless tasks wait on descriptors, and then only every
+ * YC__IO_POLL_INTERVAL iterations while callbacks are ready (io.h). */
 static void wait_events(yc_loop *L, int64_t timeout)
 {
-    if (ts_pending(L)) {
-        ts_drain(L);
-        return;
+    bool io = L->io_waiting > 0 &&
+              (timeout != 0 || !L->nready || ++L->io_tick >= YC__IO_POLL_INTERVAL);
+    if (!io) {
+        if (ts_pending(L)) {
+            ts_drain(L);
+            return;
+        }
+        if (timeout == 0) return;
     }
-    if (timeout == 0) return;
+    L->io_tick = 0;
+    if (ts_pending(L)) timeout = 0;
     int ms = timeout < 0                             ? -1
              : timeout > (int64_t)INT32_MAX * 1000000 ? INT32_MAX
                                                      : (int)((timeout + 999999) / 1000000);
-    struct epoll_event ev;
-    int n = epoll_wait(L->epfd, &ev, 1, ms);
-    if (n > 0 || ts_pending(L)) ts_drain(L);
+    struct epoll_event ev[64];
+    int n = epoll_wait(L->epfd, ev, 64, ms);
+    for (int i = 0; i < n; i++)
+        if (ev[i].data.u64 != YC__IO_EFD_DATA) yc__io_event(L, ev[i].data.u64, ev[i].events);
+    if (ts_pending(L)) ts_drain(L);
 }
 
 /*
@@ -642,11 +656,12 @@ static void run_once(yc_loop *L)
     if (YC_UNLIKELY(L->stack_retain) && (timeout != 0 || (++L->iters & 1023) == 0))
         retain_review(L);
     if (L->clock == YC_CLOCK_VIRTUAL) {
-        if (timeout < 0 && !ts_pending(L)) {
+        if (timeout < 0 && !ts_pending(L) && !L->io_waiting) {
             L->deadlock = true;
             return;
         }
-        wait_events(L, 0);
+        /* descriptors: polled; waited for only when no timer can come */
+        wait_events(L, timeout < 0 ? -1 : 0);
         if (timeout > 0 && !L->nready) L->vnow = L->heap[0]->when;
     } else {
         wait_events(L, timeout);

@@ -229,6 +229,12 @@ struct yc_loop {
     yc__ts_call *ts_head, **ts_tail;
     _Atomic int ts_signalled;
     yc__cache task_cache, future_cache, fcb_cache;
+    /* io.c: the descriptors the loop has seen (io.h) */
+    struct yc__fd **fds;       /* indexed by descriptor, NULL where none    */
+    int nfds;                  /* length of fds                            */
+    uint32_t fd_gen;           /* the last record's generation             */
+    long io_waiting;           /* tasks waiting on a descriptor            */
+    unsigned io_tick;          /* iterations since descriptors were polled */
 };
 
 /* A block of `size` bytes from L's cache (L may be NULL), or the

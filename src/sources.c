@@ -388,9 +388,18 @@ static int file_read(file_src *f)
             f->eof = true;
             return YC_OK;
         }
+        int (*wait)(int) = __atomic_load_n(&yc__fd_wait_readable, __ATOMIC_RELAXED);
+        if (errno == EAGAIN && wait) { /* in a task: wait */
+            int st = wait(f->fd);
+            if (st < 0) return st;
+            if (st == YC_OK) continue;
+            errno = EAGAIN;
+        }
         if (errno != EINTR) return read_error(f, errno);
     }
 }
+
+int (*yc__fd_wait_readable)(int fd);
 
 /* Makes room to read: moves the unread data to the front, and doubles the
  * buffer when the unread data fills it (a record longer than the buffer). */

@@ -311,7 +311,7 @@ TEST(alloc_fail_exc_new_errno)
                           "allocation %ld failing: got \"%s\", want MemoryError", n, buf);
         } else {
             CHECK_EQ_INT(yc_exc_errno(e), ENOENT);
-            CHECK_STR(buf, "OSError: [Errno 2] No such file or directory: f");
+            CHECK_STR(buf, "FileNotFoundError: [Errno 2] No such file or directory: f");
         }
         yc_exc_unref(e);
     }

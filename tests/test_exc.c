@@ -253,9 +253,10 @@ TEST(exc_new_errno)
     CHECK_FMT(e, "FileNotFoundError: [Errno 2] No such file or directory: detail");
     yc_exc_unref(e);
 
+    /* [12.56] OSError picks the subclass, as CPython's OSError(2, ...) */
     e = yc_exc_new_errno(&yc_OSError, ENOENT, NULL);
     CHECK_EQ_INT(yc_exc_errno(e), 2);
-    CHECK_FMT(e, "OSError: [Errno 2] No such file or directory");
+    CHECK_FMT(e, "FileNotFoundError: [Errno 2] No such file or directory");
     yc_exc_unref(e);
 
     e = yc_exc_new_errno(&yc_TimeoutError, ETIMEDOUT, "after %d s", 5);

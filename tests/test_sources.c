@@ -321,7 +321,7 @@ TEST(read_error_is_oserror_naming_the_source)
     CHECK_ST(yc_iter_next(l, NULL), YC_RAISE);
     yc_exc *e = yc_err_get();
     CHECK_EQ_INT(yc_exc_errno(e), EISDIR);
-    CHECK_EXC_STAGE(&yc_OSError, "OSError: [Errno 21] Is a directory: '/tmp'", "lines");
+    CHECK_EXC_STAGE(&yc_IsADirectoryError, "IsADirectoryError: [Errno 21] Is a directory: '/tmp'", "lines");
     CHECK_ST(yc_iter_next(l, NULL), YC_RETURN);
     yc_iter_free(l);
 

@@ -1,0 +1,60 @@
+/*
+ * Internal declarations of io.c: descriptor readiness for the event loop.
+ * Never installed.
+ *
+ * The loop keeps one record per descriptor it has seen (L->fds, indexed
+ * by descriptor number), registered with the loop's epoll once, edge
+ * triggered, for input and output at once (docs/design.md says why). A
+ * record has at most one reader and one writer waiting: each is a future
+ * (the task's yc__task_waiter) that a readiness event completes, so the
+ * task runs one iteration later and tries its system call again.
+ *
+ * epoll carries (generation << 32 | fd) rather than a pointer: an event
+ * for a descriptor whose record went away (closed and reopened behind the
+ * loop's back, or by yc_io_close with a duplicate still open) finds no
+ * record of that generation and is ignored, never a freed one.
+ */
+#ifndef YC_IO_INTERNAL_H
+#define YC_IO_INTERNAL_H
+
+#include "loop.h"
+
+#include <sys/types.h>
+
+/* While tasks are ready, the loop polls descriptors (without waiting) once
+ * every this many iterations when some task waits on one, and never when
+ * none does: a loop busy with ready tasks pays one epoll_wait per this
+ * many iterations, and a ready descriptor waits at most this many. */
+#define YC__IO_POLL_INTERVAL 8
+
+/* epoll data of the loop's own eventfd (thread-safe calls). */
+#define YC__IO_EFD_DATA 0
+
+enum { FDK_POLLED, FDK_FILE /* epoll refuses it: always ready */ };
+
+typedef struct yc__fd {
+    int fd;
+    uint32_t gen;   /* matches the epoll data's high half              */
+    uint8_t kind;   /* FDK_*                                           */
+    bool sock;      /* a socket: written with MSG_NOSIGNAL             */
+    yc_task *rd;    /* the waiting reader's future (referenced) or NULL */
+    yc_task *wr;    /* the waiting writer's future                      */
+} yc__fd;
+
+/* An epoll event with data `data` (not YC__IO_EFD_DATA): wakes the waiters
+ * it concerns. */
+YC_HIDDEN void yc__io_event(yc_loop *L, uint64_t data, uint32_t events);
+/* For stream.c: read(2) / write(2) (send with MSG_NOSIGNAL on sockets,
+ * SIGPIPE held off on pipes) of fd in running task t, trying first and
+ * waiting on EAGAIN, refused while another task waits in that direction
+ * (what names the caller in the RuntimeError). The count (>= 0), or -1
+ * with the exception pending (never raises). */
+YC_HIDDEN ssize_t yc__io_read_in(yc_task *t, int fd, void *buf, size_t n, const char *what);
+YC_HIDDEN ssize_t yc__io_write_in(yc_task *t, int fd, const void *buf, size_t n,
+                                  const char *what);
+/* yc__fd_wait_readable (internal.h) as io.c gives it. */
+YC_HIDDEN int yc__io_wait_in_task(int fd);
+/* Frees L's records (the loop is being freed; no task waits any more). */
+YC_HIDDEN void yc__io_free(yc_loop *L);
+
+#endif

@@ -1,0 +1,483 @@
+/*
+ * Streams (include/yieldc/io.h): readline, readuntil, readexactly and read
+ * with asyncio's chunks and errors (12.54), write + drain, wait_closed,
+ * open_connection; misuse. The expected outputs of the error cases were
+ * printed by CPython 3.11 for the same input, with
+ *   r = asyncio.StreamReader(limit=8); r.feed_data(...); r.feed_eof()
+ * and the same calls (the script is in the comment of each test).
+ */
+#include "loop_util.h"
+
+#include <sys/socket.h>
+
+static int sv[2];
+static yc_stream *rs; /* reads sv[1] */
+
+static void pair(void)
+{
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+}
+
+static void run(yc_gen_fn fn)
+{
+    int st = yc_loop_run(fn, NULL, NULL, NULL);
+    if (st != YC_OK) {
+        char buf[300] = "";
+        yc_exc *e = yc_err_take();
+        yc_exc_format(e, buf, sizeof buf);
+        yc_exc_unref(e);
+        test_fail(__FILE__, __LINE__, "run: %s", buf);
+    }
+}
+
+/* Feeds data to the other end and shuts it (feed_data + feed_eof). */
+static void feed(const char *data)
+{
+    CHECK_EQ_INT(send(sv[0], data, strlen(data), 0), (long)strlen(data));
+    shutdown(sv[0], SHUT_WR);
+}
+
+#define TRY_LOG(expr)                                                         \
+    YC_TRY {                                                                  \
+        size_t n_ = 0;                                                        \
+        const char *p_ = expr(&n_);                                           \
+        LOG("'%.*s'", (int)n_, p_);                                           \
+    } YC_EXCEPT(&yc_Exception) {                                              \
+        log_exc("exc", yc_exc_current());                                     \
+    } YC_END
+
+static const char *rl(size_t *n) { return yc_stream_readline(rs, n); }
+static const char *ru(size_t *n) { return yc_stream_readuntil(rs, "\n", 1, n); }
+
+/* for i in range(3): await r.readline()   over b"0123456789abcdef\nnext\n" */
+static yc_val lines_main(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 3; i++) TRY_LOG(rl);
+    return YC_NONE;
+}
+
+TEST(readline_over_the_limit_12_54)
+{
+    pair();
+    rs = yc_stream_new(sv[1], 8);
+    feed("0123456789abcdef\nnext\n");
+    log_clear();
+    run(lines_main);
+    CHECK_LOG_IS("exc: ValueError: Separator is found, but chunk is longer than limit|'next\n'|''");
+    CHECK(yc_stream_at_eof(rs));
+    CHECK_ST(yc_stream_free(rs), YC_OK);
+    close(sv[0]);
+}
+
+/* await r.readuntil(b"\n"); await r.readline(); await r.readline()
+ * over b"0123456789abcdefghij" */
+static yc_val until_main(void *arg)
+{
+    (void)arg;
+    TRY_LOG(ru);
+    TRY_LOG(rl);
+    TRY_LOG(rl);
+    return YC_NONE;
+}
+
+TEST(readuntil_not_found_12_54)
+{
+    pair();
+    rs = yc_stream_new(sv[1], 8);
+    feed("0123456789abcdefghij");
+    log_clear();
+    run(until_main);
+    CHECK_LOG_IS("exc: LimitOverrunError: Separator is not found, and chunk exceed the limit|"
+                 "exc: ValueError: Separator is not found, and chunk exceed the limit|''");
+    yc_stream_free(rs);
+    close(sv[0]);
+}
+
+static const char *rx5(size_t *n)
+{
+    *n = 5;
+    return yc_stream_readexactly(rs, 5);
+}
+static const char *rxneg(size_t *n)
+{
+    *n = 0;
+    return yc_stream_readexactly(rs, -1);
+}
+static const char *ru_empty(size_t *n) { return yc_stream_readuntil(rs, "", 0, n); }
+
+/* readexactly(5) over b"ab"; readuntil(b"\n") over b"abc"; readexactly(-1);
+ * readuntil(b"") */
+static yc_val incomplete_main(void *arg)
+{
+    (void)arg;
+    TRY_LOG(rx5);
+    size_t n;
+    const char *p = yc_stream_partial(rs, &n);
+    LOG("partial '%.*s'", (int)n, p);
+    TRY_LOG(rxneg);
+    TRY_LOG(ru_empty);
+    return YC_NONE;
+}
+
+TEST(incomplete_reads_12_54)
+{
+    pair();
+    rs = yc_stream_new(sv[1], 8);
+    feed("ab");
+    log_clear();
+    run(incomplete_main);
+    CHECK_LOG_IS("exc: IncompleteReadError: 2 bytes read on a total of 5 expected bytes|"
+                 "partial 'ab'|"
+                 "exc: ValueError: readexactly size can not be less than zero|"
+                 "exc: ValueError: Separator should be at least one-byte string");
+    yc_stream_free(rs);
+    close(sv[0]);
+
+    pair();
+    rs = yc_stream_new(sv[1], 8);
+    feed("abc");
+    log_clear();
+    run(until_main);
+    CHECK_LOG_IS("exc: IncompleteReadError: 3 bytes read on a total of undefined expected bytes|"
+                 "''|''");
+    yc_stream_free(rs);
+    close(sv[0]);
+}
+
+/* ---- pieces arriving over time, read(n), two readers ------------------------ */
+
+static yc_val dribble(void *arg)
+{
+    (void)arg;
+    const char *pieces[] = {"he", "llo\nwor", "ld\nXYZ", "12345", "rest"};
+    for (int i = 0; i < 5; i++) {
+        yc_sleep(0);
+        yc_io_write_all(sv[0], pieces[i], strlen(pieces[i]));
+    }
+    shutdown(sv[0], SHUT_WR);
+    return YC_NONE;
+}
+
+static yc_val pieces_main(void *arg)
+{
+    (void)arg;
+    yc_task *t = yc_task_spawn(dribble, NULL, NULL);
+    size_t n;
+    const char *p = yc_stream_readline(rs, &n);
+    LOG("line '%.*s'", (int)n, p);
+    p = yc_stream_readuntil(rs, "\nX", 2, &n);
+    LOG("until '%.*s'", (int)n, p);
+    p = yc_stream_readexactly(rs, 7);
+    LOG("exactly '%.7s'", p);
+    p = yc_stream_read(rs, 2, &n);
+    LOG("read2 '%.*s'", (int)n, p);
+    p = yc_stream_read(rs, -1, &n);
+    LOG("rest '%.*s'", (int)n, p);
+    p = yc_stream_read(rs, 10, &n);
+    LOG("eof %zu", n);
+    yc_await(t);
+    yc_task_unref(t);
+    return YC_NONE;
+}
+
+TEST(reads_across_pieces)
+{
+    pair();
+    rs = yc_stream_new(sv[1], 0);
+    log_clear();
+    run(pieces_main);
+    CHECK_LOG_IS("line 'hello\n'|until 'world\nX'|exactly 'YZ12345'|read2 're'|rest 'st'|eof 0");
+    yc_stream_free(rs);
+    close(sv[0]);
+}
+
+static yc_val second(void *arg)
+{
+    (void)arg;
+    size_t n;
+    yc_stream_readline(rs, &n);
+    LOG("first reader got a line");
+    return YC_NONE;
+}
+
+static yc_val two_readers_main(void *arg)
+{
+    (void)arg;
+    yc_task *t = yc_task_spawn(second, NULL, NULL);
+    yc_sleep(0);
+    YC_TRY {
+        yc_stream_read(rs, 1, NULL);
+    } YC_EXCEPT(&yc_RuntimeError) {
+        log_exc("[12.54]", yc_exc_current());
+    } YC_END;
+    CHECK_ST(yc_stream_free(rs), YC_EINVAL);
+    CHECK_EXC(&yc_RuntimeError, "RuntimeError: yc_stream_free: a task is waiting on the stream");
+    yc_io_write_all(sv[0], "x\n", 2);
+    yc_await(t);
+    yc_task_unref(t);
+    return YC_NONE;
+}
+
+TEST(second_reader_12_54)
+{
+    pair();
+    rs = yc_stream_new(sv[1], 0);
+    log_clear();
+    run(two_readers_main);
+    CHECK_LOG_IS("[12.54]: RuntimeError: yc_stream_read() called while another coroutine is "
+                 "already waiting for incoming data|first reader got a line");
+    yc_stream_free(rs);
+    close(sv[0]);
+}
+
+/* ---- writing: a megabyte through write + drain, over TCP -------------------- */
+
+static int lfd;
+static char big[1 << 20];
+
+static yc_val tcp_server(void *arg)
+{
+    (void)arg;
+    yc_stream *s = yc_stream_new(yc_io_accept(lfd, NULL, NULL), 0);
+    YC_TRY {
+        size_t n;
+        const char *p = yc_stream_readexactly(s, sizeof big);
+        n = memcmp(p, big, sizeof big) == 0;
+        LOG("server got the megabyte: %s", n ? "intact" : "corrupt");
+        yc_stream_write(s, "thanks\n", 7);
+        yc_stream_wait_closed(s);
+    } YC_FINALLY {
+        yc_stream_free(s);
+    } YC_END;
+    return YC_NONE;
+}
+
+static yc_stream *draining;
+
+static yc_val second_drainer(void *arg)
+{
+    (void)arg;
+    YC_TRY {
+        yc_stream_drain(draining);
+    } YC_EXCEPT(&yc_RuntimeError) {
+        log_exc("second drain", yc_exc_current());
+    } YC_END;
+    return YC_NONE;
+}
+
+static yc_val tcp_main(void *arg)
+{
+    (void)arg;
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (char)(i * 31 + 7);
+    yc_task *t = yc_task_spawn(tcp_server, NULL, NULL);
+    yc_stream *s = yc_stream_open_connection("127.0.0.1", yc_io_local_port(lfd));
+    YC_TRY {
+        CHECK_ST(yc_stream_write(s, big, sizeof big / 2), YC_OK);
+        CHECK_ST(yc_stream_write(s, big + sizeof big / 2, sizeof big / 2), YC_OK);
+        CHECK_EQ_INT(yc_stream_buffered(s), sizeof big);
+        yc_stream_drain(s); /* waits while the socket is full */
+        CHECK_EQ_INT(yc_stream_buffered(s), 0);
+        size_t n;
+        const char *p = yc_stream_readline(s, &n);
+        LOG("client got %.*s", (int)(n - 1), p);
+        CHECK_EQ_INT(yc_stream_read(s, -1, &n) != NULL, 1);
+        CHECK_EQ_INT(n, 0);
+        yc_stream_wait_closed(s);
+        CHECK_EQ_INT(yc_stream_fd(s), -1);
+        CHECK_ST(yc_stream_write(s, "x", 1), YC_EINVAL);
+        CHECK_EXC(&yc_RuntimeError, "RuntimeError: the stream is closed");
+    } YC_FINALLY {
+        yc_stream_free(s);
+    } YC_END;
+    yc_await(t);
+    yc_task_unref(t);
+    return YC_NONE;
+}
+
+TEST(write_drain_over_tcp)
+{
+    lfd = yc_io_listen_tcp("127.0.0.1", 0, 4);
+    CHECK(lfd >= 0);
+    log_clear();
+    run(tcp_main);
+    CHECK_LOG_IS("server got the megabyte: intact|client got thanks");
+    yc_io_close(lfd);
+}
+
+/* A drain parked on a full socketpair; a second drain is refused; a
+ * reader then takes it all. */
+static yc_val sink(void *arg)
+{
+    (void)arg;
+    static char buf[65536];
+    size_t total = 0;
+    for (;;) {
+        size_t n = yc_io_read(sv[1], buf, sizeof buf);
+        if (!n) break;
+        total += n;
+    }
+    LOG("sink got %s", total == sizeof big ? "all" : "a wrong count");
+    return YC_NONE;
+}
+
+static yc_val drains_main(void *arg)
+{
+    (void)arg;
+    draining = yc_stream_new(sv[0], 0);
+    YC_TRY {
+        yc_stream_write(draining, big, sizeof big);
+        yc_task *d = yc_task_spawn(second_drainer, NULL, NULL);
+        yc_task *k = yc_task_spawn(sink, NULL, NULL);
+        yc_stream_drain(draining); /* more than a socketpair holds: parks */
+        yc_await(d);
+        yc_task_unref(d);
+        yc_stream_wait_closed(draining);
+        yc_await(k);
+        yc_task_unref(k);
+    } YC_FINALLY {
+        yc_stream_free(draining);
+    } YC_END;
+    return YC_NONE;
+}
+
+TEST(one_drain_at_a_time)
+{
+    pair();
+    log_clear();
+    run(drains_main);
+    CHECK_LOG_IS("second drain: RuntimeError: yc_stream_drain() called while another coroutine is "
+                 "already draining the stream|sink got all");
+    close(sv[1]);
+}
+
+/* ---- yc_stream_serve: a line server; a handler that fails is reported ---- */
+
+static int hooked;
+static char hook_text[200];
+
+static void hook(yc_exc *e, const char *obj, void *ud)
+{
+    (void)ud;
+    hooked++;
+    char buf[100];
+    yc_exc_format(e, buf, sizeof buf);
+    snprintf(hook_text, sizeof hook_text, "%s / %s", obj, buf);
+}
+
+static void line_echo(yc_stream *s, void *arg)
+{
+    (void)arg;
+    size_t n;
+    const char *p;
+    while ((p = yc_stream_readline(s, &n)), n > 0) {
+        if (n == 5 && memcmp(p, "boom\n", 5) == 0) yc_raise(yc_exc_new(&yc_ValueError, "boom"));
+        yc_stream_write(s, p, n);
+        yc_stream_drain(s);
+    }
+}
+
+static yc_val serve_task(void *arg)
+{
+    (void)arg;
+    yc_stream_serve(lfd, line_echo, NULL);
+    return YC_NONE;
+}
+
+static yc_val serve_main(void *arg)
+{
+    (void)arg;
+    yc_task *srv = yc_task_spawn(serve_task, NULL, NULL);
+    int port = yc_io_local_port(lfd);
+    yc_stream *a = yc_stream_open_connection("127.0.0.1", port);
+    yc_stream *b = yc_stream_open_connection("127.0.0.1", port);
+    size_t n;
+    yc_stream_write(b, "boom\n", 5);
+    yc_stream_drain(b);
+    const char *p = yc_stream_read(b, -1, &n); /* the server closed it */
+    LOG("b: %zu bytes then eof", n);
+    (void)p;
+    yc_stream_write(a, "one\n", 4);
+    yc_stream_drain(a);
+    p = yc_stream_readline(a, &n);
+    LOG("a: %.*s", (int)n - 1, p);
+    /* a stays connected: cancelling the server cancels its handler */
+    yc_task_cancel(srv, NULL);
+    YC_TRY {
+        yc_await(srv);
+    } YC_EXCEPT(&yc_CancelledError) {
+        LOG("server cancelled");
+    } YC_END;
+    p = yc_stream_read(a, -1, &n);
+    LOG("a: eof after the server stopped");
+    yc_task_unref(srv);
+    yc_stream_free(a);
+    yc_stream_free(b);
+    return YC_NONE;
+}
+
+TEST(serve_lines)
+{
+    lfd = yc_io_listen_tcp("127.0.0.1", 0, 8);
+    CHECK(lfd >= 0);
+    yc_set_unraisable_hook(hook, NULL);
+    log_clear();
+    run(serve_main);
+    yc_set_unraisable_hook(NULL, NULL);
+    CHECK_LOG_IS("b: 0 bytes then eof|a: one|server cancelled|a: eof after the server stopped");
+    CHECK_EQ_INT(hooked, 1);
+    CHECK_STR(hook_text, "Unhandled exception in client_connected_cb / ValueError: boom");
+    yc_io_close(lfd);
+}
+
+/* ---- misuse -------------------------------------------------------------- */
+
+static yc_val misuse_main(void *arg)
+{
+    (void)arg;
+    YC_TRY {
+        yc_stream_readline(NULL, NULL);
+    } YC_EXCEPT(&yc_TypeError) {
+        log_exc("null", yc_exc_current());
+    } YC_END;
+    YC_TRY {
+        yc_stream_serve(0, NULL, NULL);
+    } YC_EXCEPT(&yc_TypeError) {
+        log_exc("serve", yc_exc_current());
+    } YC_END;
+    YC_TRY {
+        yc_stream_drain(rs); /* its peer is gone */
+    } YC_EXCEPT(&yc_OSError) {
+        log_exc("drain", yc_exc_current());
+    } YC_END;
+    return YC_NONE;
+}
+
+TEST(stream_misuse)
+{
+    CHECK(yc_stream_new(-1, 0) == NULL);
+    CHECK_EXC(&yc_ValueError, "ValueError: yc_stream_new: fd -1 is negative");
+    CHECK_ST(yc_stream_write(NULL, "x", 1), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: stream is NULL");
+    CHECK_ST(yc_stream_free(NULL), YC_OK);
+    CHECK_EQ_INT(yc_stream_fd(NULL), -1);
+    CHECK(!yc_stream_at_eof(NULL));
+    CHECK_EQ_INT(yc_stream_buffered(NULL), 0);
+    size_t n = 9;
+    CHECK_STR(yc_stream_partial(NULL, &n), "");
+    CHECK_EQ_INT(n, 0);
+    pair();
+    rs = yc_stream_new(sv[1], 0);
+    CHECK_ST(yc_stream_write(rs, NULL, 1), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: yc_stream_write: buf is NULL");
+    CHECK_ST(yc_stream_write(rs, "data", 4), YC_OK);
+    close(sv[0]);
+    log_clear();
+    run(misuse_main);
+    CHECK_LOG_IS("null: TypeError: stream is NULL|"
+                 "serve: TypeError: yc_stream_serve(): handler is NULL|"
+                 "drain: BrokenPipeError: [Errno 32] Broken pipe");
+    CHECK_ST(yc_stream_free(rs), YC_OK);
+}
+
+TEST_MAIN()
