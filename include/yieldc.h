@@ -641,6 +641,7 @@ YC_API const char *yc_config(void);
 #include "yieldc/with.h" /* context managers */
 #include "yieldc/iter.h" /* lazy pipelines */
 #include "yieldc/loop.h" /* the event loop: tasks, time, queues, locks */
+#include "yieldc/thread.h" /* the loop's thread pool, files, names, signals */
 
 /* ======================================================================
  * Private: used by the macros above
