@@ -93,8 +93,14 @@ static void *worker(void *arg)
         p->queued--;
         pthread_mutex_unlock(&p->mu);
         j->work(j);
+        /* Idle from here: a job submitted when the loop sees this one done
+         * must not start another thread. */
+        pthread_mutex_lock(&p->mu);
+        p->idle++;
+        pthread_mutex_unlock(&p->mu);
         yc__loop_post(j->loop, &j->node); /* j is the loop's from here */
         pthread_mutex_lock(&p->mu);
+        p->idle--;
     }
     pthread_mutex_unlock(&p->mu);
     yc_stack_pool_trim(); /* stacks of generators the work made here */
