@@ -18,7 +18,6 @@
 #include "loop.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -224,7 +223,9 @@ void yc__runner_sigint_end(yc_loop *L, yc_task *main_task, bool installed, int *
 
 /* ---- SIGPIPE -------------------------------------------------------- */
 
-static void sigpipe_once(void)
+/* At the start of every run (a system call): a program that set SIGPIPE's
+ * disposition back to the default while no loop ran gets it ignored again. */
+void yc__sigpipe_ignore(void)
 {
     struct sigaction old;
     if (sigaction(SIGPIPE, NULL, &old) != 0) return;
@@ -234,10 +235,4 @@ static void sigpipe_once(void)
     sa.sa_handler = SIG_IGN;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGPIPE, &sa, NULL);
-}
-
-void yc__sigpipe_ignore(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, sigpipe_once);
 }
