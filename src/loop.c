@@ -235,6 +235,8 @@ static void call_user(yc_loop *L, yc_callback_fn fn, void *arg)
     } YC_END;
 }
 
+void yc__loop_call_user(yc_loop *L, yc_callback_fn fn, void *arg) { call_user(L, fn, arg); }
+
 static void handle_drop(yc__handle *node) { handle_release((yc_handle *)node); }
 
 static void handle_run(yc__handle *node)

@@ -239,6 +239,9 @@ YC_HIDDEN void yc__loop_add_close_hook(yc_loop *L, yc__close_hook *h);
  * (unguarded: it must not raise), or c->h.drop(&c->h) when the loop
  * closes first. */
 YC_HIDDEN void yc__loop_post(yc_loop *L, yc__ts_call *c);
+/* Runs fn(arg) as the loop runs a user's callback: an exception is
+ * reported, SystemExit and KeyboardInterrupt stop the loop. */
+YC_HIDDEN void yc__loop_call_user(yc_loop *L, yc_callback_fn fn, void *arg);
 /* Async-signal-safe: wakes L's wait as a thread-safe call would, so that
  * L->on_wake runs at its next iteration. */
 YC_HIDDEN void yc__loop_wake(yc_loop *L);

@@ -6,8 +6,9 @@
  * in the owning loop's pending mask and wakes the loop through the
  * eventfd of its thread-safe calls (an atomic exchange and a write). On
  * its next iteration the loop's on_wake hook takes the mask and schedules
- * each signal's callback with call_soon. docs/design.md says why this
- * and not signalfd.
+ * each signal's node (made when its handler was added, so this cannot
+ * fail) in the ready queue. docs/design.md says why this and not
+ * signalfd.
  *
  * One loop owns a signal at a time (owner[]). Removing a handler restores
  * the disposition from before the first add, then waits until no handler
@@ -24,6 +25,15 @@
 
 #define NSIGS 65 /* Linux: 1..64 */
 
+/* A signal's node in the ready queue, made when its handler is added, so
+ * that scheduling the callback cannot fail. Freed when the handler goes,
+ * or, when it is queued then, by the ready queue's drop. */
+typedef struct sig_node {
+    yc__handle h; /* first */
+    struct yc__sigs *s;
+    int sig;
+} sig_node;
+
 typedef struct yc__sigs {
     yc__close_hook hook; /* first: the close hook is the state */
     yc_loop *loop;
@@ -31,6 +41,7 @@ typedef struct yc__sigs {
     struct {
         yc_callback_fn fn; /* NULL: none */
         void *arg;
+        sig_node *node;
         struct sigaction old; /* the disposition to restore */
     } h[NSIGS];
     /* asyncio.Runner's Ctrl-C (yc_loop_run) */
@@ -58,9 +69,18 @@ static bool valid_signal(int sig)
     return sig >= 1 && sig < NSIGS && (sig < 32 || sig >= SIGRTMIN);
 }
 
-/* On the loop's thread, after each drain of the eventfd: schedules the
- * callbacks of the signals that arrived. A callback that cannot be
- * scheduled (out of memory) stays pending for the next iteration. */
+static void sig_run(yc__handle *h)
+{
+    sig_node *n = (sig_node *)h;
+    yc__sigs *s = n->s;
+    /* the callback may remove its own handler (freeing n): read first */
+    yc__loop_call_user(s->loop, s->h[n->sig].fn, s->h[n->sig].arg);
+}
+
+static void sig_drop(yc__handle *h) { yc__free(h); }
+
+/* On the loop's thread, after each drain of the eventfd: queues the nodes
+ * of the signals that arrived (one already queued stays as it is). */
 static void sigs_on_wake(yc_loop *L)
 {
     yc__sigs *s = L->sigs;
@@ -69,12 +89,10 @@ static void sigs_on_wake(yc_loop *L)
         uint64_t bit = (uint64_t)1 << (sig - 1);
         if (!(p & bit)) continue;
         p &= ~bit;
-        if (!s->h[sig].fn) continue; /* removed meanwhile */
-        if (yc_loop_call_soon(L, s->h[sig].fn, s->h[sig].arg, NULL) < 0) {
-            yc_err_clear();
-            atomic_fetch_or(&s->pending, bit);
-            yc__loop_wake(L);
-        }
+        sig_node *n = s->h[sig].node;
+        if (!n || n->h.queued) continue; /* removed meanwhile, or due already */
+        n->h.cancelled = false;
+        yc__loop_ready(L, &n->h);
     }
 }
 
@@ -85,6 +103,10 @@ static void unhandle(yc__sigs *s, int sig)
     sigaction(sig, &s->h[sig].old, NULL);
     atomic_store(&owner[sig], NULL);
     while (atomic_load(&in_handler) > 0) sched_yield();
+    sig_node *n = s->h[sig].node;
+    if (n->h.queued) n->h.cancelled = true; /* the ready queue drops it */
+    else yc__free(n);
+    s->h[sig].node = NULL;
     s->h[sig].fn = NULL;
     s->h[sig].arg = NULL;
     atomic_fetch_and(&s->pending, ~((uint64_t)1 << (sig - 1)));
@@ -138,10 +160,19 @@ int yc_loop_add_signal_handler(yc_loop *L, int sig, yc_callback_fn fn, void *arg
     yc__sigs *s = sigs_of(L);
     if (!s) return YC_ENOMEM;
     if (!s->h[sig].fn) {
+        sig_node *n = yc__malloc(sizeof *n);
+        if (!n) return yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
+        memset(n, 0, sizeof *n);
+        n->h.run = sig_run;
+        n->h.drop = sig_drop;
+        n->s = s;
+        n->sig = sig;
         yc__sigs *expected = NULL;
-        if (!atomic_compare_exchange_strong(&owner[sig], &expected, s))
+        if (!atomic_compare_exchange_strong(&owner[sig], &expected, s)) {
+            yc__free(n);
             return yc__fail(YC_EINVAL, &yc_RuntimeError,
                             "sig %d is handled by another event loop", sig);
+        }
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_signal;
@@ -150,11 +181,13 @@ int yc_loop_add_signal_handler(yc_loop *L, int sig, yc_callback_fn fn, void *arg
         if (sigaction(sig, &sa, &s->h[sig].old) != 0) {
             int err = errno;
             atomic_store(&owner[sig], NULL);
+            yc__free(n);
             if (err == EINVAL)
                 return yc__fail(YC_EINVAL, &yc_RuntimeError, "sig %d cannot be caught", sig);
             yc_err_set(yc_exc_new_errno(&yc_OSError, err, NULL));
             return YC_EINVAL;
         }
+        s->h[sig].node = n;
     }
     s->h[sig].fn = fn;
     s->h[sig].arg = arg;
