@@ -207,12 +207,7 @@ TEST(a_timeout_around_to_thread_waits_for_the_function)
 
 /* ---- the pool: lazy, bounded, joined ------------------------------------- */
 
-static yc_val count_body(void *arg)
-{
-    static int zero;
-    (void)arg;
-    return yc_to_thread(blocked, &zero);
-}
+static yc_val count_body(void *arg) { return yc_to_thread(blocked, arg); }
 
 static yc_val bounded_main(void *arg)
 {
@@ -221,7 +216,8 @@ static yc_val bounded_main(void *arg)
     CHECK_EQ_INT(yc_loop_thread_count(L), 0);
     CHECK_ST(yc_loop_set_max_threads(L, 2), YC_OK);
     yc_task *ts[5];
-    for (int i = 0; i < 5; i++) ts[i] = yc_task_spawn(count_body, NULL, NULL);
+    static int counts[5]; /* one each: the calls run at once */
+    for (int i = 0; i < 5; i++) ts[i] = yc_task_spawn(count_body, &counts[i], NULL);
     yield_until_started(2);
     for (int i = 0; i < 50; i++) yc_sleep(0);
     LOG("started %d, threads %zu", atomic_load(&started), yc_loop_thread_count(L));
