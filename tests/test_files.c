@@ -258,4 +258,62 @@ TEST(file_calls_outside_a_loop_raise)
     yc_gen_free(g);
 }
 
+/* ---- NULL buffers and descriptors that are not open ------------------------ */
+
+static void log_raise(const char *what) { log_exc(what, yc_exc_current()); }
+
+static yc_val nulls_main(void *arg)
+{
+    (void)arg;
+    YC_TRY {
+        yc_file_read(0, NULL, 4);
+    } YC_EXCEPT_ANY {
+        log_raise("read");
+    } YC_END;
+    YC_TRY {
+        yc_file_write(1, NULL, 4);
+    } YC_EXCEPT_ANY {
+        log_raise("write");
+    } YC_END;
+    YC_TRY {
+        yc_file_pwrite(1, NULL, 4, 0);
+    } YC_EXCEPT_ANY {
+        log_raise("pwrite");
+    } YC_END;
+    YC_TRY {
+        yc_file_open(NULL, O_RDONLY, 0);
+    } YC_EXCEPT_ANY {
+        log_raise("open");
+    } YC_END;
+    YC_TRY {
+        yc_file_close(-1);
+    } YC_EXCEPT_ANY {
+        log_raise("close");
+    } YC_END;
+    char c;
+    YC_TRY {
+        yc_file_pwrite(-1, &c, 1, 0);
+    } YC_EXCEPT_ANY {
+        log_raise("pwrite -1");
+    } YC_END;
+    LOG("zero bytes: %zu", yc_file_read(0, NULL, 0));
+    return YC_NONE;
+}
+
+TEST(file_calls_with_null_buffers_and_bad_descriptors)
+{
+    log_clear();
+    CHECK_ST(yc_loop_run(nulls_main, NULL, NULL, NULL), YC_OK);
+    CHECK_LOG_IS("read: TypeError: yc_file_read(): NULL argument|"
+                 "write: TypeError: yc_file_write(): NULL argument|"
+                 "pwrite: TypeError: yc_file_pwrite(): NULL argument|"
+                 "open: TypeError: yc_file_open(): NULL argument|"
+                 "close: OSError: [Errno 9] Bad file descriptor|"
+                 "pwrite -1: OSError: [Errno 9] Bad file descriptor|"
+                 "zero bytes: 0");
+    yc_file_data_free(NULL); /* NULL is fine */
+    yc_addrinfo_free(NULL);
+    CHECK_EQ_INT(yc_loop_thread_count(NULL), 0);
+}
+
 TEST_MAIN()

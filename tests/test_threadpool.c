@@ -331,9 +331,21 @@ static void misuse_log(const char *what)
     log_exc(what, yc_exc_current());
 }
 
+static void to_thread_in_callback(void *arg)
+{
+    (void)arg;
+    YC_TRY {
+        yc_to_thread(ident, NULL);
+    } YC_EXCEPT_ANY {
+        misuse_log("callback");
+    } YC_END;
+}
+
 static yc_val misuse_main(void *arg)
 {
     (void)arg;
+    yc_loop_call_soon(NULL, to_thread_in_callback, NULL, NULL);
+    yc_sleep(0);
     YC_TRY {
         yc_to_thread(NULL, NULL);
     } YC_EXCEPT_ANY {
@@ -368,7 +380,8 @@ TEST(to_thread_misuse)
 {
     log_clear();
     CHECK_ST(yc_loop_run(misuse_main, NULL, NULL, NULL), YC_OK);
-    CHECK_LOG_IS("null fn: TypeError: yc_to_thread: function is NULL|"
+    CHECK_LOG_IS("callback: RuntimeError: yc_to_thread() outside a task|"
+                 "null fn: TypeError: yc_to_thread: function is NULL|"
                  "flags: ValueError: yc_thread_opts: unknown flags 0x8|"
                  "max 0: ValueError: max_workers must be greater than 0|"
                  "max 5000: ValueError: max_workers 5000 is above 1024|"
