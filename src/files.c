@@ -118,28 +118,17 @@ int yc__os_error(int err, const char *path)
     return YC_RAISE;
 }
 
-static YC_NORETURN void raise_pending(const char *file, int line)
-{
-    yc__coro *co = yc__cur();
-    yc__raise_in(co, yc__err_take_failed(co), file, line, NULL);
-}
-
 /* Runs the call described by *tmpl on the pool in the running task and
  * returns its result; raises its OSError (with path when given), or what
  * the wait raised. *st_out gets fstat's result. */
 static ssize_t file_call(const char *what, const file_job *tmpl, struct stat *st_out)
 {
-    yc_task *t = yc__task_running(what);
-    if (!t) raise_pending(__FILE__, __LINE__);
-    file_job *j = yc__malloc(sizeof *j);
-    if (!j) {
-        yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
-        raise_pending(__FILE__, __LINE__);
-    }
+    yc_task *t = yc__job_task(what, __FILE__, __LINE__);
+    file_job *j = yc__job_new(sizeof *j, file_work, file_discard);
+    if (!j) yc__job_raise(__FILE__, __LINE__);
+    yc__job base = j->job;
     *j = *tmpl;
-    memset(&j->job, 0, sizeof j->job);
-    j->job.work = file_work;
-    j->job.discard = file_discard;
+    j->job = base;
     int st = yc__job_run(t, &j->job, false);
     ssize_t r = -1;
     if (st == YC_OK) {
@@ -149,14 +138,14 @@ static ssize_t file_call(const char *what, const file_job *tmpl, struct stat *st
         else if (st_out) *st_out = j->st;
     }
     yc__job_release(&j->job);
-    if (st < 0) raise_pending(__FILE__, __LINE__);
+    if (st < 0) yc__job_raise(__FILE__, __LINE__);
     return r;
 }
 
 static YC_NORETURN void null_arg(const char *what)
 {
     yc__fail(YC_EINVAL, &yc_TypeError, "%s: NULL argument", what);
-    raise_pending(__FILE__, __LINE__);
+    yc__job_raise(__FILE__, __LINE__);
 }
 
 int yc_file_open(const char *path, int flags, int mode)
@@ -190,7 +179,7 @@ size_t yc_file_pread(int fd, void *buf, size_t n, int64_t offset)
     if (!buf && n) null_arg("yc_file_pread()");
     if (offset < 0) {
         bad_offset();
-        raise_pending(__FILE__, __LINE__);
+        yc__job_raise(__FILE__, __LINE__);
     }
     file_job j = {.op = OP_PREAD, .fd = fd, .buf = buf, .n = n, .off = offset};
     return (size_t)file_call("yc_file_pread()", &j, NULL);
@@ -201,7 +190,7 @@ size_t yc_file_pwrite(int fd, const void *buf, size_t n, int64_t offset)
     if (!buf && n) null_arg("yc_file_pwrite()");
     if (offset < 0) {
         bad_offset();
-        raise_pending(__FILE__, __LINE__);
+        yc__job_raise(__FILE__, __LINE__);
     }
     file_job j = {.op = OP_PWRITE, .fd = fd, .buf = (void *)buf, .n = n, .off = offset};
     return (size_t)file_call("yc_file_pwrite()", &j, NULL);

@@ -45,12 +45,6 @@ static int raise_gaierror(int rc)
     return YC_RAISE;
 }
 
-static YC_NORETURN void raise_pending(const char *file, int line)
-{
-    yc__coro *co = yc__cur();
-    yc__raise_in(co, yc__err_take_failed(co), file, line, NULL);
-}
-
 /* The resolver's list as one block of n entries. */
 static int copy_list(const struct addrinfo *res, yc_addrinfo **out, size_t *n)
 {
@@ -75,21 +69,14 @@ static int copy_list(const struct addrinfo *res, yc_addrinfo **out, size_t *n)
 size_t yc_getaddrinfo(const char *host, const char *port, int family, int type, int proto,
                       int flags, yc_addrinfo **out)
 {
-    yc_task *t = yc__task_running("yc_getaddrinfo()");
-    if (!t) raise_pending(__FILE__, __LINE__);
+    yc_task *t = yc__job_task("yc_getaddrinfo()", __FILE__, __LINE__);
     if (!out) {
         yc__fail(YC_EINVAL, &yc_TypeError, "yc_getaddrinfo: out is NULL");
-        raise_pending(__FILE__, __LINE__);
+        yc__job_raise(__FILE__, __LINE__);
     }
     *out = NULL;
-    name_job *j = yc__malloc(sizeof *j);
-    if (!j) {
-        yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
-        raise_pending(__FILE__, __LINE__);
-    }
-    memset(j, 0, sizeof *j);
-    j->job.work = name_work;
-    j->job.discard = name_discard;
+    name_job *j = yc__job_new(sizeof *j, name_work, name_discard);
+    if (!j) yc__job_raise(__FILE__, __LINE__);
     j->host = host;
     j->port = port;
     j->hints.ai_family = family;
@@ -104,7 +91,7 @@ size_t yc_getaddrinfo(const char *host, const char *port, int family, int type, 
         else st = copy_list(j->res, out, &n); /* the list is freed by discard */
     }
     yc__job_release(&j->job);
-    if (st < 0) raise_pending(__FILE__, __LINE__);
+    if (st < 0) yc__job_raise(__FILE__, __LINE__);
     return n;
 }
 

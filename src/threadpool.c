@@ -270,34 +270,47 @@ static void tt_discard(yc__job *job)
     } YC_END;
 }
 
-static YC_NORETURN void raise_pending(const char *file, int line)
+void yc__job_raise(const char *file, int line)
 {
     yc__coro *co = yc__cur();
     yc__raise_in(co, yc__err_take_failed(co), file, line, NULL);
 }
 
+yc_task *yc__job_task(const char *what, const char *file, int line)
+{
+    yc_task *t = yc__task_running(what);
+    if (!t) yc__job_raise(file, line);
+    return t;
+}
+
+void *yc__job_new(size_t size, void (*work)(yc__job *j), void (*discard)(yc__job *j))
+{
+    yc__job *j = yc__malloc(size);
+    if (!j) {
+        yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
+        return NULL;
+    }
+    memset(j, 0, size);
+    j->work = work;
+    j->discard = discard;
+    return j;
+}
+
 yc_val yc__to_thread(yc_thread_fn fn, void *arg, const yc_thread_opts *opts, const char *file,
                      int line)
 {
-    yc_task *t = yc__task_running("yc_to_thread()");
-    if (!t) raise_pending(file, line);
+    yc_task *t = yc__job_task("yc_to_thread()", file, line);
     unsigned flags = opts ? opts->flags : 0;
     if (!fn) {
         yc__fail(YC_EINVAL, &yc_TypeError, "yc_to_thread: function is NULL");
-        raise_pending(file, line);
+        yc__job_raise(file, line);
     }
     if (flags & ~YC_THREAD_DETACH) {
         yc__fail(YC_EINVAL, &yc_ValueError, "yc_thread_opts: unknown flags 0x%x", flags);
-        raise_pending(file, line);
+        yc__job_raise(file, line);
     }
-    tt_job *j = yc__malloc(sizeof *j);
-    if (!j) {
-        yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
-        raise_pending(file, line);
-    }
-    memset(j, 0, sizeof *j);
-    j->job.work = tt_work;
-    j->job.discard = tt_discard;
+    tt_job *j = yc__job_new(sizeof *j, tt_work, tt_discard);
+    if (!j) yc__job_raise(file, line);
     j->fn = fn;
     j->arg = arg;
     j->discard = opts ? opts->discard : NULL;
@@ -314,6 +327,6 @@ yc_val yc__to_thread(yc_thread_fn fn, void *arg, const yc_thread_opts *opts, con
         }
     }
     yc__job_release(&j->job);
-    if (st < 0) raise_pending(file, line);
+    if (st < 0) yc__job_raise(file, line);
     return v;
 }

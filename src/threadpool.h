@@ -31,6 +31,15 @@ struct yc__job {
  * once). In every case the caller then calls yc__job_release(j) once.
  */
 YC_HIDDEN int yc__job_run(yc_task *t, yc__job *j, bool detach);
+/* A zeroed block of size bytes (a struct embedding yc__job first) with
+ * work and discard set, or NULL with MemoryError pending. */
+YC_HIDDEN void *yc__job_new(size_t size, void (*work)(yc__job *j), void (*discard)(yc__job *j));
+/* Body side: the running task for `what` ("yc_file_open()"), or a raise
+ * at file:line of RuntimeError "no running event loop" / "... outside a
+ * task". */
+YC_HIDDEN yc_task *yc__job_task(const char *what, const char *file, int line);
+/* Raises the pending exception at file:line in the running coroutine. */
+YC_HIDDEN YC_NORETURN void yc__job_raise(const char *file, int line);
 YC_HIDDEN void yc__job_release(yc__job *j);
 
 #endif
