@@ -290,7 +290,7 @@ static yc_val nulls_main(void *arg)
     } YC_EXCEPT_ANY {
         log_raise("close");
     } YC_END;
-    char c;
+    char c = 'x';
     YC_TRY {
         yc_file_pwrite(-1, &c, 1, 0);
     } YC_EXCEPT_ANY {
