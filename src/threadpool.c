@@ -208,6 +208,16 @@ static void job_posted(yc__handle *h)
     yc__job_release(j);
 }
 
+/* The loop closed before the posted node ran (its waiter is gone): the
+ * future is left as it is, since nothing may be scheduled any more. */
+static void job_dropped(yc__handle *h)
+{
+    yc__job *j = (yc__job *)h;
+    j->done = true;
+    j->loop->outside--;
+    yc__job_release(j);
+}
+
 /* The job's future refuses cancellation: the task keeps waiting with the
  * request recorded (Task.cancel's must_cancel) until the work is done. */
 static bool refuse_cancel(yc_task *f, yc__msg *msg)
@@ -223,7 +233,7 @@ int yc__job_run(yc_task *t, yc__job *j, bool detach)
     j->refs = 1;
     j->loop = L;
     j->node.h.run = job_posted;
-    j->node.h.drop = job_posted; /* the loop closed: the same, minus a waiter */
+    j->node.h.drop = job_dropped;
     j->fut = yc__fut_new(L);
     if (!j->fut) return YC_ENOMEM;
     if (!detach) j->fut->on_cancel = refuse_cancel;
