@@ -238,6 +238,8 @@ static void call_user(yc_loop *L, yc_callback_fn fn, void *arg)
     } YC_END;
 }
 
+void yc__loop_call_user(yc_loop *L, yc_callback_fn fn, void *arg) { call_user(L, fn, arg); }
+
 static void handle_drop(yc__handle *node) { handle_release((yc_handle *)node); }
 
 static void handle_run(yc__handle *node)
@@ -353,20 +355,33 @@ int yc_loop_call_soon_threadsafe(yc_loop *L, yc_callback_fn fn, void *arg)
     yc__ts_call *c = yc__malloc(sizeof *c);
     if (!c) return yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
     memset(c, 0, sizeof *c);
-    c->loop = L;
     c->fn = fn;
     c->arg = arg;
-    pthread_mutex_lock(&L->ts_mu);
-    *L->ts_tail = c;
-    L->ts_tail = (yc__ts_call **)&c->h.next;
-    pthread_mutex_unlock(&L->ts_mu);
+    yc__loop_post(L, c);
+    return YC_OK;
+}
+
+void yc__loop_wake(yc_loop *L)
+{
     if (atomic_exchange(&L->ts_signalled, 1) == 0) {
+        int saved = errno; /* also called from signal handlers */
         uint64_t one = 1;
         ssize_t r;
         do r = write(L->efd, &one, sizeof one);
         while (r < 0 && errno == EINTR);
+        errno = saved;
     }
-    return YC_OK;
+}
+
+void yc__loop_post(yc_loop *L, yc__ts_call *c)
+{
+    c->loop = L;
+    c->h.next = NULL;
+    pthread_mutex_lock(&L->ts_mu);
+    *L->ts_tail = c;
+    L->ts_tail = (yc__ts_call **)&c->h.next;
+    pthread_mutex_unlock(&L->ts_mu);
+    yc__loop_wake(L);
 }
 
 static bool ts_pending(yc_loop *L) { return atomic_load(&L->ts_signalled) != 0; }
@@ -403,11 +418,14 @@ static void ts_drain(yc_loop *L)
     atomic_store(&L->ts_signalled, 0);
     for (yc__ts_call *c = ts_take(L); c;) {
         yc__ts_call *next = (yc__ts_call *)c->h.next;
-        c->h.run = ts_run;
-        c->h.drop = ts_drop;
+        if (!c->h.run) { /* a user's call (yc__loop_post's callers set their own) */
+            c->h.run = ts_run;
+            c->h.drop = ts_drop;
+        }
         yc__loop_ready(L, &c->h);
         c = next;
     }
+    if (L->on_wake) L->on_wake(L);
 }
 
 /* ---- block caches --------------------------------------------------- */
@@ -512,9 +530,16 @@ static void drop_scheduled(yc_loop *L)
     }
     for (yc__ts_call *c = ts_take(L); c;) {
         yc__ts_call *n = (yc__ts_call *)c->h.next;
-        yc__free(c);
+        if (c->h.drop) c->h.drop(&c->h);
+        else yc__free(c);
         c = n;
     }
+}
+
+void yc__loop_add_close_hook(yc_loop *L, yc__close_hook *h)
+{
+    h->next = L->close_hooks;
+    L->close_hooks = h;
 }
 
 int yc_loop_close(yc_loop *L)
@@ -523,6 +548,11 @@ int yc_loop_close(yc_loop *L)
     if (L->state == LOOP_RUNNING)
         return yc__fail(YC_EINVAL, &yc_RuntimeError, "Cannot close a running event loop");
     if (L->state == LOOP_CLOSED) return YC_OK;
+    for (yc__close_hook *h = L->close_hooks, *next; h; h = next) {
+        next = h->next;
+        L->close_hooks = next;
+        h->fn(L, h);
+    }
     L->state = LOOP_CLOSED;
     /* Tasks first (destroying one may schedule callbacks: dropped below). */
     for (;;) {
@@ -589,11 +619,6 @@ static void wait_events(yc_loop *L, int64_t timeout)
     if (ts_pending(L)) ts_drain(L);
 }
 
-/*
- * One iteration. With the virtual clock, nothing ready and no timer is a
- * deadlock unless a thread-safe call can still come (one already pending);
- * it sets L->deadlock and runs nothing.
- */
 /* ---- warm stacks for the tasks -------------------------------------- */
 
 #define RETAIN_WINDOW_NS 1000000000
@@ -645,6 +670,11 @@ static void retain_end(yc_loop *L)
     L->retain_thread = NULL;
 }
 
+/*
+ * One iteration. With the virtual clock, nothing ready and no timer is a
+ * deadlock unless a thread-safe call can still come (one already pending);
+ * it sets L->deadlock and runs nothing.
+ */
 static void run_once(yc_loop *L)
 {
     int64_t timeout = -1;
@@ -656,11 +686,12 @@ static void run_once(yc_loop *L)
     if (YC_UNLIKELY(L->stack_retain) && (timeout != 0 || (++L->iters & 1023) == 0))
         retain_review(L);
     if (L->clock == YC_CLOCK_VIRTUAL) {
-        if (timeout < 0 && !ts_pending(L) && !L->io_waiting) {
+        if (timeout < 0 && !ts_pending(L) && !L->io_waiting && L->outside == 0) {
             L->deadlock = true;
             return;
         }
-        /* descriptors: polled; waited for only when no timer can come */
+        /* descriptors: polled; waited for only when no timer can come (a
+         * descriptor will be ready, or a thread will post back) */
         wait_events(L, timeout < 0 ? -1 : 0);
         if (timeout > 0 && !L->nready) L->vnow = L->heap[0]->when;
     } else {
@@ -695,6 +726,7 @@ static int run_begin(yc_loop *L)
     if (running_loop)
         return yc__fail(YC_EINVAL, &yc_RuntimeError,
                         "Cannot run the event loop while another loop is running");
+    yc__sigpipe_ignore();
     L->state = LOOP_RUNNING;
     L->co = yc__cur();
     L->deadlock = false;
@@ -872,6 +904,7 @@ int yc_loop_run(yc_gen_fn fn, void *arg, const yc_loop_opts *opts, yc_val *out)
         yc_err_set(e);
         return yc_exc_is(e, &yc_MemoryError) ? YC_ENOMEM : YC_RAISE;
     }
+    bool sigint = yc__runner_sigint_begin(L, main_task);
     int st = yc_loop_run_until_complete(L, main_task, out);
     if (st < 0 && L->deadlock && main_task->state == FUT_PENDING) {
         /* throw the deadlock into the main task, as asyncio's hang would
@@ -879,6 +912,7 @@ int yc_loop_run(yc_gen_fn fn, void *arg, const yc_loop_opts *opts, yc_val *out)
         yc__task_throw(main_task, yc_err_take());
         st = yc_loop_run_until_complete(L, main_task, out);
     }
+    yc__runner_sigint_end(L, main_task, sigint, &st);
     yc_exc *e = st < 0 ? yc_err_take() : NULL;
     yc_exc *base = cancel_all(L);
     if (base) { /* asyncio.run ends with it, instead of main's outcome */

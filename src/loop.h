@@ -235,7 +235,46 @@ struct yc_loop {
     uint32_t fd_gen;           /* the last record's generation             */
     long io_waiting;           /* tasks waiting on a descriptor            */
     unsigned io_tick;          /* iterations since descriptors were polled */
+    /* part 2: threads and signals (threadpool.c, signals.c) */
+    struct yc__close_hook *close_hooks; /* run by yc_loop_close, first     */
+    void (*on_wake)(yc_loop *L);  /* after each drain of the eventfd        */
+    long outside;                 /* work in other threads that will post
+                                     back: not a deadlock while > 0        */
+    struct yc__pool *pool;        /* the thread pool, or NULL (lazy)       */
+    struct yc__sigs *sigs;        /* signal handlers, or NULL              */
 };
+
+/* A hook of yc_loop_close, run before anything closes (the loop is idle,
+ * its tasks still pending): a module that has threads or process-wide
+ * state for L stops them there. Hooks run newest first, once; the loop
+ * forgets the list before running it. */
+typedef struct yc__close_hook {
+    struct yc__close_hook *next;
+    void (*fn)(yc_loop *L, struct yc__close_hook *self);
+} yc__close_hook;
+YC_HIDDEN void yc__loop_add_close_hook(yc_loop *L, yc__close_hook *h);
+
+/* From any thread, without allocating: queues c (its h.run and h.drop set
+ * by the caller, who owns it) as a thread-safe call and wakes the loop.
+ * c->h.run(&c->h) then runs on the loop's thread at its next iteration
+ * (unguarded: it must not raise), or c->h.drop(&c->h) when the loop
+ * closes first. */
+YC_HIDDEN void yc__loop_post(yc_loop *L, yc__ts_call *c);
+/* Runs fn(arg) as the loop runs a user's callback: an exception is
+ * reported, SystemExit and KeyboardInterrupt stop the loop. */
+YC_HIDDEN void yc__loop_call_user(yc_loop *L, yc_callback_fn fn, void *arg);
+/* Async-signal-safe: wakes L's wait as a thread-safe call would, so that
+ * L->on_wake runs at its next iteration. */
+YC_HIDDEN void yc__loop_wake(yc_loop *L);
+
+/* signals.c, for yc_loop_run (asyncio.Runner's SIGINT handling): begin
+ * installs the handler that cancels main_task when SIGINT's disposition
+ * is the default (returns whether it did); end restores it and turns a
+ * CancelledError *st caused by Ctrl-C into KeyboardInterrupt. */
+YC_HIDDEN bool yc__runner_sigint_begin(yc_loop *L, yc_task *main_task);
+YC_HIDDEN void yc__runner_sigint_end(yc_loop *L, yc_task *main_task, bool installed, int *st);
+/* Ignores SIGPIPE process-wide when its disposition is the default. */
+YC_HIDDEN void yc__sigpipe_ignore(void);
 
 /* A block of `size` bytes from L's cache (L may be NULL), or the
  * allocator; and back. */

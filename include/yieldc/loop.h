@@ -80,7 +80,10 @@ typedef struct yc_loop_opts {
  * the virtual clock, when every task waits and nothing can ever wake one
  * (no ready callback, no timer), the main task gets RuntimeError
  * "deadlock: every task is waiting and nothing can wake them" thrown in
- * instead of the loop waiting forever. */
+ * instead of the loop waiting forever. Ctrl-C (asyncio.Runner, 3.11+): when
+ * SIGINT has its default disposition, the first SIGINT cancels the main
+ * task and the run returns YC_RAISE with KeyboardInterrupt; a second one
+ * raises it at once (docs/io.md, "Signals"). */
 YC_API int yc_loop_run(yc_gen_fn fn, void *arg, const yc_loop_opts *opts, yc_val *out);
 
 /* A new loop, not running, for the calls below (asyncio.new_event_loop).
