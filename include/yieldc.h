@@ -641,6 +641,7 @@ YC_API const char *yc_config(void);
 #include "yieldc/with.h" /* context managers */
 #include "yieldc/iter.h" /* lazy pipelines */
 #include "yieldc/loop.h" /* the event loop: tasks, time, queues, locks */
+#include "yieldc/dense.h" /* stackless generators */
 
 /* ======================================================================
  * Private: used by the macros above
