@@ -74,7 +74,7 @@ typedef struct yc_sgen {
     uint8_t ntry;         /* open YC_STRY constructs */
     uint32_t magic;       /* YC__SGEN_MAGIC while initialised */
     uint8_t flags;        /* YC__SGEN_POOLED: memory from yc_sgen_new */
-    uint8_t fin;          /* how the body ended (YC_RETURN / YC_RAISE) */
+    int8_t fin;           /* how the body ended (YC_RETURN / YC_RAISE) */
 } yc_sgen;
 
 /* What a body returns to the library (a struct, so that a plain `return 0;`
@@ -147,9 +147,9 @@ typedef struct yc__sgen_tries {
         .size = sizeof(T),                                                    \
         .magic = 0x7963536bu,                                                 \
     };                                                                        \
-    static yc__sgen_step fn_##__sgen_body(yc_sgen *yc__sgen_self,            \
-                                           yc_val yc__sgen_in,                \
-                                           yc_val *yc__sgen_out, T *s)
+    static yc__sgen_step fn_##__sgen_body(                                    \
+        yc_sgen *yc__sgen_self, yc_val yc__sgen_in __attribute__((unused)),   \
+        yc_val *yc__sgen_out, T *s __attribute__((unused)))
 
 /* ---- inside a body -------------------------------------------------------
  * Every macro below works only between YC_SGEN_BEGIN and YC_SGEN_END of a
