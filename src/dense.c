@@ -74,12 +74,20 @@ static int busy(void) { return yc__fail(YC_EBUSY, &yc_ValueError, "generator alr
 
 /* ---- the handled exception ------------------------------------------- */
 
-/* The body now handles h (NULL: nothing of its own). */
+/* The body now handles h (NULL: nothing of its own). When it starts
+ * handling one, what the resumer's coroutine showed until then is the
+ * resumer's own, kept to be restored. */
 static void set_handled(yc_sgen *g, yc_exc *h)
 {
+    yc__coro *co = yc__cur();
+    if (!g->handled && h) area_of(g)->h.caller = co->exc_info;
     g->handled = h;
-    yc__cur()->exc_info = h ? h : area_of(g)->h.caller;
+    co->exc_info = h ? h : area_of(g)->h.caller;
 }
+
+/* A body suspending while it handles an exception: the resumer gets its
+ * own handled exception back (2.9). */
+void yc__sgen_suspend_handling(yc_sgen *g) { yc__cur()->exc_info = area_of(g)->h.caller; }
 
 static void pop(yc_sgen *g)
 {
@@ -249,9 +257,11 @@ void *yc__sgen_from(yc_sgen *g, yc_iter *it, yc_val *out, yc_val *in, void *resu
         yc__err_set(co, NULL);
         st = YC_RETURN;
     }
-    if (st == YC_YIELD) {
+    if (st == YC_YIELD) { /* suspends: as YC_SYIELD does */
         g->yf = it;
         g->pc = resume;
+        if (g->handled) yc__sgen_suspend_handling(g);
+        g->state = YC_GEN_SUSPENDED;
         return YC__SGEN_ON;
     }
     if (st == YC_RETURN) {
@@ -346,14 +356,15 @@ void *yc__sgen_try_end(yc_sgen *g, int depth, yc_val *out)
 
 /* ---- the resumer's side ---------------------------------------------- */
 
-/* g ended with st (YC_RETURN / YC_RAISE): closed for good. */
-static int ended(yc_sgen *g, int st, yc_val *out)
+/* The body ended (g->fin: YC_RETURN with *out set, or YC_RAISE with the
+ * exception pending): closed for good. The body's last call. */
+yc__sgen_step yc__sgen_ended(yc_sgen *g, yc_val *out)
 {
     g->state = YC_GEN_CLOSED;
     g->yf = NULL;
     g->handled = NULL;
-    if (st != YC_RETURN) *out = YC_NONE;
-    return st;
+    if (g->fin != YC_RETURN) *out = YC_NONE;
+    return (yc__sgen_step){g->fin};
 }
 
 /*
@@ -367,27 +378,25 @@ static int resume(yc_sgen *g, yc_val in, yc_exc *e, yc_val *out)
     yc__coro *co = yc__cur();
     yc_exc *saved = co->exc_info;
     g->state = YC_GEN_RUNNING;
-    if (g->tries) {
+    if (g->handled) { /* suspended in a handler: it sees its exception again */
         area_of(g)->h.caller = saved;
-        if (g->handled) co->exc_info = g->handled;
+        co->exc_info = g->handled;
     }
     int st;
     if (e) {
         void *to = dispatch(g, e);
         if (!to) {
-            st = g->fin;
+            st = yc__sgen_ended(g, out).st;
             goto done;
         }
         g->pc = to;
     }
+    /* the body publishes SUSPENDED at its yield, or ends by yc__sgen_ended */
     st = type_of(g)->body(g, in, out).st;
 done:
-    co->exc_info = saved;
-    if (YC_LIKELY(st == YC_YIELD)) {
-        g->state = YC_GEN_SUSPENDED;
-        return st;
-    }
-    return ended(g, st, out);
+    co->exc_info = saved; /* as the body left it; but a body that jumped out
+                             of a handler by longjmp did not */
+    return st;
 }
 
 /* Raises e (owned) in g at its suspension point, as a throw does: chained
@@ -437,21 +446,23 @@ static int send_slow(yc_sgen *g, yc_val v, yc_val *out)
         if (g->yf) {
             yc_iter *it = g->yf;
             g->state = YC_GEN_RUNNING;
-            yc_val r = YC_NONE;
-            int st;
-            if (yc_is_none(v)) {
-                st = yc_iter_next(it, &r);
-            } else if (it->type->send) {
-                st = it->type->send(it, v, &r);
-            } else {
+            if (!yc_is_none(v) && !it->type->send) { /* 7.2: raised in g at its yield from */
                 g->yf = NULL;
                 yc_exc *e = yc_exc_new(&yc_AttributeError, "'%s' object has no attribute 'send'",
                                        it->type->name ? it->type->name : "iterator");
-                yc__exc_chain(e, yc__handled(yc__cur()));
-                if (g->handled) yc__exc_chain(e, g->handled);
+                yc__exc_chain(e, g->handled ? g->handled : yc__handled(yc__cur()));
                 yc__tb_add(e, type_of(g)->file, (int)g->line, NULL, type_of(g)->name);
                 return resume(g, YC_NONE, e, out);
             }
+            /* the subiterator runs as if called from g's frame: what g
+             * handles is the context of what it raises (CPython's
+             * exception-state chain) */
+            yc__coro *co = yc__cur();
+            yc_exc *saved = co->exc_info;
+            if (g->handled) co->exc_info = g->handled;
+            yc_val r = YC_NONE;
+            int st = yc_is_none(v) ? yc_iter_next(it, &r) : it->type->send(it, v, &r);
+            co->exc_info = saved;
             return deleg_result(g, st, r, out, false);
         }
         return resume(g, v, NULL, out);
@@ -463,30 +474,10 @@ static int send_slow(yc_sgen *g, yc_val v, yc_val *out)
     }
 }
 
-int yc__sgen_next(yc_iter *it, yc_val *out)
+/* next and send of everything but the common case, which each type's own
+ * next and send (dense.h's YC__SGEN_RESUMER) run by calling the body. */
+int yc__sgen_resume_cold(yc_sgen *g, yc_val v, yc_val *out)
 {
-    yc_sgen *g = (yc_sgen *)it;
-    yc__coro *co = yc__T.cur;
-    if (YC_LIKELY(co && g->state == YC_GEN_SUSPENDED && !g->yf && !g->handled)) {
-        /* the common case, resume() with what it cannot need left out */
-        yc_exc *saved = co->exc_info;
-        g->state = YC_GEN_RUNNING;
-        if (g->tries) area_of(g)->h.caller = saved;
-        int st = type_of(g)->body(g, YC_NONE, out).st;
-        co->exc_info = saved;
-        if (YC_LIKELY(st == YC_YIELD)) {
-            g->state = YC_GEN_SUSPENDED;
-            return st;
-        }
-        return ended(g, st, out);
-    }
-    if (!sg_ok(g)) return bad_sgen(g);
-    return send_slow(g, YC_NONE, out);
-}
-
-int yc__sgen_send(yc_iter *it, yc_val v, yc_val *out)
-{
-    yc_sgen *g = (yc_sgen *)it;
     if (!sg_ok(g)) return bad_sgen(g);
     return send_slow(g, v, out);
 }
@@ -589,13 +580,14 @@ int yc_sgen_next(yc_sgen *g, yc_val *out)
 {
     yc_val tmp;
     if (!sg_ok(g)) return bad_sgen(g);
-    return yc__sgen_next(&g->it, out ? out : &tmp);
+    return g->it.type->next(&g->it, out ? out : &tmp);
 }
 
 int yc_sgen_send(yc_sgen *g, yc_val v, yc_val *out)
 {
     yc_val tmp;
-    return yc__sgen_send((yc_iter *)g, v, out ? out : &tmp);
+    if (!sg_ok(g)) return bad_sgen(g);
+    return g->it.type->send(&g->it, v, out ? out : &tmp);
 }
 
 int yc_sgen_throw(yc_sgen *g, yc_exc *e, yc_val *out)

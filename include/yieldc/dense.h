@@ -124,25 +124,25 @@ typedef struct yc__sgen_tries {
  * body, in which `s` is a T * to the generator's struct. T's first member
  * must be `yc_sgen sgen`. The body follows in braces and starts with
  * YC_SGEN_BEGIN() and ends with YC_SGEN_END(). */
-#define YC_SGEN_FN(fn_, T, s)                                                \
+#define YC_SGEN_FN(fn_, T, s)                                                 \
     _Static_assert(offsetof(T, sgen) == 0, "the first member of " #T          \
                                            " must be `yc_sgen sgen`");        \
-    static yc__sgen_step fn_##__sgen_body(yc_sgen *yc__sgen_self,            \
-                                           yc_val yc__sgen_in,                \
-                                           yc_val *yc__sgen_out, T *s);       \
+    static yc__sgen_step fn_##__sgen_body(yc_sgen *, yc_val, yc_val *, T *);  \
     static yc__sgen_step fn_##__sgen_entry(yc_sgen *g, yc_val in, yc_val *out) \
     {                                                                         \
-        return fn_##__sgen_body(g, in, out, (T *)(void *)g);                 \
+        return fn_##__sgen_body(g, in, out, (T *)(void *)g);                  \
     }                                                                         \
-    static const yc_sgen_type fn_ = {                                        \
+    YC__SGEN_RESUMER(fn_, T, next, (yc_iter * it, yc_val * out), YC_NONE)     \
+    YC__SGEN_RESUMER(fn_, T, send, (yc_iter * it, yc_val v, yc_val * out), v) \
+    static const yc_sgen_type fn_ = {                                         \
         .it = {.name = "generator",                                           \
-               .next = yc__sgen_next,                                         \
-               .send = yc__sgen_send,                                         \
+               .next = fn_##__sgen_next,                                      \
+               .send = fn_##__sgen_send,                                      \
                .throw_ = yc__sgen_throw,                                      \
                .close = yc__sgen_close,                                       \
                .free = yc__sgen_free_it},                                     \
-        .body = fn_##__sgen_entry,                                           \
-        .name = #fn_,                                                        \
+        .body = fn_##__sgen_entry,                                            \
+        .name = #fn_,                                                         \
         .file = __FILE__,                                                     \
         .size = sizeof(T),                                                    \
         .magic = 0x7963536bu,                                                 \
@@ -150,6 +150,21 @@ typedef struct yc__sgen_tries {
     static yc__sgen_step fn_##__sgen_body(                                    \
         yc_sgen *yc__sgen_self, yc_val yc__sgen_in __attribute__((unused)),   \
         yc_val *yc__sgen_out, T *s __attribute__((unused)))
+
+/* A type's next and send: the common case (suspended at a yield, not
+ * delegating, handling nothing) calls the body directly; everything else
+ * goes to the library. Private. */
+#define YC__SGEN_RESUMER(fn_, T, op, params, sent)                            \
+    static int fn_##__sgen_##op params                                        \
+    {                                                                         \
+        yc_sgen *g = (yc_sgen *)it;                                           \
+        if (__builtin_expect(g->state == YC_GEN_SUSPENDED && !g->yf &&        \
+                                 !g->handled, 1)) {                           \
+            g->state = YC_GEN_RUNNING;                                        \
+            return fn_##__sgen_body(g, (sent), out, (T *)(void *)g).st;       \
+        }                                                                     \
+        return yc__sgen_resume_cold(g, (sent), out);                          \
+    }
 
 /* ---- inside a body -------------------------------------------------------
  * Every macro below works only between YC_SGEN_BEGIN and YC_SGEN_END of a
@@ -167,7 +182,7 @@ typedef struct yc__sgen_tries {
         void *yc__to = (expr);                                                \
         if (__builtin_expect(yc__to != YC__SGEN_ON, 0)) {                     \
             if (yc__to) goto *yc__to;                                         \
-            return (yc__sgen_step){yc__sgen_self->fin};                       \
+            return yc__sgen_ended(yc__sgen_self, yc__sgen_out);               \
         }                                                                     \
     } while (0)
 
@@ -179,7 +194,7 @@ typedef struct yc__sgen_tries {
 /* The last statement of a body: falling off the end returns None. */
 #define YC_SGEN_END()                                                         \
     YC_SRETURN(YC_NONE);                                                      \
-    return (yc__sgen_step){yc__sgen_self->fin}
+    return yc__sgen_ended(yc__sgen_self, yc__sgen_out)
 
 /* yield v: hands v to the resumer and suspends. The value sent in (None
  * for next) is YC_SSENT() afterwards. v is evaluated before suspending. */
@@ -189,6 +204,9 @@ typedef struct yc__sgen_tries {
         *yc__sgen_out = (v);                                                  \
         yc__sgen_self->pc = &&L;                                              \
         yc__sgen_self->line = __LINE__;                                       \
+        if (__builtin_expect(yc__sgen_self->handled != NULL, 0))              \
+            yc__sgen_suspend_handling(yc__sgen_self);                         \
+        yc__sgen_self->state = YC_GEN_SUSPENDED;                              \
         return (yc__sgen_step){YC_YIELD};                                     \
     L:;                                                                       \
     } while (0)
@@ -245,7 +263,7 @@ typedef struct yc__sgen_tries {
         void *yc__to = yc__sgen_from(yc__sgen_self, (it), yc__sgen_out, &yc__sgen_in, \
                                      &&L, __FILE__, yc__tdepth);              \
         if (yc__to == YC__SGEN_ON) return (yc__sgen_step){YC_YIELD};         \
-        if (!yc__to) return (yc__sgen_step){yc__sgen_self->fin};             \
+        if (!yc__to) return yc__sgen_ended(yc__sgen_self, yc__sgen_out);     \
         goto *yc__to;                                                         \
     L:;                                                                       \
     } while (0)
@@ -365,11 +383,12 @@ YC_API yc_iter *yc_sgen_iter(yc_sgen *g);
  * Private: used by the macros above
  * ==================================================================== */
 
-YC_API int yc__sgen_next(yc_iter *it, yc_val *out);
-YC_API int yc__sgen_send(yc_iter *it, yc_val v, yc_val *out);
+YC_API int yc__sgen_resume_cold(yc_sgen *g, yc_val v, yc_val *out);
 YC_API int yc__sgen_throw(yc_iter *it, yc_exc *e, yc_val *out);
 YC_API int yc__sgen_close(yc_iter *it, yc_val *out);
 YC_API void yc__sgen_free_it(yc_iter *it);
+YC_API yc__sgen_step yc__sgen_ended(yc_sgen *g, yc_val *out);
+YC_API void yc__sgen_suspend_handling(yc_sgen *g);
 YC_API void *yc__sgen_return(yc_sgen *g, yc_val v, yc_val *out, int depth);
 YC_API void *yc__sgen_raise(yc_sgen *g, yc_exc *e, const char *file, int line,
                             const char *func, int depth);
