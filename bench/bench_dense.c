@@ -5,7 +5,8 @@
  * docs/stackless.md come from this program (their command is there).
  *
  *   yc_bench_dense time [ms]        one "benchmark<TAB>system<TAB>ns" row each
- *   yc_bench_dense density N        RSS per live suspended generator, N of them
+ *   yc_bench_dense density N KIND   RSS per live suspended generator, N of them
+ *                                   (KIND: slab, from yc_sgen_new; array, embedded)
  *   yc_bench_dense ONE-NAME n       runs one loop n times (for callgrind)
  *
  * Rows: roundtrip (yc_iter_next), roundtrip-direct (it->type->next),
@@ -16,6 +17,7 @@
  */
 #include "bench_common.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <yieldc.h>
 
@@ -182,38 +184,45 @@ static long rss_bytes(void)
     return kb * 1024;
 }
 
-/* RSS per live suspended generator: n counters from yc_sgen_new, each
- * started (one next), against the RSS before; and the same for an
- * embedded array. */
-static int density(long n)
+/* RSS per live suspended generator: n counters, each started (one next),
+ * against the RSS before, from yc_sgen_new (kind "slab"; the array of
+ * pointers to them is touched before the first reading, so not counted)
+ * or embedded in one array (kind "array"). One kind per process. */
+static int density(long n, const char *kind)
 {
-    yc_sgen **gs = malloc((size_t)n * sizeof *gs);
-    if (!gs) return 1;
-    memset(gs, 0, (size_t)n * sizeof *gs); /* the pointer array is counted apart */
+    bool slab = strcmp(kind, "slab") == 0;
+    yc_sgen **gs = NULL;
+    ctr_t *arr = NULL;
+    if (slab) {
+        gs = malloc((size_t)n * sizeof *gs);
+        if (!gs) return 1;
+        memset(gs, 0xff, (size_t)n * sizeof *gs); /* touched (0 would let malloc+memset become calloc) */
+    }
     long before = rss_bytes();
+    if (!slab && !(arr = malloc((size_t)n * sizeof *arr))) return 1;
     for (long k = 0; k < n; k++) {
-        gs[k] = yc_sgen_new(&ctr);
-        if (!gs[k] || yc_sgen_next(gs[k], NULL) != YC_YIELD) return 1;
+        yc_sgen *g;
+        if (slab) {
+            g = gs[k] = yc_sgen_new(&ctr);
+            if (!g) return 1;
+        } else {
+            arr[k].i = k;
+            g = &arr[k].sgen;
+            yc_sgen_init(g, &ctr);
+        }
+        if (yc_sgen_next(g, NULL) != YC_YIELD) return 1;
     }
     long after = rss_bytes();
-    printf("density\tyieldc:stackless-slab\t%ld\t%.1f\t(sizeof ctr_t %zu, + 8-byte block prefix)\n",
-           n, (double)(after - before) / (double)n, sizeof(ctr_t));
-    for (long k = 0; k < n; k++) yc_sgen_free(gs[k]);
-    free(gs);
-    yc_sgen_pool_trim();
-    before = rss_bytes();
-    ctr_t *arr = malloc((size_t)n * sizeof *arr);
-    if (!arr) return 1;
+    printf("density\tyieldc:stackless-%s\t%ld\t%.1f\t(sizeof ctr_t %zu%s)\n", kind, n,
+           (double)(after - before) / (double)n, sizeof(ctr_t),
+           slab ? ", plus the block's 8-byte prefix" : "");
     for (long k = 0; k < n; k++) {
-        arr[k].i = k;
-        yc_sgen_init(&arr[k].sgen, &ctr);
-        yc_sgen_next(&arr[k].sgen, NULL);
+        if (slab) yc_sgen_free(gs[k]);
+        else yc_sgen_fini(&arr[k].sgen);
     }
-    after = rss_bytes();
-    printf("density\tyieldc:stackless-array\t%ld\t%.1f\t(sizeof ctr_t %zu)\n", n,
-           (double)(after - before) / (double)n, sizeof(ctr_t));
-    for (long k = 0; k < n; k++) yc_sgen_fini(&arr[k].sgen);
+    free(gs);
     free(arr);
+    yc_sgen_pool_trim();
     return 0;
 }
 
@@ -236,13 +245,13 @@ static const struct {
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s time [ms] | density N | ROW-NAME[/SYSTEM] n\n", argv[0]);
+        fprintf(stderr, "usage: %s time [ms] | density N slab|array | ROW-NAME[/SYSTEM] n\n", argv[0]);
         return 2;
     }
     setup();
     int rc = 0;
     if (strcmp(argv[1], "density") == 0) {
-        rc = density(argc > 2 ? atol(argv[2]) : 1000000);
+        rc = density(argc > 2 ? atol(argv[2]) : 1000000, argc > 3 ? argv[3] : "slab");
     } else if (strcmp(argv[1], "time") == 0) {
         double ms = bench_target_ms(argc, argv, 2);
         for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {

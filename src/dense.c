@@ -687,7 +687,7 @@ int yc_sgen_fini(yc_sgen *g)
  * generators is live.
  */
 #define NCLASS 5
-#define CHUNK_BYTES (64u * 1024u)
+#define CHUNK_BYTES (256u * 1024u - 64u) /* with malloc's header: 64 pages when mapped */
 
 typedef struct chunk {
     struct chunk *next;
