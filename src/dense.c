@@ -651,7 +651,7 @@ int yc_sgen_init(yc_sgen *g, const yc_sgen_type *type)
 static int finalise(yc_sgen *g)
 {
     if (g->state == YC_GEN_RUNNING) return busy();
-    if (g->state == YC_GEN_SUSPENDED) {
+    if (g->state == YC_GEN_SUSPENDED && (g->ntry || g->yf)) { /* else nothing could run */
         yc__coro *me = yc__cur();
         yc_exc *saved = me->err; /* the caller's pending error survives */
         me->err = NULL;

@@ -132,8 +132,10 @@ typedef struct yc__sgen_tries {
     {                                                                         \
         return fn_##__sgen_body(g, in, out, (T *)(void *)g);                  \
     }                                                                         \
-    YC__SGEN_RESUMER(fn_, T, next, (yc_iter * it, yc_val * out), YC_NONE)     \
-    YC__SGEN_RESUMER(fn_, T, send, (yc_iter * it, yc_val v, yc_val * out), v) \
+    YC__SGEN_RESUMER(fn_, T, next, (yc_iter * it, yc_val * out), YC_NONE,     \
+                     (g->state & 1) == 0)                                     \
+    YC__SGEN_RESUMER(fn_, T, send, (yc_iter * it, yc_val v, yc_val * out), v, \
+                     g->state == YC_GEN_SUSPENDED)                            \
     static const yc_sgen_type fn_ = {                                         \
         .it = {.name = "generator",                                           \
                .next = fn_##__sgen_next,                                      \
@@ -151,15 +153,20 @@ typedef struct yc__sgen_tries {
         yc_sgen *yc__sgen_self, yc_val yc__sgen_in __attribute__((unused)),   \
         yc_val *yc__sgen_out, T *s __attribute__((unused)))
 
-/* A type's next and send: the common case (suspended at a yield, not
- * delegating, handling nothing) calls the body directly; everything else
- * goes to the library. Private. */
-#define YC__SGEN_RESUMER(fn_, T, op, params, sent)                            \
+/* A type's next and send: the common case (suspended at a yield, or for
+ * next also created; not delegating, handling nothing) calls the body
+ * directly; everything else goes to the library. `state & 1` is 0 for
+ * CREATED (0) and SUSPENDED (2) only. Private. */
+#ifndef __cplusplus
+_Static_assert(YC_GEN_CREATED == 0 && YC_GEN_RUNNING == 1 && YC_GEN_SUSPENDED == 2 &&
+                   YC_GEN_CLOSED == 3,
+               "the states YC__SGEN_RESUMER tests");
+#endif
+#define YC__SGEN_RESUMER(fn_, T, op, params, sent, claimable)                 \
     static int fn_##__sgen_##op params                                        \
     {                                                                         \
         yc_sgen *g = (yc_sgen *)it;                                           \
-        if (__builtin_expect(g->state == YC_GEN_SUSPENDED && !g->yf &&        \
-                                 !g->handled, 1)) {                           \
+        if (__builtin_expect((claimable) && !g->yf && !g->handled, 1)) {      \
             g->state = YC_GEN_RUNNING;                                        \
             return fn_##__sgen_body(g, (sent), out, (T *)(void *)g).st;       \
         }                                                                     \
