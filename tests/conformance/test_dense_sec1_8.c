@@ -16,9 +16,13 @@ static void logf_(const char *s)
     snprintf(logbuf + n, sizeof logbuf - n, "%s%s", n ? " " : "", s);
 }
 #define LOG(s) logf_(s)
-static void log_reset(void) { logbuf[0] = '\0'; }
-
 static yc_sgen *under_test; /* the generator a body looks at (2.5, 2.6, 5.9) */
+
+static void log_reset(void)
+{
+    logbuf[0] = '\0';
+    under_test = NULL;
+}
 
 static void log_state(void)
 {
@@ -379,6 +383,7 @@ TEST(d2_7_exception_escapes_next)
     log_reset();
     tf_t t = {.mode = 3};
     yc_sgen_init(&t.sgen, &tryfin);
+    under_test = &t.sgen;
     CHECK_ST(yc_sgen_next(&t.sgen, NULL), YC_YIELD);
     CHECK_ST(yc_sgen_throw(&t.sgen, yc_exc_new(&yc_KeyError, "k"), NULL), YC_RAISE);
     yc_exc *e = yc_err_take();
@@ -1258,6 +1263,7 @@ TEST(d7_6_throw_forwarded_sub_catches_yields_returns_raises)
     log_reset();
     t.mode = 3;
     yc_sgen_init(&t.sgen, &tryfin);
+    under_test = &t.sgen;
     o.catch_exc = 1;
     yc_sgen_init(&o.sgen, &outer);
     CHECK_ST(yc_sgen_next(&o.sgen, &v), YC_YIELD);
