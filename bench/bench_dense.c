@@ -153,6 +153,9 @@ __attribute__((noinline)) static void loop_stackful_create_close(uint64_t n)
 /* A chain of `levels` delegators over g_ctr; g_top is its outermost. */
 static void chain_build(int levels)
 {
+    /* a fresh counter: dropping an earlier chain closed it */
+    yc_sgen_fini(&g_ctr.sgen);
+    yc_sgen_init(&g_ctr.sgen, &ctr);
     yc_iter *sub = &g_ctr.sgen.it;
     for (int l = 0; l < levels; l++) {
         g_chain[l].sub = sub;

@@ -193,10 +193,14 @@ _Static_assert(YC_GEN_CREATED == 0 && YC_GEN_RUNNING == 1 && YC_GEN_SUSPENDED ==
         }                                                                     \
     } while (0)
 
-/* The first statement of a body. */
+/* The first statement of a body. (The dead store gives a body without
+ * any yield an address-of-label expression, without which clang refuses
+ * an indirect goto; the optimiser drops it.) */
 #define YC_SGEN_BEGIN()                                                       \
     enum { yc__tdepth = 0 };                                                  \
-    if (yc__sgen_self->pc) goto *yc__sgen_self->pc
+    if (0) yc__sgen_self->pc = &&yc__sgen_start;                              \
+    if (yc__sgen_self->pc) goto *yc__sgen_self->pc;                           \
+    yc__sgen_start:
 
 /* The last statement of a body: falling off the end returns None. */
 #define YC_SGEN_END()                                                         \
