@@ -1547,6 +1547,66 @@ TEST(d7_13_close_on_delegator_whose_sub_lacks_close)
     yc_iter_free(li);
 }
 
+TEST(d2_7_traceback_names_the_generator_where_it_raised)
+{
+    one_t o = {.flag = 1};
+    yc_sgen_init(&o.sgen, &raise_value_error);
+    CHECK_ST(yc_sgen_next(&o.sgen, NULL), YC_YIELD);
+    CHECK_ST(yc_sgen_next(&o.sgen, NULL), YC_RAISE);
+    yc_exc *e = yc_err_take();
+    size_t n;
+    const yc_tb_entry *tb = yc_exc_traceback(e, &n);
+    CHECK_EQ_INT(n, 1);
+    if (n == 1) {
+        CHECK_STR(tb[0].where, "raise_value_error");
+        CHECK(strstr(tb[0].file, "test_dense_sec1_8.c") != NULL);
+        CHECK(tb[0].func != NULL && strstr(tb[0].func, "raise_value_error") != NULL);
+    }
+    yc_exc_unref(e);
+    yc_sgen_fini(&o.sgen);
+}
+
+/* [2.5] the subgenerator resumes its delegating outer: the outer is RUNNING */
+typedef struct {
+    yc_sgen sgen;
+    YC_SGEN_TRIES(1);
+} poke_t;
+
+static yc_sgen *poke_target;
+
+YC_SGEN_FN(poker, poke_t, s)
+{
+    YC_SGEN_BEGIN();
+    YC_SYIELD(yc_int(1));
+    YC_STRY(s) {
+        YC_SCHECK(yc_sgen_next(poke_target, NULL));
+    } YC_SEXCEPT(&yc_ValueError) {
+        LOG(fmt_exc(yc_exc_current()));
+    } YC_STRY_END;
+    YC_SYIELD(yc_int(2));
+    YC_SGEN_END();
+}
+
+TEST(d2_5_reentrant_from_subgenerator_caught)
+{
+    log_reset();
+    poke_t p;
+    yc_sgen_init(&p.sgen, &poker);
+    outer_t o = {.sub = &p.sgen.it};
+    yc_sgen_init(&o.sgen, &outer);
+    poke_target = &o.sgen;
+    yc_val v;
+    CHECK_ST(yc_sgen_next(&o.sgen, &v), YC_YIELD);
+    CHECK_ST(yc_sgen_next(&o.sgen, &v), YC_YIELD);
+    CHECK_INTV(v, 1);
+    CHECK_ST(yc_sgen_next(&o.sgen, &v), YC_YIELD);
+    CHECK_INTV(v, 2);
+    CHECK_STR(logbuf, "ValueError: generator already executing");
+    CHECK_EQ_INT(yc_sgen_state_of(&o.sgen), YC_GEN_SUSPENDED);
+    yc_sgen_fini(&o.sgen);
+    yc_sgen_fini(&p.sgen);
+}
+
 /* ===================================================================== 8 */
 
 TEST(d8_1_to_8_6_states)
