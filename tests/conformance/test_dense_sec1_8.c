@@ -1343,6 +1343,26 @@ TEST(d7_7_close_closes_sub_first_and_8_4)
     yc_sgen_fini(&g.sgen);
 }
 
+TEST(d7_7_sub_ignores_generator_exit_outer_closed_sub_suspended)
+{
+    log_reset();
+    ge_t g = {.mode = 1};
+    yc_sgen_init(&g.sgen, &ge_body);
+    outer_t o = {.sub = &g.sgen.it, .catch_exc = 0};
+    yc_sgen_init(&o.sgen, &outer);
+    CHECK_ST(yc_sgen_next(&o.sgen, NULL), YC_YIELD);
+    CHECK_ST(yc_sgen_next(&o.sgen, NULL), YC_YIELD);
+    CHECK_ST(yc_sgen_close(&o.sgen, NULL), YC_RAISE);
+    CHECK_EXC(&yc_RuntimeError, "RuntimeError: generator ignored GeneratorExit");
+    CHECK_EQ_INT(yc_sgen_state_of(&o.sgen), YC_GEN_CLOSED);
+    CHECK_EQ_INT(yc_sgen_state_of(&g.sgen), YC_GEN_SUSPENDED);
+    CHECK_STR(logbuf, "ge");
+    yc_sgen_fini(&o.sgen);
+    yc_set_unraisable_hook(count_unraisable, NULL);
+    yc_sgen_fini(&g.sgen); /* it ignores GeneratorExit again: reported */
+    yc_set_unraisable_hook(NULL, NULL);
+}
+
 TEST(d7_7_throw_generator_exit_then_outer_catches_and_yields)
 {
     log_reset();
