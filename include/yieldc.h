@@ -735,6 +735,7 @@ YC_API const char *yc_config(void);
 #include "yieldc/loop.h" /* the event loop: tasks, time, queues, locks */
 #include "yieldc/io.h"   /* descriptors and sockets for tasks */
 #include "yieldc/thread.h" /* the loop's thread pool, files, names, signals */
+#include "yieldc/dense.h" /* stackless generators */
 
 /* ======================================================================
  * Private: used by the macros above

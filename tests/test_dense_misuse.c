@@ -1,0 +1,233 @@
+/*
+ * Misuse of stackless generators: the rows of docs/misuse.md's "Stackless
+ * generators" table. Each gets its status and exception, and changes
+ * nothing it should not.
+ */
+#include "test.h"
+
+#include <pthread.h>
+
+typedef struct {
+    yc_sgen sgen;
+    YC_SGEN_TRIES(1);
+    int64_t i;
+    int mode;
+} m_t;
+
+static int finally_runs;
+
+/* mode 0: yields 1, 2, 3; mode 1: leaves a try by break, then returns;
+ * mode 2: leaves a try by break, then opens another; mode 3: calls a
+ * function that raises by longjmp, under YC_SCALL_RAISING */
+static void raises_by_longjmp(void) { yc_raisef(&yc_KeyError, "jumped"); }
+
+YC_SGEN_FN(mbody, m_t, s)
+{
+    YC_SGEN_BEGIN();
+    if (s->mode == 3) {
+        YC_STRY(s) {
+            YC_SCALL_RAISING(raises_by_longjmp());
+        } YC_SEXCEPT(&yc_KeyError) {
+            YC_SYIELD(yc_int(77));
+        } YC_STRY_END;
+        YC_SCALL_RAISING(raises_by_longjmp());
+    }
+    for (s->i = 1; s->i <= 3; s->i++) {
+        if (s->mode == 0) {
+            YC_SYIELD(yc_int(s->i));
+            continue;
+        }
+        YC_STRY(s) {
+            YC_SYIELD(yc_int(s->i));
+            if (s->i == 2) break; /* misuse: skips the construct's end */
+        } YC_SFINALLY {
+            finally_runs++;
+        } YC_STRY_END;
+    }
+    if (s->mode == 2) {
+        YC_STRY(s) {
+            YC_SYIELD(yc_int(9));
+        } YC_STRY_END;
+    }
+    YC_SRETURN(yc_int(4));
+    YC_SGEN_END();
+}
+
+TEST(dense_init_null_and_bad_type)
+{
+    m_t m;
+    CHECK_ST(yc_sgen_init(NULL, &mbody), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: yc_sgen_init: generator is NULL");
+    CHECK_ST(yc_sgen_init(&m.sgen, NULL), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: yc_sgen_init: type is NULL");
+    yc_sgen_type fake;
+    memset(&fake, 0, sizeof fake);
+    CHECK_ST(yc_sgen_init(&m.sgen, &fake), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: yc_sgen_init: not a stackless generator type (make it "
+                             "with YC_SGEN_FN)");
+    CHECK(yc_sgen_new(&fake) == NULL);
+    CHECK_EXC(&yc_TypeError, "TypeError: yc_sgen_new: not a stackless generator type (make it "
+                             "with YC_SGEN_FN)");
+    CHECK(yc_sgen_new(NULL) == NULL);
+    CHECK_EXC(&yc_TypeError, "TypeError: yc_sgen_new: type is NULL");
+}
+
+TEST(dense_protocol_on_null)
+{
+    CHECK_ST(yc_sgen_next(NULL, NULL), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: generator is NULL");
+    CHECK_ST(yc_sgen_send(NULL, YC_NONE, NULL), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: generator is NULL");
+    CHECK_ST(yc_sgen_close(NULL, NULL), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: generator is NULL");
+    CHECK_ST(yc_sgen_throw(NULL, yc_exc_new(&yc_KeyError, NULL), NULL), YC_EINVAL); /* e taken */
+    CHECK_EXC(&yc_TypeError, "TypeError: generator is NULL");
+    CHECK_ST(yc_sgen_fini(NULL), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: generator is NULL");
+    CHECK_ST(yc_sgen_free(NULL), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: generator is NULL");
+    CHECK_EQ_INT(yc_sgen_state_of(NULL), YC_GEN_CLOSED);
+    CHECK(yc_sgen_name(NULL) == NULL);
+    CHECK(yc_sgen_yieldfrom(NULL) == NULL);
+    CHECK(yc_sgen_iter(NULL) == NULL);
+}
+
+TEST(dense_protocol_on_uninitialised_or_finalised)
+{
+    m_t m;
+    memset(&m, 0, sizeof m);
+    CHECK_ST(yc_sgen_next(&m.sgen, NULL), YC_EINVAL);
+    CHECK_EXC(&yc_ValueError, "ValueError: not a live generator (freed or corrupted)");
+    CHECK(yc_sgen_name(&m.sgen) == NULL);
+    CHECK_ST(yc_sgen_init(&m.sgen, &mbody), YC_OK);
+    CHECK_ST(yc_sgen_next(&m.sgen, NULL), YC_YIELD);
+    CHECK_ST(yc_sgen_fini(&m.sgen), YC_OK);
+    CHECK_ST(yc_sgen_next(&m.sgen, NULL), YC_EINVAL);
+    CHECK_EXC(&yc_ValueError, "ValueError: not a live generator (freed or corrupted)");
+    CHECK_ST(yc_sgen_fini(&m.sgen), YC_EINVAL); /* twice */
+    CHECK_EXC(&yc_ValueError, NULL);
+    CHECK_ST(yc_sgen_throw(&m.sgen, yc_exc_new(&yc_KeyError, NULL), NULL), YC_EINVAL);
+    CHECK_EXC(&yc_ValueError, NULL);
+    CHECK_EQ_INT(yc_sgen_state_of(&m.sgen), YC_GEN_CLOSED);
+    /* the iterator dispatch reaches the same checks */
+    CHECK_ST(yc_iter_next(&m.sgen.it, NULL), YC_EINVAL);
+    CHECK_EXC(&yc_ValueError, NULL);
+}
+
+TEST(dense_free_and_fini_mixed_up)
+{
+    m_t m;
+    yc_sgen_init(&m.sgen, &mbody);
+    CHECK_ST(yc_sgen_free(&m.sgen), YC_EINVAL);
+    CHECK_EXC(&yc_ValueError,
+              "ValueError: yc_sgen_free: generator not made by yc_sgen_new (use yc_sgen_fini)");
+    CHECK_EQ_INT(yc_sgen_state_of(&m.sgen), YC_GEN_CREATED);
+    yc_sgen *g = yc_sgen_new(&mbody);
+    CHECK_ST(yc_sgen_fini(g), YC_EINVAL);
+    CHECK_EXC(&yc_ValueError,
+              "ValueError: yc_sgen_fini: generator made by yc_sgen_new (use yc_sgen_free)");
+    CHECK_EQ_INT(yc_sgen_live(), 1);
+    CHECK_EQ_INT(yc_sgen_pool_trim(), 0); /* one is live: nothing given back */
+    CHECK_ST(yc_sgen_free(g), YC_OK);
+    CHECK_ST(yc_sgen_free(g), YC_EINVAL); /* double free, block not reused yet */
+    CHECK_EXC(&yc_ValueError, "ValueError: not a live generator (freed or corrupted)");
+    CHECK_EQ_INT(yc_sgen_live(), 0);
+    yc_sgen_fini(&m.sgen);
+    CHECK(yc_sgen_pool_trim() > 0);
+}
+
+typedef struct {
+    yc_sgen sgen;
+    int op; /* 0: free itself, 1: fini itself */
+    yc_sgen *self;
+} selfree_t;
+
+YC_SGEN_FN(selfree, selfree_t, s)
+{
+    YC_SGEN_BEGIN();
+    YC_SCHECK(s->op ? yc_sgen_fini(s->self) : yc_sgen_free(s->self));
+    YC_SGEN_END();
+}
+
+TEST(dense_free_or_fini_while_running)
+{
+    selfree_t *p = (selfree_t *)(void *)yc_sgen_new(&selfree);
+    p->self = &p->sgen;
+    p->op = 0;
+    CHECK_ST(yc_sgen_next(&p->sgen, NULL), YC_RAISE);
+    CHECK_EXC(&yc_ValueError, "ValueError: generator already executing");
+    CHECK_ST(yc_sgen_free(&p->sgen), YC_OK);
+    selfree_t e = {.op = 1};
+    yc_sgen_init(&e.sgen, &selfree);
+    e.self = &e.sgen;
+    CHECK_ST(yc_sgen_next(&e.sgen, NULL), YC_RAISE);
+    CHECK_EXC(&yc_ValueError, "ValueError: generator already executing");
+    CHECK_ST(yc_sgen_fini(&e.sgen), YC_OK);
+    yc_sgen_pool_trim();
+}
+
+static void *free_on_other_thread(void *arg)
+{
+    int st = yc_sgen_free(arg);
+    yc_exc *e = yc_err_take();
+    char buf[256] = "";
+    if (e) yc_exc_format(e, buf, sizeof buf);
+    yc_exc_unref(e);
+    return (void *)(intptr_t)(st == YC_EINVAL &&
+                              strcmp(buf, "ValueError: yc_sgen_free: generator made by another "
+                                          "thread (free it there)") == 0);
+}
+
+TEST(dense_free_from_another_thread_refused)
+{
+    yc_sgen *g = yc_sgen_new(&mbody);
+    CHECK_ST(yc_sgen_next(g, NULL), YC_YIELD);
+    pthread_t t;
+    void *ok = NULL;
+    CHECK(pthread_create(&t, NULL, free_on_other_thread, g) == 0);
+    pthread_join(t, &ok);
+    CHECK(ok != NULL);
+    CHECK_EQ_INT(yc_sgen_state_of(g), YC_GEN_SUSPENDED); /* untouched */
+    CHECK_ST(yc_sgen_free(g), YC_OK);
+    yc_sgen_pool_trim();
+}
+
+TEST(dense_try_left_by_break_is_a_runtime_error)
+{
+    for (int mode = 1; mode <= 2; mode++) {
+        finally_runs = 0;
+        m_t m = {.mode = mode};
+        yc_sgen_init(&m.sgen, &mbody);
+        CHECK_ST(yc_sgen_next(&m.sgen, NULL), YC_YIELD);
+        CHECK_ST(yc_sgen_next(&m.sgen, NULL), YC_YIELD);
+        CHECK_ST(yc_sgen_next(&m.sgen, NULL), YC_RAISE); /* the break, then return or try */
+        CHECK_EXC(&yc_RuntimeError, "RuntimeError: YC_STRY block left by break, continue or goto "
+                                    "in generator 'mbody'");
+        CHECK_EQ_INT(finally_runs, 1); /* the first construct's, not the one left by break */
+        CHECK_EQ_INT(yc_sgen_state_of(&m.sgen), YC_GEN_CLOSED);
+        yc_sgen_fini(&m.sgen);
+    }
+}
+
+TEST(dense_call_raising_by_longjmp_under_scall_raising)
+{
+    m_t m = {.mode = 3};
+    yc_sgen_init(&m.sgen, &mbody);
+    yc_val v;
+    CHECK_ST(yc_sgen_next(&m.sgen, &v), YC_YIELD); /* caught in the body's own try */
+    CHECK_INTV(v, 77);
+    CHECK_ST(yc_sgen_next(&m.sgen, &v), YC_RAISE); /* uncaught: ends the generator */
+    yc_exc *e = yc_err_take();
+    char buf[128];
+    yc_exc_format(e, buf, sizeof buf);
+    CHECK_STR(buf, "KeyError: jumped");
+    size_t n;
+    const yc_tb_entry *tb = yc_exc_traceback(e, &n);
+    CHECK(n >= 2);
+    if (n >= 2) CHECK_STR(tb[n - 1].where, "mbody"); /* re-raised in the body */
+    yc_exc_unref(e);
+    CHECK_EQ_INT(yc_sgen_state_of(&m.sgen), YC_GEN_CLOSED);
+    yc_sgen_fini(&m.sgen);
+}
+
+TEST_MAIN()
