@@ -78,30 +78,6 @@ static void file_discard(yc__job *job)
     if (j->op == OP_OPEN && j->ret >= 0) close((int)j->ret);
 }
 
-/* The OSError subclass CPython picks for err (12.56). The io branch moves
- * this choice into yc_exc_new_errno; until then files and names pick it
- * here, in this one place. */
-const yc_exc_type *yc__errno_type(int err)
-{
-    switch (err) {
-    case ECONNRESET: return &yc_ConnectionResetError;
-    case EPIPE: case ESHUTDOWN: return &yc_BrokenPipeError;
-    case ECONNREFUSED: return &yc_ConnectionRefusedError;
-    case ECONNABORTED: return &yc_ConnectionAbortedError;
-    case EAGAIN: case EINPROGRESS: case EALREADY: return &yc_BlockingIOError;
-    case EINTR: return &yc_InterruptedError;
-    case ETIMEDOUT: return &yc_TimeoutError;
-    case EACCES: case EPERM: return &yc_PermissionError;
-    case EEXIST: return &yc_FileExistsError;
-    case ENOENT: return &yc_FileNotFoundError;
-    case EISDIR: return &yc_IsADirectoryError;
-    case ENOTDIR: return &yc_NotADirectoryError;
-    case ECHILD: return &yc_ChildProcessError;
-    case ESRCH: return &yc_ProcessLookupError;
-    default: return &yc_OSError;
-    }
-}
-
 /* Sets the OSError of err, with CPython's ": 'path'" when path is given.
  * Returns YC_RAISE. */
 int yc__os_error(int err, const char *path)
@@ -109,10 +85,12 @@ int yc__os_error(int err, const char *path)
     yc_exc *e;
     if (path) {
         char repr[600];
-        yc__repr_str(path, strlen(path), repr, sizeof repr);
-        e = yc_exc_new_errno(yc__errno_type(err), err, "%s", repr);
+        yc__out o = {repr, sizeof repr, 0};
+        yc__repr_str(&o, path, strlen(path));
+        yc__out_end(&o);
+        e = yc_exc_new_errno(&yc_OSError, err, "%s", repr); /* picks the subclass (12.56) */
     } else {
-        e = yc_exc_new_errno(yc__errno_type(err), err, NULL);
+        e = yc_exc_new_errno(&yc_OSError, err, NULL);
     }
     yc__err_set(yc__cur(), e);
     return YC_RAISE;

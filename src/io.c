@@ -634,7 +634,9 @@ int yc_io_sockaddr(const char *ip, int port, struct sockaddr_storage *ss, sockle
         *len = sizeof *a6;
     } else {
         char r[300];
-        yc__repr_str(ip, strnlen(ip, 256), r, sizeof r);
+        yc__out o = {r, sizeof r, 0};
+        yc__repr_str(&o, ip, strnlen(ip, 256));
+        yc__out_end(&o);
         return yc__fail(YC_EINVAL, &yc_ValueError,
                         "yc_io_sockaddr: %s is not a numeric IPv4 or IPv6 address", r);
     }

@@ -220,7 +220,7 @@ TEST(dense_call_raising_by_longjmp_under_scall_raising)
     yc_exc *e = yc_err_take();
     char buf[128];
     yc_exc_format(e, buf, sizeof buf);
-    CHECK_STR(buf, "KeyError: jumped");
+    CHECK_STR(buf, "KeyError: 'jumped'");
     size_t n;
     const yc_tb_entry *tb = yc_exc_traceback(e, &n);
     CHECK(n >= 2);

@@ -215,7 +215,7 @@ TEST(d1_4_raise_before_first_yield)
         early_t e = {.use_try = t};
         yc_sgen_init(&e.sgen, &raise_early);
         CHECK_ST(yc_sgen_next(&e.sgen, NULL), YC_RAISE);
-        CHECK_EXC(&yc_KeyError, "KeyError: early");
+        CHECK_EXC(&yc_KeyError, "KeyError: 'early'");
         CHECK_STR(logbuf, t ? "finally" : "");
         CHECK_EQ_INT(yc_sgen_state_of(&e.sgen), YC_GEN_CLOSED);
         CHECK_ST(yc_sgen_next(&e.sgen, NULL), YC_RETURN);
@@ -388,7 +388,7 @@ TEST(d2_7_exception_escapes_next)
     CHECK_ST(yc_sgen_throw(&t.sgen, yc_exc_new(&yc_KeyError, "k"), NULL), YC_RAISE);
     yc_exc *e = yc_err_take();
     CHECK_STR(fmt_exc(e), "ValueError: from handler");
-    CHECK_STR(fmt_exc(yc_exc_context(e)), "KeyError: k"); /* [4.5] */
+    CHECK_STR(fmt_exc(yc_exc_context(e)), "KeyError: 'k'"); /* [4.5] */
     yc_exc_unref(e);
     CHECK_EQ_INT(yc_sgen_state_of(&t.sgen), YC_GEN_CLOSED);
     CHECK_ST(yc_sgen_next(&t.sgen, NULL), YC_RETURN);
@@ -436,7 +436,7 @@ typedef struct {
     YC_SGEN_TRIES(1);
 } exi_t;
 
-/* suspended inside except KeyError: sees it when resumed */
+/* suspended inside except KeyError: 'sees' it when resumed */
 YC_SGEN_FN(excinfo, exi_t, s)
 {
     YC_SGEN_BEGIN();
@@ -466,9 +466,9 @@ TEST(d2_9_exc_info_saved_per_generator)
         got = yc_err_take();
         CHECK_STR(fmt_exc(yc_exc_current()), "IndexError: caller"); /* restored */
     } YC_END;
-    CHECK_STR(logbuf, "KeyError: mine KeyError: mine");
+    CHECK_STR(logbuf, "KeyError: 'mine' KeyError: 'mine'");
     CHECK_STR(fmt_exc(got), "ValueError: in handler");
-    CHECK_STR(fmt_exc(yc_exc_context(got)), "KeyError: mine"); /* its own, not the caller's */
+    CHECK_STR(fmt_exc(yc_exc_context(got)), "KeyError: 'mine'"); /* its own, not the caller's */
     yc_exc_unref(got);
     yc_sgen_fini(&x.sgen);
 }
@@ -592,7 +592,7 @@ TEST(d4_2_thrown_exception_chains_only_to_generators_own)
     CHECK_ST(yc_sgen_next(&x.sgen, NULL), YC_YIELD);
     CHECK_ST(yc_sgen_throw(&x.sgen, yc_exc_new(&yc_OSError, "o"), NULL), YC_RAISE);
     got = yc_err_take();
-    CHECK_STR(fmt_exc(yc_exc_context(got)), "KeyError: mine");
+    CHECK_STR(fmt_exc(yc_exc_context(got)), "KeyError: 'mine'");
     yc_exc_unref(got);
     yc_sgen_fini(&x.sgen);
     yc_sgen_fini(&c.sgen);
@@ -611,7 +611,7 @@ TEST(d4_3_caught_and_yields_then_continues)
     CHECK_EQ_INT(yc_sgen_state_of(&t.sgen), YC_GEN_SUSPENDED);
     CHECK_ST(yc_sgen_next(&t.sgen, &v), YC_RETURN);
     CHECK_INTV(v, 7);
-    CHECK_STR(logbuf, "caught KeyError: k finally GEN_RUNNING after");
+    CHECK_STR(logbuf, "caught KeyError: 'k' finally GEN_RUNNING after");
     yc_sgen_fini(&t.sgen);
 }
 
@@ -625,7 +625,7 @@ TEST(d4_4_caught_and_returns_through_finally)
     CHECK_ST(yc_sgen_next(&t.sgen, &v), YC_YIELD);
     CHECK_ST(yc_sgen_throw(&t.sgen, yc_exc_new(&yc_KeyError, "k"), &v), YC_RETURN);
     CHECK_INTV(v, 5);
-    CHECK_STR(logbuf, "caught KeyError: k finally GEN_RUNNING"); /* finally ran on return */
+    CHECK_STR(logbuf, "caught KeyError: 'k' finally GEN_RUNNING"); /* finally ran on return */
     CHECK_EQ_INT(yc_sgen_state_of(&t.sgen), YC_GEN_CLOSED);
     yc_sgen_fini(&t.sgen);
 }
@@ -942,7 +942,7 @@ TEST(d5_4_close_raises_other_exception_with_context)
     yc_val v;
     CHECK_EQ_INT(close_mode(2, &v), YC_RAISE * 16 + YC_GEN_CLOSED);
     yc_exc *e = yc_err_take();
-    CHECK_STR(fmt_exc(e), "KeyError: other");
+    CHECK_STR(fmt_exc(e), "KeyError: 'other'");
     CHECK_STR(fmt_exc(yc_exc_context(e)), "GeneratorExit");
     yc_exc_unref(e);
     CHECK_EQ_INT(close_mode(3, &v), YC_RAISE * 16 + YC_GEN_CLOSED);
@@ -1008,7 +1008,7 @@ TEST(d5_10_finalisation_runs_finally_and_reports_failures)
     CHECK_ST(yc_sgen_free(&o->sgen), YC_OK);
     CHECK_EQ_INT(unraisables, 1);
     CHECK(strncmp(unraisable_obj, "<generator object ge_body at 0x", 31) == 0);
-    CHECK_STR(unraisable_exc, "KeyError: other");
+    CHECK_STR(unraisable_exc, "KeyError: 'other'");
     CHECK_EXC(&yc_IndexError, "IndexError: pending");
     /* one that ignores GeneratorExit: reported, then abandoned */
     o = (ge_t *)(void *)yc_sgen_new(&ge_body);
@@ -1256,7 +1256,7 @@ TEST(d7_6_throw_forwarded_sub_catches_yields_returns_raises)
     /* sub returns: outer runs on to its next yield */
     CHECK_ST(yc_sgen_next(&o.sgen, &v), YC_YIELD);
     CHECK_INTV(v, 107);
-    CHECK_STR(logbuf, "caught KeyError: k finally GEN_RUNNING after 7");
+    CHECK_STR(logbuf, "caught KeyError: 'k' finally GEN_RUNNING after 7");
     yc_sgen_fini(&o.sgen);
     yc_sgen_fini(&t.sgen);
     /* sub raises another: raised in outer at the yield from, caught there */
@@ -1270,9 +1270,9 @@ TEST(d7_6_throw_forwarded_sub_catches_yields_returns_raises)
     CHECK_ST(yc_sgen_next(&o.sgen, &v), YC_YIELD);
     CHECK_ST(yc_sgen_throw(&o.sgen, yc_exc_new(&yc_KeyError, "k"), &v), YC_YIELD);
     CHECK_INTV(v, 50);
-    CHECK_STR(logbuf, "caught KeyError: k finally GEN_RUNNING outer caught ValueError: from handler");
+    CHECK_STR(logbuf, "caught KeyError: 'k' finally GEN_RUNNING outer caught ValueError: from handler");
     CHECK_ST(yc_sgen_close(&o.sgen, NULL), YC_OK);
-    CHECK_STR(logbuf, "caught KeyError: k finally GEN_RUNNING outer caught ValueError: from handler "
+    CHECK_STR(logbuf, "caught KeyError: 'k' finally GEN_RUNNING outer caught ValueError: from handler "
                       "outer finally");
     yc_sgen_fini(&o.sgen);
     yc_sgen_fini(&t.sgen);
@@ -1323,7 +1323,7 @@ TEST(d7_7_close_closes_sub_first_and_8_4)
     CHECK_ST(yc_sgen_next(&o.sgen, NULL), YC_YIELD);
     CHECK_ST(yc_sgen_close(&o.sgen, NULL), YC_RAISE);
     CHECK_EXC(&yc_RuntimeError, "RuntimeError: generator ignored GeneratorExit");
-    CHECK_STR(logbuf, "ge outer caught KeyError: other");
+    CHECK_STR(logbuf, "ge outer caught KeyError: 'other'");
     CHECK_EQ_INT(yc_sgen_state_of(&o.sgen), YC_GEN_SUSPENDED);
     yc_sgen_fini(&o.sgen);
     yc_sgen_fini(&g.sgen);
@@ -1478,7 +1478,7 @@ TEST(d7_9_mixed_chain_close_and_throw_reach_the_leaf)
     yc_val v;
     CHECK_ST(yc_sgen_throw(&o.sgen, yc_exc_new(&yc_KeyError, "deep"), &v), YC_YIELD);
     CHECK_INTV(v, 50);
-    CHECK_STR(logbuf, "leaf finally mid finally outer caught KeyError: deep");
+    CHECK_STR(logbuf, "leaf finally mid finally outer caught KeyError: 'deep'");
     yc_sgen_fini(&o.sgen);
     CHECK_ST(yc_gen_free(mid), YC_OK);
     yc_sgen_fini(&l.sgen);
@@ -1644,7 +1644,7 @@ TEST(d8_1_to_8_6_states)
     CHECK_EQ_INT(yc_sgen_state_of(&t.sgen), YC_GEN_CLOSED);
     CHECK_ST(yc_sgen_next(&t.sgen, NULL), YC_RETURN);          /* 8.5 */
     CHECK_EQ_INT(yc_sgen_state_of(&t.sgen), YC_GEN_CLOSED);
-    CHECK_STR(logbuf, "caught KeyError: k finally GEN_RUNNING"); /* 8.6 R in finally of close */
+    CHECK_STR(logbuf, "caught KeyError: 'k' finally GEN_RUNNING"); /* 8.6 R in finally of close */
     yc_sgen_fini(&t.sgen);
     /* 8.2: C -> X by close and by throw; C stays C on a refused send */
     count_t c = mk_counter(1, YC_NONE);
