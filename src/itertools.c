@@ -1570,15 +1570,24 @@ yc_iter *yc_iter_unique(yc_iter *up, yc_map_fn key, void *ctx)
 
 /* groupby. `cur` is an item pulled but not yet handed out (have), with its
  * key `curkey` (borrowed, like the item); `tgt` is the current group's key
- * (an owned copy). The group iterator is embedded and reused for each group:
- * pulling the groupby moves it to the next group. */
+ * (an owned copy). Each group is an iterator object of its own (as CPython's
+ * _grouper is), so that a group handed out earlier can tell it is no longer
+ * the current one and reads as empty: pulling the groupby moves on to a new
+ * group object. The groups stay allocated (a few words each) until the
+ * groupby is freed, because the caller may still hold any of them. */
+typedef struct grouper {
+    yc_iter it;
+    struct groupby_st *g;
+    struct grouper *older; /* the groups handed out before this one */
+} grouper;
+
 typedef struct groupby_st {
     pst s;
     yc_map_fn key;
     void *ctx;
     yc_val cur, curkey, tgt;
     bool have, in_group, exhausted;
-    yc_iter group;
+    grouper *group; /* the current (newest) group, or NULL */
     yc_tuple *tup;
 } groupby_st;
 
@@ -1628,19 +1637,29 @@ static int groupby_next(yc_iter *it, yc_val *out)
         if (!g->in_group || !yc_val_eq(g->curkey, g->tgt)) break;
         g->have = false;
     }
-    if (keep_val(&g->tgt, g->curkey) < 0) return yc__pst_finish(&g->s, nomem());
+    grouper *gr = yc__malloc(sizeof *gr);
+    if (!gr || keep_val(&g->tgt, g->curkey) < 0) {
+        yc__free(gr);
+        return yc__pst_finish(&g->s, nomem());
+    }
+    gr->it.type = &grouper_type;
+    gr->g = g;
+    gr->older = g->group;
+    g->group = gr;
     g->in_group = true;
     g->tup->items[0] = g->tgt;
-    g->tup->items[1] = yc_ptr(&g->group);
+    g->tup->items[1] = yc_ptr(&gr->it);
     *out = yc_tuple_val(g->tup);
     return YC_YIELD;
 }
 
 static int grouper_next(yc_iter *it, yc_val *out)
 {
-    groupby_st *g = (groupby_st *)((char *)it - offsetof(groupby_st, group));
+    grouper *gr = (grouper *)it;
+    groupby_st *g = gr->g;
     *out = YC_NONE;
-    if (g->s.done || !g->in_group) return YC_RETURN;
+    /* a group the groupby has moved past is empty, as in CPython */
+    if (g->s.done || !g->in_group || gr != g->group) return YC_RETURN;
     if (!g->have) {
         int st = gb_fill(g);
         if (st != YC_YIELD) return st;
@@ -1662,7 +1681,16 @@ static int groupby_release(pst *s)
     return YC_OK;
 }
 
-static void groupby_destroy(pst *s) { yc__free(((groupby_st *)s)->tup); }
+static void groupby_destroy(pst *s)
+{
+    groupby_st *g = (groupby_st *)s;
+    while (g->group) {
+        grouper *older = g->group->older;
+        yc__free(g->group);
+        g->group = older;
+    }
+    yc__free(g->tup);
+}
 
 static const pst_type groupby_type = {
     .t = {.name = "groupby", .next = groupby_next, .close = yc__pst_close,
@@ -1676,7 +1704,6 @@ yc_iter *yc_iter_groupby(yc_iter *up, yc_map_fn key, void *ctx)
     if (!g) return NULL;
     g->key = key;
     g->ctx = ctx;
-    g->group.type = &grouper_type;
     g->tup = tuple_alloc(2);
     if (!g->tup) {
         yc_iter_free(&g->s.it);
@@ -1702,6 +1729,7 @@ typedef struct tee_shared {
     size_t cap, head, count;
     int64_t base;
     bool ended;
+    bool pulling; /* inside yc_iter_next(up): a branch pulled from there fails */
 } tee_shared;
 
 typedef struct tee_branch {
@@ -1747,6 +1775,11 @@ static int tee_next(yc_iter *it, yc_val *out)
         return YC_YIELD;
     }
     if (sh->ended) return yc__pst_finish(&b->s, YC_RETURN);
+    /* upstream pulling a branch of its own tee would hand out an item
+     * before the one being pulled: CPython refuses, and so do we (the
+     * branch goes on: only this pull fails) */
+    if (YC_UNLIKELY(sh->pulling))
+        return yc__fail(YC_RAISE, &yc_RuntimeError, "cannot re-enter the tee iterator");
     /* one more item would be kept for the slowest branch */
     size_t kept = (size_t)(end + 1 - tee_minpos(sh));
     if (kept > sh->max)
@@ -1766,7 +1799,9 @@ static int tee_next(yc_iter *it, yc_val *out)
         sh->head = 0;
     }
     yc_val x;
+    sh->pulling = true;
     int st = yc_iter_next(sh->up, &x);
+    sh->pulling = false;
     if (st != YC_YIELD) {
         sh->ended = true;
         return yc__pst_finish(&b->s, st);

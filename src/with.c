@@ -94,11 +94,14 @@ static bool is_manager(const yc_cm *cm)
     return cm && cm->type && cm->type->enter && cm->type->exit;
 }
 
+/* CPython 3.13's message: a type with an enter but no exit says which
+ * method it missed; any other non-manager does not. */
 static int not_a_manager(const yc_cm *cm)
 {
+    bool no_exit = cm && cm->type && cm->type->enter && !cm->type->exit;
     return yc__fail(YC_EINVAL, &yc_TypeError,
-                    "'%s' object does not support the context manager protocol",
-                    yc_cm_name(cm));
+                    "'%s' object does not support the context manager protocol%s",
+                    yc_cm_name(cm), no_exit ? " (missed __exit__ method)" : "");
 }
 
 const char *yc_cm_name(const yc_cm *cm)

@@ -322,8 +322,10 @@ YC_API yc_iter *yc_iter_accumulate(yc_iter *up, yc_reduce_fn fn, void *ctx,
                                    const yc_val *initial);
 /* itertools.groupby(up, key): tuples (k, group) for each run of items with
  * equal keys (yc_val_eq); key NULL: the item itself. group is a PTR to a
- * yc_iter over the run, owned by the stage (do not free it): pulling the
- * groupby again ends it, as in Python. */
+ * yc_iter over the run, owned by the stage (do not free it; it stays
+ * allocated, a few words, until the groupby is freed): pulling the groupby
+ * again ends it, as in Python, and a group the groupby has moved past reads
+ * as empty (YC_RETURN), never as the current group. */
 YC_API yc_iter *yc_iter_groupby(yc_iter *up, yc_map_fn key, void *ctx);
 /* Drops consecutive duplicates (unique_justseen): items whose key
  * (key NULL: the item) equals the previous item's. */
@@ -334,7 +336,10 @@ YC_API yc_iter *yc_iter_unique(yc_iter *up, yc_map_fn key, void *ctx);
  * (copied); a branch that would take the buffer beyond max_buffer items
  * fails with RuntimeError "tee buffer full: ..." and changes nothing (it can
  * pull again once the others catch up). A value from a branch stays valid
- * until the next pull of any branch of the tee. Returns YC_OK, or YC_EINVAL
+ * until the next pull of any branch of the tee. A branch pulled from inside
+ * up's own next (up re-entering its tee) fails with YC_RAISE and
+ * RuntimeError "cannot re-enter the tee iterator", as CPython's does, and
+ * can be pulled again afterwards. Returns YC_OK, or YC_EINVAL
  * (n or max_buffer 0, out NULL; up freed) / YC_ENOMEM, out untouched. */
 YC_API int yc_iter_tee(yc_iter *up, size_t n, size_t max_buffer, yc_iter **out);
 

@@ -65,7 +65,8 @@ struct yc_cm {
 /* cm's enter. Borrows cm. YC_OK with *out (out may be NULL) the bound
  * value; YC_EINVAL with TypeError "'NAME' object does not support the
  * context manager protocol" when cm is NULL or its type lacks enter or exit
- * (NAME is "NULL" for NULL); otherwise what enter returned (negative:
+ * (NAME is "NULL" for NULL; a type with enter but no exit adds
+ * " (missed __exit__ method)", as CPython 3.13 does); otherwise what enter returned (negative:
  * exception pending). */
 YC_API int yc_cm_enter(yc_cm *cm, yc_val *out);
 /* cm's exit with e pending (borrowed; NULL for none). Borrows cm. Returns
