@@ -367,6 +367,45 @@ void yc_val_release(yc_val v)
     yc__free((void *)t);
 }
 
+bool yc__val_within(yc_val v, yc_val from)
+{
+    if (v.p == from.p && v.meta == from.meta) return true;
+    if (yc_type_of(v) != YC_T_BYTES) return false;
+    const yc_tuple *t = yc_tuple_of(from);
+    size_t nfrom = t ? t->len : 1;
+    for (size_t i = 0; i < nfrom; i++) {
+        yc_val f = t ? t->items[i] : from;
+        if (yc_type_of(f) != YC_T_BYTES) continue;
+        uintptr_t lo = (uintptr_t)f.s, hi = lo + yc_len(f), p = (uintptr_t)v.s;
+        if (p >= lo && p <= hi && yc_len(v) <= hi - p) return true;
+    }
+    return false;
+}
+
+int yc__pst_keep(pst_keep *k, yc_val *v)
+{
+    if (k->n == k->cap) {
+        size_t ncap = k->cap ? k->cap * 2 : 16;
+        yc_val *p = yc__realloc(k->v, ncap * sizeof *p);
+        if (!p) return nomem();
+        k->v = p;
+        k->cap = ncap;
+    }
+    yc_val c = yc_val_copy(*v);
+    if (yc_is_none(c)) return YC_ENOMEM; /* MemoryError pending */
+    k->v[k->n++] = c;
+    *v = c;
+    return YC_OK;
+}
+
+void yc__pst_keep_free(pst_keep *k)
+{
+    pst_keep_clear(k);
+    yc__free(k->v);
+    k->v = NULL;
+    k->cap = 0;
+}
+
 /* Replaces the owned *slot by an owned copy of v (v may point into *slot:
  * copied before the old value goes). YC_OK or YC_ENOMEM. */
 static int keep_val(yc_val *slot, yc_val v)
@@ -459,12 +498,14 @@ typedef struct map_st {
     yc_map_fn fn;
     yc_map_batch_fn bfn;
     void *ctx;
+    pst_keep keep; /* copies of the current block's results (pipe.h) */
 } map_st;
 
 static int map_next(yc_iter *it, yc_val *out)
 {
     map_st *m = (map_st *)it;
     PULL_PROLOGUE(&m->s, out);
+    pst_keep_clear(&m->keep);
     yc_val x;
     int st = yc_iter_next(m->s.up1, &x);
     if (st != YC_YIELD) {
@@ -493,9 +534,19 @@ static int map_next(yc_iter *it, yc_val *out)
 /* The per-item loops of the block path, kept out of the functions that call
  * setjmp, where the compiler keeps locals in memory: here the index and
  * count stay in registers. */
-YC_NOINLINE static void map_items(yc_map_fn fn, void *ctx, yc_val *buf, size_t k)
+YC_NOINLINE static void map_items(yc_map_fn fn, void *ctx, yc_val *buf, size_t k,
+                                  pst_keep *keep)
 {
-    for (size_t i = 0; i < k; i++) buf[i] = fn(ctx, buf[i]);
+    for (size_t i = 0; i < k; i++) {
+        yc_val x = buf[i];
+        yc_val r = fn(ctx, x);
+        /* a result that may point into memory the callback reuses: copied,
+         * so that the block reads as item by item would (pipe.h) */
+        if (YC_UNLIKELY(yc__val_owned(r)) && i + 1 < k && !yc__val_within(r, x) &&
+            yc__pst_keep(keep, &r) < 0)
+            yc_raise(yc_err_take());
+        buf[i] = r;
+    }
 }
 
 YC_NOINLINE static size_t filter_items(yc_pred_fn pred, void *ctx, yc_val *buf, size_t k)
@@ -525,6 +576,7 @@ static int map_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
     map_st *m = (map_st *)it;
     *n = 0;
     BATCH_PROLOGUE(&m->s, n);
+    pst_keep_clear(&m->keep);
     size_t k = 0;
     int st = yc_iter_next_batch(m->s.up1, buf, cap, &k);
     if (k && st >= 0) {
@@ -535,7 +587,7 @@ static int map_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
             m->s.in_cb--;
             return yc__pst_finish(&m->s, yc__cb_caught(&t));
         }
-        if (m->fn) map_items(m->fn, m->ctx, buf, k);
+        if (m->fn) map_items(m->fn, m->ctx, buf, k, &m->keep);
         else m->bfn(m->ctx, buf, k);
         m->s.in_cb--;
         yc__try_end(&t);
@@ -552,9 +604,14 @@ static yc_iter *no_function(yc_iter *up, const char *stage)
     return NULL;
 }
 
+/* The copies live until the next pull or the end, whichever comes first:
+ * after the end no value of the stage is valid any more. */
+static void map_destroy(pst *s) { yc__pst_keep_free(&((map_st *)s)->keep); }
+
 static const pst_type map_type = {
     .t = {.name = "map", .next = map_next, .close = yc__pst_close, .free = yc__pst_free,
           .next_batch = map_next_batch},
+    .destroy = map_destroy,
 };
 
 static yc_iter *map_new(yc_iter *up, yc_map_fn fn, yc_map_batch_fn bfn, void *ctx)
