@@ -374,9 +374,23 @@ YC_API yc_exc *yc_exc_current(void);
  * Python's rules: an exception raised in an except or finally block gets the
  * one being handled as __context__; an uncaught one runs the finally block
  * and propagates. Restrictions of C: locals modified in the body and read in
- * a handler must be volatile (setjmp); leaving a block with return, break,
- * continue or goto skips YC_FINALLY (with GCC/Clang the handler is still
- * unlinked safely).
+ * a handler must be volatile (setjmp; tools/check_try_locals.py finds the
+ * ones that are not); leaving a block with return, break, continue or goto
+ * skips YC_FINALLY (with GCC/Clang the handler is still unlinked safely):
+ * return with YC_RETURN instead.
+ *
+ * YC_RETURN(expr), YC_RETURN_VOID(): Python's `return` inside try. expr is
+ * evaluated where the macro stands (inside the body: an exception from it is
+ * handled by the construct, as `try: return f()` does); then the finally
+ * blocks of every YC_TRY of the current function that encloses the macro
+ * run, innermost first, YC_WITH exits included, and the function returns the
+ * value. A return inside an except or finally block discards the exception
+ * being handled or in flight, as in Python; an exception raised by a
+ * finally block on the way cancels the return and propagates. Outside any
+ * YC_TRY it is a plain return. It allocates a small record while the
+ * finally blocks run (no memory: MemoryError raised where it stands). GCC
+ * and Clang only (__typeof__, __builtin_frame_address); expr's type is the
+ * function's return type.
  * -------------------------------------------------------------------- */
 
 typedef struct yc__try {
@@ -388,8 +402,19 @@ typedef struct yc__try {
      * suspended inside it and will never run it again (NULL: nothing) */
     void (*abandon)(struct yc__try *t);
     int phase;
+    void *frame;         /* the function's frame (YC_RETURN), or NULL */
+    struct yc__ret *ret; /* a YC_RETURN passing through it, or NULL */
     jmp_buf jb;
 } yc__try;
+
+/* A YC_RETURN in progress: where it returns to and its value (after the
+ * struct, copied with memcpy: any alignment). On the heap: the finally
+ * blocks it runs reuse the stack below their frames. */
+typedef struct yc__ret {
+    jmp_buf jb;
+    void *frame;
+    size_t size;
+} yc__ret;
 
 #if defined(__GNUC__)
 #  define YC__TRY_CLEANUP __attribute__((cleanup(yc__try_cleanup)))
@@ -400,10 +425,17 @@ typedef struct yc__try {
 /* Each clause re-arms the jump buffer, so a raise inside an except or finally
  * block lands back in this construct (which then runs finally and
  * propagates); yc__try_catch refuses to catch twice in one construct. */
+#if defined(__GNUC__)
+#  define YC__FRAME() __builtin_frame_address(0)
+#else
+#  define YC__FRAME() NULL
+#endif
+
 #define YC_TRY                                                                \
     {                                                                         \
         yc__try yc__t YC__TRY_CLEANUP;                                        \
         yc__try_push(&yc__t);                                                 \
+        yc__t.frame = YC__FRAME();                                            \
         if (setjmp(yc__t.jb) == 0) {
 #define YC_EXCEPT(type)                                                       \
             yc__try_done(&yc__t);                                             \
@@ -419,6 +451,24 @@ typedef struct yc__try {
         yc__try_end(&yc__t);                                                  \
     }                                                                         \
     do {} while (0)
+
+#if defined(__GNUC__)
+#  define YC_RETURN(expr)                                                     \
+    do {                                                                      \
+        __typeof__(expr) yc__rv = (expr);                                     \
+        if (setjmp(yc__ret_prep(&yc__rv, sizeof yc__rv, YC__FRAME())->jb) == 0) \
+            yc__try_return();                                                 \
+        yc__ret_value(&yc__rv, sizeof yc__rv);                                \
+        return yc__rv;                                                        \
+    } while (0)
+#  define YC_RETURN_VOID()                                                    \
+    do {                                                                      \
+        if (setjmp(yc__ret_prep(NULL, 0, YC__FRAME())->jb) == 0)              \
+            yc__try_return();                                                 \
+        yc__ret_value(NULL, 0);                                               \
+        return;                                                               \
+    } while (0)
+#endif
 
 /* ======================================================================
  * Iterators
@@ -659,6 +709,9 @@ YC_API void yc__try_done(yc__try *t);
 YC_API int yc__try_finally(yc__try *t);
 YC_API void yc__try_end(yc__try *t);
 YC_API void yc__try_cleanup(yc__try *t);
+YC_API yc__ret *yc__ret_prep(const void *val, size_t size, void *frame);
+YC_API void yc__try_return(void);
+YC_API void yc__ret_value(void *dst, size_t size);
 /* Test hook: the nth system call mapping a stack from now on (mmap, or the
  * madvise or mprotect making its guard page) fails with ENOMEM; 0
  * disables. */

@@ -342,4 +342,246 @@ TEST(issue14_1_block_copies_under_allocation_failures)
     sweep_all(ops, 2);
 }
 
+/* ---- [issue14.3] try: return f() finally: cleanup() -------------------- */
+
+static char trail[256];
+static void note(const char *s) { strcat(trail, s); }
+
+static int five(void) { note("f,"); return 5; }
+static int boom(void) { note("f,"); yc_raisef(&yc_ValueError, "boom"); }
+
+static int ret_simple(int (*f)(void))
+{
+    YC_TRY {
+        YC_RETURN(f());
+    } YC_EXCEPT(&yc_ValueError) {
+        note("except,");
+    } YC_FINALLY {
+        note("finally,");
+    } YC_END;
+    note("after,");
+    return -1;
+}
+
+static int ret_nested(void)
+{
+    YC_TRY {
+        note("outer,");
+        YC_TRY {
+            note("inner,");
+            YC_RETURN(7);
+        } YC_FINALLY {
+            note("inner-finally,");
+        } YC_END;
+        note("not here,");
+    } YC_FINALLY {
+        note("outer-finally,");
+    } YC_END;
+    return -1;
+}
+
+static yc_val ret_from_handler(void)
+{
+    YC_TRY {
+        yc_raisef(&yc_KeyError, "k");
+    } YC_EXCEPT(&yc_KeyError) {
+        YC_RETURN(yc_int(3));
+    } YC_FINALLY {
+        note(yc_exc_current() ? "finally sees an exception," : "finally sees none,");
+    } YC_END;
+    return YC_NONE;
+}
+
+static double ret_from_finally(void)
+{
+    YC_TRY {
+        yc_raisef(&yc_ValueError, "swallowed");
+    } YC_FINALLY {
+        YC_RETURN(2.5); /* Python: return in finally discards the exception */
+    } YC_END;
+    return -1;
+}
+
+static int ret_finally_raises(void)
+{
+    YC_TRY {
+        YC_RETURN(1);
+    } YC_FINALLY {
+        yc_raisef(&yc_RuntimeError, "from finally");
+    } YC_END;
+    return -1;
+}
+
+static void ret_void(int *hit)
+{
+    YC_TRY {
+        *hit = 1;
+        YC_RETURN_VOID();
+    } YC_FINALLY {
+        note("void-finally,");
+    } YC_END;
+    *hit = 2;
+}
+
+static int ret_plain(void) { YC_RETURN(9); }
+
+static int ret_recursive(int n)
+{
+    YC_TRY {
+        if (n == 0) YC_RETURN(0);
+        int r = ret_recursive(n - 1);
+        YC_RETURN(r + 1);
+    } YC_FINALLY {
+        char b[16];
+        snprintf(b, sizeof b, "r%d,", n);
+        note(b);
+    } YC_END;
+    return -1;
+}
+
+static int trace_enter(yc_cm *cm, yc_val *out)
+{
+    (void)cm;
+    note("enter,");
+    *out = YC_NONE;
+    return YC_OK;
+}
+static int trace_exit(yc_cm *cm, yc_exc *e)
+{
+    (void)cm;
+    note(e ? "exit with exception," : "exit,");
+    return YC_EXIT_PROPAGATE;
+}
+static const yc_cm_type trace_type = {.name = "trace", .enter = trace_enter, .exit = trace_exit};
+
+static int ret_through_with(yc_cm *cm)
+{
+    YC_TRY {
+        YC_WITH_BORROWED(cm, v) {
+            note("body,");
+            YC_RETURN(11);
+        } YC_END_WITH;
+    } YC_FINALLY {
+        note("finally,");
+    } YC_END;
+    return -1;
+}
+
+TEST(issue14_3_return_runs_pending_finally_blocks)
+{
+    trail[0] = 0;
+    CHECK_EQ_INT(ret_simple(five), 5);
+    CHECK_STR(trail, "f,finally,");
+    trail[0] = 0;
+    CHECK_EQ_INT(ret_simple(boom), -1); /* f raised: handled, no return */
+    CHECK_STR(trail, "f,except,finally,after,");
+    trail[0] = 0;
+    CHECK_EQ_INT(ret_nested(), 7);
+    CHECK_STR(trail, "outer,inner,inner-finally,outer-finally,");
+    trail[0] = 0;
+    CHECK_VAL(ret_from_handler(), yc_int(3));
+    CHECK_STR(trail, "finally sees none,");
+    CHECK(yc_exc_current() == NULL);
+    CHECK(ret_from_finally() == 2.5);
+    CHECK(yc_err_get() == NULL);
+    CHECK_EQ_INT(ret_plain(), 9);
+    trail[0] = 0;
+    int hit = 0;
+    ret_void(&hit);
+    CHECK_EQ_INT(hit, 1);
+    CHECK_STR(trail, "void-finally,");
+    trail[0] = 0;
+    CHECK_EQ_INT(ret_recursive(3), 3);
+    CHECK_STR(trail, "r0,r1,r2,r3,");
+    /* a finally block raising cancels the return */
+    volatile int got = 0;
+    YC_TRY {
+        got = ret_finally_raises();
+    } YC_EXCEPT(&yc_RuntimeError) {
+        got = -7;
+    } YC_END;
+    CHECK_EQ_INT(got, -7);
+    /* the caller's finally runs once, after the callee returned */
+    trail[0] = 0;
+    YC_TRY {
+        CHECK_EQ_INT(ret_simple(five), 5);
+        note("caller,");
+    } YC_FINALLY {
+        note("caller-finally,");
+    } YC_END;
+    CHECK_STR(trail, "f,finally,caller,caller-finally,");
+    /* through a YC_WITH: its exit runs, without an exception, before the
+     * enclosing finally */
+    yc_cm cm = {&trace_type};
+    trail[0] = 0;
+    CHECK_EQ_INT(ret_through_with(&cm), 11);
+    CHECK_STR(trail, "enter,body,exit,finally,");
+}
+
+/* ---- [issue14.3] a reusable manager entered twice ----------------------
+ *
+ *   cm = suppress(KeyError)
+ *   with cm: raise KeyError   # suppressed
+ *   with cm: raise KeyError   # suppressed again: suppress is reusable */
+static yc_val one_yield(void *arg)
+{
+    (void)arg;
+    yc_yield(YC_NONE);
+    return YC_NONE;
+}
+
+TEST(issue14_3_reusable_manager_entered_twice)
+{
+    const yc_exc_type *types[] = {&yc_KeyError};
+    yc_cm *cm = yc_cm_suppress_n(types, 1);
+    CHECK(cm != NULL);
+    volatile int after = 0;
+    for (int i = 0; i < 2; i++) {
+        YC_WITH_BORROWED(cm, v) {
+            yc_raisef(&yc_KeyError, "k");
+        } YC_END_WITH;
+        after++;
+    }
+    CHECK_EQ_INT(after, 2);
+    /* not suppressed: propagates, and the manager is still the caller's */
+    volatile int caught = 0;
+    YC_TRY {
+        YC_WITH_BORROWED(cm, v) {
+            yc_raisef(&yc_ValueError, "v");
+        } YC_END_WITH;
+    } YC_EXCEPT(&yc_ValueError) {
+        caught = 1;
+    } YC_END;
+    CHECK_EQ_INT(caught, 1);
+    yc_cm_free(cm);
+
+    /* a manager of our own counts its enters and exits, and is not freed */
+    yc_cm tc = {&trace_type};
+    trail[0] = 0;
+    YC_WITH_BORROWED(&tc, v) { note("one,"); } YC_END_WITH;
+    YC_WITH_BORROWED(&tc, v) { note("two,"); } YC_END_WITH;
+    CHECK_STR(trail, "enter,one,exit,enter,two,exit,");
+
+    /* [9.10] a generator-based manager is single use: the second enter fails */
+    yc_cm *g = yc_cm_gen_new(one_yield, NULL, NULL);
+    YC_WITH_BORROWED(g, v) { note("gen,"); } YC_END_WITH;
+    char msg[128] = "";
+    YC_TRY {
+        YC_WITH_BORROWED(g, v) { note("never,"); } YC_END_WITH;
+    } YC_EXCEPT(&yc_RuntimeError) {
+        yc_exc_format(yc_exc_current(), msg, sizeof msg);
+    } YC_END;
+    CHECK_STR(msg, "RuntimeError: cannot enter a generator-based context manager twice");
+    yc_cm_free(g);
+
+    /* a NULL manager raises the pending error, as YC_WITH does */
+    caught = 0;
+    YC_TRY {
+        YC_WITH_BORROWED(NULL, v) { note("never,"); } YC_END_WITH;
+    } YC_EXCEPT(&yc_TypeError) {
+        caught = 1;
+    } YC_END;
+    CHECK_EQ_INT(caught, 1);
+}
+
 TEST_MAIN()
