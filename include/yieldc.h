@@ -227,6 +227,14 @@ YC_API bool yc_exc_suppress_context(const yc_exc *e);
  * is (released) one that would make a reference cycle: e itself, or one
  * whose causes and contexts lead back to e. */
 YC_API void yc_exc_set_cause(yc_exc *e, yc_exc *cause);
+/* e.__context__ = ctx: sets __context__ (takes ctx; NULL clears it, as
+ * `e.__context__ = None` does) and leaves __cause__ and
+ * __suppress_context__ alone. The same refusals as yc_exc_set_cause: a ctx
+ * that is not an exception, or one that would make a reference cycle
+ * (released), leaves e unchanged. A later raise of e inside a handler sets
+ * __context__ again to the exception being handled, as Python's raise
+ * does. */
+YC_API void yc_exc_set_context(yc_exc *e, yc_exc *ctx);
 /* isinstance(e, t): t or a subtype of it. False for NULL e. */
 YC_API bool yc_exc_is(const yc_exc *e, const yc_exc_type *t);
 /* issubclass(t, base): base is t or found among t's bases, following base

@@ -328,6 +328,17 @@ void yc_exc_set_cause(yc_exc *e, yc_exc *cause)
     e->suppress_context = true;
 }
 
+void yc_exc_set_context(yc_exc *e, yc_exc *ctx)
+{
+    if (ctx && !yc__exc_valid(ctx)) return; /* not an exception: e unchanged */
+    if (!yc__exc_valid(e) || e->refs < 0 || exc_reaches(ctx, e)) {
+        yc_exc_unref(ctx); /* a link to e itself would be a cycle never freed */
+        return;
+    }
+    yc_exc_unref(e->context);
+    e->context = ctx;
+}
+
 void yc__exc_chain(yc_exc *e, yc_exc *ctx)
 {
     if (!e || e->refs < 0 || !ctx || e == ctx) return;

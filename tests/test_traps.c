@@ -584,4 +584,57 @@ TEST(issue14_3_reusable_manager_entered_twice)
     CHECK_EQ_INT(caught, 1);
 }
 
+/* ---- [issue14.3] e.__context__ = None ----------------------------------- */
+
+static void print_to(const yc_exc *e, char *buf, size_t n)
+{
+    FILE *f = fmemopen(buf, n, "w");
+    yc_exc_print(e, f);
+    fclose(f);
+}
+
+TEST(issue14_3_set_context_explicitly)
+{
+    yc_exc *e = NULL;
+    YC_TRY {
+        YC_TRY {
+            yc_raisef(&yc_KeyError, "a");
+        } YC_EXCEPT(&yc_KeyError) {
+            yc_raisef(&yc_ValueError, "b");
+        } YC_END;
+    } YC_EXCEPT(&yc_ValueError) {
+        e = yc_exc_ref(yc_exc_current());
+    } YC_END;
+    CHECK(yc_exc_is(yc_exc_context(e), &yc_KeyError));
+    char out[1024];
+    print_to(e, out, sizeof out);
+    CHECK(strstr(out, "During handling") != NULL);
+    yc_exc_set_context(e, NULL); /* e.__context__ = None */
+    CHECK(yc_exc_context(e) == NULL);
+    CHECK(yc_exc_cause(e) == NULL);
+    CHECK(!yc_exc_suppress_context(e));
+    print_to(e, out, sizeof out);
+    CHECK(strstr(out, "During handling") == NULL);
+    CHECK(strstr(out, "KeyError") == NULL);
+    CHECK(strstr(out, "ValueError: b\n") != NULL);
+    /* e.__context__ = TypeError('t'): printed first, as CPython does */
+    yc_exc_set_context(e, yc_exc_new(&yc_TypeError, "t"));
+    print_to(e, out, sizeof out);
+    CHECK(strncmp(out, "TypeError: t\n\nDuring handling of the above exception, another exception "
+                       "occurred:\n\nTraceback (most recent call last):\n", 118) == 0);
+    /* misuse: a cycle is refused (ctx released), a foreign pointer ignored,
+     * a NULL e releases ctx */
+    yc_exc *t = yc_exc_ref(yc_exc_context(e));
+    yc_exc_set_context(t, yc_exc_ref(e)); /* t -> e -> t */
+    CHECK(yc_exc_context(t) == NULL);
+    yc_exc_set_context(e, e);
+    CHECK(yc_exc_context(e) == t);
+    int foreign = 0;
+    yc_exc_set_context(e, (yc_exc *)&foreign);
+    CHECK(yc_exc_context(e) == t);
+    yc_exc_set_context(NULL, yc_exc_new(&yc_KeyError, "released"));
+    yc_exc_unref(t);
+    yc_exc_unref(e);
+}
+
 TEST_MAIN()
