@@ -248,8 +248,10 @@ static yc_val gx_body(void *arg)
         yc_val y;
         int st2;
         while ((st2 = yc_iter_next(in, &y)) == YC_YIELD) {
-            if (d->inner_cond && !d->inner_cond(d->ctx, y)) continue;
-            yc_yield(d->elem ? d->elem(d->ctx, y) : y);
+            if (d->inner_cond_xy ? !d->inner_cond_xy(d->ctx, v, y)
+                                 : d->inner_cond && !d->inner_cond(d->ctx, y))
+                continue;
+            yc_yield(d->elem_xy ? d->elem_xy(d->ctx, v, y) : d->elem ? d->elem(d->ctx, y) : y);
         }
         x->inner = NULL;
         if (st2 < 0) {
@@ -336,6 +338,11 @@ static const pst_type gx_type = {
 
 yc_iter *yc_genexpr(yc_iter *src, const yc_genexpr_def *def)
 {
+    if (src && def && !def->inner && (def->elem_xy || def->inner_cond_xy)) {
+        yc_iter_free(src); /* taken, as on every other failure */
+        yc__fail(YC_EINVAL, &yc_TypeError, "genexpr: elem_xy and inner_cond_xy need an inner loop");
+        return NULL;
+    }
     gx_st *x = (gx_st *)yc__pst_new1(sizeof *x, &gx_type, src);
     if (!x) return NULL;
     if (def) x->def = *def;

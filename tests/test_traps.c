@@ -9,6 +9,7 @@
 #include <yieldc/with.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- groupby: a group the groupby moved past is empty ------------------ */
@@ -635,6 +636,61 @@ TEST(issue14_3_set_context_explicitly)
     yc_exc_set_context(NULL, yc_exc_new(&yc_KeyError, "released"));
     yc_exc_unref(t);
     yc_exc_unref(e);
+}
+
+/* ---- [issue14.3][10.1] nested generator expressions -------------------
+ *   list((i, j) for i in [1, 2, 3, 4] for j in range(i) if j != i - 2)
+ *   -> [(1, 0), (2, 1), (3, 0), (3, 2), (4, 0), (4, 1), (4, 3)] */
+
+typedef struct pair_ctx {
+    yc_tuple *tup; /* storage for the element: valid until the next pull */
+    int calls;
+} pair_ctx;
+
+static yc_iter *range_to(void *ctx, yc_val i)
+{
+    (void)ctx;
+    return yc_iter_range(0, i.i, 1);
+}
+
+static bool not_i_minus_2(void *ctx, yc_val i, yc_val j)
+{
+    (void)ctx;
+    return j.i != i.i - 2;
+}
+
+static yc_val pair(void *ctx, yc_val i, yc_val j)
+{
+    pair_ctx *p = ctx;
+    p->calls++;
+    p->tup->items[0] = i;
+    p->tup->items[1] = j;
+    return yc_tuple_val(p->tup);
+}
+
+TEST(issue14_3_nested_genexpr_inner_depends_on_outer)
+{
+    pair_ctx pc = {malloc(sizeof(yc_tuple) + 2 * sizeof(yc_val)), 0};
+    pc.tup->len = 2;
+    yc_val a[] = {yc_int(1), yc_int(2), yc_int(3), yc_int(4)};
+    yc_iter *g = YC_GENEXPR(yc_iter_array(a, 4), .inner = range_to, .inner_cond_xy = not_i_minus_2,
+                            .elem_xy = pair, .ctx = &pc);
+    char out[256] = "";
+    yc_val v;
+    while (yc_iter_next(g, &v) == YC_YIELD) {
+        const yc_tuple *t = yc_tuple_of(v);
+        char b[32];
+        snprintf(b, sizeof b, "(%lld, %lld), ", (long long)t->items[0].i, (long long)t->items[1].i);
+        strcat(out, b);
+    }
+    CHECK_STR(out, "(1, 0), (2, 1), (3, 0), (3, 2), (4, 0), (4, 1), (4, 3), ");
+    CHECK_EQ_INT(pc.calls, 7);
+    CHECK_STR(yc_iter_name(g), "generator");
+    yc_iter_free(g);
+    /* the two-variable callbacks need a second loop */
+    CHECK(YC_GENEXPR(yc_iter_array(a, 4), .elem_xy = pair, .ctx = &pc) == NULL);
+    CHECK_EXC(&yc_TypeError, "TypeError: genexpr: elem_xy and inner_cond_xy need an inner loop");
+    free(pc.tup);
 }
 
 TEST_MAIN()

@@ -384,7 +384,18 @@ YC_API yc_iter *yc_stage_upstream(yc_stage *s);
  * (10.4). Every field may be NULL / 0:
  *   elem NULL: the item itself; cond NULL: no `if`; inner NULL: one loop
  *   (then inner_cond is not used). ctx is read when each callback runs (late
- *   binding, 10.2). */
+ *   binding, 10.2).
+ * With two loops, the inner iterable depends on the outer variable
+ * (inner(ctx, x)), and so may the element and the inner condition:
+ * elem_xy(ctx, x, y) and inner_cond_xy(ctx, x, y), when given, are used
+ * instead of elem and inner_cond and see both variables, so that
+ *   ((i, j) for i in a for j in range(i) if j != i - 2)
+ * is YC_GENEXPR(a, .inner = range_to, .inner_cond_xy = not_i_minus_2,
+ * .elem_xy = pair). x stays valid while its inner loop runs. elem_xy or
+ * inner_cond_xy without inner: NULL, TypeError "genexpr: elem_xy and
+ * inner_cond_xy need an inner loop" (src freed). */
+typedef yc_val (*yc_map2_fn)(void *ctx, yc_val x, yc_val y);
+typedef bool (*yc_pred2_fn)(void *ctx, yc_val x, yc_val y);
 typedef struct yc_genexpr_def {
     yc_map_fn elem;
     yc_pred_fn cond;
@@ -392,6 +403,8 @@ typedef struct yc_genexpr_def {
     yc_pred_fn inner_cond;
     void *ctx;
     const char *name; /* NULL: "<genexpr>" */
+    yc_map2_fn elem_xy;        /* two loops: the element from x and y */
+    yc_pred2_fn inner_cond_xy; /* two loops: the inner `if` on x and y */
 } yc_genexpr_def;
 
 /* Takes src (NULL: returns NULL, the pending error kept, else TypeError
