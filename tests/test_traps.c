@@ -693,4 +693,45 @@ TEST(issue14_3_nested_genexpr_inner_depends_on_outer)
     free(pc.tup);
 }
 
+/* ---- [issue14.3][5.10] ignoring GeneratorExit when freed ---------------- */
+
+static int stubborn_line;
+static yc_val stubborn(void *arg)
+{
+    (void)arg;
+    YC_TRY {
+        yc_yield(yc_int(1));
+    } YC_FINALLY {
+        stubborn_line = __LINE__; yc_yield(yc_int(2)); /* ignores GeneratorExit */
+    } YC_END;
+    return YC_NONE;
+}
+
+static char unraisable_text[2048];
+static char unraisable_obj[256];
+static void capture_unraisable(yc_exc *e, const char *obj, void *ud)
+{
+    (void)ud;
+    snprintf(unraisable_obj, sizeof unraisable_obj, "%s", obj);
+    print_to(e, unraisable_text, sizeof unraisable_text);
+}
+
+TEST(issue14_3_sec5_10_ignored_generator_exit_has_a_traceback)
+{
+    yc_gen_opts o = {.name = "stubborn"};
+    yc_gen *g = yc_gen_new(stubborn, NULL, &o);
+    CHECK_ST(yc_next(g, NULL), YC_YIELD);
+    unraisable_text[0] = 0;
+    yc_set_unraisable_hook(capture_unraisable, NULL);
+    yc_gen_free(g);
+    yc_set_unraisable_hook(NULL, NULL);
+    CHECK(strncmp(unraisable_obj, "<generator object stubborn at 0x", 32) == 0);
+    char want[256];
+    snprintf(want, sizeof want,
+             "Traceback (most recent call last):\n  File \"%s\", line %d, in stubborn (generator 'stubborn')\n"
+             "RuntimeError: generator ignored GeneratorExit\n",
+             __FILE__, stubborn_line);
+    CHECK_STR(unraisable_text, want);
+}
+
 TEST_MAIN()
