@@ -1771,6 +1771,64 @@ yc_iter *yc_iter_groupby(yc_iter *up, yc_map_fn key, void *ctx)
 }
 
 /* ======================================================================
+ * borrow
+ * ==================================================================== */
+
+/* A view of an iterator the caller keeps: pulls go through, closing and
+ * freeing stop at the view. */
+typedef struct borrow_st {
+    yc_iter it;
+    yc_iter *src; /* borrowed */
+    bool closed;
+} borrow_st;
+
+static int borrow_next(yc_iter *it, yc_val *out)
+{
+    borrow_st *b = (borrow_st *)it;
+    if (b->closed) return pst_ended(out);
+    return yc_iter_next(b->src, out);
+}
+
+static int borrow_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    borrow_st *b = (borrow_st *)it;
+    *n = 0;
+    if (b->closed) return YC_RETURN;
+    return yc_iter_next_batch(b->src, buf, cap, n);
+}
+
+static int borrow_close(yc_iter *it, yc_val *out)
+{
+    if (out) *out = YC_NONE;
+    ((borrow_st *)it)->closed = true; /* the source stays open */
+    return YC_OK;
+}
+
+static void borrow_free(yc_iter *it) { yc__free(it); }
+
+static const yc_iter_type borrow_type = {
+    .name = "borrow", .next = borrow_next, .close = borrow_close, .free = borrow_free,
+    .next_batch = borrow_next_batch,
+};
+
+yc_iter *yc_iter_borrow(yc_iter *src)
+{
+    if (!src) {
+        if (!yc_err_get()) yc__fail(YC_EINVAL, &yc_TypeError, "borrow: iterator is NULL");
+        return NULL;
+    }
+    borrow_st *b = yc__malloc(sizeof *b);
+    if (!b) {
+        nomem();
+        return NULL;
+    }
+    b->it.type = &borrow_type;
+    b->src = src;
+    b->closed = false;
+    return &b->it;
+}
+
+/* ======================================================================
  * tee
  * ==================================================================== */
 

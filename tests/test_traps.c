@@ -734,4 +734,58 @@ TEST(issue14_3_sec5_10_ignored_generator_exit_has_a_traceback)
     CHECK_STR(unraisable_text, want);
 }
 
+/* ---- [issue14.3] a stage over a source the caller keeps using ------------
+ *   it = gen(); head = list(islice(it, 3)); rest = list(it)
+ *   -> [0, 1, 2] [3, ..., 9], and gen's finally runs once, at its end */
+static yc_val fail_on_4(void *ctx, yc_val x)
+{
+    (void)ctx;
+    if (x.i == 4) yc_raisef(&yc_ValueError, "4");
+    return x;
+}
+
+TEST(issue14_3_borrowed_source_stays_usable)
+{
+    tsrc t;
+    tsrc_init(&t, 10);
+    yc_iter *src = tsrc_iter(&t);
+    yc_iter *head = yc_iter_take(yc_iter_borrow(src), 3);
+    yc_vec v;
+    CHECK_ST(yc_iter_collect(head, &v), YC_OK); /* the block path */
+    CHECK_EQ_INT((int)v.len, 3);
+    CHECK_INTV(v.items[2], 2);
+    yc_vec_free(&v);
+    yc_iter_free(head);
+    CHECK_EQ_INT(t.finally_runs, 0); /* not closed */
+    CHECK_EQ_INT(t.produced, 3);     /* and nothing pulled past the third */
+    int64_t got[16];
+    size_t n;
+    /* a map whose callback raised: the map ends, the source goes on */
+    yc_iter *m = yc_iter_map(yc_iter_borrow(src), fail_on_4, NULL);
+    yc_val x;
+    CHECK_ST(yc_iter_next(m, &x), YC_YIELD);
+    CHECK_INTV(x, 3);
+    CHECK_ST(yc_iter_next(m, &x), YC_RAISE);
+    CHECK_EXC(&yc_ValueError, "ValueError: 4");
+    yc_iter_free(m);
+    CHECK_ST(pull_all(src, got, 16, &n), YC_RETURN);
+    CHECK_EQ_INT((int)n, 5);
+    CHECK_EQ_INT((int)got[0], 5);
+    CHECK_EQ_INT((int)got[4], 9);
+    CHECK_EQ_INT(t.finally_runs, 1);
+    yc_iter_free(src);
+    /* a closed view ends; NULL keeps the pending error */
+    src = yc_iter_range(0, 3, 1);
+    yc_iter *b = yc_iter_borrow(src);
+    CHECK_STR(yc_iter_name(b), "borrow");
+    CHECK_ST(yc_iter_close(b, NULL), YC_OK);
+    CHECK_ST(yc_iter_next(b, &x), YC_RETURN);
+    CHECK_ST(yc_iter_next(src, &x), YC_YIELD);
+    CHECK_INTV(x, 0);
+    yc_iter_free(b);
+    yc_iter_free(src);
+    CHECK(yc_iter_borrow(NULL) == NULL);
+    CHECK_EXC(&yc_TypeError, "TypeError: borrow: iterator is NULL");
+}
+
 TEST_MAIN()

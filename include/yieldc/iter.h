@@ -330,6 +330,24 @@ YC_API yc_iter *yc_iter_groupby(yc_iter *up, yc_map_fn key, void *ctx);
 /* Drops consecutive duplicates (unique_justseen): items whose key
  * (key NULL: the item) equals the previous item's. */
 YC_API yc_iter *yc_iter_unique(yc_iter *up, yc_map_fn key, void *ctx);
+/* A view of src that a stage can take while the caller keeps src, as Python
+ * code keeps using an iterator after handing it to islice, map or zip:
+ *
+ *     head = list(islice(it, 3)); rest = list(it)
+ *     yc_iter *head = yc_iter_take(yc_iter_borrow(it), 3);   collect, free
+ *     ... it goes on with the fourth item
+ *
+ * Pulls (next, next_batch) go to src; closing the view only ends the view,
+ * and freeing it frees the view: src is neither closed nor freed, and must
+ * outlive the view. A stage over the view pulls from src only what it
+ * needs for its own items (islice, take, takewhile stop at once; per-item
+ * consumers pull one item per item), but a block consumer makes it pull a
+ * block: what src gave and the stage has not handed on when it stops (after
+ * an error, or a consumer's early stop) is gone from src, as items an
+ * iterator already produced are gone in Python. Returns the view (free it
+ * with yc_iter_free), or NULL with MemoryError, or for a NULL src the
+ * pending error (TypeError "borrow: iterator is NULL" if none). */
+YC_API yc_iter *yc_iter_borrow(yc_iter *src);
 /* itertools.tee(up, n): n iterators over up's items, stored in out[0..n).
  * Takes up: it is freed when the last branch is freed and closed when every
  * branch is closed. Items a lagging branch has not yet seen are kept
