@@ -628,7 +628,7 @@ TEST(issue14_3_set_context_explicitly)
     yc_exc *t = yc_exc_ref(yc_exc_context(e));
     yc_exc_set_context(t, yc_exc_ref(e)); /* t -> e -> t */
     CHECK(yc_exc_context(t) == NULL);
-    yc_exc_set_context(e, e);
+    yc_exc_set_context(e, yc_exc_ref(e)); /* e itself: refused, the reference released */
     CHECK(yc_exc_context(e) == t);
     int foreign = 0;
     yc_exc_set_context(e, (yc_exc *)&foreign);
