@@ -207,11 +207,11 @@ CLAUSE = re.compile(r"\s*\}\s*(YC_EXCEPT_ANY\b|YC_EXCEPT\s*\(|YC_FINALLY\b|YC_EN
 def constructs(s, lo, hi):
     """Every YC_TRY / YC_WITH in s[lo:hi]: (kind, start, body_lo, body_hi,
     handlers [(lo, hi)], end)."""
-    for m in re.finditer(r"\b(YC_TRY|YC_WITH)\b", s[lo:hi]):
+    for m in re.finditer(r"\b(YC_TRY|YC_WITH|YC_WITH_BORROWED)\b", s[lo:hi]):
         start = lo + m.start()
         kind = m.group(1)
         i = lo + m.end()
-        if kind == "YC_WITH":
+        if kind != "YC_TRY":
             p = s.find("(", i)
             if p < 0 or s[i:p].strip():
                 continue
@@ -269,7 +269,7 @@ def check_file(path):
     found = []
     for fname, params, fb, fe in functions(s):
         body = s[fb:fe + 1]
-        if "YC_TRY" not in body and "YC_WITH" not in body:
+        if "YC_TRY" not in body and "YC_WITH" not in body:  # YC_WITH_BORROWED too
             continue
         candidates = {}
         for name in param_names(params):

@@ -60,3 +60,13 @@ int with_body_suppressed(yc_cm *cm)
     } YC_END_WITH;
     return done;
 }
+
+int borrowed_with_handler_after(yc_cm *cm)
+{
+    long n = 0;
+    YC_WITH_BORROWED(cm, v) {
+        (void)v;
+        n = 2;
+    } YC_END_WITH;
+    return (int)n;
+}
