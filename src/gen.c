@@ -835,6 +835,8 @@ int yc_gen_free(yc_gen *g)
     for (yc__try *t = g->co.handlers; t; t = t->prev) {
         yc_exc_unref(t->exc);
         t->exc = NULL;
+        yc__free(t->ret); /* a YC_RETURN that was running its finally blocks */
+        t->ret = NULL;
         if (t->abandon) t->abandon(t);
     }
     g->co.handlers = NULL;

@@ -801,4 +801,48 @@ TEST(issue14_3_borrowed_source_stays_usable)
     CHECK_EXC(&yc_TypeError, "TypeError: borrow: iterator is NULL");
 }
 
+/* A YC_RETURN whose finally block yields, in a generator closed and freed
+ * there: nothing leaks (the record is released with the frame). */
+static yc_val yield_in_returning_finally_body(void *arg)
+{
+    (void)arg;
+    YC_TRY {
+        YC_RETURN(yc_int(1));
+    } YC_FINALLY {
+        YC_TRY {
+            yc_yield(yc_int(2)); /* suspended while returning */
+        } YC_EXCEPT_ANY {
+            yc_yield(yc_int(3)); /* ignores GeneratorExit */
+        } YC_END;
+    } YC_END;
+    return YC_NONE;
+}
+
+static void quiet_unraisable(yc_exc *e, const char *obj, void *ud)
+{
+    (void)e;
+    (void)obj;
+    ++*(int *)ud;
+}
+
+TEST(issue14_3_return_suspended_in_finally)
+{
+    yc_gen *g = yc_gen_new(yield_in_returning_finally_body, NULL, NULL);
+    yc_val v;
+    CHECK_ST(yc_next(g, &v), YC_YIELD);
+    CHECK_INTV(v, 2);
+    CHECK_ST(yc_next(g, &v), YC_RETURN); /* the return completes */
+    CHECK_INTV(v, 1);
+    yc_gen_free(g);
+    /* freed while suspended in that finally: GeneratorExit cancels the
+     * return; the second yield ignores it, the frame is abandoned */
+    g = yc_gen_new(yield_in_returning_finally_body, NULL, NULL);
+    CHECK_ST(yc_next(g, &v), YC_YIELD);
+    int reports = 0;
+    yc_set_unraisable_hook(quiet_unraisable, &reports);
+    yc_gen_free(g);
+    yc_set_unraisable_hook(NULL, NULL);
+    CHECK_EQ_INT(reports, 1);
+}
+
 TEST_MAIN()
