@@ -132,7 +132,7 @@ int main(void)
         perror(src);
         return 1;
     }
-    int ok = 1;
+    volatile int ok = 1; /* changed in YC_TRY bodies, read after them */
 
     printf("copy source.bin to copy.bin:\n");
     YC_TRY {

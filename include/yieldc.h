@@ -241,6 +241,14 @@ YC_API bool yc_exc_suppress_context(const yc_exc *e);
  * is (released) one that would make a reference cycle: e itself, or one
  * whose causes and contexts lead back to e. */
 YC_API void yc_exc_set_cause(yc_exc *e, yc_exc *cause);
+/* e.__context__ = ctx: sets __context__ (takes ctx; NULL clears it, as
+ * `e.__context__ = None` does) and leaves __cause__ and
+ * __suppress_context__ alone. The same refusals as yc_exc_set_cause: a ctx
+ * that is not an exception, or one that would make a reference cycle
+ * (released), leaves e unchanged. A later raise of e inside a handler sets
+ * __context__ again to the exception being handled, as Python's raise
+ * does. */
+YC_API void yc_exc_set_context(yc_exc *e, yc_exc *ctx);
 /* isinstance(e, t): t or a subtype of it. False for NULL e. */
 YC_API bool yc_exc_is(const yc_exc *e, const yc_exc_type *t);
 /* issubclass(t, base): base is t or found among t's bases, following base
@@ -423,9 +431,23 @@ YC_API yc_exc *yc_exc_current(void);
  * Python's rules: an exception raised in an except or finally block gets the
  * one being handled as __context__; an uncaught one runs the finally block
  * and propagates. Restrictions of C: locals modified in the body and read in
- * a handler must be volatile (setjmp); leaving a block with return, break,
- * continue or goto skips YC_FINALLY (with GCC/Clang the handler is still
- * unlinked safely).
+ * a handler must be volatile (setjmp; tools/check_try_locals.py finds the
+ * ones that are not); leaving a block with return, break, continue or goto
+ * skips YC_FINALLY (with GCC/Clang the handler is still unlinked safely):
+ * return with YC_RETURN instead.
+ *
+ * YC_RETURN(expr), YC_RETURN_VOID(): Python's `return` inside try. expr is
+ * evaluated where the macro stands (inside the body: an exception from it is
+ * handled by the construct, as `try: return f()` does); then the finally
+ * blocks of every YC_TRY of the current function that encloses the macro
+ * run, innermost first, YC_WITH exits included, and the function returns the
+ * value. A return inside an except or finally block discards the exception
+ * being handled or in flight, as in Python; an exception raised by a
+ * finally block on the way cancels the return and propagates. Outside any
+ * YC_TRY it is a plain return. It allocates a small record while the
+ * finally blocks run (no memory: MemoryError raised where it stands). GCC
+ * and Clang only (__typeof__, __builtin_frame_address); expr's type is the
+ * function's return type.
  * -------------------------------------------------------------------- */
 
 typedef struct yc__try {
@@ -437,8 +459,19 @@ typedef struct yc__try {
      * suspended inside it and will never run it again (NULL: nothing) */
     void (*abandon)(struct yc__try *t);
     int phase;
+    void *frame;         /* the function's frame (YC_RETURN), or NULL */
+    struct yc__ret *ret; /* a YC_RETURN passing through it, or NULL */
     jmp_buf jb;
 } yc__try;
+
+/* A YC_RETURN in progress: where it returns to and its value (after the
+ * struct, copied with memcpy: any alignment). On the heap: the finally
+ * blocks it runs reuse the stack below their frames. */
+typedef struct yc__ret {
+    jmp_buf jb;
+    void *frame;
+    size_t size;
+} yc__ret;
 
 #if defined(__GNUC__)
 #  define YC__TRY_CLEANUP __attribute__((cleanup(yc__try_cleanup)))
@@ -461,10 +494,17 @@ typedef struct yc__try {
 /* Each clause re-arms the jump buffer, so a raise inside an except or finally
  * block lands back in this construct (which then runs finally and
  * propagates); yc__try_catch refuses to catch twice in one construct. */
+#if defined(__GNUC__)
+#  define YC__FRAME() __builtin_frame_address(0)
+#else
+#  define YC__FRAME() NULL
+#endif
+
 #define YC_TRY                                                                \
     {                                                                         \
         YC__NOSHADOW(yc__try yc__t YC__TRY_CLEANUP;)                          \
         yc__try_push(&yc__t);                                                 \
+        yc__t.frame = YC__FRAME();                                            \
         if (setjmp(yc__t.jb) == 0) {
 #define YC_EXCEPT(type)                                                       \
             yc__try_done(&yc__t);                                             \
@@ -486,6 +526,24 @@ typedef struct yc__try {
         yc__try_end(&yc__t);                                                  \
     }                                                                         \
     do {} while (0)
+
+#if defined(__GNUC__)
+#  define YC_RETURN(expr)                                                     \
+    do {                                                                      \
+        __typeof__(expr) yc__rv = (expr);                                     \
+        if (setjmp(yc__ret_prep(&yc__rv, sizeof yc__rv, YC__FRAME())->jb) == 0) \
+            yc__try_return();                                                 \
+        yc__ret_value(&yc__rv, sizeof yc__rv);                                \
+        return yc__rv;                                                        \
+    } while (0)
+#  define YC_RETURN_VOID()                                                    \
+    do {                                                                      \
+        if (setjmp(yc__ret_prep(NULL, 0, YC__FRAME())->jb) == 0)              \
+            yc__try_return();                                                 \
+        yc__ret_value(NULL, 0);                                               \
+        return;                                                               \
+    } while (0)
+#endif
 
 /* ======================================================================
  * Iterators
@@ -756,6 +814,9 @@ YC_API void yc__try_done(yc__try *t);
 YC_API int yc__try_finally(yc__try *t);
 YC_API void yc__try_end(yc__try *t);
 YC_API void yc__try_cleanup(yc__try *t);
+YC_API yc__ret *yc__ret_prep(const void *val, size_t size, void *frame);
+YC_API void yc__try_return(void);
+YC_API void yc__ret_value(void *dst, size_t size);
 /* Test hooks, for yieldc's own tests only: declared when YC_TEST_HOOKS is
  * defined (the test build defines it), never exported from the shared
  * library (hidden), so a program can reach them only by linking the static

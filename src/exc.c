@@ -356,6 +356,17 @@ void yc_exc_set_cause(yc_exc *e, yc_exc *cause)
     e->suppress_context = true;
 }
 
+void yc_exc_set_context(yc_exc *e, yc_exc *ctx)
+{
+    if (ctx && !yc__exc_valid(ctx)) return; /* not an exception: e unchanged */
+    if (!yc__exc_valid(e) || e->refs < 0 || exc_reaches(ctx, e)) {
+        yc_exc_unref(ctx); /* a link to e itself would be a cycle never freed */
+        return;
+    }
+    yc_exc_unref(e->context);
+    e->context = ctx;
+}
+
 void yc__exc_chain(yc_exc *e, yc_exc *ctx)
 {
     if (!e || e->refs < 0 || !ctx || e == ctx) return;
@@ -571,6 +582,8 @@ void yc__deliver(yc__coro *co, yc_exc *e)
 {
     yc__try *t = co->handlers;
     if (t) {
+        yc__free(t->ret); /* an exception cancels a YC_RETURN passing through */
+        t->ret = NULL;
         if (t->exc == e) {
             yc_exc_unref(e); /* a re-raise of the object t already holds */
         } else {
@@ -666,12 +679,14 @@ void yc__try_push(yc__try *t)
     t->saved_info = co->exc_info;
     t->abandon = NULL;
     t->phase = PH_BODY;
+    t->frame = NULL;
+    t->ret = NULL;
     co->handlers = t;
 }
 
 int yc__try_catch(yc__try *t, const yc_exc_type *type)
 {
-    if (t->phase != PH_BODY || !t->exc || !type || !yc_exc_is(t->exc, type)) return 0;
+    if (t->ret || t->phase != PH_BODY || !t->exc || !type || !yc_exc_is(t->exc, type)) return 0;
     t->phase = PH_EXCEPT;
     t->co->exc_info = t->exc;
     return 1;
@@ -723,19 +738,80 @@ static void try_unlink(yc__try *t)
     t->phase = PH_ENDED;
 }
 
+/* ---- YC_RETURN --------------------------------------------------------
+ *
+ * YC_RETURN(v) copies v into a record r on the heap (the finally blocks it
+ * runs reuse the stack below their own frames), sets r's jump buffer, and calls
+ * yc__try_return. That hands r to the innermost try frame if it belongs to
+ * the same function (same frame address) and jumps into the frame: its
+ * except clauses refuse (t->ret), its finally block runs, and yc__try_end
+ * passes r on to the next frame of the function, or, when there is none,
+ * jumps back to r, where the macro reads the value (yc__ret_value) and
+ * returns. Functions that call setjmp are never inlined, so the frame address
+ * tells the function's own frames from its callers'. */
+
+yc__ret *yc__ret_prep(const void *val, size_t size, void *frame)
+{
+    yc__ret *r = yc__malloc(sizeof *r + (size ? size : 1));
+    if (!r) yc__raise(&yc__nomem, __FILE__, __LINE__, __func__);
+    r->frame = frame;
+    r->size = size;
+    if (size) memcpy(r + 1, val, size);
+    yc__cur()->ret = r;
+    return r;
+}
+
+/* Hands co->ret to the innermost frame if it is the function's own, else
+ * jumps back to the macro at once. */
+static YC_NORETURN void ret_continue(yc__coro *co, yc__ret *r)
+{
+    yc__try *t = co->handlers;
+    co->ret = r;
+    if (!t || !r->frame || t->frame != r->frame) longjmp(r->jb, 1);
+    /* the return passes through t: what t handles or has in flight is
+     * discarded, as Python's return discards it */
+    yc_exc_unref(t->exc);
+    t->exc = NULL;
+    co->exc_info = t->saved_info;
+    t->ret = r;
+    longjmp(t->jb, 1);
+}
+
+void yc__try_return(void)
+{
+    yc__coro *co = yc__cur();
+    ret_continue(co, co->ret);
+}
+
+/* Copies the value of the YC_RETURN that jumped back into dst and frees
+ * its record. */
+void yc__ret_value(void *dst, size_t size)
+{
+    yc__coro *co = yc__cur();
+    yc__ret *r = co->ret;
+    co->ret = NULL;
+    if (size) memcpy(dst, r + 1, size);
+    yc__free(r);
+}
+
 void yc__try_end(yc__try *t)
 {
+    yc__ret *r = t->ret;
+    t->ret = NULL;
     try_unlink(t);
     yc_exc *e = t->exc;
     if (e) {
         t->exc = NULL;
         yc__deliver(t->co, e); /* propagate, unchanged */
     }
+    if (r) ret_continue(t->co, r);
 }
 
 void yc__try_cleanup(yc__try *t)
 {
     if (t->phase == PH_ENDED) return;
+    yc__free(t->ret);
+    t->ret = NULL;
     /* left by return/break/goto: unlink, drop what was in flight */
     try_unlink(t);
     yc_exc_unref(t->exc);

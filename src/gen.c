@@ -694,8 +694,16 @@ int yc_close(yc_gen *g, yc_val *out)
             }
             yc_val v;
             int st = gen_go_throw(g, ge, &v);
-            if (st == YC_YIELD)
-                return yc__fail(YC_RAISE, &yc_RuntimeError, "generator ignored GeneratorExit");
+            if (st == YC_YIELD) {
+                /* a traceback entry at the yield that ignored it (5.10: the
+                 * unraisable hook's report prints one; CPython's names the
+                 * frame that closed the generator, which a function cannot
+                 * know here: the yield says more) */
+                yc__fail(YC_RAISE, &yc_RuntimeError, "generator ignored GeneratorExit");
+                if (g->yield_file)
+                    yc__tb_add(yc__cur()->err, g->yield_file, g->yield_line, g->name, g->name);
+                return YC_RAISE;
+            }
             if (st == YC_RETURN) {
                 if (out) *out = v; /* 3.13: the value of a generator that caught it */
                 return YC_OK;
@@ -827,6 +835,8 @@ int yc_gen_free(yc_gen *g)
     for (yc__try *t = g->co.handlers; t; t = t->prev) {
         yc_exc_unref(t->exc);
         t->exc = NULL;
+        yc__free(t->ret); /* a YC_RETURN that was running its finally blocks */
+        t->ret = NULL;
         if (t->abandon) t->abandon(t);
     }
     g->co.handlers = NULL;

@@ -130,6 +130,7 @@ typedef struct yc__coro {
      * exception, that is chained to its resumer's own, which carries on). */
     bool in_throw;
     bool throwing;
+    yc__ret *ret;             /* the YC_RETURN being prepared or run (exc.c) */
 #if YC_ASAN
     void *asan_fake;
     bool asan_landed;         /* an on-top function already finished the switch */

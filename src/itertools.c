@@ -367,6 +367,45 @@ void yc_val_release(yc_val v)
     yc__free((void *)t);
 }
 
+bool yc__val_within(yc_val v, yc_val from)
+{
+    if (v.p == from.p && v.meta == from.meta) return true;
+    if (yc_type_of(v) != YC_T_BYTES) return false;
+    const yc_tuple *t = yc_tuple_of(from);
+    size_t nfrom = t ? t->len : 1;
+    for (size_t i = 0; i < nfrom; i++) {
+        yc_val f = t ? t->items[i] : from;
+        if (yc_type_of(f) != YC_T_BYTES) continue;
+        uintptr_t lo = (uintptr_t)f.s, hi = lo + yc_len(f), p = (uintptr_t)v.s;
+        if (p >= lo && p <= hi && yc_len(v) <= hi - p) return true;
+    }
+    return false;
+}
+
+int yc__pst_keep(pst_keep *k, yc_val *v)
+{
+    if (k->n == k->cap) {
+        size_t ncap = k->cap ? k->cap * 2 : 16;
+        yc_val *p = yc__realloc(k->v, ncap * sizeof *p);
+        if (!p) return nomem();
+        k->v = p;
+        k->cap = ncap;
+    }
+    yc_val c = yc_val_copy(*v);
+    if (yc_is_none(c)) return YC_ENOMEM; /* MemoryError pending */
+    k->v[k->n++] = c;
+    *v = c;
+    return YC_OK;
+}
+
+void yc__pst_keep_free(pst_keep *k)
+{
+    pst_keep_clear(k);
+    yc__free(k->v);
+    k->v = NULL;
+    k->cap = 0;
+}
+
 /* Replaces the owned *slot by an owned copy of v (v may point into *slot:
  * copied before the old value goes). YC_OK or YC_ENOMEM. */
 static int keep_val(yc_val *slot, yc_val v)
@@ -459,12 +498,14 @@ typedef struct map_st {
     yc_map_fn fn;
     yc_map_batch_fn bfn;
     void *ctx;
+    pst_keep keep; /* copies of the current block's results (pipe.h) */
 } map_st;
 
 static int map_next(yc_iter *it, yc_val *out)
 {
     map_st *m = (map_st *)it;
     PULL_PROLOGUE(&m->s, out);
+    pst_keep_clear(&m->keep);
     yc_val x;
     int st = yc_iter_next(m->s.up1, &x);
     if (st != YC_YIELD) {
@@ -493,9 +534,19 @@ static int map_next(yc_iter *it, yc_val *out)
 /* The per-item loops of the block path, kept out of the functions that call
  * setjmp, where the compiler keeps locals in memory: here the index and
  * count stay in registers. */
-YC_NOINLINE static void map_items(yc_map_fn fn, void *ctx, yc_val *buf, size_t k)
+YC_NOINLINE static void map_items(yc_map_fn fn, void *ctx, yc_val *buf, size_t k,
+                                  pst_keep *keep)
 {
-    for (size_t i = 0; i < k; i++) buf[i] = fn(ctx, buf[i]);
+    for (size_t i = 0; i < k; i++) {
+        yc_val x = buf[i];
+        yc_val r = fn(ctx, x);
+        /* a result that may point into memory the callback reuses: copied,
+         * so that the block reads as item by item would (pipe.h) */
+        if (YC_UNLIKELY(yc__val_owned(r)) && i + 1 < k && !yc__val_within(r, x) &&
+            yc__pst_keep(keep, &r) < 0)
+            yc_raise(yc_err_take());
+        buf[i] = r;
+    }
 }
 
 YC_NOINLINE static size_t filter_items(yc_pred_fn pred, void *ctx, yc_val *buf, size_t k)
@@ -525,6 +576,7 @@ static int map_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
     map_st *m = (map_st *)it;
     *n = 0;
     BATCH_PROLOGUE(&m->s, n);
+    pst_keep_clear(&m->keep);
     size_t k = 0;
     int st = yc_iter_next_batch(m->s.up1, buf, cap, &k);
     if (k && st >= 0) {
@@ -535,7 +587,7 @@ static int map_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
             m->s.in_cb--;
             return yc__pst_finish(&m->s, yc__cb_caught(&t));
         }
-        if (m->fn) map_items(m->fn, m->ctx, buf, k);
+        if (m->fn) map_items(m->fn, m->ctx, buf, k, &m->keep);
         else m->bfn(m->ctx, buf, k);
         m->s.in_cb--;
         yc__try_end(&t);
@@ -552,9 +604,14 @@ static yc_iter *no_function(yc_iter *up, const char *stage)
     return NULL;
 }
 
+/* The copies live until the next pull or the end, whichever comes first:
+ * after the end no value of the stage is valid any more. */
+static void map_destroy(pst *s) { yc__pst_keep_free(&((map_st *)s)->keep); }
+
 static const pst_type map_type = {
     .t = {.name = "map", .next = map_next, .close = yc__pst_close, .free = yc__pst_free,
           .next_batch = map_next_batch},
+    .destroy = map_destroy,
 };
 
 static yc_iter *map_new(yc_iter *up, yc_map_fn fn, yc_map_batch_fn bfn, void *ctx)
@@ -1570,15 +1627,24 @@ yc_iter *yc_iter_unique(yc_iter *up, yc_map_fn key, void *ctx)
 
 /* groupby. `cur` is an item pulled but not yet handed out (have), with its
  * key `curkey` (borrowed, like the item); `tgt` is the current group's key
- * (an owned copy). The group iterator is embedded and reused for each group:
- * pulling the groupby moves it to the next group. */
+ * (an owned copy). Each group is an iterator object of its own (as CPython's
+ * _grouper is), so that a group handed out earlier can tell it is no longer
+ * the current one and reads as empty: pulling the groupby moves on to a new
+ * group object. The groups stay allocated (a few words each) until the
+ * groupby is freed, because the caller may still hold any of them. */
+typedef struct grouper {
+    yc_iter it;
+    struct groupby_st *g;
+    struct grouper *older; /* the groups handed out before this one */
+} grouper;
+
 typedef struct groupby_st {
     pst s;
     yc_map_fn key;
     void *ctx;
     yc_val cur, curkey, tgt;
     bool have, in_group, exhausted;
-    yc_iter group;
+    grouper *group; /* the current (newest) group, or NULL */
     yc_tuple *tup;
 } groupby_st;
 
@@ -1628,19 +1694,29 @@ static int groupby_next(yc_iter *it, yc_val *out)
         if (!g->in_group || !yc_val_eq(g->curkey, g->tgt)) break;
         g->have = false;
     }
-    if (keep_val(&g->tgt, g->curkey) < 0) return yc__pst_finish(&g->s, nomem());
+    grouper *gr = yc__malloc(sizeof *gr);
+    if (!gr || keep_val(&g->tgt, g->curkey) < 0) {
+        yc__free(gr);
+        return yc__pst_finish(&g->s, nomem());
+    }
+    gr->it.type = &grouper_type;
+    gr->g = g;
+    gr->older = g->group;
+    g->group = gr;
     g->in_group = true;
     g->tup->items[0] = g->tgt;
-    g->tup->items[1] = yc_ptr(&g->group);
+    g->tup->items[1] = yc_ptr(&gr->it);
     *out = yc_tuple_val(g->tup);
     return YC_YIELD;
 }
 
 static int grouper_next(yc_iter *it, yc_val *out)
 {
-    groupby_st *g = (groupby_st *)((char *)it - offsetof(groupby_st, group));
+    grouper *gr = (grouper *)it;
+    groupby_st *g = gr->g;
     *out = YC_NONE;
-    if (g->s.done || !g->in_group) return YC_RETURN;
+    /* a group the groupby has moved past is empty, as in CPython */
+    if (g->s.done || !g->in_group || gr != g->group) return YC_RETURN;
     if (!g->have) {
         int st = gb_fill(g);
         if (st != YC_YIELD) return st;
@@ -1662,7 +1738,16 @@ static int groupby_release(pst *s)
     return YC_OK;
 }
 
-static void groupby_destroy(pst *s) { yc__free(((groupby_st *)s)->tup); }
+static void groupby_destroy(pst *s)
+{
+    groupby_st *g = (groupby_st *)s;
+    while (g->group) {
+        grouper *older = g->group->older;
+        yc__free(g->group);
+        g->group = older;
+    }
+    yc__free(g->tup);
+}
 
 static const pst_type groupby_type = {
     .t = {.name = "groupby", .next = groupby_next, .close = yc__pst_close,
@@ -1676,7 +1761,6 @@ yc_iter *yc_iter_groupby(yc_iter *up, yc_map_fn key, void *ctx)
     if (!g) return NULL;
     g->key = key;
     g->ctx = ctx;
-    g->group.type = &grouper_type;
     g->tup = tuple_alloc(2);
     if (!g->tup) {
         yc_iter_free(&g->s.it);
@@ -1684,6 +1768,64 @@ yc_iter *yc_iter_groupby(yc_iter *up, yc_map_fn key, void *ctx)
         return NULL;
     }
     return &g->s.it;
+}
+
+/* ======================================================================
+ * borrow
+ * ==================================================================== */
+
+/* A view of an iterator the caller keeps: pulls go through, closing and
+ * freeing stop at the view. */
+typedef struct borrow_st {
+    yc_iter it;
+    yc_iter *src; /* borrowed */
+    bool closed;
+} borrow_st;
+
+static int borrow_next(yc_iter *it, yc_val *out)
+{
+    borrow_st *b = (borrow_st *)it;
+    if (b->closed) return pst_ended(out);
+    return yc_iter_next(b->src, out);
+}
+
+static int borrow_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    borrow_st *b = (borrow_st *)it;
+    *n = 0;
+    if (b->closed) return YC_RETURN;
+    return yc_iter_next_batch(b->src, buf, cap, n);
+}
+
+static int borrow_close(yc_iter *it, yc_val *out)
+{
+    if (out) *out = YC_NONE;
+    ((borrow_st *)it)->closed = true; /* the source stays open */
+    return YC_OK;
+}
+
+static void borrow_free(yc_iter *it) { yc__free(it); }
+
+static const yc_iter_type borrow_type = {
+    .name = "borrow", .next = borrow_next, .close = borrow_close, .free = borrow_free,
+    .next_batch = borrow_next_batch,
+};
+
+yc_iter *yc_iter_borrow(yc_iter *src)
+{
+    if (!src) {
+        if (!yc_err_get()) yc__fail(YC_EINVAL, &yc_TypeError, "borrow: iterator is NULL");
+        return NULL;
+    }
+    borrow_st *b = yc__malloc(sizeof *b);
+    if (!b) {
+        nomem();
+        return NULL;
+    }
+    b->it.type = &borrow_type;
+    b->src = src;
+    b->closed = false;
+    return &b->it;
 }
 
 /* ======================================================================
@@ -1702,6 +1844,7 @@ typedef struct tee_shared {
     size_t cap, head, count;
     int64_t base;
     bool ended;
+    bool pulling; /* inside yc_iter_next(up): a branch pulled from there fails */
 } tee_shared;
 
 typedef struct tee_branch {
@@ -1747,6 +1890,11 @@ static int tee_next(yc_iter *it, yc_val *out)
         return YC_YIELD;
     }
     if (sh->ended) return yc__pst_finish(&b->s, YC_RETURN);
+    /* upstream pulling a branch of its own tee would hand out an item
+     * before the one being pulled: CPython refuses, and so do we (the
+     * branch goes on: only this pull fails) */
+    if (YC_UNLIKELY(sh->pulling))
+        return yc__fail(YC_RAISE, &yc_RuntimeError, "cannot re-enter the tee iterator");
     /* one more item would be kept for the slowest branch */
     size_t kept = (size_t)(end + 1 - tee_minpos(sh));
     if (kept > sh->max)
@@ -1766,7 +1914,9 @@ static int tee_next(yc_iter *it, yc_val *out)
         sh->head = 0;
     }
     yc_val x;
+    sh->pulling = true;
     int st = yc_iter_next(sh->up, &x);
+    sh->pulling = false;
     if (st != YC_YIELD) {
         sh->ended = true;
         return yc__pst_finish(&b->s, st);

@@ -161,6 +161,35 @@ static inline bool yc__pst_avx2(void)
 #define PST_BLOCK_SMALL 256
 #define PST_GROW_AFTER 4
 
+/* Values that must outlive the callback that made them, for one block.
+ *
+ * On the block path a stage runs its callback (or a generator stage's body)
+ * for every item of a block before the consumer reads any of them. A value
+ * that points into memory the callback reuses (a map callback formatting
+ * into one buffer) would then read as the last item for every item of the
+ * block, while a per-item consumer sees each in turn. The rule that makes
+ * both the same: a BYTES or tuple value handed on in a block, other than
+ * the block's last, that does not lie inside the item it was made from is
+ * copied into storage the stage owns until its next pull (pst_keep). */
+typedef struct pst_keep {
+    yc_val *v; /* owned copies made for the current block */
+    size_t n, cap;
+} pst_keep;
+/* True when v's memory lies inside `from`'s (a slice of a BYTES item, one
+ * of a tuple's BYTES items, or v is `from` itself): stable for the block. */
+YC_HIDDEN bool yc__val_within(yc_val v, yc_val from);
+/* Replaces *v by an owned copy recorded in k. YC_OK, or YC_ENOMEM with
+ * MemoryError pending (*v unchanged). */
+YC_HIDDEN int yc__pst_keep(pst_keep *k, yc_val *v);
+/* Releases the copies of the previous block (at the start of a pull). */
+static inline void pst_keep_clear(pst_keep *k)
+{
+    for (size_t i = 0; i < k->n; i++) yc_val_release(k->v[i]);
+    k->n = 0;
+}
+/* Releases everything (when the stage ends). */
+YC_HIDDEN void yc__pst_keep_free(pst_keep *k);
+
 /* Values: copy and release (itertools.c). */
 YC_HIDDEN bool yc__val_owned(yc_val v); /* BYTES or a tuple: has memory to copy */
 

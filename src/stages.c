@@ -33,6 +33,7 @@ struct yc_stage {
     /* the input block */
     size_t ipos, in_n;
     bool in_end;
+    pst_keep keep; /* copies of emitted values for the current request (pipe.h) */
     yc_val in[PST_BLOCK_SMALL];
 };
 
@@ -53,6 +54,7 @@ static int stage_run(yc_stage *st, yc_val *buf, size_t cap, size_t *n)
     if (st->s.upend) return yc__pst_finish(&st->s, YC_RETURN);
     if (YC_UNLIKELY(st->obuf)) /* a request is running: pulled from inside its body */
         return yc__fail(YC_EBUSY, &yc_ValueError, "generator already executing");
+    pst_keep_clear(&st->keep); /* the consumer is done with the last request */
     st->obuf = buf;
     st->ocap = cap;
     st->on = 0;
@@ -101,6 +103,7 @@ static void stage_destroy(pst *s)
     yc_stage *st = (yc_stage *)s;
     if (st->g) yc_gen_free(st->g);
     st->g = NULL;
+    yc__pst_keep_free(&st->keep);
 }
 
 static const pst_type stage_type = {
@@ -159,6 +162,12 @@ void yc_stage_emit(yc_stage *s, yc_val v)
         yc_yield(v);          /* so that closing reports "generator ignored GeneratorExit" */
         return;
     }
+    /* more values will be emitted into this block before the consumer reads
+     * it: a value that may point into memory the body reuses is copied,
+     * unless it lies inside the item pulled last (pipe.h) */
+    if (YC_UNLIKELY(yc__val_owned(v)) && s->on + 1 < s->ocap &&
+        !(s->ipos && yc__val_within(v, s->in[s->ipos - 1])) && yc__pst_keep(&s->keep, &v) < 0)
+        yc_raise(yc_err_take());
     s->obuf[s->on++] = v;
     if (s->on < s->ocap) return;
     s->via_emit = true;
@@ -239,8 +248,10 @@ static yc_val gx_body(void *arg)
         yc_val y;
         int st2;
         while ((st2 = yc_iter_next(in, &y)) == YC_YIELD) {
-            if (d->inner_cond && !d->inner_cond(d->ctx, y)) continue;
-            yc_yield(d->elem ? d->elem(d->ctx, y) : y);
+            if (d->inner_cond_xy ? !d->inner_cond_xy(d->ctx, v, y)
+                                 : d->inner_cond && !d->inner_cond(d->ctx, y))
+                continue;
+            yc_yield(d->elem_xy ? d->elem_xy(d->ctx, v, y) : d->elem ? d->elem(d->ctx, y) : y);
         }
         x->inner = NULL;
         if (st2 < 0) {
@@ -327,6 +338,11 @@ static const pst_type gx_type = {
 
 yc_iter *yc_genexpr(yc_iter *src, const yc_genexpr_def *def)
 {
+    if (src && def && !def->inner && (def->elem_xy || def->inner_cond_xy)) {
+        yc_iter_free(src); /* taken, as on every other failure */
+        yc__fail(YC_EINVAL, &yc_TypeError, "genexpr: elem_xy and inner_cond_xy need an inner loop");
+        return NULL;
+    }
     gx_st *x = (gx_st *)yc__pst_new1(sizeof *x, &gx_type, src);
     if (!x) return NULL;
     if (def) x->def = *def;

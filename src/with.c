@@ -94,11 +94,14 @@ static bool is_manager(const yc_cm *cm)
     return cm && cm->type && cm->type->enter && cm->type->exit;
 }
 
+/* CPython 3.13's message: a type with an enter but no exit says which
+ * method it missed; any other non-manager does not. */
 static int not_a_manager(const yc_cm *cm)
 {
+    bool no_exit = cm && cm->type && cm->type->enter && !cm->type->exit;
     return yc__fail(YC_EINVAL, &yc_TypeError,
-                    "'%s' object does not support the context manager protocol",
-                    yc_cm_name(cm));
+                    "'%s' object does not support the context manager protocol%s",
+                    yc_cm_name(cm), no_exit ? " (missed __exit__ method)" : "");
 }
 
 const char *yc_cm_name(const yc_cm *cm)
@@ -154,16 +157,35 @@ enum { W_DONE = 0, W_BODY = 1 };
 /* The generator suspended in this block is freed and will never run it
  * again (it ignored GeneratorExit): the manager is released without its
  * exit, as CPython drops it when the frame is cleared. */
+static void yc__with_enter_as(yc__with *w, yc_cm *cm, const char *file, int line,
+                              const char *func);
+
 static void with_abandon(yc__try *t)
 {
     yc__with *w = (yc__with *)t; /* t is the first member */
     yc_cm *cm = w->cm;
     w->cm = NULL;
     w->state = W_DONE;
-    yc_cm_free(cm);
+    if (!w->borrowed) yc_cm_free(cm);
 }
 
 void yc__with_enter(yc__with *w, yc_cm *cm, const char *file, int line, const char *func)
+{
+    w->borrowed = false;
+    yc__with_enter_as(w, cm, file, line, func);
+}
+
+void yc__with_enter_borrowed(yc__with *w, yc_cm *cm, const char *file, int line,
+                             const char *func)
+{
+    w->borrowed = true;
+    yc__with_enter_as(w, cm, file, line, func);
+}
+
+/* The enter of both forms; w->borrowed says whether cm is released at the
+ * end (and when enter fails). */
+static void yc__with_enter_as(yc__with *w, yc_cm *cm, const char *file, int line,
+                              const char *func)
 {
     w->cm = NULL;
     w->value = YC_NONE;
@@ -180,7 +202,7 @@ void yc__with_enter(yc__with *w, yc_cm *cm, const char *file, int line, const ch
         if (!yc__cur()->err) not_a_manager(NULL);
     }
     if (st < 0) {
-        yc_cm_free(cm);
+        if (!w->borrowed) yc_cm_free(cm);
         yc__err_raise(file, line, func);
     }
     w->cm = cm;
@@ -205,7 +227,7 @@ static void with_exit(yc__with *w, yc_exc *e)
     if (e) co->exc_info = e; /* exit runs as if in `except:` (WITH_EXCEPT_START) */
     int st = yc_cm_exit(cm, e);
     co->exc_info = saved;
-    yc_cm_free(cm);
+    if (!w->borrowed) yc_cm_free(cm);
     if (st < 0) {
         yc_exc *f = co->err;
         co->err = NULL;
@@ -223,8 +245,14 @@ void yc__with_end(yc__with *w)
 {
     yc_exc *e = w->t.exc; /* set when a raise landed here */
     w->t.exc = NULL;
+    yc__ret *r = w->t.ret; /* a YC_RETURN from the body: exit, then go on */
+    w->t.ret = NULL;
     yc__try_end(&w->t); /* unlinks; nothing left to deliver */
     with_exit(w, e);
+    if (r) {
+        yc__cur()->ret = r;
+        yc__try_return();
+    }
 }
 
 void yc__with_cleanup(yc__with *w)

@@ -96,7 +96,7 @@ static yc_val outer(void *arg)
 {
     (void)arg;
     yc_gen *s = yc_gen_new(sub, NULL, NULL);
-    yc_val r = YC_NONE;
+    volatile yc_val r = YC_NONE; /* set in YC_TRY, read after it */
     YC_TRY {
         r = yc_yield_from(yc_gen_iter(s));
     } YC_FINALLY {

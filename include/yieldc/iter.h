@@ -322,19 +322,42 @@ YC_API yc_iter *yc_iter_accumulate(yc_iter *up, yc_reduce_fn fn, void *ctx,
                                    const yc_val *initial);
 /* itertools.groupby(up, key): tuples (k, group) for each run of items with
  * equal keys (yc_val_eq); key NULL: the item itself. group is a PTR to a
- * yc_iter over the run, owned by the stage (do not free it): pulling the
- * groupby again ends it, as in Python. */
+ * yc_iter over the run, owned by the stage (do not free it; it stays
+ * allocated, a few words, until the groupby is freed): pulling the groupby
+ * again ends it, as in Python, and a group the groupby has moved past reads
+ * as empty (YC_RETURN), never as the current group. */
 YC_API yc_iter *yc_iter_groupby(yc_iter *up, yc_map_fn key, void *ctx);
 /* Drops consecutive duplicates (unique_justseen): items whose key
  * (key NULL: the item) equals the previous item's. */
 YC_API yc_iter *yc_iter_unique(yc_iter *up, yc_map_fn key, void *ctx);
+/* A view of src that a stage can take while the caller keeps src, as Python
+ * code keeps using an iterator after handing it to islice, map or zip:
+ *
+ *     head = list(islice(it, 3)); rest = list(it)
+ *     yc_iter *head = yc_iter_take(yc_iter_borrow(it), 3);   collect, free
+ *     ... it goes on with the fourth item
+ *
+ * Pulls (next, next_batch) go to src; closing the view only ends the view,
+ * and freeing it frees the view: src is neither closed nor freed, and must
+ * outlive the view. A stage over the view pulls from src only what it
+ * needs for its own items (islice, take, takewhile stop at once; per-item
+ * consumers pull one item per item), but a block consumer makes it pull a
+ * block: what src gave and the stage has not handed on when it stops (after
+ * an error, or a consumer's early stop) is gone from src, as items an
+ * iterator already produced are gone in Python. Returns the view (free it
+ * with yc_iter_free), or NULL with MemoryError, or for a NULL src the
+ * pending error (TypeError "borrow: iterator is NULL" if none). */
+YC_API yc_iter *yc_iter_borrow(yc_iter *src);
 /* itertools.tee(up, n): n iterators over up's items, stored in out[0..n).
  * Takes up: it is freed when the last branch is freed and closed when every
  * branch is closed. Items a lagging branch has not yet seen are kept
  * (copied); a branch that would take the buffer beyond max_buffer items
  * fails with RuntimeError "tee buffer full: ..." and changes nothing (it can
  * pull again once the others catch up). A value from a branch stays valid
- * until the next pull of any branch of the tee. Returns YC_OK, or YC_EINVAL
+ * until the next pull of any branch of the tee. A branch pulled from inside
+ * up's own next (up re-entering its tee) fails with YC_RAISE and
+ * RuntimeError "cannot re-enter the tee iterator", as CPython's does, and
+ * can be pulled again afterwards. Returns YC_OK, or YC_EINVAL
  * (n or max_buffer 0, out NULL; up freed) / YC_ENOMEM, out untouched. */
 YC_API int yc_iter_tee(yc_iter *up, size_t n, size_t max_buffer, yc_iter **out);
 
@@ -379,7 +402,18 @@ YC_API yc_iter *yc_stage_upstream(yc_stage *s);
  * (10.4). Every field may be NULL / 0:
  *   elem NULL: the item itself; cond NULL: no `if`; inner NULL: one loop
  *   (then inner_cond is not used). ctx is read when each callback runs (late
- *   binding, 10.2). */
+ *   binding, 10.2).
+ * With two loops, the inner iterable depends on the outer variable
+ * (inner(ctx, x)), and so may the element and the inner condition:
+ * elem_xy(ctx, x, y) and inner_cond_xy(ctx, x, y), when given, are used
+ * instead of elem and inner_cond and see both variables, so that
+ *   ((i, j) for i in a for j in range(i) if j != i - 2)
+ * is YC_GENEXPR(a, .inner = range_to, .inner_cond_xy = not_i_minus_2,
+ * .elem_xy = pair). x stays valid while its inner loop runs. elem_xy or
+ * inner_cond_xy without inner: NULL, TypeError "genexpr: elem_xy and
+ * inner_cond_xy need an inner loop" (src freed). */
+typedef yc_val (*yc_map2_fn)(void *ctx, yc_val x, yc_val y);
+typedef bool (*yc_pred2_fn)(void *ctx, yc_val x, yc_val y);
 typedef struct yc_genexpr_def {
     yc_map_fn elem;
     yc_pred_fn cond;
@@ -387,6 +421,8 @@ typedef struct yc_genexpr_def {
     yc_pred_fn inner_cond;
     void *ctx;
     const char *name; /* NULL: "<genexpr>" */
+    yc_map2_fn elem_xy;        /* two loops: the element from x and y */
+    yc_pred2_fn inner_cond_xy; /* two loops: the inner `if` on x and y */
 } yc_genexpr_def;
 
 /* Takes src (NULL: returns NULL, the pending error kept, else TypeError

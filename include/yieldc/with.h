@@ -71,7 +71,8 @@ struct yc_cm {
 /* cm's enter. Borrows cm. YC_OK with *out (out may be NULL) the bound
  * value; YC_EINVAL with TypeError "'NAME' object does not support the
  * context manager protocol" when cm is NULL or its type lacks enter or exit
- * (NAME is "NULL" for NULL); otherwise what enter returned (negative:
+ * (NAME is "NULL" for NULL; a type with enter but no exit adds
+ * " (missed __exit__ method)", as CPython 3.13 does); otherwise what enter returned (negative:
  * exception pending). */
 YC_API int yc_cm_enter(yc_cm *cm, yc_val *out);
 /* cm's exit with e pending (borrowed; NULL for none). Borrows cm. Returns
@@ -117,9 +118,28 @@ YC_API const char *yc_cm_name(const yc_cm *cm);
     {                                                                         \
         YC__NOSHADOW(yc__with yc__w YC__WITH_CLEANUP;)                        \
         yc__with_enter(&yc__w, (cm), __FILE__, __LINE__, __func__);           \
+        yc__w.t.frame = YC__FRAME();                                          \
         if (setjmp(yc__w.t.jb) == 0) {                                        \
             yc_val var = yc__w.value;                                         \
             (void)var;
+/* YC_WITH_BORROWED(cm, var) { ... } YC_END_WITH: the same construct with cm
+ * borrowed: it is entered and exited but never released, so a reusable
+ * manager (yc_cm_suppress_n, an exit stack's, one of your own) can be entered
+ * again afterwards, as Python's `with cm:` twice on one object does, and the
+ * caller frees it (yc_cm_free) when done. Everything else is YC_WITH's
+ * contract; a NULL cm raises as for YC_WITH. Whether a manager may be entered
+ * twice is its own business: a generator-based one (yc_cm_gen_new) refuses
+ * the second enter with RuntimeError "cannot enter a generator-based context
+ * manager twice" (9.10), raised at the YC_WITH_BORROWED line. */
+#define YC_WITH_BORROWED(cm, var)                                             \
+    {                                                                         \
+        yc__with yc__w YC__WITH_CLEANUP;                                      \
+        yc__with_enter_borrowed(&yc__w, (cm), __FILE__, __LINE__, __func__);  \
+        yc__w.t.frame = YC__FRAME();                                          \
+        if (setjmp(yc__w.t.jb) == 0) {                                        \
+            yc_val var = yc__w.value;                                         \
+            (void)var;
+
 #define YC_END_WITH                                                           \
         }                                                                     \
         yc__with_end(&yc__w);                                                 \
@@ -323,6 +343,7 @@ typedef struct yc__with {
     const char *file; /* the YC_WITH line, for tracebacks */
     int line;
     const char *func;
+    bool borrowed;    /* YC_WITH_BORROWED: cm is not released */
 } yc__with;
 
 #if defined(__GNUC__)
@@ -332,6 +353,8 @@ typedef struct yc__with {
 #endif
 
 YC_API void yc__with_enter(yc__with *w, yc_cm *cm, const char *file, int line, const char *func);
+YC_API void yc__with_enter_borrowed(yc__with *w, yc_cm *cm, const char *file, int line,
+                                    const char *func);
 YC_API void yc__with_end(yc__with *w);
 YC_API void yc__with_cleanup(yc__with *w);
 
