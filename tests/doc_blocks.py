@@ -73,7 +73,7 @@ def blocks(path):
         yield start + 1, rest or "unit", "\n".join(body) + "\n", ctx
 
 
-TOP_START = re.compile(r"^(static\b|typedef\b|struct\b|YC_(I64|VAL)_KERNEL\b|"
+TOP_START = re.compile(r"^(static\b|typedef\b|struct\b|YC_(I64|VAL)_KERNEL\b|YC_SGEN_FN\b|"
                        r"[A-Za-z_][\w \*]*\b[A-Za-z_]\w*\s*\([^;]*\)\s*$)")
 
 

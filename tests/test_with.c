@@ -46,7 +46,7 @@ TEST(cm_misuse_non_manager)
     /* [issue14.3] CPython 3.13 names the missing exit, and only the exit */
     CHECK_EXC(&yc_TypeError, "TypeError: 'half' object does not support the context manager protocol"
                              " (missed __exit__ method)");
-    static const yc_cm_type no_enter = {"X", NULL, log_exit, NULL};
+    static const yc_cm_type no_enter = {.name = "X", .enter = NULL, .exit = log_exit, .free = NULL};
     yc_cm ne = {&no_enter};
     CHECK_ST(yc_cm_enter(&ne, NULL), YC_EINVAL);
     CHECK_EXC(&yc_TypeError, "TypeError: 'X' object does not support the context manager protocol");

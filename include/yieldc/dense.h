@@ -188,7 +188,7 @@ _Static_assert(YC_GEN_CREATED == 0 && YC_GEN_RUNNING == 1 && YC_GEN_SUSPENDED ==
     do {                                                                      \
         void *yc__to = (expr);                                                \
         if (__builtin_expect(yc__to != YC__SGEN_ON, 0)) {                     \
-            if (yc__to) goto *yc__to;                                         \
+            if (yc__to) __extension__({ goto *yc__to; });                                         \
             return yc__sgen_ended(yc__sgen_self, yc__sgen_out);               \
         }                                                                     \
     } while (0)
@@ -198,8 +198,8 @@ _Static_assert(YC_GEN_CREATED == 0 && YC_GEN_RUNNING == 1 && YC_GEN_SUSPENDED ==
  * an indirect goto; the optimiser drops it.) */
 #define YC_SGEN_BEGIN()                                                       \
     enum { yc__tdepth = 0 };                                                  \
-    if (0) yc__sgen_self->pc = &&yc__sgen_start;                              \
-    if (yc__sgen_self->pc) goto *yc__sgen_self->pc;                           \
+    if (0) yc__sgen_self->pc = __extension__ &&yc__sgen_start;                              \
+    if (yc__sgen_self->pc) __extension__({ goto *yc__sgen_self->pc; });                           \
     yc__sgen_start:
 
 /* The last statement of a body: falling off the end returns None. */
@@ -213,7 +213,7 @@ _Static_assert(YC_GEN_CREATED == 0 && YC_GEN_RUNNING == 1 && YC_GEN_SUSPENDED ==
 #define YC__SYIELD(v, L)                                                      \
     do {                                                                      \
         *yc__sgen_out = (v);                                                  \
-        yc__sgen_self->pc = &&L;                                              \
+        yc__sgen_self->pc = __extension__ &&L;                                              \
         yc__sgen_self->line = __LINE__;                                       \
         if (__builtin_expect(yc__sgen_self->handled != NULL, 0))              \
             yc__sgen_suspend_handling(yc__sgen_self);                         \
@@ -272,10 +272,10 @@ _Static_assert(YC_GEN_CREATED == 0 && YC_GEN_RUNNING == 1 && YC_GEN_SUSPENDED ==
     do {                                                                      \
         yc__sgen_self->line = __LINE__;                                       \
         void *yc__to = yc__sgen_from(yc__sgen_self, (it), yc__sgen_out, &yc__sgen_in, \
-                                     &&L, __FILE__, yc__tdepth);              \
+                                     __extension__ &&L, __FILE__, yc__tdepth);              \
         if (yc__to == YC__SGEN_ON) return (yc__sgen_step){YC_YIELD};         \
         if (!yc__to) return yc__sgen_ended(yc__sgen_self, yc__sgen_out);     \
-        goto *yc__to;                                                         \
+        __extension__({ goto *yc__to; });                                    \
     L:;                                                                       \
     } while (0)
 
@@ -295,18 +295,18 @@ _Static_assert(YC_GEN_CREATED == 0 && YC_GEN_RUNNING == 1 && YC_GEN_SUSPENDED ==
  * break, continue or goto out of them skip the bookkeeping, and the next
  * try construct, return or raise fails with RuntimeError "YC_STRY block
  * left by break, continue or goto". */
-#define YC_STRY(s)                                                            \
+#define YC_STRY(s) YC__STRY(s, YC__SCAT(yc__t_disp, __COUNTER__))
+#define YC__STRY(s, D)                                                        \
     {                                                                         \
-        __label__ yc__t_disp;                                                 \
-        enum { yc__tdp = yc__tdepth };                                        \
-        enum { yc__tdepth = yc__tdp + 1 };                                    \
+        YC__NOSHADOW(enum { yc__tdp = yc__tdepth };)                          \
+        YC__NOSHADOW(enum { yc__tdepth = yc__tdp + 1 };)                      \
         _Static_assert(yc__tdepth <= (int)(sizeof((s)->yc__tries.t) /        \
                                            sizeof((s)->yc__tries.t[0])),      \
                        "YC_STRY nested deeper than YC_SGEN_TRIES(n)");        \
         YC__SGEN_GO(yc__sgen_try_push(yc__sgen_self, &(s)->yc__tries.h, yc__tdepth, \
-                                      &&yc__t_disp));                         \
+                                      __extension__ &&D));                    \
         if (0) {                                                              \
-        yc__t_disp:;                                                          \
+        D:;                                                                   \
         } else {
 #define YC_SEXCEPT(type)                                                      \
             yc__sgen_try_ok(yc__sgen_self, yc__tdepth);                       \
