@@ -1403,7 +1403,7 @@ static yc_gen *chain_mid;
 static yc_val stackful_mid(void *arg)
 {
     yc_iter *leaf = arg;
-    yc_val r = YC_NONE;
+    volatile yc_val r = YC_NONE; /* set in YC_TRY, read after it */
     YC_TRY {
         r = yc_yield_from(leaf);
         LOG("mid got");
