@@ -193,8 +193,12 @@ static yc_val fast_reader(void *arg)
         size_t n;
         const char *line = yc_stream_readline(c->s, &n);
         if (n == 0) yc_raise(yc_exc_new(&yc_EOFError, "client %d was dropped", c->id));
+        char head[32]; /* the stream's bytes are not NUL-terminated */
+        size_t k = n < sizeof head ? n : sizeof head - 1;
+        memcpy(head, line, k);
+        head[k] = '\0';
         int from, seq;
-        if (sscanf(line, "from %d #%d", &from, &seq) != 2 || from < 0 || from >= FAST ||
+        if (sscanf(head, "from %d #%d", &from, &seq) != 2 || from < 0 || from >= FAST ||
             seq != c->next[from]++)
             c->out_of_order++;
         c->received++;
