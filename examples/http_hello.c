@@ -17,7 +17,8 @@
  *
  * Without arguments it runs the server and client tasks in one loop and
  * checks the answers (keep-alive, pipelining, Connection: close, HTTP/1.0,
- * bodies, malformed requests, 50 concurrent clients). With `--serve PORT`
+ * bodies, malformed requests, 50 concurrent clients), then stops the
+ * server with SIGTERM as serve mode does. With `--serve PORT`
  * it serves 127.0.0.1:PORT (0: a free port, printed) until SIGINT or
  * SIGTERM, then stops cleanly and exits 0: examples/load_demo.sh loads it
  * with wrk.
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define MAX_HEADERS 100
 #define MAX_BODY (1 << 20) /* larger bodies get 413 */
@@ -435,16 +437,23 @@ static yc_val main_task(void *arg)
         yc_raise(yc_err_take());
     }
     YC_TRY {
+        yc_loop *loop = yc_loop_current();
+        if (yc_loop_add_signal_handler(loop, SIGINT, stop_server, srv) != YC_OK ||
+            yc_loop_add_signal_handler(loop, SIGTERM, stop_server, srv) != YC_OK)
+            yc_raise(yc_err_take());
         if (serve_port >= 0) {
-            yc_loop *loop = yc_loop_current();
-            if (yc_loop_add_signal_handler(loop, SIGINT, stop_server, srv) != YC_OK ||
-                yc_loop_add_signal_handler(loop, SIGTERM, stop_server, srv) != YC_OK)
-                yc_raise(yc_err_take());
             printf("listening on 127.0.0.1:%d (SIGINT or SIGTERM stops)\n", port);
             fflush(stdout);
             await_stopped(srv); /* until a signal cancels it */
         } else {
             run_clients();
+            /* The way serve mode stops, in-process: SIGTERM's handler
+             * cancels the server, which must be done within 5 s. */
+            kill(getpid(), SIGTERM);
+            YC_WITH(yc_cm_timeout(5.0), tm) {
+                await_stopped(srv);
+            } YC_END_WITH;
+            check(yc_task_cancelled(srv), "SIGTERM stops the server");
         }
     } YC_FINALLY {
         yc_task_cancel(srv, NULL);
