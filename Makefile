@@ -2,7 +2,8 @@
 # chooses configurations and runs them, each in its own directory under
 # $(BUILD).
 #
-#   make demo    Release build of the library and examples; runs each example
+#   make demo    Release build of the library and examples; runs each example,
+#                then loads the HTTP example with wrk (examples/load_demo.sh)
 #   make test    the test matrix (below); ends with "N passed, M failed"
 #   make bench   bash bench/run.sh
 #   make bench-loop  only its event loop section (YC_BENCH_ONLY=loop)
@@ -84,14 +85,22 @@ release:
 
 # The header of each example is the first line of its opening comment. Then
 # logstats reads DEMO_LOG_SIZE bytes of access log from gen_access_log
-# through a pipe and prints its throughput and peak RSS.
+# through a pipe and prints its throughput and peak RSS. Before that,
+# examples/load_demo.sh serves http_hello, loads it with wrk for
+# DEMO_LOAD_SECONDS (requests/s, p99) and stops it with SIGTERM; without wrk
+# (not installable) it prints SKIPPED and the reason and does not fail.
 DEMO_LOG_SIZE ?= 1G
+DEMO_LOAD_SECONDS ?= 3
 demo: release
 	@for e in $(EXAMPLES); do \
 	    echo; \
 	    echo "=== $$(sed -n '2s/^ \* //p' examples/$$e.c)"; \
 	    $(B)/release/examples/$$e || { echo "=== $$e FAILED (exit $$?)"; exit 1; }; \
 	done
+	@echo
+	@echo "=== http_hello --serve under wrk for $(DEMO_LOAD_SECONDS) s, then SIGTERM (examples/load_demo.sh)"
+	@bash examples/load_demo.sh $(B)/release/examples/http_hello $(DEMO_LOAD_SECONDS) \
+	    || { echo "=== the load demo FAILED"; exit 1; }
 	@echo
 	@echo "=== logstats on $(DEMO_LOG_SIZE)B of synthetic access log, generated on the fly and piped in"
 	@echo "=== (gen_access_log $(DEMO_LOG_SIZE) | logstats -: nothing is written to disk)"
