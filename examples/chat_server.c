@@ -135,8 +135,11 @@ static void on_connect(yc_stream *s, void *arg)
     setsockopt(yc_stream_fd(s), SOL_SOCKET, SO_SNDBUF, &(int){SOCK_BUF}, sizeof(int));
     if (r->count == MAX_MEMBERS) return; /* room full: the stream is closed */
     if (!(m.q = yc_queue_new(QUEUE_MAX, YC_QUEUE_FIFO))) yc_raise(yc_err_take());
+    if (!(m.writer = yc_task_spawn(member_writer, &m, NULL))) {
+        yc_queue_free(m.q);
+        yc_raise(yc_err_take());
+    }
     YC_TRY {
-        if (!(m.writer = yc_task_spawn(member_writer, &m, NULL))) yc_raise(yc_err_take());
         r->members[r->count++] = &m;
         if (r->count == r->expected) yc_event_set(r->all_joined);
         size_t n;
@@ -148,14 +151,12 @@ static void on_connect(yc_stream *s, void *arg)
         }
     } YC_FINALLY {
         leave(r, &m);
-        if (m.writer) {
-            yc_task_cancel(m.writer, NULL);
-            YC_TRY {
-                yc_await(m.writer);
-            } YC_EXCEPT_ANY { /* cancelled, or BrokenPipeError after a drop */
-            } YC_END;
-            yc_task_unref(m.writer);
-        }
+        yc_task_cancel(m.writer, NULL);
+        YC_TRY {
+            yc_await(m.writer);
+        } YC_EXCEPT_ANY { /* cancelled, or BrokenPipeError after a drop */
+        } YC_END;
+        yc_task_unref(m.writer);
         yc_val v;
         while (yc_queue_get_nowait(m.q, &v) == YC_OK) msg_unref(v.p);
         yc_err_clear(); /* QueueEmpty */

@@ -131,7 +131,7 @@ static int parse_header(const char *s, size_t n, request *rq)
  * closed (before a request, or in the middle of one). */
 static int read_request(yc_stream *s, request *rq)
 {
-    int status = 200;
+    volatile int status = 200; /* changed in YC_TRY, read after it */
     *rq = (request){.body = -1};
     YC_TRY {
         size_t n;
