@@ -371,10 +371,10 @@ static yc_val malformed_client(void *arg)
 
 static yc_val scenario(void *arg)
 {
-    void (*fn)(yc_stream *) = (void (*)(yc_stream *))arg;
+    void (*const *fn)(yc_stream *) = arg; /* an element of scenarios[] */
     yc_stream *s = yc_stream_open_connection("127.0.0.1", port);
     YC_TRY {
-        fn(s);
+        (*fn)(s);
     } YC_FINALLY {
         yc_stream_free(s);
     } YC_END;
@@ -413,7 +413,7 @@ static void run_clients(void)
                                                      http10, with_body};
     YC_WITH(yc_cm_taskgroup(), g) {
         for (size_t i = 0; i < sizeof scenarios / sizeof *scenarios; i++)
-            spawn_in(g.p, scenario, (void *)scenarios[i]);
+            spawn_in(g.p, scenario, (void *)&scenarios[i]);
         for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++)
             spawn_in(g.p, malformed_client, (void *)malformed[i]);
         for (int i = 0; i < LOAD_CLIENTS; i++) spawn_in(g.p, load_client, NULL);
