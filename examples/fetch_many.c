@@ -139,7 +139,12 @@ static yc_val main_task(void *arg)
 
 int main(void)
 {
-    if (yc_loop_run(main_task, NULL, NULL, NULL) != YC_OK) {
+    /* The virtual clock: the delays and timeouts are loop time, which jumps
+     * to the next deadline whenever every task waits (the sockets are
+     * polled first), so the outcome does not depend on how fast or loaded
+     * the machine is. */
+    yc_loop_opts o = {.clock = YC_CLOCK_VIRTUAL};
+    if (yc_loop_run(main_task, NULL, &o, NULL) != YC_OK) {
         yc_exc_print(yc_err_get(), stderr);
         return 1;
     }
@@ -152,7 +157,7 @@ int main(void)
         if (p->silent ? !p->timed_out || p->ok : !p->ok || p->timed_out) wrong++;
     }
     printf("%d fetches at once, %.1f s timeout each: %d succeeded, %d timed out, %d wrong, "
-           "in %.2f s\n",
+           "in %.2f s of loop time\n",
            SERVERS, TIMEOUT, ok, timed_out, wrong, elapsed);
     return wrong == 0 ? 0 : 1;
 }
