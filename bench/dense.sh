@@ -47,6 +47,7 @@ dense_time() {
         note "SKIP cpython: /usr/bin/python3 is missing"
     fi
     n=${#sys[@]}
+    note "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
     for ((r = 0; r < ROUNDS; r++)); do
         printf '  round %d/%d:' $((r + 1)) "$ROUNDS"
         for ((i = 0; i < n; i++)); do
@@ -62,6 +63,7 @@ dense_time() {
         done
         printf '\n'
     done
+    note "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 dense_density() {

@@ -57,7 +57,7 @@ def main():
         for bench, system in keys:
             f.write(f"{bench}\t{system}\t{med[(bench, system)]:.3f}\n")
 
-    print(f"{'benchmark':<15} {'system':<24} {'ns/op':>9} {'vs yieldc':>10}   "
+    print(f"{'benchmark':<16} {'system':<28} {'ns/op':>9} {'vs yieldc':>10}   "
           f"{'runs':>4}  min .. max ns/op")
     last = None
     for bench, system in keys:
@@ -68,7 +68,7 @@ def main():
         base = med.get((bench, "yieldc"))
         ratio = f"{m / base:9.2f}x" if base else f"{'-':>10}"
         r = runs[(bench, system)]
-        print(f"{bench:<15} {system:<24} {m:9.2f} {ratio}   {len(r):4d}  "
+        print(f"{bench:<16} {system:<28} {m:9.2f} {ratio}   {len(r):4d}  "
               f"{min(r):.2f} .. {max(r):.2f}")
     print("(vs yieldc = system's ns/op / yieldc's ns/op: above 1 means slower than yieldc)")
     loop_rows = [b for b in LOOP_BENCHMARKS if any(k[0] == b for k in keys)]
@@ -85,7 +85,7 @@ def main():
     targets(med)
     loop_targets(med, sleepers)
     dense_targets(med, os.path.join(os.path.dirname(os.path.abspath(out_path)), "density.tsv"))
-    if not any(k[0] in GEN_BENCHMARKS for k in keys):
+    if not any(k[0] in GEN_BENCHMARKS for k in keys) or ("roundtrip", "yieldc") not in med:
         return
     print()
     for peer in ("boost-fcontext", "cpython"):
