@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The stackless generator section of `make bench` (include/yieldc/dense.h,
 # issue 12 section 4), sourced by bench/run.sh, whose helpers (section,
 # note) and variables (ROOT, BENCH, OUT, ONLY, ROUNDS, MS, RUNS, CFLAGS_B)
