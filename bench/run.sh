@@ -27,6 +27,7 @@
 # (benchmark, input_bytes, peak_rss_kb), sleepers.tsv (system, tasks,
 # rss_bytes_per_task, spawn_s, cancel_join_s, pte_bytes_per_task),
 # syscalls.tsv (benchmark, system, syscalls_per_op: the loop rows),
+# density.tsv (system, live, rss_bytes_per_generator: the stackless section),
 # runs.tsv and sleepers-runs.tsv (every single measurement), and the logs
 # of the builds and installs.
 #
