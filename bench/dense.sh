@@ -114,6 +114,7 @@ dense_ir() {
 
 dense_instr() {
     local INSTR=$OUT/instructions.tsv
+    [ "$ONLY" = dense ] && rm -f "$INSTR" # no rows of an earlier run
     [ -f "$INSTR" ] || printf 'benchmark\tsystem\tinstructions_per_op\n' >"$INSTR"
     section "stackless generators: instructions per op (callgrind; build/bench/instructions.tsv)"
     if ! command -v valgrind >/dev/null 2>&1; then

@@ -39,8 +39,8 @@
 #
 # YC_BENCH_ONLY=loop runs only the event loop section (make bench-loop),
 # YC_BENCH_ONLY=dense only the stackless one (make bench-dense),
-# YC_BENCH_ONLY=gen everything but the event loop; results.tsv then holds only the rows
-# measured by that run. The loop section's own knobs are in bench/loop.sh.
+# YC_BENCH_ONLY=gen everything but the event loop; results.tsv then holds
+# only the rows measured by that run. The loop section's own knobs are in bench/loop.sh.
 #
 # Environment knobs: YC_BENCH_ROUNDS (default 9, at least 5), YC_BENCH_MS
 # (target duration of one measurement, default 200), YC_PIPE_ROUNDS (default
