@@ -12,8 +12,15 @@
  * Rows: roundtrip (yc_iter_next), roundtrip-direct (it->type->next),
  * create-close (yc_sgen_new + first next + yc_sgen_free; and embedded:
  * yc_sgen_init + first next + yc_sgen_fini), yieldfrom-1 / yieldfrom-4
- * (per value through 1 or 4 levels of YC_SYIELD_FROM), and the stackful
- * kind's roundtrip (yc_next and yc_iter_next) and create-close for scale.
+ * (per value through 1 or 4 levels of YC_SYIELD_FROM), yieldfrom (per
+ * level: (yieldfrom-4 - roundtrip) / 4, from the same process), and the
+ * stackful kind's roundtrip (yc_next and yc_iter_next), create-close and
+ * yieldfrom-1 (one yc_yield_from level) for scale. pipeline-gen: range,
+ * x * 3, drop multiples of 7, summed by yc_iter_sum, every stage a
+ * generator pulling from the one before through yc_iter_next (stackless:
+ * system yieldc:stackless; stackful, yc_yield: yieldc:plain, the same
+ * pipeline as bench_pipe's yieldc:per-item row), ns per source item; each
+ * sum is checked.
  */
 #include "bench_common.h"
 
@@ -50,6 +57,122 @@ static yc_val stackful_ctr(void *arg)
     (void)arg;
     for (int64_t i = 0;; i++) yc_yield(yc_int(i));
     return YC_NONE;
+}
+
+static yc_val stackful_deleg(void *arg)
+{
+    return yc_yield_from((yc_iter *)arg);
+}
+
+/* ---- the three-stage pipeline: range(n) -> x * 3 -> drop multiples of 7 */
+
+typedef struct {
+    yc_sgen sgen;
+    int64_t x, n;
+} s_range_t;
+
+YC_SGEN_FN(s_range, s_range_t, s)
+{
+    YC_SGEN_BEGIN();
+    for (s->x = 0; s->x < s->n; s->x++) YC_SYIELD(yc_int(s->x));
+    YC_SGEN_END();
+}
+
+typedef struct {
+    yc_sgen sgen;
+    yc_iter *up;
+    yc_val v;
+} s_stage_t;
+
+YC_SGEN_FN(s_triple, s_stage_t, s)
+{
+    YC_SGEN_BEGIN();
+    while (yc_iter_next(s->up, &s->v) == YC_YIELD) YC_SYIELD(yc_int(s->v.i * 3));
+    YC_SGEN_END();
+}
+
+YC_SGEN_FN(s_not7, s_stage_t, s)
+{
+    YC_SGEN_BEGIN();
+    while (yc_iter_next(s->up, &s->v) == YC_YIELD)
+        if (s->v.i % 7 != 0) YC_SYIELD(s->v);
+    YC_SGEN_END();
+}
+
+/* the same stages as stackful generators (yc_yield) */
+typedef struct {
+    int64_t n;
+    yc_iter *up;
+    int op; /* 0: range, 1: triple, 2: drop multiples of 7 */
+} f_stage_t;
+
+static yc_val f_stage(void *arg)
+{
+    f_stage_t *st = arg;
+    yc_val v;
+    if (st->op == 0) {
+        for (int64_t x = 0; x < st->n; x++) yc_yield(yc_int(x));
+        return YC_NONE;
+    }
+    while (yc_iter_next(st->up, &v) == YC_YIELD) {
+        if (st->op == 1) yc_yield(yc_int(v.i * 3));
+        else if (v.i % 7 != 0) yc_yield(v);
+    }
+    return YC_NONE;
+}
+
+/* The pipeline's sum, computed directly. */
+static int64_t pipe_want(int64_t n)
+{
+    int64_t acc = 0;
+    for (int64_t x = 0; x < n; x++)
+        if ((x * 3) % 7 != 0) acc += x * 3;
+    return acc;
+}
+
+static void pipe_check(const char *sys, int st, yc_val got, uint64_t n)
+{
+    int64_t want = pipe_want((int64_t)n);
+    if (st != YC_OK || got.i != want) {
+        fprintf(stderr, "bench_dense: pipeline-gen %s over %llu items: status %d, sum %lld, want %lld\n",
+                sys, (unsigned long long)n, st, (long long)got.i, (long long)want);
+        exit(1);
+    }
+}
+
+__attribute__((noinline)) static void loop_pipe_stackless(uint64_t n)
+{
+    s_range_t a = {.n = (int64_t)n};
+    s_stage_t b = {.up = &a.sgen.it}, c = {.up = &b.sgen.it};
+    yc_sgen_init(&a.sgen, &s_range);
+    yc_sgen_init(&b.sgen, &s_triple);
+    yc_sgen_init(&c.sgen, &s_not7);
+    yc_val sum;
+    int st = yc_iter_sum(&c.sgen.it, yc_int(0), &sum);
+    yc_sgen_fini(&c.sgen);
+    yc_sgen_fini(&b.sgen);
+    yc_sgen_fini(&a.sgen);
+    pipe_check("yieldc:stackless", st, sum, n);
+}
+
+__attribute__((noinline)) static void loop_pipe_stackful(uint64_t n)
+{
+    f_stage_t sa = {.n = (int64_t)n, .op = 0};
+    yc_gen *a = yc_gen_new(f_stage, &sa, NULL);
+    f_stage_t sb = {.up = a ? yc_gen_iter(a) : NULL, .op = 1};
+    yc_gen *b = yc_gen_new(f_stage, &sb, NULL);
+    f_stage_t sc = {.up = b ? yc_gen_iter(b) : NULL, .op = 2};
+    yc_gen *c = yc_gen_new(f_stage, &sc, NULL);
+    if (!a || !b || !c) {
+        fprintf(stderr, "bench_dense: yc_gen_new failed\n");
+        exit(1);
+    }
+    yc_val sum;
+    int st = yc_iter_sum(yc_gen_iter(c), yc_int(0), &sum);
+    yc_gen_free(c);
+    yc_gen_free(b);
+    yc_gen_free(a);
+    pipe_check("yieldc:plain", st, sum, n);
 }
 
 static ctr_t g_ctr;
@@ -170,6 +293,28 @@ static void chain_drop(int levels)
     for (int l = levels; l-- > 0;) yc_sgen_fini(&g_chain[l].sgen);
 }
 
+/* One stackful delegator (yc_yield_from) over a stackful counter of its
+ * own (dropping the delegator closes it); g_top is the delegator. chain -1
+ * in the rows below. */
+static yc_gen *g_full_sub, *g_full_deleg;
+static void full_chain_build(void)
+{
+    g_full_sub = yc_gen_new(stackful_ctr, NULL, NULL);
+    g_full_deleg = g_full_sub ? yc_gen_new(stackful_deleg, yc_gen_iter(g_full_sub), NULL) : NULL;
+    if (!g_full_deleg) {
+        fprintf(stderr, "bench_dense: yc_gen_new failed\n");
+        exit(1);
+    }
+    g_top = yc_gen_iter(g_full_deleg);
+}
+
+static void full_chain_drop(void)
+{
+    yc_gen_free(g_full_deleg);
+    yc_gen_free(g_full_sub);
+    g_full_deleg = g_full_sub = NULL;
+}
+
 static void setup(void)
 {
     yc_sgen_init(&g_ctr.sgen, &ctr);
@@ -243,7 +388,22 @@ static const struct {
     {"create-close", "yieldc:stackful", loop_stackful_create_close, 0},
     {"yieldfrom-1", "yieldc:stackless", loop_top, 1},
     {"yieldfrom-4", "yieldc:stackless", loop_top, 4},
+    {"yieldfrom-1", "yieldc:stackful", loop_top, -1},
+    {"pipeline-gen", "yieldc:stackless", loop_pipe_stackless, 0},
+    {"pipeline-gen", "yieldc:plain", loop_pipe_stackful, 0},
 };
+
+static void row_setup(int chain)
+{
+    if (chain > 0) chain_build(chain);
+    else if (chain < 0) full_chain_build();
+}
+
+static void row_drop(int chain)
+{
+    if (chain > 0) chain_drop(chain);
+    else if (chain < 0) full_chain_drop();
+}
 
 int main(int argc, char **argv)
 {
@@ -257,11 +417,19 @@ int main(int argc, char **argv)
         rc = density(argc > 2 ? atol(argv[2]) : 1000000, argc > 3 ? argv[3] : "slab");
     } else if (strcmp(argv[1], "time") == 0) {
         double ms = bench_target_ms(argc, argv, 2);
+        double rt = 0, yf4 = 0;
         for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
-            if (rows[r].chain) chain_build(rows[r].chain);
-            bench_row(rows[r].name, rows[r].sys, bench_measure(rows[r].fn, ms));
-            if (rows[r].chain) chain_drop(rows[r].chain);
+            row_setup(rows[r].chain);
+            double ns = bench_measure(rows[r].fn, ms);
+            bench_row(rows[r].name, rows[r].sys, ns);
+            row_drop(rows[r].chain);
+            if (strcmp(rows[r].sys, "yieldc:stackless") == 0) {
+                if (strcmp(rows[r].name, "roundtrip") == 0) rt = ns;
+                if (strcmp(rows[r].name, "yieldfrom-4") == 0) yf4 = ns;
+            }
         }
+        /* per level of delegation: what 4 levels add to a plain round trip */
+        bench_row("yieldfrom", "yieldc:stackless", (yf4 - rt) / 4.0);
     } else {
         uint64_t n = argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000;
         int found = 0;
@@ -270,9 +438,9 @@ int main(int argc, char **argv)
             snprintf(full, sizeof full, "%s/%s", rows[r].name, rows[r].sys);
             if (strcmp(argv[1], full) != 0 && strcmp(argv[1], rows[r].name) != 0) continue;
             found = 1;
-            if (rows[r].chain) chain_build(rows[r].chain);
+            row_setup(rows[r].chain);
             rows[r].fn(n);
-            if (rows[r].chain) chain_drop(rows[r].chain);
+            row_drop(rows[r].chain);
         }
         if (!found) {
             fprintf(stderr, "no row %s\n", argv[1]);

@@ -7,7 +7,10 @@ Writes RESULTS_TSV (benchmark, system, median ns_per_op) and prints the table
 with ratios against yieldc. SLEEPERS_RAW (the event loop's sleeping tasks) has
 one line per run: round, system, tasks, rss_bytes_per_task, spawn_s,
 cancel_join_s, pte_bytes_per_task; SLEEPERS_TSV gets the medians of each
-column. Then every issue target the run measured, with its verdict.
+column. Then every issue target the run measured, with its verdict. When
+build/bench/density.tsv sits next to RESULTS_TSV (bench/dense.sh wrote it in
+this run; run.sh deletes it first), it is printed with issue 12's memory
+targets.
 """
 import os
 import statistics
@@ -20,6 +23,10 @@ SYSTEMS = ["yieldc", "yieldc:ucontext", "yieldc:per-item", "yieldc:pool-1M", "yi
            "boost-fcontext", "ucontext", "fused-loop", "cpython", "lua", "luajit",
            "indirect-call", "wc", "asyncio-3.11", "asyncio-3.12", "asyncio-3.13",
            "asyncio-3.14", "uvloop"]
+# the stackless generator rows (bench/dense.sh)
+BENCHMARKS += ["roundtrip-direct", "yieldfrom", "yieldfrom-1", "yieldfrom-4"]
+SYSTEMS += ["yieldc:stackless", "yieldc:stackless-embedded", "yieldc:plain", "yieldc:stackful",
+            "yieldc:stackful-yc_next", "yieldc:stackful-yc_iter_next"]
 LOOP_UNITS = {"spawn": "ns per task", "spawn-sleep0": "ns per task", "pingpong": "ns per hop",
               "pingpong-future": "ns per hop", "timers": "ns per timeout set and left"}
 
@@ -50,7 +57,7 @@ def main():
         for bench, system in keys:
             f.write(f"{bench}\t{system}\t{med[(bench, system)]:.3f}\n")
 
-    print(f"{'benchmark':<15} {'system':<24} {'ns/op':>9} {'vs yieldc':>10}   "
+    print(f"{'benchmark':<16} {'system':<28} {'ns/op':>9} {'vs yieldc':>10}   "
           f"{'runs':>4}  min .. max ns/op")
     last = None
     for bench, system in keys:
@@ -61,7 +68,7 @@ def main():
         base = med.get((bench, "yieldc"))
         ratio = f"{m / base:9.2f}x" if base else f"{'-':>10}"
         r = runs[(bench, system)]
-        print(f"{bench:<15} {system:<24} {m:9.2f} {ratio}   {len(r):4d}  "
+        print(f"{bench:<16} {system:<28} {m:9.2f} {ratio}   {len(r):4d}  "
               f"{min(r):.2f} .. {max(r):.2f}")
     print("(vs yieldc = system's ns/op / yieldc's ns/op: above 1 means slower than yieldc)")
     loop_rows = [b for b in LOOP_BENCHMARKS if any(k[0] == b for k in keys)]
@@ -77,7 +84,8 @@ def main():
     print()
     targets(med)
     loop_targets(med, sleepers)
-    if not any(k[0] in GEN_BENCHMARKS for k in keys):
+    dense_targets(med, os.path.join(os.path.dirname(os.path.abspath(out_path)), "density.tsv"))
+    if not any(k[0] in GEN_BENCHMARKS for k in keys) or ("roundtrip", "yieldc") not in med:
         return
     print()
     for peer in ("boost-fcontext", "cpython"):
@@ -116,6 +124,75 @@ def targets(med):
     if g:
         verdict = "met" if g <= 20.0 else "NOT met"
         print(f"target: generator stages at most 20 ns per source item: {g:.2f} ns ({verdict})")
+
+
+# bench_dense.c's counter struct: the 48-byte yc_sgen plus one int64 of the
+# user's (ctr_t); what a slab generator's RSS holds beyond it is the library's.
+DENSE_USER_BYTES = 8
+
+
+def dense_targets(med, density_path):
+    """Issue 12 section 4: the stackless kind's and the stackful kind's targets,
+    from this run's medians and density.tsv."""
+    def ratio(what, num, den, limit):
+        a, b = med.get(num), med.get(den)
+        if a is None or b is None:
+            missing = " and ".join("/".join(k) for k in (num, den) if k not in med)
+            print(f"target: {what}: not measured ({missing} missing)")
+            return
+        print(f"target: {what}: {a:.2f} / {b:.2f} ns = {a / b:.3f}x ({verdict(a / b <= limit)})")
+
+    def absolute(what, key, limit):
+        a = med.get(key)
+        if a is None:
+            print(f"target: {what}: not measured")
+            return
+        print(f"target: {what}: {a:.2f} ns ({verdict(a <= limit)})")
+
+    dense = any(k[1] == "yieldc:stackless" for k in med)
+    mem = {}
+    if os.path.exists(density_path):
+        with open(density_path) as f:
+            for line in f.read().splitlines()[1:]:
+                parts = line.split("\t")
+                if len(parts) == 3:
+                    mem[(parts[0], int(parts[1]))] = float(parts[2])
+    if not dense and not mem:
+        return
+    print()
+    if mem:
+        print(f"{'density':<28} {'live':>10} {'RSS B/gen':>10} {'total':>10}")
+        for (system, live), b in mem.items():
+            print(f"{system:<28} {live:>10,} {b:>10.1f} {b * live / 2**30:>6.2f} GiB")
+        print("(RSS growth over the live generators, each suspended at its first yield; "
+              "yieldc:stackless from yc_sgen_new, -embedded in one array)")
+    ratio("stackless round trip (yc_iter_next) at most 0.1x CPython's next",
+          ("roundtrip", "yieldc:stackless"), ("roundtrip", "cpython"), 0.1)
+    ratio("stackless round trip (the type's own next) at most 0.1x CPython's next",
+          ("roundtrip-direct", "yieldc:stackless"), ("roundtrip", "cpython"), 0.1)
+    absolute("stackless create (yc_sgen_new) + first next + free at most 10 ns",
+             ("create-close", "yieldc:stackless"), 10.0)
+    absolute("stackless yield from at most 5 ns per level", ("yieldfrom", "yieldc:stackless"), 5.0)
+    ten = mem.get(("yieldc:stackless", 10_000_000))
+    if ten is None:
+        print("target: at most 64 bytes of library state per generator: not measured")
+        print("target: 10,000,000 live suspended generators in under 1 GiB RSS: not measured")
+    else:
+        lib = ten - DENSE_USER_BYTES
+        print(f"target: at most 64 bytes of library state per generator: {ten:.1f} B of RSS each at 10^7 "
+              f"minus {DENSE_USER_BYTES} B of user fields = {lib:.1f} B ({verdict(lib <= 64)})")
+        gib = ten * 10_000_000 / 2**30
+        print(f"target: 10,000,000 live suspended generators in under 1 GiB RSS: {gib:.3f} GiB "
+              f"({verdict(gib < 1)})")
+    ratio("stackful yc_iter_next within 10% of yc_next",
+          ("roundtrip", "yieldc:stackful-yc_iter_next"), ("roundtrip", "yieldc:stackful-yc_next"), 1.10)
+    ratio("stackful yield from (one level, per item) at most 0.5x CPython's",
+          ("yieldfrom-1", "yieldc:stackful"), ("yieldfrom-1", "cpython"), 0.5)
+    ratio("stackful generator pipeline (yieldc:plain) at most 0.3x CPython's generator expressions",
+          ("pipeline-gen", "yieldc:plain"), ("pipeline-gen", "cpython"), 0.3)
+    a, b = med.get(("pipeline-gen", "yieldc:stackless")), med.get(("pipeline-gen", "cpython"))
+    if a and b:
+        print(f"  (stackless generator pipeline: {a:.2f} ns per item, {a / b:.3f}x CPython's; no target)")
 
 
 SLEEPER_COLS = ["rss_bytes_per_task", "spawn_s", "cancel_join_s", "pte_bytes_per_task"]

@@ -27,12 +27,20 @@
 # (benchmark, input_bytes, peak_rss_kb), sleepers.tsv (system, tasks,
 # rss_bytes_per_task, spawn_s, cancel_join_s, pte_bytes_per_task),
 # syscalls.tsv (benchmark, system, syscalls_per_op: the loop rows),
+# density.tsv (system, live, rss_bytes_per_generator: the stackless section),
 # runs.tsv and sleepers-runs.tsv (every single measurement), and the logs
 # of the builds and installs.
 #
+# Then the stackless generators (include/yieldc/dense.h, bench/dense.sh):
+# round trips, create + first next + free, yield from, the three-stage
+# generator pipeline against the stackful kind and CPython, and RSS per live
+# suspended generator (build/bench/density.tsv) against CPython, Lua 5.4,
+# LuaJIT and stackful yieldc.
+#
 # YC_BENCH_ONLY=loop runs only the event loop section (make bench-loop),
-# YC_BENCH_ONLY=gen everything but it; results.tsv then holds only the rows
-# measured by that run. The loop section's own knobs are in bench/loop.sh.
+# YC_BENCH_ONLY=dense only the stackless one (make bench-dense),
+# YC_BENCH_ONLY=gen everything but the event loop; results.tsv then holds
+# only the rows measured by that run. The loop section's own knobs are in bench/loop.sh.
 #
 # Environment knobs: YC_BENCH_ROUNDS (default 9, at least 5), YC_BENCH_MS
 # (target duration of one measurement, default 200), YC_PIPE_ROUNDS (default
@@ -61,11 +69,14 @@ die() {
     exit 1
 }
 case $ONLY in
-"" | loop | gen) ;;
-*) die "YC_BENCH_ONLY must be loop or gen (got '$ONLY')" ;;
+"" | loop | gen | dense) ;;
+*) die "YC_BENCH_ONLY must be loop, dense or gen (got '$ONLY')" ;;
 esac
 # shellcheck source=bench/loop.sh
 . "$BENCH/loop.sh"
+# shellcheck source=bench/dense.sh
+. "$BENCH/dense.sh"
+rm -f "$OUT/density.tsv" # report.py prints it when this run wrote it
 
 # ---------------------------------------------------------------------------
 section "dependencies"
@@ -131,7 +142,7 @@ if [ "$ONLY" != loop ]; then
 fi
 need "command -v valgrind" valgrind || note "no valgrind: instruction counts will be skipped"
 need "command -v strace" strace || note "no strace: the system-call check will be skipped"
-[ "$ONLY" != gen ] && loop_deps
+[ "$ONLY" != gen ] && [ "$ONLY" != dense ] && loop_deps
 
 # The report needs some Python 3; prefer Debian's.
 REPORT_PY=
@@ -162,14 +173,29 @@ note "yieldc: ok (build/bench-lib, Release: $("$OUT/bench_yieldc" config))"
 # The results of this run, printed with ratios and the issues' targets.
 report() {
     local sleepers=()
-    [ "$ONLY" != gen ] && sleepers=("$SLEEPERS_RAW" "$SLEEPERS_TSV")
-    if [ "$ONLY" = loop ]; then
+    [ "$ONLY" != gen ] && [ "$ONLY" != dense ] && sleepers=("$SLEEPERS_RAW" "$SLEEPERS_TSV")
+    if [ "$ONLY" = dense ]; then
+        section "results (median of $ROUNDS runs; build/bench/results.tsv)"
+    elif [ "$ONLY" = loop ]; then
         section "results (median of $ROUNDS runs, sleepers of $SLEEPERS_ROUNDS; build/bench/results.tsv)"
     else
         section "results (median of $ROUNDS runs, pipelines and lines of $PIPE_ROUNDS; build/bench/results.tsv)"
     fi
     "$REPORT_PY" "$BENCH/report.py" "$RUNS" "$OUT/results.tsv" "${sleepers[@]}" || die "report failed"
 }
+
+if [ "$ONLY" = dense ]; then
+    dense_build
+    : >"$RUNS"
+    dense_time
+    dense_density
+    report
+    dense_instr
+    rm -f "$OUT/err.log"
+    section "done in $((SECONDS - START)) s"
+    note "build/bench/results.tsv, build/bench/density.tsv, build/bench/instructions.tsv, build/bench/runs.tsv"
+    exit 0
+fi
 
 if [ "$ONLY" = loop ]; then
     loop_build
@@ -342,6 +368,11 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+dense_build
+dense_time
+dense_density
+
+# ---------------------------------------------------------------------------
 if [ "$ONLY" != gen ]; then
     loop_build
     loop_time
@@ -391,6 +422,7 @@ else
     note "SKIP: valgrind is missing"
 fi
 [ "$ONLY" != gen ] && loop_instr
+dense_instr
 
 # ---------------------------------------------------------------------------
 section "memory per suspended generator (10000 generators, each advanced to its first yield)"
