@@ -9,7 +9,7 @@
  * descriptors) is ready before the fork.
  */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "loop.h"
 
 #include <yieldc.h>
 
@@ -330,9 +330,7 @@ int yc_process_wait(yc_process *p)
         bad_process("yc_process_wait");
         yc_raise(yc_err_take());
     }
-    if (!yc_task_current()) {
-        yc_sleep(0); /* raises "no running event loop" or "outside a task" as sleep does */
-    }
+    if (!yc__task_running("yc_process_wait()")) yc_raise(yc_err_take());
     if (reap(p, WNOHANG)) return p->rc;
     bool watch = p->pidfd >= 0 && p->waiters == 0;
     volatile double delay = 0.001;
@@ -389,6 +387,7 @@ int yc_process_communicate(yc_process *p, const void *input, size_t n, yc_proces
         bad_process("yc_process_communicate");
         yc_raise(yc_err_take());
     }
+    if (!yc__task_running("yc_process_communicate()")) yc_raise(yc_err_take());
     if (n > 0 && (!input || !p->io[0]))
         yc_raisef(&yc_ValueError, "yc_process_communicate: input needs %s",
                   input ? "a piped stdin" : "a buffer");

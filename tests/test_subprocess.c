@@ -396,6 +396,13 @@ SP_TEST(free_without_wait_reaps_the_child)
 
 /* ---- misuse (docs/misuse.md) ------------------------------------------ */
 
+static yc_val reader(void *arg)
+{
+    size_t len;
+    yc_stream_read(arg, 10, &len);
+    return YC_NONE;
+}
+
 static yc_val wait_null(void *arg)
 {
     (void)arg;
@@ -412,11 +419,44 @@ static yc_val wait_null(void *arg)
     } YC_END;
     yc_process_wait(p);
     yc_process_free(p);
+    /* free while a task reads its stdout: refused, p still usable */
+    p = spawn(&(yc_process_opts){.stdout_mode = YC_PROC_PIPE}, "sleep", "100", NULL);
+    yc_task *t = yc_task_spawn(reader, yc_process_stdout(p), NULL);
+    yc_sleep(0.01);
+    CHECK_ST(yc_process_free(p), YC_EINVAL);
+    CHECK_EXC(&yc_RuntimeError, "RuntimeError: yc_stream_free: a task is waiting on the stream");
+    yc_task_cancel(t, NULL);
+    YC_TRY {
+        yc_await(t);
+    } YC_EXCEPT(&yc_CancelledError) {
+    } YC_END;
+    yc_task_unref(t);
+    CHECK(yc_process_pid(p) > 0);
+    CHECK_ST(yc_process_free(p), YC_OK);
+    return YC_NONE;
+}
+
+static yc_val outside_gen(void *arg)
+{
+    if (arg) yc_process_communicate(arg, NULL, 0, NULL);
+    else yc_process_wait(NULL);
     return YC_NONE;
 }
 
 SP_TEST(misuse_rows)
 {
+    /* body functions outside a loop (the check comes before p's) */
+    yc_gen *g = yc_gen_new(outside_gen, NULL, NULL);
+    CHECK_ST(yc_next(g, NULL), YC_RAISE);
+    CHECK_EXC(&yc_TypeError, "TypeError: yc_process_wait: not a process (NULL or freed)");
+    yc_gen_free(g);
+    yc_process *q = spawn(NULL, "true", NULL, NULL);
+    g = yc_gen_new(outside_gen, q, NULL);
+    CHECK_ST(yc_next(g, NULL), YC_RAISE);
+    CHECK_EXC(&yc_RuntimeError, "RuntimeError: no running event loop");
+    yc_gen_free(g);
+    CHECK_ST(yc_process_free(q), YC_OK);
+
     CHECK(yc_process_spawn(NULL, NULL) == NULL);
     CHECK_EXC(&yc_TypeError, "TypeError: yc_process_spawn: argv must name a program");
     const char *empty[] = {NULL};
