@@ -393,15 +393,21 @@ int yc_process_communicate(yc_process *p, const void *input, size_t n, yc_proces
                   input ? "a piped stdin" : "a buffer");
     if (p->io[0] && n > 0 && yc_stream_write(p->io[0], input, n) < 0) yc_raise(yc_err_take());
     slurp_ctx got[3] = {{0}};
-    YC_WITH(yc_cm_taskgroup(), g) {
-        if (p->io[0] && yc_stream_fd(p->io[0]) >= 0)
-            yc_task_unref(yc_taskgroup_spawn(g.p, feed, p->io[0], NULL));
-        for (int i = 1; i < 3; i++)
-            if (p->io[i]) {
+    YC_TRY {
+        YC_WITH(yc_cm_taskgroup(), g) {
+            for (int i = 0; i < 3; i++) {
+                if (!p->io[i] || (i == 0 && yc_stream_fd(p->io[0]) < 0)) continue;
                 got[i].s = p->io[i];
-                yc_task_unref(yc_taskgroup_spawn(g.p, slurp, &got[i], NULL));
+                yc_task *t = yc_taskgroup_spawn(g.p, i ? slurp : feed, i ? (void *)&got[i] : p->io[0],
+                                                NULL);
+                if (!t) yc_raise(yc_err_take()); /* the group cancels what started */
+                yc_task_unref(t);
             }
-    } YC_END_WITH;
+        } YC_END_WITH;
+    } YC_EXCEPT(&yc_BaseExceptionGroup) { /* raised as gather raises: the first error */
+        yc_exc *g = yc_exc_current();
+        yc_raise(yc_exc_ref(yc_exc_group_size(g) ? yc_exc_group_item(g, 0) : g));
+    } YC_END;
     int rc = yc_process_wait(p);
     if (out) *out = (yc_process_output){got[1].data, got[1].len, got[2].data, got[2].len};
     return rc;

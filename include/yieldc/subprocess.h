@@ -119,8 +119,9 @@ typedef struct yc_process_output {
  * that exits without reading its input), as asyncio does. Input with
  * n > 0 needs a piped stdin: ValueError otherwise. Cancellation cancels
  * the reading and writing and waits for them before it is raised; the
- * child keeps running. Other errors of the streams arrive in an
- * ExceptionGroup (the TaskGroup's). */
+ * child keeps running. Another error of the reading or writing (an
+ * OSError, MemoryError) is raised as asyncio's gather raises it: the
+ * first one, the others cancelled. */
 YC_API int yc_process_communicate(yc_process *p, const void *input, size_t n,
                                   yc_process_output *out);
 
