@@ -381,33 +381,69 @@ static yc_val slurp(void *arg)
     return YC_NONE;
 }
 
+/*
+ * Waits for every helper in h[0..n) (allocation-free: a task awaits
+ * another through its own wakeup slot), so that none outlives the call:
+ * they borrow p's streams and slurp contexts on this stack. The first
+ * failure (a helper's exception, or this task's cancellation) cancels
+ * the helpers not yet done; it is kept, pending, and YC_RAISE returned
+ * once they all are. Releases the references in h.
+ */
+static int join_helpers(yc_task *self, yc_task **h, int n)
+{
+    yc_exc *first = NULL;
+    for (int i = 0; i < n; i++) {
+        while (yc__task_await(self, h[i], NULL) < 0) {
+            yc_exc *e = yc_err_take();
+            bool own = !yc_task_done(h[i]); /* thrown into this task: a cancellation */
+            if (first) yc_exc_unref(e);
+            else first = e;
+            for (int j = i; j < n; j++)
+                if (!yc_task_done(h[j])) yc_task_cancel(h[j], NULL);
+            if (!own) break;
+        }
+    }
+    for (int i = 0; i < n; i++) yc_task_unref(h[i]);
+    if (!first) return YC_OK;
+    yc_err_set(first);
+    return YC_RAISE;
+}
+
 int yc_process_communicate(yc_process *p, const void *input, size_t n, yc_process_output *out)
 {
     if (!valid(p)) {
         bad_process("yc_process_communicate");
         yc_raise(yc_err_take());
     }
-    if (!yc__task_running("yc_process_communicate()")) yc_raise(yc_err_take());
+    yc_task *self = yc__task_running("yc_process_communicate()");
+    if (!self) yc_raise(yc_err_take());
     if (n > 0 && (!input || !p->io[0]))
         yc_raisef(&yc_ValueError, "yc_process_communicate: input needs %s",
                   input ? "a piped stdin" : "a buffer");
     if (p->io[0] && n > 0 && yc_stream_write(p->io[0], input, n) < 0) yc_raise(yc_err_take());
     slurp_ctx got[3] = {{0}};
-    YC_TRY {
-        YC_WITH(yc_cm_taskgroup(), g) {
-            for (int i = 0; i < 3; i++) {
-                if (!p->io[i] || (i == 0 && yc_stream_fd(p->io[0]) < 0)) continue;
-                got[i].s = p->io[i];
-                yc_task *t = yc_taskgroup_spawn(g.p, i ? slurp : feed, i ? (void *)&got[i] : p->io[0],
-                                                NULL);
-                if (!t) yc_raise(yc_err_take()); /* the group cancels what started */
-                yc_task_unref(t);
-            }
-        } YC_END_WITH;
-    } YC_EXCEPT(&yc_BaseExceptionGroup) { /* raised as gather raises: the first error */
-        yc_exc *g = yc_exc_current();
-        yc_raise(yc_exc_ref(yc_exc_group_size(g) ? yc_exc_group_item(g, 0) : g));
-    } YC_END;
+    yc_task *h[3];
+    int nh = 0, st = YC_OK;
+    for (int i = 0; i < 3 && st == YC_OK; i++) {
+        if (!p->io[i] || (i == 0 && yc_stream_fd(p->io[0]) < 0)) continue;
+        got[i].s = p->io[i];
+        yc_task *t = yc_task_spawn(i ? slurp : feed, i ? (void *)&got[i] : p->io[0], NULL);
+        if (!t) {
+            st = YC_RAISE;
+            for (int j = 0; j < nh; j++) yc_task_cancel(h[j], NULL);
+        } else {
+            h[nh++] = t;
+        }
+    }
+    yc_exc *spawn_err = st < 0 ? yc_err_take() : NULL;
+    if (join_helpers(self, h, nh) < 0 || spawn_err) {
+        yc_exc *e = yc_err_take();
+        if (spawn_err) { /* the spawn's error first; the cancellations it caused are expected */
+            yc_exc_unref(e);
+            e = spawn_err;
+        }
+        yc_raise(e);
+    }
     int rc = yc_process_wait(p);
     if (out) *out = (yc_process_output){got[1].data, got[1].len, got[2].data, got[2].len};
     return rc;

@@ -112,8 +112,8 @@ typedef struct yc_process_output {
 /* body. communicate(input): writes the n bytes of input (copied before
  * the first suspension, so it may live on the caller's stack) to the
  * child's stdin and closes it, reads stdout and stderr to their end, all
- * at once in tasks of a TaskGroup (a child that fills one pipe while the
- * parent writes the other never deadlocks), then waits for the child;
+ * at once in helper tasks (a child that fills one pipe while the parent
+ * writes the other never deadlocks), then waits for the child;
  * returns its return code and fills *out (may be NULL). BrokenPipeError
  * and ConnectionResetError from the child's stdin are ignored (a child
  * that exits without reading its input), as asyncio does. Input with
