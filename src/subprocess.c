@@ -22,6 +22,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef CLOSE_RANGE_CLOEXEC
+#  define CLOSE_RANGE_CLOEXEC (1u << 2) /* linux/close_range.h, for older headers */
+#endif
+
 #define PROC_MAGIC 0x70726f63u /* "proc" */
 
 struct yc_process {
@@ -36,7 +40,9 @@ struct yc_process {
 
 /* Tests force the polling wait with this (no public switch: the pidfd
  * path is what a user wants wherever the kernel has it). */
-YC_API bool yc__process_no_pidfd;
+static bool no_pidfd;
+
+void yc__process_force_polling(bool on) { no_pidfd = on; }
 
 static bool valid(const yc_process *p) { return p && p->magic == PROC_MAGIC; }
 
@@ -81,7 +87,12 @@ static YC_NORETURN void child(const char *const *argv, const char *const *env, c
     for (int i = 0; i < 3; i++)
         if (src[i] >= 0 && dup2(src[i], i) < 0) goto fail;
     /* Everything else goes: close_range where the kernel has it (5.9). */
-    if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
+#ifdef SYS_close_range
+    long cr = syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+#else
+    long cr = -1;
+#endif
+    if (cr < 0) {
         long max = sysconf(_SC_OPEN_MAX);
         for (long fd = 3; fd < (max > 0 ? max : 1024); fd++)
             if (fd != errfd) close((int)fd);
@@ -114,7 +125,7 @@ fail:
 static int pidfd_open_(pid_t pid)
 {
 #ifdef SYS_pidfd_open
-    if (yc__process_no_pidfd) return -1;
+    if (no_pidfd) return -1;
     int fd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (fd >= 0) {
         fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -148,16 +159,10 @@ yc_process *yc_process_spawn(const char *const *argv, const yc_process_opts *opt
                      (const char *[]){"stdin", "stdout", "stderr"}[i]);
             return NULL;
         }
-    yc_process *p = yc__malloc(sizeof *p);
-    if (!p) {
-        yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
-        return NULL;
-    }
-    memset(p, 0, sizeof *p);
-    p->magic = PROC_MAGIC;
-    p->pidfd = -1;
     /* ours[i]: the parent's end (pipes), theirs[i]: what becomes the child's i. */
     int ours[3] = {-1, -1, -1}, theirs[3] = {-1, -1, -1}, errp[2] = {-1, -1};
+    pid_t pid = -1;
+    yc_process *p = NULL;
     for (int i = 0; i < 3; i++) {
         int pp[2];
         if (modes[i] == YC_PROC_PIPE) {
@@ -173,15 +178,16 @@ yc_process *yc_process_spawn(const char *const *argv, const yc_process_opts *opt
     if (modes[2] == YC_PROC_STDOUT) theirs[2] = theirs[1] >= 0 ? theirs[1] : 1;
     for (int i = 0; i < 3; i++)
         if (theirs[i] < 0) theirs[i] = i; /* inherited */
-    for (int i = 0; i < 3; i++)
-        if (ours[i] >= 0 && !(p->io[i] = yc_stream_new(ours[i], opts->limit))) goto fail;
     if (pipe2(errp, O_CLOEXEC) < 0) goto os_err;
 
-    /* No signal handler of the parent may run in the child before exec. */
+    /* Nothing is allocated before the fork, so the child's copy of the heap
+     * holds no block of ours (valgrind checks a child that fails to exec
+     * for leaks). No signal handler of the parent may run in the child
+     * before exec: every signal is blocked around the fork. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t pid = fork();
+    pid = fork();
     if (pid == 0) child(argv, opts->env, opts->cwd, theirs, errp[1], &old);
     int fork_err = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -191,20 +197,32 @@ yc_process *yc_process_spawn(const char *const *argv, const yc_process_opts *opt
         errno = fork_err;
         goto os_err;
     }
-    p->pid = pid;
     child_err ce;
     ssize_t k;
     while ((k = read(errp[0], &ce, sizeof ce)) < 0 && errno == EINTR) {}
-    close(errp[0]);
-    errp[0] = -1;
-    if (k == (ssize_t)sizeof ce) { /* the exec failed: reap the child, raise */
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    if (k == (ssize_t)sizeof ce) { /* the exec failed: the child exits 255 */
         os_fail(ce.err, ce.stage == STAGE_EXEC ? argv[0] : ce.stage == STAGE_CHDIR ? opts->cwd : NULL);
         goto fail;
     }
-    for (int i = 0; i < 3; i++)
+    close(errp[0]);
+    errp[0] = -1;
+    for (int i = 0; i < 3; i++) {
         if (modes[i] != YC_PROC_INHERIT && theirs[i] > 2 && !(i == 2 && theirs[2] == theirs[1]))
             close(theirs[i]);
+        theirs[i] = -1;
+    }
+    if (!(p = yc__malloc(sizeof *p))) {
+        yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
+        goto fail;
+    }
+    memset(p, 0, sizeof *p);
+    for (int i = 0; i < 3; i++) {
+        if (ours[i] < 0) continue;
+        if (!(p->io[i] = yc_stream_new(ours[i], opts->limit))) goto fail;
+        ours[i] = -1; /* the stream's now */
+    }
+    p->magic = PROC_MAGIC;
+    p->pid = pid;
     p->pidfd = pidfd_open_(pid);
     return p;
 
@@ -213,13 +231,18 @@ os_err:
 fail:
     close_all(errp, 2);
     for (int i = 0; i < 3; i++) {
-        if (p->io[i]) yc_stream_free(p->io[i]);
-        else if (ours[i] >= 0) close(ours[i]);
+        if (ours[i] >= 0) close(ours[i]);
         if (modes[i] != YC_PROC_INHERIT && theirs[i] > 2 && !(i == 2 && theirs[2] == theirs[1]))
             close(theirs[i]);
     }
-    p->magic = 0;
-    yc__free(p);
+    if (pid > 0) { /* started (or failed to exec): no child may stay behind */
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    }
+    if (p) {
+        for (int i = 0; i < 3; i++) yc_stream_free(p->io[i]);
+        yc__free(p);
+    }
     return NULL;
 }
 
@@ -246,11 +269,8 @@ static bool reap(yc_process *p, int flags)
     pid_t r;
     while ((r = waitpid(p->pid, &status, flags)) < 0 && errno == EINTR) {}
     if (r == p->pid) set_done(p, status);
-    else if (r < 0 && errno == ECHILD) { /* reaped behind our back */
-        p->done = true;
-        p->rc = 255;
+    else if (r < 0 && errno == ECHILD) /* reaped behind our back: asyncio's 255 */
         set_done(p, 255 << 8);
-    }
     return p->done;
 }
 

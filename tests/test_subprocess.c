@@ -14,8 +14,6 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-extern YC_API bool yc__process_no_pidfd;
-
 static int count_fds(void)
 {
     DIR *d = opendir("/proc/self/fd");
@@ -152,9 +150,9 @@ SP_TEST(exit_codes_and_signals)
 
 SP_TEST(exit_codes_and_signals_polling_wait)
 {
-    yc__process_no_pidfd = true;
+    yc__process_force_polling(true);
     run(codes_main, NULL);
-    yc__process_no_pidfd = false;
+    yc__process_force_polling(false);
     CHECK_LOG_IS("exit 3;|again 3;|true 0;|term -15;|kill -9;|int -2;|self -10");
 }
 

@@ -46,7 +46,8 @@ typedef struct yc_process_opts {
 
 typedef struct yc_process yc_process;
 
-/* caller. Starts argv[0] (looked up in PATH when it has no '/') with
+/* caller. Starts argv[0] (looked up in the parent's PATH, not env's,
+ * when it has no '/') with
  * arguments argv (NULL-terminated, at least the program; borrowed for
  * the call) and opts (NULL: all inherited). Returns a new process that
  * the caller frees with yc_process_free, or NULL with the exception
@@ -124,5 +125,12 @@ typedef struct yc_process_output {
  * first one, the others cancelled. */
 YC_API int yc_process_communicate(yc_process *p, const void *input, size_t n,
                                   yc_process_output *out);
+
+#ifdef YC_TEST_HOOKS
+/* Test hook (see yieldc.h's test hooks; hidden in the shared library):
+ * true makes processes spawned from now on wait by polling, as on a
+ * kernel without pidfd_open. */
+__attribute__((visibility("hidden"))) void yc__process_force_polling(bool on);
+#endif
 
 #endif
