@@ -271,7 +271,8 @@ SP_TEST(child_env_cwd_descriptors_and_sigpipe)
 
 /* ---- exec failures ---------------------------------------------------- */
 
-SP_TEST(exec_failure_raises_as_cpython)
+/* [12.56] errno -> the OSError subclass with CPython's message and file name */
+SP_TEST(sec12_56_exec_failure_raises_as_cpython)
 {
     const char *argv[] = {"no-such-program-yc", NULL};
     CHECK(yc_process_spawn(argv, &pipes) == NULL);
