@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 static int count_fds(void)
@@ -391,6 +392,39 @@ SP_TEST(free_without_wait_reaps_the_child)
     CHECK_EQ_INT(rc, 0);
     CHECK(no_children());
     CHECK_ST(yc_process_free(p), YC_OK);
+}
+
+/* ---- the pidfd probe ---------------------------------------------------- */
+
+/* Whether this kernel (or valgrind, or qemu) gives pidfds. */
+static bool have_pidfd(void)
+{
+#ifdef SYS_pidfd_open
+    int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    if (fd < 0) return false;
+    close(fd);
+    return true;
+#else
+    return false;
+#endif
+}
+
+SP_TEST(a_pidfd_where_the_kernel_has_one_none_when_polling)
+{
+    /* three pipes, plus the pidfd the wait watches when there is one */
+    int fds0 = count_fds();
+    yc_process *p = spawn(&pipes, "true", NULL, NULL);
+    CHECK_EQ_INT(count_fds() - fds0, have_pidfd() ? 4 : 3);
+    CHECK_ST(yc_process_free(p), YC_OK);
+    yc__process_force_polling(true);
+    p = spawn(&pipes, "true", NULL, NULL);
+    yc__process_force_polling(false);
+    CHECK_EQ_INT(count_fds() - fds0, 3);
+    int rc;
+    while (yc_process_returncode(p, &rc) == 0) usleep(1000);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_ST(yc_process_free(p), YC_OK);
+    CHECK_EQ_INT(count_fds(), fds0);
 }
 
 /* ---- misuse (docs/misuse.md) ------------------------------------------ */
