@@ -793,6 +793,7 @@ YC_API const char *yc_config(void);
 #include "yieldc/loop.h" /* the event loop: tasks, time, queues, locks */
 #include "yieldc/io.h"   /* descriptors and sockets for tasks */
 #include "yieldc/thread.h" /* the loop's thread pool, files, names, signals */
+#include "yieldc/subprocess.h" /* child processes with pipes as streams */
 #include "yieldc/dense.h" /* stackless generators */
 
 /* ======================================================================
