@@ -144,6 +144,9 @@ YC_HIDDEN size_t yc__fut_remove_cb(yc_task *f, yc_task_cb fn, void *ud);
  * keeps for that, reset, when nobody else still holds it, else a new one.
  * NULL with MemoryError. */
 YC_HIDDEN yc_task *yc__task_waiter(yc_task *t);
+/* Makes f pending again, as new, when only its holder references it and
+ * no callback waits on it: true, else false with f unchanged. */
+YC_HIDDEN bool yc__fut_reset(yc_task *f);
 /* Gives up one loop iteration (a bare yield in asyncio: sleep(0)) in the
  * running task t. YC_OK, or negative with the exception thrown in. */
 YC_HIDDEN int yc__task_yield(yc_task *t);

@@ -220,6 +220,9 @@ static int tg_enter(yc_cm *cm, yc_val *out)
     if (!L) return yc__no_loop_error();
     yc_task *parent = yc_task_current();
     if (!parent) return tg_error(g, "cannot determine the parent task");
+    /* what the exit waits on, made now: the exit cannot fail for memory
+     * while children still run (they would outlive the group) */
+    if (!g->on_completed && !(g->on_completed = yc__fut_new(L))) return YC_ENOMEM;
     g->loop = L;
     g->parent = yc_task_ref(parent);
     g->entered = true;
@@ -243,10 +246,10 @@ static int tg_wait_children(yc_taskgroup *g, yc_exc **propagate)
     yc_task *t = yc__task_running("TaskGroup's exit");
     if (!t) return YC_EINVAL;
     while (g->ntasks) {
-        if (!g->on_completed && !(g->on_completed = yc__fut_new(g->loop))) return YC_ENOMEM;
+        /* made at enter; only the group holds it between waits */
+        if (g->on_completed->state != FUT_PENDING && !yc__fut_reset(g->on_completed))
+            return yc__fail(YC_EINVAL, &yc_RuntimeError, "TaskGroup: its wait is held elsewhere");
         int st = yc__task_await(t, g->on_completed, NULL);
-        yc_task_unref(g->on_completed);
-        g->on_completed = NULL;
         if (st >= 0) continue;
         yc_exc *ex = yc_err_take();
         if (!yc_exc_is(ex, &yc_CancelledError)) {

@@ -226,11 +226,31 @@ static yc_val fails(void *arg)
     yc_raise(yc_exc_new(&yc_ValueError, "child failed"));
 }
 
+/* Children of the group that started and have not ended: the group's exit
+ * must never return while one still runs, whatever failed (they would
+ * outlive what they were given). */
+static int group_live;
+
+static yc_val group_child(void *arg)
+{
+    group_live++;
+    YC_TRY {
+        yc_sleep(*(double *)arg);
+    } YC_FINALLY {
+        group_live--;
+    } YC_END;
+    return YC_NONE;
+}
+
 static yc_val grouped(void *arg)
 {
     (void)arg;
+    group_live = 0;
     YC_TRY {
         YC_WITH(yc_cm_taskgroup(), g) {
+            yc_task *c = yc_taskgroup_spawn(g.p, group_child, &ten, NULL);
+            if (!c) YC_CHECK(-1);
+            yc_task_unref(c);
             yc_task *a = yc_taskgroup_spawn(g.p, sleeps, &ten, NULL);
             if (!a) YC_CHECK(-1);
             yc_task_unref(a);
@@ -250,6 +270,8 @@ static yc_val grouped(void *arg)
         char text[120];
         yc_exc_format(eg, text, sizeof text);
         fp_add("%s;", text);
+    } YC_FINALLY {
+        CHECK_EQ_INT(group_live, 0); /* however the exit ended */
     } YC_END;
     return YC_NONE;
 }
