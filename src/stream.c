@@ -130,9 +130,8 @@ const char *yc_stream_partial(const yc_stream *s, size_t *len)
 int yc_stream_set_write_buffer_limits(yc_stream *s, long high, long low)
 {
     if (!stream_ok(s)) return bad_stream(s);
-    if (high < 0 && high != -1) low = low < -1 ? low : -2; /* refused below */
     if (high == -1) high = low == -1 ? STREAM_HIGH : 4 * low;
-    if (low == -1) low = high / 4;
+    if (low == -1) low = high >= 0 ? high / 4 : -((3 - high) / 4); /* Python's high // 4 */
     if (!(high >= low && low >= 0))
         return yc__fail(YC_EINVAL, &yc_ValueError, "high (%ld) must be >= low (%ld) must be >= 0",
                         high, low);
@@ -408,7 +407,7 @@ static int flush(yc_stream *s, yc_task *t, bool all, const char *what)
                         "%s called while another coroutine is already draining the stream", what);
     if (kick(s) < 0) return -1;
     if (s->werr) {
-        if (s->lost_told)
+        if (s->lost_told && !all)
             return yc__fail(YC_RAISE, &yc_ConnectionResetError, "Connection lost");
         s->lost_told = true;
         yc__err_set(yc__cur(), yc_exc_new_errno(&yc_OSError, s->werr, NULL));
@@ -441,10 +440,6 @@ void yc__stream_wait_closed(yc_stream *s, const char *file, int line)
     yc_task *t = enter(s, "yc_stream_wait_closed()", file, line);
     int st = flush(s, t, true, "yc_stream_wait_closed()");
     yc_exc *e = st < 0 ? yc_err_take() : NULL;
-    if (!e && s->werr) { /* the connection was lost, as the closed future says */
-        s->lost_told = true;
-        e = yc_exc_new_errno(&yc_OSError, s->werr, NULL);
-    }
     int fd = s->fd;
     s->fd = -1;
     s->wpos = s->wlen = 0;
