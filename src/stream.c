@@ -468,41 +468,62 @@ yc_stream *yc__stream_open_connection(const char *ip, int port, const char *file
 
 /* ---- serving ------------------------------------------------------------ */
 
+/* A connection being served. The server links each into a list on its
+ * own stack (a circle through a sentinel), which its task unlinks when it
+ * ends: a task cancelled before its first step never runs its body, and
+ * the server frees what such tasks left once its task group is done. */
 typedef struct conn {
     yc_stream *s;
     yc_stream_handler handler;
     void *arg;
+    struct conn *prev, *next;
+    bool started; /* its task has entered conn_task */
 } conn;
+
+static void conn_unlink_free(conn *c)
+{
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    yc_stream_free(c->s);
+    yc__free(c);
+}
 
 /* A connection's task: the handler, then the stream freed whatever
  * happens; an Exception is reported, not passed to the server's group. */
 static yc_val conn_task(void *p)
 {
     conn *volatile c = p;
+    c->started = true;
     YC_TRY {
         c->handler(c->s, c->arg);
     } YC_EXCEPT(&yc_Exception) {
         yc__loop_report(yc_exc_current(), "Unhandled exception in client_connected_cb");
     } YC_FINALLY {
-        yc_stream_free(c->s);
-        yc__free(c);
+        conn_unlink_free(c);
     } YC_END;
     return YC_NONE;
 }
 
-/* Spawns a connection task for fd (taken) in group g; raises. */
-static void spawn_conn(yc_taskgroup *g, int fd, yc_stream_handler handler, void *arg)
+/* Spawns a connection task for fd (taken) in group g, linked after head;
+ * raises. */
+static void spawn_conn(yc_taskgroup *g, conn *head, int fd, yc_stream_handler handler, void *arg)
 {
     conn *c = yc__malloc(sizeof *c);
     yc_stream *s = c ? yc_stream_new(fd, 0) : NULL;
-    if (s) *c = (conn){.s = s, .handler = handler, .arg = arg};
+    if (s) {
+        *c = (conn){.s = s, .handler = handler, .arg = arg, .prev = head, .next = head->next};
+        head->next->prev = c;
+        head->next = c;
+    }
     yc_task *t = s ? yc_taskgroup_spawn(g, conn_task, c, NULL) : NULL;
     if (!t) {
         if (!c) yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
         yc_exc *e = yc_err_take();
-        if (s) yc_stream_free(s);
-        else yc_io_close(fd);
-        yc__free(c);
+        if (s) conn_unlink_free(c);
+        else {
+            yc_io_close(fd);
+            yc__free(c);
+        }
         yc_raise(e);
     }
     yc_task_unref(t);
@@ -545,7 +566,26 @@ void yc__stream_serve(int lfd, yc_stream_handler handler, void *arg, const char 
         yc__fail(YC_EINVAL, &yc_TypeError, "yc_stream_serve(): handler is NULL");
         raise_pending(file, line);
     }
-    YC_WITH(yc_cm_taskgroup(), g) {
-        for (;;) spawn_conn(g.p, serve_accept(t, lfd, file, line), handler, arg);
-    } YC_END_WITH;
+    conn head;
+    conn *volatile hp = &head; /* read after a longjmp: never from a register */
+    head.prev = head.next = &head;
+    YC_TRY {
+        YC_WITH(yc_cm_taskgroup(), g) {
+            for (;;) spawn_conn(g.p, hp, serve_accept(t, lfd, file, line), handler, arg);
+        } YC_END_WITH;
+    } YC_FINALLY {
+        /* tasks that never started: their connections; tasks still running
+         * (a group whose exit failed to wait, out of memory) are detached
+         * from the list, which dies with this frame, and free their own */
+        while (hp->next != hp) {
+            conn *c = hp->next;
+            if (!c->started) {
+                conn_unlink_free(c);
+                continue;
+            }
+            hp->next = c->next;
+            c->next->prev = hp;
+            c->prev = c->next = c;
+        }
+    } YC_END;
 }
