@@ -19,6 +19,13 @@
  * loses the connection: the buffer is dropped, later writes are dropped,
  * a drain waiting then gets that OSError, the first drain after it gets it
  * too and every later one ConnectionResetError "Connection lost" (12.54).
+ *
+ * The record's callback holds the stream as a plain pointer; yc_stream_free
+ * and wait_closed drop it with the record (yc_io_close). A stream freed
+ * with bytes unsent while its loop exists but is not running leaves the
+ * record behind, as any descriptor closed outside its loop does (io.h):
+ * harmless unless a duplicate of the descriptor stays open and becomes
+ * writable once that loop runs again.
  */
 #define _GNU_SOURCE
 #include "io.h"
