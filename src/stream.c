@@ -495,6 +495,18 @@ static void conn_unlink_free(conn *c)
     yc__free(c);
 }
 
+/* After a handler returned: what it wrote and the loop has not sent yet
+ * goes out before the descriptor closes (asyncio's transport.close does
+ * the same), unless the peer is gone, which is not the handler's error. */
+static void send_rest(yc_stream *s)
+{
+    if (s->fd < 0 || !s->wlen || s->werr) return;
+    YC_TRY {
+        yc_stream_wait_closed(s);
+    } YC_EXCEPT(&yc_OSError) {
+    } YC_END;
+}
+
 /* A connection's task: the handler, then the stream freed whatever
  * happens; an Exception is reported, not passed to the server's group. */
 static yc_val conn_task(void *p)
@@ -503,6 +515,7 @@ static yc_val conn_task(void *p)
     c->started = true;
     YC_TRY {
         c->handler(c->s, c->arg);
+        send_rest(c->s);
     } YC_EXCEPT(&yc_Exception) {
         yc__loop_report(yc_exc_current(), "Unhandled exception in client_connected_cb");
     } YC_FINALLY {

@@ -29,7 +29,6 @@ static int run_main(yc_gen_fn main_fn, void *arg)
 {
     yc_val out;
     int st = yc_loop_run(main_fn, arg, NULL, &out);
-    if (st < 0 && getenv("DBG")) yc_exc_print(yc_err_get(), stderr);
     return st < 0 ? got_exc(yc_err_take()) : (fp_val(out), 0);
 }
 
@@ -398,7 +397,6 @@ static int op_serve(void)
     fds_before = count_fds();
     lfd = yc_io_listen_tcp("127.0.0.1", 0, 8);
     if (lfd < 0) return failed();
-    if (getenv("DBG")) fprintf(stderr, "serve N=%ld\n", fc.fail_at);
     int r = run_main(serve_main, NULL);
     close(lfd);
     return fds_check(r);

@@ -217,10 +217,12 @@ static void echo_lines(yc_stream *s, void *arg)
     }
 }
 
+static yc_stream_handler serve_handler = echo_lines;
+
 static yc_val serve_task(void *arg)
 {
     (void)arg;
-    yc_stream_serve(lfd, echo_lines, NULL);
+    yc_stream_serve(lfd, serve_handler, NULL);
     return YC_NONE;
 }
 
@@ -294,6 +296,54 @@ TEST(serve_survives_emfile)
     CHECK_STR(report_text,
               "socket.accept() out of system resource / OSError: [Errno 24] Too many open files");
     yc_io_close(lfd);
+    CHECK_EQ_INT(count_fds(), before);
+}
+
+/* ---- a handler that returns with bytes unsent: they still go out ------- */
+
+static char mib[1 << 20];
+
+static void write_and_return(yc_stream *s, void *arg)
+{
+    (void)arg;
+    yc_stream_write(s, mib, sizeof mib); /* far more than the socket takes */
+}
+
+static yc_val unsent_main(void *arg)
+{
+    (void)arg;
+    lfd = yc_io_listen_tcp("127.0.0.1", 0, 8);
+    if (lfd < 0) YC_CHECK(-1);
+    serve_handler = write_and_return;
+    yc_task *srv = yc_task_spawn(serve_task, NULL, NULL);
+    int fd = yc_io_connect_tcp("127.0.0.1", yc_io_local_port(lfd));
+    static char buf[65536];
+    size_t total = 0, n;
+    bool same = true;
+    while ((n = yc_io_read(fd, buf, sizeof buf)) > 0) {
+        same &= memcmp(buf, mib + total, n) == 0;
+        total += n;
+    }
+    LOG("client got %zu bytes%s, then eof", total, same ? " intact" : " corrupt");
+    yc_io_close(fd);
+    yc_task_cancel(srv, NULL);
+    YC_TRY {
+        yc_await(srv);
+    } YC_EXCEPT(&yc_CancelledError) {
+    } YC_END;
+    yc_task_unref(srv);
+    yc_io_close(lfd);
+    serve_handler = echo_lines;
+    return YC_NONE;
+}
+
+TEST(serve_sends_what_a_handler_left)
+{
+    for (size_t i = 0; i < sizeof mib; i++) mib[i] = (char)(i * 13 + 1);
+    int before = count_fds();
+    log_clear();
+    run(unsent_main);
+    CHECK_LOG_IS("client got 1048576 bytes intact, then eof");
     CHECK_EQ_INT(count_fds(), before);
 }
 

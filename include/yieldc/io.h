@@ -179,7 +179,8 @@ typedef struct yc_stream yc_stream;
  * then stays the caller's), ValueError for fd < 0. */
 YC_API yc_stream *yc_stream_new(int fd, size_t limit);
 /* caller: closes the descriptor if yc_stream_wait_closed has not (bytes
- * not yet drained are dropped) and frees s. YC_OK, or the status of
+ * the loop has not sent yet are dropped: yc_stream_wait_closed first to
+ * send them) and frees s. YC_OK, or the status of
  * yc_io_close (s freed anyway); YC_EINVAL with RuntimeError
  * "yc_stream_free: a task is waiting on the stream" (s unchanged) while a
  * task waits to read or drain it. NULL is a no-op. */
@@ -218,7 +219,8 @@ YC_API int yc_stream_set_write_buffer_limits(yc_stream *s, long high, long low);
     yc__stream_open_connection((ip), (port), __FILE__, __LINE__)
 /* A connection handler of yc_stream_serve: runs in a task of its own
  * with the connection's stream (borrowed: freed, and its descriptor
- * closed, when the handler returns) and the serve call's arg. */
+ * closed, when the handler returns, after the bytes it wrote are sent)
+ * and the serve call's arg. */
 typedef void (*yc_stream_handler)(yc_stream *s, void *arg);
 /* body: asyncio.start_server + serve_forever on listening socket lfd
  * (borrowed; made with yc_io_listen_tcp or _unix): accepts connections
