@@ -857,6 +857,27 @@ YC__TEST_HOOK void yc__stack_batch_force(int kind);
  * YC_NO_BIAS from the environment as it is now). */
 YC__TEST_HOOK int yc__bias_kind(void);
 YC__TEST_HOOK void yc__bias_force(int mode);
+/* Test hooks: fault injection for descriptor I/O (include/yieldc/io.h).
+ * yc__io_fault(op, count, err, short_to): the next count system calls of
+ * kind op (-1: every one until yc__io_fault_reset; 0: none) fail with
+ * errno err without being made, or, when err is 0, are made with their
+ * length cut to short_to bytes (1 when 0; readv/writev: the first buffer
+ * only). _calls: how many calls of kind op were made or faulted since the
+ * last reset. _reset disarms every fault and zeroes the counts. */
+#define YC__IOF_READ 0     /* read, readv (yc_io_read*, stream reads) */
+#define YC__IOF_WRITE 1    /* write/send, writev/sendmsg, stream writes */
+#define YC__IOF_ACCEPT 2
+#define YC__IOF_CONNECT 3
+#define YC__IOF_SENDTO 4
+#define YC__IOF_RECVFROM 5
+#define YC__IOF_KINDS 6
+YC__TEST_HOOK void yc__io_fault(int op, long count, int err, size_t short_to);
+YC__TEST_HOOK long yc__io_fault_calls(int op);
+YC__TEST_HOOK void yc__io_fault_reset(void);
+/* Test hook: how long yc_stream_serve waits before accepting again after
+ * accept ran out of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM); < 0
+ * restores the default (1 second, asyncio's ACCEPT_RETRY_DELAY). */
+YC__TEST_HOOK void yc__stream_accept_retry_delay(double seconds);
 #endif /* YC_TEST_HOOKS */
 
 #ifdef __cplusplus

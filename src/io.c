@@ -51,6 +51,59 @@ static yc_task *running(const char *what, const char *file, int line)
     return t;
 }
 
+/* ---- fault injection (test hook, yieldc.h) ----------------------------
+ * Every system call of the operations below goes through fault_hit first:
+ * while a fault is armed for its kind, the call fails with the chosen errno
+ * without being made, or is made with its length cut down (a short read or
+ * write). Plain statics: the hook is for single-threaded tests. */
+
+static struct io_fault {
+    long left;   /* calls still to fault; -1: every call until reset */
+    int err;     /* errno to fail with; 0: cut the length to cap */
+    size_t cap;
+    long calls;  /* calls of this kind since the last reset */
+} io_faults[YC__IOF_KINDS];
+
+void yc__io_fault(int op, long count, int err, size_t short_to)
+{
+    if (op < 0 || op >= YC__IOF_KINDS) return;
+    io_faults[op].left = count;
+    io_faults[op].err = err;
+    io_faults[op].cap = short_to ? short_to : 1;
+}
+
+long yc__io_fault_calls(int op) { return op >= 0 && op < YC__IOF_KINDS ? io_faults[op].calls : 0; }
+
+void yc__io_fault_reset(void) { memset(io_faults, 0, sizeof io_faults); }
+
+/* Counts a call of kind op; true (errno set) when it must fail, else
+ * *n (when given) is cut to a short length if the fault says so. */
+static bool fault_hit(int op, size_t *n)
+{
+    struct io_fault *f = &io_faults[op];
+    f->calls++;
+    if (!f->left) return false;
+    if (f->left > 0) f->left--;
+    if (f->err) {
+        errno = f->err;
+        return true;
+    }
+    if (n && *n > f->cap) *n = f->cap;
+    return false;
+}
+
+/* A vector cut short: the first buffer, at most the fault's length. */
+static int fault_iov(int op, const struct iovec **iov, int iovcnt, struct iovec *one)
+{
+    size_t n = SIZE_MAX;
+    if (fault_hit(op, &n)) return -1;
+    if (n == SIZE_MAX || iovcnt < 1) return iovcnt;
+    *one = (*iov)[0];
+    if (one->iov_len > n) one->iov_len = n;
+    *iov = one;
+    return 1;
+}
+
 /* ---- records -------------------------------------------------------- */
 
 static yc__fd *fd_lookup(const yc_loop *L, int fd)
@@ -80,7 +133,10 @@ void yc__io_event(yc_loop *L, uint64_t data, uint32_t events)
     yc__fd *r = fd_lookup(L, (int)(uint32_t)data);
     if (!r || r->gen != (uint32_t)(data >> 32)) return; /* a record gone */
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) wake(L, &r->rd, NULL);
-    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) wake(L, &r->wr, NULL);
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+        wake(L, &r->wr, NULL);
+        if (r->on_wr) r->on_wr(r->on_wr_ud); /* never frees r */
+    }
 }
 
 /* Forgets r: its waiters are woken with OSError EBADF and it leaves the
@@ -304,36 +360,68 @@ typedef struct buf_ctx {
 static ssize_t try_read(yc__fd *r, void *ctx)
 {
     buf_ctx *c = ctx;
-    return read(r->fd, c->buf, c->n);
+    size_t n = c->n;
+    if (fault_hit(YC__IOF_READ, &n)) return -1;
+    return read(r->fd, c->buf, n);
+}
+
+static ssize_t write_once(yc__fd *r, const void *buf, size_t n)
+{
+    if (fault_hit(YC__IOF_WRITE, &n)) return -1;
+    if (r->sock) return send(r->fd, buf, n, MSG_NOSIGNAL);
+    sigpipe_guard g;
+    sigpipe_block(&g);
+    ssize_t k = write(r->fd, buf, n);
+    sigpipe_restore(&g, k);
+    return k;
 }
 
 static ssize_t try_write(yc__fd *r, void *ctx)
 {
     buf_ctx *c = ctx;
-    if (r->sock) return send(r->fd, c->buf, c->n, MSG_NOSIGNAL);
-    sigpipe_guard g;
-    sigpipe_block(&g);
-    ssize_t k = write(r->fd, c->buf, c->n);
-    sigpipe_restore(&g, k);
+    return write_once(r, c->buf, c->n);
+}
+
+ssize_t yc__io_write_now(yc__fd *r, const void *buf, size_t n)
+{
+    ssize_t k;
+    while ((k = write_once(r, buf, n)) < 0 && errno == EINTR) {}
     return k;
+}
+
+yc__fd *yc__io_on_writable(yc_loop *L, int fd, void (*cb)(void *), void *ud)
+{
+    yc__fd *r = fd_record(L, fd);
+    if (r) {
+        r->on_wr = cb;
+        r->on_wr_ud = ud;
+    }
+    return r;
 }
 
 static ssize_t try_readv(yc__fd *r, void *ctx)
 {
     buf_ctx *c = ctx;
-    return readv(r->fd, c->iov, c->iovcnt);
+    struct iovec one;
+    const struct iovec *iov = c->iov;
+    int cnt = fault_iov(YC__IOF_READ, &iov, c->iovcnt, &one);
+    return cnt < 0 ? -1 : readv(r->fd, iov, cnt);
 }
 
 static ssize_t try_writev(yc__fd *r, void *ctx)
 {
     buf_ctx *c = ctx;
+    struct iovec one;
+    const struct iovec *iov = c->iov;
+    int cnt = fault_iov(YC__IOF_WRITE, &iov, c->iovcnt, &one);
+    if (cnt < 0) return -1;
     if (r->sock) {
-        struct msghdr m = {.msg_iov = (struct iovec *)c->iov, .msg_iovlen = (size_t)c->iovcnt};
+        struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
         return sendmsg(r->fd, &m, MSG_NOSIGNAL);
     }
     sigpipe_guard g;
     sigpipe_block(&g);
-    ssize_t k = writev(r->fd, c->iov, c->iovcnt);
+    ssize_t k = writev(r->fd, iov, cnt);
     sigpipe_restore(&g, k);
     return k;
 }
@@ -341,13 +429,17 @@ static ssize_t try_writev(yc__fd *r, void *ctx)
 static ssize_t try_sendto(yc__fd *r, void *ctx)
 {
     buf_ctx *c = ctx;
-    return sendto(r->fd, c->buf, c->n, MSG_NOSIGNAL, c->to, c->tolen);
+    size_t n = c->n;
+    if (fault_hit(YC__IOF_SENDTO, &n)) return -1;
+    return sendto(r->fd, c->buf, n, MSG_NOSIGNAL, c->to, c->tolen);
 }
 
 static ssize_t try_recvfrom(yc__fd *r, void *ctx)
 {
     buf_ctx *c = ctx;
-    return recvfrom(r->fd, c->buf, c->n, 0, c->addr, c->addrlen);
+    size_t n = c->n;
+    if (fault_hit(YC__IOF_RECVFROM, &n)) return -1;
+    return recvfrom(r->fd, c->buf, n, 0, c->addr, c->addrlen);
 }
 
 static int null_buf(const char *what)
@@ -495,7 +587,9 @@ static ssize_t try_accept(yc__fd *r, void *ctx)
 {
     buf_ctx *c = ctx;
     for (;;) {
-        int k = accept4(r->fd, c->addr, c->addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int k = fault_hit(YC__IOF_ACCEPT, NULL)
+                    ? -1
+                    : accept4(r->fd, c->addr, c->addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (k >= 0) return k;
         switch (errno) { /* the connection's own trouble: take the next one */
         case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN:
@@ -505,6 +599,14 @@ static ssize_t try_accept(yc__fd *r, void *ctx)
             return -1;
         }
     }
+}
+
+int yc__io_accept_in(yc_task *t, int fd)
+{
+    buf_ctx c = {0};
+    ssize_t k = io_run(t, fd, RD, "yc_io_accept()", try_accept, &c);
+    if (k >= 0) fd_fresh(t->loop, (int)k);
+    return (int)k;
 }
 
 int yc__io_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, const char *file, int line)
@@ -529,7 +631,7 @@ static int io_connect(yc_task *t, int fd, const struct sockaddr *addr, socklen_t
     yc__fd *r = fd_record(t->loop, fd);
     if (!r) return -1;
     if (r->wr) return busy(what, WR);
-    if (connect(fd, addr, len) == 0) return YC_OK;
+    if (!fault_hit(YC__IOF_CONNECT, NULL) && connect(fd, addr, len) == 0) return YC_OK;
     if (errno != EINPROGRESS && errno != EINTR) return os_error(errno);
     if (fd_wait(t, r, WR) < 0) return -1;
     int err = 0;

@@ -39,6 +39,8 @@ typedef struct yc__fd {
     bool sock;      /* a socket: written with MSG_NOSIGNAL             */
     yc_task *rd;    /* the waiting reader's future (referenced) or NULL */
     yc_task *wr;    /* the waiting writer's future                      */
+    void (*on_wr)(void *ud); /* a stream's writer: run at each writable event */
+    void *on_wr_ud;
 } yc__fd;
 
 /* An epoll event with data `data` (not YC__IO_EFD_DATA): wakes the waiters
@@ -52,6 +54,18 @@ YC_HIDDEN void yc__io_event(yc_loop *L, uint64_t data, uint32_t events);
 YC_HIDDEN ssize_t yc__io_read_in(yc_task *t, int fd, void *buf, size_t n, const char *what);
 YC_HIDDEN ssize_t yc__io_write_in(yc_task *t, int fd, const void *buf, size_t n,
                                   const char *what);
+/* For stream.c's writer: fd's record in L (made at its first use, as the
+ * body functions make it), with cb(ud) run by the loop at every event that
+ * finds fd writable (or in error) until the record goes (yc_io_close).
+ * NULL with the exception pending (OSError, ValueError, MemoryError). */
+YC_HIDDEN yc__fd *yc__io_on_writable(yc_loop *L, int fd, void (*cb)(void *), void *ud);
+/* One write attempt on r that never waits (send with MSG_NOSIGNAL, SIGPIPE
+ * held off on pipes; EINTR retried; the fault hook applies). The count, or
+ * -1 with errno (EAGAIN when fd is full). */
+YC_HIDDEN ssize_t yc__io_write_now(yc__fd *r, const void *buf, size_t n);
+/* yc_io_accept(fd, NULL, NULL) in running task t, never raising: the new
+ * descriptor, or -1 with the exception pending. */
+YC_HIDDEN int yc__io_accept_in(yc_task *t, int fd);
 /* yc__fd_wait_readable (internal.h) as io.c gives it. */
 YC_HIDDEN int yc__io_wait_in_task(int fd);
 /* Frees L's records (the loop is being freed; no task waits any more). */

@@ -8,16 +8,36 @@
  * The read buffer holds the unread bytes at rbuf[rpos, rpos + rlen); what a
  * call returns is consumed (rpos moves on) but stays in place until the
  * next call, which is why a returned pointer lives that long.
+ *
+ * The writer is asyncio's transport with FlowControlMixin: write tries the
+ * system call at once (in a running loop) and keeps what did not go at
+ * wbuf[wpos, wpos + wlen); the loop sends the rest each time the
+ * descriptor turns writable (io.c's on_wr callback of the record), with no
+ * task involved. Above the high water mark the writer is paused and drain
+ * waits until the loop has brought it down to the low mark; otherwise
+ * drain returns at once. A send failing for good (EPIPE, ECONNRESET...)
+ * loses the connection: the buffer is dropped, later writes are dropped,
+ * a drain waiting then gets that OSError, the first drain after it gets it
+ * too and every later one ConnectionResetError "Connection lost" (12.54).
+ *
+ * The record's callback holds the stream as a plain pointer; yc_stream_free
+ * and wait_closed drop it with the record (yc_io_close). A stream freed
+ * with bytes unsent while its loop exists but is not running leaves the
+ * record behind, as any descriptor closed outside its loop does (io.h):
+ * harmless unless a duplicate of the descriptor stays open and becomes
+ * writable once that loop runs again.
  */
 #define _GNU_SOURCE
 #include "io.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #define STREAM_MAGIC 0x79635374u /* "ycSt" */
 #define STREAM_LIMIT 65536       /* asyncio's _DEFAULT_LIMIT */
 #define STREAM_CHUNK 65536       /* room made for each read */
+#define STREAM_HIGH 65536        /* FlowControlMixin's default high water mark */
 
 struct yc_stream {
     uint32_t magic;
@@ -30,7 +50,13 @@ struct yc_stream {
     bool flushing; /* a task drains it */
     size_t npartial; /* the last IncompleteReadError's bytes, just before rpos */
     char *wbuf;
-    size_t wcap, wlen;
+    size_t wcap, wpos, wlen; /* unsent bytes at wbuf[wpos, wpos + wlen) */
+    size_t high, low;        /* water marks */
+    bool paused;             /* above high, not yet back to low */
+    bool lost_told;          /* a drain raised werr already */
+    int werr;                /* the errno that lost the connection, or 0 */
+    yc_task *dwait;          /* a waiting drain's future (referenced) */
+    size_t dtarget;          /* wake dwait once wlen <= this */
 };
 
 static YC_NORETURN void raise_pending(const char *file, int line)
@@ -78,6 +104,8 @@ yc_stream *yc_stream_new(int fd, size_t limit)
     s->magic = STREAM_MAGIC;
     s->fd = fd;
     s->limit = limit ? limit : STREAM_LIMIT;
+    s->high = STREAM_HIGH;
+    s->low = STREAM_HIGH / 4;
     return s;
 }
 
@@ -106,21 +134,101 @@ const char *yc_stream_partial(const yc_stream *s, size_t *len)
     return n ? s->rbuf + s->rpos - n : "";
 }
 
+int yc_stream_set_write_buffer_limits(yc_stream *s, long high, long low)
+{
+    if (!stream_ok(s)) return bad_stream(s);
+    if (high == -1) high = low == -1 ? STREAM_HIGH : 4 * low;
+    if (low == -1) low = high >= 0 ? high / 4 : -((3 - high) / 4); /* Python's high // 4 */
+    if (!(high >= low && low >= 0))
+        return yc__fail(YC_EINVAL, &yc_ValueError, "high (%ld) must be >= low (%ld) must be >= 0",
+                        high, low);
+    s->high = (size_t)high;
+    s->low = (size_t)low;
+    if (s->wlen > s->high) s->paused = true;
+    return YC_OK;
+}
+
+static void on_writable(void *ud);
+
+/* Completes the waiting drain's future when the buffer is down to its
+ * target (or the connection is lost: with OSError err). */
+static void drain_wake(yc_stream *s)
+{
+    yc_task *f = s->dwait;
+    if (!f || (!s->werr && s->wlen > s->dtarget)) return;
+    s->dwait = NULL;
+    if (f->state != FUT_PENDING) {
+        /* cancelled, not yet run */
+    } else if (s->werr) {
+        s->lost_told = true;
+        yc__fut_set_exception(f, yc_exc_new_errno(&yc_OSError, s->werr, NULL));
+    } else {
+        yc__fut_set_result(f, YC_NONE);
+    }
+    yc_task_unref(f);
+}
+
+/* Sends what the buffer holds until the descriptor is full, in the loop
+ * running on this thread (none: nothing happens). A failure other than
+ * EAGAIN loses the connection (werr). YC_OK, or -1 with the exception of
+ * making fd's record pending (MemoryError, OSError EBADF, ValueError). */
+static int kick(yc_stream *s)
+{
+    yc_loop *L = yc__loop_running();
+    if (!L || s->fd < 0 || s->werr) return YC_OK;
+    yc__fd *r = yc__io_on_writable(L, s->fd, NULL, NULL);
+    if (!r) return -1;
+    r->on_wr = NULL; /* set again below while bytes wait */
+    while (s->wlen) {
+        ssize_t k = yc__io_write_now(r, s->wbuf + s->wpos, s->wlen);
+        if (k < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            s->werr = errno; /* the connection is lost: drop what is left */
+            s->wpos = s->wlen = 0;
+            s->paused = false;
+            break;
+        }
+        s->wpos += (size_t)k;
+        s->wlen -= (size_t)k;
+    }
+    if (!s->wlen) s->wpos = 0;
+    else yc__io_on_writable(L, s->fd, on_writable, s); /* the loop sends the rest */
+    if (s->paused && s->wlen <= s->low) s->paused = false;
+    drain_wake(s);
+    return YC_OK;
+}
+
+/* The record's on_wr: fd turned writable. A record failing to be made
+ * cannot happen here (it exists); the exception is dropped if it did. */
+static void on_writable(void *ud)
+{
+    if (kick(ud) < 0) yc_err_clear();
+}
+
 int yc_stream_write(yc_stream *s, const void *buf, size_t n)
 {
     if (!stream_ok(s)) return bad_stream(s);
     if (!buf && n) return yc__fail(YC_EINVAL, &yc_TypeError, "yc_stream_write: buf is NULL");
     if (s->fd < 0) return yc__fail(YC_EINVAL, &yc_RuntimeError, "the stream is closed");
-    if (s->wcap - s->wlen < n) {
-        size_t cap = s->wcap ? s->wcap : 4096;
-        while (cap - s->wlen < n) cap *= 2;
-        char *p = yc__realloc(s->wbuf, cap);
-        if (!p) return yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
-        s->wbuf = p;
-        s->wcap = cap;
+    if (s->werr || !n) return YC_OK; /* the connection is lost: dropped, as asyncio does */
+    if (s->wcap - s->wpos - s->wlen < n) {
+        if (s->wpos) { /* sent bytes make room first */
+            memmove(s->wbuf, s->wbuf + s->wpos, s->wlen);
+            s->wpos = 0;
+        }
+        if (s->wcap - s->wlen < n) {
+            size_t cap = s->wcap ? s->wcap : 4096;
+            while (cap - s->wlen < n) cap *= 2;
+            char *p = yc__realloc(s->wbuf, cap);
+            if (!p) return yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
+            s->wbuf = p;
+            s->wcap = cap;
+        }
     }
-    if (n) memcpy(s->wbuf + s->wlen, buf, n);
+    memcpy(s->wbuf + s->wpos + s->wlen, buf, n);
     s->wlen += n;
+    if (s->wlen == n && kick(s) < 0) return YC_RAISE; /* kept: the next drain sends it */
+    if (s->wlen > s->high) s->paused = true;
     return YC_OK;
 }
 
@@ -291,42 +399,57 @@ const char *yc__stream_read(yc_stream *s, long n, size_t *len, const char *file,
 
 /* ---- writing and closing ------------------------------------------------ */
 
-/* Sends the write buffer; YC_OK or -1 (what was sent is dropped from it). */
-static int flush(yc_stream *s, yc_task *t, const char *what)
+/*
+ * drain (all false) and the flush of wait_closed (all true). After the
+ * connection was lost the first one raises its OSError and later ones
+ * ConnectionResetError "Connection lost". Otherwise a drain returns at
+ * once unless the writer is paused (above the high mark), and then waits
+ * until the loop has sent the buffer down to the low mark; with `all` it
+ * waits until nothing is left. YC_OK or -1 pending.
+ */
+static int flush(yc_stream *s, yc_task *t, bool all, const char *what)
 {
-    size_t off = 0;
-    int st = YC_OK;
     if (s->flushing)
         return yc__fail(YC_EINVAL, &yc_RuntimeError,
                         "%s called while another coroutine is already draining the stream", what);
-    s->flushing = true;
-    while (off < s->wlen) {
-        ssize_t k = yc__io_write_in(t, s->fd, s->wbuf + off, s->wlen - off, what);
-        if (k < 0) {
-            st = -1;
-            break;
-        }
-        off += (size_t)k;
+    if (kick(s) < 0) return -1;
+    if (s->werr) {
+        if (s->lost_told && !all)
+            return yc__fail(YC_RAISE, &yc_ConnectionResetError, "Connection lost");
+        s->lost_told = true;
+        yc__err_set(yc__cur(), yc_exc_new_errno(&yc_OSError, s->werr, NULL));
+        return -1;
     }
+    if (all ? !s->wlen : !s->paused) return YC_OK;
+    yc_task *f = yc__task_waiter(t);
+    if (!f) return YC_ENOMEM;
+    s->dwait = yc_task_ref(f);
+    s->dtarget = all ? 0 : s->low;
+    s->flushing = true;
+    int st = yc__task_await(t, f, NULL);
     s->flushing = false;
-    if (off) memmove(s->wbuf, s->wbuf + off, s->wlen - off);
-    s->wlen -= off;
+    if (s->dwait == f) { /* cancelled: let f go */
+        s->dwait = NULL;
+        yc_task_unref(f);
+    }
+    yc_task_unref(f);
     return st;
 }
 
 void yc__stream_drain(yc_stream *s, const char *file, int line)
 {
     yc_task *t = enter(s, "yc_stream_drain()", file, line);
-    if (flush(s, t, "yc_stream_drain()") < 0) raise_pending(file, line);
+    if (flush(s, t, false, "yc_stream_drain()") < 0) raise_pending(file, line);
 }
 
 void yc__stream_wait_closed(yc_stream *s, const char *file, int line)
 {
     yc_task *t = enter(s, "yc_stream_wait_closed()", file, line);
-    int st = flush(s, t, "yc_stream_wait_closed()");
+    int st = flush(s, t, true, "yc_stream_wait_closed()");
     yc_exc *e = st < 0 ? yc_err_take() : NULL;
     int fd = s->fd;
     s->fd = -1;
+    s->wpos = s->wlen = 0;
     if (yc_io_close(fd) < 0) {
         if (e) yc_err_clear();
         else e = yc_err_take();
@@ -352,54 +475,137 @@ yc_stream *yc__stream_open_connection(const char *ip, int port, const char *file
 
 /* ---- serving ------------------------------------------------------------ */
 
+/* A connection being served. The server links each into a list on its
+ * own stack (a circle through a sentinel), which its task unlinks when it
+ * ends: a task cancelled before its first step never runs its body, and
+ * the server frees what such tasks left once its task group is done. */
 typedef struct conn {
     yc_stream *s;
     yc_stream_handler handler;
     void *arg;
+    struct conn *prev, *next;
+    bool started; /* its task has entered conn_task */
 } conn;
+
+static void conn_unlink_free(conn *c)
+{
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    yc_stream_free(c->s);
+    yc__free(c);
+}
+
+/* After a handler returned: what it wrote and the loop has not sent yet
+ * goes out before the descriptor closes (asyncio's transport.close does
+ * the same), unless the peer is gone, which is not the handler's error. */
+static void send_rest(yc_stream *s)
+{
+    if (s->fd < 0 || !s->wlen || s->werr) return;
+    YC_TRY {
+        yc_stream_wait_closed(s);
+    } YC_EXCEPT(&yc_OSError) {
+    } YC_END;
+}
 
 /* A connection's task: the handler, then the stream freed whatever
  * happens; an Exception is reported, not passed to the server's group. */
 static yc_val conn_task(void *p)
 {
     conn *volatile c = p;
+    c->started = true;
     YC_TRY {
         c->handler(c->s, c->arg);
+        send_rest(c->s);
     } YC_EXCEPT(&yc_Exception) {
         yc__loop_report(yc_exc_current(), "Unhandled exception in client_connected_cb");
     } YC_FINALLY {
-        yc_stream_free(c->s);
-        yc__free(c);
+        conn_unlink_free(c);
     } YC_END;
     return YC_NONE;
 }
 
-/* Spawns a connection task for fd (taken) in group g; raises. */
-static void spawn_conn(yc_taskgroup *g, int fd, yc_stream_handler handler, void *arg)
+/* Spawns a connection task for fd (taken) in group g, linked after head;
+ * raises. */
+static void spawn_conn(yc_taskgroup *g, conn *head, int fd, yc_stream_handler handler, void *arg)
 {
     conn *c = yc__malloc(sizeof *c);
     yc_stream *s = c ? yc_stream_new(fd, 0) : NULL;
-    if (s) *c = (conn){.s = s, .handler = handler, .arg = arg};
+    if (s) {
+        *c = (conn){.s = s, .handler = handler, .arg = arg, .prev = head, .next = head->next};
+        head->next->prev = c;
+        head->next = c;
+    }
     yc_task *t = s ? yc_taskgroup_spawn(g, conn_task, c, NULL) : NULL;
     if (!t) {
         if (!c) yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
         yc_exc *e = yc_err_take();
-        if (s) yc_stream_free(s);
-        else yc_io_close(fd);
-        yc__free(c);
+        if (s) conn_unlink_free(c);
+        else {
+            yc_io_close(fd);
+            yc__free(c);
+        }
         yc_raise(e);
     }
     yc_task_unref(t);
 }
 
+static double accept_retry_delay = 1.0; /* asyncio's ACCEPT_RETRY_DELAY */
+
+void yc__stream_accept_retry_delay(double seconds)
+{
+    accept_retry_delay = seconds < 0 ? 1.0 : seconds;
+}
+
+/* The next connection on lfd; raises. Out of a resource (EMFILE, ENFILE,
+ * ENOBUFS, ENOMEM), as asyncio's _accept_connection does: the error is
+ * reported ("socket.accept() out of system resource"), and accept is
+ * tried again after the retry delay, the connections already made served
+ * meanwhile (no spinning on a listening socket that stays readable). */
+static int serve_accept(yc_task *t, int lfd, const char *file, int line)
+{
+    for (;;) {
+        int fd = yc__io_accept_in(t, lfd);
+        if (fd >= 0) return fd;
+        yc_exc *e = yc_err_take();
+        int err = yc_exc_is(e, &yc_OSError) ? yc_exc_errno(e) : 0;
+        if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+            yc_err_set(e);
+            raise_pending(file, line);
+        }
+        yc__loop_report(e, "socket.accept() out of system resource");
+        yc_exc_unref(e);
+        yc__sleep(accept_retry_delay, file, line);
+    }
+}
+
 void yc__stream_serve(int lfd, yc_stream_handler handler, void *arg, const char *file, int line)
 {
-    if (!yc__task_running("yc_stream_serve()")) raise_pending(file, line);
+    yc_task *t = yc__task_running("yc_stream_serve()");
+    if (!t) raise_pending(file, line);
     if (!handler) {
         yc__fail(YC_EINVAL, &yc_TypeError, "yc_stream_serve(): handler is NULL");
         raise_pending(file, line);
     }
-    YC_WITH(yc_cm_taskgroup(), g) {
-        for (;;) spawn_conn(g.p, yc__io_accept(lfd, NULL, NULL, file, line), handler, arg);
-    } YC_END_WITH;
+    conn head;
+    conn *volatile hp = &head; /* read after a longjmp: never from a register */
+    head.prev = head.next = &head;
+    YC_TRY {
+        YC_WITH(yc_cm_taskgroup(), g) {
+            for (;;) spawn_conn(g.p, hp, serve_accept(t, lfd, file, line), handler, arg);
+        } YC_END_WITH;
+    } YC_FINALLY {
+        /* tasks that never started: their connections; tasks still running
+         * (a group whose exit failed to wait, out of memory) are detached
+         * from the list, which dies with this frame, and free their own */
+        while (hp->next != hp) {
+            conn *c = hp->next;
+            if (!c->started) {
+                conn_unlink_free(c);
+                continue;
+            }
+            hp->next = c->next;
+            c->next->prev = hp;
+            c->prev = c->next = c;
+        }
+    } YC_END;
 }

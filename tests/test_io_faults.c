@@ -324,6 +324,84 @@ static int op_stream(void)
     return fds_check(r);
 }
 
+/* ---- yc_stream_serve: a line echoed, the server cancelled ------------------ */
+
+static void serve_echo(yc_stream *s, void *arg)
+{
+    (void)arg;
+    size_t n;
+    const char *p;
+    while ((p = yc_stream_readline(s, &n)), n > 0) {
+        YC_CHECK(yc_stream_write(s, p, n));
+        yc_stream_drain(s);
+    }
+}
+
+/* The server; however it ends, its listening socket is shut so that a
+ * client still queued there is reset rather than left waiting. */
+static yc_val serve_task(void *arg)
+{
+    (void)arg;
+    YC_TRY {
+        yc_stream_serve(lfd, serve_echo, NULL);
+    } YC_FINALLY {
+        shutdown(lfd, SHUT_RDWR);
+    } YC_END;
+    return YC_NONE;
+}
+
+static yc_val serve_main(void *arg)
+{
+    (void)arg;
+    int seen = unraisables;
+    yc_task *srv = yc_task_spawn(serve_task, NULL, NULL);
+    if (!srv) YC_CHECK(-1);
+    YC_TRY {
+        size_t n = 0;
+        char line[8];
+        YC_TRY {
+            yc_stream *c = yc_stream_open_connection("127.0.0.1", yc_io_local_port(lfd));
+            YC_TRY {
+                YC_CHECK(yc_stream_write(c, "hi\n", 3));
+                yc_stream_drain(c);
+                const char *p = yc_stream_readline(c, &n);
+                memcpy(line, p, n < sizeof line ? n : sizeof line);
+            } YC_FINALLY {
+                yc_stream_free(c);
+            } YC_END;
+        } YC_EXCEPT(&yc_ConnectionResetError) {
+            /* the server failed and reset the queued connection: its error
+             * comes from the await below */
+        } YC_END;
+        /* a handler that met a MemoryError is reported and its connection
+         * closed: the client sees the end of file */
+        if (n == 0 && unraisables != seen) yc_raise(yc_exc_new(&yc_MemoryError, NULL));
+        if (n) fp_add("serve %.*s;", (int)(n < sizeof line ? n : sizeof line), line);
+        yc_task_cancel(srv, NULL);
+        YC_TRY {
+            yc_await(srv);
+        } YC_EXCEPT(&yc_CancelledError) {
+            fp_add("server cancelled;");
+        } YC_EXCEPT(&yc_ExceptionGroup) {
+            reraise_oom_or_log();
+        } YC_END;
+    } YC_FINALLY {
+        yc_task_cancel(srv, NULL);
+        yc_task_unref(srv);
+    } YC_END;
+    return YC_NONE;
+}
+
+static int op_serve(void)
+{
+    fds_before = count_fds();
+    lfd = yc_io_listen_tcp("127.0.0.1", 0, 8);
+    if (lfd < 0) return failed();
+    int r = run_main(serve_main, NULL);
+    close(lfd);
+    return fds_check(r);
+}
+
 static const fault_op io_ops[] = {
     {"io_streams", op_stream, NULL},
     {"io_socketpair_echo", op_pair, NULL},
@@ -331,6 +409,7 @@ static const fault_op io_ops[] = {
     {"io_udp_vec_wait", op_misc, NULL},
     {"io_close_wakes", op_close, NULL},
     {"io_timeout_read", op_timeout, NULL},
+    {"io_stream_serve", op_serve, NULL},
 };
 
 TEST(faults_io)

@@ -275,9 +275,8 @@ static yc_val tcp_main(void *arg)
     YC_TRY {
         CHECK_ST(yc_stream_write(s, big, sizeof big / 2), YC_OK);
         CHECK_ST(yc_stream_write(s, big + sizeof big / 2, sizeof big / 2), YC_OK);
-        CHECK_EQ_INT(yc_stream_buffered(s), sizeof big);
-        yc_stream_drain(s); /* waits while the socket is full */
-        CHECK_EQ_INT(yc_stream_buffered(s), 0);
+        yc_stream_drain(s); /* waits while more than the high mark is left */
+        CHECK(yc_stream_buffered(s) <= 65536);
         size_t n;
         const char *p = yc_stream_readline(s, &n);
         LOG("client got %.*s", (int)(n - 1), p);

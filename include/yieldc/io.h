@@ -164,9 +164,10 @@ YC_API int yc_io_close(int fd);
 
 /* A buffered stream over a descriptor. The read functions return a
  * pointer into the stream's buffer (never NULL) with the length in *len:
- * it stays valid until the next call on the stream. Written bytes are
- * buffered and go out at yc_stream_drain or yc_stream_wait_closed (there is
- * no background writer: drain after writing, as asyncio asks too). One
+ * it stays valid until the next call on the stream. Written bytes go out
+ * at once when the descriptor takes them, the rest later, sent by the loop
+ * when the descriptor turns writable; drain after writing (as asyncio
+ * asks) so that a writer faster than its peer waits. One
  * task at a time may read a stream: a second gets RuntimeError
  * "yc_stream_readline() called while another coroutine is already waiting
  * for incoming data" (12.54, with the function's name). */
@@ -178,7 +179,8 @@ typedef struct yc_stream yc_stream;
  * then stays the caller's), ValueError for fd < 0. */
 YC_API yc_stream *yc_stream_new(int fd, size_t limit);
 /* caller: closes the descriptor if yc_stream_wait_closed has not (bytes
- * not yet drained are dropped) and frees s. YC_OK, or the status of
+ * the loop has not sent yet are dropped: yc_stream_wait_closed first to
+ * send them) and frees s. YC_OK, or the status of
  * yc_io_close (s freed anyway); YC_EINVAL with RuntimeError
  * "yc_stream_free: a task is waiting on the stream" (s unchanged) while a
  * task waits to read or drain it. NULL is a no-op. */
@@ -192,10 +194,24 @@ YC_API size_t yc_stream_buffered(const yc_stream *s);
 /* caller: the partial bytes of the last IncompleteReadError (asyncio's
  * e.partial), valid until the next call on s; "" (0) when none. */
 YC_API const char *yc_stream_partial(const yc_stream *s, size_t *len);
-/* caller: StreamWriter.write: appends n bytes of buf (copied) to the
- * write buffer; never waits. YC_OK, YC_ENOMEM, YC_EINVAL (s NULL, buf NULL
- * with n > 0, or closed: RuntimeError "the stream is closed"). */
+/* caller: StreamWriter.write (a transport's write): in a running loop,
+ * sends at once what the descriptor takes and keeps the rest (copied),
+ * which the loop sends whenever the descriptor turns writable, with no
+ * task involved; outside a loop it only buffers (the next drain sends).
+ * Never waits. Once the connection is lost (a send failed with EPIPE,
+ * ECONNRESET, ...: see yc_stream_drain) the bytes are dropped and YC_OK
+ * returned, as asyncio's write does. YC_OK; YC_ENOMEM; YC_EINVAL (s NULL,
+ * buf NULL with n > 0, or closed: RuntimeError "the stream is closed");
+ * YC_RAISE when the loop cannot watch the descriptor (OSError EBADF,
+ * ValueError for a blocking one: the bytes stay buffered). */
 YC_API int yc_stream_write(yc_stream *s, const void *buf, size_t n);
+/* caller: transport.set_write_buffer_limits(high, low), -1 for None: the
+ * writer pauses when more than high bytes wait, and a paused drain
+ * returns once the loop has sent them down to low or fewer. Defaults 65536
+ * and 16384; high -1 is 4 * low (65536 when low is -1 too), low -1 is
+ * high / 4. YC_OK, YC_EINVAL with ValueError "high (1) must be >= low (2)
+ * must be >= 0" (s unchanged), TypeError/ValueError for a bad s. */
+YC_API int yc_stream_set_write_buffer_limits(yc_stream *s, long high, long low);
 
 /* body: asyncio.open_connection(ip, port) for a numeric address: a new
  * stream (the caller frees it). Raises what yc_io_connect_tcp raises. */
@@ -203,7 +219,8 @@ YC_API int yc_stream_write(yc_stream *s, const void *buf, size_t n);
     yc__stream_open_connection((ip), (port), __FILE__, __LINE__)
 /* A connection handler of yc_stream_serve: runs in a task of its own
  * with the connection's stream (borrowed: freed, and its descriptor
- * closed, when the handler returns) and the serve call's arg. */
+ * closed, when the handler returns, after the bytes it wrote are sent)
+ * and the serve call's arg. */
 typedef void (*yc_stream_handler)(yc_stream *s, void *arg);
 /* body: asyncio.start_server + serve_forever on listening socket lfd
  * (borrowed; made with yc_io_listen_tcp or _unix): accepts connections
@@ -212,8 +229,12 @@ typedef void (*yc_stream_handler)(yc_stream *s, void *arg);
  * the unraisable hook ("Unhandled exception in client_connected_cb", as
  * asyncio's exception handler says) and the server goes on. Cancelling
  * the serving task cancels the handlers and waits for them, then raises
- * CancelledError; an accept error (EMFILE, ...) does the same with that
- * error. arg must outlive the handlers. */
+ * CancelledError. accept out of a resource (EMFILE, ENFILE, ENOBUFS,
+ * ENOMEM) is reported through the unraisable hook ("socket.accept() out
+ * of system resource", with the OSError) and accept tried again one
+ * second later (asyncio's ACCEPT_RETRY_DELAY), the open connections
+ * served meanwhile; any other accept error ends the server as a
+ * cancellation does, with that error. arg must outlive the handlers. */
 #define yc_stream_serve(lfd, handler, arg) \
     yc__stream_serve((lfd), (handler), (arg), __FILE__, __LINE__)
 /* body: readuntil(sep): the bytes up to and including sep (seplen >= 1,
@@ -236,13 +257,19 @@ typedef void (*yc_stream_handler)(yc_stream *s, void *arg);
 /* body: read(n): up to n bytes, waiting for at least one unless at end of
  * file ("" then); n < 0 reads until end of file; n == 0 returns "". */
 #define yc_stream_read(s, n, len) yc__stream_read((s), (n), (len), __FILE__, __LINE__)
-/* body: drain(): sends every buffered byte, waiting while the descriptor
- * is full. Raises the write's OSError (BrokenPipeError, ...), or
+/* body: drain() (FlowControlMixin's): returns at once unless the writer
+ * is paused (more than the high water mark waits), else waits until the
+ * loop has sent the buffer down to the low mark. Once the connection is
+ * lost, the drain waiting then, or else the first drain after it, raises
+ * the failed send's OSError (BrokenPipeError "[Errno 32] Broken pipe",
+ * ConnectionResetError "[Errno 104] Connection reset by peer", ...) and
+ * every later one ConnectionResetError "Connection lost" (12.54).
  * RuntimeError "yc_stream_drain() called while another coroutine is
  * already draining the stream". */
 #define yc_stream_drain(s) yc__stream_drain((s), __FILE__, __LINE__)
-/* body: close() + wait_closed(): drains, then closes the descriptor. The
- * descriptor is closed even when the drain raises. */
+/* body: close() + wait_closed(): waits until every buffered byte is
+ * sent, then closes the descriptor; raises the OSError that lost the
+ * connection, if one did. The descriptor is closed even when it raises. */
 #define yc_stream_wait_closed(s) yc__stream_wait_closed((s), __FILE__, __LINE__)
 
 /* ======================================================================
