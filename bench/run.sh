@@ -30,8 +30,13 @@
 # runs.tsv and sleepers-runs.tsv (every single measurement), and the logs
 # of the builds and installs.
 #
+# Then the load benchmarks (bench/load.sh): servers under redis-benchmark
+# and wrk against libuv, asyncio, uvloop and node; build/bench/load.tsv,
+# idle.tsv, starve.tsv.
+#
 # YC_BENCH_ONLY=loop runs only the event loop section (make bench-loop),
-# YC_BENCH_ONLY=gen everything but it; results.tsv then holds only the rows
+# YC_BENCH_ONLY=load only the load section (make bench-load),
+# YC_BENCH_ONLY=gen everything but those two; results.tsv then holds only the rows
 # measured by that run. The loop section's own knobs are in bench/loop.sh.
 #
 # Environment knobs: YC_BENCH_ROUNDS (default 9, at least 5), YC_BENCH_MS
@@ -61,11 +66,13 @@ die() {
     exit 1
 }
 case $ONLY in
-"" | loop | gen) ;;
-*) die "YC_BENCH_ONLY must be loop or gen (got '$ONLY')" ;;
+"" | loop | load | gen) ;;
+*) die "YC_BENCH_ONLY must be loop, load or gen (got '$ONLY')" ;;
 esac
 # shellcheck source=bench/loop.sh
 . "$BENCH/loop.sh"
+# shellcheck source=bench/load.sh
+. "$BENCH/load.sh"
 
 # ---------------------------------------------------------------------------
 section "dependencies"
@@ -123,15 +130,18 @@ need() {
 need "command -v cmake" cmake || die "cmake is required"
 need "command -v gcc" gcc || die "gcc is required"
 need "[ -x /usr/bin/python3 ]" python3 || note "no /usr/bin/python3: cpython and asyncio will be skipped"
-if [ "$ONLY" != loop ]; then
+if [ "$ONLY" != loop ] && [ "$ONLY" != load ]; then
     need "command -v g++" g++ || note "no g++: boost-fcontext will be skipped"
     need "command -v lua5.4" lua5.4 || note "no lua5.4: lua will be skipped"
     need have_boost libboost-context-dev || note "no Boost.Context: boost-fcontext will be skipped"
     need "command -v luajit" luajit || note "no luajit: luajit will be skipped"
 fi
-need "command -v valgrind" valgrind || note "no valgrind: instruction counts will be skipped"
-need "command -v strace" strace || note "no strace: the system-call check will be skipped"
-[ "$ONLY" != gen ] && loop_deps
+if [ "$ONLY" != load ]; then
+    need "command -v valgrind" valgrind || note "no valgrind: instruction counts will be skipped"
+    need "command -v strace" strace || note "no strace: the system-call check will be skipped"
+fi
+[ "$ONLY" != gen ] && [ "$ONLY" != load ] && loop_deps
+[ "$ONLY" != gen ] && [ "$ONLY" != loop ] && load_deps
 
 # The report needs some Python 3; prefer Debian's.
 REPORT_PY=
@@ -170,6 +180,14 @@ report() {
     fi
     "$REPORT_PY" "$BENCH/report.py" "$RUNS" "$OUT/results.tsv" "${sleepers[@]}" || die "report failed"
 }
+
+if [ "$ONLY" = load ]; then
+    load_build
+    load_time
+    section "done in $((SECONDS - START)) s"
+    note "build/bench/load.tsv, build/bench/idle.tsv, build/bench/starve.tsv"
+    exit 0
+fi
 
 if [ "$ONLY" = loop ]; then
     loop_build
@@ -488,8 +506,14 @@ if [ "$HAVE_YC_UC" = 1 ] && command -v strace >/dev/null 2>&1 &&
 fi
 rm -f "$OUT/strace.tmp" "$OUT/err.log"
 
+if [ -z "$ONLY" ]; then
+    load_build
+    load_time
+fi
+
 section "done in $((SECONDS - START)) s"
 note "build/bench/results.tsv, build/bench/instructions.tsv, build/bench/memory.tsv, build/bench/runs.tsv"
 [ "$ONLY" != gen ] && note "build/bench/sleepers.tsv, build/bench/syscalls.tsv, build/bench/sleepers-runs.tsv"
+[ -z "$ONLY" ] && note "build/bench/load.tsv, build/bench/idle.tsv, build/bench/starve.tsv"
 [ "$CHECKS_OK" = 1 ] || die "a next/send/yield path check FAILED"
 exit 0
