@@ -8,6 +8,7 @@
 #   make bench   bash bench/run.sh
 #   make bench-loop  only its event loop section (YC_BENCH_ONLY=loop)
 #   make bench-dense only its stackless generator section (YC_BENCH_ONLY=dense)
+#   make bench-load  only its load section (YC_BENCH_ONLY=load, bench/load.sh)
 #   make clean   removes $(BUILD)
 #
 # The test matrix, in order; it stops at the first configuration that fails:
@@ -72,7 +73,7 @@ HAVE_VALGRIND := $(shell command -v $(VALGRIND) >/dev/null 2>&1 && echo yes)
 MATRIX := test-gcc-O2 test-gcc-ucontext test-clang-O0 test-clang-O3 test-asan-ubsan test-tsan test-valgrind \
           test-packaging test-gdb test-model test-aarch64
 
-.PHONY: all release demo test test-matrix $(MATRIX) test-aarch64-legs bench bench-loop bench-dense fuzz clean
+.PHONY: all release demo test test-matrix $(MATRIX) test-aarch64-legs bench bench-loop bench-dense bench-load fuzz clean
 .NOTPARALLEL:
 
 all: release
@@ -306,6 +307,8 @@ bench-loop:
 
 bench-dense:
 	YC_BENCH_ONLY=dense bash bench/run.sh
+bench-load:
+	YC_BENCH_ONLY=load bash bench/run.sh
 
 clean:
 	rm -rf $(B)

@@ -1,6 +1,7 @@
 """Summarises the interleaved runs of bench/run.sh.
 
     python3 report.py RAW RESULTS_TSV [SLEEPERS_RAW SLEEPERS_TSV]
+    python3 report.py load ...   (bench/load_report.py: the load section)
 
 RAW has one line per measurement: round<TAB>benchmark<TAB>system<TAB>ns_per_op.
 Writes RESULTS_TSV (benchmark, system, median ns_per_op) and prints the table
@@ -36,6 +37,11 @@ def order(key, known):
 
 
 def main():
+    if sys.argv[1:2] == ["load"]:  # the load section (bench/load.sh)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import load_report
+        load_report.load_main(sys.argv[2:])
+        return
     raw_path, out_path = sys.argv[1], sys.argv[2]
     sleepers = read_sleepers(sys.argv[3], sys.argv[4]) if len(sys.argv) > 4 else {}
     runs = {}

@@ -37,10 +37,16 @@
 # suspended generator (build/bench/density.tsv) against CPython, Lua 5.4,
 # LuaJIT and stackful yieldc.
 #
+# Then the load benchmarks (bench/load.sh): servers under redis-benchmark
+# and wrk against libuv, asyncio, uvloop and node; build/bench/load.tsv,
+# idle.tsv, starve.tsv.
+#
 # YC_BENCH_ONLY=loop runs only the event loop section (make bench-loop),
 # YC_BENCH_ONLY=dense only the stackless one (make bench-dense),
-# YC_BENCH_ONLY=gen everything but the event loop; results.tsv then holds
-# only the rows measured by that run. The loop section's own knobs are in bench/loop.sh.
+# YC_BENCH_ONLY=load only the load section (make bench-load),
+# YC_BENCH_ONLY=gen everything but the event loop and load sections;
+# results.tsv then holds only the rows measured by that run. The loop
+# section's own knobs are in bench/loop.sh.
 #
 # Environment knobs: YC_BENCH_ROUNDS (default 9, at least 5), YC_BENCH_MS
 # (target duration of one measurement, default 200), YC_PIPE_ROUNDS (default
@@ -69,13 +75,15 @@ die() {
     exit 1
 }
 case $ONLY in
-"" | loop | gen | dense) ;;
-*) die "YC_BENCH_ONLY must be loop, dense or gen (got '$ONLY')" ;;
+"" | loop | gen | dense | load) ;;
+*) die "YC_BENCH_ONLY must be loop, dense, load or gen (got '$ONLY')" ;;
 esac
 # shellcheck source=bench/loop.sh
 . "$BENCH/loop.sh"
 # shellcheck source=bench/dense.sh
 . "$BENCH/dense.sh"
+# shellcheck source=bench/load.sh
+. "$BENCH/load.sh"
 rm -f "$OUT/density.tsv" # report.py prints it when this run wrote it
 
 # ---------------------------------------------------------------------------
@@ -134,15 +142,18 @@ need() {
 need "command -v cmake" cmake || die "cmake is required"
 need "command -v gcc" gcc || die "gcc is required"
 need "[ -x /usr/bin/python3 ]" python3 || note "no /usr/bin/python3: cpython and asyncio will be skipped"
-if [ "$ONLY" != loop ]; then
+if [ "$ONLY" != loop ] && [ "$ONLY" != load ]; then
     need "command -v g++" g++ || note "no g++: boost-fcontext will be skipped"
     need "command -v lua5.4" lua5.4 || note "no lua5.4: lua will be skipped"
     need have_boost libboost-context-dev || note "no Boost.Context: boost-fcontext will be skipped"
     need "command -v luajit" luajit || note "no luajit: luajit will be skipped"
 fi
-need "command -v valgrind" valgrind || note "no valgrind: instruction counts will be skipped"
-need "command -v strace" strace || note "no strace: the system-call check will be skipped"
-[ "$ONLY" != gen ] && [ "$ONLY" != dense ] && loop_deps
+if [ "$ONLY" != load ]; then
+    need "command -v valgrind" valgrind || note "no valgrind: instruction counts will be skipped"
+    need "command -v strace" strace || note "no strace: the system-call check will be skipped"
+fi
+[ "$ONLY" != gen ] && [ "$ONLY" != dense ] && [ "$ONLY" != load ] && loop_deps
+[ "$ONLY" != gen ] && [ "$ONLY" != dense ] && [ "$ONLY" != loop ] && load_deps
 
 # The report needs some Python 3; prefer Debian's.
 REPORT_PY=
@@ -194,6 +205,14 @@ if [ "$ONLY" = dense ]; then
     rm -f "$OUT/err.log"
     section "done in $((SECONDS - START)) s"
     note "build/bench/results.tsv, build/bench/density.tsv, build/bench/instructions.tsv, build/bench/runs.tsv"
+    exit 0
+fi
+
+if [ "$ONLY" = load ]; then
+    load_build
+    load_time
+    section "done in $((SECONDS - START)) s"
+    note "build/bench/load.tsv, build/bench/idle.tsv, build/bench/starve.tsv"
     exit 0
 fi
 
@@ -520,8 +539,14 @@ if [ "$HAVE_YC_UC" = 1 ] && command -v strace >/dev/null 2>&1 &&
 fi
 rm -f "$OUT/strace.tmp" "$OUT/err.log"
 
+if [ -z "$ONLY" ]; then
+    load_build
+    load_time
+fi
+
 section "done in $((SECONDS - START)) s"
 note "build/bench/results.tsv, build/bench/instructions.tsv, build/bench/memory.tsv, build/bench/runs.tsv"
 [ "$ONLY" != gen ] && note "build/bench/sleepers.tsv, build/bench/syscalls.tsv, build/bench/sleepers-runs.tsv"
+[ -z "$ONLY" ] && note "build/bench/load.tsv, build/bench/idle.tsv, build/bench/starve.tsv"
 [ "$CHECKS_OK" = 1 ] || die "a next/send/yield path check FAILED"
 exit 0
