@@ -294,6 +294,12 @@ typedef ssize_t (*io_try_fn)(yc__fd *r, void *ctx);
  */
 static ssize_t io_run(yc_task *t, int fd, int dir, const char *what, io_try_fn try, void *ctx)
 {
+    /* A budget per turn (tokio's coop budget): a task whose descriptors
+     * always have data would otherwise never suspend, and the timers and
+     * tasks of everyone else would wait for it. Past the budget it gives
+     * up its turn before the system call, so a cancellation arriving there
+     * loses nothing. */
+    if (YC_UNLIKELY(++t->io_turn > YC__IO_BUDGET) && yc__task_yield(t) < 0) return -1;
     yc__fd *r = fd_record(t->loop, fd);
     if (!r) return -1;
     if (dir == RD ? r->rd : r->wr) return busy(what, dir);

@@ -27,6 +27,11 @@
  * many iterations, and a ready descriptor waits at most this many. */
 #define YC__IO_POLL_INTERVAL 8
 
+/* Descriptor operations a task may do in one turn (one step, between two
+ * suspensions) before it gives up the rest of its turn, as tokio's budget:
+ * timers and other tasks then run at most this many operations late. */
+#define YC__IO_BUDGET 64
+
 /* epoll data of the loop's own eventfd (thread-safe calls). */
 #define YC__IO_EFD_DATA 0
 

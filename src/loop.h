@@ -108,6 +108,7 @@ struct yc_task {
     yc__fcb wakeup;      /* registered on fut_waiter                       */
     _Atomic int park_flag; /* a target for the switch's flag store         */
     yc_task *waiter;     /* a future kept for the task's waits (referenced) */
+    unsigned io_turn;    /* descriptor operations done in this step (io.c) */
 };
 #define YC__FUTURE_SIZE offsetof(struct yc_task, gen)
 

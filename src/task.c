@@ -718,6 +718,7 @@ static void task_step(yc_task *t, yc_exc *exc)
     }
     yc__unref(t->fut_waiter);
     t->fut_waiter = NULL;
+    t->io_turn = 0; /* its descriptor budget: a new turn (io.c) */
     yc_loop *L = t->loop;
     yc_task *prev = L->current;
     L->current = t;

@@ -1076,4 +1076,62 @@ IO_TEST(regular_file_never_waits)
     CHECK_ST(yc_io_close(file_fd), YC_OK);
 }
 
+/* ---- a reader that always has data gives way (the per-turn budget) ------ */
+
+enum { BUDGET_READS = 2000 };
+static long other_turns, turns_while_reading;
+static bool reader_started, reader_done;
+
+static yc_val greedy_reader(void *arg)
+{
+    (void)arg;
+    char c;
+    reader_started = true;
+    for (int i = 0; i < BUDGET_READS; i++) /* every read finds data at once */
+        CHECK_EQ_INT(yc_io_read(sv[1], &c, 1), 1);
+    reader_done = true;
+    return YC_NONE;
+}
+
+static yc_val other_task(void *arg)
+{
+    (void)arg;
+    while (!reader_started) yc_sleep(0);
+    while (!reader_done) {
+        other_turns++;
+        yc_sleep(0);
+    }
+    return YC_NONE;
+}
+
+static yc_val budget_main(void *arg)
+{
+    (void)arg;
+    static char bytes[BUDGET_READS];
+    memset(bytes, 'x', sizeof bytes);
+    CHECK_EQ_INT(write(sv[0], bytes, sizeof bytes), BUDGET_READS); /* all there before */
+    other_turns = 0;
+    reader_started = reader_done = false;
+    yc_task *o = yc_task_spawn(other_task, NULL, NULL);
+    yc_task *r = yc_task_spawn(greedy_reader, NULL, NULL);
+    yc_await(r);
+    yc_await(o);
+    turns_while_reading = other_turns;
+    yc_task_unref(r);
+    yc_task_unref(o);
+    return YC_NONE;
+}
+
+/* A task whose reads always find data gives up its turn every 64
+ * operations, so the others (and the timers) run meanwhile; without the
+ * budget the other task would not run once while it reads. */
+IO_TEST(a_reader_that_always_has_data_lets_the_others_run)
+{
+    pair(sv);
+    run(budget_main, NULL);
+    CHECK(turns_while_reading >= BUDGET_READS / 64 - 1);
+    CHECK_ST(yc_io_close(sv[0]), YC_OK);
+    CHECK_ST(yc_io_close(sv[1]), YC_OK);
+}
+
 TEST_MAIN()
