@@ -702,6 +702,29 @@ void yc__stack_put(yc__thread *T, const yc__stack *st)
         after_put(T, k, c);
 }
 
+/* after_put's first rule over all of k's chunks: idle chunks are
+ * unmapped, least recently used first, while the others hold `keep` free
+ * stacks (keep 0: every idle chunk); the order of those left stays. */
+static void class_shed(yc__thread *T, yc__stack_class *k, int32_t keep)
+{
+    yc__chunk *todo = NULL; /* least recently used first */
+    while (k->head) {
+        yc__chunk *c = k->head;
+        list_remove(k, c);
+        c->next = todo;
+        todo = c;
+    }
+    while (todo) {
+        yc__chunk *c = todo;
+        todo = c->next;
+        list_insert(T, k, c);
+        if (chunk_idle(c) && k->nfree - (int32_t)(c->nslots - c->out) >= keep)
+            chunk_release(T, k, c);
+        else
+            k->head = c;
+    }
+}
+
 void yc__stack_retain(yc__thread *T, size_t usable, int32_t n)
 {
     size_t map_size = map_size_for(usable);
@@ -715,25 +738,7 @@ void yc__stack_retain(yc__thread *T, size_t usable, int32_t n)
     bool lower = n < k->keep;
     k->keep = n;
     if (!lower) return;
-    /* after_put's rules under the new keep: idle chunks go, least
-     * recently used first, while the others hold a keep's worth of free
-     * stacks; then the free stacks beyond twice keep give their memory */
-    yc__chunk *todo = NULL; /* least recently used first */
-    while (k->head) {
-        yc__chunk *c = k->head;
-        list_remove(k, c);
-        c->next = todo;
-        todo = c;
-    }
-    while (todo) {
-        yc__chunk *c = todo;
-        todo = c->next;
-        list_insert(T, k, c);
-        if (chunk_idle(c) && k->nfree - (int32_t)(c->nslots - c->out) >= k->keep)
-            chunk_release(T, k, c);
-        else
-            k->head = c;
-    }
+    class_shed(T, k, k->keep);
     if (k->head && k->nwarm > 2 * k->keep) class_purge(T, k, k->keep);
 }
 
@@ -744,19 +749,7 @@ void yc_stack_pool_trim(void)
         yc__stack_class *k = &T->classes[i];
         /* the chunks with no stack in use go; the others give back the
          * memory of their free stacks */
-        yc__chunk *todo = NULL;
-        while (k->head) {
-            yc__chunk *c = k->head;
-            list_remove(k, c);
-            c->next = todo;
-            todo = c;
-        }
-        while (todo) {
-            yc__chunk *c = todo;
-            todo = c->next;
-            list_insert(T, k, c);
-            if (chunk_idle(c)) chunk_release(T, k, c);
-        }
+        class_shed(T, k, 0);
         if (k->head) class_purge(T, k, 0);
         else k->map_size = 0;
     }
