@@ -831,6 +831,11 @@ YC__TEST_HOOK void yc__fault_map_after(long n);
 /* Test hook: the nth munmap of a stack from now on fails with ENOMEM (as at
  * the vm.max_map_count limit); 0 disables. */
 YC__TEST_HOOK void yc__fault_unmap_after(long n);
+/* Test hook: the bytes a generator with a stack of stack_size bytes (0:
+ * the default) takes in a chunk (its guard page, stack and header, in whole
+ * pages: the header's size differs with the switch and the target), and in
+ * *per_chunk (when not NULL) how many a chunk holds (0: mapped alone). */
+YC__TEST_HOOK size_t yc__gen_slot_bytes(size_t stack_size, int *per_chunk);
 /* Test hooks: how stack guard pages are made, 1 (YC__GUARD_REGION) a guard
  * region in the page tables (madvise MADV_GUARD_INSTALL, Linux 6.13+: no
  * extra mapping) or 2 (YC__GUARD_MPROTECT) a PROT_NONE page (a mapping of

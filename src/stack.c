@@ -325,6 +325,14 @@ static uint32_t chunk_slots(size_t map_size)
     return n >= 4 ? (uint32_t)n : 0;
 }
 
+size_t yc__gen_slot_bytes(size_t stack_size, int *per_chunk)
+{
+    size_t map_size = map_size_for((stack_size ? stack_size : YC_STACK_DEFAULT) +
+                                   YC__GEN_HEADER_MAX);
+    if (per_chunk) *per_chunk = (int)chunk_slots(map_size);
+    return map_size;
+}
+
 /* Free stacks a class keeps: a chunk's worth, at most YC_STACK_POOL_MAX. */
 static int32_t pool_keep(size_t map_size)
 {
