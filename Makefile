@@ -208,10 +208,7 @@ test-asan-ubsan:
 # about every switch through its fiber interface).
 test-tsan:
 	$(call build,tsan,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=Debug -DYC_SANITIZE=thread $(DIFF_SMALL) $(LOOPDIFF_CACHE))
-# test_signals is left out: under TSan it passed in one fresh run and hung
-# until the 300 s timeout in the next (TSan defers a signal to the next
-# call it intercepts); it runs in every other configuration.
-	$(call ctest,tsan,TSAN_OPTIONS=halt_on_error=1,-R "test_threads|test_loop$$|test_threadpool$$")
+	$(call ctest,tsan,TSAN_OPTIONS=halt_on_error=1,-R "test_threads|test_loop$$|test_threadpool$$|test_signals$$")
 
 # Memcheck over every ctest test of gcc-O2 (test binaries and examples), one
 # valgrind per binary, $(JOBS) at a time. The commands come from ctest itself.

@@ -125,8 +125,53 @@ void yc__coro_destroy(yc__coro *co)
  * on-top function finishes the switch there (yc__coro_landed), so the
  * wrapper must not finish it a second time.
  */
+#if YC_TSAN
+/*
+ * TSan runs a signal handler that arrives while instrumented code runs at
+ * the next call it intercepts, in the fiber current then. A signal that
+ * arrived in a task's fiber just before the task switched away would wait
+ * in that fiber until it ran again, while the loop slept in epoll_wait for
+ * the wake-up that handler writes: a hang (test_signals, about one run in
+ * three when the signal comes from another thread during a busy task). So,
+ * under TSan only, a switch blocks the asynchronous signals first (the
+ * return of the intercepted pthread_sigmask runs what is pending in the
+ * fiber leaving) and the fiber arriving unblocks them (what came meanwhile
+ * runs in it). Synchronous signals (a fault on a guard page) stay open.
+ * Only while a loop handles signals: two system calls a switch are slow.
+ */
+_Atomic int yc__tsan_sig_handlers;
+
+static void tsan_block(void)
+{
+    if (!atomic_load_explicit(&yc__tsan_sig_handlers, memory_order_relaxed)) return;
+    yc__thread *T = &yc__T;
+    sigset_t all;
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGTRAP);
+    sigdelset(&all, SIGABRT);
+    if (!T->tsan_blocked && pthread_sigmask(SIG_BLOCK, &all, &T->tsan_mask) == 0)
+        T->tsan_blocked = true;
+}
+
+static void tsan_unblock(void)
+{
+    yc__thread *T = &yc__T;
+    if (T->tsan_blocked) {
+        T->tsan_blocked = false;
+        pthread_sigmask(SIG_SETMASK, &T->tsan_mask, NULL);
+    }
+}
+#endif
+
 static void before(yc__coro *from, yc__coro *to, bool dying)
 {
+#if YC_TSAN
+    tsan_block();
+#endif
 #if YC_ASAN
     __sanitizer_start_switch_fiber(dying ? NULL : &from->asan_fake, to->stack_lo, to->stack_size);
 #else
@@ -142,6 +187,9 @@ static void before(yc__coro *from, yc__coro *to, bool dying)
 
 static void after(yc__coro *self)
 {
+#if YC_TSAN
+    tsan_unblock();
+#endif
 #if YC_ASAN
     if (self->asan_landed) self->asan_landed = false;
     else __sanitizer_finish_switch_fiber(self->asan_fake, NULL, NULL);
@@ -175,6 +223,9 @@ yc__xfer yc__coro_jump_ontop_x(yc__coro *from, yc__coro *to, uint64_t a, uint64_
 
 void yc__coro_landed(yc__coro *self, bool returning)
 {
+#if YC_TSAN
+    tsan_unblock();
+#endif
 #if YC_ASAN
     __sanitizer_finish_switch_fiber(self->asan_fake, NULL, NULL);
     self->asan_landed = returning;

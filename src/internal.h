@@ -22,6 +22,9 @@
  * defines their C versions as yc__next_slow, yc__send_slow and
  * yc__yield_slow, which the fast paths fall back to). */
 #include "arch/fast_path.h"
+#if YC_TSAN
+#  include <signal.h> /* sigset_t in yc__thread */
+#endif
 
 #ifndef YC_VALGRIND
 #  if defined(__has_include)
@@ -157,9 +160,18 @@ typedef struct yc__thread {
     int32_t retain_keep;   /* how many free stacks it keeps (yc__stack_retain) */
     void *altstack;        /* our sigaltstack, if we installed one */
     size_t altstack_size;
+#if YC_TSAN
+    sigset_t tsan_mask;    /* the mask to restore after a switch (coro.c) */
+    bool tsan_blocked;     /* signals blocked by a switch under way */
+#endif
 } yc__thread;
 
 extern __thread yc__thread yc__T __attribute__((tls_model("initial-exec")));
+#if YC_TSAN
+/* Signal handlers a loop has installed (signals.c counts them): while there
+ * are any, a switch under TSan blocks signals across it (coro.c). */
+YC_HIDDEN extern _Atomic int yc__tsan_sig_handlers;
+#endif
 
 YC_HIDDEN yc__coro *yc__thread_init(void);
 

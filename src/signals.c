@@ -102,6 +102,9 @@ static void unhandle(yc__sigs *s, int sig)
 {
     sigaction(sig, &s->h[sig].old, NULL);
     atomic_store(&owner[sig], NULL);
+#if YC_TSAN
+    atomic_fetch_sub(&yc__tsan_sig_handlers, 1);
+#endif
     while (atomic_load(&in_handler) > 0) sched_yield();
     sig_node *n = s->h[sig].node;
     if (n->h.queued) n->h.cancelled = true; /* the ready queue drops it */
@@ -188,6 +191,9 @@ int yc_loop_add_signal_handler(yc_loop *L, int sig, yc_callback_fn fn, void *arg
             return YC_EINVAL;
         }
         s->h[sig].node = n;
+#if YC_TSAN
+        atomic_fetch_add(&yc__tsan_sig_handlers, 1);
+#endif
     }
     s->h[sig].fn = fn;
     s->h[sig].arg = arg;
