@@ -234,11 +234,11 @@ static int lock_release(yc_lock *l)
     return YC_OK;
 }
 
-void yc_lock_acquire(yc_lock *l)
+void yc__lock_acquire(yc_lock *l, const char *file, int line, const char *func)
 {
     yc_task *t = yc__task_running("yc_lock_acquire()");
     int st = !t ? YC_EINVAL : !lock_ok(l) ? bad_arg(l, "lock") : lock_acquire(l, t);
-    if (st < 0) yc__sync_raise(__FILE__, __LINE__, __func__);
+    if (st < 0) yc__sync_raise(file, line, func);
 }
 
 int yc_lock_release(yc_lock *l)
@@ -334,11 +334,11 @@ int yc__event_wait(yc_event *e, yc_task *t)
     return st;
 }
 
-void yc_event_wait(yc_event *e)
+void yc__event_wait_at(yc_event *e, const char *file, int line, const char *func)
 {
     yc_task *t = yc__task_running("yc_event_wait()");
     int st = !t ? YC_EINVAL : !event_ok(e) ? bad_arg(e, "event") : yc__event_wait(e, t);
-    if (st < 0) yc__sync_raise(__FILE__, __LINE__, __func__);
+    if (st < 0) yc__sync_raise(file, line, func);
 }
 
 int yc_event_format(const yc_event *e, char *buf, size_t n)
@@ -490,11 +490,11 @@ static int cond_wait_for(yc_condition *c, yc_task *t, bool (*pred)(void *ud), vo
     return YC_OK;
 }
 
-void yc_condition_acquire(yc_condition *c)
+void yc__condition_acquire(yc_condition *c, const char *file, int line, const char *func)
 {
     yc_task *t = yc__task_running("yc_condition_acquire()");
     int st = !t ? YC_EINVAL : !cond_ok(c) ? bad_arg(c, "condition") : lock_acquire(c->lock, t);
-    if (st < 0) yc__sync_raise(__FILE__, __LINE__, __func__);
+    if (st < 0) yc__sync_raise(file, line, func);
 }
 
 int yc_condition_release(yc_condition *c)
@@ -505,20 +505,21 @@ int yc_condition_release(yc_condition *c)
 
 bool yc_condition_locked(const yc_condition *c) { return cond_ok(c) && c->lock->locked; }
 
-void yc_condition_wait(yc_condition *c)
+void yc__condition_wait(yc_condition *c, const char *file, int line, const char *func)
 {
     yc_task *t = yc__task_running("yc_condition_wait()");
     int st = !t ? YC_EINVAL : !cond_ok(c) ? bad_arg(c, "condition") : cond_wait(c, t);
-    if (st < 0) yc__sync_raise(__FILE__, __LINE__, __func__);
+    if (st < 0) yc__sync_raise(file, line, func);
 }
 
-bool yc_condition_wait_for(yc_condition *c, bool (*pred)(void *ud), void *ud)
+bool yc__condition_wait_for(yc_condition *c, bool (*pred)(void *ud), void *ud, const char *file,
+                            int line, const char *func)
 {
     yc_task *t = yc__task_running("yc_condition_wait_for()");
     int st = !t ? YC_EINVAL : !cond_ok(c) ? bad_arg(c, "condition") : YC_OK;
     if (st == YC_OK && !pred) st = yc__fail(YC_EINVAL, &yc_TypeError, "predicate is NULL");
     if (st == YC_OK) st = cond_wait_for(c, t, pred, ud);
-    if (st < 0) yc__sync_raise(__FILE__, __LINE__, __func__);
+    if (st < 0) yc__sync_raise(file, line, func);
     return true;
 }
 
@@ -624,11 +625,11 @@ static int sem_acquire(yc_semaphore *s, yc_task *t)
     return st;
 }
 
-void yc_semaphore_acquire(yc_semaphore *s)
+void yc__semaphore_acquire(yc_semaphore *s, const char *file, int line, const char *func)
 {
     yc_task *t = yc__task_running("yc_semaphore_acquire()");
     int st = !t ? YC_EINVAL : !sem_ok(s) ? bad_arg(s, "semaphore") : sem_acquire(s, t);
-    if (st < 0) yc__sync_raise(__FILE__, __LINE__, __func__);
+    if (st < 0) yc__sync_raise(file, line, func);
 }
 
 static int sem_release(yc_semaphore *s)
@@ -778,24 +779,24 @@ static int barrier_op(yc_barrier *b, int op, long *index, const char *what)
     return st;
 }
 
-long yc_barrier_wait(yc_barrier *b)
+long yc__barrier_wait(yc_barrier *b, const char *file, int line, const char *func)
 {
     long index = -1;
     if (barrier_op(b, 0, &index, "yc_barrier_wait()") < 0)
-        yc__sync_raise(__FILE__, __LINE__, __func__);
+        yc__sync_raise(file, line, func);
     return index;
 }
 
-void yc_barrier_reset(yc_barrier *b)
+void yc__barrier_reset(yc_barrier *b, const char *file, int line, const char *func)
 {
     if (barrier_op(b, 1, NULL, "yc_barrier_reset()") < 0)
-        yc__sync_raise(__FILE__, __LINE__, __func__);
+        yc__sync_raise(file, line, func);
 }
 
-void yc_barrier_abort(yc_barrier *b)
+void yc__barrier_abort(yc_barrier *b, const char *file, int line, const char *func)
 {
     if (barrier_op(b, 2, NULL, "yc_barrier_abort()") < 0)
-        yc__sync_raise(__FILE__, __LINE__, __func__);
+        yc__sync_raise(file, line, func);
 }
 
 long yc_barrier_parties(const yc_barrier *b) { return barrier_ok(b) ? b->parties : 0; }

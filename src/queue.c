@@ -394,7 +394,7 @@ static int enter(yc_queue *q, const char *what, yc_task **t)
     return q_ok(q) ? YC_OK : bad_queue(q);
 }
 
-void yc_queue_put(yc_queue *q, yc_val v)
+void yc__queue_put(yc_queue *q, yc_val v, const char *file, int line, const char *func)
 {
     yc_task *t;
     int st = enter(q, "yc_queue_put()", &t);
@@ -405,10 +405,10 @@ void yc_queue_put(yc_queue *q, yc_val v)
         if (st == YC_OK) st = put_nowait(q, v);
         q->busy--;
     }
-    if (st < 0) yc__sync_raise(__FILE__, __LINE__, __func__);
+    if (st < 0) yc__sync_raise(file, line, func);
 }
 
-yc_val yc_queue_get(yc_queue *q)
+yc_val yc__queue_get(yc_queue *q, const char *file, int line, const char *func)
 {
     yc_task *t;
     yc_val v = YC_NONE;
@@ -420,11 +420,11 @@ yc_val yc_queue_get(yc_queue *q)
         if (st == YC_OK) st = get_nowait(q, &v);
         q->busy--;
     }
-    if (st < 0) yc__sync_raise(__FILE__, __LINE__, __func__);
+    if (st < 0) yc__sync_raise(file, line, func);
     return v;
 }
 
-void yc_queue_join(yc_queue *q)
+void yc__queue_join(yc_queue *q, const char *file, int line, const char *func)
 {
     yc_task *t;
     int st = enter(q, "yc_queue_join()", &t);
@@ -433,5 +433,5 @@ void yc_queue_join(yc_queue *q)
         st = yc__event_wait(&q->finished, t);
         q->busy--;
     }
-    if (st < 0) yc__sync_raise(__FILE__, __LINE__, __func__);
+    if (st < 0) yc__sync_raise(file, line, func);
 }

@@ -1202,6 +1202,58 @@ static yc_val null_body(void *arg)
     return YC_NONE;
 }
 
+/* A misuse raised by a body-side function names the caller's file, line and
+ * function in its traceback, as every raise of the user's own does (issue
+ * found by a newcomer: it named locks.c and queue.c). */
+static int site_line;
+static int sites_checked;
+
+static void check_site(const char *call)
+{
+    size_t n = 0;
+    const yc_tb_entry *tb = yc_exc_traceback(yc_exc_current(), &n);
+    if (n < 1 || strcmp(tb[0].file, __FILE__) != 0 || tb[0].line != site_line ||
+        !tb[0].func || strcmp(tb[0].func, "site_main") != 0)
+        test_fail(__FILE__, __LINE__, "%s: traceback names %s:%d in %s, not %s:%d in site_main",
+                  call, n ? tb[0].file : "-", n ? tb[0].line : 0,
+                  n && tb[0].func ? tb[0].func : "-", __FILE__, site_line);
+    sites_checked++;
+}
+
+#define AT_CALL_SITE(call)                                                    \
+    YC_TRY {                                                                  \
+        site_line = __LINE__; call;                                           \
+    } YC_EXCEPT(&yc_TypeError) {                                              \
+        check_site(#call);                                                    \
+    } YC_END
+
+static bool never(void *ud) { (void)ud; return false; }
+
+static yc_val site_main(void *arg)
+{
+    (void)arg;
+    AT_CALL_SITE(yc_lock_acquire(NULL));
+    AT_CALL_SITE(yc_event_wait(NULL));
+    AT_CALL_SITE(yc_condition_acquire(NULL));
+    AT_CALL_SITE(yc_condition_wait(NULL));
+    AT_CALL_SITE(yc_condition_wait_for(NULL, never, NULL));
+    AT_CALL_SITE(yc_semaphore_acquire(NULL));
+    AT_CALL_SITE(yc_barrier_wait(NULL));
+    AT_CALL_SITE(yc_barrier_reset(NULL));
+    AT_CALL_SITE(yc_barrier_abort(NULL));
+    AT_CALL_SITE(yc_queue_put(NULL, YC_NONE));
+    AT_CALL_SITE(yc_queue_get(NULL));
+    AT_CALL_SITE(yc_queue_join(NULL));
+    return YC_NONE;
+}
+
+TEST(misuse_tracebacks_name_the_callers_line)
+{
+    sites_checked = 0;
+    CHECK_ST(yc_loop_run(site_main, NULL, NULL, NULL), YC_OK);
+    CHECK_EQ_INT(sites_checked, 12);
+}
+
 TEST(sync_misuse)
 {
     static const char *const what[] = {"lock",      "event",     "condition",

@@ -421,9 +421,12 @@ YC_API int yc_queue_free(yc_queue *q);
  * shutdown, put raises QueueShutDown(); get returns what is left, then
  * raises QueueShutDown() (at once after an immediate shutdown). put also
  * raises what yc_queue_put_nowait fails with. */
-YC_API void yc_queue_put(yc_queue *q, yc_val v);
-YC_API yc_val yc_queue_get(yc_queue *q);
-YC_API void yc_queue_join(yc_queue *q);
+YC_API void yc__queue_put(yc_queue *q, yc_val v, const char *file, int line, const char *func);
+#define yc_queue_put(q, v) yc__queue_put((q), (v), __FILE__, __LINE__, __func__)
+YC_API yc_val yc__queue_get(yc_queue *q, const char *file, int line, const char *func);
+#define yc_queue_get(q) yc__queue_get((q), __FILE__, __LINE__, __func__)
+YC_API void yc__queue_join(yc_queue *q, const char *file, int line, const char *func);
+#define yc_queue_join(q) yc__queue_join((q), __FILE__, __LINE__, __func__)
 /* YC_OK, or YC_RAISE with QueueFull() / QueueEmpty() / QueueShutDown() (no
  * message), or with the priority queue's TypeError; YC_ENOMEM; the queue
  * unchanged on failure. get_nowait's *out (may be NULL) is None on
@@ -474,7 +477,8 @@ YC_API yc_lock *yc_lock_new(void);
 /* YC_OK; YC_EBUSY (ValueError) also while a condition uses the lock: "a
  * condition still uses the lock". */
 YC_API int yc_lock_free(yc_lock *l);
-YC_API void yc_lock_acquire(yc_lock *l); /* body */
+YC_API void yc__lock_acquire(yc_lock *l, const char *file, int line, const char *func); /* body */
+#define yc_lock_acquire(l) yc__lock_acquire((l), __FILE__, __LINE__, __func__)
 /* YC_OK, or YC_EINVAL with RuntimeError "Lock is not acquired." Any task
  * (or plain code) may release: asyncio's lock has no owner. */
 YC_API int yc_lock_release(yc_lock *l);
@@ -492,7 +496,9 @@ YC_API int yc_event_free(yc_event *e);
 YC_API int yc_event_set(yc_event *e);
 YC_API int yc_event_clear(yc_event *e);
 YC_API bool yc_event_is_set(const yc_event *e);
-YC_API void yc_event_wait(yc_event *e); /* body: returns at once when set */
+/* body: returns at once when set */
+YC_API void yc__event_wait_at(yc_event *e, const char *file, int line, const char *func);
+#define yc_event_wait(e) yc__event_wait_at((e), __FILE__, __LINE__, __func__)
 /* "<asyncio.locks.Event object at 0x... [unset]>", "[set]",
  * "[unset, waiters:1]" */
 YC_API int yc_event_format(const yc_event *e, char *buf, size_t n);
@@ -503,16 +509,22 @@ typedef struct yc_condition yc_condition;
  * MemoryError, or ValueError for a dead l. */
 YC_API yc_condition *yc_condition_new(yc_lock *l);
 YC_API int yc_condition_free(yc_condition *c);
-YC_API void yc_condition_acquire(yc_condition *c); /* body */
+/* body */
+YC_API void yc__condition_acquire(yc_condition *c, const char *file, int line, const char *func);
+#define yc_condition_acquire(c) yc__condition_acquire((c), __FILE__, __LINE__, __func__)
 YC_API int yc_condition_release(yc_condition *c);  /* as yc_lock_release */
 YC_API bool yc_condition_locked(const yc_condition *c);
 /* body: releases the lock, waits for a notify, takes the lock back (also
  * when cancelled: the CancelledError comes after it). RuntimeError "cannot
  * wait on un-acquired lock". */
-YC_API void yc_condition_wait(yc_condition *c);
+YC_API void yc__condition_wait(yc_condition *c, const char *file, int line, const char *func);
+#define yc_condition_wait(c) yc__condition_wait((c), __FILE__, __LINE__, __func__)
 /* body: while pred(ud) is false (checked first), yc_condition_wait;
  * returns true. pred may raise; TypeError "predicate is NULL". */
-YC_API bool yc_condition_wait_for(yc_condition *c, bool (*pred)(void *ud), void *ud);
+YC_API bool yc__condition_wait_for(yc_condition *c, bool (*pred)(void *ud), void *ud,
+                                  const char *file, int line, const char *func);
+#define yc_condition_wait_for(c, pred, ud) \
+    yc__condition_wait_for((c), (pred), (ud), __FILE__, __LINE__, __func__)
 /* Wakes up to n waiters (notify_all: every one). YC_OK, or YC_EINVAL with
  * RuntimeError "cannot notify on un-acquired lock". */
 YC_API int yc_condition_notify(yc_condition *c, size_t n);
@@ -527,7 +539,9 @@ typedef struct yc_semaphore yc_semaphore;
  * "Semaphore initial value must be >= 0", or MemoryError. */
 YC_API yc_semaphore *yc_semaphore_new(long value, bool bounded);
 YC_API int yc_semaphore_free(yc_semaphore *s);
-YC_API void yc_semaphore_acquire(yc_semaphore *s); /* body */
+/* body */
+YC_API void yc__semaphore_acquire(yc_semaphore *s, const char *file, int line, const char *func);
+#define yc_semaphore_acquire(s) yc__semaphore_acquire((s), __FILE__, __LINE__, __func__)
 /* YC_OK, or YC_EINVAL with ValueError "BoundedSemaphore released too many
  * times" (OverflowError "Semaphore value would exceed LONG_MAX" for an
  * unbounded one at LONG_MAX). */
@@ -550,12 +564,15 @@ YC_API int yc_barrier_free(yc_barrier *b);
  * (0 .. parties-1, in arrival order). BrokenBarrierError "Barrier aborted"
  * when broken on arrival; "Abort or reset of barrier" to the tasks waiting
  * when it is aborted or reset. */
-YC_API long yc_barrier_wait(yc_barrier *b);
+YC_API long yc__barrier_wait(yc_barrier *b, const char *file, int line, const char *func);
+#define yc_barrier_wait(b) yc__barrier_wait((b), __FILE__, __LINE__, __func__)
 /* body (they take the barrier's lock): reset wakes the waiting tasks with
  * BrokenBarrierError and makes the barrier usable again; abort breaks it
  * for good. */
-YC_API void yc_barrier_reset(yc_barrier *b);
-YC_API void yc_barrier_abort(yc_barrier *b);
+YC_API void yc__barrier_reset(yc_barrier *b, const char *file, int line, const char *func);
+#define yc_barrier_reset(b) yc__barrier_reset((b), __FILE__, __LINE__, __func__)
+YC_API void yc__barrier_abort(yc_barrier *b, const char *file, int line, const char *func);
+#define yc_barrier_abort(b) yc__barrier_abort((b), __FILE__, __LINE__, __func__)
 YC_API long yc_barrier_parties(const yc_barrier *b);
 YC_API long yc_barrier_n_waiting(const yc_barrier *b);
 YC_API bool yc_barrier_broken(const yc_barrier *b);
