@@ -57,9 +57,10 @@ _Static_assert(YC_STACK_CHUNK_SLOTS >= 1 && YC_STACK_CHUNK_SLOTS <= 64,
                "YC_STACK_CHUNK_SLOTS: a chunk's slots are the bits of one word");
 
 static _Atomic long exited_gens, exited_stacks, exited_chunks, exited_tasks;
-/* Live loops, counted by the loop layer (here so that yc_stats_get reads
- * them without reaching up a layer). */
+/* Live loops and exceptions, counted by the loop and exception layers
+ * (here so that yc_stats_get reads them without reaching up a layer). */
 _Atomic long yc__live_loops;
+_Atomic long yc__live_excs;
 
 void yc__stats_add_exited(long gens, long tasks)
 {
@@ -794,7 +795,6 @@ void yc_stats_get(yc_stats *out)
 {
     if (!out) return;
     yc__thread *T = &yc__T;
-    extern _Atomic long yc__live_excs;
     out->generators = T->gens + atomic_load_explicit(&exited_gens, memory_order_relaxed);
     out->stacks_mapped =
         T->stacks_mapped + atomic_load_explicit(&exited_stacks, memory_order_relaxed);

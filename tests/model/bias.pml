@@ -1,6 +1,6 @@
 /*
- * A model of the biased claim (src/gen.c, "the biased claim";
- * docs/design.md) for the Spin model checker: the owner thread's plain
+ * A model of the biased claim (src/claim.c, the owner's side in
+ * src/arch/fast_path_x86_64.S; docs/design.md) for the Spin model checker: the owner thread's plain
  * claim on x86-64's memory model (TSO: its stores wait in a FIFO store
  * buffer, its loads see its own latest buffered store or else memory), two
  * other threads that revoke the bias and claim with compare-and-swap,
