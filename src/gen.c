@@ -67,10 +67,12 @@ static int busy(const yc_gen *g, const char *op)
 
 /* ---- the body's side ------------------------------------------------- */
 
-enum { SUSP_YIELD, SUSP_FROM };
-
-/* What the assembly fast paths assume (src/arch/fast_path.h). */
+/* What the assembly fast paths assume (src/arch/fast_path.h). The offsets
+ * and values are generated from these structures (src/arch/offsets.c):
+ * asserting them here again catches a header that is stale, or made with
+ * other definitions than this file's. */
 #if YC_FAST_PATH
+#include "yc_offsets.h"
 #define FP_OFF(type, field, off) _Static_assert(offsetof(type, field) == (off), #type "." #field)
 FP_OFF(struct yc_gen, magic, YC__FP_GEN_MAGIC);
 FP_OFF(struct yc_gen, state, YC__FP_GEN_STATE);
@@ -92,7 +94,7 @@ _Static_assert(YC__GEN_MAGIC == YC__FP_GEN_MAGIC_VAL, "YC__GEN_MAGIC");
 _Static_assert(YC_GEN_RUNNING == YC__FP_RUNNING, "YC_GEN_RUNNING");
 _Static_assert(YC_GEN_SUSPENDED == YC__FP_SUSPENDED, "YC_GEN_SUSPENDED");
 _Static_assert(YC_YIELD == YC__FP_YIELD, "YC_YIELD");
-_Static_assert(SUSP_YIELD == YC__FP_SUSP_YIELD, "SUSP_YIELD");
+_Static_assert(YC__SUSP_YIELD == YC__FP_SUSP_YIELD, "YC__SUSP_YIELD");
 _Static_assert(YC_T_NONE == 0, "YC_NONE is two zero words (the fast yc_next sends it)");
 FP_OFF(yc_val, meta, 8); /* a yc_val is two words, stored and passed as such */
 _Static_assert(sizeof(yc_val) == 16, "yc_val");
@@ -207,7 +209,7 @@ enum { WAKE_RAISE, WAKE_DONE };
 static yc__xfer throw_ontop(uint64_t a, uint64_t b)
 {
     yc_gen *g = (yc_gen *)(uintptr_t)a;
-    if (g->susp == SUSP_FROM) {
+    if (g->susp == YC__SUSP_FROM) {
         yc__coro_landed(&g->co, true);
         return (yc__xfer){b, MARK_META};
     }
@@ -240,7 +242,7 @@ yc_val GEN_YIELD(yc_val v, const char *file, int line)
     val_store(g->out, v);
     g->yield_file = file;
     g->yield_line = line;
-    g->susp = SUSP_YIELD;
+    g->susp = YC__SUSP_YIELD;
     yc__T.cur = r;
     return yc__coro_jump_v(co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED);
 }
@@ -255,7 +257,7 @@ __attribute__((noinline)) static yc_val suspend_from(yc_gen *g, yc_val v, const 
     val_store(g->out, v);
     g->yield_file = file;
     g->yield_line = line;
-    g->susp = SUSP_FROM;
+    g->susp = YC__SUSP_FROM;
     yc__T.cur = r;
     yc__xfer x = yc__coro_jump_x(&g->co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED, false);
     *exc = NULL;
@@ -503,7 +505,7 @@ int yc_throw(yc_gen *g, yc_exc *e, yc_val *out)
         switch (s) {
         case YC_GEN_SUSPENDED:
             if (!claim(g, &s)) continue;
-            if (g->susp == SUSP_FROM) return throw_delegating(g, e, out);
+            if (g->susp == YC__SUSP_FROM) return throw_delegating(g, e, out);
             return gen_go_throw(g, e, out);
         case YC_GEN_CREATED:
             /* raised before the first instruction: no try in the body can
@@ -530,7 +532,7 @@ int yc_close(yc_gen *g, yc_val *out)
         switch (s) {
         case YC_GEN_SUSPENDED: {
             if (!claim(g, &s)) continue;
-            if (!g->co.handlers && g->susp == SUSP_YIELD) {
+            if (!g->co.handlers && g->susp == YC__SUSP_YIELD) {
                 /* No try block is open in the body and no subiterator is
                  * delegated to: GeneratorExit raised at the yield could only
                  * propagate straight out, running nothing. So close without
@@ -545,7 +547,7 @@ int yc_close(yc_gen *g, yc_val *out)
              * throw_at replaces that context with the generator's own
              * handled exception if it has one. */
             yc_exc *ge = NULL;
-            if (g->susp == SUSP_FROM && g->yieldfrom->type->close &&
+            if (g->susp == YC__SUSP_FROM && g->yieldfrom->type->close &&
                 g->yieldfrom->type->close(g->yieldfrom, NULL) < 0)
                 ge = take_err();
             if (!ge) {
@@ -643,7 +645,7 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     g->exc_in = NULL;
     g->yield_file = NULL;
     g->yield_line = 0;
-    g->susp = SUSP_YIELD;
+    g->susp = YC__SUSP_YIELD;
     g->yieldfrom = NULL;
     g->stack = st;
     g->name = nm;

@@ -422,6 +422,9 @@ struct yc_gen {
     void *arg;
 };
 
+/* How a suspended generator is suspended (yc_gen.susp). */
+enum { YC__SUSP_YIELD, YC__SUSP_FROM };
+
 #define YC__OWNER_REVOKING ((uintptr_t)1)
 
 /* Bytes reserved at the top of every stack mapping for the generator's
