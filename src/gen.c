@@ -25,9 +25,9 @@
 
 #define NAME_MAX_LEN 255
 
-/* With the assembly fast paths (src/arch/fast_path.h), the public yc_next,
- * yc_send and yc__yield are in the switch file, and the C functions below
- * are what they fall back to: the complete protocol, of which the fast
+/* With the assembly fast paths (src/arch/fast_path.h), the public
+ * yc_next, yc_send and yc__yield are in src/arch/fast_path_x86_64.S, and
+ * the C functions below are what they fall back to: the complete protocol, of which the fast
  * paths only duplicate the common case. */
 #if YC_FAST_PATH
 #  define GEN_NEXT yc__next_slow
@@ -224,7 +224,7 @@ static yc__xfer throw_ontop(uint64_t a, uint64_t b)
  * suspension point, and tail-jump to the resumer, publishing SUSPENDED once
  * off this stack. The resumer's next jump returns the sent value straight to
  * the body; a throw arrives through throw_ontop instead. (With YC_FAST_PATH
- * the switch file's yc__yield does the same with the jump inlined, and
+ * the assembly's yc__yield does the same with the jump inlined, and
  * comes here only when not in a generator.)
  */
 __attribute__((noinline, cold)) static YC_NORETURN void yield_outside(void)
@@ -467,7 +467,7 @@ __attribute__((noinline)) static int send_cold(yc_gen *g, yc_val v, yc_val *out)
     return send_slow(g, v, out, YC_GEN_SUSPENDED);
 }
 
-/* yc_send and yc_next (with YC_FAST_PATH: what the switch file's yc_send
+/* yc_send and yc_next (with YC_FAST_PATH: what the assembly's yc_send
  * and yc_next fall back to when the fast claim does not apply; they are
  * this code's first branch and claim, with gen_go_from inlined). */
 int GEN_SEND(yc_gen *g, yc_val v, yc_val *out)

@@ -18,9 +18,9 @@
 /* ---- compile-time options (all in one place, reported by yc_config) ---- */
 
 /* YC_ASAN, YC_TSAN, and YC_FAST_PATH: whether yc_next, yc_send and
- * yc__yield are the assembly fast paths of the switch file (then src/gen.c
- * defines their C versions as yc__next_slow, yc__send_slow and
- * yc__yield_slow, which the fast paths fall back to). */
+ * yc__yield are the assembly fast paths of src/arch/fast_path_x86_64.S
+ * (then src/gen.c defines their C versions as yc__next_slow,
+ * yc__send_slow and yc__yield_slow, which the fast paths fall back to). */
 #include "arch/fast_path.h"
 
 #ifndef YC_VALGRIND

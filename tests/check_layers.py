@@ -74,11 +74,17 @@ def read_table(path):
     return layers, exceptions
 
 
-def nm(tool, args, obj):
-    r = subprocess.run([tool] + args + [obj], capture_output=True, text=True)
+def nm(tool, args, objs):
+    """{object: [symbol, ...]} from one run of nm over all the objects."""
+    r = subprocess.run([tool, "-A"] + args + objs, capture_output=True, text=True)
     if r.returncode != 0:
-        fail_input("%s %s %s: %s" % (tool, " ".join(args), obj, r.stderr.strip()))
-    return [line.split() for line in r.stdout.splitlines() if line.strip()]
+        fail_input("%s %s: %s" % (tool, " ".join(args), r.stderr.strip()))
+    syms = {o: [] for o in objs}
+    for line in r.stdout.splitlines():
+        obj, sep, rest = line.partition(":")
+        if sep and rest.split() and obj in syms:
+            syms[obj].append(rest.split()[-1])
+    return syms
 
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
@@ -143,10 +149,12 @@ def main():
             problems.append("%s: compiled into the library (%s) but not in the layer table" % (s, obj))
             continue
         source_of[obj] = s
-        for p in nm(a.nm, ["--defined-only", "-g"], obj):
-            if len(p) >= 3:
-                defined.setdefault(p[-1], s)
-        undefined[s] = [p[-1] for p in nm(a.nm, ["-u"], obj)]
+    objs = sorted(source_of)
+    for obj, syms in nm(a.nm, ["--defined-only", "-g"], objs).items():
+        for sym in syms:
+            defined.setdefault(sym, source_of[obj])
+    for obj, syms in nm(a.nm, ["-u"], objs).items():
+        undefined[source_of[obj]] = syms
     for s, syms in sorted(undefined.items()):
         for sym in sorted(set(syms)):
             to = defined.get(sym)
