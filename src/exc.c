@@ -583,7 +583,7 @@ yc_exc *yc_exc_current(void) { return yc__handled(yc__cur()); }
 
 const char *yc__coro_name(const yc__coro *co)
 {
-    return co->gen ? co->gen->name : yc__main_name;
+    return co->gen ? co->name : yc__main_name;
 }
 
 void yc__deliver(yc__coro *co, yc_exc *e)

@@ -657,6 +657,7 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     g->co.in_throw = false;
     g->co.throwing = false;
     g->co.gen = g;
+    g->co.name = nm;
     yc__coro_init(&g->co, st.map + yc__page_size(), (char *)g, gen_entry, g);
     T->gens++;
     return g;

@@ -117,6 +117,8 @@ typedef struct yc__coro {
     yc_exc *exc_info;           /* exception being handled (borrowed) */
     yc_exc *err;                /* error indicator (owned) */
     struct yc_gen *gen;         /* owning generator, NULL for main */
+    const char *name;           /* the generator's name, for tracebacks (its
+                                   layer sets it: exc.c reads it here) */
     const void *stack_lo;       /* for sanitizers and overflow reports */
     size_t stack_size;
     bool parked;                /* part of a task's chain parked in an await

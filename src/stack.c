@@ -833,16 +833,16 @@ static void put_num(char *buf, size_t *n, size_t cap, size_t v)
 static void on_fault(int sig, siginfo_t *si, void *uctx)
 {
     yc__coro *co = yc__T.cur;
-    struct yc_gen *g = co ? co->gen : NULL;
-    if (g) {
+    if (co && co->gen) {
         const char *addr = si->si_addr;
-        const char *guard = g->stack.map;
         size_t page = yc__page_size();
+        /* the guard page is right below the usable stack (yc_gen_new) */
+        const char *guard = (const char *)co->stack_lo - page;
         if (addr >= guard - 64 * 1024 && addr < guard + page) {
             char msg[512];
             size_t n = 0;
             put_str(msg, &n, sizeof msg, "yieldc: stack overflow in generator '");
-            put_str(msg, &n, sizeof msg, g->name);
+            put_str(msg, &n, sizeof msg, co->name);
             put_str(msg, &n, sizeof msg, "' (stack size ");
             put_num(msg, &n, sizeof msg, co->stack_size);
             put_str(msg, &n, sizeof msg,
