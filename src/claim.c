@@ -25,9 +25,8 @@
  * A locked compare-and-swap drains the store buffer, and right after a
  * switch (a dozen stores) that costs more than the rest of the protocol
  * (docs/design.md, "The biased claim", has the figures). So the x86-64
- * fast path of
- * the thread that owns a generator's bias (g->owner == &yc__T; the
- * creating thread) claims it with plain stores:
+ * fast path of the thread that owns a generator's bias (g->owner ==
+ * &yc__T; the creating thread) claims it with plain stores:
  *
  *   if (owner == me) {
  *       claiming = 1;
@@ -37,8 +36,8 @@
  * Only the owner ever stores to claiming (another thread's stores there
  * could hide the owner's announce from a revoker).
  * Every other claim is a compare-and-swap, and a thread that is not the
- * owner first takes the bias away for good (unbias): owner = REVOKING;
- * membarrier(); wait while claiming; owner = 0. That is Dekker's
+ * owner first takes the bias away for good (yc__unbias, claim.h): owner
+ * = REVOKING; membarrier(); wait while claiming; owner = 0. That is Dekker's
  * handshake made asymmetric: the owner stores claiming then loads owner
  * with no fence between, and membarrier() makes every running thread of
  * the process execute a full barrier, so either the owner sees REVOKING
