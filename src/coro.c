@@ -20,6 +20,10 @@
 
 __thread yc__thread yc__T __attribute__((tls_model("initial-exec")));
 
+/* Set by the exception layer when it is loaded (exc.c): an error
+ * indicator can only hold an exception that layer made. */
+void (*yc__exc_release)(yc_exc *e);
+
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
@@ -35,7 +39,7 @@ static void thread_exit(void *unused)
     (void)unused;
     yc__thread *T = &yc__T;
     yc__stack_thread_exit(T);
-    yc_exc_unref(T->main.err);
+    if (T->main.err && yc__exc_release) yc__exc_release(T->main.err);
     T->main.err = NULL;
     if (T->altstack) {
         stack_t ss = {.ss_flags = SS_DISABLE};

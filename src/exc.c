@@ -103,8 +103,6 @@ const char *yc__type_name(const yc_exc_type *t) { return t->name ? t->name : "?"
 
 /* ---- objects -------------------------------------------------------- */
 
-_Atomic long yc__live_excs;
-
 /* Handed out when an exception cannot be allocated. Immortal: no context,
  * cause or traceback is ever attached to it, so it owns nothing. */
 yc_exc yc__nomem = {
@@ -470,6 +468,16 @@ const yc_tb_entry *yc_exc_traceback(const yc_exc *e, size_t *n)
 
 /* ---- hooks ---------------------------------------------------------- */
 
+/* Ends a generator that an exception escapes: installed by gen.c, the
+ * layer above, when the library is loaded (internal.h, "Hooks"). */
+void (*yc__coro_finish)(struct yc_gen *g, yc_exc *e);
+
+/* The per-thread layer's hook for releasing an exception (internal.h). */
+__attribute__((constructor)) static void install_release_hook(void)
+{
+    yc__exc_release = yc_exc_unref;
+}
+
 static yc_unraisable_hook unraisable_fn;
 static void *unraisable_ud;
 static yc_fatal_hook fatal_fn;
@@ -575,7 +583,7 @@ yc_exc *yc_exc_current(void) { return yc__handled(yc__cur()); }
 
 const char *yc__coro_name(const yc__coro *co)
 {
-    return co->gen ? co->gen->name : yc__main_name;
+    return co->gen ? co->name : yc__main_name;
 }
 
 void yc__deliver(yc__coro *co, yc_exc *e)
@@ -592,7 +600,7 @@ void yc__deliver(yc__coro *co, yc_exc *e)
         }
         longjmp(t->jb, 1);
     }
-    if (co->gen) yc__gen_finish_exc(co->gen, e);
+    if (co->gen) yc__coro_finish(co->gen, e); /* gen.c's hook: never returns */
     fatal(e);
 }
 

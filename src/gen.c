@@ -9,25 +9,15 @@
  * out of R, after the generator's stack has been left, so another thread can
  * never switch onto a stack that is still in use.
  *
- * The biased claim (x86-64 fast path only): the thread that creates a
- * generator owns its bias, and its fast path claims with plain stores
- * instead of the locked compare-and-swap, which costs more than the rest
- * of a round trip's protocol together. Any other thread revokes the bias
- * before its first claim (unbias below), for good.
+ * The biased claim (x86-64 fast path only; claim.c): the thread that
+ * creates a generator owns its bias, and its fast path claims with plain
+ * stores instead of the locked compare-and-swap. Any other thread revokes
+ * the bias before its first claim, for good.
  */
-#define _GNU_SOURCE
 #include "internal.h"
+#include "claim.h"
 
 #include <string.h>
-#if YC_FAST_PATH
-#  include <errno.h>
-#  include <linux/membarrier.h>
-#  include <sched.h>
-#  include <stdio.h>
-#  include <stdlib.h>
-#  include <sys/syscall.h>
-#  include <unistd.h>
-#endif
 
 #if YC_ASAN
 #  include <sanitizer/asan_interface.h>
@@ -35,9 +25,9 @@
 
 #define NAME_MAX_LEN 255
 
-/* With the assembly fast paths (src/arch/fast_path.h), the public yc_next,
- * yc_send and yc__yield are in the switch file, and the C functions below
- * are what they fall back to: the complete protocol, of which the fast
+/* With the assembly fast paths (src/arch/fast_path.h), the public
+ * yc_next, yc_send and yc__yield are in src/arch/fast_path_x86_64.S, and
+ * the C functions below are what they fall back to: the complete protocol, of which the fast
  * paths only duplicate the common case. */
 #if YC_FAST_PATH
 #  define GEN_NEXT yc__next_slow
@@ -77,10 +67,12 @@ static int busy(const yc_gen *g, const char *op)
 
 /* ---- the body's side ------------------------------------------------- */
 
-enum { SUSP_YIELD, SUSP_FROM };
-
-/* What the assembly fast paths assume (src/arch/fast_path.h). */
+/* What the assembly fast paths assume (src/arch/fast_path.h). The offsets
+ * and values are generated from these structures (src/arch/offsets.c):
+ * asserting them here again catches a header that is stale, or made with
+ * other definitions than this file's. */
 #if YC_FAST_PATH
+#include "yc_offsets.h"
 #define FP_OFF(type, field, off) _Static_assert(offsetof(type, field) == (off), #type "." #field)
 FP_OFF(struct yc_gen, magic, YC__FP_GEN_MAGIC);
 FP_OFF(struct yc_gen, state, YC__FP_GEN_STATE);
@@ -102,7 +94,7 @@ _Static_assert(YC__GEN_MAGIC == YC__FP_GEN_MAGIC_VAL, "YC__GEN_MAGIC");
 _Static_assert(YC_GEN_RUNNING == YC__FP_RUNNING, "YC_GEN_RUNNING");
 _Static_assert(YC_GEN_SUSPENDED == YC__FP_SUSPENDED, "YC_GEN_SUSPENDED");
 _Static_assert(YC_YIELD == YC__FP_YIELD, "YC_YIELD");
-_Static_assert(SUSP_YIELD == YC__FP_SUSP_YIELD, "SUSP_YIELD");
+_Static_assert(YC__SUSP_YIELD == YC__FP_SUSP_YIELD, "YC__SUSP_YIELD");
 _Static_assert(YC_T_NONE == 0, "YC_NONE is two zero words (the fast yc_next sends it)");
 FP_OFF(yc_val, meta, 8); /* a yc_val is two words, stored and passed as such */
 _Static_assert(sizeof(yc_val) == 16, "yc_val");
@@ -150,7 +142,10 @@ static YC_NORETURN void gen_entry(void *arg)
     gen_leave(g, YC_RETURN);
 }
 
-void yc__gen_finish_exc(yc_gen *g, yc_exc *e)
+/* Ends the running generator g with exception e, which no handler of its
+ * coroutine caught (PEP 479 applied); never returns. The exception layer
+ * calls it through yc__coro_finish (internal.h, "Hooks"). */
+static YC_NORETURN void gen_finish_exc(yc_gen *g, yc_exc *e)
 {
     if (yc_exc_is(e, &yc_StopIteration)) { /* PEP 479 */
         yc_exc *r = yc_exc_new(&yc_RuntimeError, "generator raised StopIteration");
@@ -169,6 +164,11 @@ void yc__gen_finish_exc(yc_gen *g, yc_exc *e)
     val_store(g->out, YC_NONE);
     yc__err_set(r, e);
     gen_leave(g, YC_RAISE);
+}
+
+__attribute__((constructor)) static void install_finish_hook(void)
+{
+    yc__coro_finish = gen_finish_exc;
 }
 
 static yc_gen *current_gen_or_raise(const char *what)
@@ -209,7 +209,7 @@ enum { WAKE_RAISE, WAKE_DONE };
 static yc__xfer throw_ontop(uint64_t a, uint64_t b)
 {
     yc_gen *g = (yc_gen *)(uintptr_t)a;
-    if (g->susp == SUSP_FROM) {
+    if (g->susp == YC__SUSP_FROM) {
         yc__coro_landed(&g->co, true);
         return (yc__xfer){b, MARK_META};
     }
@@ -224,7 +224,7 @@ static yc__xfer throw_ontop(uint64_t a, uint64_t b)
  * suspension point, and tail-jump to the resumer, publishing SUSPENDED once
  * off this stack. The resumer's next jump returns the sent value straight to
  * the body; a throw arrives through throw_ontop instead. (With YC_FAST_PATH
- * the switch file's yc__yield does the same with the jump inlined, and
+ * the assembly's yc__yield does the same with the jump inlined, and
  * comes here only when not in a generator.)
  */
 __attribute__((noinline, cold)) static YC_NORETURN void yield_outside(void)
@@ -242,7 +242,7 @@ yc_val GEN_YIELD(yc_val v, const char *file, int line)
     val_store(g->out, v);
     g->yield_file = file;
     g->yield_line = line;
-    g->susp = SUSP_YIELD;
+    g->susp = YC__SUSP_YIELD;
     yc__T.cur = r;
     return yc__coro_jump_v(co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED);
 }
@@ -257,7 +257,7 @@ __attribute__((noinline)) static yc_val suspend_from(yc_gen *g, yc_val v, const 
     val_store(g->out, v);
     g->yield_file = file;
     g->yield_line = line;
-    g->susp = SUSP_FROM;
+    g->susp = YC__SUSP_FROM;
     yc__T.cur = r;
     yc__xfer x = yc__coro_jump_x(&g->co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED, false);
     *exc = NULL;
@@ -427,149 +427,11 @@ static int throw_delegating(yc_gen *g, yc_exc *e, yc_val *out)
     return raise_in_delegator(g, take_err(), out);
 }
 
-/* ---- the biased claim -------------------------------------------------
- *
- * A locked compare-and-swap drains the store buffer, and right after a
- * switch (a dozen stores) that costs more than the rest of the protocol:
- * measured, a round trip takes 16.4 ns with it and 11.4 ns with plain
- * stores (docs/design.md, "The biased claim"). So the x86-64 fast path of
- * the thread that owns a generator's bias (g->owner == &yc__T; the
- * creating thread) claims it with plain stores:
- *
- *   if (owner == me) {
- *       claiming = 1;
- *       if (owner == me && state == S) { state = R; claiming = 0; ... }
- *   }
- *
- * Only the owner ever stores to claiming (another thread's stores there
- * could hide the owner's announce from a revoker).
- * Every other claim is a compare-and-swap, and a thread that is not the
- * owner first takes the bias away for good (unbias): owner = REVOKING;
- * membarrier(); wait while claiming; owner = 0. That is Dekker's
- * handshake made asymmetric: the owner stores claiming then loads owner
- * with no fence between, and membarrier() makes every running thread of
- * the process execute a full barrier, so either the owner sees REVOKING
- * (and takes the compare-and-swap path) or its claiming = 1 is visible to
- * the revoker, which then waits for the plain claim to complete (state R
- * is visible before claiming = 0: x86 stores are ordered) before its own
- * compare-and-swap, which then fails as a second resume must. A bias is
- * never given back, so no thread can read a stale owner of 0.
- *
- * A revocation costs a system call with an interrupt to every CPU running
- * one of our threads (1 us to 40 us measured here), once per generator
- * that changes threads. Past BIAS_REVOCATIONS of them the process stops
- * biasing new generators (a program that moves generators between threads
- * pays the locked claim instead, as every claim did before). Without the
- * membarrier system call (old kernels, seccomp, emulators), and in builds
- * without the assembly fast path, there is no bias at all.
- */
-#if YC_FAST_PATH
-enum { BIAS_UNKNOWN, BIAS_ON, BIAS_OFF, BIAS_FORCED };
-#define BIAS_REVOCATIONS 64
-
-static _Atomic int bias_mode;
-static _Atomic long bias_revocations;
-
-/* BIAS_ON or BIAS_OFF once found out (0 before): whether this process may
- * use membarrier. Two threads may find out at once: both find the same
- * (registering twice is harmless). */
-static _Atomic int bias_probed;
-
-static int bias_probe(void)
-{
-    int p = atomic_load_explicit(&bias_probed, memory_order_acquire);
-    if (YC_LIKELY(p)) return p;
-    /* YC_NO_BIAS=1: no bias, and no membarrier call at all (for a seccomp
-     * filter that kills on system calls it does not know) */
-    const char *off = getenv("YC_NO_BIAS");
-    if (off && *off && strcmp(off, "0") != 0) {
-        p = BIAS_OFF;
-    } else {
-        long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-        p = q >= 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-                    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0
-                ? BIAS_ON
-                : BIAS_OFF;
-    }
-    atomic_store_explicit(&bias_probed, p, memory_order_release);
-    return p;
-}
-
-static int bias_mode_now(void)
-{
-    int m = atomic_load_explicit(&bias_mode, memory_order_relaxed);
-    if (YC_LIKELY(m != BIAS_UNKNOWN)) return m;
-    int unknown = BIAS_UNKNOWN;
-    atomic_compare_exchange_strong(&bias_mode, &unknown, bias_probe());
-    return atomic_load(&bias_mode);
-}
-
-/* The owner a new generator starts with: this thread, or 0 (no bias). */
-static inline uintptr_t bias_owner(void)
-{
-    int m = bias_mode_now();
-    return m == BIAS_ON || m == BIAS_FORCED ? (uintptr_t)&yc__T : 0;
-}
-
-void yc__bias_force(int mode)
-{
-    if (mode != 1 && mode != 2) atomic_store(&bias_probed, 0); /* find out again */
-    int on = bias_probe() == BIAS_ON; /* forcing on needs membarrier registered */
-    atomic_store(&bias_mode, mode == 1 && on ? BIAS_FORCED : mode == 2 ? BIAS_OFF : BIAS_UNKNOWN);
-    atomic_store(&bias_revocations, 0);
-}
-
-int yc__bias_kind(void) { return bias_owner() ? 1 : 2; }
-
-bool yc__bias_available(void) { return bias_probe() == BIAS_ON; }
-
-__attribute__((noinline, cold)) static void unbias_slow(yc_gen *g, uintptr_t o)
-{
-    if (o != YC__OWNER_REVOKING && atomic_compare_exchange_strong(&g->owner, &o, YC__OWNER_REVOKING)) {
-        if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
-            /* registered by bias_probe, so this cannot fail; if it does,
-             * going on could run the generator on two threads at once */
-            fprintf(stderr, "yieldc: membarrier failed (%s) revoking the biased claim of "
-                            "generator '%s'\n", strerror(errno), g->name);
-            abort();
-        }
-        for (unsigned spins = 0; atomic_load_explicit(&g->claiming, memory_order_acquire); spins++) {
-            if (spins < 64) __builtin_ia32_pause();
-            else sched_yield(); /* the owner was preempted mid-claim */
-        }
-        atomic_store_explicit(&g->owner, 0, memory_order_release);
-        if (atomic_fetch_add(&bias_revocations, 1) + 1 >= BIAS_REVOCATIONS) {
-            int on = BIAS_ON;
-            atomic_compare_exchange_strong(&bias_mode, &on, BIAS_OFF);
-        }
-        return;
-    }
-    /* another thread is revoking: its compare-and-swap comes first */
-    while (atomic_load_explicit(&g->owner, memory_order_acquire) != 0) sched_yield();
-}
-
-/* Makes g's state safe to compare-and-swap from this thread: a no-op unless
- * another thread owns g's bias. */
-static inline void unbias(yc_gen *g)
-{
-    uintptr_t o = atomic_load_explicit(&g->owner, memory_order_acquire);
-    if (YC_UNLIKELY(o != 0 && o != (uintptr_t)&yc__T)) unbias_slow(g, o);
-}
-#else
-/* No fast path, no bias: every generator's owner is 0. */
-static inline uintptr_t bias_owner(void) { return 0; }
-static inline void unbias(yc_gen *g) { (void)g; }
-void yc__bias_force(int mode) { (void)mode; }
-int yc__bias_kind(void) { return 2; }
-bool yc__bias_available(void) { return false; }
-#endif
-
-/* The compare-and-swap of every claim in C (a move out of S or C). */
+/* A claim in C: the compare-and-swap of a move out of S or C, after
+ * taking away another thread's bias (claim.h). */
 static inline bool cas_state(yc_gen *g, int *from, int to)
 {
-    unbias(g);
-    return atomic_compare_exchange_strong_explicit(&g->state, from, to, memory_order_acquire,
-                                                   memory_order_relaxed);
+    return yc__claim_cas(g, from, to);
 }
 
 static inline bool claim(yc_gen *g, int *from) { return cas_state(g, from, YC_GEN_RUNNING); }
@@ -605,7 +467,7 @@ __attribute__((noinline)) static int send_cold(yc_gen *g, yc_val v, yc_val *out)
     return send_slow(g, v, out, YC_GEN_SUSPENDED);
 }
 
-/* yc_send and yc_next (with YC_FAST_PATH: what the switch file's yc_send
+/* yc_send and yc_next (with YC_FAST_PATH: what the assembly's yc_send
  * and yc_next fall back to when the fast claim does not apply; they are
  * this code's first branch and claim, with gen_go_from inlined). */
 int GEN_SEND(yc_gen *g, yc_val v, yc_val *out)
@@ -643,7 +505,7 @@ int yc_throw(yc_gen *g, yc_exc *e, yc_val *out)
         switch (s) {
         case YC_GEN_SUSPENDED:
             if (!claim(g, &s)) continue;
-            if (g->susp == SUSP_FROM) return throw_delegating(g, e, out);
+            if (g->susp == YC__SUSP_FROM) return throw_delegating(g, e, out);
             return gen_go_throw(g, e, out);
         case YC_GEN_CREATED:
             /* raised before the first instruction: no try in the body can
@@ -670,7 +532,7 @@ int yc_close(yc_gen *g, yc_val *out)
         switch (s) {
         case YC_GEN_SUSPENDED: {
             if (!claim(g, &s)) continue;
-            if (!g->co.handlers && g->susp == SUSP_YIELD) {
+            if (!g->co.handlers && g->susp == YC__SUSP_YIELD) {
                 /* No try block is open in the body and no subiterator is
                  * delegated to: GeneratorExit raised at the yield could only
                  * propagate straight out, running nothing. So close without
@@ -685,7 +547,7 @@ int yc_close(yc_gen *g, yc_val *out)
              * throw_at replaces that context with the generator's own
              * handled exception if it has one. */
             yc_exc *ge = NULL;
-            if (g->susp == SUSP_FROM && g->yieldfrom->type->close &&
+            if (g->susp == YC__SUSP_FROM && g->yieldfrom->type->close &&
                 g->yieldfrom->type->close(g->yieldfrom, NULL) < 0)
                 ge = take_err();
             if (!ge) {
@@ -772,7 +634,7 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     g->it.type = &gen_iter_type;
     g->magic = YC__GEN_MAGIC;
     atomic_init(&g->state, YC_GEN_CREATED);
-    atomic_init(&g->owner, bias_owner());
+    atomic_init(&g->owner, yc__bias_owner());
     atomic_init(&g->claiming, 0);
     g->flags = flags;
     g->fn = fn;
@@ -783,7 +645,7 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     g->exc_in = NULL;
     g->yield_file = NULL;
     g->yield_line = 0;
-    g->susp = SUSP_YIELD;
+    g->susp = YC__SUSP_YIELD;
     g->yieldfrom = NULL;
     g->stack = st;
     g->name = nm;
@@ -795,6 +657,7 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     g->co.in_throw = false;
     g->co.throwing = false;
     g->co.gen = g;
+    g->co.name = nm;
     yc__coro_init(&g->co, st.map + yc__page_size(), (char *)g, gen_entry, g);
     T->gens++;
     return g;

@@ -18,9 +18,9 @@
 /* ---- compile-time options (all in one place, reported by yc_config) ---- */
 
 /* YC_ASAN, YC_TSAN, and YC_FAST_PATH: whether yc_next, yc_send and
- * yc__yield are the assembly fast paths of the switch file (then src/gen.c
- * defines their C versions as yc__next_slow, yc__send_slow and
- * yc__yield_slow, which the fast paths fall back to). */
+ * yc__yield are the assembly fast paths of src/arch/fast_path_x86_64.S
+ * (then src/gen.c defines their C versions as yc__next_slow,
+ * yc__send_slow and yc__yield_slow, which the fast paths fall back to). */
 #include "arch/fast_path.h"
 #if YC_TSAN
 #  include <signal.h> /* sigset_t in yc__thread */
@@ -120,6 +120,8 @@ typedef struct yc__coro {
     yc_exc *exc_info;           /* exception being handled (borrowed) */
     yc_exc *err;                /* error indicator (owned) */
     struct yc_gen *gen;         /* owning generator, NULL for main */
+    const char *name;           /* the generator's name, for tracebacks (its
+                                   layer sets it: exc.c reads it here) */
     const void *stack_lo;       /* for sanitizers and overflow reports */
     size_t stack_size;
     bool parked;                /* part of a task's chain parked in an await
@@ -174,6 +176,18 @@ YC_HIDDEN extern _Atomic int yc__tsan_sig_handlers;
 #endif
 
 YC_HIDDEN yc__coro *yc__thread_init(void);
+
+/* Hooks that upper layers install when the library is loaded (from an ELF
+ * constructor, so that no call pays a test for them), for the few places
+ * where this layer must act on their objects:
+ *   yc__exc_release (exc.c): drops a reference to an exception, for the
+ *     error indicator of a thread that exits;
+ *   yc__coro_finish (gen.c): ends the running generator g with e, which no
+ *     handler of its coroutine caught (PEP 479 applied); never returns. The
+ *     exception layer calls it for a coroutine that has a generator, which
+ *     only the generator layer makes. */
+YC_HIDDEN extern void (*yc__exc_release)(yc_exc *e);
+YC_HIDDEN extern void (*yc__coro_finish)(struct yc_gen *g, yc_exc *e);
 
 /* The running coroutine of this thread. Do not cache across a switch: a
  * generator may be resumed on another thread. */
@@ -277,8 +291,10 @@ YC_HIDDEN void yc__stack_retain(yc__thread *T, size_t usable, int32_t n);
 YC_HIDDEN void yc__stack_thread_exit(yc__thread *T);
 YC_HIDDEN void yc__overflow_install(void);
 YC_HIDDEN void yc__stats_add_exited(long gens, long tasks);
-/* Live loops (stack.c, for yc_stats_get; tasks are counted per thread). */
+/* Live loops and exceptions (stack.c, for yc_stats_get; counted by the
+ * loop and exception layers; tasks are counted per thread). */
 extern _Atomic long yc__live_loops;
+extern _Atomic long yc__live_excs;
 /* Set by the event loop (yc_loop_new) so that the sources of the
  * pipelines (a lower layer) can wait for a non-blocking descriptor inside
  * a task: waits in the running task until fd is readable. YC_OK when it
@@ -420,18 +436,15 @@ struct yc_gen {
     void *arg;
 };
 
+/* How a suspended generator is suspended (yc_gen.susp). */
+enum { YC__SUSP_YIELD, YC__SUSP_FROM };
+
 #define YC__OWNER_REVOKING ((uintptr_t)1)
-/* Whether generators get the biased claim here (x86-64 fast path and the
- * membarrier system call): for yc_config. */
-YC_HIDDEN bool yc__bias_available(void);
 
 /* Bytes reserved at the top of every stack mapping for the generator's
  * header and name (so all default-size stacks map the same size). */
 #define YC__GEN_HEADER_MAX (((sizeof(struct yc_gen) + 256) + 63) & ~(size_t)63)
 
-/* Ends the running generator g with exception e (PEP 479 applied);
- * never returns. */
-YC_HIDDEN YC_NORETURN void yc__gen_finish_exc(struct yc_gen *g, yc_exc *e);
 YC_HIDDEN const char *yc__coro_name(const yc__coro *co);
 
 #endif

@@ -57,9 +57,10 @@ _Static_assert(YC_STACK_CHUNK_SLOTS >= 1 && YC_STACK_CHUNK_SLOTS <= 64,
                "YC_STACK_CHUNK_SLOTS: a chunk's slots are the bits of one word");
 
 static _Atomic long exited_gens, exited_stacks, exited_chunks, exited_tasks;
-/* Live loops, counted by the loop layer (here so that yc_stats_get reads
- * them without reaching up a layer). */
+/* Live loops and exceptions, counted by the loop and exception layers
+ * (here so that yc_stats_get reads them without reaching up a layer). */
 _Atomic long yc__live_loops;
+_Atomic long yc__live_excs;
 
 void yc__stats_add_exited(long gens, long tasks)
 {
@@ -794,7 +795,6 @@ void yc_stats_get(yc_stats *out)
 {
     if (!out) return;
     yc__thread *T = &yc__T;
-    extern _Atomic long yc__live_excs;
     out->generators = T->gens + atomic_load_explicit(&exited_gens, memory_order_relaxed);
     out->stacks_mapped =
         T->stacks_mapped + atomic_load_explicit(&exited_stacks, memory_order_relaxed);
@@ -833,16 +833,16 @@ static void put_num(char *buf, size_t *n, size_t cap, size_t v)
 static void on_fault(int sig, siginfo_t *si, void *uctx)
 {
     yc__coro *co = yc__T.cur;
-    struct yc_gen *g = co ? co->gen : NULL;
-    if (g) {
+    if (co && co->gen) {
         const char *addr = si->si_addr;
-        const char *guard = g->stack.map;
         size_t page = yc__page_size();
+        /* the guard page is right below the usable stack (yc_gen_new) */
+        const char *guard = (const char *)co->stack_lo - page;
         if (addr >= guard - 64 * 1024 && addr < guard + page) {
             char msg[512];
             size_t n = 0;
             put_str(msg, &n, sizeof msg, "yieldc: stack overflow in generator '");
-            put_str(msg, &n, sizeof msg, g->name);
+            put_str(msg, &n, sizeof msg, co->name);
             put_str(msg, &n, sizeof msg, "' (stack size ");
             put_num(msg, &n, sizeof msg, co->stack_size);
             put_str(msg, &n, sizeof msg,

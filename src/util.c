@@ -1,12 +1,11 @@
 /*
- * Small shared pieces: the allocator hook, status names, values, and the
- * compile-time configuration string.
+ * Small shared pieces: the allocator hook, pointer sets, status names and
+ * values. (yc_config, which reports every layer's options, is config.c.)
  */
 #include "internal.h"
 
 #include <inttypes.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,31 +138,4 @@ bool yc_val_eq(yc_val a, yc_val b)
         return yc_len(a) == yc_len(b) && (yc_len(a) == 0 || memcmp(a.s, b.s, yc_len(a)) == 0);
     }
     return false;
-}
-
-/* ---- configuration ---------------------------------------------------- */
-
-static char config_buf[384];
-static pthread_once_t config_once = PTHREAD_ONCE_INIT;
-
-static void config_init(void)
-{
-    int batch = yc__stack_batch_kind();
-    snprintf(config_buf, sizeof config_buf,
-             "switch=%s fast_path=%d stack_default=%zu stack_pool_max=%d stack_chunk_slots=%d "
-             "stack_chunk_bytes=%zu stack_classes=%d stack_guard=%s stack_batch=%s "
-             "claim=%s asan=%d tsan=%d valgrind=%d",
-             YC_SWITCH_NAME, YC_FAST_PATH, (size_t)YC_STACK_DEFAULT, (int)YC_STACK_POOL_MAX,
-             (int)YC_STACK_CHUNK_SLOTS, (size_t)YC_STACK_CHUNK_BYTES, (int)YC_STACK_CLASSES,
-             yc__stack_guard_kind() == YC__GUARD_REGION ? "region" : "mprotect",
-             batch == YC__BATCH_PIDFD_SELF   ? "pidfd_self"
-             : batch == YC__BATCH_PIDFD_OPEN ? "pidfd_open"
-                                             : "none",
-             yc__bias_available() ? "biased" : "cas", YC_ASAN, YC_TSAN, YC_VALGRIND);
-}
-
-const char *yc_config(void)
-{
-    pthread_once(&config_once, config_init);
-    return config_buf;
 }

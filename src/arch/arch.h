@@ -12,8 +12,9 @@
  * no `ret` follows a switch (a return after a switch is always mispredicted,
  * since the return-stack buffer holds the other stack's addresses).
  *
- * A switch file may also provide the generator's fast paths, with the
- * switch inlined (fast_path.h says where, and what they rely on).
+ * An architecture may also have generator fast paths with the switch
+ * inlined, in a file of their own at the generators' layer (fast_path.h
+ * says where; x86-64's is fast_path_x86_64.S).
  */
 #ifndef YC_ARCH_H
 #define YC_ARCH_H

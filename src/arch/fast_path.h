@@ -1,21 +1,20 @@
 /*
- * The generator fast paths in assembly: what the switch file and src/gen.c
- * must agree on. Preprocessor definitions only, so that the switch file
- * (a .S) can include it as well as the C code.
+ * The generator fast paths in assembly: whether they are built, and the
+ * sanitizer switches that decide it. Preprocessor definitions only, so
+ * that the assembly (a .S) can include it as well as the C code.
  *
- * Where YC_FAST_PATH is 1, the switch file defines the public yc_next,
- * yc_send and yc__yield itself: each does the common case (a live,
+ * Where YC_FAST_PATH is 1, src/arch/fast_path_x86_64.S defines the
+ * public yc_next, yc_send and yc__yield: each does the common case (a live,
  * suspended generator on an initialised thread; a yield inside a
  * generator) with the context switch inlined, and jumps to the C
  * functions of src/gen.c (yc__next_slow, yc__send_slow, yc__yield_slow,
  * the complete protocol) for everything else, before changing anything.
  * The fused code does what the C code does on that path (the same checks,
  * the same stores, the same jump), minus the call into the separate jump
- * function and the marshalling of its six arguments: on the development
- * machines (AMD Zen 3, later Zen 5) each instruction on the round-trip path
- * costs measurably, and these are the ones between the protocol and the
- * switch (docs/design.md, "The fast paths"). Its claim is the biased one
- * (src/gen.c, "the biased claim"): plain stores when this thread owns the
+ * function and the marshalling of its six arguments, which are what stood
+ * between the protocol and the switch on the round trip (docs/design.md,
+ * "The fast paths", has the measurements). Its claim is the biased one
+ * (src/claim.c): plain stores when this thread owns the
  * generator's bias, the compare-and-swap when nobody does, and the C path
  * (which revokes a bias) when another thread does.
  *
@@ -23,9 +22,12 @@
  * builds, whose jumps must be annotated) the C functions carry the public
  * names and this file only supplies YC_ASAN and YC_TSAN.
  *
- * The layout constants are checked against the C structures by static
- * assertions in src/gen.c: a change to struct yc_gen, yc__coro or
- * yc__thread that moves one of these fields fails the build there.
+ * The structure offsets and values the fast paths use are not written
+ * here: src/arch/offsets.c computes them from the C structures, compiled
+ * to assembly at build time, and cmake/offsets.cmake extracts them into
+ * the generated header yc_offsets.h (YC__FP_*), which the assembly
+ * includes; src/gen.c asserts them again against the structures it is
+ * compiled with. A field moved in C moves the assembly with it.
  */
 #ifndef YC_FAST_PATH_H
 #define YC_FAST_PATH_H
@@ -58,30 +60,5 @@
 #else
 #  define YC_FAST_PATH 0
 #endif
-
-/* struct yc_gen (src/internal.h) */
-#define YC__FP_GEN_MAGIC      0x08 /* uint32_t magic */
-#define YC__FP_GEN_STATE      0x0c /* _Atomic int state */
-#define YC__FP_GEN_OWNER      0x10 /* _Atomic uintptr_t owner */
-#define YC__FP_GEN_CLAIMING   0x18 /* _Atomic int claiming */
-#define YC__FP_GEN_FLAGS      0x1c /* uint32_t flags */
-#define YC__FP_GEN_OUT        0x20 /* yc_val *out */
-#define YC__FP_GEN_SCRATCH    0x28 /* yc_val scratch */
-#define YC__FP_GEN_YIELD_FILE 0x50 /* const char *yield_file */
-#define YC__FP_GEN_YIELD_LINE 0x58 /* int yield_line */
-#define YC__FP_GEN_SUSP       0x5c /* int susp */
-#define YC__FP_GEN_CO         0x80 /* yc__coro co */
-/* yc__coro (src/internal.h); its context (the saved stack pointer) is at 0 */
-#define YC__FP_CORO_RESUMER   0x08 /* yc__coro *resumer */
-#define YC__FP_CORO_GEN       0x28 /* struct yc_gen *gen */
-/* yc__thread: cur is at 0 */
-
-/* Values (src/internal.h, src/gen.c and the public header) */
-#define YC__FP_GEN_MAGIC_VAL  0x7963476e /* YC__GEN_MAGIC */
-#define YC__FP_RUNNING        1          /* YC_GEN_RUNNING */
-#define YC__FP_SUSPENDED      2          /* YC_GEN_SUSPENDED */
-#define YC__FP_YIELD          1          /* YC_YIELD */
-#define YC__FP_SUSP_YIELD     0          /* SUSP_YIELD (src/gen.c) */
-#define YC__FP_SHARE_FPENV    1          /* YC_GEN_SHARE_FPENV */
 
 #endif

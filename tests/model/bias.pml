@@ -1,10 +1,11 @@
 /*
- * A model of the biased claim (src/gen.c, "the biased claim";
- * docs/design.md) for the Spin model checker: the owner thread's plain
- * claim on x86-64's memory model (TSO: its stores wait in a FIFO store
- * buffer, its loads see its own latest buffered store or else memory), two
- * other threads that revoke the bias and claim with compare-and-swap,
- * and the generator body with its yield. Spin explores every interleaving
+ * A model of the biased claim (src/claim.c, the owner's side in
+ * src/arch/fast_path_x86_64.S; docs/design.md) for the Spin model
+ * checker: the owner thread's plain claim on x86-64's memory model (TSO:
+ * its stores wait in a FIFO store buffer, its loads see its own latest
+ * buffered store or else memory), two other threads that revoke the bias
+ * and claim with compare-and-swap, and the generator body with its yield.
+ * Spin explores every interleaving
  * and every moment at which the owner's buffered stores reach memory.
  *
  *   spin -a bias.pml && cc -O2 -o pan pan.c && ./pan -m100000
@@ -120,7 +121,7 @@ proctype owner() {
     byte i, ow, st, k;
     bool ok, found;
     for (i : 1 .. STEPS) {
-        /* the fast path (src/arch/switch_x86_64_sysv_elf.S, RESUME_CLAIM),
+        /* the fast path (src/arch/fast_path_x86_64.S, RESUME_CLAIM),
          * past its first check that the bias is ours (it is, until revoked:
          * a revoked owner goes to the else branch below either way) */
         o_store(A_CLAIMING, 1);
