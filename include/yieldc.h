@@ -879,6 +879,12 @@ YC__TEST_HOOK void yc__bias_force(int mode);
 YC__TEST_HOOK void yc__io_fault(int op, long count, int err, size_t short_to);
 YC__TEST_HOOK long yc__io_fault_calls(int op);
 YC__TEST_HOOK void yc__io_fault_reset(void);
+/* Test hook: the probe that chooses the I/O backend (docs/io.md) sees the
+ * ring's setup fail with errno err (EPERM as under seccomp or
+ * kernel.io_uring_disabled, ENOSYS as on an old kernel), as if the kernel
+ * refused it; 0 restores the real setup. The choice is made again at the
+ * next loop (yc_config() keeps what it said first). */
+YC__TEST_HOOK void yc__io_uring_refuse(int err);
 /* Test hook: how long yc_stream_serve waits before accepting again after
  * accept ran out of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM); < 0
  * restores the default (1 second, asyncio's ACCEPT_RETRY_DELAY). */

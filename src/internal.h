@@ -412,6 +412,10 @@ struct yc_gen {
 /* Whether generators get the biased claim here (x86-64 fast path and the
  * membarrier system call): for yc_config. */
 YC_HIDDEN bool yc__bias_available(void);
+/* yc_config's I/O part (io_uring.c): "io=io_uring", or "io=epoll
+ * io_uring=WHY" (built, not-built, refused:ERR, a missing feature,
+ * unknown-YC_IO_BACKEND). */
+YC_HIDDEN void yc__io_backend_describe(char *buf, size_t size);
 
 /* Bytes reserved at the top of every stack mapping for the generator's
  * header and name (so all default-size stacks map the same size). */

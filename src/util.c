@@ -143,7 +143,7 @@ bool yc_val_eq(yc_val a, yc_val b)
 
 /* ---- configuration ---------------------------------------------------- */
 
-static char config_buf[384];
+static char config_buf[512];
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 
 static void config_init(void)
@@ -160,6 +160,9 @@ static void config_init(void)
              : batch == YC__BATCH_PIDFD_OPEN ? "pidfd_open"
                                              : "none",
              yc__bias_available() ? "biased" : "cas", YC_ASAN, YC_TSAN, YC_VALGRIND);
+    size_t len = strlen(config_buf);
+    config_buf[len++] = ' ';
+    yc__io_backend_describe(config_buf + len, sizeof config_buf - len);
 }
 
 const char *yc_config(void)

@@ -158,6 +158,15 @@ YC_API int yc_io_local_port(int fd);
  * not open); fd is closed either way unless it was not open. */
 YC_API int yc_io_close(int fd);
 
+/* The I/O backend of loop: "io_uring" or "epoll" (a static string, never
+ * freed). A loop uses io_uring when the environment variable
+ * YC_IO_BACKEND=io_uring was set when the process first chose (its first
+ * loop or yc_config()), the kernel allowed a ring then, and it allowed
+ * this loop's own; else epoll (yc_config() says why, docs/io.md). NULL
+ * with TypeError "yc_loop_io_backend: not a live event loop" for NULL or
+ * a freed loop. */
+YC_API const char *yc_loop_io_backend(const yc_loop *loop);
+
 /* ======================================================================
  * Streams: asyncio's StreamReader and StreamWriter over one descriptor
  * ==================================================================== */
