@@ -93,6 +93,7 @@ typedef struct yc__uop {
     yc_task *fut; /* completed with None at the completion, if still pending */
     int res;      /* the completion's result (>= 0, or -errno)            */
     bool done;
+    const struct yc__ureq *req; /* what was asked (alive while in flight) */
 } yc__uop;
 
 enum { YC__UR_POLL, YC__UR_READ, YC__UR_READV, YC__UR_WRITE, YC__UR_SEND, YC__UR_SENDMSG,

@@ -73,7 +73,57 @@ static void set_why(const char *what, int err)
 }
 
 #ifdef YC_HAVE_LIBURING
+#include <dlfcn.h>
 #include <liburing.h>
+
+/*
+ * liburing's functions (not its inline ones, which only touch the ring's
+ * memory) are looked up in liburing.so.2 when the probe runs, rather than
+ * linked: no program that links yieldc needs -luring, and one running
+ * where the library is not installed uses epoll (io_uring=not-installed).
+ * The header is what the build needs.
+ */
+static struct {
+    int (*queue_init)(unsigned entries, struct io_uring *ring, unsigned flags);
+    void (*queue_exit)(struct io_uring *ring);
+    struct io_uring_probe *(*get_probe_ring)(struct io_uring *ring);
+    void (*free_probe)(struct io_uring_probe *probe);
+    int (*submit)(struct io_uring *ring);
+    int (*submit_and_wait)(struct io_uring *ring, unsigned wait_nr);
+    int (*submit_and_wait_timeout)(struct io_uring *ring, struct io_uring_cqe **cqe,
+                                   unsigned wait_nr, struct __kernel_timespec *ts,
+                                   sigset_t *sigmask);
+    int (*get_cqe)(struct io_uring *ring, struct io_uring_cqe **cqe, unsigned submit,
+                   unsigned wait_nr, sigset_t *sigmask);
+} lu;
+
+/* Fills lu once (never unloaded). 0, or -1 when liburing is not there. */
+static int load_liburing(void)
+{
+    static int loaded; /* 1 done, -1 failed; under probe_mu */
+    if (loaded) return loaded > 0 ? 0 : -1;
+    loaded = -1;
+    void *h = dlopen("liburing.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (!h) return -1;
+#define SYM(field, name) (*(void **)&lu.field = dlsym(h, name))
+    if (!SYM(queue_init, "io_uring_queue_init") || !SYM(queue_exit, "io_uring_queue_exit") ||
+        !SYM(get_probe_ring, "io_uring_get_probe_ring") ||
+        !SYM(free_probe, "io_uring_free_probe") || !SYM(submit, "io_uring_submit") ||
+        !SYM(submit_and_wait, "io_uring_submit_and_wait") ||
+        !SYM(submit_and_wait_timeout, "io_uring_submit_and_wait_timeout") ||
+        !SYM(get_cqe, "__io_uring_get_cqe"))
+        return -1;
+#undef SYM
+    loaded = 1;
+    return 0;
+}
+
+#if YC_VALGRIND && __has_include(<valgrind/memcheck.h>)
+#  include <valgrind/memcheck.h>
+#  define DEFINED(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
+#else
+#  define DEFINED(p, n) ((void)(p), (void)(n))
+#endif
 
 enum { URING_ENTRIES = 256 };
 #define MAX_RW 0x7ffff000u /* the most one read(2) or write(2) moves on Linux */
@@ -84,8 +134,12 @@ enum { URING_ENTRIES = 256 };
  * operations below present. 0, or sets probe_why. */
 static int probe_ring(void)
 {
+    if (load_liburing() < 0) {
+        set_why("not-installed", 0);
+        return -1;
+    }
     struct io_uring ring;
-    int rc = refuse_err ? -refuse_err : io_uring_queue_init(4, &ring, 0);
+    int rc = refuse_err ? -refuse_err : lu.queue_init(4, &ring, 0);
     if (rc < 0) {
         set_why("refused", -rc);
         return -1;
@@ -97,12 +151,12 @@ static int probe_ring(void)
     const char *miss = NULL;
     if (!(ring.features & IORING_FEAT_EXT_ARG)) miss = "no-ext-arg";
     else if (!(ring.features & IORING_FEAT_NODROP)) miss = "no-nodrop";
-    struct io_uring_probe *p = miss ? NULL : io_uring_get_probe_ring(&ring);
+    struct io_uring_probe *p = miss ? NULL : lu.get_probe_ring(&ring);
     if (!miss && !p) miss = "no-probe";
     for (size_t i = 0; p && !miss && i < sizeof ops / sizeof ops[0]; i++)
         if (!io_uring_opcode_supported(p, ops[i])) miss = "missing-op";
-    if (p) io_uring_free_probe(p);
-    io_uring_queue_exit(&ring);
+    if (p) lu.free_probe(p);
+    lu.queue_exit(&ring);
     if (miss) {
         set_why(miss, 0);
         return -1;
@@ -172,12 +226,34 @@ void yc__uring_loop_init(yc_loop *L)
     if (yc__io_backend() != YC__IO_URING) return;
     struct io_uring *ring = yc__malloc(sizeof *ring);
     if (!ring) return; /* epoll it is */
-    if (io_uring_queue_init(URING_ENTRIES, ring, 0) < 0) {
+    if (lu.queue_init(URING_ENTRIES, ring, 0) < 0) {
         yc__free(ring);
         return;
     }
     L->ring = ring;
     arm_efd(L);
+}
+
+/* Memcheck does not see the kernel write through the ring: what a
+ * completed request of op filled in is marked defined (nothing otherwise). */
+static void kernel_wrote(const yc__uop *op)
+{
+    const yc__ureq *r = op->req;
+    if (op->res <= 0 || !r) return;
+    if (r->op == YC__UR_READ) DEFINED(r->buf, (size_t)op->res);
+    if (r->op == YC__UR_READV) {
+        size_t left = (size_t)op->res;
+        for (int i = 0; i < r->iovcnt && left; i++) {
+            size_t k = r->iov[i].iov_len < left ? r->iov[i].iov_len : left;
+            DEFINED(r->iov[i].iov_base, k);
+            left -= k;
+        }
+    }
+    if (r->op == YC__UR_ACCEPT && r->addr && r->addrlen) {
+        DEFINED(r->addrlen, sizeof *r->addrlen);
+        size_t n = *r->addrlen; /* the address's length: cut to the buffer */
+        DEFINED(r->addr, n < sizeof(struct sockaddr_storage) ? n : sizeof(struct sockaddr_storage));
+    }
 }
 
 /* The completion c: what its user_data says. */
@@ -197,6 +273,7 @@ static void dispatch(yc_loop *L, const struct io_uring_cqe *c)
     L->ring_inflight--;
     op->res = c->res;
     op->done = true;
+    kernel_wrote(op);
     yc_task *f = op->fut;
     if (f && f->state == FUT_PENDING) yc__fut_set_result(f, YC_NONE);
 }
@@ -219,13 +296,13 @@ static struct io_uring_sqe *get_sqe(yc_loop *L)
 {
     struct io_uring_sqe *q = io_uring_get_sqe(L->ring);
     if (q) return q;
-    io_uring_submit(L->ring); /* the queue is full: send it and go on */
+    lu.submit(L->ring); /* the queue is full: send it and go on */
     return io_uring_get_sqe(L->ring);
 }
 
 void yc__uring_flush(yc_loop *L)
 {
-    if (io_uring_sq_ready(L->ring)) io_uring_submit(L->ring);
+    if (io_uring_sq_ready(L->ring)) lu.submit(L->ring);
 }
 
 void yc__uring_wait(yc_loop *L, int64_t timeout)
@@ -235,11 +312,11 @@ void yc__uring_wait(yc_loop *L, int64_t timeout)
     if (timeout == 0) {
         yc__uring_flush(L);
     } else if (timeout < 0) {
-        io_uring_submit_and_wait(ring, 1);
+        lu.submit_and_wait(ring, 1);
     } else {
         struct __kernel_timespec ts = {.tv_sec = timeout / 1000000000,
                                        .tv_nsec = timeout % 1000000000};
-        io_uring_submit_and_wait_timeout(ring, &c, 1, &ts, NULL);
+        lu.submit_and_wait_timeout(ring, &c, 1, &ts, NULL);
     }
     reap(L);
 }
@@ -256,13 +333,13 @@ static void cancel_data(yc_loop *L, uint64_t d)
 void yc__uring_cancel(yc_loop *L, yc__uop *op)
 {
     cancel_data(L, (uint64_t)(uintptr_t)op);
-    io_uring_submit(L->ring);
+    lu.submit(L->ring);
 }
 
 void yc__uring_cancel_wpoll(yc_loop *L, uint64_t data)
 {
     cancel_data(L, data | URING_WPOLL);
-    io_uring_submit(L->ring);
+    lu.submit(L->ring);
 }
 
 /*
@@ -276,7 +353,7 @@ void yc__uring_cancel_reap(yc_loop *L, yc__uop *op)
     yc__uring_cancel(L, op);
     while (!op->done) {
         struct io_uring_cqe *c;
-        int rc = io_uring_wait_cqe(L->ring, &c);
+        int rc = lu.get_cqe(L->ring, &c, 0, 1, NULL); /* io_uring_wait_cqe */
         if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -ETIME) {
             /* the ring itself failed (never seen): op's memory, on a
              * stack about to unwind, could still be written by the
@@ -320,6 +397,7 @@ int yc__uring_start(yc_loop *L, yc__uop *op, const yc__ureq *r)
     case YC__UR_CLOSE: io_uring_prep_close(q, r->fd); break;
     default: return -1;
     }
+    op->req = r;
     op_start(L, q, op);
     return 0;
 }
@@ -359,7 +437,7 @@ void yc__uring_wpoll(yc_loop *L, uint64_t data, int fd)
 void yc__uring_loop_free(yc_loop *L)
 {
     if (!L->ring) return;
-    io_uring_queue_exit(L->ring);
+    lu.queue_exit(L->ring);
     yc__free(L->ring);
     L->ring = NULL;
 }
