@@ -282,9 +282,9 @@ static int fd_park(yc_task *t, yc__fd *r, int dir, const yc__ureq *q, int *res)
     yc_task *f = yc__task_waiter(t);
     if (!f) return YC_ENOMEM;
     yc__uop op = {.fut = f, .res = -ECANCELED};
+    yc__ureq poll = {.op = YC__UR_POLL, .fd = fd, /* op.req: alive until reaped */
+                     .events = dir == RD ? POLLIN | POLLRDHUP : POLLOUT};
     if (L->ring) {
-        yc__ureq poll = {.op = YC__UR_POLL, .fd = fd,
-                         .events = dir == RD ? POLLIN | POLLRDHUP : POLLOUT};
         if (yc__uring_start(L, &op, q ? q : &poll) < 0) {
             yc_task_unref(f);
             return no_memory();
