@@ -233,6 +233,45 @@ TEST(a_read_that_times_out_is_cancelled_in_the_ring)
     CHECK_LOG_IS("timed out|written after the timeout: 0, unread: 2");
 }
 
+/* A loop closed while a task's read is in the ring: the task is destroyed
+ * (GeneratorExit where it waits), which cancels and reaps the read before
+ * its stack goes; the peer's bytes stay queued. */
+static yc_val parked_reader(void *arg)
+{
+    (void)arg;
+    char buf[32];
+    yc_io_read(sv[1], buf, sizeof buf);
+    return YC_NONE;
+}
+
+static yc_val a_few_turns(void *arg)
+{
+    (void)arg;
+    turns(5);
+    return YC_NONE;
+}
+
+TEST(a_loop_closed_with_a_read_in_the_ring_reaps_it)
+{
+    if (!ring_here()) return;
+    int before = count_fds();
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+    yc_loop *L = yc_loop_new(NULL);
+    yc_task *r = yc_loop_spawn(L, parked_reader, NULL, NULL);
+    yc_task *w = yc_loop_spawn(L, a_few_turns, NULL, NULL);
+    CHECK_ST(yc_loop_run_until_complete(L, w, NULL), YC_OK);
+    CHECK(!yc_task_done(r));
+    CHECK_ST(yc_loop_close(L), YC_OK); /* reports the pending task on stderr */
+    CHECK_EQ_INT((int)write(sv[0], "zz", 2), 2);
+    CHECK_EQ_INT(unread(sv[1]), 2);
+    yc_task_unref(r);
+    yc_task_unref(w);
+    CHECK_ST(yc_loop_free(L), YC_OK);
+    close(sv[0]);
+    close(sv[1]);
+    CHECK_EQ_INT(count_fds(), before);
+}
+
 /* ---- close while the ring holds the descriptor ------------------------------- */
 
 static yc_val reader_told(void *arg)

@@ -34,7 +34,8 @@
  * as long as the disk takes).
  *
  * The loop keeps a record of each descriptor it has seen, registered with
- * epoll once. A descriptor the loop has seen must be closed with
+ * epoll once (with the io_uring backend, YC_IO_BACKEND=io_uring, the
+ * operation that would block goes to the loop's ring instead: docs/io.md). A descriptor the loop has seen must be closed with
  * yc_io_close (not close(2)) while its loop lives: a number closed behind
  * the loop's back and reused by a new descriptor would keep the old
  * registration, and a task would wait on it for ever. Descriptors made by
