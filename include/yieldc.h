@@ -775,8 +775,9 @@ YC_API void yc_stack_pool_trim(void);
  * process_madvise on ourselves; none: one madvise per range), and whether
  * generators get the biased claim
  * (biased: the x86-64 fast path with the membarrier system call; cas
- * otherwise, or with the environment variable YC_NO_BIAS=1). Static
- * string. */
+ * otherwise, or with the environment variable YC_NO_BIAS=1), and the
+ * event loop's I/O backend (io=io_uring, or io=epoll io_uring=WHY:
+ * docs/io.md, "Backends"). Static string. */
 YC_API const char *yc_config(void);
 
 #ifndef YC_STACK_DEFAULT
