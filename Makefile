@@ -13,6 +13,12 @@
 #
 # The test matrix, in order; it stops at the first configuration that fails:
 #   gcc-O2        gcc, RelWithDebInfo (-O2), assembly switch
+#   io-uring      the I/O, loop, stream, file, subprocess and example server
+#                 tests of gcc-O2 again with YC_IO_BACKEND=io_uring. make
+#                 test first installs liburing-dev when missing
+#                 (tests/io_uring-tools.sh); prints "SKIPPED io_uring: <why>"
+#                 and does not fail when it cannot, or when the kernel
+#                 refuses rings (yc_config() says why)
 #   gcc-ucontext  gcc, RelWithDebInfo, -DYC_SWITCH=ucontext
 #   clang-O0      clang, -O0        (skipped when clang is not installed)
 #   clang-O3      clang, -O3        (skipped when clang is not installed)
@@ -70,10 +76,10 @@ VALGRIND_TIMEOUT ?= 1200
 HAVE_CLANG := $(shell command -v $(CLANG) >/dev/null 2>&1 && echo yes)
 HAVE_VALGRIND := $(shell command -v $(VALGRIND) >/dev/null 2>&1 && echo yes)
 
-MATRIX := test-gcc-O2 test-gcc-ucontext test-clang-O0 test-clang-O3 test-asan-ubsan test-tsan test-valgrind \
+MATRIX := test-gcc-O2 test-io-uring test-gcc-ucontext test-clang-O0 test-clang-O3 test-asan-ubsan test-tsan test-valgrind \
           test-packaging test-gdb test-model test-aarch64
 
-.PHONY: all release demo test test-matrix $(MATRIX) test-aarch64-legs bench bench-loop bench-dense bench-load fuzz clean
+.PHONY: all release demo test test-matrix $(MATRIX) test-aarch64-legs test-io-uring-leg test-io-uring-ctest bench bench-loop bench-dense bench-load fuzz clean
 .NOTPARALLEL:
 
 all: release
@@ -163,6 +169,7 @@ endef
 # is the only one of the form "N passed, M failed" outside test output.
 test:
 	@mkdir -p $(B) && rm -f $(COUNTS) && touch $(COUNTS)
+	@bash tests/io_uring-tools.sh $(B)/io_uring-tools.log > $(B)/io_uring-tools.why || true
 	@$(MAKE) --no-print-directory test-matrix; rc=$$?; \
 	    echo; echo "==> summary"; \
 	    awk '{ printf "  %-14s %4d of %d ok%s\n", $$1, $$2, $$2 + $$3, ($$4 ? "  (" $$4 ")" : "") }' $(COUNTS); \
@@ -174,6 +181,32 @@ test-matrix: $(MATRIX)
 test-gcc-O2:
 	$(call build,gcc-O2,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=asm $(LOOPDIFF_CACHE))
 	$(call ctest,gcc-O2,)
+
+# The io_uring leg (docs/io.md, "Backends"): the tests of IO_URING_TESTS
+# in gcc-O2's build (through the link $(B)/io-uring) with
+# YC_IO_BACKEND=io_uring, once test_io_uring --config shows that loops get
+# a ring here.
+IO_URING_TESTS := ^(test_io|test_stream|test_loop|test_files|test_subprocess|test_signals|test_threadpool|example_(echo_server|chat_server|http_hello|fetch_many)$$)
+test-io-uring:
+	@mkdir -p $(B)
+	@echo; echo "==> [io-uring] liburing-dev (tests/io_uring-tools.sh)"
+	@if why=$$(bash tests/io_uring-tools.sh $(B)/io_uring-tools.log); then \
+	    $(MAKE) --no-print-directory test-io-uring-leg; \
+	else \
+	    echo "==> SKIPPED io_uring: $$why"; echo "io-uring 0 0 skipped" >> $(COUNTS); \
+	fi
+
+test-io-uring-leg:
+	$(call build,gcc-O2,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=asm)
+	@ln -sfn gcc-O2 $(B)/io-uring
+	@cfg=$$(YC_IO_BACKEND=io_uring $(B)/gcc-O2/tests/test_io_uring --config | grep -o ' io=.*'); \
+	    case "$$cfg" in *io=io_uring*) ;; \
+	    *) echo "==> SKIPPED io_uring: loops get no ring here:$$cfg"; \
+	       echo "io-uring 0 0 skipped" >> $(COUNTS); exit 0;; esac; \
+	    $(MAKE) --no-print-directory test-io-uring-ctest
+
+test-io-uring-ctest:
+	$(call ctest,io-uring,YC_IO_BACKEND=io_uring YC_TEST_RING_EXPECTED=1,-R "$(IO_URING_TESTS)")
 
 # The full random differential test (20000 + 5000 scenarios per oracle, and
 # 20000 loop scenarios) runs in gcc-O2 and asan-ubsan; the other

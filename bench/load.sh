@@ -9,6 +9,9 @@
 # with keep-alive:
 #   yieldc        bench/load_yieldc.c (yc_stream_serve, readline/readuntil,
 #                 write + drain) on the Release library
+#   yieldc-uring  the same program with YC_IO_BACKEND=io_uring (skipped
+#                 with the reason when the library has no io_uring backend
+#                 or the kernel refuses rings)
 #   libuv         bench/load_libuv.c, callbacks (Debian libuv1-dev)
 #   asyncio-3.11  bench/load_asyncio.py on /usr/bin/python3 (streams)
 #   uvloop        the same with uvloop (Debian python3-uvloop)
@@ -85,6 +88,14 @@ load_build() {
         cat "$OUT/load-build.log" >&2
         die "load_yieldc does not build"
     fi
+    # yieldc-uring: the same server on the io_uring backend (docs/io.md)
+    local io
+    io=$(YC_IO_BACKEND=io_uring "$OUT/load_yieldc" config)
+    if [[ $io == *"io=io_uring"* ]]; then
+        LOAD_SYSTEMS+=(yieldc-uring)
+    else
+        note "SKIP yieldc-uring: YC_IO_BACKEND=io_uring gives${io#*io=epoll}"
+    fi
     if [ "$HAVE_LIBUV" = 1 ]; then
         if gcc -O2 -std=gnu11 -Wall -Wextra "$BENCH/load_libuv.c" -luv -o "$OUT/load_libuv" \
             2>>"$OUT/load-build.log"; then
@@ -110,6 +121,7 @@ load_server_cmd() {
     taskset -c "$LOAD_SERVER_CPU" true 2>/dev/null && pin=(taskset -c "$LOAD_SERVER_CPU")
     case $1 in
     yieldc) SCMD=("${pin[@]}" "$OUT/load_yieldc" "$2" "$3") ;;
+    yieldc-uring) SCMD=(env YC_IO_BACKEND=io_uring "${pin[@]}" "$OUT/load_yieldc" "$2" "$3") ;;
     libuv) SCMD=("${pin[@]}" "$OUT/load_libuv" "$2" "$3") ;;
     asyncio-3.11) SCMD=("${pin[@]}" /usr/bin/python3 "$BENCH/load_asyncio.py" "$2" "$3") ;;
     uvloop) SCMD=("${pin[@]}" /usr/bin/python3 "$BENCH/load_asyncio.py" "$2" "$3" --uvloop) ;;

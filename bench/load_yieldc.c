@@ -13,6 +13,8 @@
  *                             reads never wait); prints the timers'
  *                             lateness (p50, p99, max in ms, and how many
  *                             timers fired) as one tab-separated line
+ *   load_yieldc config        prints yc_config() (load.sh checks that
+ *                             YC_IO_BACKEND=io_uring gets a ring)
  *
  * The servers listen on 127.0.0.1:PORT, print "ready" on stdout once
  * listening, and stop cleanly on SIGINT (yc_loop_run cancels the main
@@ -292,6 +294,10 @@ static int starve(void)
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "config") == 0) {
+        puts(yc_config());
+        return 0;
+    }
     if (argc == 3 && strcmp(argv[1], "starve") == 0) {
         seconds = atof(argv[2]);
         if (!(seconds > 0 && seconds <= 600)) {
@@ -301,7 +307,7 @@ int main(int argc, char **argv)
         return starve();
     }
     if (argc != 3 || (strcmp(argv[1], "ping") != 0 && strcmp(argv[1], "http") != 0)) {
-        fprintf(stderr, "usage: load_yieldc ping|http PORT | starve SECONDS\n");
+        fprintf(stderr, "usage: load_yieldc ping|http PORT | starve SECONDS | config\n");
         return 2;
     }
     port = atoi(argv[2]);

@@ -775,8 +775,9 @@ YC_API void yc_stack_pool_trim(void);
  * process_madvise on ourselves; none: one madvise per range), and whether
  * generators get the biased claim
  * (biased: the x86-64 fast path with the membarrier system call; cas
- * otherwise, or with the environment variable YC_NO_BIAS=1). Static
- * string. */
+ * otherwise, or with the environment variable YC_NO_BIAS=1), and the
+ * event loop's I/O backend (io=io_uring, or io=epoll io_uring=WHY:
+ * docs/io.md, "Backends"). Static string. */
 YC_API const char *yc_config(void);
 
 #ifndef YC_STACK_DEFAULT
@@ -879,6 +880,12 @@ YC__TEST_HOOK void yc__bias_force(int mode);
 YC__TEST_HOOK void yc__io_fault(int op, long count, int err, size_t short_to);
 YC__TEST_HOOK long yc__io_fault_calls(int op);
 YC__TEST_HOOK void yc__io_fault_reset(void);
+/* Test hook: the probe that chooses the I/O backend (docs/io.md) sees the
+ * ring's setup fail with errno err (EPERM as under seccomp or
+ * kernel.io_uring_disabled, ENOSYS as on an old kernel), as if the kernel
+ * refused it; 0 restores the real setup. The choice is made again at the
+ * next loop (yc_config() keeps what it said first). */
+YC__TEST_HOOK void yc__io_uring_refuse(int err);
 /* Test hook: how long yc_stream_serve waits before accepting again after
  * accept ran out of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM); < 0
  * restores the default (1 second, asyncio's ACCEPT_RETRY_DELAY). */

@@ -1,17 +1,18 @@
 /*
- * yc_config(): the compile-time options and the run-time probes of the
- * layers up to the generators' (the switch, stacks, the claim), as one
- * string computed once. It sits at the generators' layer because it reports
- * on theirs: the layers below it cannot call up to ask (docs/design.md,
- * "Layers").
+ * yc_config(): the compile-time options and the run-time probes of every
+ * layer (the switch, stacks, the claim, the I/O backend), as one string
+ * computed once. It sits at the top layer because it reports on all of
+ * them: the layers below cannot call up to ask (docs/design.md, "Layers").
  */
 #include "internal.h"
 #include "claim.h"
+#include "io.h"
 
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
-static char config_buf[384];
+static char config_buf[512];
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 
 static void config_init(void)
@@ -28,6 +29,9 @@ static void config_init(void)
              : batch == YC__BATCH_PIDFD_OPEN ? "pidfd_open"
                                              : "none",
              yc__bias_available() ? "biased" : "cas", YC_ASAN, YC_TSAN, YC_VALGRIND);
+    size_t len = strlen(config_buf);
+    config_buf[len++] = ' ';
+    yc__io_backend_describe(config_buf + len, sizeof config_buf - len);
 }
 
 const char *yc_config(void)

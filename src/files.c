@@ -7,8 +7,15 @@
  *
  * Every call waits out cancellation (yc__job_run's default): the buffers
  * are the caller's, usually on the task's stack.
+ *
+ * With the io_uring backend (io.h) the calls go to the loop's ring
+ * instead, and a cancelled one is cancelled in the ring and reaped before
+ * CancelledError is raised (a call already running in the kernel is
+ * waited for). fstat runs on the loop's thread (it reads the inode, which
+ * an open descriptor holds in memory).
  */
 #define _GNU_SOURCE
+#include "io.h"
 #include "threadpool.h"
 
 #include <errno.h>
@@ -96,12 +103,55 @@ int yc__os_error(int err, const char *path)
     return YC_RAISE;
 }
 
+/* The call of j through the loop's ring in running task t: its result,
+ * or -1 with the exception pending (raised by the caller). A write goes
+ * on until every byte is written, as write_all does, unless the task is
+ * cancelled between two parts. */
+static ssize_t ring_call(yc_task *t, const file_job *j, struct stat *st_out)
+{
+    if (j->op == OP_FSTAT) {
+        if (fstat(j->fd, st_out) == 0) return 0;
+        return yc__os_error(errno, NULL);
+    }
+    static const int ops[] = {[OP_OPEN] = YC__UR_OPEN,   [OP_READ] = YC__UR_READ,
+                              [OP_WRITE] = YC__UR_WRITE, [OP_PREAD] = YC__UR_READ,
+                              [OP_PWRITE] = YC__UR_WRITE, [OP_CLOSE] = YC__UR_CLOSE};
+    bool positioned = j->op == OP_PREAD || j->op == OP_PWRITE;
+    bool writing = j->op == OP_WRITE || j->op == OP_PWRITE;
+    yc__ureq q = {.op = ops[j->op], .fd = j->fd, .path = j->path, .flags = j->flags,
+                  .mode = j->mode};
+    size_t done = 0;
+    for (;;) {
+        q.buf = (char *)j->buf + done;
+        q.n = j->n - done;
+        q.off = positioned ? j->off + (int64_t)done : -1;
+        int res;
+        if (yc__uring_call(t, &q, &res) < 0) {
+            if (q.op == YC__UR_OPEN && res >= 0) close(res); /* nobody will receive it */
+            return -1;
+        }
+        if (res == -EINTR && q.op != YC__UR_CLOSE) continue;
+        if (res < 0) {
+            if (q.op == YC__UR_CLOSE && res == -EINTR) return 0; /* the fd is gone */
+            return yc__os_error(-res, q.op == YC__UR_OPEN ? j->path : NULL);
+        }
+        if (!writing) return res;
+        done += (size_t)res;
+        if (done >= j->n || res == 0) return (ssize_t)done;
+    }
+}
+
 /* Runs the call described by *tmpl on the pool in the running task and
  * returns its result; raises its OSError (with path when given), or what
  * the wait raised. *st_out gets fstat's result. */
 static ssize_t file_call(const char *what, const file_job *tmpl, struct stat *st_out)
 {
     yc_task *t = yc__job_task(what, __FILE__, __LINE__);
+    if (t->loop->ring) {
+        ssize_t r = ring_call(t, tmpl, st_out);
+        if (r < 0) yc__job_raise(__FILE__, __LINE__);
+        return r;
+    }
     file_job *j = yc__job_new(sizeof *j, file_work, file_discard);
     if (!j) yc__job_raise(__FILE__, __LINE__);
     yc__job base = j->job;

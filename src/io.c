@@ -128,6 +128,9 @@ static void wake(yc_loop *L, yc_task **slot, yc_exc *e)
     yc_task_unref(f);
 }
 
+/* The data epoll (or the ring's writer poll) carries for r. */
+static uint64_t rec_data(const yc__fd *r) { return (uint64_t)r->gen << 32 | (uint32_t)r->fd; }
+
 void yc__io_event(yc_loop *L, uint64_t data, uint32_t events)
 {
     yc__fd *r = fd_lookup(L, (int)(uint32_t)data);
@@ -146,7 +149,13 @@ static void fd_forget(yc_loop *L, yc__fd *r)
 {
     wake(L, &r->rd, r->rd ? yc_exc_new_errno(&yc_OSError, EBADF, NULL) : NULL);
     wake(L, &r->wr, r->wr ? yc_exc_new_errno(&yc_OSError, EBADF, NULL) : NULL);
-    if (r->kind == FDK_POLLED) epoll_ctl(L->epfd, EPOLL_CTL_DEL, r->fd, NULL);
+    if (L->ring) { /* what holds the file in the ring lets it go before close */
+        if (r->rop) yc__uring_cancel(L, r->rop);
+        if (r->wop) yc__uring_cancel(L, r->wop);
+        if (r->wpoll) yc__uring_cancel_wpoll(L, rec_data(r));
+    } else if (r->kind == FDK_POLLED) {
+        epoll_ctl(L->epfd, EPOLL_CTL_DEL, r->fd, NULL);
+    }
     L->fds[r->fd] = NULL;
     yc__free(r);
 }
@@ -171,6 +180,7 @@ void yc__io_free(yc_loop *L)
     yc__free(L->fds);
     L->fds = NULL;
     L->nfds = 0;
+    yc__uring_loop_free(L);
 }
 
 /* Room in L->fds for fd. YC_OK or MemoryError. */
@@ -222,7 +232,7 @@ static yc__fd *fd_record(yc_loop *L, int fd)
     r->kind = file ? FDK_FILE : FDK_POLLED;
     if (++L->fd_gen == 0) L->fd_gen = 1; /* 0 would be the eventfd's data */
     r->gen = L->fd_gen;
-    if (!file) {
+    if (!file && !L->ring) {
         struct epoll_event ev = {
             .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
             .data.u64 = (uint64_t)r->gen << 32 | (uint32_t)fd,
@@ -254,37 +264,76 @@ static int busy(const char *what, int dir)
 }
 
 /*
- * Parks t until fd (recorded, no waiter in dir) is ready in direction dir:
- * t's waiter future goes in the record's slot, and readiness, yc_io_close
+ * Parks t until fd (recorded, no waiter in dir) is ready in direction dir,
+ * or, with the io_uring backend, until request q (NULL: a poll for dir)
+ * completes, its result in *res (when res is given). t's waiter future
+ * goes in the record's slot, and readiness (the completion), yc_io_close
  * or a cancellation completes it. However the wait ends, the slot is
- * emptied before this returns, so a cancelled task leaves no trace on the
- * descriptor before its stack unwinds. YC_OK or negative pending.
+ * emptied and the request reaped (cancelled first if still in flight)
+ * before this returns, so a cancelled task leaves no trace on the
+ * descriptor, and the kernel none in its buffers, before its stack
+ * unwinds. YC_OK or negative pending.
  */
-static int fd_wait(yc_task *t, yc__fd *r, int dir)
+static int fd_park(yc_task *t, yc__fd *r, int dir, const yc__ureq *q, int *res)
 {
     yc_loop *L = t->loop;
     int fd = r->fd;
     if (r->kind == FDK_FILE) return YC_OK; /* always ready */
     yc_task *f = yc__task_waiter(t);
     if (!f) return YC_ENOMEM;
+    yc__uop op = {.fut = f, .res = -ECANCELED};
+    yc__ureq poll = {.op = YC__UR_POLL, .fd = fd, /* op.req: alive until reaped */
+                     .events = dir == RD ? POLLIN | POLLRDHUP : POLLOUT};
+    if (L->ring) {
+        if (yc__uring_start(L, &op, q ? q : &poll) < 0) {
+            yc_task_unref(f);
+            return no_memory();
+        }
+        *(dir == RD ? &r->rop : &r->wop) = &op;
+    }
     *(dir == RD ? &r->rd : &r->wr) = yc_task_ref(f);
     L->io_waiting++;
     int st = yc__task_await(t, f, NULL);
     r = fd_lookup(L, fd); /* yc_io_close may have freed it meanwhile */
     yc_task **slot = r ? (dir == RD ? &r->rd : &r->wr) : NULL;
-    if (slot && *slot == f) { /* cancelled, or closed by its loop: let f go */
+    if (slot && *slot == f) { /* completed by the ring, cancelled, or closed: let f go */
         *slot = NULL;
         L->io_waiting--;
         yc_task_unref(f);
     }
+    yc__uop **mine = r ? (dir == RD ? &r->rop : &r->wop) : NULL;
+    if (mine && *mine == &op) *mine = NULL;
+    if (L->ring && !op.done) yc__uring_cancel_reap(L, &op);
     yc_task_unref(f);
+    if (res) *res = op.res;
     return st;
 }
+
+static int fd_wait(yc_task *t, yc__fd *r, int dir) { return fd_park(t, r, dir, NULL, NULL); }
 
 /* ---- the try-first loop --------------------------------------------- */
 
 /* One attempt of an operation: the system call's result, -1 with errno. */
 typedef ssize_t (*io_try_fn)(yc__fd *r, void *ctx);
+
+/* What an operation hands the ring when it would block (io_uring backend):
+ * a poll, then the system call again (RING_POLL), the operation itself
+ * (RING_IO: read, readv; send, sendmsg on sockets), or an accept. */
+enum { RING_POLL, RING_IO, RING_ACCEPT };
+
+typedef struct buf_ctx {
+    void *buf;
+    size_t n;
+    const struct iovec *iov;
+    int iovcnt;
+    struct sockaddr *addr;
+    socklen_t *addrlen;
+    const struct sockaddr *to;
+    socklen_t tolen;
+    int ring; /* RING_* */
+} buf_ctx;
+
+static ssize_t ring_io(yc_task *t, yc__fd *r, int dir, buf_ctx *c);
 
 /*
  * Runs try(r, ctx) until it does not fail with EAGAIN, waiting for fd in
@@ -292,7 +341,7 @@ typedef ssize_t (*io_try_fn)(yc__fd *r, void *ctx);
  * another task waits in dir (what names the function). Returns try's
  * result (>= 0), or -1 with the exception pending.
  */
-static ssize_t io_run(yc_task *t, int fd, int dir, const char *what, io_try_fn try, void *ctx)
+static ssize_t io_run(yc_task *t, int fd, int dir, const char *what, io_try_fn try, buf_ctx *ctx)
 {
     /* A budget per turn (tokio's coop budget): a task whose descriptors
      * always have data would otherwise never suspend, and the timers and
@@ -309,7 +358,12 @@ static ssize_t io_run(yc_task *t, int fd, int dir, const char *what, io_try_fn t
         int err = errno;
         if (err == EINTR) continue;
         if (err != EAGAIN && err != EWOULDBLOCK) return os_error(err);
-        if (fd_wait(t, r, dir) < 0) return -1;
+        if (t->loop->ring && r->kind == FDK_POLLED) {
+            k = ring_io(t, r, dir, ctx);
+            if (k >= 0 || k == -1) return k;
+        } else if (fd_wait(t, r, dir) < 0) {
+            return -1;
+        }
         if (!(r = fd_lookup(t->loop, fd))) return os_error(EBADF); /* closed, unseen */
     }
 }
@@ -352,16 +406,6 @@ static void sigpipe_restore(sigpipe_guard *g, ssize_t k)
 
 /* ---- read and write --------------------------------------------------- */
 
-typedef struct buf_ctx {
-    void *buf;
-    size_t n;
-    const struct iovec *iov;
-    int iovcnt;
-    struct sockaddr *addr;
-    socklen_t *addrlen;
-    const struct sockaddr *to;
-    socklen_t tolen;
-} buf_ctx;
 
 static ssize_t try_read(yc__fd *r, void *ctx)
 {
@@ -401,8 +445,83 @@ yc__fd *yc__io_on_writable(yc_loop *L, int fd, void (*cb)(void *), void *ud)
     if (r) {
         r->on_wr = cb;
         r->on_wr_ud = ud;
+        if (cb && L->ring && !r->wpoll && r->kind == FDK_POLLED) { /* one-shot: armed per wait */
+            yc__uring_wpoll(L, rec_data(r), fd);
+            r->wpoll = true;
+        }
     }
     return r;
+}
+
+void yc__io_ring_writable(yc_loop *L, uint64_t data, int res)
+{
+    yc__fd *r = fd_lookup(L, (int)(uint32_t)data);
+    if (!r || r->gen != (uint32_t)(data >> 32)) return; /* a record gone */
+    r->wpoll = false;
+    if (res != -ECANCELED && r->on_wr) r->on_wr(r->on_wr_ud); /* it arms the next poll */
+}
+
+/*
+ * The io_uring side of io_run, once the system call met EAGAIN: c's
+ * operation goes to the ring and t parks until it completes. Counted by
+ * the fault hook as a system call of its kind, and faulted as one (an
+ * EAGAIN fault waits with a poll instead). The operation's result (>= 0);
+ * -2 when the system call must be tried again (after a poll, or an EAGAIN
+ * or a connection's own error from the ring); -1 with the exception
+ * pending. A cancelled accept that completed closes its descriptor; a
+ * cancelled read that completed loses its bytes with the task.
+ */
+static ssize_t ring_io(yc_task *t, yc__fd *r, int dir, buf_ctx *c)
+{
+    yc__ureq q = {.op = YC__UR_POLL, .fd = r->fd, .off = -1,
+                  .events = dir == RD ? POLLIN | POLLRDHUP : POLLOUT};
+    struct msghdr m = {0};
+    struct iovec one;
+    int kind = c->ring == RING_ACCEPT               ? YC__IOF_ACCEPT
+               : c->ring == RING_IO && dir == RD    ? YC__IOF_READ
+               : c->ring == RING_IO && r->sock      ? YC__IOF_WRITE
+                                                    : -1; /* pipes: SIGPIPE */
+    bool faulted = false;
+    if (kind >= 0 && c->iov) {
+        const struct iovec *iov = c->iov;
+        int cnt = fault_iov(kind, &iov, c->iovcnt, &one);
+        faulted = cnt < 0;
+        q.iov = iov;
+        q.iovcnt = cnt;
+        m.msg_iov = (struct iovec *)iov;
+        m.msg_iovlen = cnt < 0 ? 0 : (size_t)cnt;
+        q.msg = &m;
+        q.op = dir == RD ? YC__UR_READV : YC__UR_SENDMSG;
+    } else if (kind >= 0) {
+        q.n = c->n;
+        faulted = fault_hit(kind, kind == YC__IOF_ACCEPT ? NULL : &q.n);
+        q.buf = c->buf;
+        q.addr = c->addr;
+        q.addrlen = c->addrlen;
+        q.op = kind == YC__IOF_ACCEPT ? YC__UR_ACCEPT : dir == RD ? YC__UR_READ : YC__UR_SEND;
+    }
+    if (faulted) {
+        if (errno == EINTR) return -2;
+        if (errno != EAGAIN) return os_error(errno);
+        q.op = YC__UR_POLL; /* wait, then the system call again */
+    }
+    int res = -ECANCELED;
+    if (fd_park(t, r, dir, &q, &res) < 0) {
+        if (q.op == YC__UR_ACCEPT && res >= 0) close(res);
+        return -1;
+    }
+    if (q.op == YC__UR_POLL) return -2;
+    if (res >= 0) return res;
+    switch (-res) {
+    case EAGAIN: case EINTR: case ECANCELED: return -2;
+    case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN:
+    case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH:
+        if (q.op == YC__UR_ACCEPT) return -2; /* the connection's own trouble */
+        break;
+    default:
+        break;
+    }
+    return os_error(-res);
 }
 
 static ssize_t try_readv(yc__fd *r, void *ctx)
@@ -455,13 +574,13 @@ static int null_buf(const char *what)
 
 ssize_t yc__io_read_in(yc_task *t, int fd, void *buf, size_t n, const char *what)
 {
-    buf_ctx c = {.buf = buf, .n = n};
+    buf_ctx c = {.buf = buf, .n = n, .ring = RING_IO};
     return io_run(t, fd, RD, what, try_read, &c);
 }
 
 ssize_t yc__io_write_in(yc_task *t, int fd, const void *buf, size_t n, const char *what)
 {
-    buf_ctx c = {.buf = (void *)buf, .n = n};
+    buf_ctx c = {.buf = (void *)buf, .n = n, .ring = RING_IO};
     return io_run(t, fd, WR, what, try_write, &c);
 }
 
@@ -510,13 +629,13 @@ int yc__io_wait_in_task(int fd)
 
 size_t yc__io_read(int fd, void *buf, size_t n, const char *file, int line)
 {
-    buf_ctx c = {.buf = buf, .n = n};
+    buf_ctx c = {.buf = buf, .n = n, .ring = RING_IO};
     return io_call(fd, RD, "yc_io_read()", try_read, &c, file, line);
 }
 
 size_t yc__io_write(int fd, const void *buf, size_t n, const char *file, int line)
 {
-    buf_ctx c = {.buf = (void *)buf, .n = n};
+    buf_ctx c = {.buf = (void *)buf, .n = n, .ring = RING_IO};
     return io_call(fd, WR, "yc_io_write()", try_write, &c, file, line);
 }
 
@@ -530,7 +649,7 @@ void yc__io_write_all(int fd, const void *buf, size_t n, const char *file, int l
     }
     const char *p = buf;
     do { /* once for n == 0: the checks run */
-        buf_ctx c = {.buf = (void *)p, .n = n};
+        buf_ctx c = {.buf = (void *)p, .n = n, .ring = RING_IO};
         ssize_t k = io_run(t, fd, WR, what, try_write, &c);
         if (k < 0) raise_pending(file, line);
         p += k;
@@ -552,7 +671,7 @@ static size_t iov_call(int fd, int dir, const char *what, io_try_fn try,
                        const struct iovec *iov, int iovcnt, const char *file, int line)
 {
     yc_task *t = running(what, file, line);
-    buf_ctx c = {.iov = iov, .iovcnt = iovcnt};
+    buf_ctx c = {.iov = iov, .iovcnt = iovcnt, .ring = RING_IO};
     ssize_t k = bad_iov(iov, iovcnt, what) < 0 ? -1 : io_run(t, fd, dir, what, try, &c);
     if (k < 0) raise_pending(file, line);
     return (size_t)k;
@@ -609,7 +728,7 @@ static ssize_t try_accept(yc__fd *r, void *ctx)
 
 int yc__io_accept_in(yc_task *t, int fd)
 {
-    buf_ctx c = {0};
+    buf_ctx c = {.ring = RING_ACCEPT};
     ssize_t k = io_run(t, fd, RD, "yc_io_accept()", try_accept, &c);
     if (k >= 0) fd_fresh(t->loop, (int)k);
     return (int)k;
@@ -619,7 +738,7 @@ int yc__io_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, const char 
 {
     const char *what = "yc_io_accept()";
     yc_task *t = running(what, file, line);
-    buf_ctx c = {.addr = addr, .addrlen = addrlen};
+    buf_ctx c = {.addr = addr, .addrlen = addrlen, .ring = RING_ACCEPT};
     ssize_t k = addr && !addrlen
                     ? yc__fail(YC_EINVAL, &yc_TypeError, "%s: addr without addrlen", what)
                     : io_run(t, fd, RD, what, try_accept, &c);
@@ -811,6 +930,15 @@ int yc_io_local_port(int fd)
     if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     yc__fail(YC_EINVAL, &yc_ValueError, "yc_io_local_port: fd %d is not a TCP or UDP socket", fd);
     return -1;
+}
+
+const char *yc_loop_io_backend(const yc_loop *L)
+{
+    if (!yc__loop_ok(L)) {
+        yc__fail(YC_EINVAL, &yc_TypeError, "yc_loop_io_backend: not a live event loop");
+        return NULL;
+    }
+    return L->ring ? "io_uring" : "epoll";
 }
 
 int yc_io_close(int fd)

@@ -19,7 +19,9 @@
 
 #include "loop.h"
 
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 /* While tasks are ready, the loop polls descriptors (without waiting) once
  * every this many iterations when some task waits on one, and never when
@@ -46,6 +48,9 @@ typedef struct yc__fd {
     yc_task *wr;    /* the waiting writer's future                      */
     void (*on_wr)(void *ud); /* a stream's writer: run at each writable event */
     void *on_wr_ud;
+    /* io_uring backend only */
+    bool wpoll;             /* a writer poll is in the ring              */
+    struct yc__uop *rop, *wop; /* the waiters' requests in the ring      */
 } yc__fd;
 
 /* An epoll event with data `data` (not YC__IO_EFD_DATA): wakes the waiters
@@ -75,5 +80,71 @@ YC_HIDDEN int yc__io_accept_in(yc_task *t, int fd);
 YC_HIDDEN int yc__io_wait_in_task(int fd);
 /* Frees L's records (the loop is being freed; no task waits any more). */
 YC_HIDDEN void yc__io_free(yc_loop *L);
+
+/* ---- the io_uring backend (io_uring.c) ----------------------------------
+ * Chosen per process by YC_IO_BACKEND=io_uring and a probe, per loop by
+ * making its ring (L->ring; NULL: the loop uses epoll). Without liburing
+ * at build time every function is a stub and L->ring stays NULL. */
+enum { YC__IO_EPOLL, YC__IO_URING };
+
+/* A request in the ring for a task. It lives on the stack of the task
+ * that waits for it and must not go before done (yc__uring_cancel_reap). */
+typedef struct yc__uop {
+    yc_task *fut; /* completed with None at the completion, if still pending */
+    int res;      /* the completion's result (>= 0, or -errno)            */
+    bool done;
+    const struct yc__ureq *req; /* what was asked (alive while in flight) */
+} yc__uop;
+
+enum { YC__UR_POLL, YC__UR_READ, YC__UR_READV, YC__UR_WRITE, YC__UR_SEND, YC__UR_SENDMSG,
+       YC__UR_ACCEPT, YC__UR_OPEN, YC__UR_CLOSE };
+typedef struct yc__ureq {
+    int op;                  /* YC__UR_*                                  */
+    int fd;
+    unsigned events;         /* POLL: POLLIN, POLLOUT...                  */
+    void *buf;               /* READ, WRITE, SEND                         */
+    size_t n;
+    int64_t off;             /* READ, READV, WRITE: -1 for the position   */
+    const struct iovec *iov; /* READV                                     */
+    int iovcnt;
+    const struct msghdr *msg; /* SENDMSG                                  */
+    struct sockaddr *addr;   /* ACCEPT                                    */
+    socklen_t *addrlen;
+    const char *path;        /* OPEN                                      */
+    int flags, mode;
+} yc__ureq;
+
+/* The process's choice (probes at the first call; YC__IO_*). */
+YC_HIDDEN int yc__io_backend(void);
+/* Makes L->ring when the process chose io_uring (left NULL if it fails). */
+YC_HIDDEN void yc__uring_loop_init(yc_loop *L);
+YC_HIDDEN void yc__uring_loop_free(yc_loop *L);
+/* Submits what this turn prepared, without waiting. */
+YC_HIDDEN void yc__uring_flush(yc_loop *L);
+/* The loop's wait: submits, waits up to timeout ns (-1: no limit, 0: not
+ * at all) for a completion, and dispatches every completion there is. */
+YC_HIDDEN void yc__uring_wait(yc_loop *L, int64_t timeout);
+/* Queues request r for op (reset to not done); completed at a later
+ * dispatch. 0, or -1 when no submission entry can be had. */
+YC_HIDDEN int yc__uring_start(yc_loop *L, yc__uop *op, const yc__ureq *r);
+/* Request q for running task t, which parks until it completes (its
+ * result in *res, >= 0 or -errno), or, cancelled, until it is cancelled
+ * and reaped. YC_OK, or negative with the exception pending. */
+YC_HIDDEN int yc__uring_call(yc_task *t, const yc__ureq *q, int *res);
+/* Asks the kernel to cancel op now (its completion comes as usual). */
+YC_HIDDEN void yc__uring_cancel(yc_loop *L, yc__uop *op);
+/* Cancels op and dispatches completions until op's is reaped. */
+YC_HIDDEN void yc__uring_cancel_reap(yc_loop *L, yc__uop *op);
+/* A one-shot POLLOUT poll of record data (gen << 32 | fd) for its writer,
+ * and its cancellation; the completion calls yc__io_ring_writable. */
+YC_HIDDEN void yc__uring_wpoll(yc_loop *L, uint64_t data, int fd);
+YC_HIDDEN void yc__uring_cancel_wpoll(yc_loop *L, uint64_t data);
+/* io.c: the writer poll of record data completed with res (revents or
+ * -errno). */
+YC_HIDDEN void yc__io_ring_writable(yc_loop *L, uint64_t data, int res);
+/* yc_config's I/O part (io_uring.c): "io=io_uring", or "io=epoll
+ * io_uring=WHY" (built, not-built, refused:ERR, a missing feature,
+ * unknown-YC_IO_BACKEND). */
+YC_HIDDEN void yc__io_backend_describe(char *buf, size_t size);
 
 #endif

@@ -498,6 +498,7 @@ yc_loop *yc_loop_new(const yc_loop_opts *opts)
         yc_err_set(yc_exc_new_errno(&yc_OSError, err, "cannot make the event loop's eventfd"));
         return NULL;
     }
+    yc__uring_loop_init(L); /* io_uring when chosen and allowed (io.h) */
     L->magic = YC__LOOP_MAGIC;
     /* sources.c waits in tasks through it (relaxed: every loop stores the same) */
     __atomic_store_n(&yc__fd_wait_readable, yc__io_wait_in_task, __ATOMIC_RELAXED);
@@ -601,6 +602,7 @@ static void wait_events(yc_loop *L, int64_t timeout)
     bool io = L->io_waiting > 0 &&
               (timeout != 0 || !L->nready || ++L->io_tick >= YC__IO_POLL_INTERVAL);
     if (!io) {
+        if (L->ring) yc__uring_flush(L); /* what this turn queued goes now */
         if (ts_pending(L)) {
             ts_drain(L);
             return;
@@ -609,6 +611,11 @@ static void wait_events(yc_loop *L, int64_t timeout)
     }
     L->io_tick = 0;
     if (ts_pending(L)) timeout = 0;
+    if (L->ring) {
+        yc__uring_wait(L, timeout);
+        if (ts_pending(L)) ts_drain(L);
+        return;
+    }
     int ms = timeout < 0                             ? -1
              : timeout > (int64_t)INT32_MAX * 1000000 ? INT32_MAX
                                                      : (int)((timeout + 999999) / 1000000);

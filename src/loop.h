@@ -235,6 +235,8 @@ struct yc_loop {
     yc__cache task_cache, future_cache, fcb_cache;
     /* io.c: the descriptors the loop has seen (io.h) */
     struct yc__fd **fds;       /* indexed by descriptor, NULL where none    */
+    struct io_uring *ring;     /* the io_uring backend's, or NULL: epoll (io.h) */
+    long ring_inflight;        /* its yc__uop requests not yet reaped       */
     int nfds;                  /* length of fds                            */
     uint32_t fd_gen;           /* the last record's generation             */
     long io_waiting;           /* tasks waiting on a descriptor            */

@@ -34,7 +34,8 @@
  * as long as the disk takes).
  *
  * The loop keeps a record of each descriptor it has seen, registered with
- * epoll once. A descriptor the loop has seen must be closed with
+ * epoll once (with the io_uring backend, YC_IO_BACKEND=io_uring, the
+ * operation that would block goes to the loop's ring instead: docs/io.md). A descriptor the loop has seen must be closed with
  * yc_io_close (not close(2)) while its loop lives: a number closed behind
  * the loop's back and reused by a new descriptor would keep the old
  * registration, and a task would wait on it for ever. Descriptors made by
@@ -157,6 +158,15 @@ YC_API int yc_io_local_port(int fd);
  * or YC_RAISE with the OSError of close(2) (EBADF for a descriptor that is
  * not open); fd is closed either way unless it was not open. */
 YC_API int yc_io_close(int fd);
+
+/* The I/O backend of loop: "io_uring" or "epoll" (a static string, never
+ * freed). A loop uses io_uring when the environment variable
+ * YC_IO_BACKEND=io_uring was set when the process first chose (its first
+ * loop or yc_config()), the kernel allowed a ring then, and it allowed
+ * this loop's own; else epoll (yc_config() says why, docs/io.md). NULL
+ * with TypeError "yc_loop_io_backend: not a live event loop" for NULL or
+ * a freed loop. */
+YC_API const char *yc_loop_io_backend(const yc_loop *loop);
 
 /* ======================================================================
  * Streams: asyncio's StreamReader and StreamWriter over one descriptor
