@@ -3,7 +3,7 @@
  * operations, and the array iterator ("list_iterator").
  */
 #include "internal.h"
-#include "pipe.h"
+#include "stage.h"
 
 #include <string.h>
 
@@ -139,6 +139,11 @@ int yc_iter_close(yc_iter *it, yc_val *out)
 void yc_iter_free(yc_iter *it)
 {
     if (it && it->type && it->type->free) it->type->free(it);
+}
+
+const char *yc_iter_name(const yc_iter *it)
+{
+    return it && it->type && it->type->name ? it->type->name : "?";
 }
 
 /* ---- array iterator --------------------------------------------------- */
