@@ -152,14 +152,14 @@ static int i64_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 }
 
 static const pst_type map_i64_type = {
-    .t = {.name = "map_i64", .next = next_via_batch, .close = yc__pst_close, .free = yc__pst_free,
+    .t = {.name = "map_i64", .next = next_via_batch, .close = yc__pst_close, PST_ITER_BASE,
           .next_batch = i64_next_batch},
     .release = i64_release,
     .next_i64 = i64_next_i64,
 };
 static const pst_type filter_i64_type = {
     .t = {.name = "filter_i64", .next = next_via_batch, .close = yc__pst_close,
-          .free = yc__pst_free, .next_batch = i64_next_batch},
+          PST_ITER_BASE, .next_batch = i64_next_batch},
     .release = i64_release,
     .next_i64 = i64_next_i64,
 };

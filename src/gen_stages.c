@@ -108,7 +108,7 @@ static void stage_destroy(pst *s)
 }
 
 static const pst_type stage_type = {
-    .t = {.name = "stage", .next = stage_next, .close = yc__pst_close, .free = yc__pst_free,
+    .t = {.name = "stage", .next = stage_next, .close = yc__pst_close, PST_ITER_BASE,
           .next_batch = stage_next_batch},
     .release = stage_release, .destroy = stage_destroy,
 };
@@ -341,7 +341,7 @@ static void gx_destroy(pst *s)
 
 static const pst_type gx_type = {
     .t = {.name = "generator", .next = gx_next, .send = gx_send, .throw_ = gx_throw,
-          .close = gx_close, .free = yc__pst_free},
+          .close = gx_close, PST_ITER_BASE},
     .release = gx_release, .destroy = gx_destroy,
 };
 

@@ -97,16 +97,16 @@ static int repeat_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 
 static const pst_type range_type = {
     .t = {.name = "range_iterator", .next = next_via_batch, .close = yc__pst_close,
-          .free = yc__pst_free,
+          PST_ITER_BASE,
           .next_batch = range_next_batch},
     .next_i64 = range_next_i64,
 };
 static const pst_type count_type = {
-    .t = {.name = "count", .next = next_via_batch, .close = yc__pst_close, .free = yc__pst_free,
+    .t = {.name = "count", .next = next_via_batch, .close = yc__pst_close, PST_ITER_BASE,
           .next_batch = count_next_batch},
 };
 static const pst_type repeat_type = {
-    .t = {.name = "repeat", .next = next_via_batch, .close = yc__pst_close, .free = yc__pst_free,
+    .t = {.name = "repeat", .next = next_via_batch, .close = yc__pst_close, PST_ITER_BASE,
           .next_batch = repeat_next_batch},
 };
 
@@ -204,7 +204,7 @@ static int cycle_release(pst *s)
 }
 
 static const pst_type cycle_type = {
-    .t = {.name = "cycle", .next = cycle_next, .close = yc__pst_close, .free = yc__pst_free},
+    .t = {.name = "cycle", .next = cycle_next, .close = yc__pst_close, PST_ITER_BASE},
     .release = cycle_release,
 };
 
@@ -386,18 +386,18 @@ static void file_destroy(pst *s)
 
 static const pst_type records_type = {
     .t = {.name = "records", .next = next_via_batch, .close = yc__pst_close,
-          .free = yc__pst_free,
+          PST_ITER_BASE,
           .next_batch = file_next_batch},
     .release = file_release, .destroy = file_destroy,
 };
 static const pst_type lines_type = {
-    .t = {.name = "lines", .next = next_via_batch, .close = yc__pst_close, .free = yc__pst_free,
+    .t = {.name = "lines", .next = next_via_batch, .close = yc__pst_close, PST_ITER_BASE,
           .next_batch = file_next_batch},
     .release = file_release, .destroy = file_destroy,
 };
 static const pst_type chunks_type = {
     .t = {.name = "chunks", .next = next_via_batch, .close = yc__pst_close,
-          .free = yc__pst_free,
+          PST_ITER_BASE,
           .next_batch = file_next_batch},
     .release = file_release, .destroy = file_destroy,
 };

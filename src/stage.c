@@ -65,6 +65,11 @@ static int has_duplicate(yc_iter *const *ups, size_t n)
 
 pst *yc__pst_new(size_t size, const pst_type *t, yc_iter *const *ups, size_t n)
 {
+    if (YC_UNLIKELY(!yc__iter_is_stage(&t->t))) { /* a library bug: loud, not a slow path */
+        free_ups(ups, n);
+        yc__fail(YC_EINVAL, &yc_RuntimeError, "%s: stage type without PST_ITER_BASE", t->t.name);
+        return NULL;
+    }
     bool missing = false;
     for (size_t i = 0; i < n; i++) missing |= ups[i] == NULL;
     if (missing) {

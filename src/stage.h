@@ -62,6 +62,10 @@ struct pst {
 };
 
 YC_HIDDEN void yc__pst_free(yc_iter *it);
+/* In every stage type's .t: the library's free and the stage marker
+ * (yc__iter_is_stage), so that a stage type cannot have one without the
+ * other. yc__pst_new refuses a type without the marker. */
+#define PST_ITER_BASE .free = yc__pst_free, .size = sizeof(yc_iter_type), .flags = YC__ITER_STAGE
 /* A stage's own block path (for its per-item next built on it). */
 static inline int pst_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 {
@@ -71,7 +75,7 @@ YC_HIDDEN int yc__pst_close(yc_iter *it, yc_val *out);
 /* Whether it is one of the library's stages (a pst). */
 static inline bool is_pst(const yc_iter *it)
 {
-    return it && it->type && it->type->free == yc__pst_free;
+    return it && it->type && yc__iter_is_stage(it->type);
 }
 /* A stage's depth (0 for a source; any other iterator counts as one). */
 static inline int depth_of(const yc_iter *it) { return is_pst(it) ? ((const pst *)it)->depth : 0; }
@@ -79,7 +83,7 @@ static inline int depth_of(const yc_iter *it) { return is_pst(it) ? ((const pst 
 typedef int (*pst_i64_fn)(yc_iter *it, int64_t *buf, size_t cap, size_t *n);
 static inline pst_i64_fn pst_i64_of(const yc_iter *it)
 {
-    if (!it || !it->type || it->type->free != yc__pst_free) return NULL;
+    if (!is_pst(it)) return NULL;
     return ((const pst_type *)it->type)->next_i64;
 }
 

@@ -76,7 +76,7 @@ static int accumulate_next(yc_iter *it, yc_val *out)
 
 static const pst_type accumulate_type = {
     .t = {.name = "accumulate", .next = accumulate_next, .close = yc__pst_close,
-          .free = yc__pst_free},
+          PST_ITER_BASE},
     .release = acc_release,
 };
 
@@ -144,7 +144,7 @@ static int unique_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 static int unique_next(yc_iter *it, yc_val *out) { return next_via_batch(it, out); }
 
 static const pst_type unique_type = {
-    .t = {.name = "unique", .next = unique_next, .close = yc__pst_close, .free = yc__pst_free,
+    .t = {.name = "unique", .next = unique_next, .close = yc__pst_close, PST_ITER_BASE,
           .next_batch = unique_next_batch},
     .release = acc_release,
 };
@@ -284,7 +284,7 @@ static void groupby_destroy(pst *s)
 
 static const pst_type groupby_type = {
     .t = {.name = "groupby", .next = groupby_next, .close = yc__pst_close,
-          .free = yc__pst_free},
+          PST_ITER_BASE},
     .release = groupby_release, .destroy = groupby_destroy,
 };
 
@@ -432,7 +432,7 @@ static void tee_destroy(pst *s)
 }
 
 static const pst_type tee_type = {
-    .t = {.name = "tee", .next = tee_next, .close = yc__pst_close, .free = yc__pst_free},
+    .t = {.name = "tee", .next = tee_next, .close = yc__pst_close, PST_ITER_BASE},
     .release = tee_release, .destroy = tee_destroy,
 };
 

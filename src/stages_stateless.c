@@ -134,7 +134,7 @@ static int map_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 static void map_destroy(pst *s) { yc__pst_keep_free(&((map_st *)s)->keep); }
 
 static const pst_type map_type = {
-    .t = {.name = "map", .next = map_next, .close = yc__pst_close, .free = yc__pst_free,
+    .t = {.name = "map", .next = map_next, .close = yc__pst_close, PST_ITER_BASE,
           .next_batch = map_next_batch},
     .destroy = map_destroy,
 };
@@ -234,7 +234,7 @@ static int filter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 }
 
 static const pst_type filter_type = {
-    .t = {.name = "filter", .next = filter_next, .close = yc__pst_close, .free = yc__pst_free,
+    .t = {.name = "filter", .next = filter_next, .close = yc__pst_close, PST_ITER_BASE,
           .next_batch = filter_next_batch},
 };
 
@@ -323,7 +323,7 @@ static int islice_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 }
 
 static const pst_type islice_type = {
-    .t = {.name = "islice", .next = islice_next, .close = yc__pst_close, .free = yc__pst_free,
+    .t = {.name = "islice", .next = islice_next, .close = yc__pst_close, PST_ITER_BASE,
           .next_batch = islice_next_batch},
 };
 
@@ -474,12 +474,12 @@ static int dropwhile_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 
 static const pst_type takewhile_type = {
     .t = {.name = "takewhile", .next = takewhile_next, .close = yc__pst_close,
-          .free = yc__pst_free,
+          PST_ITER_BASE,
           .next_batch = takewhile_next_batch},
 };
 static const pst_type dropwhile_type = {
     .t = {.name = "dropwhile", .next = dropwhile_next, .close = yc__pst_close,
-          .free = yc__pst_free,
+          PST_ITER_BASE,
           .next_batch = dropwhile_next_batch},
 };
 
@@ -621,19 +621,19 @@ static int window_next(yc_iter *it, yc_val *out)
 
 static const pst_type enumerate_type = {
     .t = {.name = "enumerate", .next = enumerate_next, .close = yc__pst_close,
-          .free = yc__pst_free},
+          PST_ITER_BASE},
     .release = tup_release, .destroy = tup_destroy,
 };
 static const pst_type zip_type = {
-    .t = {.name = "zip", .next = zip_next, .close = yc__pst_close, .free = yc__pst_free},
+    .t = {.name = "zip", .next = zip_next, .close = yc__pst_close, PST_ITER_BASE},
     .release = tup_release, .destroy = tup_destroy,
 };
 static const pst_type batch_type = {
-    .t = {.name = "batched", .next = batch_next, .close = yc__pst_close, .free = yc__pst_free},
+    .t = {.name = "batched", .next = batch_next, .close = yc__pst_close, PST_ITER_BASE},
     .release = tup_release, .destroy = tup_destroy,
 };
 static const pst_type window_type = {
-    .t = {.name = "window", .next = window_next, .close = yc__pst_close, .free = yc__pst_free},
+    .t = {.name = "window", .next = window_next, .close = yc__pst_close, PST_ITER_BASE},
     .release = tup_release, .destroy = tup_destroy,
 };
 
@@ -787,11 +787,11 @@ static int flat_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 static int flat_next(yc_iter *it, yc_val *out) { return next_via_batch(it, out); }
 
 static const pst_type chain_type = {
-    .t = {.name = "chain", .next = chain_next, .close = yc__pst_close, .free = yc__pst_free,
+    .t = {.name = "chain", .next = chain_next, .close = yc__pst_close, PST_ITER_BASE,
           .next_batch = chain_next_batch},
 };
 static const pst_type flat_type = {
-    .t = {.name = "flat_map", .next = flat_next, .close = yc__pst_close, .free = yc__pst_free,
+    .t = {.name = "flat_map", .next = flat_next, .close = yc__pst_close, PST_ITER_BASE,
           .next_batch = flat_next_batch},
     .release = flat_release,
 };
