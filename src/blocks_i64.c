@@ -107,10 +107,8 @@ static int i64_pull(i64_st *m, int64_t *buf, size_t cap, size_t *k)
  * YC_RAISE with the callback's exception pending. */
 static int i64_call(i64_st *m, int64_t *buf, size_t k, size_t *j)
 {
-    yc__try t;
-    yc__try_push(&t);
     m->s.in_cb = true;
-    if (setjmp(t.jb)) {
+    YC__GUARD(t) {
         m->s.in_cb = false;
         return yc__cb_caught(&t);
     }

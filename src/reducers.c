@@ -303,9 +303,7 @@ static int minmax(yc_iter *it, yc_map_fn key, void *ctx, yc_val *out, bool is_ma
         int st = rbuf_next(it, rbp, &k);
         const yc_val *buf = rbp->buf;
         if (k && !(key == NULL && minmax_ints(buf, k, is_max, bp))) {
-            yc__try t;
-            yc__try_push(&t);
-            if (setjmp(t.jb)) {
+            YC__GUARD(t) {
                 yc__cb_caught(&t);
                 best_release(bp);
                 rbuf_done(rbp);
@@ -397,9 +395,7 @@ int yc_iter_reduce(yc_iter *it, yc_reduce_fn fn, void *ctx, const yc_val *initia
         int st = rbuf_next(it, rbp, &k);
         const yc_val *buf = rbp->buf;
         if (k) {
-            yc__try t;
-            yc__try_push(&t);
-            if (setjmp(t.jb)) {
+            YC__GUARD(t) {
                 yc__cb_caught(&t);
                 best_release(bp);
                 rbuf_done(rbp);
@@ -436,9 +432,7 @@ int yc_iter_reduce(yc_iter *it, yc_reduce_fn fn, void *ctx, const yc_val *initia
 static int anyall(yc_iter *it, yc_pred_fn pred, void *ctx, bool *out, bool want)
 {
     if (!it) return bad_it(want ? "yc_iter_any" : "yc_iter_all");
-    yc__try t;
-    yc__try_push(&t);
-    if (setjmp(t.jb)) return yc__cb_caught(&t);
+    YC__GUARD(t) return yc__cb_caught(&t);
     bool found = false;
     int st;
     yc_val x;
@@ -498,9 +492,7 @@ int yc_iter_for_each(yc_iter *it, yc_each_fn fn, void *ctx)
 {
     if (!it) return bad_it("yc_iter_for_each");
     if (!fn) return yc__fail(YC_EINVAL, &yc_TypeError, "for_each: the function is NULL");
-    yc__try t;
-    yc__try_push(&t);
-    if (setjmp(t.jb)) return yc__cb_caught(&t);
+    YC__GUARD(t) return yc__cb_caught(&t);
     int st;
     yc_val x;
     while ((st = yc_iter_next(it, &x)) == YC_YIELD)

@@ -18,9 +18,8 @@
 #define YC_STAGE_H
 
 #include "internal.h"
+#include "guard.h"
 #include "values.h"
-
-#include <setjmp.h>
 
 typedef struct pst pst;
 
@@ -168,27 +167,6 @@ static inline int block_result(pst *s, int st, size_t k, size_t *n)
     }
     *n = 0;
     return yc__pst_finish(s, st);
-}
-
-/* Callbacks may raise: a stage calls them inside a frame of its own,
- * pushed once per block (not per item):
- *
- *     yc__try t;
- *     yc__try_push(&t);
- *     if (setjmp(t.jb)) return yc__pst_finish(s, yc__cb_caught(&t));
- *     ...callbacks...
- *     yc__try_end(&t);
- *
- * yc__cb_caught takes the exception the frame caught, unlinks the frame and
- * makes the exception pending: it returns YC_RAISE. Locals changed between
- * the setjmp and a raise must not be read on the caught path. */
-static inline int yc__cb_caught(yc__try *t)
-{
-    yc_exc *e = t->exc;
-    t->exc = NULL;
-    yc__try_end(t);
-    yc__err_set(yc__cur(), e);
-    return YC_RAISE;
 }
 
 #endif

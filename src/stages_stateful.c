@@ -54,10 +54,8 @@ static int accumulate_next(yc_iter *it, yc_val *out)
     yc_val r = x;
     if (a->have) {
         if (a->fn) {
-            yc__try t;
-            yc__try_push(&t);
             a->s.in_cb = true;
-            if (setjmp(t.jb)) {
+            YC__GUARD(t) {
                 a->s.in_cb = false;
                 return yc__pst_finish(&a->s, yc__cb_caught(&t));
             }
@@ -118,10 +116,8 @@ static int unique_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
         size_t k = 0, j = 0;
         int st = yc_iter_next_batch(a->s.up1, buf, cap, &k);
         if (k && st >= 0) {
-            yc__try t;
-            yc__try_push(&t);
             a->s.in_cb = true;
-            if (setjmp(t.jb)) {
+            YC__GUARD(t) {
                 a->s.in_cb = false;
                 return yc__pst_finish(&a->s, yc__cb_caught(&t));
             }
@@ -198,10 +194,8 @@ static int gb_fill(groupby_st *g)
     if (!g->key) {
         g->curkey = g->cur;
     } else {
-        yc__try t;
-        yc__try_push(&t);
         g->s.in_cb = true;
-        if (setjmp(t.jb)) {
+        YC__GUARD(t) {
             g->s.in_cb = false;
             return yc__pst_finish(&g->s, yc__cb_caught(&t));
         }

@@ -46,10 +46,8 @@ static int map_next(yc_iter *it, yc_val *out)
         *out = YC_NONE;
         return yc__pst_finish(&m->s, st);
     }
-    yc__try t;
-    yc__try_push(&t);
     m->s.in_cb++;
-    if (setjmp(t.jb)) {
+    YC__GUARD(t) {
         m->s.in_cb--;
         *out = YC_NONE;
         return yc__pst_finish(&m->s, yc__cb_caught(&t));
@@ -114,10 +112,8 @@ static int map_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
     size_t k = 0;
     int st = yc_iter_next_batch(m->s.up1, buf, cap, &k);
     if (k && st >= 0) {
-        yc__try t;
-        yc__try_push(&t);
         m->s.in_cb++;
-        if (setjmp(t.jb)) {
+        YC__GUARD(t) {
             m->s.in_cb--;
             return yc__pst_finish(&m->s, yc__cb_caught(&t));
         }
@@ -179,10 +175,8 @@ static int filter_next(yc_iter *it, yc_val *out)
     filter_st *f = (filter_st *)it;
     PULL_PROLOGUE(&f->s, out);
     if (f->bfn) return next_via_batch(it, out);
-    yc__try t;
-    yc__try_push(&t);
     f->s.in_cb++;
-    if (setjmp(t.jb)) {
+    YC__GUARD(t) {
         f->s.in_cb--;
         *out = YC_NONE;
         return yc__pst_finish(&f->s, yc__cb_caught(&t));
@@ -211,10 +205,8 @@ static int filter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
         size_t k = 0, j = 0;
         int st = yc_iter_next_batch(f->s.up1, buf, cap, &k);
         if (k && st >= 0) {
-            yc__try t;
-            yc__try_push(&t);
             f->s.in_cb++;
-            if (setjmp(t.jb)) {
+            YC__GUARD(t) {
                 f->s.in_cb--;
                 return yc__pst_finish(&f->s, yc__cb_caught(&t));
             }
@@ -373,10 +365,8 @@ static int takewhile_next(yc_iter *it, yc_val *out)
         *out = YC_NONE;
         return yc__pst_finish(&w->s, st);
     }
-    yc__try t;
-    yc__try_push(&t);
     w->s.in_cb++;
-    if (setjmp(t.jb)) {
+    YC__GUARD(t) {
         w->s.in_cb--;
         *out = YC_NONE;
         return yc__pst_finish(&w->s, yc__cb_caught(&t));
@@ -397,10 +387,8 @@ static int takewhile_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
     size_t k = 0, j = 0;
     int st = yc_iter_next_batch(w->s.up1, buf, cap, &k);
     if (k && st >= 0) {
-        yc__try t;
-        yc__try_push(&t);
         w->s.in_cb++;
-        if (setjmp(t.jb)) {
+        YC__GUARD(t) {
             w->s.in_cb--;
             return yc__pst_finish(&w->s, yc__cb_caught(&t));
         }
@@ -419,10 +407,8 @@ static int dropwhile_next(yc_iter *it, yc_val *out)
 {
     while_st *w = (while_st *)it;
     PULL_PROLOGUE(&w->s, out);
-    yc__try t;
-    yc__try_push(&t);
     w->s.in_cb++;
-    if (setjmp(t.jb)) {
+    YC__GUARD(t) {
         w->s.in_cb--;
         *out = YC_NONE;
         return yc__pst_finish(&w->s, yc__cb_caught(&t));
@@ -452,10 +438,8 @@ static int dropwhile_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
         size_t k = 0, i = 0;
         int st = yc_iter_next_batch(w->s.up1, buf, cap, &k);
         if (k && st >= 0 && w->dropping) {
-            yc__try t;
-            yc__try_push(&t);
             w->s.in_cb++;
-            if (setjmp(t.jb)) {
+            YC__GUARD(t) {
                 w->s.in_cb--;
                 return yc__pst_finish(&w->s, yc__cb_caught(&t));
             }
@@ -764,10 +748,8 @@ static int flat_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
         yc_val x;
         int st = yc_iter_next(c->s.up1, &x);
         if (st != YC_YIELD) return yc__pst_finish(&c->s, st);
-        yc__try t;
-        yc__try_push(&t);
         c->s.in_cb = true;
-        if (setjmp(t.jb)) {
+        YC__GUARD(t) {
             c->s.in_cb = false;
             return yc__pst_finish(&c->s, yc__cb_caught(&t));
         }
