@@ -158,6 +158,22 @@ TEST(iter_flags_of_a_user_type_without_size_are_not_read)
     CHECK_EXC(&yc_TypeError, "TypeError: yc_iter_label: 'mine' is not a pipeline stage");
 }
 
+/* With this header's size, flags is read, and only the library's own mark
+ * makes a stage: any other value (here a bit set by mistake) does not. */
+TEST(iter_flags_other_than_the_stage_mark_are_not_a_stage)
+{
+    static const yc_iter_type t = {.name = "mine", .next = count_next,
+                                   .next_batch = empty_yield_batch,
+                                   .size = sizeof(yc_iter_type), .flags = 1};
+    count_it c = {.it = {&t}, .i = 0, .n = 3};
+    yc_val buf[4];
+    size_t n = 99;
+    CHECK_ST(yc_iter_next_batch(&c.it, buf, 4, &n), YC_RAISE);
+    CHECK_EXC(&yc_RuntimeError, "RuntimeError: next_batch of 'mine' returned YC_YIELD with no value");
+    CHECK_ST(yc_iter_label(&c.it, "x"), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: yc_iter_label: 'mine' is not a pipeline stage");
+}
+
 /* ---- context managers ---- */
 
 typedef struct log_mgr {
