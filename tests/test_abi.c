@@ -142,6 +142,19 @@ static int empty_yield_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
     return YC_YIELD; /* breaks the contract: must be checked */
 }
 
+/* A user type t (named "mine", its next_batch breaking the contract) is not
+ * taken for a stage: its next_batch is checked and yc_iter_label refuses it. */
+static void check_not_a_stage(const yc_iter_type *t)
+{
+    count_it c = {.it = {t}, .i = 0, .n = 3};
+    yc_val buf[4];
+    size_t n = 99;
+    CHECK_ST(yc_iter_next_batch(&c.it, buf, 4, &n), YC_RAISE);
+    CHECK_EXC(&yc_RuntimeError, "RuntimeError: next_batch of 'mine' returned YC_YIELD with no value");
+    CHECK_ST(yc_iter_label(&c.it, "x"), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: yc_iter_label: 'mine' is not a pipeline stage");
+}
+
 /* flags is the library's stage marker; a user type is never taken for a
  * stage by it: with size 0 flags is not read (the 0.1 layout), so its
  * next_batch is checked and yc_iter_label refuses it. */
@@ -149,13 +162,7 @@ TEST(iter_flags_of_a_user_type_without_size_are_not_read)
 {
     static const yc_iter_type t = {.name = "mine", .next = count_next,
                                    .next_batch = empty_yield_batch, .flags = 1};
-    count_it c = {.it = {&t}, .i = 0, .n = 3};
-    yc_val buf[4];
-    size_t n = 99;
-    CHECK_ST(yc_iter_next_batch(&c.it, buf, 4, &n), YC_RAISE);
-    CHECK_EXC(&yc_RuntimeError, "RuntimeError: next_batch of 'mine' returned YC_YIELD with no value");
-    CHECK_ST(yc_iter_label(&c.it, "x"), YC_EINVAL);
-    CHECK_EXC(&yc_TypeError, "TypeError: yc_iter_label: 'mine' is not a pipeline stage");
+    check_not_a_stage(&t);
 }
 
 /* With this header's size, flags is read, and only the library's own mark
@@ -165,13 +172,7 @@ TEST(iter_flags_other_than_the_stage_mark_are_not_a_stage)
     static const yc_iter_type t = {.name = "mine", .next = count_next,
                                    .next_batch = empty_yield_batch,
                                    .size = sizeof(yc_iter_type), .flags = 1};
-    count_it c = {.it = {&t}, .i = 0, .n = 3};
-    yc_val buf[4];
-    size_t n = 99;
-    CHECK_ST(yc_iter_next_batch(&c.it, buf, 4, &n), YC_RAISE);
-    CHECK_EXC(&yc_RuntimeError, "RuntimeError: next_batch of 'mine' returned YC_YIELD with no value");
-    CHECK_ST(yc_iter_label(&c.it, "x"), YC_EINVAL);
-    CHECK_EXC(&yc_TypeError, "TypeError: yc_iter_label: 'mine' is not a pipeline stage");
+    check_not_a_stage(&t);
 }
 
 /* ---- context managers ---- */
