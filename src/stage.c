@@ -172,6 +172,10 @@ int yc__pst_shutdown(pst *s)
 
 int yc__pst_finish(pst *s, int st)
 {
+    if (st == YC_RETURN && ((const pst_type *)s->it.type)->stop_keeps_ups) {
+        s->done = true; /* upstreams closed by yc__pst_close or yc__pst_free */
+        return st;
+    }
     if (st < 0) yc__pst_tb(s);
     yc_exc *saved = yc_err_take();
     if (yc__pst_shutdown(s) < 0) yc__pst_unraisable(yc__pst_name(s));

@@ -43,6 +43,12 @@ typedef struct pst_type {
      * map_i64 / filter_i64 pull through it when their upstream has it.
      * NULL for every other stage. */
     int (*next_i64)(yc_iter *it, int64_t *buf, size_t cap, size_t *n);
+    /* Stopping (YC_RETURN) keeps the upstreams open until the stage is
+     * closed or freed, as the CPython object it stands for keeps its
+     * iterators: takewhile at its first false, zip at its shortest input.
+     * false: they are closed when it stops (islice, as CPython's drops its
+     * iterator at its stop; stages whose upstream is exhausted). */
+    bool stop_keeps_ups;
 } pst_type;
 
 struct pst {
@@ -101,7 +107,9 @@ YC_HIDDEN pst *yc__pst_new1(size_t size, const pst_type *t, yc_iter *up);
 YC_HIDDEN yc_iter *yc__pst_no_function(yc_iter *up, const char *stage);
 /* Ends s from inside a pull with status st (YC_RETURN or negative): a
  * traceback entry for an error, then release and close upstream (their
- * failures go to the unraisable hook). Returns st. */
+ * failures go to the unraisable hook); a stop (YC_RETURN) of a type with
+ * stop_keeps_ups only marks it done, the rest left to close and free.
+ * Returns st. */
 YC_HIDDEN int yc__pst_finish(pst *s, int st);
 /* Releases and closes once; YC_OK or the first error (pending). */
 YC_HIDDEN int yc__pst_shutdown(pst *s);

@@ -376,7 +376,7 @@ static int takewhile_next(yc_iter *it, yc_val *out)
     yc__try_end(&t);
     if (ok) return YC_YIELD;
     *out = YC_NONE;
-    return yc__pst_finish(&w->s, YC_RETURN); /* closes upstream at once */
+    return yc__pst_finish(&w->s, YC_RETURN); /* upstream kept until close or free */
 }
 
 static int takewhile_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
@@ -460,6 +460,7 @@ static const pst_type takewhile_type = {
     .t = {.name = "takewhile", .next = takewhile_next, .close = yc__pst_close,
           PST_ITER_BASE,
           .next_batch = takewhile_next_batch},
+    .stop_keeps_ups = true,
 };
 static const pst_type dropwhile_type = {
     .t = {.name = "dropwhile", .next = dropwhile_next, .close = yc__pst_close,
@@ -611,6 +612,7 @@ static const pst_type enumerate_type = {
 static const pst_type zip_type = {
     .t = {.name = "zip", .next = zip_next, .close = yc__pst_close, PST_ITER_BASE},
     .release = tup_release, .destroy = tup_destroy,
+    .stop_keeps_ups = true,
 };
 static const pst_type batch_type = {
     .t = {.name = "batched", .next = batch_next, .close = yc__pst_close, PST_ITER_BASE},
