@@ -578,6 +578,9 @@ typedef struct yc_iter_type {
     void (*free)(yc_iter *it); /* NULL: yc_iter_free does nothing */
     int (*next_batch)(yc_iter *it, yc_val *buf, size_t cap, size_t *n);
     size_t size; /* 0, or sizeof(yc_iter_type) as built (above) */
+    /* Added after 0.1 (read only when size covers it): reserved for the
+     * library's own types, which it marks here; leave it 0. */
+    unsigned flags;
 } yc_iter_type;
 
 /* Embed as the first member of your iterator struct. */

@@ -86,6 +86,18 @@ YC_HIDDEN int yc__type_size_check(const void *type, size_t size, size_t known, c
     (YC_UNLIKELY(YC__TYPE_SIZE_ODD(t, T)) &&                                              \
      yc__type_size_check((t), (t)->size, sizeof(T), (what), (t)->name) != YC_OK)
 
+/* yc_iter_type.flags: the type is one of the library's pipeline stages
+ * (stage.h's pst_type). Read only in a type whose size covers it (size is
+ * sizeof(yc_iter_type): types built against an older header have no flags
+ * field), and a whole word, not a bit: a user type that sets flags against
+ * the header's "leave it 0" is not taken for a stage unless it copies this
+ * exact value. */
+#define YC__ITER_STAGE 0x73746731u /* "stg1" */
+static inline bool yc__iter_is_stage(const yc_iter_type *t)
+{
+    return t->size == sizeof(yc_iter_type) && t->flags == YC__ITER_STAGE;
+}
+
 /* ---- stacks (stack.c) ---- */
 
 /* A stack: a slot of a chunk, a guard page at map and the usable stack

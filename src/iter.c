@@ -3,8 +3,8 @@
  * operations, and the array iterator ("list_iterator").
  */
 #include "internal.h"
-#include "pipe.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static int null_iter(void) { return yc__fail(YC_EINVAL, &yc_TypeError, "iterator is NULL"); }
@@ -37,7 +37,16 @@ int yc__type_size_check(const void *type, size_t size, size_t known, const char 
     return YC_OK;
 }
 
-#define ITER_TYPE_BAD(t) YC__TYPE_SIZE_BAD(t, yc_iter_type, "yc_iter_type")
+/* The size of yc_iter_type in 0.1, before flags: a type built against that
+ * header with .size = sizeof(yc_iter_type) is used as it is (its flags are
+ * never read). */
+#define ITER_TYPE_0_1 offsetof(yc_iter_type, flags)
+/* YC__TYPE_SIZE_ODD with this size first: the library's stages carry it
+ * (for their flags), so their pulls take one test, as size 0 did before. */
+#define ITER_SIZE_ODD(t) ((t)->size != sizeof(yc_iter_type) && (t)->size != 0)
+#define ITER_TYPE_BAD(t)                                                          \
+    (YC_UNLIKELY(ITER_SIZE_ODD(t)) && (t)->size != ITER_TYPE_0_1 &&                 \
+     yc__type_size_check((t), (t)->size, sizeof(yc_iter_type), "yc_iter_type", (t)->name) != YC_OK)
 
 /* yc_iter_next's rare cases, out of line so that its common path keeps no
  * frame of its own around the call: a bad iterator, or a type whose size
@@ -54,7 +63,7 @@ int yc_iter_next(yc_iter *it, yc_val *out)
 {
     yc_val tmp;
     if (YC_UNLIKELY(!it || !it->type || !it->type->next ||
-                    YC__TYPE_SIZE_ODD(it->type, yc_iter_type)))
+                    ITER_SIZE_ODD(it->type)))
         return next_checked(it, out);
     return it->type->next(it, out ? out : &tmp);
 }
@@ -88,7 +97,7 @@ int yc_iter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
                         !buf ? "buf is NULL" : "cap is 0");
     const yc_iter_type *t = it->type;
     if (t->next_batch) {
-        if (t->free == yc__pst_free) return t->next_batch(it, buf, cap, n); /* the library's stages */
+        if (yc__iter_is_stage(t)) return t->next_batch(it, buf, cap, n); /* the library's stages */
         return user_batch(it, buf, cap, n);
     }
     int st = t->next(it, buf);
@@ -139,6 +148,11 @@ int yc_iter_close(yc_iter *it, yc_val *out)
 void yc_iter_free(yc_iter *it)
 {
     if (it && it->type && it->type->free) it->type->free(it);
+}
+
+const char *yc_iter_name(const yc_iter *it)
+{
+    return it && it->type && it->type->name ? it->type->name : "?";
 }
 
 /* ---- array iterator --------------------------------------------------- */

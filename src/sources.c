@@ -1,6 +1,8 @@
 /*
- * Pipeline sources: range, count, repeat, cycle, a generator's items, and
- * the records / lines / chunks of a file descriptor, a FILE * or a path.
+ * Pipeline sources: range, count, repeat, cycle, and the records / lines /
+ * chunks of a file descriptor, a FILE * or a path (a generator's items,
+ * yc_iter_gen and yc_iter_source, are in gen_stages.c; range's vectorised
+ * fill loops in blocks_i64.c).
  *
  * Every source is a stage without upstream (pipe.h) with a block path, so a
  * consumer that asks for blocks gets a whole block (cap values) per call. File sources
@@ -17,21 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int nomem(void)
-{
-    yc__err_set(yc__cur(), &yc__nomem);
-    return YC_ENOMEM;
-}
-
-static int next_by_batch(yc_iter *it, yc_val *out)
-{
-    size_t n;
-    int st = pst_next_batch(it, out, 1, &n);
-    if (st == YC_YIELD) return YC_YIELD;
-    *out = YC_NONE;
-    return st;
-}
-
 /* ======================================================================
  * range, count, repeat
  * ==================================================================== */
@@ -45,105 +32,6 @@ typedef struct num_src {
     yc_val v;       /* repeat */
 } num_src;
 
-/* buf[0, k) = cur, cur + step, ... as INT values: one 16-byte vector
- * {value, INT} per value, stepped by {step, 0}, four independent stores per
- * round; unsigned lanes, as the step after the last value may wrap. Returns
- * the value after the last. */
-typedef uint64_t v2u __attribute__((vector_size(16)));
-
-static uint64_t range_fill(yc_val *buf, size_t k, uint64_t cur, uint64_t step)
-{
-    v2u v = {cur, YC_T_INT}, st4 = {4 * step, 0};
-    v2u v1 = v + (v2u){step, 0}, v2 = v + (v2u){2 * step, 0}, v3 = v + (v2u){3 * step, 0};
-    size_t i = 0;
-    for (; i + 4 <= k; i += 4) {
-        memcpy(&buf[i], &v, sizeof v);
-        memcpy(&buf[i + 1], &v1, sizeof v);
-        memcpy(&buf[i + 2], &v2, sizeof v);
-        memcpy(&buf[i + 3], &v3, sizeof v);
-        v += st4;
-        v1 += st4;
-        v2 += st4;
-        v3 += st4;
-    }
-    for (; i < k; i++) {
-        memcpy(&buf[i], &v, sizeof v);
-        v += (v2u){step, 0};
-    }
-    return v[0];
-}
-
-#if YC_PST_AVX2
-/* The same with two values per 32-byte vector. */
-YC_TARGET_AVX2 static uint64_t range_fill_avx2(yc_val *buf, size_t k, uint64_t cur, uint64_t step)
-{
-    typedef uint64_t v4u __attribute__((vector_size(32)));
-    v4u v = {cur, YC_T_INT, cur + step, YC_T_INT};
-    v4u v1 = v + (v4u){2 * step, 0, 2 * step, 0}, st4 = {4 * step, 0, 4 * step, 0};
-    size_t i = 0;
-    for (; i + 4 <= k; i += 4) {
-        memcpy(&buf[i], &v, sizeof v);
-        memcpy(&buf[i + 2], &v1, sizeof v1);
-        v += st4;
-        v1 += st4;
-    }
-    cur = v[0];
-    for (; i < k; i++) {
-        buf[i].i = (int64_t)cur;
-        buf[i].meta = YC_T_INT;
-        cur += step;
-    }
-    return cur;
-}
-#endif
-
-/* The int64 block path of range: buf[0, k) = cur, cur + step, ... as plain
- * int64, two values per 16-byte vector (AVX2: four per 32-byte vector), two
- * independent stores per round; unsigned lanes, as the step after the last
- * value may wrap. Returns the value after the last. */
-static uint64_t range_fill_i64(int64_t *buf, size_t k, uint64_t cur, uint64_t step)
-{
-    v2u v0 = {cur, cur + step}, v1 = v0 + (v2u){2 * step, 2 * step};
-    const v2u st4 = {4 * step, 4 * step};
-    size_t i = 0;
-    for (; i + 4 <= k; i += 4) {
-        memcpy(&buf[i], &v0, sizeof v0);
-        memcpy(&buf[i + 2], &v1, sizeof v1);
-        v0 += st4;
-        v1 += st4;
-    }
-    cur = v0[0];
-    for (; i < k; i++) {
-        buf[i] = (int64_t)cur;
-        cur += step;
-    }
-    return cur;
-}
-
-#if YC_PST_AVX2
-YC_TARGET_AVX2 static uint64_t range_fill_i64_avx2(int64_t *buf, size_t k, uint64_t cur,
-                                                   uint64_t step)
-{
-    typedef uint64_t v4u __attribute__((vector_size(32)));
-    v4u v0 = {cur, cur + step, cur + 2 * step, cur + 3 * step};
-    v4u v1 = v0 + (v4u){4 * step, 4 * step, 4 * step, 4 * step};
-    const v4u st8 = {8 * step, 8 * step, 8 * step, 8 * step};
-    size_t i = 0;
-    for (; i + 8 <= k; i += 8) {
-        memcpy(&buf[i], &v0, sizeof v0);
-        memcpy(&buf[i + 4], &v1, sizeof v1);
-        v0 += st8;
-        v1 += st8;
-    }
-    cur = v0[0];
-    for (; i < k; i++) {
-        buf[i] = (int64_t)cur;
-        cur += step;
-    }
-    return cur;
-}
-#endif
-
 /* range's two block paths: buf holds yc_val, or int64_t when i64. */
 static inline int range_block(yc_iter *it, void *buf, size_t cap, size_t *n, bool i64)
 {
@@ -155,10 +43,11 @@ static inline int range_block(yc_iter *it, void *buf, size_t cap, size_t *n, boo
     uint64_t cur = (uint64_t)r->cur, step = (uint64_t)r->step;
 #if YC_PST_AVX2
     if (k >= 8 && yc__pst_avx2())
-        cur = i64 ? range_fill_i64_avx2(buf, k, cur, step) : range_fill_avx2(buf, k, cur, step);
+        cur = i64 ? yc__range_fill_i64_avx2(buf, k, cur, step)
+                  : yc__range_fill_avx2(buf, k, cur, step);
     else
 #endif
-        cur = i64 ? range_fill_i64(buf, k, cur, step) : range_fill(buf, k, cur, step);
+        cur = i64 ? yc__range_fill_i64(buf, k, cur, step) : yc__range_fill(buf, k, cur, step);
     r->cur = (int64_t)cur;
     r->left -= k;
     *n = k;
@@ -207,17 +96,17 @@ static int repeat_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 }
 
 static const pst_type range_type = {
-    .t = {.name = "range_iterator", .next = next_by_batch, .close = yc__pst_close,
-          .free = yc__pst_free,
+    .t = {.name = "range_iterator", .next = next_via_batch, .close = yc__pst_close,
+          PST_ITER_BASE,
           .next_batch = range_next_batch},
     .next_i64 = range_next_i64,
 };
 static const pst_type count_type = {
-    .t = {.name = "count", .next = next_by_batch, .close = yc__pst_close, .free = yc__pst_free,
+    .t = {.name = "count", .next = next_via_batch, .close = yc__pst_close, PST_ITER_BASE,
           .next_batch = count_next_batch},
 };
 static const pst_type repeat_type = {
-    .t = {.name = "repeat", .next = next_by_batch, .close = yc__pst_close, .free = yc__pst_free,
+    .t = {.name = "repeat", .next = next_via_batch, .close = yc__pst_close, PST_ITER_BASE,
           .next_batch = repeat_next_batch},
 };
 
@@ -287,12 +176,12 @@ static int cycle_next(yc_iter *it, yc_val *out)
             if (c->saved.len == c->saved.cap) {
                 size_t ncap = c->saved.cap ? c->saved.cap * 2 : 16;
                 yc_val *p = yc__realloc(c->saved.items, ncap * sizeof *p);
-                if (!p) return yc__pst_finish(&c->s, nomem());
+                if (!p) return yc__pst_finish(&c->s, yc__enomem());
                 c->saved.items = p;
                 c->saved.cap = ncap;
             }
             yc_val cp = yc_val_copy(x);
-            if (yc__val_owned(x) && yc_is_none(cp)) return yc__pst_finish(&c->s, nomem());
+            if (yc__val_owned(x) && yc_is_none(cp)) return yc__pst_finish(&c->s, yc__enomem());
             c->saved.items[c->saved.len++] = cp;
             *out = cp;
             return YC_YIELD;
@@ -315,7 +204,7 @@ static int cycle_release(pst *s)
 }
 
 static const pst_type cycle_type = {
-    .t = {.name = "cycle", .next = cycle_next, .close = yc__pst_close, .free = yc__pst_free},
+    .t = {.name = "cycle", .next = cycle_next, .close = yc__pst_close, PST_ITER_BASE},
     .release = cycle_release,
 };
 
@@ -323,12 +212,6 @@ yc_iter *yc_iter_cycle(yc_iter *up)
 {
     cycle_st *c = (cycle_st *)yc__pst_new1(sizeof *c, &cycle_type, up);
     return c ? &c->s.it : NULL;
-}
-
-yc_iter *yc_iter_gen(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
-{
-    yc_gen *g = yc_gen_new(fn, arg, opts);
-    return g ? yc_gen_iter(g) : NULL;
 }
 
 /* ======================================================================
@@ -409,7 +292,7 @@ static int file_make_room(file_src *f)
         f->cap = f->readsz;
         if (f->chunk > f->cap) f->cap = f->chunk;
         f->buf = yc__malloc(f->cap);
-        if (!f->buf) return nomem();
+        if (!f->buf) return yc__enomem();
         return YC_OK;
     }
     if (f->start > 0) {
@@ -422,7 +305,7 @@ static int file_make_room(file_src *f)
     if (f->cap - f->end < f->readsz / 2 + 1) { /* keep reads big */
         size_t ncap = f->cap * 2;
         char *p = yc__realloc(f->buf, ncap);
-        if (!p) return nomem();
+        if (!p) return yc__enomem();
         f->buf = p;
         f->cap = ncap;
     }
@@ -502,19 +385,19 @@ static void file_destroy(pst *s)
 }
 
 static const pst_type records_type = {
-    .t = {.name = "records", .next = next_by_batch, .close = yc__pst_close,
-          .free = yc__pst_free,
+    .t = {.name = "records", .next = next_via_batch, .close = yc__pst_close,
+          PST_ITER_BASE,
           .next_batch = file_next_batch},
     .release = file_release, .destroy = file_destroy,
 };
 static const pst_type lines_type = {
-    .t = {.name = "lines", .next = next_by_batch, .close = yc__pst_close, .free = yc__pst_free,
+    .t = {.name = "lines", .next = next_via_batch, .close = yc__pst_close, PST_ITER_BASE,
           .next_batch = file_next_batch},
     .release = file_release, .destroy = file_destroy,
 };
 static const pst_type chunks_type = {
-    .t = {.name = "chunks", .next = next_by_batch, .close = yc__pst_close,
-          .free = yc__pst_free,
+    .t = {.name = "chunks", .next = next_via_batch, .close = yc__pst_close,
+          PST_ITER_BASE,
           .next_batch = file_next_batch},
     .release = file_release, .destroy = file_destroy,
 };
@@ -562,7 +445,7 @@ static yc_iter *file_new(const pst_type *t, int fd, FILE *fp, const char *path,
         if (path) close(fd);
         if (f) {
             yc__free(f);
-            nomem();
+            yc__enomem();
         }
         return NULL;
     }

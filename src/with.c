@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include "internal.h"
+#include "guard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +27,7 @@
 #include <unistd.h>
 
 /* GCC warns -Wclobbered about locals and arguments live across the setjmp
- * of YC_TRY in call_guarded although none is modified between the setjmp
+ * of YC__GUARD in call_guarded although none is modified between the setjmp
  * and a longjmp, which is the case C leaves indeterminate. */
 #if defined(__GNUC__) && !defined(__clang__)
 #  pragma GCC diagnostic ignored "-Wclobbered"
@@ -72,13 +73,13 @@ static int call_run(const call *c)
  */
 static int call_guarded(const call *c)
 {
-    volatile int st = YC_RAISE;
-    YC_TRY {
+    int st;
+    YC__GUARD(t) {
+        st = yc__cb_caught(&t);
+    } else {
         st = call_run(c);
-    } YC_EXCEPT_ANY {
-        yc__err_set(yc__cur(), yc_exc_ref(yc_exc_current()));
-        st = YC_RAISE;
-    } YC_END;
+        yc__try_end(&t);
+    }
     if (st >= 0) return st;
     if (!yc__cur()->err)
         yc__fail(YC_RAISE, &yc_RuntimeError,

@@ -5,8 +5,11 @@
  * the ABI"). 0 is this version's layout; a smaller size is refused; a
  * larger one (a newer header) is accepted when its extra fields are all
  * zero, refused otherwise, each refusal a TypeError naming both sizes.
+ * yc_iter_type's flags came after 0.1: the 0.1 size is accepted too.
  */
 #include "test.h"
+
+#include <stddef.h>
 
 /* The two refusals' texts, for type struct `what` named `name`. */
 static const char *too_small(const char *what, const char *name, size_t size, size_t known)
@@ -121,6 +124,55 @@ TEST(iter_newer_header_with_new_fields_set_refused)
     CHECK_EQ_INT(pull_all(&t.t), YC_EINVAL);
     CHECK_EXC(&yc_TypeError,
               too_new("yc_iter_type", "count", sizeof(newer_iter_type), sizeof(yc_iter_type)));
+}
+
+/* A size of the 0.1 layout (yc_iter_type before flags), as a binary built
+ * against that header sets it: used as it is, its flags never read. */
+TEST(iter_size_of_the_0_1_layout_works)
+{
+    static const yc_iter_type t = {.name = "count", .next = count_next,
+                                   .size = offsetof(yc_iter_type, flags)};
+    CHECK_EQ_INT(pull_all(&t), 3);
+}
+
+static int empty_yield_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    (void)it, (void)buf, (void)cap;
+    *n = 0;
+    return YC_YIELD; /* breaks the contract: must be checked */
+}
+
+/* A user type t (named "mine", its next_batch breaking the contract) is not
+ * taken for a stage: its next_batch is checked and yc_iter_label refuses it. */
+static void check_not_a_stage(const yc_iter_type *t)
+{
+    count_it c = {.it = {t}, .i = 0, .n = 3};
+    yc_val buf[4];
+    size_t n = 99;
+    CHECK_ST(yc_iter_next_batch(&c.it, buf, 4, &n), YC_RAISE);
+    CHECK_EXC(&yc_RuntimeError, "RuntimeError: next_batch of 'mine' returned YC_YIELD with no value");
+    CHECK_ST(yc_iter_label(&c.it, "x"), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: yc_iter_label: 'mine' is not a pipeline stage");
+}
+
+/* flags is the library's stage marker; a user type is never taken for a
+ * stage by it: with size 0 flags is not read (the 0.1 layout), so its
+ * next_batch is checked and yc_iter_label refuses it. */
+TEST(iter_flags_of_a_user_type_without_size_are_not_read)
+{
+    static const yc_iter_type t = {.name = "mine", .next = count_next,
+                                   .next_batch = empty_yield_batch, .flags = 1};
+    check_not_a_stage(&t);
+}
+
+/* With this header's size, flags is read, and only the library's own mark
+ * makes a stage: any other value (here a bit set by mistake) does not. */
+TEST(iter_flags_other_than_the_stage_mark_are_not_a_stage)
+{
+    static const yc_iter_type t = {.name = "mine", .next = count_next,
+                                   .next_batch = empty_yield_batch,
+                                   .size = sizeof(yc_iter_type), .flags = 1};
+    check_not_a_stage(&t);
 }
 
 /* ---- context managers ---- */

@@ -293,13 +293,15 @@ YC_API yc_iter *yc_iter_islice(yc_iter *up, int64_t start, int64_t stop, int64_t
 YC_API yc_iter *yc_iter_take(yc_iter *up, int64_t n);
 /* All but the first n items: islice(up, n, None, 1). */
 YC_API yc_iter *yc_iter_drop(yc_iter *up, int64_t n);
-/* itertools.takewhile / dropwhile. takewhile closes up at the first false. */
+/* itertools.takewhile / dropwhile. takewhile stops at the first false and,
+ * as CPython's, keeps up open until it is closed or freed. */
 YC_API yc_iter *yc_iter_takewhile(yc_iter *up, yc_pred_fn pred, void *ctx);
 YC_API yc_iter *yc_iter_dropwhile(yc_iter *up, yc_pred_fn pred, void *ctx);
 /* enumerate(up, start): tuples (i, x). */
 YC_API yc_iter *yc_iter_enumerate(yc_iter *up, int64_t start);
 /* zip(its[0], ..., its[n-1]): tuples of n items, until the first of them
- * ends. Takes all n iterators (the array is copied). n 0: empty. If any is
+ * ends; as CPython's, the others stay open (not closed) until the zip is
+ * closed or freed. Takes all n iterators (the array is copied). n 0: empty. If any is
  * NULL, frees the others and returns NULL; the same iterator given twice
  * (Python's zip(it, it)): NULL with ValueError, each freed once (use
  * yc_iter_batch(it, 2) for pairs). The same for chain. */

@@ -1,6 +1,7 @@
 /*
- * Generator stages (yc_iter_stage, yc_iter_source) and generator
- * expressions (yc_genexpr).
+ * Generators in pipelines: generator stages (yc_iter_stage, yc_iter_source),
+ * a generator as a source (yc_iter_gen) and generator expressions
+ * (yc_genexpr).
  *
  * A generator stage is a pipeline stage (pipe.h) that runs its body as a
  * generator. The consumer's request travels into the body: for yc_iter_next
@@ -107,7 +108,7 @@ static void stage_destroy(pst *s)
 }
 
 static const pst_type stage_type = {
-    .t = {.name = "stage", .next = stage_next, .close = yc__pst_close, .free = yc__pst_free,
+    .t = {.name = "stage", .next = stage_next, .close = yc__pst_close, PST_ITER_BASE,
           .next_batch = stage_next_batch},
     .release = stage_release, .destroy = stage_destroy,
 };
@@ -145,6 +146,14 @@ yc_iter *yc_iter_stage(yc_iter *up, yc_stage_fn fn, void *ctx, const yc_gen_opts
 yc_iter *yc_iter_source(yc_stage_fn fn, void *ctx, const yc_gen_opts *opts)
 {
     return stage_new(NULL, false, fn, ctx, opts);
+}
+
+/* A plain generator as a source: its iterator view (a generator, not a
+ * stage: no block path). */
+yc_iter *yc_iter_gen(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
+{
+    yc_gen *g = yc_gen_new(fn, arg, opts);
+    return g ? yc_gen_iter(g) : NULL;
 }
 
 /* ---- the body's side ------------------------------------------------- */
@@ -332,7 +341,7 @@ static void gx_destroy(pst *s)
 
 static const pst_type gx_type = {
     .t = {.name = "generator", .next = gx_next, .send = gx_send, .throw_ = gx_throw,
-          .close = gx_close, .free = yc__pst_free},
+          .close = gx_close, PST_ITER_BASE},
     .release = gx_release, .destroy = gx_destroy,
 };
 
