@@ -640,7 +640,7 @@ void yc__loop_retain_grow(yc_loop *L)
 {
     if (L->state == LOOP_RUNNING && running_loop != L) return; /* runs elsewhere */
     if (L->retain_thread && L->retain_thread != &yc__T) return;
-    L->stack_retain = pow2_at_least(L->pending_tasks);
+    L->stack_retain = pow2_at_least(L->stacked_tasks);
     L->retain_thread = &yc__T;
     if (!L->retain_review) L->retain_review = yc__loop_now(L) + RETAIN_WINDOW_NS;
     yc__stack_retain(&yc__T, task_stack_bytes(L), L->stack_retain);
@@ -654,7 +654,7 @@ static void retain_review(yc_loop *L)
     int64_t now = yc__loop_now(L);
     if (now < L->retain_review) return;
     long peak = L->peak_window;
-    L->peak_window = L->pending_tasks;
+    L->peak_window = L->stacked_tasks;
     L->retain_review = now + RETAIN_WINDOW_NS;
     if (2 * peak >= L->stack_retain) return;
     L->stack_retain = pow2_at_least(peak);
