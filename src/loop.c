@@ -619,6 +619,14 @@ static void wait_events(yc_loop *L, int64_t timeout)
     if (ts_pending(L)) ts_drain(L);
 }
 
+/* wait_events without its call when it has nothing to do: no wait, no
+ * descriptor, no thread-safe call (the ready path of every iteration). */
+static inline void poll_events(yc_loop *L, int64_t timeout)
+{
+    if (timeout == 0 && !L->io_waiting && !ts_pending(L)) return;
+    wait_events(L, timeout);
+}
+
 /* ---- warm stacks for the tasks -------------------------------------- */
 
 #define RETAIN_WINDOW_NS 1000000000
@@ -673,9 +681,12 @@ static void retain_end(yc_loop *L)
 /*
  * One iteration. With the virtual clock, nothing ready and no timer is a
  * deadlock unless a thread-safe call can still come (one already pending);
- * it sets L->deadlock and runs nothing.
+ * it sets L->deadlock and runs nothing. Inlined into the two run loops: a
+ * task's step switches away and back inside it, and a return after a
+ * switch is mispredicted, so one frame less is one misprediction less per
+ * iteration.
  */
-static void run_once(yc_loop *L)
+static inline __attribute__((always_inline)) void run_once(yc_loop *L)
 {
     int64_t timeout = -1;
     if (L->nready || L->stopping) timeout = 0;
@@ -692,10 +703,10 @@ static void run_once(yc_loop *L)
         }
         /* descriptors: polled; waited for only when no timer can come (a
          * descriptor will be ready, or a thread will post back) */
-        wait_events(L, timeout < 0 ? -1 : 0);
+        poll_events(L, timeout < 0 ? -1 : 0);
         if (timeout > 0 && !L->nready) L->vnow = L->heap[0]->when;
     } else {
-        wait_events(L, timeout);
+        poll_events(L, timeout);
     }
     if (L->nheap) { /* the clock is read only when a timer may be due */
         int64_t end = yc__loop_now(L);

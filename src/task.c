@@ -1019,15 +1019,22 @@ static int cannot_park(const yc_task *t)
     return yc__fail(YC_RAISE, &yc_RuntimeError, "coroutine ignored GeneratorExit");
 }
 
+/* Schedules t's next step with the RuntimeError of a task awaiting itself
+ * (out of line: its buffer stays out of the await's frame). */
+static __attribute__((noinline)) void await_itself(yc_task *t)
+{
+    char repr[300];
+    yc_task_format(t, repr, sizeof repr);
+    schedule_step(t, yc_exc_new(&yc_RuntimeError, "Task cannot await on itself: %s", repr));
+}
+
 int yc__task_await(yc_task *t, yc_task *f, yc_val *out)
 {
     if (out) *out = YC_NONE;
     if (f->state != FUT_PENDING) return yc__fut_result(f, out);
     if (cannot_park(t) < 0) return YC_RAISE;
-    if (f == t) {
-        char repr[300];
-        yc_task_format(t, repr, sizeof repr);
-        schedule_step(t, yc_exc_new(&yc_RuntimeError, "Task cannot await on itself: %s", repr));
+    if (YC_UNLIKELY(f == t)) {
+        await_itself(t);
     } else {
         t->wakeup.fn = task_wakeup;
         t->wakeup.ud = t;
@@ -1044,6 +1051,10 @@ int yc__task_await(yc_task *t, yc_task *f, yc_val *out)
     if (e) {
         yc__err_set(yc__cur(), e);
         return YC_RAISE;
+    }
+    if (YC_LIKELY(f->state == FUT_FINISHED && !f->exc)) { /* yc__fut_result's result */
+        if (out) *out = f->result;
+        return YC_OK;
     }
     return yc__fut_result(f, out);
 }
