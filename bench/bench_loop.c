@@ -49,7 +49,9 @@
  */
 /* floor reads the stacks' geometry through a test hook (yc__gen_slot_bytes):
  * declared with YC_TEST_HOOKS, reachable since this links the static library */
-#define YC_TEST_HOOKS
+#ifndef YC_TEST_HOOKS
+#  define YC_TEST_HOOKS 1
+#endif
 #include "yieldc.h"
 #include "bench_common.h"
 
