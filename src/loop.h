@@ -66,6 +66,14 @@ typedef struct yc__fcb {
                       FCB_WAKEUP: see above                               */
 } yc__fcb;
 
+/* An entry of the loop's timer heap: the timer's key kept beside it, so
+ * that sifting compares within the array instead of loading each timer. */
+typedef struct yc__heap_entry {
+    int64_t when;
+    uint64_t seq;
+    yc__timer *t;
+} yc__heap_entry;
+
 /* ---- futures and tasks ----------------------------------------------- */
 
 /* A cancel message, copied once by yc_task_cancel and shared by every
@@ -224,7 +232,7 @@ struct yc_loop {
     yc_task *current;          /* the task being stepped                   */
     yc__handle *rq_head, **rq_tail;
     size_t nready;
-    yc__timer **heap;
+    yc__heap_entry *heap;
     size_t nheap, capheap;
     uint64_t seq;
     yc_task *live;             /* every future and task of this loop       */
