@@ -26,6 +26,12 @@
  *                                          iteration)
  *   bench_loop sleepers N STACK SYSTEM     N tasks in yc_sleep(3600) on
  *                                          STACK-byte stacks (0: the default)
+ *   bench_loop floor N STACK               the page-fault floor of sleepers:
+ *                                          no library, N stacks laid out as
+ *                                          its chunks lay out STACK-byte ones
+ *                                          (0: the default), the top page of
+ *                                          each written once, as a task's
+ *                                          first step writes it
  *   bench_loop config                      prints yc_config()
  *
  * Timed rows print "benchmark<TAB>system<TAB>ns_per_op": ns per task (spawn),
@@ -41,10 +47,18 @@
  * The programs are asyncio's, step for step: create_task + gather in
  * batches; the same LCG draws the timeouts in both.
  */
+/* floor reads the stacks' geometry through a test hook (yc__gen_slot_bytes):
+ * declared with YC_TEST_HOOKS, reachable since this links the static library */
+#ifndef YC_TEST_HOOKS
+#  define YC_TEST_HOOKS 1
+#endif
 #include "yieldc.h"
 #include "bench_common.h"
 
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 static void die(const char *what)
 {
@@ -478,6 +492,60 @@ static int run_sleepers(long n, size_t stack, const char *sys)
     return 0;
 }
 
+/* ---- the page-fault floor of sleepers ------------------------------- */
+
+/*
+ * What the kernel alone charges for the sleepers' stacks: chunks mapped as
+ * the library maps them (its slot size and slots per chunk, from
+ * yc__gen_slot_bytes; a header page first; the guard pages left untouched,
+ * which only lowers the floor), then one write into the top page of every
+ * stack, where a task's first step writes its generator's header. Prints
+ * "floor<TAB>N<TAB>map_s<TAB>touch_s<TAB>faults_per_stack<TAB>us_per_fault
+ * <TAB>unmap_s": touch_s is the floor under sleepers' spawn_s.
+ */
+static long minor_faults(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+}
+
+static int run_floor(long n, size_t stack)
+{
+    check(n > 0, "floor: N > 0");
+    int per_chunk = 0;
+    size_t slot = yc__gen_slot_bytes(stack, &per_chunk), page = (size_t)sysconf(_SC_PAGESIZE);
+    if (per_chunk < 1) per_chunk = 1; /* a stack too big to share a chunk: mapped alone */
+    long nchunks = (n + per_chunk - 1) / per_chunk;
+    size_t chunk = page + (size_t)per_chunk * slot;
+    char **chunks = malloc((size_t)nchunks * sizeof *chunks);
+    check(chunks != NULL, "malloc");
+    uint64_t t0 = bench_now_ns();
+    for (long c = 0; c < nchunks; c++) {
+        chunks[c] = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+        check(chunks[c] != MAP_FAILED, "floor: mmap");
+        chunks[c][0] = 1; /* the chunk's header page */
+    }
+    uint64_t t1 = bench_now_ns();
+    long f0 = minor_faults();
+    for (long i = 0; i < n; i++) {
+        char *top = chunks[i / per_chunk] + page + (size_t)(i % per_chunk + 1) * slot;
+        *(volatile long *)(top - 256) = i;
+    }
+    uint64_t t2 = bench_now_ns();
+    long faults = minor_faults() - f0;
+    for (long c = 0; c < nchunks; c++) munmap(chunks[c], chunk);
+    uint64_t t3 = bench_now_ns();
+    free(chunks);
+    double touch_s = (double)(t2 - t1) / 1e9;
+    printf("floor\t%ld\t%.4f\t%.4f\t%.3f\t%.3f\t%.4f\n", n, (double)(t1 - t0) / 1e9, touch_s,
+           (double)faults / (double)n, faults ? touch_s * 1e6 / (double)faults : 0.0,
+           (double)(t3 - t2) / 1e9);
+    fflush(stdout);
+    return 0;
+}
+
 /* ---- main ----------------------------------------------------------- */
 
 static long arg_long(int argc, char **argv, int i, long dflt)
@@ -502,6 +570,8 @@ int main(int argc, char **argv)
     if (strcmp(mode, "sleepers") == 0)
         return run_sleepers(arg_long(argc, argv, 2, 1000000), (size_t)arg_long(argc, argv, 3, 0),
                             argc > 4 ? argv[4] : "yieldc");
+    if (strcmp(mode, "floor") == 0)
+        return run_floor(arg_long(argc, argv, 2, 1000000), (size_t)arg_long(argc, argv, 3, 0));
     if (strcmp(mode, "config") == 0) {
         printf("%s queue=%d\n", yc_config(),
 #ifdef YC_BENCH_HAVE_QUEUE
@@ -513,6 +583,7 @@ int main(int argc, char **argv)
         return 0;
     }
     fprintf(stderr, "usage: bench_loop spawn|spawn-sleep0 N BATCH [SYSTEM] | pingpong|pingpong-future N "
-                    "[SYSTEM] | timers TASKS ITERS [SYSTEM] | sleepers N STACK [SYSTEM] | config\n");
+                    "[SYSTEM] | timers TASKS ITERS [SYSTEM] | sleepers N STACK [SYSTEM] | floor N STACK | "
+                    "config\n");
     return 2;
 }

@@ -34,7 +34,9 @@
 # Then sleepers: $YC_SLEEPERS_N tasks in sleep(3600), $YC_SLEEPERS_ROUNDS
 # interleaved rounds (default 3: one asyncio round takes a minute or two),
 # systems yieldc (default task stack), yieldc:16k (yc_loop_opts.task_stack
-# 16 KiB) and the Python peers; medians into sleepers.tsv. Then (loop_instr)
+# 16 KiB) and the Python peers; medians into sleepers.tsv. Then the
+# page-fault floor under yieldc's spawn_s (bench_loop floor: as many stacks,
+# first touched without the library) into sleepers-floor.tsv. Then (loop_instr)
 # callgrind instructions and strace system calls per op of the yieldc rows,
 # and one run of each with YC_BENCH_PHASES=1 (time per phase, allocations
 # per op).
@@ -248,6 +250,24 @@ loop_sleepers() {
         note "SKIP $s: it failed (output above); its runs are dropped"
         awk -F'\t' -v s="$s" '$2 != s' "$SLEEPERS_RAW" >"$SLEEPERS_RAW.tmp" && mv "$SLEEPERS_RAW.tmp" "$SLEEPERS_RAW"
     done
+    loop_floor
+}
+
+# loop_floor: the page-fault floor under yieldc's spawn_s (bench_loop floor:
+# the same stacks mapped and first touched by hand, no library), into
+# sleepers-floor.tsv.
+loop_floor() {
+    local out
+    [[ $failed == *" yieldc "* ]] && return 0
+    if ! out=$("${PIN[@]}" "$OUT/bench_loop" floor "$SLEEPERS_N" 0 2>"$OUT/err.log"); then
+        note "SKIP the page-fault floor: bench_loop floor failed ($(head -c 200 "$OUT/err.log"))"
+        return 0
+    fi
+    printf 'what\ttasks\tmap_s\ttouch_s\tfaults_per_stack\tus_per_fault\tunmap_s\n%s\n' "$out" \
+        >"$OUT/sleepers-floor.tsv"
+    printf '%s\n' "$out" | awk -F'\t' '{ printf "  page-fault floor of %d default stacks, no library: " \
+        "%.3f s to touch them (%.2f faults a stack, %.2f us a fault; mmap %.3f s, munmap %.3f s)\n", \
+        $2, $4, $5, $6, $3, $7 }'
 }
 
 # loop_instr: callgrind instructions and strace system calls per op of the

@@ -112,14 +112,6 @@ void yc__sync_raise(const char *file, int line, const char *func)
     yc__raise_in(co, yc__err_take_failed(co), file, line, func);
 }
 
-int yc__sync_waiter(yc__waitq *q, yc__waiter *w, yc_task *t)
-{
-    yc_task *fut = yc__task_waiter(t);
-    if (!fut) return YC_ENOMEM;
-    yc__wq_push(q, w, fut);
-    return YC_OK;
-}
-
 void yc__sb_printf(yc__sbuf *b, const char *fmt, ...)
 {
     va_list ap;

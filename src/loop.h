@@ -48,7 +48,13 @@ typedef struct yc__timer {
 /* A done callback of a future; scheduled (moved to the ready queue, fut
  * referenced) when the future completes, then fn(fut, ud) runs, then
  * release(ud) if set (also when the node is dropped without running). */
-enum { FCB_HEAP = 1, FCB_USER = 2, FCB_TAKES_FUTURE = 4 /* fn releases fut's reference */ };
+enum {
+    FCB_HEAP = 1,
+    FCB_USER = 2,
+    FCB_TAKES_FUTURE = 4, /* fn releases fut's reference */
+    FCB_WAKEUP = 8        /* a task's wakeup (task.c): run by its own
+                             handle function, the step inlined */
+};
 typedef struct yc__fcb {
     yc__handle h;
     yc_task_cb fn;
@@ -56,8 +62,17 @@ typedef struct yc__fcb {
     void (*release)(void *ud);
     yc_task *fut;  /* the future, referenced while scheduled               */
     uint8_t flags; /* FCB_HEAP: freed after; FCB_USER: a user's (guarded);
-                      FCB_TAKES_FUTURE: fn releases fut itself            */
+                      FCB_TAKES_FUTURE: fn releases fut itself;
+                      FCB_WAKEUP: see above                               */
 } yc__fcb;
+
+/* An entry of the loop's timer heap: the timer's key kept beside it, so
+ * that sifting compares within the array instead of loading each timer. */
+typedef struct yc__heap_entry {
+    int64_t when;
+    uint64_t seq;
+    yc__timer *t;
+} yc__heap_entry;
 
 /* ---- futures and tasks ----------------------------------------------- */
 
@@ -95,7 +110,11 @@ struct yc_task {
     void *aux;           /* their state, freed with aux_free               */
     void (*aux_free)(void *aux);
     /* tasks only: a future's block ends here (YC__FUTURE_SIZE) */
-    yc_gen *gen;         /* the body (freed when the task is done)         */
+    yc_gen *gen;         /* the body: made at the first step (NULL before),
+                            freed when the task is done                    */
+    yc_gen_fn fn;        /* what the first step makes the body of          */
+    void *arg;
+    size_t stack;        /* its stack size                                 */
     char *name;          /* name_small, or an owned copy of a long one     */
     char name_small[32];
     int cancels;         /* cancelling()                                   */
@@ -213,13 +232,15 @@ struct yc_loop {
     yc_task *current;          /* the task being stepped                   */
     yc__handle *rq_head, **rq_tail;
     size_t nready;
-    yc__timer **heap;
+    yc__heap_entry *heap;
     size_t nheap, capheap;
     uint64_t seq;
     yc_task *live;             /* every future and task of this loop       */
-    long pending_tasks;        /* tasks not done                           */
+    long stacked_tasks;        /* tasks holding a stack: started (a task
+                                  takes its stack at its first step), not
+                                  done                                     */
     /* warm stacks kept for the tasks (yc__stack_retain): a power of two at
-     * least the peak of pending_tasks, halved when a second passes whose
+     * least the peak of stacked_tasks, halved when a second passes whose
      * peak (peak_window) stays under half of it */
     int32_t stack_retain;
     long peak_window;
@@ -293,7 +314,8 @@ YC_HIDDEN extern __thread yc_loop *yc__running_loop __attribute__((tls_model("in
 static inline yc_loop *yc__loop_running(void) { return yc__running_loop; }
 YC_HIDDEN yc_loop *yc__loop_set_running(yc_loop *L);
 YC_HIDDEN bool yc__loop_ok(const yc_loop *L);
-/* A spawn made pending_tasks a new peak: retains warm stacks for them. */
+/* A task's first step made stacked_tasks a new peak: retains warm stacks
+ * for them. */
 YC_HIDDEN void yc__loop_retain_grow(yc_loop *L);
 /* Its clock, ns. */
 YC_HIDDEN int64_t yc__loop_now(const yc_loop *L);

@@ -168,32 +168,41 @@ static void q_push(yc_queue *q, yc_val v)
     }
 }
 
-/* _get, the queue not empty. */
-static yc_val q_pop(yc_queue *q)
+/* _get of LIFO and priority queues, the queue not empty. */
+static __attribute__((noinline)) yc_val q_pop_ordered(yc_queue *q)
 {
-    qitem it;
-    if (q->kind == YC_QUEUE_FIFO) {
-        it = q->items[q->head];
-        if (++q->head == q->cap) q->head = 0;
-        q->len--;
-    } else if (q->kind == YC_QUEUE_LIFO) {
-        it = q->items[--q->len];
-    } else { /* heapq.heappop */
-        qitem last = q->items[--q->len];
-        if (q->len) {
-            it = q->items[0];
-            q->items[0] = last;
-            sift_up(q, 0);
-        } else {
-            it = last;
-        }
-    }
-    if (!q->len && q->cap > QUEUE_KEEP) {
-        yc__free(q->items);
-        q->items = NULL;
-        q->cap = q->head = 0;
+    if (q->kind == YC_QUEUE_LIFO) return q->items[--q->len].v;
+    qitem it, last = q->items[--q->len]; /* heapq.heappop */
+    if (q->len) {
+        it = q->items[0];
+        q->items[0] = last;
+        sift_up(q, 0);
+    } else {
+        it = last;
     }
     return it.v;
+}
+
+static __attribute__((noinline)) void q_shrink(yc_queue *q)
+{
+    yc__free(q->items);
+    q->items = NULL;
+    q->cap = q->head = 0;
+}
+
+/* _get, the queue not empty (FIFO inline: the ping-pong path). */
+static inline yc_val q_pop(yc_queue *q)
+{
+    yc_val v;
+    if (YC_LIKELY(q->kind == YC_QUEUE_FIFO)) {
+        v = q->items[q->head].v;
+        if (++q->head == q->cap) q->head = 0;
+        q->len--;
+    } else {
+        v = q_pop_ordered(q);
+    }
+    if (YC_UNLIKELY(!q->len && q->cap > QUEUE_KEEP)) q_shrink(q);
+    return v;
 }
 
 /* ---- life cycle ----------------------------------------------------- */

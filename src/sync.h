@@ -89,7 +89,13 @@ YC_HIDDEN YC_NORETURN void yc__sync_raise(const char *file, int line, const char
 
 /* A new waiter future on t's loop, linked at the end of q: YC_OK, or
  * YC_ENOMEM (MemoryError) with nothing linked. */
-YC_HIDDEN int yc__sync_waiter(yc__waitq *q, yc__waiter *w, yc_task *t);
+static inline int yc__sync_waiter(yc__waitq *q, yc__waiter *w, yc_task *t)
+{
+    yc_task *fut = yc__task_waiter(t);
+    if (!fut) return YC_ENOMEM;
+    yc__wq_push(q, w, fut);
+    return YC_OK;
+}
 
 /* snprintf-style appending: keeps the length it wanted to write. */
 typedef struct yc__sbuf {

@@ -21,6 +21,12 @@
 /* Status of a step whose body parked in an await (no real status has it). */
 #define PARKED 0x50
 
+/* For the functions between the loop and a switch into a task: every
+ * frame there returns once more after the task parks again, and a return
+ * across a switch is mispredicted (the return stack buffer holds the other
+ * side's calls), so they are folded into the few that must stay calls. */
+#define STEP_INLINE static inline __attribute__((always_inline))
+
 static _Atomic uint64_t task_counter; /* "Task-N", process-wide as asyncio's */
 
 bool yc__task_ok(const yc_task *t) { return t && t->magic == YC__TASK_MAGIC; }
@@ -216,6 +222,8 @@ static void fcb_drop(yc__handle *h)
     yc__unref(f);
 }
 
+static void wakeup_run(yc__handle *h);
+
 /* Puts node in the ready queue for f (done). A loop that is gone or
  * closed runs nothing more: the node is dropped. */
 static void fcb_schedule(yc_task *f, yc__fcb *n)
@@ -227,7 +235,7 @@ static void fcb_schedule(yc_task *f, yc__fcb *n)
     }
     f->refs++;
     n->fut = f;
-    n->h.run = fcb_run;
+    n->h.run = n->flags & FCB_WAKEUP ? wakeup_run : fcb_run;
     n->h.drop = fcb_drop;
     n->h.cancelled = false;
     yc__loop_ready(L, &n->h);
@@ -247,7 +255,7 @@ static void schedule_callbacks(yc_task *f)
 
 int yc__fut_add_fcb(yc_task *f, yc__fcb *n)
 {
-    n->h.run = fcb_run;
+    n->h.run = n->flags & FCB_WAKEUP ? wakeup_run : fcb_run;
     n->h.drop = fcb_drop;
     n->fut = NULL;
     if (f->state != FUT_PENDING) {
@@ -535,7 +543,7 @@ static int task_format(const yc_task *t, char *buf, size_t n)
 
 /* ---- stepping a task ------------------------------------------------ */
 
-static void task_step(yc_task *t, yc_exc *exc);
+STEP_INLINE void task_step(yc_task *t, yc_exc *exc);
 
 static void step_run(yc__handle *h)
 {
@@ -558,17 +566,27 @@ static void schedule_step(yc_task *t, yc_exc *exc)
 /* Task.__wakeup(future): steps t with f's exception, or with none. Takes
  * the scheduled callback's reference to f, and lets it go before the step,
  * so that the future can serve t's next wait (yc__task_waiter). */
-static void task_wakeup(yc_task *f, void *ud)
+STEP_INLINE void task_wakeup(yc_task *f, void *ud)
 {
     yc_task *t = ud;
     yc_exc *e = NULL;
     bool step = t->state == FUT_PENDING;
-    if (step && !(f->state == FUT_FINISHED && !f->exc)) {
+    if (YC_UNLIKELY(step && !(f->state == FUT_FINISHED && !f->exc))) {
         yc__fut_result(f, NULL);
         e = yc_err_take();
     }
     yc__unref(f);
     if (step) task_step(t, e);
+}
+
+/* The handle of a scheduled wakeup node (FCB_WAKEUP): fcb_run's work for
+ * it, with task_wakeup and the step inlined down to the switch. */
+static void wakeup_run(yc__handle *h)
+{
+    yc__fcb *n = (yc__fcb *)h;
+    yc_task *f = n->fut;
+    n->fut = NULL;
+    task_wakeup(f, n->ud);
 }
 
 /* Marks (or unmarks) the coroutines from `from` up to the task's own as
@@ -614,7 +632,7 @@ __attribute__((noinline)) static void park(yc_task *t)
 /* Switches back into parked t from the running coroutine, which becomes
  * its resumer; exc (taken) is raised at the await point. Returns PARKED,
  * YC_RETURN, YC_RAISE (the exception pending here) or YC_YIELD. */
-static int resume(yc_task *t, yc_exc *exc)
+STEP_INLINE int resume(yc_task *t, yc_exc *exc)
 {
     yc__coro *me = yc__cur();
     yc_gen *g = t->gen;
@@ -629,11 +647,39 @@ static int resume(yc_task *t, yc_exc *exc)
     return yc__coro_jump_i(me, in, 0, 0, &t->park_flag, 0);
 }
 
+/*
+ * The first step of t: makes its body (the stack is taken now, not at
+ * spawn, so that a task that ends in its first step hands a warm stack to
+ * the next one) and runs it. exc (taken): thrown before the first
+ * instruction, so nothing runs and no stack is taken (11.6). A stack or
+ * header that cannot be had ends the task with that error (OSError,
+ * MemoryError), its body not run.
+ */
+static __attribute__((noinline)) int first_step(yc_task *t, yc_exc *exc)
+{
+    if (exc) {
+        yc__err_set(yc__cur(), exc);
+        return YC_RAISE;
+    }
+    yc_gen *g = yc_gen_new(t->fn, t->arg, &(yc_gen_opts){.name = t->name, .stack_size = t->stack});
+    if (!g) return YC_RAISE;
+    t->gen = g;
+    yc_loop *L = t->loop;
+    if (++L->stacked_tasks > L->peak_window) {
+        L->peak_window = L->stacked_tasks;
+        if (L->stacked_tasks > L->stack_retain && t->stack == L->task_stack)
+            yc__loop_retain_grow(L);
+    }
+    return yc_next(g, &t->out);
+}
+
 /* Runs the body one step: exc (taken) raised at its suspension point. */
-static int run_body(yc_task *t, yc_exc *exc)
+STEP_INLINE int run_body(yc_task *t, yc_exc *exc)
 {
     yc_gen *g = t->gen;
-    switch (yc_gen_state_of(g)) {
+    if (!g) return first_step(t, exc);
+    /* the generator is the task's, on this thread: its state read as is */
+    switch (atomic_load_explicit(&g->state, memory_order_acquire)) {
     case YC_GEN_CREATED:   /* throw: closed without running (11.6) */
     case YC_GEN_SUSPENDED: /* after a bare yield */
         return exc ? yc_throw(g, exc, &t->out) : yc_next(g, &t->out);
@@ -651,8 +697,10 @@ static void task_finished(yc_task *t)
 {
     yc_gen *g = t->gen;
     t->gen = NULL;
-    if (g) yc_gen_free(g);
-    if (t->loop) t->loop->pending_tasks--;
+    if (g) {
+        yc_gen_free(g);
+        if (t->loop) t->loop->stacked_tasks--;
+    }
     yc__unref(t); /* the loop's reference */
 }
 
@@ -664,11 +712,9 @@ static yc_exc *bad_yield(yc_task *t, yc_val v)
     return yc_exc_new(&yc_RuntimeError, "Task got bad yield: %s", what);
 }
 
-/* Task.__step_run_and_handle_result. */
-static void step_and_handle(yc_task *t, yc_exc *exc)
+/* The end of a step whose body did not park: st is run_body's. */
+static __attribute__((noinline)) void step_end(yc_task *t, int st)
 {
-    int st = run_body(t, exc);
-    if (st == PARKED) return; /* the await registered what wakes it */
     if (st == YC_YIELD) {
         /* a bare yield gives up one iteration; any other value is wrong */
         schedule_step(t, yc_is_none(t->out) ? NULL : bad_yield(t, t->out));
@@ -702,8 +748,16 @@ static void step_and_handle(yc_task *t, yc_exc *exc)
     task_finished(t);
 }
 
+/* Task.__step_run_and_handle_result. */
+STEP_INLINE void step_and_handle(yc_task *t, yc_exc *exc)
+{
+    int st = run_body(t, exc);
+    if (YC_LIKELY(st == PARKED)) return; /* the await registered what wakes it */
+    step_end(t, st);
+}
+
 /* Task.__step. */
-static void task_step(yc_task *t, yc_exc *exc)
+STEP_INLINE void task_step(yc_task *t, yc_exc *exc)
 {
     if (t->state != FUT_PENDING) {
         yc_exc_unref(exc);
@@ -780,16 +834,16 @@ yc_task *yc_loop_spawn(yc_loop *L, yc_gen_fn fn, void *arg, const yc_task_opts *
         return NULL;
     }
     size_t stack = opts && opts->stack_size ? opts->stack_size : L->task_stack;
-    t->gen = yc_gen_new(fn, arg, &(yc_gen_opts){.name = t->name, .stack_size = stack});
-    if (!t->gen) {
+    if (stack && (stack < YC_STACK_MIN || stack > ((size_t)1 << 40))) {
+        yc__fail(YC_EINVAL, &yc_ValueError, "yc_gen_new: stack_size %zu is outside [%u, 2^40]",
+                 stack, YC_STACK_MIN); /* the body's, told now rather than at the first step */
         yc_task_unref(t);
         return NULL;
     }
+    t->fn = fn;
+    t->arg = arg;
+    t->stack = stack;
     t->refs = 2; /* the caller's and the loop's (until done) */
-    if (++L->pending_tasks > L->peak_window) {
-        L->peak_window = L->pending_tasks;
-        if (L->pending_tasks > L->stack_retain && stack == L->task_stack) yc__loop_retain_grow(L);
-    }
     if ((flags & YC_TASK_EAGER) && L->state == LOOP_RUNNING && yc__loop_running() == L) {
         yc_task *prev = L->current; /* 3.12's eager start */
         L->current = t;
@@ -936,6 +990,7 @@ void yc__task_destroy_pending(yc_task *t)
 /* Whether coroutine c is in the chain of t (c or a resumer of c is t's). */
 static bool in_chain(yc__coro *c, yc_task *t)
 {
+    if (!t->gen) return false; /* not started */
     for (; c; c = c->resumer)
         if (c == &t->gen->co) return true;
     return false;
@@ -964,19 +1019,26 @@ static int cannot_park(const yc_task *t)
     return yc__fail(YC_RAISE, &yc_RuntimeError, "coroutine ignored GeneratorExit");
 }
 
+/* Schedules t's next step with the RuntimeError of a task awaiting itself
+ * (out of line: its buffer stays out of the await's frame). */
+static __attribute__((noinline)) void await_itself(yc_task *t)
+{
+    char repr[300];
+    yc_task_format(t, repr, sizeof repr);
+    schedule_step(t, yc_exc_new(&yc_RuntimeError, "Task cannot await on itself: %s", repr));
+}
+
 int yc__task_await(yc_task *t, yc_task *f, yc_val *out)
 {
     if (out) *out = YC_NONE;
     if (f->state != FUT_PENDING) return yc__fut_result(f, out);
     if (cannot_park(t) < 0) return YC_RAISE;
-    if (f == t) {
-        char repr[300];
-        yc_task_format(t, repr, sizeof repr);
-        schedule_step(t, yc_exc_new(&yc_RuntimeError, "Task cannot await on itself: %s", repr));
+    if (YC_UNLIKELY(f == t)) {
+        await_itself(t);
     } else {
         t->wakeup.fn = task_wakeup;
         t->wakeup.ud = t;
-        t->wakeup.flags = FCB_TAKES_FUTURE;
+        t->wakeup.flags = FCB_TAKES_FUTURE | FCB_WAKEUP;
         t->wakeup.release = NULL;
         yc__fut_add_fcb(f, &t->wakeup);
         f->refs++;
@@ -989,6 +1051,10 @@ int yc__task_await(yc_task *t, yc_task *f, yc_val *out)
     if (e) {
         yc__err_set(yc__cur(), e);
         return YC_RAISE;
+    }
+    if (YC_LIKELY(f->state == FUT_FINISHED && !f->exc)) { /* yc__fut_result's result */
+        if (out) *out = f->result;
+        return YC_OK;
     }
     return yc__fut_result(f, out);
 }

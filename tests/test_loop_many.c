@@ -4,12 +4,14 @@
  * thousands of entries); asyncio.run's shutdown cancels
  * and joins ten thousand pending tasks; a loop with ready callbacks and no
  * thread-safe call makes no system call (an eventfd written from another
- * thread is still seen); a loop keeps the stacks of its peak number of
- * tasks warm while it runs, gives back what a second's peak did not need,
- * and all of it when it closes.
+ * thread is still seen); a task takes its stack at its first step, so
+ * tasks that end there share one; a loop keeps the stacks of its peak
+ * number of started tasks warm while it runs, gives back what a second's
+ * peak did not need, and all of it when it closes.
  */
 #include "loop_util.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -209,6 +211,14 @@ enum { NR = 2000 };
 
 static yc_val returns_at_once(void *arg) { return yc_int((int64_t)(intptr_t)arg); }
 
+/* A task takes its stack at its first step: these hold theirs together
+ * (each is started before any ends). */
+static yc_val yields_once(void *arg)
+{
+    yc_sleep(0);
+    return yc_int((int64_t)(intptr_t)arg);
+}
+
 static long pooled(void)
 {
     yc_stats s;
@@ -223,11 +233,11 @@ static long chunks(void)
     return s.stack_chunks;
 }
 
-static void spawn_and_join(void)
+static void spawn_and_join_with(yc_gen_fn body)
 {
     yc_task **ts = malloc(NR * sizeof *ts);
     CHECK(ts != NULL);
-    for (int i = 0; i < NR; i++) CHECK((ts[i] = yc_task_spawn(returns_at_once, (void *)(intptr_t)i, NULL)) != NULL);
+    for (int i = 0; i < NR; i++) CHECK((ts[i] = yc_task_spawn(body, (void *)(intptr_t)i, NULL)) != NULL);
     yc_gather(ts, NR, 0);
     for (int i = 0; i < NR; i++) {
         yc_val v;
@@ -237,6 +247,8 @@ static void spawn_and_join(void)
     }
     free(ts);
 }
+
+static void spawn_and_join(void) { spawn_and_join_with(yields_once); }
 
 static yc_val retain_batches(void *arg)
 {
@@ -260,6 +272,69 @@ static yc_val retain_batches(void *arg)
     CHECK(pooled() <= 128);
     CHECK(chunks() < mapped);
     return YC_NONE;
+}
+
+/* Tasks that end in their first step never hold two stacks at once: each
+ * takes the one the previous task gave back. */
+static yc_val batches_that_return_at_once(void *arg)
+{
+    (void)arg;
+    long mapped = chunks();
+    for (int k = 0; k < 3; k++) spawn_and_join_with(returns_at_once);
+    CHECK(chunks() - mapped <= 1);
+    return YC_NONE;
+}
+
+TEST(tasks_that_end_in_their_first_step_share_one_warm_stack)
+{
+    yc_stack_pool_trim();
+    yc_loop_opts o = {.clock = YC_CLOCK_VIRTUAL, .task_stack = YC_STACK_MIN};
+    CHECK_ST(yc_loop_run(batches_that_return_at_once, NULL, &o, NULL), YC_OK);
+}
+
+/* A task whose stack cannot be mapped at its first step ends with the
+ * OSError, its body not run; spawn itself succeeded. */
+static int body_runs;
+
+static yc_val counts_its_run(void *arg)
+{
+    body_runs++;
+    return yc_int((int64_t)(intptr_t)arg);
+}
+
+static yc_val stack_fails_at_first_step(void *arg)
+{
+    (void)arg;
+    /* a size no pooled stack has: the first step must map */
+    yc_task *t = yc_task_spawn(counts_its_run, NULL, &(yc_task_opts){.stack_size = 5 * YC_STACK_MIN});
+    CHECK(t != NULL);
+    yc__fault_map_after(1);
+    yc_exc *e = NULL;
+    YC_TRY {
+        yc_await(t);
+    } YC_EXCEPT(&yc_OSError) {
+        e = yc_exc_ref(yc_exc_current());
+    } YC_END;
+    yc__fault_map_after(0);
+    CHECK(e != NULL);
+    CHECK_EQ_INT(yc_exc_errno(e), ENOMEM);
+    CHECK(strstr(yc_exc_msg(e), "cannot map") != NULL);
+    yc_exc_unref(e);
+    CHECK_EQ_INT(body_runs, 0);
+    CHECK(yc_task_done(t) && !yc_task_cancelled(t));
+    yc_task_unref(t);
+    /* the loop goes on: the next task maps and runs */
+    t = yc_task_spawn(counts_its_run, (void *)7, &(yc_task_opts){.stack_size = 5 * YC_STACK_MIN});
+    CHECK_INTV(yc_await(t), 7);
+    CHECK_EQ_INT(body_runs, 1);
+    yc_task_unref(t);
+    return YC_NONE;
+}
+
+TEST(a_task_whose_stack_cannot_be_mapped_ends_with_the_OSError)
+{
+    yc_stack_pool_trim();
+    CHECK_ST(yc_loop_run(stack_fails_at_first_step, NULL, NULL, NULL), YC_OK);
 }
 
 TEST(a_running_loop_keeps_its_peak_of_task_stacks_warm_then_gives_them_back)

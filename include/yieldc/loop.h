@@ -182,8 +182,11 @@ typedef struct yc_task_opts {
  * at the loop's next iteration (FIFO). Returns a new reference (release it
  * with yc_task_unref; the loop holds its own until the task is done, so a
  * task never vanishes while it runs), or NULL with RuntimeError "no running
- * event loop", TypeError, ValueError, MemoryError or OSError (the stack)
- * pending. arg is borrowed: it must stay valid while the task runs. */
+ * event loop", TypeError, ValueError (stack_size out of range) or
+ * MemoryError pending. The task's stack is taken at its first step: when
+ * it cannot be mapped, the task ends there with that OSError (or
+ * MemoryError), fn not called. arg is borrowed: it must stay valid while
+ * the task runs. */
 YC_API yc_task *yc_task_spawn(yc_gen_fn fn, void *arg, const yc_task_opts *opts);
 /* loop.create_task(): the same on a given loop, running or not (RuntimeError
  * "Event loop is closed" for a closed one). */
