@@ -408,6 +408,19 @@ static int throw_at(yc_sgen *g, yc_exc *e, yc_val *out)
     return resume(g, YC_NONE, e, out);
 }
 
+/* Raises e (owned) in g at its yield from, which g has left (g->yf NULL):
+ * a StopIteration there completes the yield from with its value, as
+ * CPython 3.12+ does (the stackful kind's raise_in_delegator) [7.6]. */
+static int throw_at_yf(yc_sgen *g, yc_exc *e, yc_val *out)
+{
+    if (yc_exc_is(e, &yc_StopIteration)) {
+        yc_val v = yc_exc_value(e);
+        yc_exc_unref(e);
+        return resume(g, v, NULL, out);
+    }
+    return throw_at(g, e, out);
+}
+
 /* The subiterator of g (claimed: RUNNING) answered st with v: g suspends
  * again (it yielded), goes on after its yield from (it returned), or gets
  * its exception at the yield from. from_throw: st came from the
@@ -512,13 +525,13 @@ int yc__sgen_throw(yc_iter *it, yc_exc *e, yc_val *out)
         g->yf = NULL;
         if (sub->type->close && sub->type->close(sub, NULL) < 0) {
             yc_exc_unref(e);
-            e = yc__err_take_failed(yc__cur());
+            return throw_at_yf(g, yc__err_take_failed(yc__cur()), out);
         }
         return throw_at(g, e, out);
     }
     if (!sub->type->throw_) {
         g->yf = NULL;
-        return throw_at(g, e, out);
+        return throw_at_yf(g, e, out);
     }
     yc_val v = YC_NONE;
     int st = sub->type->throw_(sub, e, &v);
