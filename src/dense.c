@@ -76,11 +76,14 @@ static int busy(void) { return yc__fail(YC_EBUSY, &yc_ValueError, "generator alr
 
 /* The body now handles h (NULL: nothing of its own). When it starts
  * handling one, what the resumer's coroutine showed until then is the
- * resumer's own, kept to be restored. */
+ * resumer's own, kept to be restored. Handling nothing before and after,
+ * the coroutine shows the resumer's own, as it is: h.caller may be from an
+ * earlier resume, by another resumer (2.8). */
 static void set_handled(yc_sgen *g, yc_exc *h)
 {
     yc__coro *co = yc__cur();
-    if (!g->handled && h) area_of(g)->h.caller = co->exc_info;
+    if (!g->handled && !h) return;
+    if (!g->handled) area_of(g)->h.caller = co->exc_info;
     g->handled = h;
     co->exc_info = h ? h : area_of(g)->h.caller;
 }
@@ -133,8 +136,8 @@ static void drop_tries(yc_sgen *g)
  * was left by break, continue or goto. Ends the generator, loudly. */
 static void *bad_nesting(yc_sgen *g)
 {
+    if (g->handled) yc__cur()->exc_info = area_of(g)->h.caller;
     drop_tries(g);
-    if (g->tries) yc__cur()->exc_info = area_of(g)->h.caller;
     yc_exc *e = yc_exc_new(&yc_RuntimeError,
                            "YC_STRY block left by break, continue or goto in generator '%s'",
                            type_of(g)->name);
