@@ -326,6 +326,7 @@ def build_runner(c_text, cfg_path, cache_dir):
         os.makedirs(cache_dir, exist_ok=True)
         exe = os.path.join(cache_dir, key + ".runner")
         if os.path.exists(exe):
+            os.utime(exe)  # recently used: kept by _prune
             return exe, 0.0
         work = tempfile.mkdtemp(dir=cache_dir)
     else:
@@ -350,7 +351,21 @@ def build_runner(c_text, cfg_path, cache_dir):
     os.replace(out, exe)
     os.unlink(src)
     os.rmdir(work)
+    _prune(cache_dir, CACHE_KEEP)
     return exe, dt
+
+
+CACHE_KEEP = 16  # runners kept in a cache directory (newest first)
+
+
+def _prune(cache_dir, keep):
+    runners = [os.path.join(cache_dir, f) for f in os.listdir(cache_dir) if f.endswith(".runner")]
+    runners.sort(key=lambda p: os.path.getmtime(p), reverse=True)
+    for p in runners[keep:]:
+        try:
+            os.unlink(p)
+        except OSError:
+            pass
 
 
 def main(argv):
