@@ -241,7 +241,21 @@ void *yc__sgen_reraise(yc_sgen *g, const char *file, int line, const char *func,
     return dispatch(g, h);
 }
 
-yc_exc *yc__sgen_err_take(void) { return yc__err_take_failed(yc__cur()); }
+/* YC_SCHECK: the pending exception of a failed call, raised at file:line
+ * without chaining it again: its context was set where it was made (a
+ * throw into a created or closed generator from an except block raises the
+ * thrown exception with none, as CPython does) [4.6, 4.7]. */
+void *yc__sgen_raise_failed(yc_sgen *g, const char *file, int line, const char *func,
+                            int depth)
+{
+    yc_exc *e = yc__err_take_failed(yc__cur());
+    if (g->ntry != depth) {
+        yc_exc_unref(e);
+        return bad_nesting(g);
+    }
+    yc__tb_add(e, file, line, func, type_of(g)->name);
+    return dispatch(g, e);
+}
 
 void *yc__sgen_from(yc_sgen *g, yc_iter *it, yc_val *out, yc_val *in, void *resume,
                     const char *file, int depth)

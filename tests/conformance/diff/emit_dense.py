@@ -212,7 +212,7 @@ class Emitter:
                 self.block(out, fin[2:], ind + 1, depth, loops, in_loop)
             out.append(p + "} YC_STRY_END;")
         elif k == "yf":
-            out.append(p + "YC_SCHECK(d_yf_check(s->self, %s));" % cstr(s[1]))
+            out.append(p + "D_CHECK(d_yf_check(s->self, %s));" % cstr(s[1]))
             out.append(p + "YC_SYIELD_FROM(d_yf_it(s->self, %s));" % cstr(s[1]))
             out.append(p + "d_yf(s->self, %s, YC_SSENT());" % cstr(s[1]))
         elif k == "yfl":
@@ -241,7 +241,7 @@ class Emitter:
             v = cval(s[3]) if op == "send" else "YC_NONE"
             t = ctype(s[3]) if op == "throw" else "NULL"
             num = s[4] if op == "throw" else 0
-            out.append(p + "YC_SCHECK(d_call(s->self, %s, %s, %s, %s, %d));"
+            out.append(p + "D_CHECK(d_call(s->self, %s, %s, %s, %s, %d));"
                        % (OPS[op], cstr(target), v, t, num))
         elif k == "info":
             out.append(p + "d_info(s->self);")
@@ -255,6 +255,16 @@ class Emitter:
                 "#define YC_DIFF_DENSE 1",
                 "#include \"runner.c\"",
                 "#include <stddef.h>",
+                "",
+                "/* A helper's status: D_NEW raises the exception it made (chained to",
+                " * what is handled, as yc_raise), a negative one the pending exception",
+                " * as it is (as YC_CHECK). */",
+                "#define D_CHECK(call) \\",
+                "    do { \\",
+                "        int st_ = (call); \\",
+                "        if (st_ == D_NEW) YC_SRAISE(d_new()); \\",
+                "        YC_SCHECK(st_); \\",
+                "    } while (0)",
                 ""]
         table = sorted(self.table)
         tail = ["typedef struct dense_entry {",

@@ -1070,13 +1070,30 @@ static void d_state(inst *self, const char *name)
     free(b.s);
 }
 
-static int d_freed(const char *name)
+/* D_NEW: a helper made an exception for the body to raise (YC_SRAISE, as
+ * the interpreter's yc_raise: chained to what is handled), taken by d_new. */
+enum { D_NEW = 101 };
+static yc_exc *d_new_exc;
+
+static int d_raise_new(yc_exc *e)
 {
-    yc_err_set(yc_exc_new(&yc_RuntimeError, "harness: %s is freed", name));
-    return YC_RAISE;
+    d_new_exc = e;
+    return D_NEW;
 }
 
-/* Before a yf step: YC_OK, or the harness's error when the target is freed. */
+static yc_exc *d_new(void)
+{
+    yc_exc *e = d_new_exc;
+    d_new_exc = NULL;
+    return e;
+}
+
+static int d_freed(const char *name)
+{
+    return d_raise_new(yc_exc_new(&yc_RuntimeError, "harness: %s is freed", name));
+}
+
+/* Before a yf step: YC_OK, or D_NEW when the target is freed. */
 static int d_yf_check(inst *self, const char *name)
 {
     return d_inst(self, name)->freed ? d_freed(name) : YC_OK;
@@ -1105,8 +1122,9 @@ static void d_yfl(inst *self, yc_val r)
     free(b.s);
 }
 
-/* A call step: YC_OK, or a negative status with the exception to raise
- * pending (StopIteration(v) when the operation returned v). */
+/* A call step: YC_OK, a negative status with the operation's exception
+ * pending, or D_NEW (StopIteration(v) when the operation returned v; the
+ * harness's error for a freed target). */
 static int d_call(inst *self, int op, const char *target, yc_val v, const yc_exc_type *t, int num)
 {
     step s = {.kind = ST_CALL, .op = op, .val = v, .type = t, .num = num};
@@ -1114,10 +1132,7 @@ static int d_call(inst *self, int op, const char *target, yc_val v, const yc_exc
     yc_val r;
     int st = call_op(self, &s, &r);
     if (st == CALL_FREED) return d_freed(target);
-    if (st == YC_RETURN) {
-        yc_err_set(yc_exc_new_value(&yc_StopIteration, r));
-        return YC_RAISE;
-    }
+    if (st == YC_RETURN) return d_raise_new(yc_exc_new_value(&yc_StopIteration, r));
     return st < 0 ? st : YC_OK;
 }
 #endif
