@@ -37,6 +37,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
@@ -177,11 +178,14 @@ class Emitter:
         o.append("    YC_SGEN_END();\n}\n")
         self.table.append((sid, name, fn))
 
-    def block(self, out, steps, ind, tries, loops, loop_in_try_ok):
+    def block(self, out, steps, ind, tries, loops, in_loop):
         for s in steps:
-            self.step(out, s, ind, tries, loops, loop_in_try_ok)
+            self.step(out, s, ind, tries, loops, in_loop)
 
     def step(self, out, s, ind, tries, loops, in_loop):
+        """Appends the C of step s to out: ind its indentation, tries and
+        loops the open YC_STRY constructs and loops around it, in_loop
+        whether a break or continue has a loop to leave."""
         p = "    " * ind
         k = s[0]
         if k == "y":
@@ -347,7 +351,6 @@ def build_runner(c_text, cfg_path, cache_dir):
     out = os.path.join(work, "runner")
     cmd = ([cfg["cc"]] + cfg["flags"] + ["-I" + HERE] + ["-I" + i for i in cfg["includes"]]
            + [src, cfg["lib"]] + cfg["libs"] + ["-o", out])
-    import time
     t0 = time.time()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        universal_newlines=True)
