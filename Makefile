@@ -119,13 +119,16 @@ demo: release
 
 # make fuzz SEED=... N=...: N random scenarios of the CPython differential
 # test from SEED (tests/conformance/diff/README.md); divergences are shrunk
-# and saved under tests/conformance/corpus/. MODE=loop: the event loop's
+# and saved under tests/conformance/corpus/. MODE=dense: the same with the
+# kind of each generator (stackful or stackless) drawn from the seed, so
+# yield-from chains mix kinds (emit_dense.py). MODE=loop: the event loop's
 # test against asyncio (tests/conformance/loopdiff/README.md; needs CPython
 # 3.13+), divergences saved under tests/conformance/loopdiff/corpus/.
 SEED ?= 1
 N ?= 100000
 MODE ?= gen
 FUZZ_RUNNER_gen := diff/difftest_runner
+FUZZ_RUNNER_dense := diff/difftest_runner
 FUZZ_RUNNER_loop := loopdiff/loopdiff_runner
 fuzz:
 	$(call build,gcc-O2,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYC_SWITCH=asm)

@@ -76,11 +76,14 @@ static int busy(void) { return yc__fail(YC_EBUSY, &yc_ValueError, "generator alr
 
 /* The body now handles h (NULL: nothing of its own). When it starts
  * handling one, what the resumer's coroutine showed until then is the
- * resumer's own, kept to be restored. */
+ * resumer's own, kept to be restored. Handling nothing before and after,
+ * the coroutine shows the resumer's own, as it is: h.caller may be from an
+ * earlier resume, by another resumer (2.8). */
 static void set_handled(yc_sgen *g, yc_exc *h)
 {
     yc__coro *co = yc__cur();
-    if (!g->handled && h) area_of(g)->h.caller = co->exc_info;
+    if (!g->handled && !h) return;
+    if (!g->handled) area_of(g)->h.caller = co->exc_info;
     g->handled = h;
     co->exc_info = h ? h : area_of(g)->h.caller;
 }
@@ -133,8 +136,8 @@ static void drop_tries(yc_sgen *g)
  * was left by break, continue or goto. Ends the generator, loudly. */
 static void *bad_nesting(yc_sgen *g)
 {
+    if (g->handled) yc__cur()->exc_info = area_of(g)->h.caller;
     drop_tries(g);
-    if (g->tries) yc__cur()->exc_info = area_of(g)->h.caller;
     yc_exc *e = yc_exc_new(&yc_RuntimeError,
                            "YC_STRY block left by break, continue or goto in generator '%s'",
                            type_of(g)->name);
@@ -238,7 +241,21 @@ void *yc__sgen_reraise(yc_sgen *g, const char *file, int line, const char *func,
     return dispatch(g, h);
 }
 
-yc_exc *yc__sgen_err_take(void) { return yc__err_take_failed(yc__cur()); }
+/* YC_SCHECK: the pending exception of a failed call, raised at file:line
+ * without chaining it again: its context was set where it was made (a
+ * throw into a created or closed generator from an except block raises the
+ * thrown exception with none, as CPython does) [4.6, 4.7]. */
+void *yc__sgen_raise_failed(yc_sgen *g, const char *file, int line, const char *func,
+                            int depth)
+{
+    yc_exc *e = yc__err_take_failed(yc__cur());
+    if (g->ntry != depth) {
+        yc_exc_unref(e);
+        return bad_nesting(g);
+    }
+    yc__tb_add(e, file, line, func, type_of(g)->name);
+    return dispatch(g, e);
+}
 
 void *yc__sgen_from(yc_sgen *g, yc_iter *it, yc_val *out, yc_val *in, void *resume,
                     const char *file, int depth)
@@ -408,6 +425,19 @@ static int throw_at(yc_sgen *g, yc_exc *e, yc_val *out)
     return resume(g, YC_NONE, e, out);
 }
 
+/* Raises e (owned) in g at its yield from, which g has left (g->yf NULL):
+ * a StopIteration there completes the yield from with its value, as
+ * CPython 3.12+ does (the stackful kind's raise_in_delegator) [7.6]. */
+static int throw_at_yf(yc_sgen *g, yc_exc *e, yc_val *out)
+{
+    if (yc_exc_is(e, &yc_StopIteration)) {
+        yc_val v = yc_exc_value(e);
+        yc_exc_unref(e);
+        return resume(g, v, NULL, out);
+    }
+    return throw_at(g, e, out);
+}
+
 /* The subiterator of g (claimed: RUNNING) answered st with v: g suspends
  * again (it yielded), goes on after its yield from (it returned), or gets
  * its exception at the yield from. from_throw: st came from the
@@ -512,13 +542,13 @@ int yc__sgen_throw(yc_iter *it, yc_exc *e, yc_val *out)
         g->yf = NULL;
         if (sub->type->close && sub->type->close(sub, NULL) < 0) {
             yc_exc_unref(e);
-            e = yc__err_take_failed(yc__cur());
+            return throw_at_yf(g, yc__err_take_failed(yc__cur()), out);
         }
         return throw_at(g, e, out);
     }
     if (!sub->type->throw_) {
         g->yf = NULL;
-        return throw_at(g, e, out);
+        return throw_at_yf(g, e, out);
     }
     yc_val v = YC_NONE;
     int st = sub->type->throw_(sub, e, &v);

@@ -242,12 +242,13 @@ _Static_assert(YC_GEN_CREATED == 0 && YC_GEN_RUNNING == 1 && YC_GEN_SUSPENDED ==
  * to reraise" elsewhere. */
 #define YC_SRERAISE()                                                         \
     YC__SGEN_GO(yc__sgen_reraise(yc__sgen_self, __FILE__, __LINE__, __func__, yc__tdepth))
-/* A negative status (a failed yc_* call) raises the pending exception. */
+/* A negative status (a failed yc_* call) raises the pending exception as
+ * it is (its context was set where it was made), as YC_CHECK does. */
 #define YC_SCHECK(expr)                                                       \
     do {                                                                      \
         if ((expr) < 0)                                                       \
-            YC__SGEN_GO(yc__sgen_raise(yc__sgen_self, yc__sgen_err_take(), __FILE__, \
-                                       __LINE__, __func__, yc__tdepth));      \
+            YC__SGEN_GO(yc__sgen_raise_failed(yc__sgen_self, __FILE__, __LINE__, \
+                                              __func__, yc__tdepth));         \
     } while (0)
 /* Calls stmt, a statement that may raise with yc_raise (a longjmp: stackful
  * code, YC_CHECK), under a YC_TRY of its own, and raises what it raised
@@ -405,7 +406,8 @@ YC_API void *yc__sgen_raise(yc_sgen *g, yc_exc *e, const char *file, int line,
                             const char *func, int depth);
 YC_API void *yc__sgen_reraise(yc_sgen *g, const char *file, int line, const char *func,
                               int depth);
-YC_API yc_exc *yc__sgen_err_take(void);
+YC_API void *yc__sgen_raise_failed(yc_sgen *g, const char *file, int line, const char *func,
+                                   int depth);
 YC_API void *yc__sgen_from(yc_sgen *g, yc_iter *it, yc_val *out, yc_val *in, void *resume,
                            const char *file, int depth);
 YC_API void *yc__sgen_try_push(yc_sgen *g, yc__sgen_tries *area, int depth, void *disp);

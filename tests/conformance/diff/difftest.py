@@ -44,6 +44,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
 import scn as S  # noqa: E402
 import gen_scenarios  # noqa: E402
+import emit_dense  # noqa: E402
 
 LOOPDIR = os.path.normpath(os.path.join(HERE, "..", "loopdiff"))
 sys.path.insert(0, LOOPDIR)
@@ -73,8 +74,14 @@ def split_traces(text):
 
 
 class Env:
-    def __init__(self, runner, python, verbose, wrap=(), loop=False):
+    def __init__(self, runner, python, verbose, wrap=(), loop=False, kinds="stackful",
+                 dense_cc=None, dense_cache=None):
         self.runner = runner
+        self.kinds = kinds            # stackful, dense or mixed (emit_dense.py)
+        self.dense_cc = dense_cc      # dense_cc.json: how to compile a batch
+        self.dense_cache = dense_cache
+        self.skips = {}               # reason -> count (emit_dense.assign_kinds)
+        self.compile_s = 0.0          # time spent compiling stackless batches
         self.wrap = list(wrap)
         self.python = python
         self.verbose = verbose
@@ -92,6 +99,10 @@ class Env:
             self.features = frozenset(out.stdout.split())
 
     def describe(self):
+        if self.kinds != "stackful" and not self.loop:
+            return "CPython %d.%d (%s mode) at %s; generators: %s" % (
+                self.pyver[0], self.pyver[1], "full" if self.full else "3.11-compat",
+                self.python, self.kinds)
         if self.loop:
             return "CPython %d.%d at %s; runner features: %s" % (
                 self.pyver[0], self.pyver[1], self.python, " ".join(sorted(self.features)) or "none")
@@ -105,10 +116,48 @@ class Env:
         return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 universal_newlines=True)
 
-    def run_runner(self, forms, full):
+    def assign(self, forms):
+        """forms with the kinds of --kinds (emit_dense.assign_kinds): the
+        ones to run, the reasons of what was skipped counted in self.skips."""
+        kept = []
+        for f in forms:
+            g, reasons = emit_dense.assign_kinds(f, self.kinds)
+            for r in reasons:
+                self.skips[r] = self.skips.get(r, 0) + 1
+            if g is not None:
+                kept.append(g)
+        return kept
+
+    def skip_lines(self):
+        return ["  skipped %5d  %s" % (n, r) for r, n in sorted(self.skips.items())]
+
+    def runner_for(self, forms, cache):
+        """The runner binary for a batch: --runner, or with stackless
+        generators a variant compiled from the batch (emit_dense.py).
+        Returns (path, directory to remove afterwards or None)."""
+        if not any(emit_dense.stored_kinds(f) for f in forms):
+            return self.runner, None
+        if not self.dense_cc:
+            raise RuntimeError("stackless generators in the batch but no --dense-cc")
+        exe, dt = emit_dense.build_runner(emit_dense.emit(forms), self.dense_cc,
+                                          self.dense_cache if cache else None)
+        self.compile_s += dt
+        return exe, (None if cache and self.dense_cache else os.path.dirname(exe))
+
+    def run_runner(self, forms, full, cache=False):
         """Runs the C runner over forms. Returns ({id: trace}, {id: problem})
         where a problem is "crash: ..." or "leak: ...". A crash or hang ends
         the batch, so the rest is run again after the culprit."""
+        forms = [emit_dense.normalize(f) for f in forms]
+        runner, tmpdir = self.runner_for(forms, cache)
+        try:
+            return self._run_runner(runner, forms, full)
+        finally:
+            if tmpdir:
+                import shutil
+                shutil.rmtree(tmpdir, ignore_errors=True)
+
+    def _run_runner(self, runner, forms, full):
         traces, problems = {}, {}
         todo = list(forms)
         while todo:
@@ -116,7 +165,7 @@ class Env:
                 for x in todo:
                     f.write(S.fmt(x) + "\n")
                 path = f.name
-            args = self.wrap + [self.runner] + ([] if full or self.loop else ["-c"]) + [path]
+            args = self.wrap + [runner] + ([] if full or self.loop else ["-c"]) + [path]
             try:
                 p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    universal_newlines=True, errors="replace",
@@ -198,7 +247,7 @@ class Env:
             path = f.name
         try:
             oracle = self.start_oracle(path) if oout is None else None
-            rtraces, problems = self.run_runner(forms, full)
+            rtraces, problems = self.run_runner(forms, full, cache)
             if oracle:
                 oout, oerr = oracle.communicate()
         finally:
@@ -575,7 +624,7 @@ def signature(kind, o, r, detail):
 
 def cmd_random(env, seed, n, save_dir, do_shrink, max_report, with_stream=False):
     t0 = time.time()
-    nbad = nknown = 0
+    nbad = nknown = nskip = 0
     groups = {}  # signature -> [count, first id, saved path]
     for start in range(0, n, CHUNK):
         count = min(CHUNK, n - start)
@@ -583,7 +632,8 @@ def cmd_random(env, seed, n, save_dir, do_shrink, max_report, with_stream=False)
             forms = [gen_loop.scenario(seed, i, env.features) for i in range(start, start + count)]
         else:
             make = gen_scenarios.scenario_with if with_stream else gen_scenarios.scenario
-            forms = [make(seed, i) for i in range(start, start + count)]
+            forms = env.assign([make(seed, i) for i in range(start, start + count)])
+            nskip += count - len(forms)
         bad = env.run_both(forms, cache=True)
         for x in forms:
             sid = S.scn_id(x)
@@ -606,8 +656,9 @@ def cmd_random(env, seed, n, save_dir, do_shrink, max_report, with_stream=False)
                 small = shrink(env, x, sig, env.full, print)
                 got = env.run_both([small]).get(sid) or (kind, o, r, detail)
                 idx = sid.rsplit("-", 1)[1]
-                path = os.path.join(save_dir, "divergence-%s%d-%s.scn"
+                path = os.path.join(save_dir, "divergence-%s%s%d-%s.scn"
                                     % ("loop-" if env.loop else "with-" if with_stream else "",
+                                       "" if env.kinds == "stackful" else env.kinds + "-",
                                        seed, idx))
                 save_repro(path, small, got[0], got[1], got[2], got[3], [
                     "Divergence found by difftest.py random %d (scenario %s), shrunk." % (seed, idx),
@@ -616,16 +667,32 @@ def cmd_random(env, seed, n, save_dir, do_shrink, max_report, with_stream=False)
                 groups[sig][2] = path
                 print("    saved %s (size %d -> %d)" % (os.path.relpath(path), size(x), size(small)))
     dt = time.time() - t0
+    for line in env.skip_lines():
+        print(line)
     if groups:
         print("divergences by kind (count, first scenario, reproducer):")
         for sig, (cnt, sid, path) in sorted(groups.items(), key=lambda kv: -kv[1][0]):
             print("  %5d  %-14s %s  %s" % (cnt, sid, path and os.path.relpath(path) or "-",
                                          " | ".join(sig)))
     print("random: seed %d, %d scenarios, %d divergent, %d known differences (context "
-          "cycles), %.1f s (%.0f scenarios/s); oracle %s"
-          % (seed, n, nbad, nknown, dt, n / dt if dt else 0, env.describe()))
-    print("%d passed, %d failed" % (n - nbad, nbad))
+          "cycles), %.1f s (%.0f scenarios/s)%s; oracle %s"
+          % (seed, n, nbad, nknown, dt, n / dt if dt else 0, compile_note(env), env.describe()))
+    print(closing(n - nbad - nskip, nbad, nskip))
     return 1 if nbad else 0
+
+
+def compile_note(env):
+    if env.kinds == "stackful":
+        return ""
+    return ", %.1f s of it compiling stackless bodies" % env.compile_s
+
+
+def closing(passed, failed, skipped):
+    """The closing line; skipped scenarios (emit_dense: what the stackless
+    kind cannot express by design) are counted, never silent."""
+    if skipped:
+        return "%d passed, %d failed, %d skipped" % (passed, failed, skipped)
+    return "%d passed, %d failed" % (passed, failed)
 
 
 def corpus_files(paths):
@@ -647,6 +714,14 @@ def cmd_corpus(env, paths):
                 entries.append((path, form, exp))
     ids = [S.scn_id(f) for _, f, _ in entries]
     dup = {x for x in ids if ids.count(x) > 1}
+    nall = len(entries)
+    if not env.loop:
+        kinds = {}
+        for p, f, e in entries:
+            g = env.assign([f])
+            if g:
+                kinds[id(f)] = (p, g[0], e)
+        entries = [kinds[id(f)] for _, f, _ in entries if id(f) in kinds]
     if dup:
         print("corpus: duplicate scenario ids: %s" % ", ".join(sorted(dup)))
         return 2
@@ -681,7 +756,7 @@ def cmd_corpus(env, paths):
     # scenarios that do not depend on the version, the oracle agrees anyway)
     with_exp = [(f, e) for _, f, e in entries if e is not None]
     if with_exp:
-        full_traces, problems = env.run_runner([f for f, _ in with_exp], True)
+        full_traces, problems = env.run_runner([f for f, _ in with_exp], True, True)
         for f, e in with_exp:
             sid = S.scn_id(f)
             r = full_traces.get(sid, [])
@@ -701,10 +776,13 @@ def cmd_corpus(env, paths):
     n = len(entries)
     nfail = len(failed)
     dt = time.time() - t0
+    for line in env.skip_lines():
+        print(line)
     print("corpus: %d scenarios in %d files (%d checked against stored 3.13 traces), "
-          "%d failed, %.1f s; oracle %s"
-          % (n, len(corpus_files(paths)), len(with_exp), nfail, dt, env.describe()))
-    print("%d passed, %d failed" % (n - nfail, nfail))
+          "%d failed, %d skipped, %.1f s%s; oracle %s"
+          % (nall, len(corpus_files(paths)), len(with_exp), nfail, nall - n, dt,
+             compile_note(env), env.describe()))
+    print(closing(n - nfail, nfail, nall - n))
     return 1 if nfail else 0
 
 
@@ -713,12 +791,16 @@ def cmd_file(env, paths):
     for p in paths:
         with open(p) as f:
             forms += S.parse_forms(f.read())
+    nall = len(forms)
+    forms = env.assign(forms)
     bad = env.run_both(forms)
     for x in forms:
         sid = S.scn_id(x)
         if sid in bad:
             show(bad[sid][0], sid, bad[sid][1], bad[sid][2], bad[sid][3])
-    print("%d passed, %d failed" % (len(forms) - len(bad), len(bad)))
+    for line in env.skip_lines():
+        print(line)
+    print(closing(len(forms) - len(bad), len(bad), nall - len(forms)))
     return 1 if bad else 0
 
 
@@ -740,6 +822,14 @@ def main(argv):
     ap.add_argument("--oracle-cache", default="",
                     help="--loop: keep the oracle's traces of random and corpus batches in this "
                          "directory (make test's configurations share them)")
+    ap.add_argument("--kinds", choices=["stackful", "dense", "mixed"], default="stackful",
+                    help="which generators are stackless (emit_dense.py): none, all, or drawn "
+                         "per generator from the scenario's id (a stored `dense` part wins)")
+    ap.add_argument("--dense-cc", default="",
+                    help="--kinds dense/mixed: dense_cc.json of the build (how to compile a "
+                         "batch of stackless bodies)")
+    ap.add_argument("--dense-cache", default="",
+                    help="keep compiled stackless runners here, by content hash")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("mode", choices=["random", "corpus", "file"])
     ap.add_argument("args", nargs="*")
@@ -750,7 +840,11 @@ def main(argv):
     import shlex
     global LOOP_MODE
     LOOP_MODE = a.loop
-    env = Env(os.path.abspath(a.runner), a.python, a.verbose, shlex.split(a.runner_wrap), a.loop)
+    if a.kinds != "stackful" and (a.loop or a.with_stream):
+        print("difftest: --kinds is for the generator scenarios (not --loop or --with)")
+        return 2
+    env = Env(os.path.abspath(a.runner), a.python, a.verbose, shlex.split(a.runner_wrap), a.loop,
+              a.kinds, a.dense_cc or None, a.dense_cache or None)
     if a.loop and not env.full:
         print("SKIPPED: the event loop differential test needs CPython 3.13+ as the oracle; "
               "%s is %d.%d (give --python or $YC_ORACLE_PYTHON)" % ((a.python,) + env.pyver[:2]))

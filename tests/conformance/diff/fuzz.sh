@@ -1,7 +1,9 @@
 #!/bin/sh
 # Differential fuzzing of yieldc against CPython: `make fuzz SEED=... N=...`
-# (generators and context managers) or `make fuzz MODE=loop SEED=... N=...`
-# (the event loop, ../loopdiff).
+# (generators and context managers), `make fuzz MODE=dense SEED=... N=...`
+# (generators whose kind, stackful or stackless, is drawn per generator
+# from the seed: mixed yield-from chains; emit_dense.py) or
+# `make fuzz MODE=loop SEED=... N=...` (the event loop, ../loopdiff).
 #
 #   tests/conformance/diff/fuzz.sh SEED N [RUNNER]
 #
@@ -9,7 +11,8 @@
 # runner, and saves each kind of divergence, shrunk, as
 # tests/conformance/corpus/divergence-SEED-I.scn (loop mode:
 # tests/conformance/loopdiff/corpus/divergence-loop-SEED-I.scn), both
-# traces in comments. YC_FUZZ_MODE=loop selects the loop test.
+# traces in comments (dense mode: divergence-mixed-SEED-I.scn, with the
+# kinds in its `dense` part). YC_FUZZ_MODE=dense or loop selects the mode.
 # RUNNER defaults to $YC_DIFF_RUNNER, else build/gcc-O2's runner
 # (make test), else the newest one under build/. The oracle is
 # $YC_ORACLE_PYTHON, else /usr/bin/python3 (a 3.13+ oracle also checks the
@@ -29,6 +32,9 @@ case $mode in
 gen)
     sub=diff bin=difftest_runner save=$root/tests/conformance/corpus flag=
     python=${YC_ORACLE_PYTHON:-/usr/bin/python3} ;;
+dense)
+    sub=diff bin=difftest_runner save=$root/tests/conformance/corpus flag=dense
+    python=${YC_ORACLE_PYTHON:-/usr/bin/python3} ;;
 loop)
     sub=loopdiff bin=loopdiff_runner save=$root/tests/conformance/loopdiff/corpus flag=--loop
     python=${YC_ORACLE_PYTHON:-}
@@ -46,7 +52,7 @@ loop)
         exit 2
     fi ;;
 *)
-    echo "fuzz.sh: unknown mode '$mode' (gen or loop)" >&2
+    echo "fuzz.sh: unknown mode '$mode' (gen, dense or loop)" >&2
     exit 2 ;;
 esac
 runner=${3:-${YC_DIFF_RUNNER:-}}
@@ -59,6 +65,11 @@ fi
 if [ -z "$runner" ] || [ ! -x "$runner" ]; then
     echo "fuzz.sh: no $bin found: build the tests (make test) or pass RUNNER" >&2
     exit 2
+fi
+if [ "$flag" = dense ]; then
+    # the build's dense_cc.json (how to compile stackless bodies) and cache
+    bdir=$(dirname "$runner")
+    flag="--kinds mixed --dense-cc $bdir/dense_cc.json --dense-cache $bdir/dense-cache"
 fi
 exec /usr/bin/python3 "$here/difftest.py" $flag --runner "$runner" \
     --python "$python" --save "$save" random "$seed" "$n"

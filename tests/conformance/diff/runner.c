@@ -103,7 +103,9 @@ typedef struct inst {
     yc_val *items;    /* list */
     int nitems;
     yc_gen *g;
-    yc_iter *it;      /* list: its iterator; gen: yc_gen_iter(g) */
+    bool dense;       /* a stackless generator (the `dense` part) */
+    yc_sgen *sg;      /* dense: made by yc_sgen_new over its emitted body */
+    yc_iter *it;      /* list: its iterator; gen: yc_gen_iter(g) or &sg->it */
     bool freed;
     yc_val ret;       /* the value of a `ret` step on its way out */
     bool tflag;       /* delegating, resumed by throw/close, its code not run since */
@@ -377,6 +379,16 @@ static scenario *compile_scenario(sx *x)
             sc->ops = xmalloc((size_t)sc->nops * sizeof *sc->ops);
             sc->opsrc = f->v + 1;
             for (int j = 0; j < sc->nops; j++) compile_op(sc, &sc->ops[j], f->v[j + 1], 0);
+        } else if (is_sym(f->v[0], "dense")) {
+            /* the generators that are stackless (emit_dense.py) */
+            for (int j = 1; j < f->n; j++) {
+                inst *in = &sc->inst[inst_index(sc, f->v[j])];
+                if (!in->is_gen) die("scenario %s: only a generator can be dense", sc->id);
+#ifndef YC_DIFF_DENSE
+                die("scenario %s: this runner has no stackless bodies (difftest.py --kinds)", sc->id);
+#endif
+                in->dense = true;
+            }
         } else if (!is_sym(f->v[0], "flags")) {
             die("unknown scenario part");
         }
@@ -472,6 +484,17 @@ static void fx(sbuf *b, const yc_exc *e, int depth)
     }
 }
 
+/* A generator instance's state and subiterator, whichever its kind. */
+static yc_gen_state inst_state(const inst *in)
+{
+    return in->dense ? yc_sgen_state_of(in->sg) : yc_gen_state_of(in->g);
+}
+
+static yc_iter *inst_yf(const inst *in)
+{
+    return in->dense ? yc_sgen_yieldfrom(in->sg) : yc_gen_yieldfrom(in->g);
+}
+
 static const char *inst_name_of_iter(const scenario *sc, const yc_iter *it)
 {
     for (int i = 0; i < sc->ninst; i++) {
@@ -492,10 +515,10 @@ static void state_of(sbuf *b, const inst *in)
         return;
     }
     static const char letters[] = "CRSX";
-    yc_gen_state s = yc_gen_state_of(in->g);
+    yc_gen_state s = inst_state(in);
     sb_add(b, "%c", s <= YC_GEN_CLOSED ? letters[s] : '?');
     if (s == YC_GEN_SUSPENDED) {
-        yc_iter *yf = yc_gen_yieldfrom(in->g);
+        yc_iter *yf = inst_yf(in);
         if (yf) sb_add(b, "<%s", inst_name_of_iter(in->sc, yf));
     }
 }
@@ -515,17 +538,17 @@ static yc_exc *mkexc(const yc_exc_type *t, int num)
  * delegation chain ending in an iterator without throw. */
 static bool si_differs(const scenario *sc, const inst *t)
 {
-    yc_gen_state st = yc_gen_state_of(t->g);
+    yc_gen_state st = inst_state(t);
     if (st == YC_GEN_CREATED) return true;
     while (st == YC_GEN_SUSPENDED) {
-        yc_iter *yf = yc_gen_yieldfrom(t->g);
+        yc_iter *yf = inst_yf(t);
         if (!yf) return false;
         const inst *sub = NULL;
         for (int i = 0; i < sc->ninst; i++)
             if (sc->inst[i].is_gen && !sc->inst[i].freed && sc->inst[i].it == yf) sub = &sc->inst[i];
         if (!sub) return true; /* a list iterator */
         t = sub;
-        st = yc_gen_state_of(t->g);
+        st = inst_state(t);
     }
     return false;
 }
@@ -548,8 +571,8 @@ static inst *gen_inst_of(scenario *sc, const yc_iter *it)
 static int mark_chain(scenario *sc, inst *t, inst **chain)
 {
     int n = 0;
-    while (t && t->is_gen && yc_gen_state_of(t->g) == YC_GEN_SUSPENDED && n < 64) {
-        yc_iter *yf = yc_gen_yieldfrom(t->g);
+    while (t && t->is_gen && inst_state(t) == YC_GEN_SUSPENDED && n < 64) {
+        yc_iter *yf = inst_yf(t);
         if (!yf) break;
         if (!t->tflag) {
             t->tflag = true;
@@ -566,10 +589,10 @@ static int mark_chain(scenario *sc, inst *t, inst **chain)
 static bool throw_hits_flagged(scenario *sc, inst *t)
 {
     while (t && t->is_gen) {
-        yc_gen_state st = yc_gen_state_of(t->g);
+        yc_gen_state st = inst_state(t);
         if (st == YC_GEN_RUNNING) return t->tflag;
         if (st != YC_GEN_SUSPENDED) return false;
-        yc_iter *yf = yc_gen_yieldfrom(t->g);
+        yc_iter *yf = inst_yf(t);
         if (!yf) return false;
         t = gen_inst_of(sc, yf);
     }
@@ -588,10 +611,12 @@ static int do_op(scenario *sc, const step *s, sbuf *o, yc_val *v, bool *skipped)
     *skipped = false;
     switch (s->op) {
     case OP_NEXT:
-        st = t->is_gen ? yc_next(t->g, v) : yc_iter_next(t->it, v);
+        st = !t->is_gen ? yc_iter_next(t->it, v)
+             : t->dense ? yc_sgen_next(t->sg, v) : yc_next(t->g, v);
         break;
     case OP_SEND:
-        st = t->is_gen ? yc_send(t->g, s->val, v) : yc_iter_send(t->it, s->val, v);
+        st = !t->is_gen ? yc_iter_send(t->it, s->val, v)
+             : t->dense ? yc_sgen_send(t->sg, s->val, v) : yc_send(t->g, s->val, v);
         break;
     case OP_THROW:
         if (compat && t->is_gen &&
@@ -604,15 +629,17 @@ static int do_op(scenario *sc, const step *s, sbuf *o, yc_val *v, bool *skipped)
         {
             inst *chain[64];
             int n = mark_chain(sc, t, chain);
-            st = t->is_gen ? yc_throw(t->g, mkexc(s->type, s->num), v)
-                           : yc_iter_throw(t->it, mkexc(s->type, s->num), v);
+            yc_exc *e = mkexc(s->type, s->num);
+            st = !t->is_gen ? yc_iter_throw(t->it, e, v)
+                 : t->dense ? yc_sgen_throw(t->sg, e, v) : yc_throw(t->g, e, v);
             while (n > 0) chain[--n]->tflag = false;
         }
         break;
     default: {
         inst *chain[64];
         int n = mark_chain(sc, t, chain);
-        st = t->is_gen ? yc_close(t->g, v) : yc_iter_close(t->it, v);
+        st = !t->is_gen ? yc_iter_close(t->it, v)
+             : t->dense ? yc_sgen_close(t->sg, v) : yc_close(t->g, v);
         while (n > 0) chain[--n]->tflag = false;
         break;
     }
@@ -647,20 +674,35 @@ static int do_op(scenario *sc, const step *s, sbuf *o, yc_val *v, bool *skipped)
 
 static int exec_block(inst *self, const block *b);
 
-static int exec_call(inst *self, const step *s)
+/* Returned by call_op for a target already freed (the caller raises the
+ * harness's RuntimeError its own way). */
+enum { CALL_FREED = 100 };
+
+/* What both kinds do for a call step: performs the operation and logs it.
+ * Returns do_op's status (*v its value; a negative one leaves the exception
+ * pending) or CALL_FREED. */
+static int call_op(inst *self, const step *s, yc_val *v)
 {
     scenario *sc = self->sc;
     inst *t = &sc->inst[s->target];
     if (t->freed) {
         btrace(self, "  %s call %s %s -> freed", self->name, op_names[s->op], t->name);
-        yc_raisef(&yc_RuntimeError, "harness: %s is freed", t->name);
+        return CALL_FREED;
     }
     sbuf o = {0};
-    yc_val v;
     bool skipped;
-    int st = do_op(sc, s, &o, &v, &skipped);
+    int st = do_op(sc, s, &o, v, &skipped);
     btrace(self, "  %s call %s %s -> %s", self->name, op_names[s->op], t->name, sb_str(&o));
     free(o.s);
+    return st;
+}
+
+static int exec_call(inst *self, const step *s)
+{
+    yc_val v;
+    int st = call_op(self, s, &v);
+    if (st == CALL_FREED)
+        yc_raisef(&yc_RuntimeError, "harness: %s is freed", self->sc->inst[s->target].name);
     if (st == YC_RETURN) yc_raise(yc_exc_new_value(&yc_StopIteration, v));
     YC_CHECK(st);
     return CTL_NORMAL;
@@ -734,6 +776,19 @@ static void *arena_alloc(scenario *sc, size_t n)
 }
 
 static yc_val gen_body(void *arg);
+
+/* A list iterator for a yfl step, freed at the end of the scenario. */
+static yc_iter *fresh_list(scenario *sc, const yc_val *items, int n)
+{
+    yc_iter *it = yc_iter_array(items, (size_t)n);
+    if (!it) die("yc_iter_array failed");
+    if (sc->nfresh == sc->capfresh) {
+        sc->capfresh = sc->capfresh ? sc->capfresh * 2 : 8;
+        sc->fresh = xrealloc(sc->fresh, (size_t)sc->capfresh * sizeof *sc->fresh);
+    }
+    sc->fresh[sc->nfresh++] = it;
+    return it;
+}
 
 /*
  * The managers a scenario made, each wrapped in a record that outlives it
@@ -901,14 +956,7 @@ static int exec_step(inst *self, const step *s)
         break;
     }
     case ST_YFL: {
-        yc_iter *it = yc_iter_array(s->items, (size_t)s->nitems);
-        if (!it) die("yc_iter_array failed");
-        if (sc->nfresh == sc->capfresh) {
-            sc->capfresh = sc->capfresh ? sc->capfresh * 2 : 8;
-            sc->fresh = xrealloc(sc->fresh, (size_t)sc->capfresh * sizeof *sc->fresh);
-        }
-        sc->fresh[sc->nfresh++] = it;
-        yc_val r = yc_yield_from(it);
+        yc_val r = yc_yield_from(fresh_list(sc, s->items, s->nitems));
         fv(&b, r);
         btrace(self, "  %s yfl = %s", self->name, sb_str(&b));
         break;
@@ -963,6 +1011,132 @@ static yc_val gen_body(void *arg)
     return c == CTL_RETURN ? self->ret : YC_NONE;
 }
 
+#ifdef YC_DIFF_DENSE
+/* ======================================================================
+ * Stackless bodies (the runner variant built by emit_dense.py)
+ *
+ * A stackless body cannot be interpreted (no C locals across a yield, and
+ * YC_STRY is lexical), so emit_dense.py writes each generator of a batch
+ * as a YC_SGEN_FN body in C, in one file that includes this one with
+ * YC_DIFF_DENSE defined, and defines dense_lookup. The bodies log and
+ * operate through the helpers below, which share the trace and operation
+ * code above with the stackful interpreter; each returns a status that the
+ * body YC_SCHECKs where the interpreter would yc_raise.
+ * ==================================================================== */
+
+/* The first members of every emitted body's struct. */
+typedef struct dense_head {
+    yc_sgen sgen;
+    inst *self;
+} dense_head;
+
+/* The emitted body of generator `name` of scenario `sid`, or NULL. */
+static const yc_sgen_type *dense_lookup(const char *sid, const char *name);
+
+static inst *d_inst(inst *self, const char *name)
+{
+    scenario *sc = self->sc;
+    for (int i = 0; i < sc->ninst; i++)
+        if (strcmp(sc->inst[i].name, name) == 0) return &sc->inst[i];
+    die("scenario %s: unknown instance %s", sc->id, name);
+}
+
+static void d_start(inst *self) { btrace(self, "  %s start", self->name); }
+
+static void d_got(inst *self, yc_val r)
+{
+    sbuf b = {0};
+    fv(&b, r);
+    btrace(self, "  %s got %s", self->name, sb_str(&b));
+    free(b.s);
+}
+
+static void d_fin(inst *self, int id) { btrace(self, "  %s fin %d", self->name, id); }
+
+static void d_info(inst *self)
+{
+    sbuf b = {0};
+    fx(&b, yc_exc_current(), 0);
+    btrace(self, "  %s info %s", self->name, sb_str(&b));
+    free(b.s);
+}
+
+static void d_state(inst *self, const char *name)
+{
+    sbuf b = {0};
+    inst *t = d_inst(self, name);
+    state_of(&b, t);
+    btrace(self, "  %s state %s=%s", self->name, t->name, sb_str(&b));
+    free(b.s);
+}
+
+/* D_NEW: a helper made an exception for the body to raise (YC_SRAISE, as
+ * the interpreter's yc_raise: chained to what is handled), taken by d_new. */
+enum { D_NEW = 101 };
+static yc_exc *d_new_exc;
+
+static int d_raise_new(yc_exc *e)
+{
+    d_new_exc = e;
+    return D_NEW;
+}
+
+static yc_exc *d_new(void)
+{
+    yc_exc *e = d_new_exc;
+    d_new_exc = NULL;
+    return e;
+}
+
+static int d_freed(const char *name)
+{
+    return d_raise_new(yc_exc_new(&yc_RuntimeError, "harness: %s is freed", name));
+}
+
+/* Before a yf step: YC_OK, or D_NEW when the target is freed. */
+static int d_yf_check(inst *self, const char *name)
+{
+    return d_inst(self, name)->freed ? d_freed(name) : YC_OK;
+}
+
+static yc_iter *d_yf_it(inst *self, const char *name) { return d_inst(self, name)->it; }
+
+static void d_yf(inst *self, const char *name, yc_val r)
+{
+    sbuf b = {0};
+    fv(&b, r);
+    btrace(self, "  %s yf %s = %s", self->name, name, sb_str(&b));
+    free(b.s);
+}
+
+static yc_iter *d_yfl_it(inst *self, const yc_val *items, int n)
+{
+    return fresh_list(self->sc, items, n);
+}
+
+static void d_yfl(inst *self, yc_val r)
+{
+    sbuf b = {0};
+    fv(&b, r);
+    btrace(self, "  %s yfl = %s", self->name, sb_str(&b));
+    free(b.s);
+}
+
+/* A call step: YC_OK, a negative status with the operation's exception
+ * pending, or D_NEW (StopIteration(v) when the operation returned v; the
+ * harness's error for a freed target). */
+static int d_call(inst *self, int op, const char *target, yc_val v, const yc_exc_type *t, int num)
+{
+    step s = {.kind = ST_CALL, .op = op, .val = v, .type = t, .num = num};
+    s.target = (int)(d_inst(self, target) - self->sc->inst);
+    yc_val r;
+    int st = call_op(self, &s, &r);
+    if (st == CALL_FREED) return d_freed(target);
+    if (st == YC_RETURN) return d_raise_new(yc_exc_new_value(&yc_StopIteration, r));
+    return st < 0 ? st : YC_OK;
+}
+#endif
+
 /* ======================================================================
  * Running a scenario
  * ==================================================================== */
@@ -997,7 +1171,16 @@ static void run_scenario(scenario *sc)
     trace("=== %s", sc->id);
     for (int i = 0; i < sc->ninst; i++) {
         inst *in = &sc->inst[i];
-        if (in->is_gen) {
+        if (in->is_gen && in->dense) {
+#ifdef YC_DIFF_DENSE
+            const yc_sgen_type *type = dense_lookup(sc->id, in->name);
+            if (!type) die("scenario %s: no stackless body for %s", sc->id, in->name);
+            in->sg = yc_sgen_new(type);
+            if (!in->sg) die("yc_sgen_new failed");
+            ((dense_head *)(void *)in->sg)->self = in;
+            in->it = &in->sg->it;
+#endif
+        } else if (in->is_gen) {
             in->g = yc_gen_new(gen_body, in, &(yc_gen_opts){.name = in->name});
             if (!in->g) die("yc_gen_new failed");
             in->it = yc_gen_iter(in->g);
@@ -1031,8 +1214,8 @@ static void run_scenario(scenario *sc)
             bool busy = false;
             for (int j = 0; j < sc->ninst && !busy; j++) {
                 inst *o = &sc->inst[j];
-                if (!o->is_gen || o->freed || yc_gen_state_of(o->g) != YC_GEN_SUSPENDED) continue;
-                if (yc_gen_yieldfrom(o->g) == in->it) busy = true;
+                if (!o->is_gen || o->freed || inst_state(o) != YC_GEN_SUSPENDED) continue;
+                if (inst_yf(o) == in->it) busy = true;
             }
             if (!busy) pick = i;
         }
@@ -1041,9 +1224,10 @@ static void run_scenario(scenario *sc)
         inst *in = &sc->inst[pick];
         trace("> free %s", in->name);
         unraisable.len = 0;
-        int st = yc_gen_free(in->g);
+        int st = in->dense ? yc_sgen_free(in->sg) : yc_gen_free(in->g);
         in->freed = true;
         in->g = NULL;
+        in->sg = NULL;
         in->it = NULL;
         if (st != YC_OK) {
             trace("< free failed: %s", yc_status_name(st));
@@ -1064,17 +1248,20 @@ static void run_scenario(scenario *sc)
     fflush(stdout);
 
     /* counts are process-wide: report what this scenario added */
-    static long gens0, excs0;
+    static long gens0, excs0, sgens0;
     yc_stats stats;
     yc_stats_get(&stats);
-    if (stats.generators != gens0 || stats.exceptions != excs0 || yc_err_get()) {
-        fprintf(stderr, "LEAK %s: generators %+ld exceptions %+ld pending=%s\n", sc->id,
-                stats.generators - gens0, stats.exceptions - excs0,
+    long sgens = yc_sgen_live();
+    if (stats.generators != gens0 || stats.exceptions != excs0 || sgens != sgens0 ||
+        yc_err_get()) {
+        fprintf(stderr, "LEAK %s: generators %+ld exceptions %+ld stackless %+ld pending=%s\n",
+                sc->id, stats.generators - gens0, stats.exceptions - excs0, sgens - sgens0,
                 yc_err_get() ? "yes" : "no");
         leaks++;
         yc_err_clear();
         gens0 = stats.generators;
         excs0 = stats.exceptions;
+        sgens0 = sgens;
     }
 }
 
@@ -1133,5 +1320,6 @@ int main(int argc, char **argv)
     free(out.s);
     free(unraisable.s);
     yc_stack_pool_trim();
+    yc_sgen_pool_trim();
     return leaks ? 3 : 0;
 }
