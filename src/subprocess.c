@@ -44,6 +44,11 @@ static bool no_pidfd;
 
 void yc__process_force_polling(bool on) { no_pidfd = on; }
 
+/* And the close loop of kernels before close_range (5.9). */
+static bool no_close_range;
+
+void yc__process_force_close_loop(bool on) { no_close_range = on; }
+
 static bool valid(const yc_process *p) { return p && p->magic == PROC_MAGIC; }
 
 static int bad_process(const char *what)
@@ -90,7 +95,7 @@ static YC_NORETURN void child(const char *const *argv, const yc_process_opts *op
         if (src[i] >= 0 && dup2(src[i], i) < 0) goto fail;
     /* Everything else goes: close_range where the kernel has it (5.9). */
 #ifdef SYS_close_range
-    long cr = syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+    long cr = no_close_range ? -1 : syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
 #else
     long cr = -1;
 #endif

@@ -675,6 +675,14 @@ SP_TEST(pass_fds_keeps_exactly_those_open)
     CHECK_LOG_IS("0 'through 5\n';|0 0 1 2 3 passed;|without 0 '2\n'");
 }
 
+SP_TEST(pass_fds_kept_by_the_close_loop_without_close_range)
+{
+    yc__process_force_close_loop(true);
+    run(pass_main, NULL);
+    yc__process_force_close_loop(false);
+    CHECK_LOG_IS("0 'through 5\n';|0 0 1 2 3 passed;|without 0 '2\n'");
+}
+
 SP_TEST(pass_fds_errors_before_the_fork)
 {
     /* CPython 3.11: Popen(['true'], pass_fds=[50]) with 50 closed ->

@@ -152,6 +152,9 @@ YC_API int yc_process_communicate(yc_process *p, const void *input, size_t n,
  * true makes processes spawned from now on wait by polling, as on a
  * kernel without pidfd_open. */
 __attribute__((visibility("hidden"))) void yc__process_force_polling(bool on);
+/* true makes children close their descriptors one by one (keeping
+ * pass_fds), as on a kernel without close_range. */
+__attribute__((visibility("hidden"))) void yc__process_force_close_loop(bool on);
 #endif
 
 #endif
