@@ -460,10 +460,11 @@ void yc__stream_wait_closed(yc_stream *s, const char *file, int line)
     }
 }
 
-yc_stream *yc__stream_open_connection(const char *ip, int port, const char *file, int line)
+yc_stream *yc__stream_open_connection(const char *ip, int port, size_t limit, const char *file,
+                                      int line)
 {
     int fd = yc__io_connect_tcp(ip, port, file, line);
-    yc_stream *s = yc_stream_new(fd, 0);
+    yc_stream *s = yc_stream_new(fd, limit);
     if (!s) {
         yc_exc *e = yc_err_take();
         yc_io_close(fd);
@@ -526,10 +527,11 @@ static yc_val conn_task(void *p)
 
 /* Spawns a connection task for fd (taken) in group g, linked after head;
  * raises. */
-static void spawn_conn(yc_taskgroup *g, conn *head, int fd, yc_stream_handler handler, void *arg)
+static void spawn_conn(yc_taskgroup *g, conn *head, int fd, yc_stream_handler handler, void *arg,
+                       size_t limit)
 {
     conn *c = yc__malloc(sizeof *c);
-    yc_stream *s = c ? yc_stream_new(fd, 0) : NULL;
+    yc_stream *s = c ? yc_stream_new(fd, limit) : NULL;
     if (s) {
         *c = (conn){.s = s, .handler = handler, .arg = arg, .prev = head, .next = head->next};
         head->next->prev = c;
@@ -578,7 +580,8 @@ static int serve_accept(yc_task *t, int lfd, const char *file, int line)
     }
 }
 
-void yc__stream_serve(int lfd, yc_stream_handler handler, void *arg, const char *file, int line)
+void yc__stream_serve(int lfd, yc_stream_handler handler, void *arg, size_t limit,
+                      const char *file, int line)
 {
     yc_task *t = yc__task_running("yc_stream_serve()");
     if (!t) raise_pending(file, line);
@@ -591,7 +594,7 @@ void yc__stream_serve(int lfd, yc_stream_handler handler, void *arg, const char 
     head.prev = head.next = &head;
     YC_TRY {
         YC_WITH(yc_cm_taskgroup(), g) {
-            for (;;) spawn_conn(g.p, hp, serve_accept(t, lfd, file, line), handler, arg);
+            for (;;) spawn_conn(g.p, hp, serve_accept(t, lfd, file, line), handler, arg, limit);
         } YC_END_WITH;
     } YC_FINALLY {
         /* tasks that never started: their connections; tasks still running

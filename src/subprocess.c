@@ -44,6 +44,11 @@ static bool no_pidfd;
 
 void yc__process_force_polling(bool on) { no_pidfd = on; }
 
+/* And the close loop of kernels before close_range (5.9). */
+static bool no_close_range;
+
+void yc__process_force_close_loop(bool on) { no_close_range = on; }
+
 static bool valid(const yc_process *p) { return p && p->magic == PROC_MAGIC; }
 
 static int bad_process(const char *what)
@@ -71,9 +76,11 @@ enum { STAGE_EXEC, STAGE_CHDIR, STAGE_DUP };
  * resets the signal dispositions and the mask, changes directory and
  * execs. Never returns: on failure it reports through errfd and exits 255.
  */
-static YC_NORETURN void child(const char *const *argv, const char *const *env, const char *cwd,
+static YC_NORETURN void child(const char *const *argv, const yc_process_opts *opts,
                               const int fds[3], int errfd, const sigset_t *mask)
 {
+    const int *keep = opts->pass_fds;
+    size_t nkeep = opts->pass_fds ? opts->n_pass_fds : 0;
     child_err ce = {0, STAGE_DUP};
     /* Move the sources above 2 first so that one dup2 cannot clobber another's source. */
     int src[3];
@@ -88,16 +95,22 @@ static YC_NORETURN void child(const char *const *argv, const char *const *env, c
         if (src[i] >= 0 && dup2(src[i], i) < 0) goto fail;
     /* Everything else goes: close_range where the kernel has it (5.9). */
 #ifdef SYS_close_range
-    long cr = syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+    long cr = no_close_range ? -1 : syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
 #else
     long cr = -1;
 #endif
     if (cr < 0) {
         long max = sysconf(_SC_OPEN_MAX);
-        for (long fd = 3; fd < (max > 0 ? max : 1024); fd++)
-            if (fd != errfd) close((int)fd);
+        for (long fd = 3; fd < (max > 0 ? max : 1024); fd++) {
+            bool kept = fd == errfd;
+            for (size_t i = 0; i < nkeep && !kept; i++) kept = keep[i] == fd;
+            if (!kept) close((int)fd);
+        }
     }
     fcntl(errfd, F_SETFD, FD_CLOEXEC);
+    /* pass_fds: inherited by the program (0-2 are anyway, dup2 cleared theirs). */
+    for (size_t i = 0; i < nkeep; i++)
+        if (keep[i] > 2 && fcntl(keep[i], F_SETFD, 0) < 0) goto fail;
     for (int s = 1; s < NSIG; s++) { /* handlers of the parent's loop go */
         struct sigaction sa;
         if (sigaction(s, NULL, &sa) < 0) continue;
@@ -107,12 +120,12 @@ static YC_NORETURN void child(const char *const *argv, const char *const *env, c
         }
     }
     sigprocmask(SIG_SETMASK, mask, NULL);
-    if (cwd && chdir(cwd) < 0) {
+    if (opts->cwd && chdir(opts->cwd) < 0) {
         ce.stage = STAGE_CHDIR;
         goto fail;
     }
     ce.stage = STAGE_EXEC;
-    if (env) execvpe(argv[0], (char *const *)argv, (char *const *)env);
+    if (opts->env) execvpe(argv[0], (char *const *)argv, (char *const *)opts->env);
     else execvp(argv[0], (char *const *)argv);
 fail:
     ce.err = errno;
@@ -159,6 +172,23 @@ yc_process *yc_process_spawn(const char *const *argv, const yc_process_opts *opt
                      (const char *[]){"stdin", "stdout", "stderr"}[i]);
             return NULL;
         }
+    if (opts->n_pass_fds && !opts->pass_fds) {
+        yc__fail(YC_EINVAL, &yc_TypeError, "yc_process_spawn: pass_fds is NULL with n_pass_fds %zu",
+                 opts->n_pass_fds);
+        return NULL;
+    }
+    /* Checked here, before anything is made, so that the error is the
+     * parent's (CPython finds it in the child: the same OSError). */
+    for (size_t i = 0; i < opts->n_pass_fds; i++) {
+        if (opts->pass_fds[i] < 0) {
+            yc__fail(YC_EINVAL, &yc_ValueError, "bad value(s) in fds_to_keep");
+            return NULL;
+        }
+        if (fcntl(opts->pass_fds[i], F_GETFD) < 0) {
+            os_fail(errno, NULL);
+            return NULL;
+        }
+    }
     /* ours[i]: the parent's end (pipes), theirs[i]: what becomes the child's i. */
     int ours[3] = {-1, -1, -1}, theirs[3] = {-1, -1, -1}, errp[2] = {-1, -1};
     pid_t pid = -1;
@@ -188,7 +218,7 @@ yc_process *yc_process_spawn(const char *const *argv, const yc_process_opts *opt
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pid = fork();
-    if (pid == 0) child(argv, opts->env, opts->cwd, theirs, errp[1], &old);
+    if (pid == 0) child(argv, opts, theirs, errp[1], &old);
     int fork_err = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     close(errp[1]);
@@ -244,6 +274,16 @@ fail:
         yc__free(p);
     }
     return NULL;
+}
+
+yc_process *yc_process_shell(const char *cmd, const yc_process_opts *opts)
+{
+    if (!cmd) { /* asyncio's subprocess_shell check, word for word */
+        yc__fail(YC_EINVAL, &yc_ValueError, "cmd must be a string");
+        return NULL;
+    }
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    return yc_process_spawn(argv, opts);
 }
 
 /* ---- reaping -------------------------------------------------------- */

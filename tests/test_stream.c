@@ -1,7 +1,8 @@
 /*
  * Streams (include/yieldc/io.h): readline, readuntil, readexactly and read
  * with asyncio's chunks and errors (12.54), write + drain, wait_closed,
- * open_connection; misuse. The expected outputs of the error cases were
+ * open_connection; the limit of yc_stream_serve_limit and
+ * yc_stream_open_connection_limit; misuse. The expected outputs of the error cases were
  * printed by CPython 3.11 for the same input, with
  *   r = asyncio.StreamReader(limit=8); r.feed_data(...); r.feed_eof()
  * and the same calls (the script is in the comment of each test).
@@ -426,6 +427,90 @@ TEST(serve_lines)
     CHECK_LOG_IS("b: 0 bytes then eof|a: one|server cancelled|a: eof after the server stopped");
     CHECK_EQ_INT(hooked, 1);
     CHECK_STR(hook_text, "Unhandled exception in client_connected_cb / ValueError: boom");
+    yc_io_close(lfd);
+}
+
+/* ---- the limit of served and opened streams (12.54) ---------------------- */
+
+/* CPython 3.11 for the same exchange (start_server(handler, limit=8),
+ * open_connection(limit=8)):
+ *   handler: readline() of b"123456789" -> ValueError: Separator is not
+ *   found, and chunk exceed the limit; a client with limit=8 doing
+ *   readuntil(b"\n") over b"abcdefghi" -> LimitOverrunError, same text */
+static void limited(yc_stream *s, void *arg)
+{
+    (void)arg;
+    size_t n;
+    YC_TRY {
+        yc_stream_readline(s, &n);
+    } YC_EXCEPT(&yc_ValueError) {
+        char m[128];
+        int k = snprintf(m, sizeof m, "ValueError: %s\n", yc_exc_msg(yc_exc_current()));
+        yc_stream_write(s, m, (size_t)k);
+        yc_stream_drain(s);
+    } YC_END;
+    const char *p = yc_stream_readline(s, &n);
+    yc_stream_write(s, "next ", 5);
+    yc_stream_write(s, p, n);
+    yc_stream_write(s, "abcdefghi", 9);
+    yc_stream_drain(s);
+    yc_stream_read(s, -1, &n); /* until the client closes */
+}
+
+static yc_val serve_limited(void *arg)
+{
+    (void)arg;
+    yc_stream_serve_limit(lfd, limited, NULL, 8);
+    return YC_NONE;
+}
+
+static yc_val limit_main(void *arg)
+{
+    (void)arg;
+    yc_task *srv = yc_task_spawn(serve_limited, NULL, NULL);
+    int port = yc_io_local_port(lfd);
+    /* default limit (65536) on this side: the 62-byte reply is one line */
+    yc_stream *a = yc_stream_open_connection("127.0.0.1", port);
+    size_t n;
+    yc_stream_write(a, "123456789", 9); /* 9 > 8 without a separator: whatever the chunks */
+    yc_stream_drain(a);
+    const char *p = yc_stream_readline(a, &n);
+    LOG("%.*s", (int)n - 1, p);
+    yc_stream_write(a, "ok\n", 3); /* the long bytes were dropped */
+    yc_stream_drain(a);
+    p = yc_stream_readline(a, &n);
+    LOG("%.*s", (int)n - 1, p);
+    yc_stream *b = yc_stream_open_connection_limit("127.0.0.1", port, 8);
+    yc_stream_write(b, "x\ny\n", 4);
+    yc_stream_drain(b);
+    p = yc_stream_readline(b, &n);
+    LOG("%.*s", (int)n - 1, p);
+    YC_TRY {
+        yc_stream_readuntil(b, "\n", 1, &n); /* "abcdefghi": 9 > 8 */
+    } YC_EXCEPT(&yc_LimitOverrunError) {
+        log_exc("b", yc_exc_current());
+    } YC_END;
+    yc_stream_free(a);
+    yc_stream_free(b);
+    yc_task_cancel(srv, NULL);
+    YC_TRY {
+        yc_await(srv);
+    } YC_EXCEPT(&yc_CancelledError) {
+        LOG("server cancelled");
+    } YC_END;
+    yc_task_unref(srv);
+    return YC_NONE;
+}
+
+TEST(serve_and_open_connection_limit_12_54)
+{
+    lfd = yc_io_listen_tcp("127.0.0.1", 0, 8);
+    CHECK(lfd >= 0);
+    log_clear();
+    run(limit_main);
+    CHECK_LOG_IS("ValueError: Separator is not found, and chunk exceed the limit|next ok|next y|"
+                 "b: LimitOverrunError: Separator is not found, and chunk exceed the limit|"
+                 "server cancelled");
     yc_io_close(lfd);
 }
 

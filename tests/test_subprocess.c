@@ -5,12 +5,14 @@
  * failures with CPython's messages, env and cwd, DEVNULL and STDOUT, what
  * the child inherits (descriptors, SIGPIPE), cancellation of a wait, no
  * zombie after free, both wait paths (pidfd and polling), and the misuse
- * rows of docs/misuse.md. Every test counts the open descriptors before
+ * rows of docs/misuse.md; create_subprocess_shell (yc_process_shell) and
+ * pass_fds. Every test counts the open descriptors before
  * and after, and checks that no child is left (not even a zombie).
  */
 #include "loop_util.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -551,6 +553,165 @@ SP_TEST(misuse_rows)
     run(wait_null, NULL);
     CHECK_LOG_IS("wait: TypeError: yc_process_wait: not a process (NULL or freed)|"
                  "communicate: ValueError: yc_process_communicate: input needs a piped stdin");
+}
+
+/* ---- create_subprocess_shell ------------------------------------------ */
+
+static yc_process *shell(const char *cmd, const yc_process_opts *o)
+{
+    yc_process *p = yc_process_shell(cmd, o);
+    if (!p) {
+        char buf[300] = "";
+        yc_exc *e = yc_err_take();
+        yc_exc_format(e, buf, sizeof buf);
+        yc_exc_unref(e);
+        test_fail(__FILE__, __LINE__, "shell %s: %s", cmd, buf);
+    }
+    return p;
+}
+
+/* What /usr/bin/python3 (3.11) gives for the same calls:
+ *   await create_subprocess_shell('echo $((1+2)); exit 3', stdout=PIPE)
+ *     -> communicate() b'3\n', returncode 3
+ *   create_subprocess_shell('', stdout=PIPE) -> b'', 0
+ *   create_subprocess_shell(None) -> ValueError: cmd must be a string */
+static yc_val shell_main(void *arg)
+{
+    (void)arg;
+    const yc_process_opts out = {.stdout_mode = YC_PROC_PIPE};
+    yc_process *p = shell("echo $((1+2)); exit 3", &out);
+    yc_process_output o;
+    int rc = yc_process_communicate(p, NULL, 0, &o);
+    LOG("%d '%.*s';", rc, (int)o.out_len, o.out);
+    yc_process_free(p);
+    p = shell("", &out);
+    rc = yc_process_communicate(p, NULL, 0, &o);
+    LOG("empty %d '%.*s';", rc, (int)o.out_len, o.out);
+    yc_process_free(p);
+    /* the shell does the quoting, redirection and pipes; stdin piped */
+    p = shell("tr a-z A-Z | sed 's/^/[/' >&2; echo \"$0\"", &pipes);
+    rc = yc_process_communicate(p, "ab\ncd\n", 6, &o);
+    LOG("%d out '%.*s' err '%.*s';", rc, (int)o.out_len, o.out, (int)o.err_len, o.err);
+    yc_process_free(p);
+    /* the options are spawn's: env and cwd */
+    const char *env[] = {"GREETING=hi there", NULL};
+    p = shell("echo \"$GREETING\"; pwd", &(yc_process_opts){.stdout_mode = YC_PROC_PIPE,
+                                                            .env = env, .cwd = "/"});
+    rc = yc_process_communicate(p, NULL, 0, &o);
+    LOG("%d '%.*s'", rc, (int)o.out_len, o.out);
+    yc_process_free(p);
+    return YC_NONE;
+}
+
+SP_TEST(shell_runs_sh_c_as_create_subprocess_shell)
+{
+    run(shell_main, NULL);
+    CHECK_LOG_IS("3 '3\n';|empty 0 '';|0 out '/bin/sh\n' err '[AB\n[CD\n';|0 'hi there\n/\n'");
+    /* cmd NULL: asyncio's ValueError for cmd None, nothing started */
+    CHECK(yc_process_shell(NULL, NULL) == NULL);
+    CHECK_EXC(&yc_ValueError, "ValueError: cmd must be a string");
+    /* spawn's option errors, spawn's messages */
+    CHECK(yc_process_shell("true", &(yc_process_opts){.stdout_mode = YC_PROC_STDOUT}) == NULL);
+    CHECK_EXC(&yc_ValueError, "ValueError: yc_process_spawn: bad mode 3 for stdout");
+    CHECK(yc_process_shell("true", &(yc_process_opts){.cwd = "/nonexistent-yc"}) == NULL);
+    CHECK_EXC(&yc_FileNotFoundError,
+              "FileNotFoundError: [Errno 2] No such file or directory: '/nonexistent-yc'");
+}
+
+/* ---- pass_fds --------------------------------------------------------- */
+
+static yc_val pass_main(void *arg)
+{
+    (void)arg;
+    int pp[2];
+    CHECK(pipe2(pp, O_CLOEXEC) == 0);
+    /* a free descriptor in 4..9 (sh redirects single digits only) for the
+     * read end, under the same number in the child (dup3 keeps it
+     * close-on-exec in the parent) */
+    int five = 9;
+    while (five > 4 && fcntl(five, F_GETFD) >= 0) five--;
+    CHECK(five > 4 && fcntl(five, F_GETFD) < 0);
+    CHECK(dup3(pp[0], five, O_CLOEXEC) == five);
+    CHECK(write(pp[1], "through 5\n", 10) == 10);
+    close(pp[1]);
+    const int keep[] = {five};
+    yc_process_opts o = {.stdout_mode = YC_PROC_PIPE, .pass_fds = keep, .n_pass_fds = 1};
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "cat <&%d", five);
+    yc_process *p = shell(cmd, &o);
+    yc_process_output out;
+    int rc = yc_process_communicate(p, NULL, 0, &out);
+    LOG("%d '%.*s';", rc, (int)out.out_len, out.out);
+    yc_process_free(p);
+    /* which descriptors the child has: 0-2, the passed one and ls's own
+     * (at the lowest free number, 3); not pp[0] (open in the parent
+     * without close-on-exec), which would show as one more */
+    CHECK(fcntl(pp[0], F_SETFD, 0) == 0);
+    p = shell("ls /proc/self/fd | sort -n | tr '\\n' ' '", &o);
+    rc = yc_process_communicate(p, NULL, 0, &out);
+    char want[64];
+    snprintf(want, sizeof want, "0 1 2 3 %d ", five);
+    LOG("%d %s;", rc, out.out_len == strlen(want) && !memcmp(out.out, want, out.out_len)
+                          ? "0 1 2 3 passed" : "other");
+    if (out.out_len != strlen(want) || memcmp(out.out, want, out.out_len))
+        LOG("got '%.*s'", (int)out.out_len, out.out);
+    yc_process_free(p);
+    /* still open and still close-on-exec in the parent */
+    CHECK(fcntl(five, F_GETFD) == FD_CLOEXEC);
+    /* no pass_fds: 5 is not inherited */
+    snprintf(cmd, sizeof cmd, "cat 2>/dev/null <&%d; echo $?", five);
+    p = shell(cmd, &(yc_process_opts){.stdout_mode = YC_PROC_PIPE});
+    rc = yc_process_communicate(p, NULL, 0, &out);
+    LOG("without %d '%.*s'", rc, (int)out.out_len, out.out);
+    yc_process_free(p);
+    close(five);
+    close(pp[0]);
+    return YC_NONE;
+}
+
+SP_TEST(pass_fds_keeps_exactly_those_open)
+{
+    run(pass_main, NULL);
+    CHECK_LOG_IS("0 'through 5\n';|0 0 1 2 3 passed;|without 0 '2\n'");
+}
+
+SP_TEST(pass_fds_kept_by_the_close_loop_without_close_range)
+{
+    yc__process_force_close_loop(true);
+    run(pass_main, NULL);
+    yc__process_force_close_loop(false);
+    CHECK_LOG_IS("0 'through 5\n';|0 0 1 2 3 passed;|without 0 '2\n'");
+}
+
+SP_TEST(pass_fds_errors_before_the_fork)
+{
+    /* CPython 3.11: Popen(['true'], pass_fds=[50]) with 50 closed ->
+     * OSError: [Errno 9] Bad file descriptor; pass_fds=[-1] ->
+     * ValueError: bad value(s) in fds_to_keep */
+    int fds0 = count_fds();
+    int closed = dup(2);
+    CHECK(closed > 2);
+    close(closed);
+    const char *argv[] = {"true", NULL};
+    const int bad[] = {2, closed};
+    yc_process_opts o = {.stdout_mode = YC_PROC_PIPE, .pass_fds = bad, .n_pass_fds = 2};
+    CHECK(yc_process_spawn(argv, &o) == NULL);
+    CHECK_EXC(&yc_OSError, "OSError: [Errno 9] Bad file descriptor");
+    CHECK(yc_process_shell("true", &o) == NULL);
+    CHECK_EXC(&yc_OSError, "OSError: [Errno 9] Bad file descriptor");
+    const int neg[] = {-1};
+    o.pass_fds = neg;
+    o.n_pass_fds = 1;
+    CHECK(yc_process_spawn(argv, &o) == NULL);
+    CHECK_EXC(&yc_ValueError, "ValueError: bad value(s) in fds_to_keep");
+    o.pass_fds = NULL;
+    CHECK(yc_process_spawn(argv, &o) == NULL);
+    CHECK_EXC(&yc_TypeError, "TypeError: yc_process_spawn: pass_fds is NULL with n_pass_fds 1");
+    o.n_pass_fds = 0; /* NULL with 0: none, fine */
+    yc_process *p = yc_process_spawn(argv, &o);
+    CHECK(p != NULL);
+    CHECK_ST(yc_process_free(p), YC_OK);
+    CHECK_EQ_INT(count_fds(), fds0); /* the errors left nothing open */
 }
 
 TEST_MAIN()

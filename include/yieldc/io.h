@@ -224,9 +224,13 @@ YC_API int yc_stream_write(yc_stream *s, const void *buf, size_t n);
 YC_API int yc_stream_set_write_buffer_limits(yc_stream *s, long high, long low);
 
 /* body: asyncio.open_connection(ip, port) for a numeric address: a new
- * stream (the caller frees it). Raises what yc_io_connect_tcp raises. */
+ * stream (the caller frees it) with asyncio's limit, 65536. Raises what
+ * yc_io_connect_tcp raises. The _limit form is open_connection(ip, port,
+ * limit=limit): limit as yc_stream_new's (0: 65536). */
 #define yc_stream_open_connection(ip, port) \
-    yc__stream_open_connection((ip), (port), __FILE__, __LINE__)
+    yc__stream_open_connection((ip), (port), 0, __FILE__, __LINE__)
+#define yc_stream_open_connection_limit(ip, port, limit) \
+    yc__stream_open_connection((ip), (port), (limit), __FILE__, __LINE__)
 /* A connection handler of yc_stream_serve: runs in a task of its own
  * with the connection's stream (borrowed: freed, and its descriptor
  * closed, when the handler returns, after the bytes it wrote are sent)
@@ -244,9 +248,15 @@ typedef void (*yc_stream_handler)(yc_stream *s, void *arg);
  * of system resource", with the OSError) and accept tried again one
  * second later (asyncio's ACCEPT_RETRY_DELAY), the open connections
  * served meanwhile; any other accept error ends the server as a
- * cancellation does, with that error. arg must outlive the handlers. */
+ * cancellation does, with that error. arg must outlive the handlers.
+ * Each connection's stream has asyncio's limit, 65536; the _limit form
+ * is start_server(..., limit=limit): limit as yc_stream_new's (0:
+ * 65536), so a handler's readline of a longer line raises ValueError
+ * with LimitOverrunError's message (12.54). */
 #define yc_stream_serve(lfd, handler, arg) \
-    yc__stream_serve((lfd), (handler), (arg), __FILE__, __LINE__)
+    yc__stream_serve((lfd), (handler), (arg), 0, __FILE__, __LINE__)
+#define yc_stream_serve_limit(lfd, handler, arg, limit) \
+    yc__stream_serve((lfd), (handler), (arg), (limit), __FILE__, __LINE__)
 /* body: readuntil(sep): the bytes up to and including sep (seplen >= 1,
  * else ValueError "Separator should be at least one-byte string").
  * IncompleteReadError "N bytes read on a total of undefined expected
@@ -305,8 +315,8 @@ YC_API size_t yc__io_sendto(int fd, const void *buf, size_t n, const struct sock
 YC_API size_t yc__io_recvfrom(int fd, void *buf, size_t n, struct sockaddr *addr,
                               socklen_t *addrlen, const char *file, int line);
 
-YC_API yc_stream *yc__stream_open_connection(const char *ip, int port, const char *file,
-                                             int line);
+YC_API yc_stream *yc__stream_open_connection(const char *ip, int port, size_t limit,
+                                             const char *file, int line);
 YC_API const char *yc__stream_readuntil(yc_stream *s, const void *sep, size_t seplen,
                                         size_t *len, const char *file, int line);
 YC_API const char *yc__stream_readline(yc_stream *s, size_t *len, const char *file, int line);
@@ -314,7 +324,7 @@ YC_API const char *yc__stream_readexactly(yc_stream *s, long n, const char *file
 YC_API const char *yc__stream_read(yc_stream *s, long n, size_t *len, const char *file, int line);
 YC_API void yc__stream_drain(yc_stream *s, const char *file, int line);
 YC_API void yc__stream_wait_closed(yc_stream *s, const char *file, int line);
-YC_API void yc__stream_serve(int lfd, yc_stream_handler handler, void *arg, const char *file,
-                             int line);
+YC_API void yc__stream_serve(int lfd, yc_stream_handler handler, void *arg, size_t limit,
+                             const char *file, int line);
 
 #endif

@@ -10,9 +10,11 @@
  *   ... out.out / out.out_len ...
  *   yc_process_free(p);
  *
+ *   p = yc_process_shell("echo $((1+2)); exit 3", &o);  create_subprocess_shell
+ *
  * The child runs with SIGPIPE and SIGXFSZ at their default disposition,
  * every signal handler reset to the default (CPython's restore_signals),
- * and no descriptor open but 0, 1 and 2. Waiting uses a pidfd watched by
+ * and no descriptor open but 0, 1, 2 and those of opts->pass_fds. Waiting uses a pidfd watched by
  * the loop's epoll where the kernel has pidfd_open (Linux 5.3), checked
  * at run time; elsewhere the waiting task polls waitpid with a sleep
  * that grows from 1 ms to 50 ms.
@@ -42,6 +44,11 @@ typedef struct yc_process_opts {
     const char *const *env; /* NULL-terminated "K=V" list; NULL: environ   */
     const char *cwd;        /* NULL: the parent's                          */
     size_t limit;           /* the pipes' stream limit (0: 65536)          */
+    /* pass_fds: descriptors the program keeps open under the same numbers
+     * (borrowed for the spawn call), as Popen's pass_fds; every other
+     * descriptor above 2 is closed. NULL with n_pass_fds 0: none. */
+    const int *pass_fds;
+    size_t n_pass_fds;
 } yc_process_opts;
 
 typedef struct yc_process yc_process;
@@ -56,8 +63,22 @@ typedef struct yc_process yc_process;
  * file or directory: 'prog'; PermissionError ...), of chdir (naming
  * cwd), of fork or pipe; ValueError for a bad mode (YC_PROC_STDOUT for
  * stdin or stdout); TypeError for argv NULL or empty; MemoryError. Needs
- * no running loop; the descriptors are the loop's from the first wait. */
+ * no running loop; the descriptors are the loop's from the first wait.
+ * pass_fds: ValueError "bad value(s) in fds_to_keep" for a negative
+ * entry, OSError "[Errno 9] Bad file descriptor" for one that is not
+ * open (checked before the fork), TypeError for pass_fds NULL with
+ * n_pass_fds > 0. */
 YC_API yc_process *yc_process_spawn(const char *const *argv, const yc_process_opts *opts);
+
+/* caller. asyncio.create_subprocess_shell(cmd): yc_process_spawn of
+ * {"/bin/sh", "-c", cmd} with opts (NULL: all inherited); cmd is
+ * borrowed for the call and may be "" (sh -c '' exits 0). Returns a new
+ * process that the caller frees with yc_process_free, or NULL with the
+ * exception pending: ValueError "cmd must be a string" for cmd NULL (as
+ * asyncio raises for cmd None), else what yc_process_spawn raises (its
+ * messages name yc_process_spawn; an exec failure names '/bin/sh'). A
+ * failing command is no error here: its return code says so. */
+YC_API yc_process *yc_process_shell(const char *cmd, const yc_process_opts *opts);
 
 /* caller. Frees p and its streams (bytes not drained are dropped). A
  * child that has not been reaped is killed (SIGKILL) and reaped first, as
@@ -131,6 +152,9 @@ YC_API int yc_process_communicate(yc_process *p, const void *input, size_t n,
  * true makes processes spawned from now on wait by polling, as on a
  * kernel without pidfd_open. */
 __attribute__((visibility("hidden"))) void yc__process_force_polling(bool on);
+/* true makes children close their descriptors one by one (keeping
+ * pass_fds), as on a kernel without close_range. */
+__attribute__((visibility("hidden"))) void yc__process_force_close_loop(bool on);
 #endif
 
 #endif
