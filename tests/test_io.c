@@ -19,17 +19,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) n += e->d_name[0] != '.';
-    closedir(d);
-    return n - 1; /* the directory's own descriptor */
-}
-
 #define IO_TEST(name)                                                         \
     static void name##_body(void);                                            \
     TEST(name)                                                                \

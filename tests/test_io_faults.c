@@ -10,17 +10,6 @@
 #include <dirent.h>
 #include <sys/socket.h>
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) n += e->d_name[0] != '.';
-    closedir(d);
-    return n - 1;
-}
-
 static int fds_before;
 
 /* Runs main_fn as the main task; its return value and the log are the

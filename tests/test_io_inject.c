@@ -17,17 +17,6 @@
 
 static int sv[2];
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) n += e->d_name[0] != '.';
-    closedir(d);
-    return n - 1;
-}
-
 static void run(yc_gen_fn fn)
 {
     int st = yc_loop_run(fn, NULL, NULL, NULL);

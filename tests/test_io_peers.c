@@ -29,17 +29,6 @@
 static int lfd, port;
 static int handlers_done;
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) n += e->d_name[0] != '.';
-    closedir(d);
-    return n - 1;
-}
-
 static long rss_kib(void)
 {
     FILE *f = fopen("/proc/self/status", "r");

@@ -21,17 +21,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) n += e->d_name[0] != '.';
-    closedir(d);
-    return n - 1;
-}
-
 /* Whether loops of this process get a ring; says why not, once. */
 static bool ring_here(void)
 {

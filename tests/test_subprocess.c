@@ -17,17 +17,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) n += e->d_name[0] != '.';
-    closedir(d);
-    return n - 1;
-}
-
 /* No child at all, running or zombie: waitpid says ECHILD. */
 static bool no_children(void) { return waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD; }
 

@@ -10,17 +10,6 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) n += e->d_name[0] != '.';
-    closedir(d);
-    return n - 1;
-}
-
 static yc_val talks(void *arg)
 {
     (void)arg;
