@@ -89,39 +89,9 @@ rm -f "$OUT/density.tsv" # report.py prints it when this run wrote it
 # ---------------------------------------------------------------------------
 section "dependencies"
 
-SUDO=
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi
-fi
-APT_UPDATED=0
 : >"$OUT/apt.log"
-
-# apt_install PKG: installs one Debian package; runs apt-get update once if
-# the first attempt fails. Returns non-zero when it could not be installed.
-apt_install() {
-    local pkg=$1
-    if [ "$SUDO" = none ]; then
-        note "cannot install $pkg: not root and no password-less sudo"
-        return 1
-    fi
-    if ! command -v apt-get >/dev/null 2>&1; then
-        note "cannot install $pkg: no apt-get on this machine"
-        return 1
-    fi
-    note "installing $pkg (apt-get install -y $pkg; log: build/bench/apt.log)"
-    local apt=($SUDO env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300)
-    if "${apt[@]}" install -y --no-install-recommends "$pkg" >>"$OUT/apt.log" 2>&1; then
-        return 0
-    fi
-    if [ "$APT_UPDATED" = 0 ]; then
-        APT_UPDATED=1
-        note "install failed; running apt-get update and retrying"
-        "${apt[@]}" update >>"$OUT/apt.log" 2>&1 || true
-        "${apt[@]}" install -y --no-install-recommends "$pkg" >>"$OUT/apt.log" 2>&1 && return 0
-    fi
-    note "could not install $pkg (see build/bench/apt.log)"
-    return 1
-}
+# shellcheck source=tools/apt_install.sh
+. "$ROOT/tools/apt_install.sh" # apt_install LOG PKG...; the reason in $why
 
 have_boost() {
     [ -f /usr/include/boost/context/detail/fcontext.hpp ] &&
@@ -136,7 +106,11 @@ need() {
         note "found: $pkg"
         return 0
     fi
-    apt_install "$pkg" && eval "$check" >/dev/null 2>&1 && note "installed: $pkg"
+    if ! apt_install "$OUT/apt.log" "$pkg"; then
+        note "could not install $pkg: $why"
+        return 1
+    fi
+    eval "$check" >/dev/null 2>&1 && note "installed: $pkg"
 }
 
 need "command -v cmake" cmake || die "cmake is required"

@@ -39,32 +39,8 @@ fail() {
 # Makes sure wrk is here; prints why not (and returns 1) when it cannot be.
 need_wrk() {
     command -v "$wrk" >/dev/null 2>&1 && return 0
-    local sudo=() log=$tmp/apt.log
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-            sudo=(sudo -n)
-        else
-            echo "wrk is missing, and not root (no password-less sudo) to apt-get install it"
-            return 1
-        fi
-    fi
-    if ! command -v apt-get >/dev/null 2>&1; then
-        echo "wrk is missing, and there is no apt-get to install it"
-        return 1
-    fi
-    echo "installing wrk with apt-get" >&2
-    install() {
-        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends \
-            -o DPkg::Lock::Timeout=300 wrk >> "$log" 2>&1 < /dev/null
-    }
-    if ! install; then
-        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -q \
-            -o DPkg::Lock::Timeout=300 >> "$log" 2>&1 < /dev/null
-        if ! install; then
-            echo "apt-get install wrk failed: $(grep -E '^(E|W):' "$log" | tail -n 1)"
-            return 1
-        fi
-    fi
+    . "$(dirname "${BASH_SOURCE[0]}")/../tools/apt_install.sh"
+    apt_install "$tmp/apt.log" wrk || { echo "wrk is missing: $why"; return 1; }
     command -v "$wrk" >/dev/null 2>&1 || { echo "no $wrk on PATH after apt-get install wrk"; return 1; }
 }
 

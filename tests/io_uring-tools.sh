@@ -16,31 +16,7 @@ header=${YC_LIBURING_HEADER:-/usr/include/liburing.h}  # overridable, to test th
 
 [ -e "$header" ] && exit 0
 
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-        sudo=(sudo -n)
-    else
-        echo "liburing-dev is missing, and not root (no password-less sudo) to apt-get install it"
-        exit 1
-    fi
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "liburing-dev is missing, and there is no apt-get to install it"
-    exit 1
-fi
-install() {
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends \
-        -o DPkg::Lock::Timeout=300 liburing-dev >> "$log" 2>&1 < /dev/null
-}
-echo "installing liburing-dev (log: $log)" >&2
-if ! install; then
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -q \
-        -o DPkg::Lock::Timeout=300 >> "$log" 2>&1 < /dev/null
-    if ! install; then
-        echo "apt-get install liburing-dev failed: $(grep -E '^(E|W):' "$log" | tail -n 1) (log: $log)"
-        exit 1
-    fi
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/../tools/apt_install.sh"
+apt_install "$log" liburing-dev || { echo "liburing-dev is missing: $why"; exit 1; }
 [ -e "$header" ] || { echo "no $header after apt-get install liburing-dev"; exit 1; }
 exit 0

@@ -23,20 +23,4 @@ summary() {
     exit
 }
 
-apt_install() {
-    local log=$1; shift
-    local sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo > /dev/null 2>&1 && sudo -n true 2> /dev/null; then sudo=(sudo -n)
-        else why="not root (no password-less sudo) to apt-get install $*"; return 1; fi
-    fi
-    command -v apt-get > /dev/null 2>&1 || { why="no apt-get to install $*"; return 1; }
-    echo "installing $* (log: $log)" >&2
-    _apt() { DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get "$@" -q \
-                 -o DPkg::Lock::Timeout=300 >> "$log" 2>&1 < /dev/null; }
-    _apt install -y --no-install-recommends "$@" && return 0
-    _apt update
-    _apt install -y --no-install-recommends "$@" && return 0
-    why="apt-get install $* failed: $(grep -E '^(E|W):' "$log" | tail -n 1) (log: $log)"
-    return 1
-}
+. "$src/tools/apt_install.sh"

@@ -35,32 +35,8 @@ why_missing() {
 
 if ! have_all; then
     missing=$(why_missing)
-    sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-            sudo=(sudo -n)
-        else
-            echo "missing $missing, and not root (no password-less sudo) to apt-get install ${pkgs[*]}"
-            exit 1
-        fi
-    fi
-    if ! command -v apt-get >/dev/null 2>&1; then
-        echo "missing $missing, and no apt-get to install ${pkgs[*]}"
-        exit 1
-    fi
-    install() {
-        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q \
-            --no-install-recommends -o DPkg::Lock::Timeout=300 "${pkgs[@]}" >> "$log" 2>&1 < /dev/null
-    }
-    echo "installing ${pkgs[*]} (log: $log)" >&2
-    if ! install; then
-        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -q \
-            -o DPkg::Lock::Timeout=300 >> "$log" 2>&1 < /dev/null
-        if ! install; then
-            echo "apt-get install ${pkgs[*]} failed: $(grep -E '^(E|W):' "$log" | tail -n 1) (log: $log)"
-            exit 1
-        fi
-    fi
+    . "$(dirname "${BASH_SOURCE[0]}")/../../tools/apt_install.sh"
+    apt_install "$log" "${pkgs[@]}" || { echo "missing $missing: $why"; exit 1; }
     if ! have_all; then
         echo "still missing $(why_missing) after installing ${pkgs[*]}"
         exit 1

@@ -25,17 +25,8 @@ counts=${2:?usage: run.sh WORKDIR COUNTS}
 mkdir -p "$work"
 
 if ! command -v spin >/dev/null 2>&1; then
-    sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo=(sudo -n); else sudo=(none); fi
-    fi
-    if [ "${sudo[0]:-}" != none ] && command -v apt-get >/dev/null 2>&1; then
-        echo "  installing spin (apt-get install -y spin; log: $work/apt.log)"
-        apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300)
-        "${apt[@]}" install -y --no-install-recommends spin >"$work/apt.log" 2>&1 ||
-            { "${apt[@]}" update >>"$work/apt.log" 2>&1 &&
-                "${apt[@]}" install -y --no-install-recommends spin >>"$work/apt.log" 2>&1; }
-    fi
+    . "$here/../../tools/apt_install.sh"
+    apt_install "$work/apt.log" spin || echo "  $why"
 fi
 if ! command -v spin >/dev/null 2>&1; then
     echo "==> SKIPPED model: spin is not installed and could not be installed (see $work/apt.log)"
