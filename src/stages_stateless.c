@@ -103,9 +103,10 @@ YC_NOINLINE static void map_items(yc_map_fn fn, void *ctx, yc_val *buf, size_t k
         *at = i; /* where a raise leaves the block: one store, no frame */
         yc_val r = fn(ctx, x);
         /* a result that may point into memory the callback reuses: copied,
-         * so that the block reads as item by item would (pipe.h) */
-        if (YC_UNLIKELY(yc__val_owned(r)) && i + 1 < k && !yc__val_within(r, x) &&
-            yc__pst_keep(keep, &r) < 0)
+         * so that the block reads as item by item would (pipe.h); only PTR
+         * and BYTES can be, so an int costs one compare */
+        if (YC_UNLIKELY(yc_type_of(r) >= YC_T_PTR) && yc__val_owned(r) && i + 1 < k &&
+            !yc__val_within(r, x) && yc__pst_keep(keep, &r) < 0)
             yc_raise(yc_err_take());
         buf[i] = r;
     }
