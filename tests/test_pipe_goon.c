@@ -7,6 +7,7 @@
  * the stage where it stopped. Each expected trace is what /usr/bin/python3
  * prints for the line in its comment. */
 #include "test_pipe_util.h"
+#include "fault_sweep.h"
 
 enum { END = -2000, ERR = -1000 }; /* ERR - n: ValueError("bad n") */
 
@@ -297,6 +298,41 @@ TEST(close_and_free_with_a_held_error_and_rest)
         }
         yc_iter_free(f);
     }
+}
+
+/* Allocation failures around a failed block: keeping its rest, holding its
+ * exception, the exception itself. Each run gives the items and errors of
+ * the run without failures, or MemoryError (fault_sweep.h); nothing leaks.
+ * The Python behaviour is that of builtin_stages_go_on_... above. */
+static int goon_op(void)
+{
+    yc_iter *its[2] = {NULL, NULL};
+    int r = 0;
+    for (int w = 0; w < 2 && r == 0; w++) {
+        its[w] = w ? yc_iter_map(yc_iter_range(0, 20, 1), t10, NULL)
+                   : yc_iter_filter(yc_iter_range(0, 20, 1), even, NULL);
+        if (!its[w]) {
+            r = failed();
+            break;
+        }
+        for (int round = 0; round < 60 && r == 0; round++) {
+            yc_val buf[8];
+            size_t k = 0;
+            int st = yc_iter_next_batch(its[w], buf, 8, &k);
+            for (size_t i = 0; i < k; i++) fp_val(buf[i]);
+            if (st == YC_RETURN) break;
+            if (st < 0) r = got_exc(yc_err_take());
+        }
+    }
+    yc_iter_free(its[0]);
+    yc_iter_free(its[1]);
+    return r;
+}
+
+TEST(allocation_failures_around_a_failed_block)
+{
+    static const fault_op ops[] = {{"filter, map go on", goon_op, NULL}};
+    sweep_all(ops, 1);
 }
 
 TEST_MAIN()
