@@ -74,7 +74,6 @@ struct pst {
     yc_val *rest;
     size_t nrest, rest_at, rest_cap;
     bool up_done;
-    size_t at[2];      /* a block loop's progress: the item in the callback, items kept */
 };
 
 YC_HIDDEN void yc__pst_free(yc_iter *it);

@@ -96,7 +96,7 @@ static int map_next(yc_iter *it, yc_val *out)
  * setjmp, where the compiler keeps locals in memory: here the index and
  * count stay in registers. */
 YC_NOINLINE static void map_items(yc_map_fn fn, void *ctx, yc_val *buf, size_t k,
-                                  pst_keep *keep, size_t *at)
+                                  pst_keep *keep, volatile size_t *at)
 {
     for (size_t i = 0; i < k; i++) {
         yc_val x = buf[i];
@@ -113,7 +113,7 @@ YC_NOINLINE static void map_items(yc_map_fn fn, void *ctx, yc_val *buf, size_t k
 }
 
 YC_NOINLINE static size_t filter_items(yc_pred_fn pred, void *ctx, yc_val *buf, size_t k,
-                                       size_t *at)
+                                       volatile size_t *at)
 {
     size_t j = 0;
     for (size_t i = 0; i < k; i++) {
@@ -145,6 +145,9 @@ static int map_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
     size_t k = 0;
     int st;
     GO_ON_BLOCK(&m->s, buf, cap, k, st);
+    /* where a raise leaves the block: written by the loop, read on the caught
+     * path (volatile: across the longjmp); a local, as callbacks may nest */
+    volatile size_t at = 0;
     if (k) {
         m->s.in_cb++;
         YC__GUARD(t) {
@@ -152,11 +155,11 @@ static int map_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
             int err = yc__cb_caught(&t);
             /* map_batch: one call over a block the consumer sized; it ends */
             if (!m->fn) return yc__pst_finish(&m->s, err);
-            size_t i = m->s.at[0];
+            size_t i = at;
             *n = i;
             return yc__pst_fail_at(&m->s, buf, i, k, st == YC_RETURN, i);
         }
-        if (m->fn) map_items(m->fn, m->ctx, buf, k, &m->keep, &m->s.at[0]);
+        if (m->fn) map_items(m->fn, m->ctx, buf, k, &m->keep, &at);
         else m->bfn(m->ctx, buf, k);
         m->s.in_cb--;
         yc__try_end(&t);
@@ -243,6 +246,7 @@ static int filter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
         size_t k = 0, j = 0;
         int st;
         GO_ON_BLOCK(&f->s, buf, cap, k, st);
+        volatile size_t at[2] = {0, 0}; /* the failing item, the items kept before it */
         if (k) {
             f->s.in_cb++;
             YC__GUARD(t) {
@@ -250,14 +254,14 @@ static int filter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
                 int err = yc__cb_caught(&t);
                 /* filter_batch: one call over a block the consumer sized; it ends */
                 if (!f->pred) return yc__pst_finish(&f->s, err);
-                *n = f->s.at[1]; /* the items kept before the failure go now */
-                return yc__pst_fail_at(&f->s, buf, f->s.at[0], k, st == YC_RETURN, *n);
+                *n = at[1]; /* the items kept before the failure go now */
+                return yc__pst_fail_at(&f->s, buf, at[0], k, st == YC_RETURN, *n);
             }
             if (f->bfn) {
                 j = f->bfn(f->ctx, buf, k);
                 if (j > k) j = k;
             } else if (f->pred) {
-                j = filter_items(f->pred, f->ctx, buf, k, f->s.at);
+                j = filter_items(f->pred, f->ctx, buf, k, at);
             } else {
                 j = filter_truthy(buf, k);
             }
@@ -430,17 +434,18 @@ static int takewhile_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
     size_t k = 0, j = 0;
     int st;
     GO_ON_BLOCK(&w->s, buf, cap, k, st);
+    volatile size_t at = 0; /* the item in the callback (see map_next_batch) */
     if (k) {
         w->s.in_cb++;
         YC__GUARD(t) {
             w->s.in_cb--;
             yc__cb_caught(&t);
-            size_t i = w->s.at[0]; /* the values before it go now */
+            size_t i = at; /* the values before it go now */
             *n = i;
             return yc__pst_fail_at(&w->s, buf, i, k, st == YC_RETURN, i);
         }
         for (; j < k; j++) {
-            w->s.at[0] = j;
+            at = j;
             if (!w->pred(w->ctx, buf[j])) break;
         }
         w->s.in_cb--;
@@ -488,15 +493,16 @@ static int dropwhile_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
         size_t k = 0, i = 0;
         int st;
         GO_ON_BLOCK(&w->s, buf, cap, k, st);
+        volatile size_t at = 0; /* the item in the callback (see map_next_batch) */
         if (k && w->dropping) {
             w->s.in_cb++;
             YC__GUARD(t) {
                 w->s.in_cb--;
                 yc__cb_caught(&t); /* the items before it are dropped */
-                return yc__pst_fail_at(&w->s, buf, w->s.at[0], k, st == YC_RETURN, 0);
+                return yc__pst_fail_at(&w->s, buf, at, k, st == YC_RETURN, 0);
             }
             for (; i < k; i++) {
-                w->s.at[0] = i;
+                at = i;
                 if (!w->pred(w->ctx, buf[i])) break;
             }
             w->s.in_cb--;
