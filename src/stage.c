@@ -196,7 +196,7 @@ int yc__pst_fail_at(pst *s, const yc_val *buf, size_t i, size_t k, bool up_done,
         if (n > s->rest_cap) {
             yc_val *r = yc__malloc(n * sizeof *r);
             if (!r) {
-                yc__enomem(); /* chained to the callback's exception */
+                yc__enomem(); /* replaces the callback's exception */
                 return yc__pst_finish(s, YC_ENOMEM);
             }
             yc__free(s->rest);

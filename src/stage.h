@@ -139,7 +139,7 @@ YC_HIDDEN int yc__pst_reentered(pst *s);
  * `before` values precede the failure and go to the consumer now, holds
  * the exception for the next pull. Returns YC_YIELD (before > 0, the
  * exception held) or YC_RAISE (pending); no memory to keep the rest:
- * MemoryError chained to the callback's, and the stage ends. */
+ * MemoryError instead of the callback's exception, and the stage ends. */
 YC_HIDDEN int yc__pst_fail_at(pst *s, const yc_val *buf, size_t i, size_t k, bool up_done,
                               size_t before);
 /* A stage's source while upend is set: the held exception (YC_RAISE,
