@@ -111,7 +111,8 @@ static yc_iter *mk_map_map(yc_iter *s)
 
 static const gocase cases[] = {
     /* m = map(t10, range(10)): next() -> 0, 10, bad 2, 30, 40, 50, bad 6, 70, 80, 90;
-     * list(m) -> bad 2, bad 6, [70, 80, 90]; sum(m) -> bad 2, bad 6, 240 */
+     * list(m) -> bad 2, bad 6, [70, 80, 90]; sum(m) -> bad 2, bad 6, 240;
+     * max(m) -> bad 2, bad 6, 90 (max is checked for every case, from list) */
     {"map", mk_map, 10, T(0, 10, ERR - 2, 30, 40, 50, ERR - 6, 70, 80, 90, END),
      T(ERR - 2, ERR - 6, 70, 80, 90, END), T(ERR - 2, ERR - 6, 240, END)},
     /* filter(even, range(10)) -> 0, bad 2, 4, bad 6, 8; list -> bad 2, bad 6, [8] */
@@ -134,10 +135,29 @@ static const gocase cases[] = {
      T(ERR - 2, 150, END)},
 };
 
-enum { C_NEXT, C_FOREACH, C_BATCH1, C_BATCH3, C_BATCH_FULL, C_LIST, C_SUM, NCONS };
-static const char *const cons_name[NCONS] = {"yc_iter_next", "YC_FOREACH", "next_batch(1)",
-                                             "next_batch(3)", "next_batch(YC_BATCH)",
-                                             "yc_iter_collect", "yc_iter_sum"};
+enum { C_NEXT, C_FOREACH, C_FOR_EACH, C_BATCH1, C_BATCH3, C_BATCH_FULL, C_LIST, C_SUM, C_MAX,
+       NCONS };
+static const char *const cons_name[NCONS] = {
+    "yc_iter_next",  "YC_FOREACH",      "yc_iter_for_each", "next_batch(1)", "next_batch(3)",
+    "next_batch(YC_BATCH)", "yc_iter_collect", "yc_iter_sum",   "yc_iter_max"};
+
+static bool each_push(void *ctx, yc_val x)
+{
+    push(ctx, x.i);
+    return true;
+}
+
+/* max(it) again after each error: the list trace with the last list's
+ * items replaced by their largest (every trace here ascends). */
+static trace max_trace(const trace *list)
+{
+    trace t = {{0}, 0};
+    size_t i = 0;
+    while (i < list->n && list->v[i] <= ERR && list->v[i] > END) push(&t, list->v[i++]);
+    if (i + 1 < list->n) push(&t, list->v[list->n - 2]);
+    push(&t, END);
+    return t;
+}
 
 /* Pulls `it` to its end with consumer c, errors recorded, into t. */
 static void consume(int c, yc_iter *it, const char *stage, trace *t)
@@ -150,6 +170,17 @@ static void consume(int c, yc_iter *it, const char *stage, trace *t)
             if (st == YC_YIELD) push(t, v.i);
         } else if (c == C_FOREACH) {
             YC_FOREACH(v, it, st) push(t, v.i);
+        } else if (c == C_FOR_EACH) {
+            st = yc_iter_for_each(it, each_push, t);
+            if (st == YC_OK) st = YC_RETURN;
+        } else if (c == C_MAX) {
+            yc_val m;
+            st = yc_iter_max(it, NULL, NULL, &m);
+            if (st == YC_OK) {
+                push(t, m.i);
+                yc_val_release(m);
+                st = YC_RETURN;
+            }
         } else if (c == C_LIST) {
             yc_vec vec;
             st = yc_iter_collect(it, &vec);
@@ -208,7 +239,11 @@ TEST(builtin_stages_go_on_after_an_error_under_every_consumer)
                 if (!it) continue;
                 trace got = {{0}, 0};
                 consume(c, it, gc->name, &got);
-                const trace *want = c == C_LIST ? &gc->list : c == C_SUM ? &gc->sum : &gc->items;
+                trace mx = max_trace(&gc->list);
+                const trace *want = c == C_LIST  ? &gc->list
+                                    : c == C_SUM ? &gc->sum
+                                    : c == C_MAX ? &mx
+                                                 : &gc->items;
                 check_trace(&got, want, gc->name, c, src);
                 yc_iter_free(it);
                 if (src) CHECK_EQ_INT(ts.finally_runs, 1); /* ended or closed, once */
