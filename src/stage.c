@@ -149,6 +149,11 @@ int yc__pst_shutdown(pst *s)
     s->done = true;
     if (s->shut) return YC_OK;
     s->shut = true;
+    if (s->held) yc_exc_unref(s->held);
+    s->held = NULL;
+    yc__free(s->rest);
+    s->rest = NULL;
+    s->nrest = s->rest_at = s->rest_cap = 0;
     const pst_type *t = (const pst_type *)s->it.type;
     int st = t->release ? t->release(s) : YC_OK;
     yc_exc *first = st < 0 ? yc_err_take() : NULL;
@@ -181,6 +186,52 @@ int yc__pst_finish(pst *s, int st)
     if (yc__pst_shutdown(s) < 0) yc__pst_unraisable(yc__pst_name(s));
     if (saved) yc__err_set(yc__cur(), saved);
     return st;
+}
+
+int yc__pst_fail_at(pst *s, const yc_val *buf, size_t i, size_t k, bool up_done, size_t before)
+{
+    yc__pst_tb(s);
+    size_t n = k - i - 1;
+    if (n) { /* the rest array is empty here: pulls read it before upstream */
+        if (n > s->rest_cap) {
+            yc_val *r = yc__malloc(n * sizeof *r);
+            if (!r) {
+                yc__enomem(); /* replaces the callback's exception */
+                return yc__pst_finish(s, YC_ENOMEM);
+            }
+            yc__free(s->rest);
+            s->rest = r;
+            s->rest_cap = n;
+        }
+        memcpy(s->rest, buf + i + 1, n * sizeof *buf);
+    }
+    s->nrest = n;
+    s->rest_at = 0;
+    s->up_done = up_done;
+    if (before) s->held = yc_err_take();
+    s->upend = s->held || n || up_done;
+    return before ? YC_YIELD : YC_RAISE;
+}
+
+int yc__pst_rest(pst *s, yc_val *buf, size_t cap, size_t *k)
+{
+    *k = 0;
+    if (s->held) {
+        yc__err_set(yc__cur(), s->held);
+        s->held = NULL;
+        s->upend = s->nrest > s->rest_at || s->up_done;
+        return YC_RAISE;
+    }
+    size_t left = s->nrest - s->rest_at;
+    if (left == 0) return yc__pst_finish(s, YC_RETURN);
+    if (left > cap) left = cap;
+    memcpy(buf, s->rest + s->rest_at, left * sizeof *buf);
+    s->rest_at += left;
+    *k = left;
+    if (s->rest_at < s->nrest) return YC_YIELD;
+    s->nrest = s->rest_at = 0;
+    s->upend = false; /* block_result sets it again for the YC_RETURN */
+    return s->up_done ? YC_RETURN : YC_YIELD;
 }
 
 int yc__pst_close(yc_iter *it, yc_val *out)

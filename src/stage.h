@@ -64,6 +64,16 @@ struct pst {
     unsigned in_cb;    /* callbacks running that must not reenter it: close and free
                         * refuse, and pulls too except in map, filter, takewhile
                         * and dropwhile (whose callbacks may nest: a count) */
+    /* After a callback raised inside a block (map, filter, takewhile,
+     * dropwhile; pst_rest): the exception to raise at the next pull when
+     * values before it were handed on, the block's items after the failing
+     * one (shallow: they stay valid, upstream is not pulled until they are
+     * served), and whether upstream ended with that block. upend is set
+     * while any of these is pending, so the pull's one flag test covers it. */
+    yc_exc *held;
+    yc_val *rest;
+    size_t nrest, rest_at, rest_cap;
+    bool up_done;
 };
 
 YC_HIDDEN void yc__pst_free(yc_iter *it);
@@ -122,6 +132,28 @@ YC_HIDDEN void yc__pst_unraisable(const char *what);
 /* s used from inside a callback of its own: YC_EBUSY with ValueError "NAME
  * is already executing (called from its own callback)" (stage.c). */
 YC_HIDDEN int yc__pst_reentered(pst *s);
+
+/* A stage whose callback raised at buf[i] of a block of k (i < k): adds
+ * the stage's traceback entry, keeps buf[i+1, k) to serve before upstream
+ * is pulled again (up_done: upstream ended with this block) and, when
+ * `before` values precede the failure and go to the consumer now, holds
+ * the exception for the next pull. Returns YC_YIELD (before > 0, the
+ * exception held) or YC_RAISE (pending); no memory to keep the rest:
+ * MemoryError instead of the callback's exception, and the stage ends. */
+YC_HIDDEN int yc__pst_fail_at(pst *s, const yc_val *buf, size_t i, size_t k, bool up_done,
+                              size_t before);
+/* A stage's source while upend is set: the held exception (YC_RAISE,
+ * pending), else up to cap items of the rest (YC_YIELD; YC_RETURN with the
+ * last ones when upstream had ended), else the true end (the stage
+ * finishes: YC_RETURN, *k 0). */
+YC_HIDDEN int yc__pst_rest(pst *s, yc_val *buf, size_t cap, size_t *k);
+/* An error from upstream passing a stage that goes on after errors (as
+ * CPython's map, filter, ... do): its traceback entry, st returned. */
+static inline int pst_pass(pst *s, int st)
+{
+    yc__pst_tb(s);
+    return st;
+}
 
 /* The common "already ended" answer. */
 static inline int pst_ended(yc_val *out)

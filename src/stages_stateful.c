@@ -50,20 +50,23 @@ static int accumulate_next(yc_iter *it, yc_val *out)
     }
     yc_val x;
     int st = yc_iter_next(a->s.up1, &x);
-    if (st != YC_YIELD) return yc__pst_finish(&a->s, st);
+    /* an error (upstream's, the function's, the addition's) goes to the
+     * consumer and the total stays: the next pull goes on with the next
+     * item, as CPython's accumulate does */
+    if (st != YC_YIELD) return st == YC_RETURN ? yc__pst_finish(&a->s, st) : pst_pass(&a->s, st);
     yc_val r = x;
     if (a->have) {
         if (a->fn) {
             a->s.in_cb = true;
             YC__GUARD(t) {
                 a->s.in_cb = false;
-                return yc__pst_finish(&a->s, yc__cb_caught(&t));
+                return pst_pass(&a->s, yc__cb_caught(&t));
             }
             r = a->fn(a->ctx, a->total, x);
             a->s.in_cb = false;
             yc__try_end(&t);
         } else if (yc__val_add(a->total, x, &r) < 0) {
-            return yc__pst_finish(&a->s, YC_RAISE);
+            return pst_pass(&a->s, YC_RAISE);
         }
     }
     if (keep_val(&a->total, r) < 0) return yc__pst_finish(&a->s, yc__enomem());

@@ -35,22 +35,51 @@ typedef struct map_st {
     pst_keep keep; /* copies of the current block's results (pipe.h) */
 } map_st;
 
+/* map, filter, takewhile and dropwhile go on after an error, as CPython's
+ * do: a callback's raise (or upstream's) goes to the consumer with the
+ * stage's traceback entry, and the next pull takes the next item. The
+ * block path keeps what a failure leaves of its block (yc__pst_fail_at)
+ * and serves it first; upend covers that slow path, so the per-item path
+ * sends it to the block path at no extra test. */
+static inline int go_on(pst *s, int st)
+{
+    return st == YC_RETURN ? yc__pst_finish(s, st) : pst_pass(s, st);
+}
+
+/* The start of a block pull of these stages: ended, or the next block into
+ * buf[0, k) with its status st: the rest of a failed block (or the held
+ * exception, or the end) while upend is set, else upstream's block. An
+ * error returns from the caller (upstream's with the stage's entry). */
+#define GO_ON_BLOCK(s, buf, cap, k, st)                                       \
+    do {                                                                      \
+        if ((s)->done) return YC_RETURN;                                      \
+        if (YC_UNLIKELY((s)->upend)) {                                        \
+            st = yc__pst_rest((s), (buf), (cap), &(k));                       \
+            if (st < 0 || (st == YC_RETURN && !(k))) return st;               \
+        } else {                                                              \
+            st = yc_iter_next_batch((s)->up1, (buf), (cap), &(k));            \
+            if (st < 0) return pst_pass((s), st);                             \
+        }                                                                     \
+    } while (0)
+
 static int map_next(yc_iter *it, yc_val *out)
 {
     map_st *m = (map_st *)it;
-    PULL_PROLOGUE(&m->s, out);
+    if (m->s.done) return pst_ended(out);
+    if (YC_UNLIKELY(m->s.upend)) return next_via_batch(it, out);
     pst_keep_clear(&m->keep);
     yc_val x;
     int st = yc_iter_next(m->s.up1, &x);
     if (st != YC_YIELD) {
         *out = YC_NONE;
-        return yc__pst_finish(&m->s, st);
+        return go_on(&m->s, st);
     }
     m->s.in_cb++;
     YC__GUARD(t) {
         m->s.in_cb--;
         *out = YC_NONE;
-        return yc__pst_finish(&m->s, yc__cb_caught(&t));
+        int err = yc__cb_caught(&t); /* map_batch ends (see map_next_batch) */
+        return m->fn ? pst_pass(&m->s, err) : yc__pst_finish(&m->s, err);
     }
     if (m->fn) {
         *out = m->fn(m->ctx, x);
@@ -67,25 +96,30 @@ static int map_next(yc_iter *it, yc_val *out)
  * setjmp, where the compiler keeps locals in memory: here the index and
  * count stay in registers. */
 YC_NOINLINE static void map_items(yc_map_fn fn, void *ctx, yc_val *buf, size_t k,
-                                  pst_keep *keep)
+                                  pst_keep *keep, volatile size_t *at)
 {
     for (size_t i = 0; i < k; i++) {
         yc_val x = buf[i];
+        *at = i; /* where a raise leaves the block: one store, no frame */
         yc_val r = fn(ctx, x);
         /* a result that may point into memory the callback reuses: copied,
-         * so that the block reads as item by item would (pipe.h) */
-        if (YC_UNLIKELY(yc__val_owned(r)) && i + 1 < k && !yc__val_within(r, x) &&
-            yc__pst_keep(keep, &r) < 0)
+         * so that the block reads as item by item would (pipe.h); only PTR
+         * and BYTES can be, so an int costs one compare */
+        if (YC_UNLIKELY(yc_type_of(r) >= YC_T_PTR) && yc__val_owned(r) && i + 1 < k &&
+            !yc__val_within(r, x) && yc__pst_keep(keep, &r) < 0)
             yc_raise(yc_err_take());
         buf[i] = r;
     }
 }
 
-YC_NOINLINE static size_t filter_items(yc_pred_fn pred, void *ctx, yc_val *buf, size_t k)
+YC_NOINLINE static size_t filter_items(yc_pred_fn pred, void *ctx, yc_val *buf, size_t k,
+                                       volatile size_t *at)
 {
     size_t j = 0;
     for (size_t i = 0; i < k; i++) {
         yc_val x = buf[i];
+        at[0] = i;
+        at[1] = j;
         buf[j] = x;
         j += pred(ctx, x);
     }
@@ -107,17 +141,25 @@ static int map_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 {
     map_st *m = (map_st *)it;
     *n = 0;
-    BATCH_PROLOGUE(&m->s, n);
     pst_keep_clear(&m->keep);
     size_t k = 0;
-    int st = yc_iter_next_batch(m->s.up1, buf, cap, &k);
-    if (k && st >= 0) {
+    int st;
+    GO_ON_BLOCK(&m->s, buf, cap, k, st);
+    /* where a raise leaves the block: written by the loop, read on the caught
+     * path (volatile: across the longjmp); a local, as callbacks may nest */
+    volatile size_t at = 0;
+    if (k) {
         m->s.in_cb++;
         YC__GUARD(t) {
             m->s.in_cb--;
-            return yc__pst_finish(&m->s, yc__cb_caught(&t));
+            int err = yc__cb_caught(&t);
+            /* map_batch: one call over a block the consumer sized; it ends */
+            if (!m->fn) return yc__pst_finish(&m->s, err);
+            size_t i = at;
+            *n = i;
+            return yc__pst_fail_at(&m->s, buf, i, k, st == YC_RETURN, i);
         }
-        if (m->fn) map_items(m->fn, m->ctx, buf, k, &m->keep);
+        if (m->fn) map_items(m->fn, m->ctx, buf, k, &m->keep, &at);
         else m->bfn(m->ctx, buf, k);
         m->s.in_cb--;
         yc__try_end(&t);
@@ -173,13 +215,13 @@ static inline bool keep(filter_st *f, yc_val x)
 static int filter_next(yc_iter *it, yc_val *out)
 {
     filter_st *f = (filter_st *)it;
-    PULL_PROLOGUE(&f->s, out);
-    if (f->bfn) return next_via_batch(it, out);
+    if (f->s.done) return pst_ended(out);
+    if (YC_UNLIKELY(f->s.upend) || f->bfn) return next_via_batch(it, out);
     f->s.in_cb++;
     YC__GUARD(t) {
         f->s.in_cb--;
         *out = YC_NONE;
-        return yc__pst_finish(&f->s, yc__cb_caught(&t));
+        return pst_pass(&f->s, yc__cb_caught(&t));
     }
     for (;;) {
         int st = yc_iter_next(f->s.up1, out);
@@ -187,7 +229,7 @@ static int filter_next(yc_iter *it, yc_val *out)
             f->s.in_cb--;
             yc__try_end(&t);
             *out = YC_NONE;
-            return yc__pst_finish(&f->s, st);
+            return go_on(&f->s, st);
         }
         if (keep(f, *out)) break;
     }
@@ -200,21 +242,26 @@ static int filter_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 {
     filter_st *f = (filter_st *)it;
     *n = 0;
-    BATCH_PROLOGUE(&f->s, n);
     for (;;) {
         size_t k = 0, j = 0;
-        int st = yc_iter_next_batch(f->s.up1, buf, cap, &k);
-        if (k && st >= 0) {
+        int st;
+        GO_ON_BLOCK(&f->s, buf, cap, k, st);
+        volatile size_t at[2] = {0, 0}; /* the failing item, the items kept before it */
+        if (k) {
             f->s.in_cb++;
             YC__GUARD(t) {
                 f->s.in_cb--;
-                return yc__pst_finish(&f->s, yc__cb_caught(&t));
+                int err = yc__cb_caught(&t);
+                /* filter_batch: one call over a block the consumer sized; it ends */
+                if (!f->pred) return yc__pst_finish(&f->s, err);
+                *n = at[1]; /* the items kept before the failure go now */
+                return yc__pst_fail_at(&f->s, buf, at[0], k, st == YC_RETURN, *n);
             }
             if (f->bfn) {
                 j = f->bfn(f->ctx, buf, k);
                 if (j > k) j = k;
             } else if (f->pred) {
-                j = filter_items(f->pred, f->ctx, buf, k);
+                j = filter_items(f->pred, f->ctx, buf, k, at);
             } else {
                 j = filter_truthy(buf, k);
             }
@@ -359,17 +406,18 @@ typedef struct while_st {
 static int takewhile_next(yc_iter *it, yc_val *out)
 {
     while_st *w = (while_st *)it;
-    PULL_PROLOGUE(&w->s, out);
+    if (w->s.done) return pst_ended(out);
+    if (YC_UNLIKELY(w->s.upend)) return next_via_batch(it, out);
     int st = yc_iter_next(w->s.up1, out);
     if (st != YC_YIELD) {
         *out = YC_NONE;
-        return yc__pst_finish(&w->s, st);
+        return go_on(&w->s, st);
     }
     w->s.in_cb++;
     YC__GUARD(t) {
         w->s.in_cb--;
         *out = YC_NONE;
-        return yc__pst_finish(&w->s, yc__cb_caught(&t));
+        return pst_pass(&w->s, yc__cb_caught(&t));
     }
     bool ok = w->pred(w->ctx, *out);
     w->s.in_cb--;
@@ -383,16 +431,23 @@ static int takewhile_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 {
     while_st *w = (while_st *)it;
     *n = 0;
-    BATCH_PROLOGUE(&w->s, n);
     size_t k = 0, j = 0;
-    int st = yc_iter_next_batch(w->s.up1, buf, cap, &k);
-    if (k && st >= 0) {
+    int st;
+    GO_ON_BLOCK(&w->s, buf, cap, k, st);
+    volatile size_t at = 0; /* the item in the callback (see map_next_batch) */
+    if (k) {
         w->s.in_cb++;
         YC__GUARD(t) {
             w->s.in_cb--;
-            return yc__pst_finish(&w->s, yc__cb_caught(&t));
+            yc__cb_caught(&t);
+            size_t i = at; /* the values before it go now */
+            *n = i;
+            return yc__pst_fail_at(&w->s, buf, i, k, st == YC_RETURN, i);
         }
-        while (j < k && w->pred(w->ctx, buf[j])) j++;
+        for (; j < k; j++) {
+            at = j;
+            if (!w->pred(w->ctx, buf[j])) break;
+        }
         w->s.in_cb--;
         yc__try_end(&t);
         if (j < k) { /* a false one: the values before it, then the end */
@@ -406,12 +461,13 @@ static int takewhile_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 static int dropwhile_next(yc_iter *it, yc_val *out)
 {
     while_st *w = (while_st *)it;
-    PULL_PROLOGUE(&w->s, out);
+    if (w->s.done) return pst_ended(out);
+    if (YC_UNLIKELY(w->s.upend)) return next_via_batch(it, out);
     w->s.in_cb++;
     YC__GUARD(t) {
         w->s.in_cb--;
         *out = YC_NONE;
-        return yc__pst_finish(&w->s, yc__cb_caught(&t));
+        return pst_pass(&w->s, yc__cb_caught(&t));
     }
     for (;;) {
         int st = yc_iter_next(w->s.up1, out);
@@ -419,7 +475,7 @@ static int dropwhile_next(yc_iter *it, yc_val *out)
             w->s.in_cb--;
             yc__try_end(&t);
             *out = YC_NONE;
-            return yc__pst_finish(&w->s, st);
+            return go_on(&w->s, st);
         }
         if (!w->dropping || !w->pred(w->ctx, *out)) break;
     }
@@ -433,17 +489,22 @@ static int dropwhile_next_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
 {
     while_st *w = (while_st *)it;
     *n = 0;
-    BATCH_PROLOGUE(&w->s, n);
     for (;;) {
         size_t k = 0, i = 0;
-        int st = yc_iter_next_batch(w->s.up1, buf, cap, &k);
-        if (k && st >= 0 && w->dropping) {
+        int st;
+        GO_ON_BLOCK(&w->s, buf, cap, k, st);
+        volatile size_t at = 0; /* the item in the callback (see map_next_batch) */
+        if (k && w->dropping) {
             w->s.in_cb++;
             YC__GUARD(t) {
                 w->s.in_cb--;
-                return yc__pst_finish(&w->s, yc__cb_caught(&t));
+                yc__cb_caught(&t); /* the items before it are dropped */
+                return yc__pst_fail_at(&w->s, buf, at, k, st == YC_RETURN, 0);
             }
-            while (i < k && w->pred(w->ctx, buf[i])) i++;
+            for (; i < k; i++) {
+                at = i;
+                if (!w->pred(w->ctx, buf[i])) break;
+            }
             w->s.in_cb--;
             yc__try_end(&t);
             if (i < k) {

@@ -1308,8 +1308,13 @@ static int pipe_error(int block)
     int r = 0;
     if (st < 0) r = got_exc(yc_err_take());
     else fp_add("status %d", st);
-    /* ended: every later pull is YC_RETURN */
-    fp_add(" then %d", yc_iter_next(it, NULL));
+    /* ended: every later pull is YC_RETURN; after a MemoryError that map or
+     * filter passed on (they go on after errors, as CPython's do) the
+     * generator stage below may still be running, and the next pull meets
+     * its ValueError: dropped, the run has failed already */
+    int then = yc_iter_next(it, NULL);
+    if (then < 0 && r < 0) yc_exc_unref(yc_err_take());
+    else fp_add(" then %d", then);
     yc_iter_free(it);
     return r;
 }

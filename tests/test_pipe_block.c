@@ -643,9 +643,14 @@ TEST(user_block_iterator_errors)
     yc_exc *e = yc_err_get();
     CHECK(e && tb_has_stage(e, "map") && tb_has_stage(e, "filter"));
     CHECK_EXC(&yc_ValueError, "ValueError: ublk failed at 70000");
-    CHECK_EQ_INT(u.closes, 1);
-    CHECK_ST(yc_iter_sum(p, yc_int(0), &s), YC_OK); /* ended */
+    /* map and filter pass an upstream error on and go on, as CPython's do
+     * (they leave their iterator to decide): the source stays open, and
+     * this one raises again at the same place */
+    CHECK_EQ_INT(u.closes, 0);
+    CHECK_ST(yc_iter_sum(p, yc_int(0), &s), YC_RAISE);
+    CHECK_EXC(&yc_ValueError, "ValueError: ublk failed at 70000");
     yc_iter_free(p);
+    CHECK_EQ_INT(u.closes, 1); /* freeing the pipeline closed it */
     /* broken contracts */
     ublk_init(&u, 100);
     u.bug = 1;

@@ -26,9 +26,12 @@
  *   (None), and it has closed its upstream (a stage that stops early, like
  *   take, closes it at once). Freeing is still the owner's job.
  * - Callbacks take the user's ctx pointer first. They may raise (yc_raise,
- *   YC_CHECK): the stage catches the exception, ends, and returns YC_RAISE
- *   with it pending. Errors coming up from upstream pass through the same
- *   way. Each stage the error passes adds a traceback entry
+ *   YC_CHECK): the stage catches the exception and returns YC_RAISE with it
+ *   pending. map, filter, takewhile, dropwhile and accumulate then go on,
+ *   as CPython's do: the next pull takes the next item, the same for every
+ *   consumer (the reducers stop at the error, leaving the stage after it);
+ *   the other stages end. Errors coming up from upstream pass through the
+ *   same way. Each stage the error passes adds a traceback entry
  *   File "<pipeline>", line DEPTH, in NAME: NAME is the stage's kind ("map")
  *   or its label (yc_iter_label), DEPTH its distance from the source (0).
  * - Values are borrowed as everywhere in yieldc: a BYTES value from a file
@@ -207,14 +210,16 @@ YC_API yc_iter *yc_iter_chunks_path(const char *path, size_t size, const yc_io_o
  * Stages (combinators). Each takes its upstream (see the rules above).
  * ==================================================================== */
 
-/* map: fn(ctx, x) for each x. Block path (one call per item). */
+/* map: fn(ctx, x) for each x. Block path (one call per item). After fn
+ * raised, the next pull goes on with the next item. */
 YC_API yc_iter *yc_iter_map(yc_iter *up, yc_map_fn fn, void *ctx);
 /* map with a block callback: fn(ctx, xs, n) transforms whole blocks in
  * place (per item, n is 1). The fastest stage: write fn as a plain loop the
  * compiler can see through. */
 YC_API yc_iter *yc_iter_map_batch(yc_iter *up, yc_map_batch_fn fn, void *ctx);
 /* filter: the x for which pred(ctx, x) is true; pred NULL keeps the truthy
- * ones (Python's filter(None, it)). Block path. */
+ * ones (Python's filter(None, it)). Block path. After pred raised, the
+ * next pull goes on with the next item. */
 YC_API yc_iter *yc_iter_filter(yc_iter *up, yc_pred_fn pred, void *ctx);
 /* filter with a block callback (see yc_filter_batch_fn). */
 YC_API yc_iter *yc_iter_filter_batch(yc_iter *up, yc_filter_batch_fn fn, void *ctx);
@@ -294,7 +299,8 @@ YC_API yc_iter *yc_iter_take(yc_iter *up, int64_t n);
 /* All but the first n items: islice(up, n, None, 1). */
 YC_API yc_iter *yc_iter_drop(yc_iter *up, int64_t n);
 /* itertools.takewhile / dropwhile. takewhile stops at the first false and,
- * as CPython's, keeps up open until it is closed or freed. */
+ * as CPython's, keeps up open until it is closed or freed. After pred
+ * raised, the next pull goes on with the next item. */
 YC_API yc_iter *yc_iter_takewhile(yc_iter *up, yc_pred_fn pred, void *ctx);
 YC_API yc_iter *yc_iter_dropwhile(yc_iter *up, yc_pred_fn pred, void *ctx);
 /* enumerate(up, start): tuples (i, x). */
@@ -319,7 +325,8 @@ YC_API yc_iter *yc_iter_batch(yc_iter *up, size_t n);
  * on (fewer than n items: none). n 0: ValueError. */
 YC_API yc_iter *yc_iter_window(yc_iter *up, size_t n);
 /* itertools.accumulate(up, fn, initial): running totals. fn NULL adds (as
- * yc_iter_sum). initial NULL: none; else *initial is yielded first. */
+ * yc_iter_sum). initial NULL: none; else *initial is yielded first. After
+ * fn (or the addition) raised, the total stays and the next pull goes on. */
 YC_API yc_iter *yc_iter_accumulate(yc_iter *up, yc_reduce_fn fn, void *ctx,
                                    const yc_val *initial);
 /* itertools.groupby(up, key): tuples (k, group) for each run of items with
