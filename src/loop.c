@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -830,3 +831,21 @@ int yc_loop_run_until_complete(yc_loop *L, yc_task *t, yc_val *out)
 /* ---- reports -------------------------------------------------------- */
 
 void yc__loop_report(yc_exc *e, const char *text) { yc__unraisable_report(e, text); }
+
+/* ---- SIGPIPE -------------------------------------------------------- */
+
+/* Here, not in signals.c: run_begin calls it, and loop.c comes first in
+ * the layer's order (docs/design.md, "Layers").
+ * At the start of every run (a system call): a program that set SIGPIPE's
+ * disposition back to the default while no loop ran gets it ignored again. */
+void yc__sigpipe_ignore(void)
+{
+    struct sigaction old;
+    if (sigaction(SIGPIPE, NULL, &old) != 0) return;
+    if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) return; /* the program's choice */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+}
