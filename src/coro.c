@@ -24,6 +24,12 @@ __thread yc__thread yc__T __attribute__((tls_model("initial-exec")));
  * indicator can only hold an exception that layer made. */
 void (*yc__exc_release)(yc_exc *e);
 
+/* Set by stack.c, the file above this one in the layer (internal.h,
+ * "Hooks"): a thread's start and exit as the stacks see them. */
+void (*yc__thread_start_hook)(void);
+void (*yc__thread_stacks_exit)(yc__thread *T);
+void (*yc__thread_stats_exit)(long gens, long tasks);
+
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
@@ -38,7 +44,7 @@ static void thread_exit(void *unused)
 {
     (void)unused;
     yc__thread *T = &yc__T;
-    yc__stack_thread_exit(T);
+    if (yc__thread_stacks_exit) yc__thread_stacks_exit(T);
     if (T->main.err && yc__exc_release) yc__exc_release(T->main.err);
     T->main.err = NULL;
     if (T->altstack) {
@@ -47,7 +53,7 @@ static void thread_exit(void *unused)
         munmap(T->altstack, T->altstack_size);
         T->altstack = NULL;
     }
-    yc__stats_add_exited(T->gens, T->tasks);
+    if (yc__thread_stats_exit) yc__thread_stats_exit(T->gens, T->tasks);
     T->gens = T->tasks = 0;
     T->cur = NULL;
 }
@@ -91,7 +97,7 @@ yc__coro *yc__thread_init(void)
 #if YC_TSAN
     T->main.tsan_fiber = __tsan_get_current_fiber();
 #endif
-    yc__overflow_install();
+    if (yc__thread_start_hook) yc__thread_start_hook();
     pthread_once(&exit_once, exit_key_create);
     pthread_setspecific(exit_key, T);
     return T->cur;

@@ -16,7 +16,9 @@
  * for an unbounded stream).
  */
 #include "internal.h"
+#include "guard.h"
 #include "pipe.h"
+#include "values.h"
 
 #include <string.h>
 
@@ -36,12 +38,6 @@ struct yc_counter {
     uint32_t *slots; /* 0: empty, else 1 + the entry's index */
     size_t nslots;   /* a power of two, at least twice len */
 };
-
-static int nomem(void)
-{
-    yc__err_set(yc__cur(), &yc__nomem);
-    return YC_ENOMEM;
-}
 
 static bool is_counter(const yc_counter *c) { return c && c->magic == COUNTER_MAGIC; }
 
@@ -104,15 +100,9 @@ static uint64_t hash_val(yc_val v)
     return h;
 }
 
-static bool is_num(yc_val v)
-{
-    yc_type k = yc_type_of(v);
-    return k == YC_T_INT || k == YC_T_BOOL || k == YC_T_FLOAT;
-}
-
 static bool keys_equal(yc_val a, yc_val b)
 {
-    if (is_num(a) && is_num(b)) {
+    if (yc__val_is_num(a) && yc__val_is_num(b)) {
         bool af = yc_type_of(a) == YC_T_FLOAT, bf = yc_type_of(b) == YC_T_FLOAT;
         if (af && bf) return a.f == b.f;
         if (!af && !bf) return a.i == b.i;
@@ -136,7 +126,7 @@ yc_counter *yc_counter_new(void)
 {
     yc_counter *c = yc__malloc(sizeof *c);
     if (!c) {
-        nomem();
+        yc__enomem();
         return NULL;
     }
     *c = (yc_counter){.magic = COUNTER_MAGIC};
@@ -208,9 +198,9 @@ static int add(yc_counter *c, yc_val key, int64_t n)
             return YC_OK;
         }
     }
-    if (!reserve(c)) return nomem();
+    if (!reserve(c)) return yc__enomem();
     yc_val k = yc__val_owned(key) ? yc_val_copy(key) : key;
-    if (yc__val_owned(key) && yc_is_none(k)) return nomem();
+    if (yc__val_owned(key) && yc_is_none(k)) return yc__enomem();
     size_t j = find_slot(c, key, h);
     c->v[c->len] = (centry){k, n, h};
     c->slots[j] = (uint32_t)++c->len;
@@ -308,7 +298,7 @@ static int finish(sorter *s, sitem *v, size_t n, size_t keep, bool keys, yc_vec 
     if (n && !tmp) {
         release_items(v, n, keys);
         yc__free(v);
-        return nomem();
+        return yc__enomem();
     }
     merge_sort(s, v, tmp, n);
     yc__free(tmp);
@@ -322,7 +312,7 @@ static int finish(sorter *s, sitem *v, size_t n, size_t keep, bool keys, yc_vec 
     if (keep && !items) {
         release_items(v, n, keys);
         yc__free(v);
-        return nomem();
+        return yc__enomem();
     }
     for (size_t i = 0; i < keep; i++) items[i] = v[i].item;
     release_items(v + keep, n - keep, keys);
@@ -337,9 +327,7 @@ static int finish(sorter *s, sitem *v, size_t n, size_t keep, bool keys, yc_vec 
  * YC_RAISE with what it raised pending. */
 __attribute__((noinline)) static int call_key(yc_map_fn key, void *ctx, yc_val x, yc_val *r)
 {
-    yc__try t;
-    yc__try_push(&t);
-    if (setjmp(t.jb)) return yc__cb_caught(&t);
+    YC__GUARD(t) return yc__cb_caught(&t);
     *r = key(ctx, x);
     yc__try_end(&t);
     return YC_OK;
@@ -374,7 +362,7 @@ static int gather(yc_iter *it, yc_map_fn key, void *ctx, sitem **pv, size_t *pn)
                     yc_val_release(item);
                     release_items(v, n, true);
                     yc__free(v);
-                    return kst < 0 ? kst : nomem();
+                    return kst < 0 ? kst : yc__enomem();
                 }
                 kv = kc;
             }
@@ -392,7 +380,7 @@ static int gather(yc_iter *it, yc_map_fn key, void *ctx, sitem **pv, size_t *pn)
 oom:
     release_items(v, n, key != NULL);
     yc__free(v);
-    return nomem();
+    return yc__enomem();
 }
 
 static int sorted_n(const char *fn, yc_iter *it, yc_map_fn key, void *ctx, bool reverse,
@@ -430,7 +418,7 @@ int yc_counter_most_common(const yc_counter *c, size_t n, yc_vec *out)
     *out = (yc_vec){NULL, 0, 0};
     if (!is_counter(c)) return bad_counter("yc_counter_most_common");
     sitem *v = c->len ? yc__malloc(c->len * sizeof *v) : NULL;
-    if (c->len && !v) return nomem();
+    if (c->len && !v) return yc__enomem();
     size_t made = 0;
     for (; made < c->len; made++) {
         struct {
@@ -441,7 +429,7 @@ int yc_counter_most_common(const yc_counter *c, size_t n, yc_vec *out)
         if (yc_is_none(t)) {
             release_items(v, made, false);
             yc__free(v);
-            return nomem();
+            return yc__enomem();
         }
         v[made] = (sitem){t, YC_NONE, c->v[made].count};
     }

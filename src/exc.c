@@ -472,6 +472,26 @@ const yc_tb_entry *yc_exc_traceback(const yc_exc *e, size_t *n)
  * layer above, when the library is loaded (internal.h, "Hooks"). */
 void (*yc__coro_finish)(struct yc_gen *g, yc_exc *e);
 
+/* The traceback printer for the default reports below: set by
+ * exc_print.c, the file after this one in the layer (internal.h, "Hooks").
+ * Without it (a static link that left exc_print.o out) the report still
+ * names the exception and its message. */
+void (*yc__exc_print_hook)(const yc_exc *e, FILE *f);
+
+static void print_exc(const yc_exc *e, FILE *f)
+{
+    if (yc__exc_print_hook) {
+        yc__exc_print_hook(e, f);
+        return;
+    }
+    if (!e) {
+        fputs("None\n", f);
+        return;
+    }
+    const char *msg = yc_exc_msg(e);
+    fprintf(f, "%s%s%s\n", yc__type_name(e->type), msg && *msg ? ": " : "", msg ? msg : "");
+}
+
 /* The per-thread layer's hook for releasing an exception (internal.h). */
 __attribute__((constructor)) static void install_release_hook(void)
 {
@@ -502,7 +522,7 @@ void yc__unraisable(yc_exc *e, const char *obj)
         return;
     }
     fprintf(stderr, "Exception ignored in: %s\n", obj);
-    yc_exc_print(e, stderr);
+    print_exc(e, stderr);
 }
 
 void yc__unraisable_report(yc_exc *e, const char *text)
@@ -512,7 +532,7 @@ void yc__unraisable_report(yc_exc *e, const char *text)
         return;
     }
     fprintf(stderr, "%s\n", text);
-    if (e) yc_exc_print(e, stderr);
+    if (e) print_exc(e, stderr);
 }
 
 /* The default report flushes every stdio stream first, so that what the
@@ -523,7 +543,7 @@ static YC_NORETURN void fatal(yc_exc *e)
     if (fatal_fn) fatal_fn(e, fatal_ud);
     fflush(NULL);
     fputs("yieldc: uncaught exception outside any generator (no YC_TRY):\n", stderr);
-    yc_exc_print(e, stderr);
+    print_exc(e, stderr);
     abort();
 }
 

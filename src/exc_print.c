@@ -369,6 +369,13 @@ void yc_exc_print(const yc_exc *e, FILE *f)
     if (t.todo != t.todo_small) yc__free(t.todo);
 }
 
+/* exc.c, above this file in the layer, prints its default reports through
+ * this hook (internal.h, "Hooks"). */
+__attribute__((constructor)) static void install_print_hook(void)
+{
+    yc__exc_print_hook = yc_exc_print;
+}
+
 int yc_err_print(void)
 {
     yc_exc *e = yc_err_take();

@@ -201,6 +201,21 @@ YC_HIDDEN yc__coro *yc__thread_init(void);
 YC_HIDDEN extern void (*yc__exc_release)(yc_exc *e);
 YC_HIDDEN extern void (*yc__coro_finish)(struct yc_gen *g, yc_exc *e);
 
+/* Hooks within a layer, so that a layer's files use each other in one
+ * direction only (docs/design.md, "Layers"), set the same way:
+ *   yc__thread_start_hook (stack.c): a thread's first use, after coro.c
+ *     set it up (installs the stack-overflow handler);
+ *   yc__thread_stacks_exit (stack.c): a thread exits, before anything
+ *     else is released (gives back its stacks);
+ *   yc__thread_stats_exit (stack.c): a thread exits, last (folds its live
+ *     counts into the global ones);
+ *   yc__exc_print_hook (exc_print.c): the traceback printer the default
+ *     unraisable and fatal reports of exc.c use. */
+YC_HIDDEN extern void (*yc__thread_start_hook)(void);
+YC_HIDDEN extern void (*yc__thread_stacks_exit)(yc__thread *T);
+YC_HIDDEN extern void (*yc__thread_stats_exit)(long gens, long tasks);
+YC_HIDDEN extern void (*yc__exc_print_hook)(const yc_exc *e, FILE *f);
+
 /* The running coroutine of this thread. Do not cache across a switch: a
  * generator may be resumed on another thread. */
 static inline yc__coro *yc__cur(void)

@@ -300,7 +300,8 @@ YC_HIDDEN void yc__loop_wake(yc_loop *L);
  * CancelledError *st caused by Ctrl-C into KeyboardInterrupt. */
 YC_HIDDEN bool yc__runner_sigint_begin(yc_loop *L, yc_task *main_task);
 YC_HIDDEN void yc__runner_sigint_end(yc_loop *L, yc_task *main_task, bool installed, int *st);
-/* Ignores SIGPIPE process-wide when its disposition is the default. */
+/* Ignores SIGPIPE process-wide when its disposition is the default
+ * (loop.c). */
 YC_HIDDEN void yc__sigpipe_ignore(void);
 
 /* A block of `size` bytes from L's cache (L may be NULL), or the

@@ -259,19 +259,3 @@ void yc__runner_sigint_end(yc_loop *L, yc_task *main_task, bool installed, int *
         *st = YC_RAISE;
     }
 }
-
-/* ---- SIGPIPE -------------------------------------------------------- */
-
-/* At the start of every run (a system call): a program that set SIGPIPE's
- * disposition back to the default while no loop ran gets it ignored again. */
-void yc__sigpipe_ignore(void)
-{
-    struct sigaction old;
-    if (sigaction(SIGPIPE, NULL, &old) != 0) return;
-    if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) return; /* the program's choice */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_IGN;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGPIPE, &sa, NULL);
-}

@@ -880,3 +880,12 @@ static void overflow_install_once(void)
 }
 
 void yc__overflow_install(void) { pthread_once(&overflow_once, overflow_install_once); }
+
+/* coro.c, below this file in the layer, starts and ends threads; it
+ * reaches the stacks through these hooks (internal.h, "Hooks"). */
+__attribute__((constructor)) static void install_thread_hooks(void)
+{
+    yc__thread_start_hook = yc__overflow_install;
+    yc__thread_stacks_exit = yc__stack_thread_exit;
+    yc__thread_stats_exit = yc__stats_add_exited;
+}

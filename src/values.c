@@ -119,12 +119,6 @@ void yc__pst_keep_free(pst_keep *k)
     k->cap = 0;
 }
 
-static bool is_num(yc_val v)
-{
-    yc_type t = yc_type_of(v);
-    return t == YC_T_INT || t == YC_T_BOOL || t == YC_T_FLOAT;
-}
-
 int yc__val_bad_operands(const char *op, yc_val a, yc_val b)
 {
     return yc__fail(YC_RAISE, &yc_TypeError, "unsupported operand type(s) for %s: '%s' and '%s'",
@@ -133,7 +127,7 @@ int yc__val_bad_operands(const char *op, yc_val a, yc_val b)
 
 int yc__val_add(yc_val a, yc_val b, yc_val *out)
 {
-    if (!is_num(a) || !is_num(b)) return yc__val_bad_operands("+", a, b);
+    if (!yc__val_is_num(a) || !yc__val_is_num(b)) return yc__val_bad_operands("+", a, b);
     if (yc_type_of(a) == YC_T_FLOAT || yc_type_of(b) == YC_T_FLOAT) {
         double x = yc_type_of(a) == YC_T_FLOAT ? a.f : (double)a.i;
         double y = yc_type_of(b) == YC_T_FLOAT ? b.f : (double)b.i;
@@ -172,7 +166,7 @@ static bool float_lt_int(double f, int64_t i)
 
 int yc__val_less(yc_val a, yc_val b, const char *op, bool *lt)
 {
-    if (is_num(a) && is_num(b)) {
+    if (yc__val_is_num(a) && yc__val_is_num(b)) {
         bool af = yc_type_of(a) == YC_T_FLOAT, bf = yc_type_of(b) == YC_T_FLOAT;
         *lt = af && bf ? a.f < b.f
               : af     ? float_lt_int(a.f, as_int(b))

@@ -54,6 +54,14 @@ static inline bool yc__val_owned(yc_val v)
     return yc_type_of(v) == YC_T_BYTES || yc_tuple_of(v) != NULL;
 }
 
+/* An int, bool or float: a number as sum, min/max and Counter's keys
+ * take it. */
+static inline bool yc__val_is_num(yc_val v)
+{
+    yc_type k = yc_type_of(v);
+    return k == YC_T_INT || k == YC_T_BOOL || k == YC_T_FLOAT;
+}
+
 /* Numeric helpers shared by sum, accumulate and min/max: a + b as Python
  * adds ints, floats and bools; YC_OK or YC_RAISE. */
 YC_HIDDEN int yc__val_add(yc_val a, yc_val b, yc_val *out);

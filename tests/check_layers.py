@@ -5,13 +5,19 @@ Reads the table of layers from docs/design.md (the rows between the
 `<!-- layers -->` and `<!-- /layers -->` marks: one file of src/ a row, its
 layer first as "N name"), and the listed exceptions (between
 `<!-- layer-exceptions -->` and `<!-- /layer-exceptions -->`: from, symbol,
-to). Then fails, saying which file, which symbol and which layers, when
+to), and the units (between `<!-- layer-units -->` and
+`<!-- /layer-units -->`, optional: the files of one unit, separated by
+commas, then why they are one). Then fails, saying which file, which symbol
+and which layers, when
 
   - a file of src/ is not in the table, or a row names no file;
   - an object file of the library has an undefined symbol (nm -u) that
     another object of the library defines (nm --defined-only) in a file of
     a higher layer: a call (or a variable's use) running up the layers;
   - a file of src/ includes ("#include "...") a file of a higher layer;
+  - within a layer, a file uses (calls or includes) a file whose row is
+    below its own: the order of the rows is the order of use, so a layer
+    has no circle either; files of one listed unit may use each other;
   - a listed exception no longer happens (delete its row).
 
 Rows whose layer is `tool` are build tools, not part of the library.
@@ -35,8 +41,10 @@ def fail_input(msg):
     sys.exit(2)
 
 
-def section(text, name):
+def section(text, name, optional=False):
     m = re.search(r"<!-- %s -->(.*?)<!-- /%s -->" % (name, name), text, re.S)
+    if not m and optional:
+        return []
     if not m:
         fail_input("no <!-- %s --> ... <!-- /%s --> section in the table file" % (name, name))
     rows = []
@@ -53,6 +61,7 @@ def read_table(path):
     with open(path, encoding="utf-8") as f:
         text = f.read()
     layers = {}  # file -> (number, name); number None for tools
+    row = {}  # file -> its position in the table: the order of use
     for cells in section(text, "layers"):
         if len(cells) < 2:
             fail_input("layer row with fewer than two cells: %r" % cells)
@@ -66,12 +75,26 @@ def read_table(path):
         if file in layers:
             fail_input("%s is in the table twice" % file)
         layers[file] = (int(m.group(1)), m.group(2))
+        row[file] = len(row) + 1
     exceptions = {}
     for cells in section(text, "layer-exceptions"):
         if len(cells) < 3:
             fail_input("exception row with fewer than three cells: %r" % cells)
         exceptions[(cells[0], cells[1], cells[2])] = False
-    return layers, exceptions
+    unit = {}  # file -> the index of its unit
+    for i, cells in enumerate(section(text, "layer-units", optional=True)):
+        files = [f.strip().strip("`").strip() for f in cells[0].split(",") if f.strip()]
+        if len(files) < 2 or len(cells) < 2 or not cells[1]:
+            fail_input("unit row needs two files or more and a reason: %r" % cells)
+        for f in files:
+            if f not in layers:
+                fail_input("unit file %s has no row in the layer table" % f)
+            if f in unit:
+                fail_input("%s is in two units" % f)
+            if layers[f][0] != layers[files[0]][0]:
+                fail_input("unit %s spans two layers" % ", ".join(files))
+            unit[f] = i
+    return layers, row, unit, exceptions
 
 
 def nm(tool, args, objs):
@@ -98,7 +121,7 @@ def main():
     ap.add_argument("--nm", default="nm")
     a = ap.parse_args()
 
-    layers, exceptions = read_table(a.table)
+    layers, row, unit, exceptions = read_table(a.table)
     src = os.path.normpath(a.src)
     root = os.path.dirname(src)  # paths in the table are relative to it
     problems = []
@@ -121,13 +144,21 @@ def main():
     def check(frm, what, to, how):
         if frm not in layers or to not in layers or layers[frm][0] is None:
             return
-        if layers[to][0] is None or layers[to][0] <= layers[frm][0]:
+        if layers[to][0] is None or layers[to][0] < layers[frm][0]:
+            return
+        same = layers[to][0] == layers[frm][0]
+        if same and (row[to] < row[frm] or unit.get(frm, -1) == unit.get(to, -2)):
             return
         key = (frm, what, to)
         if key in exceptions:
             exceptions[key] = True
             return
-        problems.append("%s %s %s of %s, a higher layer" % (show(frm), how, what, show(to)))
+        if same:
+            problems.append("%s %s %s of %s, a file listed below it in its layer (row %d, "
+                            "below row %d): move the use, or list the two as one unit"
+                            % (show(frm), how, what, to, row[to], row[frm]))
+        else:
+            problems.append("%s %s %s of %s, a higher layer" % (show(frm), how, what, show(to)))
 
     # Calls, from the objects' symbols.
     with open(a.objects, encoding="utf-8") as f:
@@ -187,7 +218,8 @@ def main():
     if problems:
         print("check_layers: %d problem(s); the table is in %s" % (len(problems), a.table))
         return 1
-    print("check_layers: %d files, %d objects: every call and include goes down the layers"
+    print("check_layers: %d files, %d objects: every call and include goes down the layers "
+          "and up no layer's order"
           % (len(layers), len(objects)))
     return 0
 

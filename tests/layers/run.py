@@ -3,7 +3,9 @@
 tests/layers/ (src/low.c, of layer 0, calls fixture_high of src/high.c and
 includes src/high.h, both of layer 1). It must fail there naming the file,
 the symbol and both layers; pass once both are listed exceptions; fail on
-a listed exception that does not happen, and on a file without a row.
+a listed exception that does not happen, and on a file without a row;
+within one layer, fail on a use of a file listed below and pass when the
+files are listed as one unit (docs/design.md, "Layers").
 
   run.py CHECK_LAYERS FIXTURE_DIR OBJECTS_LIST NM WORKDIR
 """
@@ -55,5 +57,21 @@ run("no_row", table.replace("| 1 high | `src/high.h` | the high layer's header |
 run("swapped", table.replace("| 0 low |", "| 2 low |"), 1, [
     "LAYERS: src/high.c (layer 1 high) uses fixture_low of src/low.c (layer 2 low), "
     "a higher layer"])
+# Within a layer the rows are the order of use: low.c, now of the high
+# layer but listed first, may not call fixture_high nor include high.h,
+# listed below it; listed as one unit, the three may use each other.
+one_layer = table.replace("| 0 low |", "| 1 high |")
+UNITS = ("\n<!-- layer-units -->\n| files | why one unit |\n|---|---|\n"
+         "| `src/low.c`, `src/high.h`, `src/high.c` | the fixture |\n<!-- /layer-units -->\n")
+run("order", one_layer, 1, [
+    "LAYERS: src/low.c (layer 1 high) uses fixture_high of src/high.c, a file listed below "
+    "it in its layer (row 3, below row 1)",
+    "LAYERS: src/low.c (layer 1 high) includes \"high.h\" of src/high.h, a file listed below "
+    "it in its layer (row 2, below row 1)",
+    "2 problem(s)"])
+run("unit", one_layer + UNITS, 0, ["every call and include goes down"])
+run("unit_without_row", one_layer + UNITS.replace("`src/high.c` |", "`src/gone.c` |"), 2,
+    ["unit file src/gone.c has no row in the layer table"])
+run("unit_across_layers", table + UNITS, 2, ["spans two layers"])
 print("check_layers_fixture: %d failed" % failures)
 sys.exit(1 if failures else 0)
