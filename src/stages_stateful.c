@@ -183,7 +183,9 @@ typedef struct groupby_st {
 static const yc_iter_type grouper_type;
 
 /* Pulls the next item into cur and computes its key. YC_YIELD, YC_RETURN
- * (exhausted) or negative (error pending; the groupby has ended). */
+ * (exhausted) or negative (error pending). After an error (upstream's or
+ * the key function's) the groupby goes on as CPython's does: the failed
+ * item is dropped, the current group stays, and the next pull reads on. */
 static int gb_fill(groupby_st *g)
 {
     if (YC_UNLIKELY(g->s.in_cb)) return yc__pst_reentered(&g->s);
@@ -193,14 +195,14 @@ static int gb_fill(groupby_st *g)
         g->exhausted = true;
         return YC_RETURN;
     }
-    if (st < 0) return yc__pst_finish(&g->s, st);
+    if (st < 0) return pst_pass(&g->s, st);
     if (!g->key) {
         g->curkey = g->cur;
     } else {
         g->s.in_cb = true;
         YC__GUARD(t) {
             g->s.in_cb = false;
-            return yc__pst_finish(&g->s, yc__cb_caught(&t));
+            return pst_pass(&g->s, yc__cb_caught(&t));
         }
         g->curkey = g->key(g->ctx, g->cur);
         g->s.in_cb = false;

@@ -370,4 +370,75 @@ TEST(allocation_failures_around_a_failed_block)
     sweep_all(ops, 1);
 }
 
+/* groupby goes on after its key function raised: the failed item is
+ * dropped and the current group stays current (CPython's groupby). Each
+ * row is what /usr/bin/python3 prints for
+ *     k = lambda x: x // 10, raising ValueError("bad 12") for 12
+ *     g = groupby(DATA, k); then next(g) and, when INNER, a for loop over
+ *     each group (a ValueError ends that loop), until StopIteration.
+ * Traced as key, then the group's items, -1 after each group; errors as
+ * ERR - n; END at the end. */
+static yc_val k10(void *ctx, yc_val x)
+{
+    (void)ctx;
+    if (x.i == 12) yc_raisef(&yc_ValueError, "bad 12");
+    return yc_int(x.i / 10);
+}
+
+static void groupby_run(const int64_t *data, size_t n, bool inner, const int64_t *want,
+                        size_t nwant)
+{
+    yc_val *vals = malloc(n * sizeof *vals);
+    for (size_t i = 0; i < n; i++) vals[i] = yc_int(data[i]);
+    yc_iter *g = yc_iter_groupby(yc_iter_array(vals, n), k10, NULL);
+    CHECK(g != NULL);
+    trace t = {.n = 0};
+    for (int round = 0; round < 8; round++) {
+        yc_val grp;
+        int st = yc_iter_next(g, &grp);
+        if (st == YC_RETURN) {
+            push(&t, END);
+            break;
+        }
+        if (st < 0) {
+            push(&t, take_err("groupby"));
+            continue;
+        }
+        const yc_tuple *tp = yc_tuple_of(grp);
+        push(&t, tp->items[0].i);
+        if (inner) {
+            yc_iter *items = (yc_iter *)tp->items[1].p;
+            yc_val v;
+            while ((st = yc_iter_next(items, &v)) == YC_YIELD) push(&t, v.i);
+            if (st < 0) push(&t, take_err("groupby"));
+        }
+        push(&t, -1);
+    }
+    yc_iter_free(g);
+    free(vals);
+    CHECK_EQ_INT(t.n, nwant);
+    for (size_t i = 0; i < nwant && i < t.n && i < 64; i++)
+        if (t.v[i] != want[i])
+            test_fail(__FILE__, __LINE__, "item %zu: %lld, CPython %lld", i, (long long)t.v[i],
+                      (long long)want[i]);
+}
+
+TEST(groupby_goes_on_after_its_key_raised)
+{
+    static const int64_t d1[] = {1, 2, 11, 12, 13, 21, 22}, d3[] = {1, 12, 13, 21},
+                         d4[] = {12, 13, 21};
+    /* [(0, [1, 2]), (1, [11, 'E:bad 12']), (2, [21, 22]), 'stop'] */
+    static const int64_t w1[] = {0, 1, 2, -1, 1, 11, ERR - 12, -1, 2, 21, 22, -1, END};
+    /* [(0, []), (1, []), 'E:bad 12', (2, []), 'stop'] */
+    static const int64_t w2[] = {0, -1, 1, -1, ERR - 12, 2, -1, END};
+    /* [(0, [1, 'E:bad 12']), (1, [13]), (2, [21]), 'stop'] */
+    static const int64_t w3[] = {0, 1, ERR - 12, -1, 1, 13, -1, 2, 21, -1, END};
+    /* ['E:bad 12', (1, []), (2, []), 'stop'] */
+    static const int64_t w4[] = {ERR - 12, 1, -1, 2, -1, END};
+    groupby_run(d1, 7, true, w1, sizeof w1 / sizeof w1[0]);
+    groupby_run(d1, 7, false, w2, sizeof w2 / sizeof w2[0]);
+    groupby_run(d3, 4, true, w3, sizeof w3 / sizeof w3[0]);
+    groupby_run(d4, 3, false, w4, sizeof w4 / sizeof w4[0]);
+}
+
 TEST_MAIN()

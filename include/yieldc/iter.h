@@ -27,7 +27,7 @@
  *   take, closes it at once). Freeing is still the owner's job.
  * - Callbacks take the user's ctx pointer first. They may raise (yc_raise,
  *   YC_CHECK): the stage catches the exception and returns YC_RAISE with it
- *   pending. map, filter, takewhile, dropwhile and accumulate then go on,
+ *   pending. map, filter, takewhile, dropwhile, accumulate and groupby go on,
  *   as CPython's do: the next pull takes the next item, the same for every
  *   consumer (the reducers stop at the error, leaving the stage after it);
  *   the other stages end. Errors coming up from upstream pass through the
