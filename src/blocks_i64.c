@@ -94,7 +94,7 @@ static int i64_pull(i64_st *m, int64_t *buf, size_t cap, size_t *k)
     }
     size_t got = vals_to_i64(vb, buf, *k);
     if (YC_UNLIKELY(got < *k)) {
-        const char *tn = yc__val_tname(vb[got]);
+        const char *tn = yc_val_type_name(vb[got]);
         *k = 0;
         return yc__fail(YC_RAISE, &yc_TypeError, "%s: expected int, got '%s'",
                         m->s.it.type->name, tn);

@@ -321,7 +321,7 @@ static int minmax(yc_iter *it, yc_map_fn key, void *ctx, yc_val *out, bool is_ma
                             yc_err_clear();
                             yc__fail(YC_RAISE, &yc_TypeError,
                                      "'>' not supported between instances of '%s' and '%s'",
-                                     yc__val_tname(kx), yc__val_tname(bp->bkey));
+                                     yc_val_type_name(kx), yc_val_type_name(bp->bkey));
                         }
                         yc__try_end(&t);
                         best_release(bp);

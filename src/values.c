@@ -24,19 +24,6 @@ bool yc_val_truthy(yc_val v)
     return true;
 }
 
-const char *yc__val_tname(yc_val v)
-{
-    switch (yc_type_of(v)) {
-    case YC_T_NONE: return "NoneType";
-    case YC_T_BOOL: return "bool";
-    case YC_T_INT: return "int";
-    case YC_T_FLOAT: return "float";
-    case YC_T_BYTES: return "bytes";
-    case YC_T_PTR: return yc_tuple_of(v) ? "tuple" : "pointer";
-    }
-    return "?";
-}
-
 yc_val yc_val_copy(yc_val v)
 {
     if (yc_type_of(v) == YC_T_BYTES) {
@@ -122,7 +109,7 @@ void yc__pst_keep_free(pst_keep *k)
 int yc__val_bad_operands(const char *op, yc_val a, yc_val b)
 {
     return yc__fail(YC_RAISE, &yc_TypeError, "unsupported operand type(s) for %s: '%s' and '%s'",
-                    op, yc__val_tname(a), yc__val_tname(b));
+                    op, yc_val_type_name(a), yc_val_type_name(b));
 }
 
 int yc__val_add(yc_val a, yc_val b, yc_val *out)
@@ -181,5 +168,5 @@ int yc__val_less(yc_val a, yc_val b, const char *op, bool *lt)
         return YC_OK;
     }
     return yc__fail(YC_RAISE, &yc_TypeError, "'%s' not supported between instances of '%s' and '%s'",
-                    op, yc__val_tname(a), yc__val_tname(b));
+                    op, yc_val_type_name(a), yc_val_type_name(b));
 }

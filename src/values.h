@@ -65,8 +65,6 @@ static inline bool yc__val_is_num(yc_val v)
 /* Numeric helpers shared by sum, accumulate and min/max: a + b as Python
  * adds ints, floats and bools; YC_OK or YC_RAISE. */
 YC_HIDDEN int yc__val_add(yc_val a, yc_val b, yc_val *out);
-/* Python's type name of a value for messages: "int", "bytes", ... */
-YC_HIDDEN const char *yc__val_tname(yc_val v);
 /* a < b as Python compares numbers (int and float exactly) and bytes (op,
  * "<" or ">", names the operator in the message). YC_OK with *lt, or
  * YC_RAISE with TypeError "'<' not supported between instances of 'int'
