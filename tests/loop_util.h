@@ -49,6 +49,50 @@ static inline int run_v(yc_gen_fn fn, void *arg, yc_val *out)
     return yc_loop_run(fn, arg, &o, out);
 }
 
+/* Fails the test at file:line with what, then the pending error's type and
+ * message (taken and released). */
+static inline void fail_pending_at(const char *file, int line, const char *what)
+{
+    char buf[400] = "";
+    yc_exc *e = yc_err_take();
+    if (e) yc_exc_format(e, buf, sizeof buf);
+    yc_exc_unref(e);
+    test_fail(file, line, "%s: %s", what, buf);
+}
+
+/* Runs fn(arg) as the main task of a loop on the monotonic clock; when the run
+ * does not end with YC_OK, fails the test at the caller's line with the status
+ * and the formatted exception. */
+#define RUN_MAIN(fn, arg) run_main_at((fn), (arg), __FILE__, __LINE__)
+static inline void run_main_at(yc_gen_fn fn, void *arg, const char *file, int line)
+{
+    int st = yc_loop_run(fn, arg, NULL, NULL);
+    if (st != YC_OK) fail_pending_at(file, line, yc_status_name(st));
+}
+
+/* TEST(name) whose body runs with a clear log and must leave as many open
+ * descriptors as it found; then leftover() (NULL, or a function returning what
+ * else the body left behind, or NULL when nothing) must find nothing. */
+#define FD_TEST(name, leftover)                                               \
+    static void name##_body(void);                                            \
+    TEST(name)                                                                \
+    {                                                                         \
+        int fds0 = count_fds();                                               \
+        log_clear();                                                          \
+        name##_body();                                                        \
+        check_left_at(__FILE__, __LINE__, #name, fds0, (leftover));           \
+    }                                                                         \
+    static void name##_body(void)
+static inline void check_left_at(const char *file, int line, const char *name, int fds0,
+                                 const char *(*leftover)(void))
+{
+    int fds1 = count_fds();
+    if (fds1 != fds0)
+        test_fail(file, line, "%s: %d descriptor(s) open before, %d after", name, fds0, fds1);
+    const char *what = leftover ? leftover() : NULL;
+    if (what) test_fail(file, line, "%s: %s", name, what);
+}
+
 /* The loop time in whole milliseconds (virtual clock: exact). */
 static inline long now_ms(void) { return (long)(yc_loop_time(NULL) * 1000 + 0.5); }
 

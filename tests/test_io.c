@@ -19,33 +19,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#define IO_TEST(name)                                                         \
-    static void name##_body(void);                                            \
-    TEST(name)                                                                \
-    {                                                                         \
-        int fds0 = count_fds();                                               \
-        log_clear();                                                          \
-        name##_body();                                                        \
-        int fds1 = count_fds();                                               \
-        if (fds1 != fds0)                                                     \
-            test_fail(__FILE__, __LINE__, "%s: %d descriptor(s) open before, %d after", #name, \
-                      fds0, fds1);                                            \
-    }                                                                         \
-    static void name##_body(void)
-
-/* Runs fn as the main task on the monotonic clock; checks it ended well. */
-static void run(yc_gen_fn fn, void *arg)
-{
-    yc_val out;
-    int st = yc_loop_run(fn, arg, NULL, &out);
-    if (st != YC_OK) {
-        char buf[400] = "";
-        yc_exc *e = yc_err_take();
-        yc_exc_format(e, buf, sizeof buf);
-        yc_exc_unref(e);
-        test_fail(__FILE__, __LINE__, "yc_loop_run: %s: %s", yc_status_name(st), buf);
-    }
-}
+#define IO_TEST(name) FD_TEST(name, NULL)
 
 /* Logs "what: Type: message" for the exception being handled. */
 #define LOG_CURRENT(what) log_exc((what), yc_exc_current())
@@ -157,7 +131,7 @@ static yc_val ping_main(void *arg)
 IO_TEST(socketpair_ping_pong)
 {
     pair(sv);
-    run(ping_main, NULL);
+    RUN_MAIN(ping_main, NULL);
     CHECK_LOG_IS("pong got m0|ping got m0|pong got m1|ping got m1|pong got m2|ping got m2|pong eof");
     CHECK_ST(yc_io_close(sv[0]), YC_OK);
     CHECK_ST(yc_io_close(sv[1]), YC_OK);
@@ -190,7 +164,7 @@ static yc_val pipe_main(void *arg)
 IO_TEST(pipe_read_until_eof)
 {
     nb_pipe(pp);
-    run(pipe_main, NULL);
+    RUN_MAIN(pipe_main, NULL);
     CHECK_LOG_IS("read 19 then eof");
     CHECK_ST(yc_io_close(pp[0]), YC_OK);
 }
@@ -221,7 +195,7 @@ IO_TEST(broken_pipe_without_sigpipe)
     close(pp[0]);
     pair(sv);
     close(sv[1]);
-    run(epipe_main, NULL);
+    RUN_MAIN(epipe_main, NULL);
     CHECK_LOG_IS("pipe: BrokenPipeError: [Errno 32] Broken pipe|"
                  "socket: BrokenPipeError: [Errno 32] Broken pipe");
     sigset_t pend;
@@ -250,7 +224,7 @@ static yc_val vec_main(void *arg)
 IO_TEST(readv_writev)
 {
     pair(sv);
-    run(vec_main, NULL);
+    RUN_MAIN(vec_main, NULL);
     CHECK_LOG_IS("writable");
     close(sv[0]);
     close(sv[1]);
@@ -287,7 +261,7 @@ static yc_val wait_main(void *arg)
 IO_TEST(wait_readable)
 {
     pair(sv);
-    run(wait_main, NULL);
+    RUN_MAIN(wait_main, NULL);
     CHECK_LOG_IS("write|readable|ready at once");
     close(sv[0]);
     close(sv[1]);
@@ -371,7 +345,7 @@ IO_TEST(tcp_ipv4_echo)
     lfd = yc_io_listen_tcp(tcp_ip, 0, 16);
     CHECK(lfd >= 0);
     CHECK(yc_io_local_port(lfd) > 0);
-    run(client_main, NULL);
+    RUN_MAIN(client_main, NULL);
     CHECK_LOG_IS("accepted family inet|echo hello|200000 bytes echoed");
     yc_io_close(lfd);
 }
@@ -389,7 +363,7 @@ IO_TEST(tcp_ipv6_echo)
         printf("skip tcp_ipv6_echo: no IPv6 loopback here (%s)\n", buf);
         return;
     }
-    run(client_main, NULL);
+    RUN_MAIN(client_main, NULL);
     CHECK_LOG_IS("accepted family inet6|echo hello|200000 bytes echoed");
     yc_io_close(lfd);
 }
@@ -402,7 +376,7 @@ IO_TEST(unix_socket_echo)
     unix_path = path;
     lfd = yc_io_listen_unix(path, 16);
     CHECK(lfd >= 0);
-    run(client_main, NULL);
+    RUN_MAIN(client_main, NULL);
     CHECK_LOG_IS("accepted family unix|echo hello|200000 bytes echoed");
     yc_io_close(lfd);
     unlink(path);
@@ -445,7 +419,7 @@ IO_TEST(udp_sendto_recvfrom)
     u1 = yc_io_udp_bind("127.0.0.1", 0);
     u2 = yc_io_udp_bind("127.0.0.1", 0);
     CHECK(u1 >= 0 && u2 >= 0);
-    run(udp_main, NULL);
+    RUN_MAIN(udp_main, NULL);
     CHECK_LOG_IS("u2 got ping|u1 got pong");
     yc_io_close(u1);
     yc_io_close(u2);
@@ -471,7 +445,7 @@ IO_TEST(connect_refused)
     CHECK(fd >= 0);
     port = yc_io_local_port(fd);
     close(fd); /* nobody listens there now */
-    run(refused_main, &port);
+    RUN_MAIN(refused_main, &port);
     CHECK_LOG_IS("connect: ConnectionRefusedError: [Errno 111] Connection refused");
 }
 
@@ -500,7 +474,7 @@ IO_TEST(peer_reset)
 {
     lfd = yc_io_listen_tcp("127.0.0.1", 0, 4);
     CHECK(lfd >= 0);
-    run(reset_main, NULL);
+    RUN_MAIN(reset_main, NULL);
     CHECK_LOG_IS("read: ConnectionResetError: [Errno 104] Connection reset by peer");
     yc_io_close(lfd);
 }
@@ -556,7 +530,7 @@ static yc_val write_all_main(void *arg)
 IO_TEST(write_all_full_buffer)
 {
     pair(sv);
-    run(write_all_main, NULL);
+    RUN_MAIN(write_all_main, NULL);
     CHECK_LOG_IS("written|drained all");
     close(sv[0]);
     close(sv[1]);
@@ -601,7 +575,7 @@ static yc_val cancel_read_main(void *arg)
 IO_TEST(cancel_while_reading)
 {
     pair(sv);
-    run(cancel_read_main, NULL);
+    RUN_MAIN(cancel_read_main, NULL);
     CHECK_LOG_IS("reader: CancelledError: stop|awaited: cancelled|read again");
     close(sv[0]);
     close(sv[1]);
@@ -654,7 +628,7 @@ static yc_val cancel_write_main(void *arg)
 IO_TEST(cancel_write_all_writes_nothing_after)
 {
     pair(sv);
-    run(cancel_write_main, NULL);
+    RUN_MAIN(cancel_write_main, NULL);
     /* the buffer was full when the writer was cancelled: none of it went */
     CHECK_LOG_IS("writer cancelled|drained filler intact, no A, no B");
     close(sv[0]);
@@ -680,7 +654,7 @@ static yc_val close_main(void *arg)
 IO_TEST(close_wakes_waiters)
 {
     pair(sv);
-    run(close_main, NULL);
+    RUN_MAIN(close_main, NULL);
     CHECK_LOG_IS("closed|reader: OSError: [Errno 9] Bad file descriptor|"
                  "awaited: [Errno 9] Bad file descriptor");
     close(sv[0]);
@@ -707,7 +681,7 @@ static yc_val timeout_main(void *arg)
 IO_TEST(timeout_around_read)
 {
     pair(sv);
-    run(timeout_main, NULL);
+    RUN_MAIN(timeout_main, NULL);
     CHECK_LOG_IS("timeout: TimeoutError");
     close(sv[0]);
     close(sv[1]);
@@ -753,7 +727,7 @@ static yc_val second_reader_main(void *arg)
 IO_TEST(second_reader_is_refused_12_54)
 {
     pair(sv);
-    run(second_reader_main, NULL);
+    RUN_MAIN(second_reader_main, NULL);
     CHECK_LOG_IS("[12.54] second: RuntimeError: yc_io_read() called while another coroutine is "
                  "already waiting for incoming data|"
                  "[12.54] wait: RuntimeError: yc_io_wait_readable() called while another "
@@ -835,7 +809,7 @@ static yc_val outside_gen(void *arg)
 IO_TEST(misuse_rows)
 {
     pair(sv);
-    run(misuse_main, NULL);
+    RUN_MAIN(misuse_main, NULL);
     CHECK_LOG_IS(
         "[12.55] blocking socket: ValueError: the socket must be non-blocking|"
         "blocking pipe: ValueError: the file descriptor must be non-blocking|"
@@ -861,7 +835,7 @@ IO_TEST(misuse_rows)
     CHECK_ST(yc_next(g, NULL), YC_RAISE);
     CHECK_EXC(&yc_RuntimeError, "RuntimeError: no running event loop");
     yc_gen_free(g);
-    run(outside_main, NULL);
+    RUN_MAIN(outside_main, NULL);
     CHECK_LOG_IS("callback: RuntimeError: yc_io_read() outside a task");
 
     /* caller side */
@@ -948,7 +922,7 @@ static yc_val starve_main(void *arg)
 IO_TEST(busy_tasks_do_not_starve_io)
 {
     pair(sv);
-    run(starve_main, NULL);
+    RUN_MAIN(starve_main, NULL);
     CHECK_LOG_IS("woke within 20 turns of the write: yes");
     close(sv[0]);
     close(sv[1]);
@@ -975,7 +949,7 @@ static void count_report(yc_exc *e, const char *obj, void *ud)
 IO_TEST(waiters_at_the_end_of_the_loop)
 {
     pair(sv);
-    run(leaves_a_reader, NULL);
+    RUN_MAIN(leaves_a_reader, NULL);
     CHECK_LOG_IS("reader: CancelledError");
     log_clear();
     yc_loop *L = yc_loop_new(NULL);
@@ -1033,7 +1007,7 @@ static yc_val lines_main(void *arg)
 IO_TEST(lines_source_over_a_socket)
 {
     pair(sv);
-    run(lines_main, NULL);
+    RUN_MAIN(lines_main, NULL);
     CHECK_LOG_IS("line b'GET /a\\n'|line b'GET /b\\n'|line b'POST /c\\n'");
     close(sv[1]);
 }
@@ -1060,7 +1034,7 @@ IO_TEST(regular_file_never_waits)
     file_fd = mkstemp(path);
     CHECK(file_fd >= 0);
     unlink(path);
-    run(file_main, NULL);
+    RUN_MAIN(file_main, NULL);
     CHECK_LOG_IS("read file data|always ready");
     CHECK_ST(yc_io_close(file_fd), YC_OK);
 }
@@ -1117,7 +1091,7 @@ static yc_val budget_main(void *arg)
 IO_TEST(a_reader_that_always_has_data_lets_the_others_run)
 {
     pair(sv);
-    run(budget_main, NULL);
+    RUN_MAIN(budget_main, NULL);
     CHECK(turns_while_reading >= BUDGET_READS / 64 - 1);
     CHECK_ST(yc_io_close(sv[0]), YC_OK);
     CHECK_ST(yc_io_close(sv[1]), YC_OK);

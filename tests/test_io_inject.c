@@ -21,13 +21,7 @@ static void run(yc_gen_fn fn)
 {
     int st = yc_loop_run(fn, NULL, NULL, NULL);
     yc__io_fault_reset();
-    if (st != YC_OK) {
-        char buf[300] = "";
-        yc_exc *e = yc_err_take();
-        yc_exc_format(e, buf, sizeof buf);
-        yc_exc_unref(e);
-        test_fail(__FILE__, __LINE__, "run: %s", buf);
-    }
+    if (st != YC_OK) fail_pending_at(__FILE__, __LINE__, yc_status_name(st));
 }
 
 /* Runs fn over a fresh socketpair; no descriptor left open after. */

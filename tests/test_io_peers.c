@@ -141,14 +141,7 @@ static void run_with_server(yc_gen_fn fn)
     port = yc_io_local_port(lfd);
     handlers_done = 0;
     log_clear();
-    int st = yc_loop_run(fn, NULL, NULL, NULL);
-    if (st != YC_OK) {
-        char buf[300] = "";
-        yc_exc *e = yc_err_take();
-        yc_exc_format(e, buf, sizeof buf);
-        yc_exc_unref(e);
-        test_fail(__FILE__, __LINE__, "run: %s", buf);
-    }
+    RUN_MAIN(fn, NULL);
     yc_io_close(lfd);
     CHECK_EQ_INT(count_fds(), before);
 }

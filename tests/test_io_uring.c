@@ -37,18 +37,6 @@ static bool ring_here(void)
     return ring;
 }
 
-static void run(yc_gen_fn fn)
-{
-    int st = yc_loop_run(fn, NULL, NULL, NULL);
-    if (st != YC_OK) {
-        char buf[300] = "";
-        yc_exc *e = yc_err_take();
-        yc_exc_format(e, buf, sizeof buf);
-        yc_exc_unref(e);
-        test_fail(__FILE__, __LINE__, "run: %s", buf);
-    }
-}
-
 static int sv[2];
 
 /* Runs fn over a fresh socketpair; no descriptor left open after. */
@@ -57,7 +45,7 @@ static void run_pair(yc_gen_fn fn)
     int before = count_fds();
     CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
     log_clear();
-    run(fn);
+    RUN_MAIN(fn, NULL);
     if (sv[0] >= 0) close(sv[0]);
     if (sv[1] >= 0) close(sv[1]);
     CHECK_EQ_INT(count_fds(), before);
@@ -88,7 +76,7 @@ static yc_val which(void *arg)
 TEST(the_loop_and_yc_config_name_the_same_backend)
 {
     log_clear();
-    run(which);
+    RUN_MAIN(which, NULL);
     bool ring = strcmp(loop_log, "io_uring") == 0;
     CHECK(ring || strcmp(loop_log, "epoll") == 0);
     CHECK(strstr(yc_config(), ring ? " io=io_uring" : " io=epoll io_uring=") != NULL);
@@ -343,7 +331,7 @@ TEST(a_cancelled_accept_leaves_the_connection_to_the_next)
     if (!ring_here()) return;
     int before = count_fds();
     log_clear();
-    run(cancel_accept);
+    RUN_MAIN(cancel_accept, NULL);
     CHECK_LOG_IS("acceptor cancelled|the next accept has the connection: hi");
     CHECK_EQ_INT(count_fds(), before);
 }
@@ -427,7 +415,7 @@ TEST(regular_files_go_through_the_ring)
     if (!ring_here()) return;
     int before = count_fds();
     log_clear();
-    run(files_in_ring);
+    RUN_MAIN(files_in_ring, NULL);
     CHECK_LOG_IS("hello Ring|Ring|open: FileNotFoundError: [Errno 2] No such file or directory: "
                  "'/nonexistent-yc/file'");
     CHECK_EQ_INT(count_fds(), before);

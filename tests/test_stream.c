@@ -19,18 +19,6 @@ static void pair(void)
     CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
 }
 
-static void run(yc_gen_fn fn)
-{
-    int st = yc_loop_run(fn, NULL, NULL, NULL);
-    if (st != YC_OK) {
-        char buf[300] = "";
-        yc_exc *e = yc_err_take();
-        yc_exc_format(e, buf, sizeof buf);
-        yc_exc_unref(e);
-        test_fail(__FILE__, __LINE__, "run: %s", buf);
-    }
-}
-
 /* Feeds data to the other end and shuts it (feed_data + feed_eof). */
 static void feed(const char *data)
 {
@@ -64,7 +52,7 @@ TEST(readline_over_the_limit_12_54)
     rs = yc_stream_new(sv[1], 8);
     feed("0123456789abcdef\nnext\n");
     log_clear();
-    run(lines_main);
+    RUN_MAIN(lines_main, NULL);
     CHECK_LOG_IS("exc: ValueError: Separator is found, but chunk is longer than limit|'next\n'|''");
     CHECK(yc_stream_at_eof(rs));
     CHECK_ST(yc_stream_free(rs), YC_OK);
@@ -88,7 +76,7 @@ TEST(readuntil_not_found_12_54)
     rs = yc_stream_new(sv[1], 8);
     feed("0123456789abcdefghij");
     log_clear();
-    run(until_main);
+    RUN_MAIN(until_main, NULL);
     CHECK_LOG_IS("exc: LimitOverrunError: Separator is not found, and chunk exceed the limit|"
                  "exc: ValueError: Separator is not found, and chunk exceed the limit|''");
     yc_stream_free(rs);
@@ -127,7 +115,7 @@ TEST(incomplete_reads_12_54)
     rs = yc_stream_new(sv[1], 8);
     feed("ab");
     log_clear();
-    run(incomplete_main);
+    RUN_MAIN(incomplete_main, NULL);
     CHECK_LOG_IS("exc: IncompleteReadError: 2 bytes read on a total of 5 expected bytes|"
                  "partial 'ab'|"
                  "exc: ValueError: readexactly size can not be less than zero|"
@@ -139,7 +127,7 @@ TEST(incomplete_reads_12_54)
     rs = yc_stream_new(sv[1], 8);
     feed("abc");
     log_clear();
-    run(until_main);
+    RUN_MAIN(until_main, NULL);
     CHECK_LOG_IS("exc: IncompleteReadError: 3 bytes read on a total of undefined expected bytes|"
                  "''|''");
     yc_stream_free(rs);
@@ -187,7 +175,7 @@ TEST(reads_across_pieces)
     pair();
     rs = yc_stream_new(sv[1], 0);
     log_clear();
-    run(pieces_main);
+    RUN_MAIN(pieces_main, NULL);
     CHECK_LOG_IS("line 'hello\n'|until 'world\nX'|exactly 'YZ12345'|read2 're'|rest 'st'|eof 0");
     yc_stream_free(rs);
     close(sv[0]);
@@ -225,7 +213,7 @@ TEST(second_reader_12_54)
     pair();
     rs = yc_stream_new(sv[1], 0);
     log_clear();
-    run(two_readers_main);
+    RUN_MAIN(two_readers_main, NULL);
     CHECK_LOG_IS("[12.54]: RuntimeError: yc_stream_read() called while another coroutine is "
                  "already waiting for incoming data|first reader got a line");
     yc_stream_free(rs);
@@ -300,7 +288,7 @@ TEST(write_drain_over_tcp)
     lfd = yc_io_listen_tcp("127.0.0.1", 0, 4);
     CHECK(lfd >= 0);
     log_clear();
-    run(tcp_main);
+    RUN_MAIN(tcp_main, NULL);
     CHECK_LOG_IS("server got the megabyte: intact|client got thanks");
     yc_io_close(lfd);
 }
@@ -345,7 +333,7 @@ TEST(one_drain_at_a_time)
 {
     pair();
     log_clear();
-    run(drains_main);
+    RUN_MAIN(drains_main, NULL);
     CHECK_LOG_IS("second drain: RuntimeError: yc_stream_drain() called while another coroutine is "
                  "already draining the stream|sink got all");
     close(sv[1]);
@@ -422,7 +410,7 @@ TEST(serve_lines)
     CHECK(lfd >= 0);
     yc_set_unraisable_hook(hook, NULL);
     log_clear();
-    run(serve_main);
+    RUN_MAIN(serve_main, NULL);
     yc_set_unraisable_hook(NULL, NULL);
     CHECK_LOG_IS("b: 0 bytes then eof|a: one|server cancelled|a: eof after the server stopped");
     CHECK_EQ_INT(hooked, 1);
@@ -507,7 +495,7 @@ TEST(serve_and_open_connection_limit_12_54)
     lfd = yc_io_listen_tcp("127.0.0.1", 0, 8);
     CHECK(lfd >= 0);
     log_clear();
-    run(limit_main);
+    RUN_MAIN(limit_main, NULL);
     CHECK_LOG_IS("ValueError: Separator is not found, and chunk exceed the limit|next ok|next y|"
                  "b: LimitOverrunError: Separator is not found, and chunk exceed the limit|"
                  "server cancelled");
@@ -557,7 +545,7 @@ TEST(stream_misuse)
     CHECK_ST(yc_stream_write(rs, "data", 4), YC_OK);
     close(sv[0]);
     log_clear();
-    run(misuse_main);
+    RUN_MAIN(misuse_main, NULL);
     CHECK_LOG_IS("null: TypeError: stream is NULL|"
                  "serve: TypeError: yc_stream_serve(): handler is NULL|"
                  "drain: BrokenPipeError: [Errno 32] Broken pipe");

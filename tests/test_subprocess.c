@@ -20,33 +20,9 @@
 /* No child at all, running or zombie: waitpid says ECHILD. */
 static bool no_children(void) { return waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD; }
 
-#define SP_TEST(name)                                                         \
-    static void name##_body(void);                                            \
-    TEST(name)                                                                \
-    {                                                                         \
-        int fds0 = count_fds();                                               \
-        log_clear();                                                          \
-        name##_body();                                                        \
-        int fds1 = count_fds();                                               \
-        if (fds1 != fds0)                                                     \
-            test_fail(__FILE__, __LINE__, "%s: %d descriptor(s) open before, %d after", #name, \
-                      fds0, fds1);                                            \
-        if (!no_children()) test_fail(__FILE__, __LINE__, "%s: a child is left", #name); \
-    }                                                                         \
-    static void name##_body(void)
-
-static void run(yc_gen_fn fn, void *arg)
-{
-    yc_val out;
-    int st = yc_loop_run(fn, arg, NULL, &out);
-    if (st != YC_OK) {
-        char buf[400] = "";
-        yc_exc *e = yc_err_take();
-        yc_exc_format(e, buf, sizeof buf);
-        yc_exc_unref(e);
-        test_fail(__FILE__, __LINE__, "yc_loop_run: %s: %s", yc_status_name(st), buf);
-    }
-}
+/* What a subprocess test may leave behind besides descriptors: a child. */
+static const char *child_left(void) { return no_children() ? NULL : "a child is left"; }
+#define SP_TEST(name) FD_TEST(name, child_left)
 
 #define LOG_CURRENT(what) log_exc((what), yc_exc_current())
 
@@ -57,13 +33,7 @@ static yc_process *spawn(const yc_process_opts *o, const char *a0, const char *a
 {
     const char *argv[] = {a0, a1, a2, NULL};
     yc_process *p = yc_process_spawn(argv, o);
-    if (!p) {
-        char buf[300] = "";
-        yc_exc *e = yc_err_take();
-        yc_exc_format(e, buf, sizeof buf);
-        yc_exc_unref(e);
-        test_fail(__FILE__, __LINE__, "spawn %s: %s", a0, buf);
-    }
+    if (!p) fail_pending_at(__FILE__, __LINE__, a0);
     return p;
 }
 
@@ -99,7 +69,7 @@ static yc_val cat_main(void *arg)
 
 SP_TEST(echo_through_cat)
 {
-    run(cat_main, NULL);
+    RUN_MAIN(cat_main, NULL);
     CHECK_LOG_IS("line 0\n|line 1\n|line 2\n|eof 0;|rc 0");
 }
 
@@ -136,14 +106,14 @@ static yc_val codes_main(void *arg)
 
 SP_TEST(exit_codes_and_signals)
 {
-    run(codes_main, NULL);
+    RUN_MAIN(codes_main, NULL);
     CHECK_LOG_IS("exit 3;|again 3;|true 0;|term -15;|kill -9;|int -2;|self -10");
 }
 
 SP_TEST(exit_codes_and_signals_polling_wait)
 {
     yc__process_force_polling(true);
-    run(codes_main, NULL);
+    RUN_MAIN(codes_main, NULL);
     yc__process_force_polling(false);
     CHECK_LOG_IS("exit 3;|again 3;|true 0;|term -15;|kill -9;|int -2;|self -10");
 }
@@ -173,7 +143,7 @@ static yc_val comm_main(void *arg)
 
 SP_TEST(communicate_feeds_and_collects)
 {
-    run(comm_main, NULL);
+    RUN_MAIN(comm_main, NULL);
     CHECK_LOG_IS("rc 2 out 'to cat\n' err 'err\n';|unread rc 0 out 0 err 0;|none 0");
 }
 
@@ -211,7 +181,7 @@ static yc_val large_main(void *arg)
 
 SP_TEST(large_output_and_input_do_not_deadlock)
 {
-    run(large_main, NULL);
+    RUN_MAIN(large_main, NULL);
     CHECK_LOG_IS("lines 200000 rc 0");
 }
 
@@ -277,7 +247,7 @@ SP_TEST(child_env_cwd_descriptors_and_sigpipe)
     unsigned long long blk = own_sigmask("SigBlk:");
     unsigned long long ignm = own_sigmask("SigIgn:") &
                               ~((1ULL << (SIGPIPE - 1)) | (1ULL << (SIGXFSZ - 1)));
-    run(child_main, NULL);
+    RUN_MAIN(child_main, NULL);
     sigaction(SIGPIPE, &old, NULL);
     /* ls lists 0, 1, 2 and its own directory descriptor: 4 */
     char want[256];
@@ -364,7 +334,7 @@ static yc_val cancel_main(void *arg)
 
 SP_TEST(cancelled_wait_leaves_the_process_running)
 {
-    run(cancel_main, NULL);
+    RUN_MAIN(cancel_main, NULL);
     CHECK_LOG_IS("wait cancelled;|wait cancelled;|task cancelled;|task2 cancelled;|running 1;|rc -9;|"
                  "timeout;");
 }
@@ -390,7 +360,7 @@ static yc_val comm_cancel_main(void *arg)
 
 SP_TEST(cancelled_communicate_leaves_nothing_behind)
 {
-    run(comm_cancel_main, NULL);
+    RUN_MAIN(comm_cancel_main, NULL);
     CHECK_LOG_IS("timeout;|running 1");
 }
 
@@ -539,7 +509,7 @@ SP_TEST(misuse_rows)
     CHECK_EXC(&yc_ValueError, "ValueError: invalid signal number -1");
     CHECK_ST(yc_process_send_signal(p, 0), YC_OK); /* alive: sig 0 tests */
     CHECK_ST(yc_process_free(p), YC_OK);
-    run(wait_null, NULL);
+    RUN_MAIN(wait_null, NULL);
     CHECK_LOG_IS("wait: TypeError: yc_process_wait: not a process (NULL or freed)|"
                  "communicate: ValueError: yc_process_communicate: input needs a piped stdin");
 }
@@ -549,13 +519,7 @@ SP_TEST(misuse_rows)
 static yc_process *shell(const char *cmd, const yc_process_opts *o)
 {
     yc_process *p = yc_process_shell(cmd, o);
-    if (!p) {
-        char buf[300] = "";
-        yc_exc *e = yc_err_take();
-        yc_exc_format(e, buf, sizeof buf);
-        yc_exc_unref(e);
-        test_fail(__FILE__, __LINE__, "shell %s: %s", cmd, buf);
-    }
+    if (!p) fail_pending_at(__FILE__, __LINE__, cmd);
     return p;
 }
 
@@ -594,7 +558,7 @@ static yc_val shell_main(void *arg)
 
 SP_TEST(shell_runs_sh_c_as_create_subprocess_shell)
 {
-    run(shell_main, NULL);
+    RUN_MAIN(shell_main, NULL);
     CHECK_LOG_IS("3 '3\n';|empty 0 '';|0 out '/bin/sh\n' err '[AB\n[CD\n';|0 'hi there\n/\n'");
     /* cmd NULL: asyncio's ValueError for cmd None, nothing started */
     CHECK(yc_process_shell(NULL, NULL) == NULL);
@@ -660,14 +624,14 @@ static yc_val pass_main(void *arg)
 
 SP_TEST(pass_fds_keeps_exactly_those_open)
 {
-    run(pass_main, NULL);
+    RUN_MAIN(pass_main, NULL);
     CHECK_LOG_IS("0 'through 5\n';|0 0 1 2 3 passed;|without 0 '2\n'");
 }
 
 SP_TEST(pass_fds_kept_by_the_close_loop_without_close_range)
 {
     yc__process_force_close_loop(true);
-    run(pass_main, NULL);
+    RUN_MAIN(pass_main, NULL);
     yc__process_force_close_loop(false);
     CHECK_LOG_IS("0 'through 5\n';|0 0 1 2 3 passed;|without 0 '2\n'");
 }
