@@ -331,6 +331,9 @@ typedef struct buf_ctx {
     const struct sockaddr *to;
     socklen_t tolen;
     int ring; /* RING_* */
+    /* a reader that lends its buffer only while bytes come (yc__io_read_lent) */
+    int (*lend)(void *ud, void **buf, size_t *n);
+    void *lend_ud;
 } buf_ctx;
 
 static ssize_t ring_io(yc_task *t, yc__fd *r, int dir, buf_ctx *c);
@@ -353,11 +356,13 @@ static ssize_t io_run(yc_task *t, int fd, int dir, const char *what, io_try_fn t
     if (!r) return -1;
     if (dir == RD ? r->rd : r->wr) return busy(what, dir);
     for (;;) {
+        if (ctx->lend && ctx->lend(ctx->lend_ud, &ctx->buf, &ctx->n) < 0) return -1;
         ssize_t k = try(r, ctx);
         if (k >= 0) return k;
         int err = errno;
         if (err == EINTR) continue;
         if (err != EAGAIN && err != EWOULDBLOCK) return os_error(err);
+        if (ctx->lend) ctx->lend(ctx->lend_ud, NULL, NULL); /* it waits without it */
         if (t->loop->ring && r->kind == FDK_POLLED) {
             k = ring_io(t, r, dir, ctx);
             if (k >= 0 || k == -1) return k;
@@ -477,7 +482,8 @@ static ssize_t ring_io(yc_task *t, yc__fd *r, int dir, buf_ctx *c)
                   .events = dir == RD ? POLLIN | POLLRDHUP : POLLOUT};
     struct msghdr m = {0};
     struct iovec one;
-    int kind = c->ring == RING_ACCEPT               ? YC__IOF_ACCEPT
+    int kind = c->lend                              ? -1 /* a poll: no buffer lent */
+               : c->ring == RING_ACCEPT             ? YC__IOF_ACCEPT
                : c->ring == RING_IO && dir == RD    ? YC__IOF_READ
                : c->ring == RING_IO && r->sock      ? YC__IOF_WRITE
                                                     : -1; /* pipes: SIGPIPE */
@@ -575,6 +581,13 @@ static int null_buf(const char *what)
 ssize_t yc__io_read_in(yc_task *t, int fd, void *buf, size_t n, const char *what)
 {
     buf_ctx c = {.buf = buf, .n = n, .ring = RING_IO};
+    return io_run(t, fd, RD, what, try_read, &c);
+}
+
+ssize_t yc__io_read_lent(yc_task *t, int fd, int (*lend)(void *ud, void **buf, size_t *n),
+                         void *ud, const char *what)
+{
+    buf_ctx c = {.ring = RING_IO, .lend = lend, .lend_ud = ud};
     return io_run(t, fd, RD, what, try_read, &c);
 }
 

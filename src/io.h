@@ -62,6 +62,14 @@ YC_HIDDEN void yc__io_event(yc_loop *L, uint64_t data, uint32_t events);
  * (what names the caller in the RuntimeError). The count (>= 0), or -1
  * with the exception pending (never raises). */
 YC_HIDDEN ssize_t yc__io_read_in(yc_task *t, int fd, void *buf, size_t n, const char *what);
+/* yc__io_read_in for a reader whose buffer is needed only while bytes come:
+ * before each attempt lend(ud, &buf, &n) sets the buffer (0; -1 when it
+ * raised), and before t waits for fd, lend(ud, NULL, NULL) takes it back
+ * (0), so that an idle connection holds no buffer. Under io_uring the wait
+ * is a poll, not a read in the ring, for the same reason. */
+YC_HIDDEN ssize_t yc__io_read_lent(yc_task *t, int fd,
+                                   int (*lend)(void *ud, void **buf, size_t *n), void *ud,
+                                   const char *what);
 YC_HIDDEN ssize_t yc__io_write_in(yc_task *t, int fd, const void *buf, size_t n,
                                   const char *what);
 /* For stream.c's writer: fd's record in L (made at its first use, as the

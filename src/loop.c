@@ -581,6 +581,8 @@ int yc_loop_free(yc_loop *L)
     cache_drain(&L->task_cache);
     cache_drain(&L->future_cache);
     cache_drain(&L->fcb_cache);
+    cache_drain(&L->rbuf_cache);
+    cache_drain(&L->wbuf_cache);
     yc__io_free(L);
     close(L->efd);
     close(L->epfd);

@@ -254,6 +254,7 @@ struct yc_loop {
     yc__ts_call *ts_head, **ts_tail;
     _Atomic int ts_signalled;
     yc__cache task_cache, future_cache, fcb_cache;
+    yc__cache rbuf_cache, wbuf_cache; /* stream.c: idle streams' buffers */
     /* io.c: the descriptors the loop has seen (io.h) */
     struct yc__fd **fds;       /* indexed by descriptor, NULL where none    */
     struct io_uring *ring;     /* the io_uring backend's, or NULL: epoll (io.h) */

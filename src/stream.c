@@ -9,6 +9,13 @@
  * call returns is consumed (rpos moves on) but stays in place until the
  * next call, which is why a returned pointer lives that long.
  *
+ * An idle connection holds no buffer: a reader lends its buffer to the read
+ * only while bytes come (io.c's yc__io_read_lent), and when the task has to
+ * wait with nothing unread (and nothing unsent), both buffers go back to
+ * the loop's pools (rbuf_cache, wbuf_cache, at most STREAM_POOL each) and
+ * are taken again when the descriptor turns readable. 10,000 idle
+ * connections then hold no buffer pages at all.
+ *
  * The writer is asyncio's transport with FlowControlMixin: write tries the
  * system call at once (in a running loop) and keeps what did not go at
  * wbuf[wpos, wpos + wlen); the loop sends the rest each time the
@@ -38,6 +45,8 @@
 #define STREAM_LIMIT 65536       /* asyncio's _DEFAULT_LIMIT */
 #define STREAM_CHUNK 65536       /* room made for each read */
 #define STREAM_HIGH 65536        /* FlowControlMixin's default high water mark */
+#define STREAM_WBUF 4096         /* a write buffer's first size */
+#define STREAM_POOL 64           /* buffers a loop keeps for its streams */
 
 struct yc_stream {
     uint32_t magic;
@@ -89,6 +98,47 @@ static yc_task *enter(const yc_stream *s, const char *what, const char *file, in
     return t;
 }
 
+/* A buffer of the standard size (STREAM_CHUNK in pool rbuf_cache,
+ * STREAM_WBUF in wbuf_cache) from the running loop's pool, or the
+ * allocator's; NULL with MemoryError pending. */
+static char *buf_get(yc__cache *(*pool)(yc_loop *), size_t size)
+{
+    yc_loop *L = yc__loop_running();
+    char *p = L ? yc__cache_get(L, pool(L), size) : yc__malloc(size);
+    if (!p) yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
+    return p;
+}
+
+/* Gives back a buffer of capacity cap: to the running loop's pool when it
+ * has the pool's size and the pool is not full, else to the allocator. */
+static void buf_put(yc__cache *(*pool)(yc_loop *), size_t size, char *p, size_t cap)
+{
+    yc_loop *L = yc__loop_running();
+    yc__cache *c = L ? pool(L) : NULL;
+    if (p && c && cap == size && c->n < STREAM_POOL) yc__cache_put(L, c, p);
+    else yc__free(p);
+}
+
+static yc__cache *rpool(yc_loop *L) { return &L->rbuf_cache; }
+static yc__cache *wpool(yc_loop *L) { return &L->wbuf_cache; }
+
+/* Lets the buffers go that hold nothing: the read buffer when no byte is
+ * unread (the bytes of a partial read are gone with their call), the write
+ * buffer when nothing is unsent. */
+static void release_idle(yc_stream *s)
+{
+    if (s->rbuf && !s->rlen) {
+        buf_put(rpool, STREAM_CHUNK, s->rbuf, s->rcap);
+        s->rbuf = NULL;
+        s->rcap = s->rpos = s->npartial = 0;
+    }
+    if (s->wbuf && !s->wlen) {
+        buf_put(wpool, STREAM_WBUF, s->wbuf, s->wcap);
+        s->wbuf = NULL;
+        s->wcap = s->wpos = 0;
+    }
+}
+
 yc_stream *yc_stream_new(int fd, size_t limit)
 {
     if (fd < 0) {
@@ -116,8 +166,8 @@ int yc_stream_free(yc_stream *s)
     if (s->waiting || s->flushing)
         return yc__fail(YC_EINVAL, &yc_RuntimeError, "yc_stream_free: a task is waiting on the stream");
     int st = s->fd >= 0 ? yc_io_close(s->fd) : YC_OK;
-    yc__free(s->rbuf);
-    yc__free(s->wbuf);
+    buf_put(rpool, STREAM_CHUNK, s->rbuf, s->rcap);
+    buf_put(wpool, STREAM_WBUF, s->wbuf, s->wcap);
     s->magic = 0;
     yc__free(s);
     return st;
@@ -216,8 +266,11 @@ int yc_stream_write(yc_stream *s, const void *buf, size_t n)
             memmove(s->wbuf, s->wbuf + s->wpos, s->wlen);
             s->wpos = 0;
         }
-        if (s->wcap - s->wlen < n) {
-            size_t cap = s->wcap ? s->wcap : 4096;
+        if (!s->wbuf && n <= STREAM_WBUF) {
+            if (!(s->wbuf = buf_get(wpool, STREAM_WBUF))) return YC_RAISE;
+            s->wcap = STREAM_WBUF;
+        } else if (s->wcap - s->wlen < n) {
+            size_t cap = s->wcap ? s->wcap : STREAM_WBUF;
             while (cap - s->wlen < n) cap *= 2;
             char *p = yc__realloc(s->wbuf, cap);
             if (!p) return yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
@@ -243,6 +296,25 @@ static const char *take(yc_stream *s, size_t k)
     return p;
 }
 
+/* yc__io_read_lent's lender: the room after the unread bytes (a buffer
+ * from the pool when the stream holds none), or, before the task waits,
+ * back to the pool with whatever holds nothing. */
+static int lend(void *ud, void **buf, size_t *n)
+{
+    yc_stream *s = ud;
+    if (!buf) {
+        release_idle(s);
+        return 0;
+    }
+    if (!s->rbuf) {
+        if (!(s->rbuf = buf_get(rpool, STREAM_CHUNK))) return -1;
+        s->rcap = STREAM_CHUNK;
+    }
+    *buf = s->rbuf + s->rlen;
+    *n = s->rcap - s->rlen;
+    return 0;
+}
+
 /* _wait_for_data: reads once more into the buffer (what names the caller
  * for 12.54's RuntimeError). YC_OK (eof set at end of file) or -1. */
 static int fill(yc_stream *s, yc_task *t, const char *what)
@@ -255,14 +327,14 @@ static int fill(yc_stream *s, yc_task *t, const char *what)
         memmove(s->rbuf, s->rbuf + s->rpos, s->rlen);
         s->rpos = 0;
     }
-    if (s->rcap - s->rlen < STREAM_CHUNK) {
+    if (s->rbuf && s->rcap - s->rlen < STREAM_CHUNK) {
         char *p = yc__realloc(s->rbuf, s->rlen + STREAM_CHUNK);
         if (!p) return yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
         s->rbuf = p;
         s->rcap = s->rlen + STREAM_CHUNK;
     }
     s->waiting = true;
-    ssize_t k = yc__io_read_in(t, s->fd, s->rbuf + s->rlen, s->rcap - s->rlen, what);
+    ssize_t k = yc__io_read_lent(t, s->fd, lend, s, what);
     s->waiting = false;
     if (k < 0) return -1;
     if (k == 0) s->eof = true;
