@@ -180,7 +180,7 @@ typedef struct yc_exc_type {
  *         |                   BrokenBarrierError
  *         +-- ValueError
  *         +-- InvalidStateError, QueueEmpty, QueueFull, QueueShutDown,
- *             LimitOverrunError (asyncio's)
+ *             LimitOverrunError (asyncio's), SubprocessError (subprocess's)
  *         EOFError -- IncompleteReadError (asyncio's)
  *    +-- BaseExceptionGroup
  *         +-- ExceptionGroup (also derives from Exception)
@@ -199,7 +199,8 @@ typedef struct yc_exc_type {
     X(ConnectionResetError) X(BrokenPipeError) X(ConnectionRefusedError)      \
     X(ConnectionAbortedError) X(BrokenBarrierError) X(InvalidStateError)      \
     X(QueueEmpty) X(QueueFull) X(QueueShutDown) X(LimitOverrunError)          \
-    X(IncompleteReadError) X(BaseExceptionGroup) X(ExceptionGroup)
+    X(IncompleteReadError) X(BaseExceptionGroup) X(ExceptionGroup)           \
+    X(SubprocessError)
 #define YC__EXC_DECLARE(n) YC_API extern const yc_exc_type yc_##n;
 YC__EXC_BUILTINS(YC__EXC_DECLARE)
 #undef YC__EXC_DECLARE

@@ -65,6 +65,7 @@ T(QueueFull, Exception)
 T(QueueShutDown, Exception)
 T(LimitOverrunError, Exception)
 T(IncompleteReadError, EOFError)
+T(SubprocessError, Exception)
 T(BaseExceptionGroup, BaseException)
 #undef T
 /* The one type with two bases: ExceptionGroup(BaseExceptionGroup, Exception) */

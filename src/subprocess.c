@@ -69,12 +69,14 @@ static int os_fail(int err, const char *name)
 
 /* What the child writes to the error pipe when it fails before exec. */
 typedef struct { int err; int stage; } child_err;
-enum { STAGE_EXEC, STAGE_CHDIR, STAGE_DUP };
+enum { STAGE_EXEC, STAGE_CHDIR, STAGE_DUP, STAGE_PREEXEC };
 
 /*
  * Runs in the child: makes fds[i] its descriptor i, closes the rest,
- * resets the signal dispositions and the mask, changes directory and
- * execs. Never returns: on failure it reports through errfd and exits 255.
+ * resets the signal dispositions and the mask, changes directory, starts
+ * a session or joins a group when asked, runs preexec_fn, and execs
+ * (CPython's _posixsubprocess order, except that the descriptors are
+ * closed before preexec_fn rather than after it). Never returns: on failure it reports through errfd and exits 255.
  */
 static YC_NORETURN void child(const char *const *argv, const yc_process_opts *opts,
                               const int fds[3], int errfd, const sigset_t *mask)
@@ -122,6 +124,14 @@ static YC_NORETURN void child(const char *const *argv, const yc_process_opts *op
     sigprocmask(SIG_SETMASK, mask, NULL);
     if (opts->cwd && chdir(opts->cwd) < 0) {
         ce.stage = STAGE_CHDIR;
+        goto fail;
+    }
+    ce.stage = STAGE_DUP; /* an OSError without a file name, as CPython's */
+    if (opts->start_new_session && setsid() < 0) goto fail;
+    if (opts->set_process_group && setpgid(0, opts->process_group) < 0) goto fail;
+    if (opts->preexec_fn && opts->preexec_fn(opts->preexec_arg) != 0) {
+        ce.stage = STAGE_PREEXEC;
+        errno = 0;
         goto fail;
     }
     ce.stage = STAGE_EXEC;
@@ -177,6 +187,11 @@ yc_process *yc_process_spawn(const char *const *argv, const yc_process_opts *opt
                  opts->n_pass_fds);
         return NULL;
     }
+    if (opts->set_process_group && opts->process_group < 0) {
+        yc__fail(YC_EINVAL, &yc_ValueError, "yc_process_spawn: process_group %d is negative",
+                 opts->process_group);
+        return NULL;
+    }
     /* Checked here, before anything is made, so that the error is the
      * parent's (CPython finds it in the child: the same OSError). */
     for (size_t i = 0; i < opts->n_pass_fds; i++) {
@@ -230,6 +245,10 @@ yc_process *yc_process_spawn(const char *const *argv, const yc_process_opts *opt
     child_err ce;
     ssize_t k;
     while ((k = read(errp[0], &ce, sizeof ce)) < 0 && errno == EINTR) {}
+    if (k == (ssize_t)sizeof ce && ce.stage == STAGE_PREEXEC) {
+        yc__fail(YC_RAISE, &yc_SubprocessError, "Exception occurred in preexec_fn.");
+        goto fail;
+    }
     if (k == (ssize_t)sizeof ce) { /* the exec failed: the child exits 255 */
         os_fail(ce.err, ce.stage == STAGE_EXEC ? argv[0] : ce.stage == STAGE_CHDIR ? opts->cwd : NULL);
         goto fail;

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -665,6 +666,95 @@ SP_TEST(pass_fds_errors_before_the_fork)
     CHECK(p != NULL);
     CHECK_ST(yc_process_free(p), YC_OK);
     CHECK_EQ_INT(count_fds(), fds0); /* the errors left nothing open */
+}
+
+/* ---- start_new_session, process_group, preexec_fn ------------------------ */
+
+/* The child's process group and session, from /proc/self/stat of cat (the
+ * child itself: exec keeps the pid). */
+static void stat_ids(const yc_process_opts *extra, pid_t *pid, int *pgrp, int *sid)
+{
+    yc_process_opts o = *extra;
+    o.stdout_mode = YC_PROC_PIPE;
+    yc_process *p = spawn(&o, "cat", "/proc/self/stat", NULL);
+    yc_process_output out;
+    CHECK_EQ_INT(yc_process_communicate(p, NULL, 0, &out), 0);
+    char line[512];
+    snprintf(line, sizeof line, "%.*s", (int)out.out_len, out.out);
+    int spid = 0;
+    char state;
+    int ppid;
+    CHECK(sscanf(line, "%d (cat) %c %d %d %d", &spid, &state, &ppid, pgrp, sid) == 5);
+    *pid = yc_process_pid(p);
+    CHECK_EQ_INT(spid, *pid);
+    yc_process_free(p);
+}
+
+static int umask_077(void *arg)
+{
+    (void)arg;
+    umask(077); /* async-signal-safe */
+    return 0;
+}
+
+static int refuse(void *arg)
+{
+    (void)arg;
+    return 1;
+}
+
+/* What /usr/bin/python3 (3.11) gives for the same calls:
+ *   create_subprocess_exec(..., start_new_session=True): the child's sid
+ *     and pgid are its pid
+ *   create_subprocess_exec(..., process_group=0): pgid the child's pid,
+ *     the parent's session
+ *   create_subprocess_exec("true", preexec_fn=f) with f raising ->
+ *     SubprocessError: Exception occurred in preexec_fn.
+ *   create_subprocess_exec("true", process_group=99999) ->
+ *     PermissionError: [Errno 1] Operation not permitted */
+static yc_val session_main(void *arg)
+{
+    (void)arg;
+    pid_t pid;
+    int pgrp, sid;
+    stat_ids(&(yc_process_opts){0}, &pid, &pgrp, &sid);
+    LOG("default: group %s, session %s", pgrp == getpgrp() ? "ours" : "other",
+        sid == getsid(0) ? "ours" : "other");
+    stat_ids(&(yc_process_opts){.start_new_session = true}, &pid, &pgrp, &sid);
+    LOG("new session: group %s, session %s", pgrp == pid ? "its own" : "other",
+        sid == pid ? "its own" : "other");
+    stat_ids(&(yc_process_opts){.set_process_group = true, .process_group = 0}, &pid, &pgrp, &sid);
+    LOG("group 0: group %s, session %s", pgrp == pid ? "its own" : "other",
+        sid == getsid(0) ? "ours" : "other");
+    stat_ids(&(yc_process_opts){.set_process_group = true, .process_group = getpgrp()}, &pid,
+             &pgrp, &sid);
+    LOG("our group: group %s", pgrp == getpgrp() ? "ours" : "other");
+    /* preexec_fn runs in the child before the exec: the shell sees its umask */
+    yc_process *p = shell("umask", &(yc_process_opts){.stdout_mode = YC_PROC_PIPE,
+                                                       .preexec_fn = umask_077});
+    yc_process_output out;
+    int rc = yc_process_communicate(p, NULL, 0, &out);
+    LOG("preexec: %d '%.*s'", rc, (int)out.out_len, out.out);
+    yc_process_free(p);
+    return YC_NONE;
+}
+
+SP_TEST(start_new_session_process_group_and_preexec_fn)
+{
+    RUN_MAIN(session_main, NULL);
+    CHECK_LOG_IS("default: group ours, session ours|new session: group its own, session its own|"
+                 "group 0: group its own, session ours|our group: group ours|"
+                 "preexec: 0 '0077\n'");
+    const char *argv[] = {"true", NULL};
+    CHECK(yc_process_spawn(argv, &(yc_process_opts){.preexec_fn = refuse}) == NULL);
+    CHECK_EXC(&yc_SubprocessError, "SubprocessError: Exception occurred in preexec_fn.");
+    CHECK(yc_type_is_subtype(&yc_SubprocessError, &yc_Exception));
+    CHECK(yc_process_spawn(argv, &(yc_process_opts){.set_process_group = true,
+                                                     .process_group = 99999}) == NULL);
+    CHECK_EXC(&yc_PermissionError, "PermissionError: [Errno 1] Operation not permitted");
+    CHECK(yc_process_spawn(argv, &(yc_process_opts){.set_process_group = true,
+                                                     .process_group = -1}) == NULL);
+    CHECK_EXC(&yc_ValueError, "ValueError: yc_process_spawn: process_group -1 is negative");
 }
 
 TEST_MAIN()

@@ -49,6 +49,23 @@ typedef struct yc_process_opts {
      * descriptor above 2 is closed. NULL with n_pass_fds 0: none. */
     const int *pass_fds;
     size_t n_pass_fds;
+    /* start_new_session: the child calls setsid() (Popen's
+     * start_new_session=True): a new session and process group, both led
+     * by the child. */
+    bool start_new_session;
+    /* set_process_group: the child calls setpgid(0, process_group) (Popen's
+     * process_group=; 0: a new group led by the child). Not negative. */
+    bool set_process_group;
+    int process_group;
+    /* preexec_fn(preexec_arg), when not NULL, runs in the child just before
+     * the exec (after the descriptors, the signals, cwd, the session and
+     * the group are set), as Popen's preexec_fn. It runs in a forked copy
+     * of a possibly multi-threaded process: only async-signal-safe calls
+     * (signal(7)), no yieldc function, no malloc. A non-zero return stops
+     * the spawn: the child exits and yc_process_spawn raises
+     * SubprocessError "Exception occurred in preexec_fn." */
+    int (*preexec_fn)(void *preexec_arg);
+    void *preexec_arg;
 } yc_process_opts;
 
 typedef struct yc_process yc_process;
@@ -67,7 +84,11 @@ typedef struct yc_process yc_process;
  * pass_fds: ValueError "bad value(s) in fds_to_keep" for a negative
  * entry, OSError "[Errno 9] Bad file descriptor" for one that is not
  * open (checked before the fork), TypeError for pass_fds NULL with
- * n_pass_fds > 0. */
+ * n_pass_fds > 0. The OSError of setsid or setpgid in the child (as
+ * CPython: "[Errno 1] Operation not permitted" for a group that does not
+ * exist); ValueError "yc_process_spawn: process_group -1 is negative";
+ * SubprocessError "Exception occurred in preexec_fn." when preexec_fn
+ * returns non-zero. */
 YC_API yc_process *yc_process_spawn(const char *const *argv, const yc_process_opts *opts);
 
 /* caller. asyncio.create_subprocess_shell(cmd): yc_process_spawn of

@@ -30,7 +30,7 @@ import traceback
 
 # The types of yieldc's built-in hierarchy whose constructor takes what
 # yc_exc_new takes (asyncio's LimitOverrunError and IncompleteReadError take
-# other arguments; QueueShutDown is 3.13's).
+# other arguments; QueueShutDown is 3.13's). SubprocessError is subprocess's.
 TYPE_NAMES = """BaseException SystemExit KeyboardInterrupt GeneratorExit CancelledError
 Exception StopIteration StopAsyncIteration AttributeError MemoryError TypeError EOFError
 AssertionError ArithmeticError ZeroDivisionError OverflowError LookupError IndexError
@@ -39,11 +39,12 @@ RecursionError ValueError FileExistsError PermissionError BlockingIOError
 InterruptedError IsADirectoryError NotADirectoryError ChildProcessError
 ProcessLookupError ConnectionError ConnectionResetError BrokenPipeError
 ConnectionRefusedError ConnectionAbortedError BrokenBarrierError InvalidStateError
-QueueEmpty QueueFull""".split()
+QueueEmpty QueueFull SubprocessError""".split()
 
 
 def py_type(name):
-    return getattr(builtins, name, None) or getattr(asyncio, name)
+    return (getattr(builtins, name, None) or getattr(asyncio, name, None)
+            or getattr(subprocess, name))
 
 
 ERRNOS = [errno_mod.ENOENT, errno_mod.EACCES, errno_mod.EPERM, errno_mod.EEXIST,
