@@ -44,6 +44,12 @@ typedef struct yc__fd {
     uint32_t gen;   /* matches the epoll data's high half              */
     uint8_t kind;   /* FDK_*                                           */
     bool sock;      /* a socket: written with MSG_NOSIGNAL             */
+    uint8_t bytes;  /* a byte stream (pipe, stream socket): 0 unknown,
+                       1 yes, 2 no (datagrams, ttys, others)          */
+    bool drained;   /* epoll: a short read emptied it and no event came
+                       since: the next read waits before it tries     */
+    bool hup;       /* epoll reported the peer's end (RDHUP, HUP, ERR):
+                       no event will follow, a read never waits first */
     yc_task *rd;    /* the waiting reader's future (referenced) or NULL */
     yc_task *wr;    /* the waiting writer's future                      */
     void (*on_wr)(void *ud); /* a stream's writer: run at each writable event */

@@ -14,7 +14,8 @@
  * wait with nothing unread (and nothing unsent), both buffers go back to
  * the loop's pools (rbuf_cache, wbuf_cache, at most STREAM_POOL each) and
  * are taken again when the descriptor turns readable. 10,000 idle
- * connections then hold no buffer pages at all.
+ * connections then hold no buffer pages at all (a buffer that grew past its
+ * standard size stays with its stream, see release_idle).
  *
  * The writer is asyncio's transport with FlowControlMixin: write tries the
  * system call at once (in a running loop) and keeps what did not go at
@@ -122,17 +123,20 @@ static void buf_put(yc__cache *(*pool)(yc_loop *), size_t size, char *p, size_t 
 static yc__cache *rpool(yc_loop *L) { return &L->rbuf_cache; }
 static yc__cache *wpool(yc_loop *L) { return &L->wbuf_cache; }
 
-/* Lets the buffers go that hold nothing: the read buffer when no byte is
- * unread (the bytes of a partial read are gone with their call), the write
- * buffer when nothing is unsent. */
+/* Lets the buffers of the standard size go that hold nothing: the read
+ * buffer when no byte is unread (the bytes of a partial read are gone with
+ * their call), the write buffer when nothing is unsent. A buffer that grew
+ * (a line longer than a read, a write larger than 4 KiB) stays: giving it
+ * back and growing another at each wait would churn the allocator (mmap and
+ * munmap above glibc's threshold). */
 static void release_idle(yc_stream *s)
 {
-    if (s->rbuf && !s->rlen) {
+    if (s->rbuf && !s->rlen && s->rcap == STREAM_CHUNK) {
         buf_put(rpool, STREAM_CHUNK, s->rbuf, s->rcap);
         s->rbuf = NULL;
         s->rcap = s->rpos = s->npartial = 0;
     }
-    if (s->wbuf && !s->wlen) {
+    if (s->wbuf && !s->wlen && s->wcap == STREAM_WBUF) {
         buf_put(wpool, STREAM_WBUF, s->wbuf, s->wcap);
         s->wbuf = NULL;
         s->wcap = s->wpos = 0;

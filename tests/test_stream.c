@@ -648,4 +648,61 @@ TEST(idle_streams_hold_no_buffer)
     CHECK_EQ_INT(count_fds(), fds);
 }
 
+/* ---- a short read waits for the next event before it reads again ------------- */
+
+static yc_val late_writer(void *arg)
+{
+    (void)arg;
+    yc_sleep(0);
+    yc_io_write_all(sv[0], "b\n", 2);
+    return YC_NONE;
+}
+
+static yc_val short_read_main(void *arg)
+{
+    (void)arg;
+    bool ring = strcmp(yc_loop_io_backend(yc_loop_current()), "io_uring") == 0;
+    CHECK(write(sv[0], "a\n", 2) == 2);
+    yc__io_fault_reset();
+    size_t n;
+    yc_stream_readline(rs, &n); /* one read: 2 bytes of 65536 asked, nothing left */
+    long first = yc__io_fault_calls(YC__IOF_READ);
+    yc_task *w = yc_task_spawn(late_writer, NULL, NULL);
+    const char *p = yc_stream_readline(rs, &n);
+    long second = yc__io_fault_calls(YC__IOF_READ) - first;
+    /* epoll: the wait comes first, then the one read that finds "b\n";
+     * io_uring tries first, meets EAGAIN, polls, reads again */
+    LOG("%ld read, then %ld to get '%.*s'", first, second - (ring ? 1 : 0), (int)n - 1, p);
+    yc_await(w);
+    yc_task_unref(w);
+    /* the peer's end reported before a short read: the read after it goes
+     * straight to the end of file, it does not wait for an event that will
+     * not come */
+    CHECK(write(sv[0], "abc", 3) == 3);
+    shutdown(sv[0], SHUT_WR);
+    yc_sleep(0.001); /* the loop polls and sees the end while nobody waits */
+    YC_TRY {
+        yc_stream_readexactly(rs, 5);
+    } YC_EXCEPT(&yc_IncompleteReadError) {
+        log_exc("then", yc_exc_current());
+    } YC_END;
+    return YC_NONE;
+}
+
+/* A read shorter than asked from a byte stream emptied it: the next read
+ * waits for the descriptor's next event instead of meeting EAGAIN first,
+ * as libuv and asyncio do (one system call less per request). */
+TEST(a_short_read_waits_for_the_next_event)
+{
+    pair();
+    rs = yc_stream_new(sv[1], 0);
+    log_clear();
+    RUN_MAIN(short_read_main, NULL);
+    yc__io_fault_reset();
+    CHECK_LOG_IS("1 read, then 1 to get 'b'|"
+                 "then: IncompleteReadError: 3 bytes read on a total of 5 expected bytes");
+    yc_stream_free(rs);
+    close(sv[0]);
+}
+
 TEST_MAIN()
