@@ -134,11 +134,6 @@ struct yc_task {
 YC_HIDDEN bool yc__task_ok(const yc_task *t);
 /* Frees t, whose last reference went (reports what nobody retrieved). */
 YC_HIDDEN void yc__task_free(yc_task *t);
-/* yc_task_unref for a live t or NULL (no magic check). */
-static inline void yc__unref(yc_task *t)
-{
-    if (t && --t->refs == 0) yc__task_free(t);
-}
 /* A new pending future on L (one reference), or NULL with MemoryError. */
 YC_HIDDEN yc_task *yc__fut_new(yc_loop *L);
 /* Completes f (pending): YC_OK, or YC_EINVAL (InvalidStateError). */
@@ -282,6 +277,22 @@ typedef struct yc__close_hook {
 } yc__close_hook;
 YC_HIDDEN void yc__loop_add_close_hook(yc_loop *L, yc__close_hook *h);
 
+/* A run of the loop, in three parts, so that yc_loop_run_until_complete
+ * (runner.c) needs no copy of the loop's turn. _begin checks L (not
+ * closed, not running, no other loop running here) and marks it running
+ * on this thread's coroutine: YC_OK, or YC_EINVAL with RuntimeError.
+ * _turns runs iterations until the loop is stopped or (virtual clock)
+ * deadlocked (L->deadlock). _end marks it idle: YC_OK, or YC_RAISE with
+ * the SystemExit/KeyboardInterrupt a callback or task raised. */
+YC_HIDDEN int yc__loop_run_begin(yc_loop *L);
+YC_HIDDEN void yc__loop_turns(yc_loop *L);
+YC_HIDDEN int yc__loop_run_end(yc_loop *L);
+/* RuntimeError "deadlock: every task is waiting and nothing can wake
+ * them" (returns YC_RAISE). */
+YC_HIDDEN int yc__loop_deadlock_error(void);
+/* Takes h, queued, back out of the ready queue (not run, not dropped). */
+YC_HIDDEN void yc__loop_unready(yc_loop *L, yc__handle *h);
+
 /* From any thread, without allocating: queues c (its h.run and h.drop set
  * by the caller, who owns it) as a thread-safe call and wakes the loop.
  * c->h.run(&c->h) then runs on the loop's thread at its next iteration
@@ -333,9 +344,9 @@ YC_HIDDEN double yc__ns_secs(int64_t ns);
 YC_HIDDEN int yc__loop_closed_error(void);
 YC_HIDDEN int yc__no_loop_error(void);
 
-/* task.c, for the loop: the loop is closing; task t is pending: report it
- * and close its body. */
-YC_HIDDEN void yc__task_destroy_pending(yc_task *t);
+/* Hook (internal.h, "Hooks") that task.c installs: the loop is closing;
+ * each of its pending tasks is reported and its body closed. */
+YC_HIDDEN extern void (*yc__loop_close_tasks)(yc_loop *L);
 /* Throws e (taken) into pending task t at its suspension point (detached
  * from what it waits on), as a step scheduled now. */
 YC_HIDDEN void yc__task_throw(yc_task *t, yc_exc *e);

@@ -20,7 +20,7 @@
 #ifndef YC_SYNC_INTERNAL_H
 #define YC_SYNC_INTERNAL_H
 
-#include "loop.h"
+#include "task.h"
 
 /* A future in a primitive's waiter list (the node is the waiting task's). */
 typedef struct yc__waiter {
