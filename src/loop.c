@@ -11,7 +11,6 @@
  * schedule waits for the next iteration.
  */
 #define _GNU_SOURCE
-#include "io.h"
 #include "loop.h"
 
 #include <errno.h>
@@ -479,7 +478,7 @@ static int bad_opts(const yc_loop_opts *o)
     return YC_OK;
 }
 
-yc_loop *yc_loop_new(const yc_loop_opts *opts)
+yc_loop *yc__loop_new(const yc_loop_opts *opts)
 {
     yc_loop_opts o = opts ? *opts : (yc_loop_opts){0};
     if (bad_opts(&o) < 0) return NULL;
@@ -500,10 +499,7 @@ yc_loop *yc_loop_new(const yc_loop_opts *opts)
         yc_err_set(yc_exc_new_errno(&yc_OSError, err, "cannot make the event loop's eventfd"));
         return NULL;
     }
-    yc__uring_loop_init(L); /* io_uring when chosen and allowed (io.h) */
     L->magic = YC__LOOP_MAGIC;
-    /* sources.c waits in tasks through it (relaxed: every loop stores the same) */
-    __atomic_store_n(&yc__fd_wait_readable, yc__io_wait_in_task, __ATOMIC_RELAXED);
     L->id = atomic_fetch_add(&loop_ids, 1) + 1;
     L->state = LOOP_IDLE;
     L->clock = o.clock;
@@ -581,7 +577,7 @@ int yc_loop_free(yc_loop *L)
     cache_drain(&L->fcb_cache);
     cache_drain(&L->rbuf_cache);
     cache_drain(&L->wbuf_cache);
-    yc__io_free(L);
+    L->io->free(L);
     close(L->efd);
     close(L->epfd);
     pthread_mutex_destroy(&L->ts_mu);
@@ -595,16 +591,16 @@ int yc_loop_free(yc_loop *L)
 /* ---- running -------------------------------------------------------- */
 
 /* Waits until `timeout` ns pass (-1: no limit) for thread-safe calls and,
- * when a task waits on a descriptor, for descriptors (io.c). Without a
- * wait, the pending flag says all the eventfd would, so nothing is polled
- * unless tasks wait on descriptors, and then only every
- * YC__IO_POLL_INTERVAL iterations while callbacks are ready (io.h). */
+ * when a task waits on a descriptor, for descriptors (the backend's wait,
+ * L->io). Without a wait, the pending flag says all the eventfd would, so
+ * nothing is polled unless tasks wait on descriptors, and then only every
+ * YC__IO_POLL_INTERVAL iterations while callbacks are ready. */
 static void wait_events(yc_loop *L, int64_t timeout)
 {
     bool io = L->io_waiting > 0 &&
               (timeout != 0 || !L->nready || ++L->io_tick >= YC__IO_POLL_INTERVAL);
     if (!io) {
-        if (L->ring) yc__uring_flush(L); /* what this turn queued goes now */
+        if (L->ring) L->io->flush(L); /* what this turn queued goes now */
         if (ts_pending(L)) {
             ts_drain(L);
             return;
@@ -613,18 +609,7 @@ static void wait_events(yc_loop *L, int64_t timeout)
     }
     L->io_tick = 0;
     if (ts_pending(L)) timeout = 0;
-    if (L->ring) {
-        yc__uring_wait(L, timeout);
-        if (ts_pending(L)) ts_drain(L);
-        return;
-    }
-    int ms = timeout < 0                             ? -1
-             : timeout > (int64_t)INT32_MAX * 1000000 ? INT32_MAX
-                                                     : (int)((timeout + 999999) / 1000000);
-    struct epoll_event ev[64];
-    int n = epoll_wait(L->epfd, ev, 64, ms);
-    for (int i = 0; i < n; i++)
-        if (ev[i].data.u64 != YC__IO_EFD_DATA) yc__io_event(L, ev[i].data.u64, ev[i].events);
+    L->io->wait(L, timeout);
     if (ts_pending(L)) ts_drain(L);
 }
 

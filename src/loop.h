@@ -252,6 +252,7 @@ struct yc_loop {
     yc__cache rbuf_cache, wbuf_cache; /* stream.c: idle streams' buffers */
     /* io.c: the descriptors the loop has seen (io.h) */
     struct yc__fd **fds;       /* indexed by descriptor, NULL where none    */
+    const struct yc__io_ops *io; /* the descriptors' backend (set by yc_loop_new) */
     struct io_uring *ring;     /* the io_uring backend's, or NULL: epoll (io.h) */
     long ring_inflight;        /* its yc__uop requests not yet reaped       */
     int nfds;                  /* length of fds                            */
@@ -266,6 +267,37 @@ struct yc_loop {
     struct yc__pool *pool;        /* the thread pool, or NULL (lazy)       */
     struct yc__sigs *sigs;        /* signal handlers, or NULL              */
 };
+
+/* While tasks are ready, the loop polls descriptors (without waiting) once
+ * every this many iterations when some task waits on one, and never when
+ * none does: a loop busy with ready tasks pays one epoll_wait per this
+ * many iterations, and a ready descriptor waits at most this many. */
+#define YC__IO_POLL_INTERVAL 8
+
+/* epoll data of the loop's own eventfd (thread-safe calls). */
+#define YC__IO_EFD_DATA 0
+
+/* A loop's descriptor backend: what the loop's poll step and free call in
+ * the file above it that owns the descriptors, io.c's epoll or
+ * io_uring.c's ring (docs/design.md, "Layers"). yc_loop_new (runner.c)
+ * sets L->io; every loop has one. */
+typedef struct yc__io_ops {
+    /* The loop's wait: up to timeout ns (-1: no limit, 0: not at all) for
+     * its descriptors and its eventfd; dispatches whatever is ready (the
+     * eventfd's event only wakes the wait). */
+    void (*wait)(yc_loop *L, int64_t timeout);
+    /* Submits what this turn queued, without waiting (io_uring only: the
+     * loop calls it only when L->ring is set). */
+    void (*flush)(yc_loop *L);
+    /* Frees the loop's descriptor records, and its ring (the loop is being
+     * freed: no task waits any more). */
+    void (*free)(yc_loop *L);
+} yc__io_ops;
+
+/* The loop without its descriptor backend (L->io NULL), as yc_loop_new
+ * makes it otherwise (runner.c sets the backend): NULL with the exception
+ * set (ValueError for bad options, MemoryError, OSError). */
+YC_HIDDEN yc_loop *yc__loop_new(const yc_loop_opts *opts);
 
 /* A hook of yc_loop_close, run before anything closes (the loop is idle,
  * its tasks still pending): a module that has threads or process-wide

@@ -10,11 +10,28 @@
  * and loop.c itself uses none of them.
  */
 #define _GNU_SOURCE
-#include "loop.h"
+#include "io.h"
 
 #include <stdio.h>
 
 #define running_loop yc__running_loop
+
+/* ---- making a loop -------------------------------------------------- */
+
+/* The loop (loop.c) with its descriptor backend: epoll (io.c), or the
+ * ring when the process chose io_uring and the ring can be made
+ * (io_uring.c). Here, above all three, so that loop.c and io.c name no
+ * file above them (docs/design.md, "Layers"). */
+yc_loop *yc_loop_new(const yc_loop_opts *opts)
+{
+    yc_loop *L = yc__loop_new(opts);
+    if (!L) return NULL;
+    L->io = &yc__io_epoll;
+    yc__uring_loop_init(L);
+    /* sources.c waits in tasks through it (relaxed: every loop stores the same) */
+    __atomic_store_n(&yc__fd_wait_readable, yc__io_wait_in_task, __ATOMIC_RELAXED);
+    return L;
+}
 
 /* ---- run_until_complete -------------------------------------------- */
 
