@@ -1,6 +1,7 @@
 /*
  * I/O on descriptors for tasks: readiness through the loop's epoll (one
- * record per descriptor, io.h), and the operations built on it, each
+ * record per descriptor, io.h; the loop waits through yc__io_epoll, the
+ * backend table of loop.h), and the operations built on it, each
  * trying its system call first and waiting only when it would block, as
  * asyncio's sock_recv and Go's netpoller do.
  *

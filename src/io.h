@@ -88,7 +88,7 @@ YC_HIDDEN void yc__io_free(yc_loop *L);
 enum { YC__IO_EPOLL, YC__IO_URING };
 
 /* A request in the ring for a task. It lives on the stack of the task
- * that waits for it and must not go before done (yc__uring_cancel_reap). */
+ * that waits for it and must not go before done (yc__uring_ops.cancel_reap). */
 typedef struct yc__uop {
     yc_task *fut; /* completed with None at the completion, if still pending */
     int res;      /* the completion's result (>= 0, or -errno)            */

@@ -1,6 +1,7 @@
 /*
  * Internal declarations of the event loop modules (loop.c: the loop, its
- * clock, timers and callbacks; task.c: futures, tasks, awaiting and
+ * clock, timers and callbacks, and the table of its descriptor backend;
+ * task.c: futures, tasks, awaiting and
  * cancellation; aio.c: sleep, timeouts, wait_for, shield, gather, wait;
  * taskgroup.c; queue.c; locks.c). Never installed.
  *
