@@ -1,6 +1,7 @@
 /*
  * I/O on descriptors for tasks: readiness through the loop's epoll (one
- * record per descriptor, io.h), and the operations built on it, each
+ * record per descriptor, io.h; the loop waits through yc__io_epoll, the
+ * backend table of loop.h), and the operations built on it, each
  * trying its system call first and waiting only when it would block, as
  * asyncio's sock_recv and Go's netpoller do.
  *
@@ -131,7 +132,9 @@ static void wake(yc_loop *L, yc_task **slot, yc_exc *e)
 /* The data epoll (or the ring's writer poll) carries for r. */
 static uint64_t rec_data(const yc__fd *r) { return (uint64_t)r->gen << 32 | (uint32_t)r->fd; }
 
-void yc__io_event(yc_loop *L, uint64_t data, uint32_t events)
+/* An epoll event with data `data` (not YC__IO_EFD_DATA): wakes the waiters
+ * it concerns. */
+static void io_event(yc_loop *L, uint64_t data, uint32_t events)
 {
     yc__fd *r = fd_lookup(L, (int)(uint32_t)data);
     if (!r || r->gen != (uint32_t)(data >> 32)) return; /* a record gone */
@@ -154,9 +157,10 @@ static void fd_forget(yc_loop *L, yc__fd *r)
     wake(L, &r->rd, r->rd ? yc_exc_new_errno(&yc_OSError, EBADF, NULL) : NULL);
     wake(L, &r->wr, r->wr ? yc_exc_new_errno(&yc_OSError, EBADF, NULL) : NULL);
     if (L->ring) { /* what holds the file in the ring lets it go before close */
-        if (r->rop) yc__uring_cancel(L, r->rop);
-        if (r->wop) yc__uring_cancel(L, r->wop);
-        if (r->wpoll) yc__uring_cancel_wpoll(L, rec_data(r));
+        const yc__uring_ops *u = yc__uring_of(L);
+        if (r->rop) u->cancel(L, r->rop);
+        if (r->wop) u->cancel(L, r->wop);
+        if (r->wpoll) u->cancel_wpoll(L, rec_data(r));
     } else if (r->kind == FDK_POLLED) {
         epoll_ctl(L->epfd, EPOLL_CTL_DEL, r->fd, NULL);
     }
@@ -184,8 +188,21 @@ void yc__io_free(yc_loop *L)
     yc__free(L->fds);
     L->fds = NULL;
     L->nfds = 0;
-    yc__uring_loop_free(L);
 }
+
+/* The loop's wait through epoll (loop.h, yc__io_ops). */
+static void epoll_step(yc_loop *L, int64_t timeout)
+{
+    int ms = timeout < 0                             ? -1
+             : timeout > (int64_t)INT32_MAX * 1000000 ? INT32_MAX
+                                                     : (int)((timeout + 999999) / 1000000);
+    struct epoll_event ev[64];
+    int n = epoll_wait(L->epfd, ev, 64, ms);
+    for (int i = 0; i < n; i++)
+        if (ev[i].data.u64 != YC__IO_EFD_DATA) io_event(L, ev[i].data.u64, ev[i].events);
+}
+
+const yc__io_ops yc__io_epoll = {.wait = epoll_step, .free = yc__io_free};
 
 /* Room in L->fds for fd. YC_OK or MemoryError. */
 static int fds_grow(yc_loop *L, int fd)
@@ -290,7 +307,7 @@ static int fd_park(yc_task *t, yc__fd *r, int dir, const yc__ureq *q, int *res)
     yc__ureq poll = {.op = YC__UR_POLL, .fd = fd, /* op.req: alive until reaped */
                      .events = dir == RD ? POLLIN | POLLRDHUP : POLLOUT};
     if (L->ring) {
-        if (yc__uring_start(L, &op, q ? q : &poll) < 0) {
+        if (yc__uring_of(L)->start(L, &op, q ? q : &poll) < 0) {
             yc_task_unref(f);
             return no_memory();
         }
@@ -308,7 +325,7 @@ static int fd_park(yc_task *t, yc__fd *r, int dir, const yc__ureq *q, int *res)
     }
     yc__uop **mine = r ? (dir == RD ? &r->rop : &r->wop) : NULL;
     if (mine && *mine == &op) *mine = NULL;
-    if (L->ring && !op.done) yc__uring_cancel_reap(L, &op);
+    if (L->ring && !op.done) yc__uring_of(L)->cancel_reap(L, &op);
     yc_task_unref(f);
     if (res) *res = op.res;
     return st;
@@ -488,7 +505,7 @@ yc__fd *yc__io_on_writable(yc_loop *L, int fd, void (*cb)(void *), void *ud)
         r->on_wr = cb;
         r->on_wr_ud = ud;
         if (cb && L->ring && !r->wpoll && r->kind == FDK_POLLED) { /* one-shot: armed per wait */
-            yc__uring_wpoll(L, rec_data(r), fd);
+            yc__uring_of(L)->wpoll(L, rec_data(r), fd);
             r->wpoll = true;
         }
     }

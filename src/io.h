@@ -23,19 +23,10 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-/* While tasks are ready, the loop polls descriptors (without waiting) once
- * every this many iterations when some task waits on one, and never when
- * none does: a loop busy with ready tasks pays one epoll_wait per this
- * many iterations, and a ready descriptor waits at most this many. */
-#define YC__IO_POLL_INTERVAL 8
-
 /* Descriptor operations a task may do in one turn (one step, between two
  * suspensions) before it gives up the rest of its turn, as tokio's budget:
  * timers and other tasks then run at most this many operations late. */
 #define YC__IO_BUDGET 64
-
-/* epoll data of the loop's own eventfd (thread-safe calls). */
-#define YC__IO_EFD_DATA 0
 
 enum { FDK_POLLED, FDK_FILE /* epoll refuses it: always ready */ };
 
@@ -59,9 +50,9 @@ typedef struct yc__fd {
     struct yc__uop *rop, *wop; /* the waiters' requests in the ring      */
 } yc__fd;
 
-/* An epoll event with data `data` (not YC__IO_EFD_DATA): wakes the waiters
- * it concerns. */
-YC_HIDDEN void yc__io_event(yc_loop *L, uint64_t data, uint32_t events);
+/* The epoll backend (loop.h): the loop's wait through epoll_wait, each
+ * event of a record waking the waiters it concerns; free is yc__io_free. */
+YC_HIDDEN extern const yc__io_ops yc__io_epoll;
 /* For stream.c: read(2) / write(2) (send with MSG_NOSIGNAL on sockets,
  * SIGPIPE held off on pipes) of fd in running task t, trying first and
  * waiting on EAGAIN, refused while another task waits in that direction
@@ -92,7 +83,8 @@ YC_HIDDEN ssize_t yc__io_write_now(yc__fd *r, const void *buf, size_t n);
 YC_HIDDEN int yc__io_accept_in(yc_task *t, int fd);
 /* yc__fd_wait_readable (internal.h) as io.c gives it. */
 YC_HIDDEN int yc__io_wait_in_task(int fd);
-/* Frees L's records (the loop is being freed; no task waits any more). */
+/* Frees L's records (the loop is being freed; no task waits any more);
+ * the ring, if any, is io_uring.c's to free. */
 YC_HIDDEN void yc__io_free(yc_loop *L);
 
 /* ---- the io_uring backend (io_uring.c) ----------------------------------
@@ -102,7 +94,7 @@ YC_HIDDEN void yc__io_free(yc_loop *L);
 enum { YC__IO_EPOLL, YC__IO_URING };
 
 /* A request in the ring for a task. It lives on the stack of the task
- * that waits for it and must not go before done (yc__uring_cancel_reap). */
+ * that waits for it and must not go before done (yc__uring_ops.cancel_reap). */
 typedef struct yc__uop {
     yc_task *fut; /* completed with None at the completion, if still pending */
     int res;      /* the completion's result (>= 0, or -errno)            */
@@ -130,29 +122,39 @@ typedef struct yc__ureq {
 
 /* The process's choice (probes at the first call; YC__IO_*). */
 YC_HIDDEN int yc__io_backend(void);
-/* Makes L->ring when the process chose io_uring (left NULL if it fails). */
+/* Makes L->ring, and points L->io at the ring's backend, when the process
+ * chose io_uring (L left as it was if that fails: epoll). */
 YC_HIDDEN void yc__uring_loop_init(yc_loop *L);
-YC_HIDDEN void yc__uring_loop_free(yc_loop *L);
-/* Submits what this turn prepared, without waiting. */
-YC_HIDDEN void yc__uring_flush(yc_loop *L);
-/* The loop's wait: submits, waits up to timeout ns (-1: no limit, 0: not
- * at all) for a completion, and dispatches every completion there is. */
-YC_HIDDEN void yc__uring_wait(yc_loop *L, int64_t timeout);
-/* Queues request r for op (reset to not done); completed at a later
- * dispatch. 0, or -1 when no submission entry can be had. */
-YC_HIDDEN int yc__uring_start(yc_loop *L, yc__uop *op, const yc__ureq *r);
+
+/* The ring's backend, in L->io while L->ring is set: the loop's part
+ * first (loop.h: wait submits, waits up to timeout for a completion and
+ * dispatches every one there is; flush submits what this turn prepared;
+ * free frees the records and the ring), then the operations io.c hands to
+ * the ring, so that io.c, below io_uring.c, names none of its functions. */
+typedef struct yc__uring_ops {
+    yc__io_ops io;
+    /* Queues request r for op (reset to not done); completed at a later
+     * dispatch. 0, or -1 when no submission entry can be had. */
+    int (*start)(yc_loop *L, yc__uop *op, const yc__ureq *r);
+    /* Asks the kernel to cancel op now (its completion comes as usual). */
+    void (*cancel)(yc_loop *L, yc__uop *op);
+    /* Cancels op and dispatches completions until op's is reaped. */
+    void (*cancel_reap)(yc_loop *L, yc__uop *op);
+    /* A one-shot POLLOUT poll of record data (gen << 32 | fd) for its
+     * writer, and its cancellation; the completion calls
+     * yc__io_ring_writable. */
+    void (*wpoll)(yc_loop *L, uint64_t data, int fd);
+    void (*cancel_wpoll)(yc_loop *L, uint64_t data);
+} yc__uring_ops;
+/* L's ring backend; L->ring must be set. */
+static inline const yc__uring_ops *yc__uring_of(const yc_loop *L)
+{
+    return (const yc__uring_ops *)L->io; /* io is its first member */
+}
 /* Request q for running task t, which parks until it completes (its
  * result in *res, >= 0 or -errno), or, cancelled, until it is cancelled
  * and reaped. YC_OK, or negative with the exception pending. */
 YC_HIDDEN int yc__uring_call(yc_task *t, const yc__ureq *q, int *res);
-/* Asks the kernel to cancel op now (its completion comes as usual). */
-YC_HIDDEN void yc__uring_cancel(yc_loop *L, yc__uop *op);
-/* Cancels op and dispatches completions until op's is reaped. */
-YC_HIDDEN void yc__uring_cancel_reap(yc_loop *L, yc__uop *op);
-/* A one-shot POLLOUT poll of record data (gen << 32 | fd) for its writer,
- * and its cancellation; the completion calls yc__io_ring_writable. */
-YC_HIDDEN void yc__uring_wpoll(yc_loop *L, uint64_t data, int fd);
-YC_HIDDEN void yc__uring_cancel_wpoll(yc_loop *L, uint64_t data);
 /* io.c: the writer poll of record data completed with res (revents or
  * -errno). */
 YC_HIDDEN void yc__io_ring_writable(yc_loop *L, uint64_t data, int res);

@@ -15,7 +15,7 @@
  * record's generation and descriptor below, as epoll's data), or a
  * yc__uop, which lives on the stack of the task that waits for it: the
  * task never leaves that frame before the completion is reaped
- * (yc__uring_cancel_reap), so the kernel never writes to a stack that
+ * (uring_cancel_reap), so the kernel never writes to a stack that
  * unwound.
  *
  * The choice is made once per process (probe): the environment variable,
@@ -221,6 +221,8 @@ static void arm_efd(yc_loop *L)
     io_uring_sqe_set_data64(q, URING_EFD);
 }
 
+static const yc__uring_ops uring_ops;
+
 void yc__uring_loop_init(yc_loop *L)
 {
     if (yc__io_backend() != YC__IO_URING) return;
@@ -231,6 +233,7 @@ void yc__uring_loop_init(yc_loop *L)
         return;
     }
     L->ring = ring;
+    L->io = &uring_ops.io;
     arm_efd(L);
 }
 
@@ -300,17 +303,17 @@ static struct io_uring_sqe *get_sqe(yc_loop *L)
     return io_uring_get_sqe(L->ring);
 }
 
-void yc__uring_flush(yc_loop *L)
+static void uring_flush(yc_loop *L)
 {
     if (io_uring_sq_ready(L->ring)) lu.submit(L->ring);
 }
 
-void yc__uring_wait(yc_loop *L, int64_t timeout)
+static void uring_wait(yc_loop *L, int64_t timeout)
 {
     struct io_uring *ring = L->ring;
     struct io_uring_cqe *c;
     if (timeout == 0) {
-        yc__uring_flush(L);
+        uring_flush(L);
     } else if (timeout < 0) {
         lu.submit_and_wait(ring, 1);
     } else {
@@ -330,13 +333,13 @@ static void cancel_data(yc_loop *L, uint64_t d)
     io_uring_sqe_set_data64(q, 0);
 }
 
-void yc__uring_cancel(yc_loop *L, yc__uop *op)
+static void uring_cancel(yc_loop *L, yc__uop *op)
 {
     cancel_data(L, (uint64_t)(uintptr_t)op);
     lu.submit(L->ring);
 }
 
-void yc__uring_cancel_wpoll(yc_loop *L, uint64_t data)
+static void uring_cancel_wpoll(yc_loop *L, uint64_t data)
 {
     cancel_data(L, data | URING_WPOLL);
     lu.submit(L->ring);
@@ -348,9 +351,9 @@ void yc__uring_cancel_wpoll(yc_loop *L, uint64_t data)
  * returns. Other completions met meanwhile are dispatched as the loop's
  * wait would (they only complete futures).
  */
-void yc__uring_cancel_reap(yc_loop *L, yc__uop *op)
+static void uring_cancel_reap(yc_loop *L, yc__uop *op)
 {
-    yc__uring_cancel(L, op);
+    uring_cancel(L, op);
     while (!op->done) {
         struct io_uring_cqe *c;
         int rc = lu.get_cqe(L->ring, &c, 0, 1, NULL); /* io_uring_wait_cqe */
@@ -372,7 +375,7 @@ static void op_start(yc_loop *L, struct io_uring_sqe *q, yc__uop *op)
     L->ring_inflight++;
 }
 
-int yc__uring_start(yc_loop *L, yc__uop *op, const yc__ureq *r)
+static int uring_start(yc_loop *L, yc__uop *op, const yc__ureq *r)
 {
     struct io_uring_sqe *q = get_sqe(L);
     if (!q) return -1;
@@ -408,20 +411,20 @@ int yc__uring_call(yc_task *t, const yc__ureq *q, int *res)
     yc_task *f = yc__task_waiter(t);
     if (!f) return YC_ENOMEM;
     yc__uop op = {.fut = f, .res = -ECANCELED};
-    if (yc__uring_start(L, &op, q) < 0) {
+    if (uring_start(L, &op, q) < 0) {
         yc_task_unref(f);
         return yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
     }
     L->io_waiting++;
     int st = yc__task_await(t, f, NULL);
     L->io_waiting--;
-    if (!op.done) yc__uring_cancel_reap(L, &op);
+    if (!op.done) uring_cancel_reap(L, &op);
     yc_task_unref(f);
     *res = op.res;
     return st;
 }
 
-void yc__uring_wpoll(yc_loop *L, uint64_t data, int fd)
+static void uring_wpoll(yc_loop *L, uint64_t data, int fd)
 {
     struct io_uring_sqe *q = get_sqe(L);
     if (!q) return;
@@ -430,34 +433,31 @@ void yc__uring_wpoll(yc_loop *L, uint64_t data, int fd)
 }
 
 /*
- * The ring goes with its loop. Every task is gone by now, so every
+ * The ring goes with its loop (the backend's free, after io.c's records).
+ * Every task is gone by now, so every
  * yc__uop was reaped; what may remain are record polls and the eventfd's,
  * which refer to no memory of ours: closing the ring ends them.
  */
-void yc__uring_loop_free(yc_loop *L)
+static void uring_free(yc_loop *L)
 {
-    if (!L->ring) return;
+    yc__io_free(L);
     lu.queue_exit(L->ring);
     yc__free(L->ring);
     L->ring = NULL;
 }
 
+static const yc__uring_ops uring_ops = {
+    .io = {.wait = uring_wait, .flush = uring_flush, .free = uring_free},
+    .start = uring_start,
+    .cancel = uring_cancel,
+    .cancel_reap = uring_cancel_reap,
+    .wpoll = uring_wpoll,
+    .cancel_wpoll = uring_cancel_wpoll,
+};
+
 #else /* no liburing at build time: the loop never has a ring */
 
 void yc__uring_loop_init(yc_loop *L) { (void)L; }
-void yc__uring_loop_free(yc_loop *L) { (void)L; }
-void yc__uring_flush(yc_loop *L) { (void)L; }
-void yc__uring_wait(yc_loop *L, int64_t timeout) { (void)L, (void)timeout; }
-void yc__uring_cancel(yc_loop *L, yc__uop *op) { (void)L, (void)op; }
-void yc__uring_cancel_wpoll(yc_loop *L, uint64_t data) { (void)L, (void)data; }
-void yc__uring_cancel_reap(yc_loop *L, yc__uop *op) { (void)L, (void)op; }
-void yc__uring_wpoll(yc_loop *L, uint64_t data, int fd) { (void)L, (void)data, (void)fd; }
-int yc__uring_start(yc_loop *L, yc__uop *op, const yc__ureq *r)
-{
-    (void)L, (void)op, (void)r;
-    errno = ENOSYS;
-    return -1;
-}
 int yc__uring_call(yc_task *t, const yc__ureq *q, int *res)
 {
     (void)t, (void)q, (void)res;

@@ -11,7 +11,6 @@
  * schedule waits for the next iteration.
  */
 #define _GNU_SOURCE
-#include "io.h"
 #include "loop.h"
 
 #include <errno.h>
@@ -479,7 +478,7 @@ static int bad_opts(const yc_loop_opts *o)
     return YC_OK;
 }
 
-yc_loop *yc_loop_new(const yc_loop_opts *opts)
+yc_loop *yc__loop_new(const yc_loop_opts *opts)
 {
     yc_loop_opts o = opts ? *opts : (yc_loop_opts){0};
     if (bad_opts(&o) < 0) return NULL;
@@ -500,10 +499,7 @@ yc_loop *yc_loop_new(const yc_loop_opts *opts)
         yc_err_set(yc_exc_new_errno(&yc_OSError, err, "cannot make the event loop's eventfd"));
         return NULL;
     }
-    yc__uring_loop_init(L); /* io_uring when chosen and allowed (io.h) */
     L->magic = YC__LOOP_MAGIC;
-    /* sources.c waits in tasks through it (relaxed: every loop stores the same) */
-    __atomic_store_n(&yc__fd_wait_readable, yc__io_wait_in_task, __ATOMIC_RELAXED);
     L->id = atomic_fetch_add(&loop_ids, 1) + 1;
     L->state = LOOP_IDLE;
     L->clock = o.clock;
@@ -539,6 +535,8 @@ static void drop_scheduled(yc_loop *L)
     }
 }
 
+void (*yc__loop_close_tasks)(yc_loop *L);
+
 void yc__loop_add_close_hook(yc_loop *L, yc__close_hook *h)
 {
     h->next = L->close_hooks;
@@ -557,13 +555,9 @@ int yc_loop_close(yc_loop *L)
         h->fn(L, h);
     }
     L->state = LOOP_CLOSED;
-    /* Tasks first (destroying one may schedule callbacks: dropped below). */
-    for (;;) {
-        yc_task *t = L->live;
-        while (t && !(t->kind == KIND_TASK && t->state == FUT_PENDING)) t = t->lnext;
-        if (!t) break;
-        yc__task_destroy_pending(t);
-    }
+    /* Tasks first (destroying one may schedule callbacks: dropped below).
+     * Only task.c makes futures, so with one live its hook is set. */
+    if (L->live) yc__loop_close_tasks(L);
     drop_scheduled(L);
     retain_end(L);
     return YC_OK;
@@ -583,7 +577,7 @@ int yc_loop_free(yc_loop *L)
     cache_drain(&L->fcb_cache);
     cache_drain(&L->rbuf_cache);
     cache_drain(&L->wbuf_cache);
-    yc__io_free(L);
+    L->io->free(L);
     close(L->efd);
     close(L->epfd);
     pthread_mutex_destroy(&L->ts_mu);
@@ -597,16 +591,16 @@ int yc_loop_free(yc_loop *L)
 /* ---- running -------------------------------------------------------- */
 
 /* Waits until `timeout` ns pass (-1: no limit) for thread-safe calls and,
- * when a task waits on a descriptor, for descriptors (io.c). Without a
- * wait, the pending flag says all the eventfd would, so nothing is polled
- * unless tasks wait on descriptors, and then only every
- * YC__IO_POLL_INTERVAL iterations while callbacks are ready (io.h). */
+ * when a task waits on a descriptor, for descriptors (the backend's wait,
+ * L->io). Without a wait, the pending flag says all the eventfd would, so
+ * nothing is polled unless tasks wait on descriptors, and then only every
+ * YC__IO_POLL_INTERVAL iterations while callbacks are ready. */
 static void wait_events(yc_loop *L, int64_t timeout)
 {
     bool io = L->io_waiting > 0 &&
               (timeout != 0 || !L->nready || ++L->io_tick >= YC__IO_POLL_INTERVAL);
     if (!io) {
-        if (L->ring) yc__uring_flush(L); /* what this turn queued goes now */
+        if (L->ring) L->io->flush(L); /* what this turn queued goes now */
         if (ts_pending(L)) {
             ts_drain(L);
             return;
@@ -615,18 +609,7 @@ static void wait_events(yc_loop *L, int64_t timeout)
     }
     L->io_tick = 0;
     if (ts_pending(L)) timeout = 0;
-    if (L->ring) {
-        yc__uring_wait(L, timeout);
-        if (ts_pending(L)) ts_drain(L);
-        return;
-    }
-    int ms = timeout < 0                             ? -1
-             : timeout > (int64_t)INT32_MAX * 1000000 ? INT32_MAX
-                                                     : (int)((timeout + 999999) / 1000000);
-    struct epoll_event ev[64];
-    int n = epoll_wait(L->epfd, ev, 64, ms);
-    for (int i = 0; i < n; i++)
-        if (ev[i].data.u64 != YC__IO_EFD_DATA) yc__io_event(L, ev[i].data.u64, ev[i].events);
+    L->io->wait(L, timeout);
     if (ts_pending(L)) ts_drain(L);
 }
 
@@ -737,9 +720,7 @@ static inline __attribute__((always_inline)) void run_once(yc_loop *L)
     }
 }
 
-/* The checks of run_forever and run_until_complete, then marks L running
- * on this thread's current coroutine. */
-static int run_begin(yc_loop *L)
+int yc__loop_run_begin(yc_loop *L)
 {
     if (!yc__loop_ok(L)) return bad_loop(L);
     if (L->state == LOOP_CLOSED) return yc__loop_closed_error();
@@ -756,9 +737,7 @@ static int run_begin(yc_loop *L)
     return YC_OK;
 }
 
-/* Ends a run; YC_OK, or YC_RAISE with the SystemExit/KeyboardInterrupt a
- * callback or task raised. */
-static int run_end(yc_loop *L)
+int yc__loop_run_end(yc_loop *L)
 {
     L->stopping = false;
     L->state = LOOP_RUNNING == L->state ? LOOP_IDLE : L->state;
@@ -772,22 +751,38 @@ static int run_end(yc_loop *L)
     return YC_OK;
 }
 
-static int deadlock_error(void)
+int yc__loop_deadlock_error(void)
 {
     return yc__fail(YC_RAISE, &yc_RuntimeError,
                     "deadlock: every task is waiting and nothing can wake them");
 }
 
-int yc_loop_run_forever(yc_loop *L)
+/* The one place the loop turns, so that run_once is inlined once (the
+ * runs of run_forever and of run_until_complete, runner.c, come here). */
+void yc__loop_turns(yc_loop *L)
 {
-    int st = run_begin(L);
-    if (st < 0) return st;
     while (!L->deadlock) {
         run_once(L);
         if (L->stopping) break;
     }
-    st = run_end(L);
-    if (st == YC_OK && L->deadlock) st = deadlock_error();
+}
+
+void yc__loop_unready(yc_loop *L, yc__handle *h)
+{
+    yc__handle **pp = &L->rq_head;
+    while (*pp != h) pp = &(*pp)->next;
+    *pp = h->next;
+    if (!*pp) L->rq_tail = pp;
+    L->nready--;
+}
+
+int yc_loop_run_forever(yc_loop *L)
+{
+    int st = yc__loop_run_begin(L);
+    if (st < 0) return st;
+    yc__loop_turns(L);
+    st = yc__loop_run_end(L);
+    if (st == YC_OK && L->deadlock) st = yc__loop_deadlock_error();
     return st;
 }
 
@@ -796,59 +791,13 @@ void yc_loop_stop(yc_loop *L)
     if (yc__loop_ok(L)) L->stopping = true;
 }
 
-static void until_complete_cb(yc_task *f, void *ud)
-{
-    (void)f;
-    ((yc_loop *)ud)->stopping = true;
-}
-
-int yc_loop_run_until_complete(yc_loop *L, yc_task *t, yc_val *out)
-{
-    if (out) *out = YC_NONE;
-    if (!yc__task_ok(t)) {
-        if (!yc__loop_ok(L)) return bad_loop(L);
-        return yc__fail(YC_EINVAL, &yc_TypeError, "task is NULL or not a live task");
-    }
-    if (yc__loop_ok(L) && t->loop != L)
-        return yc__fail(YC_EINVAL, &yc_ValueError,
-                        "The future belongs to a different loop than the one specified as "
-                        "the loop argument");
-    int st = run_begin(L);
-    if (st < 0) return st;
-    yc__fcb node = {.fn = until_complete_cb, .ud = L};
-    yc_task_ref(t);
-    bool registered = yc__fut_add_fcb(t, &node) == YC_OK;
-    while (!L->deadlock && registered) {
-        run_once(L);
-        if (L->stopping) break;
-    }
-    yc__fut_remove_fcb(t, &node);
-    if (node.h.queued) node.h.cancelled = true; /* scheduled: never runs */
-    st = run_end(L);
-    if (node.h.queued) { /* unlink it: it lives on this stack */
-        yc__handle **pp = &L->rq_head;
-        while (*pp != &node.h) pp = &(*pp)->next;
-        *pp = node.h.next;
-        if (!*pp) L->rq_tail = pp;
-        L->nready--;
-    }
-    if (node.fut) yc_task_unref(node.fut);
-    if (st == YC_OK) {
-        if (t->state != FUT_PENDING) st = yc__fut_result(t, out);
-        else if (L->deadlock) st = deadlock_error();
-        else st = yc__fail(YC_RAISE, &yc_RuntimeError, "Event loop stopped before Future completed.");
-    }
-    yc_task_unref(t);
-    return st;
-}
-
 /* ---- reports -------------------------------------------------------- */
 
 void yc__loop_report(yc_exc *e, const char *text) { yc__unraisable_report(e, text); }
 
 /* ---- SIGPIPE -------------------------------------------------------- */
 
-/* Here, not in signals.c: run_begin calls it, and loop.c comes first in
+/* Here, not in signals.c: yc__loop_run_begin calls it, and loop.c comes first in
  * the layer's order (docs/design.md, "Layers").
  * At the start of every run (a system call): a program that set SIGPIPE's
  * disposition back to the default while no loop ran gets it ignored again. */

@@ -1,6 +1,7 @@
 /*
  * Internal declarations of the event loop modules (loop.c: the loop, its
- * clock, timers and callbacks; task.c: futures, tasks, awaiting and
+ * clock, timers and callbacks, and the table of its descriptor backend;
+ * task.c: futures, tasks, awaiting and
  * cancellation; aio.c: sleep, timeouts, wait_for, shield, gather, wait;
  * taskgroup.c; queue.c; locks.c). Never installed.
  *
@@ -134,11 +135,6 @@ struct yc_task {
 YC_HIDDEN bool yc__task_ok(const yc_task *t);
 /* Frees t, whose last reference went (reports what nobody retrieved). */
 YC_HIDDEN void yc__task_free(yc_task *t);
-/* yc_task_unref for a live t or NULL (no magic check). */
-static inline void yc__unref(yc_task *t)
-{
-    if (t && --t->refs == 0) yc__task_free(t);
-}
 /* A new pending future on L (one reference), or NULL with MemoryError. */
 YC_HIDDEN yc_task *yc__fut_new(yc_loop *L);
 /* Completes f (pending): YC_OK, or YC_EINVAL (InvalidStateError). */
@@ -257,6 +253,7 @@ struct yc_loop {
     yc__cache rbuf_cache, wbuf_cache; /* stream.c: idle streams' buffers */
     /* io.c: the descriptors the loop has seen (io.h) */
     struct yc__fd **fds;       /* indexed by descriptor, NULL where none    */
+    const struct yc__io_ops *io; /* the descriptors' backend (set by yc_loop_new) */
     struct io_uring *ring;     /* the io_uring backend's, or NULL: epoll (io.h) */
     long ring_inflight;        /* its yc__uop requests not yet reaped       */
     int nfds;                  /* length of fds                            */
@@ -272,6 +269,37 @@ struct yc_loop {
     struct yc__sigs *sigs;        /* signal handlers, or NULL              */
 };
 
+/* While tasks are ready, the loop polls descriptors (without waiting) once
+ * every this many iterations when some task waits on one, and never when
+ * none does: a loop busy with ready tasks pays one epoll_wait per this
+ * many iterations, and a ready descriptor waits at most this many. */
+#define YC__IO_POLL_INTERVAL 8
+
+/* epoll data of the loop's own eventfd (thread-safe calls). */
+#define YC__IO_EFD_DATA 0
+
+/* A loop's descriptor backend: what the loop's poll step and free call in
+ * the file above it that owns the descriptors, io.c's epoll or
+ * io_uring.c's ring (docs/design.md, "Layers"). yc_loop_new (runner.c)
+ * sets L->io; every loop has one. */
+typedef struct yc__io_ops {
+    /* The loop's wait: up to timeout ns (-1: no limit, 0: not at all) for
+     * its descriptors and its eventfd; dispatches whatever is ready (the
+     * eventfd's event only wakes the wait). */
+    void (*wait)(yc_loop *L, int64_t timeout);
+    /* Submits what this turn queued, without waiting (io_uring only: the
+     * loop calls it only when L->ring is set). */
+    void (*flush)(yc_loop *L);
+    /* Frees the loop's descriptor records, and its ring (the loop is being
+     * freed: no task waits any more). */
+    void (*free)(yc_loop *L);
+} yc__io_ops;
+
+/* The loop without its descriptor backend (L->io NULL), as yc_loop_new
+ * makes it otherwise (runner.c sets the backend): NULL with the exception
+ * set (ValueError for bad options, MemoryError, OSError). */
+YC_HIDDEN yc_loop *yc__loop_new(const yc_loop_opts *opts);
+
 /* A hook of yc_loop_close, run before anything closes (the loop is idle,
  * its tasks still pending): a module that has threads or process-wide
  * state for L stops them there. Hooks run newest first, once; the loop
@@ -281,6 +309,22 @@ typedef struct yc__close_hook {
     void (*fn)(yc_loop *L, struct yc__close_hook *self);
 } yc__close_hook;
 YC_HIDDEN void yc__loop_add_close_hook(yc_loop *L, yc__close_hook *h);
+
+/* A run of the loop, in three parts, so that yc_loop_run_until_complete
+ * (runner.c) needs no copy of the loop's turn. _begin checks L (not
+ * closed, not running, no other loop running here) and marks it running
+ * on this thread's coroutine: YC_OK, or YC_EINVAL with RuntimeError.
+ * _turns runs iterations until the loop is stopped or (virtual clock)
+ * deadlocked (L->deadlock). _end marks it idle: YC_OK, or YC_RAISE with
+ * the SystemExit/KeyboardInterrupt a callback or task raised. */
+YC_HIDDEN int yc__loop_run_begin(yc_loop *L);
+YC_HIDDEN void yc__loop_turns(yc_loop *L);
+YC_HIDDEN int yc__loop_run_end(yc_loop *L);
+/* RuntimeError "deadlock: every task is waiting and nothing can wake
+ * them" (returns YC_RAISE). */
+YC_HIDDEN int yc__loop_deadlock_error(void);
+/* Takes h, queued, back out of the ready queue (not run, not dropped). */
+YC_HIDDEN void yc__loop_unready(yc_loop *L, yc__handle *h);
 
 /* From any thread, without allocating: queues c (its h.run and h.drop set
  * by the caller, who owns it) as a thread-safe call and wakes the loop.
@@ -333,9 +377,9 @@ YC_HIDDEN double yc__ns_secs(int64_t ns);
 YC_HIDDEN int yc__loop_closed_error(void);
 YC_HIDDEN int yc__no_loop_error(void);
 
-/* task.c, for the loop: the loop is closing; task t is pending: report it
- * and close its body. */
-YC_HIDDEN void yc__task_destroy_pending(yc_task *t);
+/* Hook (internal.h, "Hooks") that task.c installs: the loop is closing;
+ * each of its pending tasks is reported and its body closed. */
+YC_HIDDEN extern void (*yc__loop_close_tasks)(yc_loop *L);
 /* Throws e (taken) into pending task t at its suspension point (detached
  * from what it waits on), as a step scheduled now. */
 YC_HIDDEN void yc__task_throw(yc_task *t, yc_exc *e);

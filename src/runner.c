@@ -3,16 +3,75 @@
  * (Ctrl-C cancels it, as asyncio.Runner does), cancels what is left and
  * runs the shutdown rounds, then closes the loop.
  *
+ * With it, yc_loop_run_until_complete, which waits on a task.
+ *
  * Its own file, above the loop, the tasks, aio.c and signals.c in the
  * layer's order (docs/design.md, "Layers"): the runner uses all of them,
- * and loop.c itself uses none of aio.c and signals.c's runner hooks.
+ * and loop.c itself uses none of them.
  */
 #define _GNU_SOURCE
-#include "loop.h"
+#include "io.h"
 
 #include <stdio.h>
 
 #define running_loop yc__running_loop
+
+/* ---- making a loop -------------------------------------------------- */
+
+/* The loop (loop.c) with its descriptor backend: epoll (io.c), or the
+ * ring when the process chose io_uring and the ring can be made
+ * (io_uring.c). Here, above all three, so that loop.c and io.c name no
+ * file above them (docs/design.md, "Layers"). */
+yc_loop *yc_loop_new(const yc_loop_opts *opts)
+{
+    yc_loop *L = yc__loop_new(opts);
+    if (!L) return NULL;
+    L->io = &yc__io_epoll;
+    yc__uring_loop_init(L);
+    /* sources.c waits in tasks through it (relaxed: every loop stores the same) */
+    __atomic_store_n(&yc__fd_wait_readable, yc__io_wait_in_task, __ATOMIC_RELAXED);
+    return L;
+}
+
+/* ---- run_until_complete -------------------------------------------- */
+
+static void until_complete_cb(yc_task *f, void *ud)
+{
+    (void)f;
+    ((yc_loop *)ud)->stopping = true;
+}
+
+/* Runs L's turns (loop.c) until t is done: a done callback of t, kept on
+ * this stack, stops the loop. */
+int yc_loop_run_until_complete(yc_loop *L, yc_task *t, yc_val *out)
+{
+    if (out) *out = YC_NONE;
+    if (!yc__task_ok(t)) {
+        if (!yc__loop_ok(L)) return yc__loop_run_begin(L); /* its error for a bad loop */
+        return yc__fail(YC_EINVAL, &yc_TypeError, "task is NULL or not a live task");
+    }
+    if (yc__loop_ok(L) && t->loop != L)
+        return yc__fail(YC_EINVAL, &yc_ValueError,
+                        "The future belongs to a different loop than the one specified as "
+                        "the loop argument");
+    int st = yc__loop_run_begin(L);
+    if (st < 0) return st;
+    yc__fcb node = {.fn = until_complete_cb, .ud = L};
+    yc_task_ref(t);
+    if (yc__fut_add_fcb(t, &node) == YC_OK) yc__loop_turns(L);
+    yc__fut_remove_fcb(t, &node);
+    if (node.h.queued) node.h.cancelled = true; /* scheduled: never runs */
+    st = yc__loop_run_end(L);
+    if (node.h.queued) yc__loop_unready(L, &node.h); /* it lives on this stack */
+    if (node.fut) yc_task_unref(node.fut);
+    if (st == YC_OK) {
+        if (t->state != FUT_PENDING) st = yc__fut_result(t, out);
+        else if (L->deadlock) st = yc__loop_deadlock_error();
+        else st = yc__fail(YC_RAISE, &yc_RuntimeError, "Event loop stopped before Future completed.");
+    }
+    yc_task_unref(t);
+    return st;
+}
 
 /* ---- asyncio.run ---------------------------------------------------- */
 

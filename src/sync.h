@@ -1,7 +1,7 @@
 /*
  * Internal to the synchronisation modules (queue.c, locks.c): waiter lists,
  * asyncio's binding of a primitive to one loop, the Event a queue embeds,
- * and the small helpers both files share. Never installed.
+ * and the small helpers both files share (sync.c). Never installed.
  *
  * Every primitive follows Lib/asyncio/locks.py and queues.py of 3.13: a
  * waiting task awaits a future of its own, kept in a FIFO list of the
@@ -20,7 +20,7 @@
 #ifndef YC_SYNC_INTERNAL_H
 #define YC_SYNC_INTERNAL_H
 
-#include "loop.h"
+#include "task.h"
 
 /* A future in a primitive's waiter list (the node is the waiting task's). */
 typedef struct yc__waiter {

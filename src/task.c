@@ -13,7 +13,7 @@
  * coroutine as its resumer.
  */
 #define _GNU_SOURCE
-#include "loop.h"
+#include "task.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -955,7 +955,7 @@ static __thread yc_task *destroying;
  * leaves the coroutine suspended; a C stack cannot be left so). What
  * escapes other than GeneratorExit is reported. t ends cancelled.
  */
-void yc__task_destroy_pending(yc_task *t)
+static void destroy_pending(yc_task *t)
 {
     char repr[640], text[720];
     yc_task_format(t, repr, sizeof repr);
@@ -983,6 +983,24 @@ void yc__task_destroy_pending(yc_task *t)
     cancel_base(t, NULL); /* done: dropped callbacks, since the loop closes */
     task_finished(t);     /* yc_gen_free closes a body left at a bare yield */
     yc_task_unref(t);
+}
+
+/* The loop's hook at close (loop.h): destroys L's pending tasks, newest
+ * first, looking again from the start after each (destroying one may
+ * finish others). */
+static void close_tasks(yc_loop *L)
+{
+    for (;;) {
+        yc_task *t = L->live;
+        while (t && !(t->kind == KIND_TASK && t->state == FUT_PENDING)) t = t->lnext;
+        if (!t) break;
+        destroy_pending(t);
+    }
+}
+
+__attribute__((constructor)) static void install_close_hook(void)
+{
+    yc__loop_close_tasks = close_tasks;
 }
 
 /* ---- awaiting ------------------------------------------------------- */
