@@ -725,7 +725,10 @@ static inline __attribute__((always_inline)) void run_once(yc_loop *L)
             yc__loop_ready(L, &t->h);
         }
     }
-    for (size_t ntodo = L->nready; ntodo > 0 && L->rq_head; ntodo--) {
+    /* in L, since a parking task may take the next handle itself (the
+     * direct hand-off, yc__loop_handoff_take) */
+    for (L->ntodo = L->nready; L->ntodo > 0 && L->rq_head;) {
+        L->ntodo--;
         yc__handle *h = ready_pop(L);
         if (h->cancelled) {
             if (h->drop) h->drop(h);
@@ -733,6 +736,26 @@ static inline __attribute__((always_inline)) void run_once(yc_loop *L)
         }
         h->run(h);
     }
+}
+
+/* What run_once's start does when callbacks are ready (timeout 0), seen
+ * from a parking task: true when it would do nothing but take the next
+ * snapshot. Keep in step with run_once. */
+bool yc__loop_next_iter_idle(yc_loop *L)
+{
+    if (L->stopping || L->io_waiting || ts_pending(L)) return false;
+    if (L->stack_retain && ((L->iters + 1) & 1023) == 0) return false; /* review due */
+    return !L->nheap || L->heap[0].when > yc__loop_now(L);
+}
+
+void yc__loop_handoff_take(yc_loop *L)
+{
+    if (!L->ntodo) { /* the next iteration, its start found idle */
+        if (L->stack_retain) ++L->iters;
+        L->ntodo = L->nready;
+    }
+    L->ntodo--;
+    ready_pop(L);
 }
 
 /* The checks of run_forever and run_until_complete, then marks L running
@@ -761,6 +784,8 @@ static int run_end(yc_loop *L)
     L->stopping = false;
     L->state = LOOP_RUNNING == L->state ? LOOP_IDLE : L->state;
     L->co = NULL;
+    L->handoff = NULL;
+    L->ntodo = 0;
     running_loop = NULL;
     if (L->base_exc) {
         yc__err_set(yc__cur(), L->base_exc);

@@ -232,6 +232,12 @@ struct yc_loop {
     yc_task *current;          /* the task being stepped                   */
     yc__handle *rq_head, **rq_tail;
     size_t nready;
+    size_t ntodo;              /* what is left of this iteration's snapshot
+                                  of the ready queue (run_once)            */
+    yc_task *handoff;          /* the task a handle of run_once is stepping
+                                  (its resumer is L->co): when it parks it
+                                  may pass the turn straight to the next
+                                  task (task.c, park); NULL otherwise      */
     yc__heap_entry *heap;
     size_t nheap, capheap;
     uint64_t seq;
@@ -322,6 +328,25 @@ YC_HIDDEN void yc__loop_retain_grow(yc_loop *L);
 YC_HIDDEN int64_t yc__loop_now(const yc_loop *L);
 /* Appends h to the ready queue. */
 YC_HIDDEN void yc__loop_ready(yc_loop *L, yc__handle *h);
+/*
+ * The direct hand-off (task.c, park). The head of the ready queue when
+ * run_once would run it next with nothing in between: it is in this
+ * iteration's snapshot, or this snapshot is used up and the next
+ * iteration's start would do nothing (no stop asked, no descriptor to
+ * poll, no thread-safe call, no timer due, no stack review due), so that
+ * its snapshot would begin with it. NULL otherwise. Changes nothing.
+ */
+YC_HIDDEN bool yc__loop_next_iter_idle(yc_loop *L);
+static inline yc__handle *yc__loop_handoff_peek(yc_loop *L)
+{
+    yc__handle *h = L->rq_head;
+    if (!h || h->cancelled) return NULL;
+    return L->ntodo || yc__loop_next_iter_idle(L) ? h : NULL;
+}
+/* Takes the handle yc__loop_handoff_peek gave, as run_once takes it: out
+ * of the queue, counted in the snapshot (beginning the next iteration's
+ * when this one's is used up). */
+YC_HIDDEN void yc__loop_handoff_take(yc_loop *L);
 /* Starts t (not running) to fire at `when` (ns), or stops it. */
 YC_HIDDEN void yc__timer_start(yc_loop *L, yc__timer *t, int64_t when);
 YC_HIDDEN void yc__timer_stop(yc_loop *L, yc__timer *t);
