@@ -188,16 +188,6 @@ void yc__loop_ready(yc_loop *L, yc__handle *h)
     L->nready++;
 }
 
-static yc__handle *ready_pop(yc_loop *L)
-{
-    yc__handle *h = L->rq_head;
-    L->rq_head = h->next;
-    if (!L->rq_head) L->rq_tail = &L->rq_head;
-    L->nready--;
-    h->queued = false;
-    return h;
-}
-
 /* ---- user callbacks (yc_handle) -------------------------------------- */
 
 #define HANDLE_MAGIC 0x7963486eu /* "ycHn" */
@@ -521,7 +511,7 @@ yc_loop *yc_loop_new(const yc_loop_opts *opts)
 static void drop_scheduled(yc_loop *L)
 {
     while (L->rq_head) {
-        yc__handle *h = ready_pop(L);
+        yc__handle *h = yc__loop_ready_pop(L);
         h->cancelled = true;
         if (h->drop) h->drop(h);
     }
@@ -729,33 +719,13 @@ static inline __attribute__((always_inline)) void run_once(yc_loop *L)
      * direct hand-off, yc__loop_handoff_take) */
     for (L->ntodo = L->nready; L->ntodo > 0 && L->rq_head;) {
         L->ntodo--;
-        yc__handle *h = ready_pop(L);
+        yc__handle *h = yc__loop_ready_pop(L);
         if (h->cancelled) {
             if (h->drop) h->drop(h);
             continue;
         }
         h->run(h);
     }
-}
-
-/* What run_once's start does when callbacks are ready (timeout 0), seen
- * from a parking task: true when it would do nothing but take the next
- * snapshot. Keep in step with run_once. */
-bool yc__loop_next_iter_idle(yc_loop *L)
-{
-    if (L->stopping || L->io_waiting || ts_pending(L)) return false;
-    if (L->stack_retain && ((L->iters + 1) & 1023) == 0) return false; /* review due */
-    return !L->nheap || L->heap[0].when > yc__loop_now(L);
-}
-
-void yc__loop_handoff_take(yc_loop *L)
-{
-    if (!L->ntodo) { /* the next iteration, its start found idle */
-        if (L->stack_retain) ++L->iters;
-        L->ntodo = L->nready;
-    }
-    L->ntodo--;
-    ready_pop(L);
 }
 
 /* The checks of run_forever and run_until_complete, then marks L running

@@ -182,9 +182,10 @@ YC_HIDDEN yc_exc *yc__fut_cancelled_error(yc_task *f);
 
 /*
  * Body side. The running task, or NULL with RuntimeError "no running event
- * loop" / "WHAT outside a task" set (what: "yc_sleep()" etc.).
+ * loop" / "WHAT outside a task" set (what: "yc_sleep()" etc.). Called as
+ * yc__task_running (below the loop's structure: its common case inline).
  */
-YC_HIDDEN yc_task *yc__task_running(const char *what);
+YC_HIDDEN yc_task *yc__task_running_slow(const char *what);
 /*
  * Awaits f in the running task t (from yc__task_running): returns at once
  * when f is done, else parks until the task is stepped again. Returns
@@ -319,6 +320,16 @@ YC_HIDDEN void yc__cache_put(yc_loop *L, yc__cache *c, void *p);
  * closing loop's tasks) and returns the previous one. */
 YC_HIDDEN extern __thread yc_loop *yc__running_loop __attribute__((tls_model("initial-exec")));
 static inline yc_loop *yc__loop_running(void) { return yc__running_loop; }
+/* yc__task_running_slow (above), its common case inline. */
+static inline yc_task *yc__task_running(const char *what)
+{
+    /* the common case: the task's own coroutine runs (not a generator
+     * it iterates), checked without walking the chain */
+    yc_loop *const L = yc__running_loop;
+    yc_task *const t = L ? L->current : NULL;
+    if (YC_LIKELY(t && t->gen && yc__T.cur == &t->gen->co)) return t;
+    return yc__task_running_slow(what);
+}
 YC_HIDDEN yc_loop *yc__loop_set_running(yc_loop *L);
 YC_HIDDEN bool yc__loop_ok(const yc_loop *L);
 /* A task's first step made stacked_tasks a new peak: retains warm stacks
@@ -328,6 +339,16 @@ YC_HIDDEN void yc__loop_retain_grow(yc_loop *L);
 YC_HIDDEN int64_t yc__loop_now(const yc_loop *L);
 /* Appends h to the ready queue. */
 YC_HIDDEN void yc__loop_ready(yc_loop *L, yc__handle *h);
+/* Takes the first handle out of the ready queue (not empty). */
+static inline yc__handle *yc__loop_ready_pop(yc_loop *L)
+{
+    yc__handle *h = L->rq_head;
+    L->rq_head = h->next;
+    if (!L->rq_head) L->rq_tail = &L->rq_head;
+    L->nready--;
+    h->queued = false;
+    return h;
+}
 /*
  * The direct hand-off (task.c, park). The head of the ready queue when
  * run_once would run it next with nothing in between: it is in this
@@ -336,7 +357,13 @@ YC_HIDDEN void yc__loop_ready(yc_loop *L, yc__handle *h);
  * poll, no thread-safe call, no timer due, no stack review due), so that
  * its snapshot would begin with it. NULL otherwise. Changes nothing.
  */
-YC_HIDDEN bool yc__loop_next_iter_idle(yc_loop *L);
+static inline bool yc__loop_next_iter_idle(yc_loop *L)
+{
+    /* run_once's start with callbacks ready (timeout 0); keep in step */
+    if (L->stopping || L->io_waiting || atomic_load(&L->ts_signalled)) return false;
+    if (L->stack_retain && ((L->iters + 1) & 1023) == 0) return false; /* review due */
+    return !L->nheap || L->heap[0].when > yc__loop_now(L);
+}
 static inline yc__handle *yc__loop_handoff_peek(yc_loop *L)
 {
     yc__handle *h = L->rq_head;
@@ -346,7 +373,15 @@ static inline yc__handle *yc__loop_handoff_peek(yc_loop *L)
 /* Takes the handle yc__loop_handoff_peek gave, as run_once takes it: out
  * of the queue, counted in the snapshot (beginning the next iteration's
  * when this one's is used up). */
-YC_HIDDEN void yc__loop_handoff_take(yc_loop *L);
+static inline void yc__loop_handoff_take(yc_loop *L)
+{
+    if (!L->ntodo) { /* the next iteration, its start found idle */
+        if (L->stack_retain) ++L->iters;
+        L->ntodo = L->nready;
+    }
+    L->ntodo--;
+    yc__loop_ready_pop(L);
+}
 /* Starts t (not running) to fire at `when` (ns), or stops it. */
 YC_HIDDEN void yc__timer_start(yc_loop *L, yc__timer *t, int64_t when);
 YC_HIDDEN void yc__timer_stop(yc_loop *L, yc__timer *t);

@@ -1050,7 +1050,7 @@ static bool in_chain(yc__coro *c, yc_task *t)
     return false;
 }
 
-yc_task *yc__task_running(const char *what)
+yc_task *yc__task_running_slow(const char *what)
 {
     yc_loop *L = yc__loop_running();
     if (!L) {
