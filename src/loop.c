@@ -179,15 +179,6 @@ void yc__timer_stop(yc_loop *L, yc__timer *t)
 
 /* ---- the ready queue ------------------------------------------------ */
 
-void yc__loop_ready(yc_loop *L, yc__handle *h)
-{
-    h->next = NULL;
-    h->queued = true;
-    *L->rq_tail = h;
-    L->rq_tail = &h->next;
-    L->nready++;
-}
-
 /* ---- user callbacks (yc_handle) -------------------------------------- */
 
 #define HANDLE_MAGIC 0x7963486eu /* "ycHn" */

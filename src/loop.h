@@ -159,14 +159,32 @@ YC_HIDDEN int yc__fut_add_cb(yc_task *f, yc_task_cb fn, void *ud, void (*release
 /* Removes f's unscheduled heap nodes of (fn, ud), releasing them; returns
  * how many. */
 YC_HIDDEN size_t yc__fut_remove_cb(yc_task *f, yc_task_cb fn, void *ud);
+/* Makes f pending again, as new, when only its holder references it and
+ * no callback waits on it: true, else false with f unchanged. */
+YC_HIDDEN void yc__fut_clear_exc(yc_task *f); /* its exceptions and message go */
+static inline bool yc__fut_reset(yc_task *f)
+{
+    if (f->refs != 1 || f->cb_head) return false; /* someone else may read it */
+    f->state = FUT_PENDING;
+    f->result = YC_NONE;
+    f->log_tb = false;
+    if (YC_UNLIKELY(f->exc || f->cancelled_exc || f->cancel_msg)) yc__fut_clear_exc(f);
+    return true;
+}
 /* A pending future for one wait of task t (asyncio's create_future() in
  * sleep, Queue.get, Lock.acquire, ...), as a new reference: the one t
  * keeps for that, reset, when nobody else still holds it, else a new one.
  * NULL with MemoryError. */
-YC_HIDDEN yc_task *yc__task_waiter(yc_task *t);
-/* Makes f pending again, as new, when only its holder references it and
- * no callback waits on it: true, else false with f unchanged. */
-YC_HIDDEN bool yc__fut_reset(yc_task *f);
+YC_HIDDEN yc_task *yc__task_waiter_new(yc_task *t); /* its uncommon case */
+static inline yc_task *yc__task_waiter(yc_task *t)
+{
+    yc_task *w = t->waiter;
+    if (YC_LIKELY(w && yc__fut_reset(w))) { /* only t holds it: as new */
+        w->refs++;
+        return w;
+    }
+    return yc__task_waiter_new(t);
+}
 /* Gives up one loop iteration (a bare yield in asyncio: sleep(0)) in the
  * running task t. YC_OK, or negative with the exception thrown in. */
 YC_HIDDEN int yc__task_yield(yc_task *t);
@@ -338,7 +356,14 @@ YC_HIDDEN void yc__loop_retain_grow(yc_loop *L);
 /* Its clock, ns. */
 YC_HIDDEN int64_t yc__loop_now(const yc_loop *L);
 /* Appends h to the ready queue. */
-YC_HIDDEN void yc__loop_ready(yc_loop *L, yc__handle *h);
+static inline void yc__loop_ready(yc_loop *L, yc__handle *h)
+{
+    h->next = NULL;
+    h->queued = true;
+    *L->rq_tail = h;
+    L->rq_tail = &h->next;
+    L->nready++;
+}
 /* Takes the first handle out of the ready queue (not empty). */
 static inline yc__handle *yc__loop_ready_pop(yc_loop *L)
 {

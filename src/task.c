@@ -74,29 +74,18 @@ static yc_task *obj_new(yc_loop *L, int kind)
 
 yc_task *yc__fut_new(yc_loop *L) { return obj_new(L, KIND_FUTURE); }
 
-bool yc__fut_reset(yc_task *f)
+void yc__fut_clear_exc(yc_task *f)
 {
-    if (f->refs != 1 || f->cb_head) return false; /* someone else may read it */
-    f->state = FUT_PENDING;
-    f->result = YC_NONE;
-    f->log_tb = false;
-    if (YC_UNLIKELY(f->exc || f->cancelled_exc || f->cancel_msg)) {
-        yc_exc_unref(f->exc);
-        yc_exc_unref(f->cancelled_exc);
-        f->exc = f->cancelled_exc = NULL;
-        yc__msg_unref(f->cancel_msg);
-        f->cancel_msg = NULL;
-    }
-    return true;
+    yc_exc_unref(f->exc);
+    yc_exc_unref(f->cancelled_exc);
+    f->exc = f->cancelled_exc = NULL;
+    yc__msg_unref(f->cancel_msg);
+    f->cancel_msg = NULL;
 }
 
-yc_task *yc__task_waiter(yc_task *t)
+yc_task *yc__task_waiter_new(yc_task *t)
 {
     yc_task *w = t->waiter;
-    if (w && yc__fut_reset(w)) { /* only t holds it: as new */
-        w->refs++;
-        return w;
-    }
     yc_task *f = yc__fut_new(t->loop);
     if (!f) return NULL;
     yc__unref(w); /* whoever else holds the old one keeps it */
