@@ -644,7 +644,8 @@ __attribute__((noinline)) static void park(yc_task *t)
     yc_loop *L = t->loop;
     yc__handle *h;
     yc_task *u;
-    if (L->handoff == t && (h = yc__loop_handoff_peek(L)) && (u = handoff_task(h, t))) {
+    if (L->handoff == t && r == L->co && (h = yc__loop_handoff_peek(L)) &&
+        (u = handoff_task(h, t))) {
         yc__loop_handoff_take(L);
         yc__fcb *n = (yc__fcb *)h; /* wakeup_run and task_step, down to resume */
         yc__unref(n->fut);         /* u's fut_waiter holds it too */
