@@ -662,7 +662,7 @@ __attribute__((noinline)) static void park(yc_task *t)
         g->out = &u->out;
         mark_chain(in, &g->co, false);
         yc__T.cur = in;
-        yc__coro_jump_x(co, in, 0, 0, &t->park_flag, 0, false);
+        yc__coro_jump_same(co, in, 0, 0, &t->park_flag, 0); /* both parked here */
         return;
     }
     yc__T.cur = r;
