@@ -329,7 +329,7 @@ async def queue_pingpong_handoff(tr):
         for i in range(6):
             if i == 1:
                 loop.call_soon(tr.append, "cb")
-            if i == 2:
+            if i == 3:
                 loop.call_later(0, tr.append, "timer")
             await q[0].put(i)
             v = await q[1].get()

@@ -1053,7 +1053,7 @@ static yc_val hop_a(void *arg)
     (void)arg;
     for (int i = 0; i < 6; i++) {
         if (i == 1) CHECK_ST(yc_loop_call_soon(yc_loop_current(), tr_text, "cb", NULL), YC_OK);
-        if (i == 2)
+        if (i == 3)
             CHECK_ST(yc_loop_call_later(yc_loop_current(), 0, tr_text, "timer", NULL), YC_OK);
         yc_queue_put(PQ[0], yc_int(i));
         yc_val v = yc_queue_get(PQ[1]);
@@ -1111,7 +1111,7 @@ TEST(queue_pingpong_handoff)
     PQ[1] = yc_queue_new(1, YC_QUEUE_FIFO);
     CHECK(PQ[0] != NULL && PQ[1] != NULL);
     run_main(handoff_main, NULL);
-    CHECK_STR(trace, "b0 a100 y0 cb b1 y1 a101 b2 timer a102 b3 a103 b4 a104 b5 a105 7 "
+    CHECK_STR(trace, "b0 a100 y0 cb b1 y1 a101 b2 a102 b3 timer a103 b4 a104 b5 a105 7 "
                      "ValueError: b ends");
     CHECK_ST(yc_queue_free(PQ[0]), YC_OK);
     CHECK_ST(yc_queue_free(PQ[1]), YC_OK);
