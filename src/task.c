@@ -223,9 +223,7 @@ static void fcb_schedule(yc_task *f, yc__fcb *n)
         return;
     }
     f->refs++;
-    n->fut = f;
-    n->h.run = n->flags & FCB_WAKEUP ? wakeup_run : fcb_run;
-    n->h.drop = fcb_drop;
+    n->fut = f; /* h.run and h.drop: set by yc__fut_add_fcb, the only way here */
     n->h.cancelled = false;
     yc__loop_ready(L, &n->h);
 }
