@@ -674,7 +674,9 @@ static void retain_end(yc_loop *L)
  * it sets L->deadlock and runs nothing. Inlined into the two run loops: a
  * task's step switches away and back inside it, and a return after a
  * switch is mispredicted, so one frame less is one misprediction less per
- * iteration.
+ * iteration. The only iteration code: a parking task takes the next handle
+ * itself when yc__loop_next_iter_idle (loop.h), which mirrors the start
+ * below, says the start would do nothing (the direct hand-off, task.c).
  */
 static inline __attribute__((always_inline)) void run_once(yc_loop *L)
 {

@@ -374,21 +374,20 @@ static inline yc__handle *yc__loop_ready_pop(yc_loop *L)
     h->queued = false;
     return h;
 }
-/*
- * The direct hand-off (task.c, park). The head of the ready queue when
- * run_once would run it next with nothing in between: it is in this
- * iteration's snapshot, or this snapshot is used up and the next
- * iteration's start would do nothing (no stop asked, no descriptor to
- * poll, no thread-safe call, no timer due, no stack review due), so that
- * its snapshot would begin with it. NULL otherwise. Changes nothing.
- */
+/* Whether the start of run_once's next iteration, callbacks being ready
+ * (no wait), would do nothing but take its snapshot: no stop asked, no
+ * descriptor to poll, no thread-safe call, no timer due, no stack review
+ * due. Keep in step with run_once (loop.c). */
 static inline bool yc__loop_next_iter_idle(yc_loop *L)
 {
-    /* run_once's start with callbacks ready (timeout 0); keep in step */
     if (L->stopping || L->io_waiting || atomic_load(&L->ts_signalled)) return false;
     if (L->stack_retain && ((L->iters + 1) & 1023) == 0) return false; /* review due */
     return !L->nheap || L->heap[0].when > yc__loop_now(L);
 }
+/* The direct hand-off (task.c, park): the head of the ready queue when
+ * run_once would run it next with nothing in between (it is in this
+ * iteration's snapshot, or the snapshot is used up and the next one would
+ * begin with it), else NULL. Changes nothing. */
 static inline yc__handle *yc__loop_handoff_peek(yc_loop *L)
 {
     yc__handle *h = L->rq_head;
