@@ -297,6 +297,17 @@ static inline void yc__coro_landed(yc__coro *self, bool returning)
     (void)returning;
 }
 #endif
+/* yc__coro_jump_x between two coroutines suspended through the same call
+ * sites (arch.h, yc__ctx_jump_ret), never dying. */
+static inline yc__xfer yc__coro_jump_same(yc__coro *from, yc__coro *to, uint64_t a, uint64_t b,
+                                          _Atomic int *flag, int val)
+{
+#if !YC_SANITIZED_SWITCH && defined(YC_HAVE_JUMP_RET)
+    return yc__ctx_jump_ret(&from->ctx, &to->ctx, a, b, flag, val);
+#else
+    return yc__coro_jump_x(from, to, a, b, flag, val, false);
+#endif
+}
 /* Prepares co to run entry(arg) on the stack [lo, hi). */
 YC_HIDDEN void yc__coro_init(yc__coro *co, void *lo, void *hi, yc__ctx_entry entry, void *arg);
 YC_HIDDEN void yc__coro_destroy(yc__coro *co);

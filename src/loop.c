@@ -178,25 +178,6 @@ void yc__timer_stop(yc_loop *L, yc__timer *t)
 
 /* ---- the ready queue ------------------------------------------------ */
 
-void yc__loop_ready(yc_loop *L, yc__handle *h)
-{
-    h->next = NULL;
-    h->queued = true;
-    *L->rq_tail = h;
-    L->rq_tail = &h->next;
-    L->nready++;
-}
-
-static yc__handle *ready_pop(yc_loop *L)
-{
-    yc__handle *h = L->rq_head;
-    L->rq_head = h->next;
-    if (!L->rq_head) L->rq_tail = &L->rq_head;
-    L->nready--;
-    h->queued = false;
-    return h;
-}
-
 /* ---- user callbacks (yc_handle) -------------------------------------- */
 
 #define HANDLE_MAGIC 0x7963486eu /* "ycHn" */
@@ -517,7 +498,7 @@ yc_loop *yc__loop_new(const yc_loop_opts *opts)
 static void drop_scheduled(yc_loop *L)
 {
     while (L->rq_head) {
-        yc__handle *h = ready_pop(L);
+        yc__handle *h = yc__loop_ready_pop(L);
         h->cancelled = true;
         if (h->drop) h->drop(h);
     }
@@ -678,7 +659,9 @@ static void retain_end(yc_loop *L)
  * it sets L->deadlock and runs nothing. Inlined into the two run loops: a
  * task's step switches away and back inside it, and a return after a
  * switch is mispredicted, so one frame less is one misprediction less per
- * iteration.
+ * iteration. The only iteration code: a parking task takes the next handle
+ * itself when yc__loop_next_iter_idle (loop.h), which mirrors the start
+ * below, says the start would do nothing (the direct hand-off, task.c).
  */
 static inline __attribute__((always_inline)) void run_once(yc_loop *L)
 {
@@ -710,8 +693,11 @@ static inline __attribute__((always_inline)) void run_once(yc_loop *L)
             yc__loop_ready(L, &t->h);
         }
     }
-    for (size_t ntodo = L->nready; ntodo > 0 && L->rq_head; ntodo--) {
-        yc__handle *h = ready_pop(L);
+    /* in L, since a parking task may take the next handle itself (the
+     * direct hand-off, yc__loop_handoff_take) */
+    for (L->ntodo = L->nready; L->ntodo > 0 && L->rq_head;) {
+        L->ntodo--;
+        yc__handle *h = yc__loop_ready_pop(L);
         if (h->cancelled) {
             if (h->drop) h->drop(h);
             continue;
@@ -742,6 +728,8 @@ int yc__loop_run_end(yc_loop *L)
     L->stopping = false;
     L->state = LOOP_RUNNING == L->state ? LOOP_IDLE : L->state;
     L->co = NULL;
+    L->handoff = NULL;
+    L->ntodo = 0;
     running_loop = NULL;
     if (L->base_exc) {
         yc__err_set(yc__cur(), L->base_exc);

@@ -155,14 +155,32 @@ YC_HIDDEN int yc__fut_add_cb(yc_task *f, yc_task_cb fn, void *ud, void (*release
 /* Removes f's unscheduled heap nodes of (fn, ud), releasing them; returns
  * how many. */
 YC_HIDDEN size_t yc__fut_remove_cb(yc_task *f, yc_task_cb fn, void *ud);
+/* Makes f pending again, as new, when only its holder references it and
+ * no callback waits on it: true, else false with f unchanged. */
+YC_HIDDEN void yc__fut_clear_exc(yc_task *f); /* its exceptions and message go */
+static inline bool yc__fut_reset(yc_task *f)
+{
+    if (f->refs != 1 || f->cb_head) return false; /* someone else may read it */
+    f->state = FUT_PENDING;
+    f->result = YC_NONE;
+    f->log_tb = false;
+    if (YC_UNLIKELY(f->exc || f->cancelled_exc || f->cancel_msg)) yc__fut_clear_exc(f);
+    return true;
+}
 /* A pending future for one wait of task t (asyncio's create_future() in
  * sleep, Queue.get, Lock.acquire, ...), as a new reference: the one t
  * keeps for that, reset, when nobody else still holds it, else a new one.
  * NULL with MemoryError. */
-YC_HIDDEN yc_task *yc__task_waiter(yc_task *t);
-/* Makes f pending again, as new, when only its holder references it and
- * no callback waits on it: true, else false with f unchanged. */
-YC_HIDDEN bool yc__fut_reset(yc_task *f);
+YC_HIDDEN yc_task *yc__task_waiter_new(yc_task *t); /* its uncommon case */
+static inline yc_task *yc__task_waiter(yc_task *t)
+{
+    yc_task *w = t->waiter;
+    if (YC_LIKELY(w && yc__fut_reset(w))) { /* only t holds it: as new */
+        w->refs++;
+        return w;
+    }
+    return yc__task_waiter_new(t);
+}
 /* Gives up one loop iteration (a bare yield in asyncio: sleep(0)) in the
  * running task t. YC_OK, or negative with the exception thrown in. */
 YC_HIDDEN int yc__task_yield(yc_task *t);
@@ -178,9 +196,10 @@ YC_HIDDEN yc_exc *yc__fut_cancelled_error(yc_task *f);
 
 /*
  * Body side. The running task, or NULL with RuntimeError "no running event
- * loop" / "WHAT outside a task" set (what: "yc_sleep()" etc.).
+ * loop" / "WHAT outside a task" set (what: "yc_sleep()" etc.). Called as
+ * yc__task_running (below the loop's structure: its common case inline).
  */
-YC_HIDDEN yc_task *yc__task_running(const char *what);
+YC_HIDDEN yc_task *yc__task_running_slow(const char *what);
 /*
  * Awaits f in the running task t (from yc__task_running): returns at once
  * when f is done, else parks until the task is stepped again. Returns
@@ -228,6 +247,12 @@ struct yc_loop {
     yc_task *current;          /* the task being stepped                   */
     yc__handle *rq_head, **rq_tail;
     size_t nready;
+    size_t ntodo;              /* what is left of this iteration's snapshot
+                                  of the ready queue (run_once)            */
+    yc_task *handoff;          /* the task a handle of run_once is stepping
+                                  (its resumer is L->co): when it parks it
+                                  may pass the turn straight to the next
+                                  task (task.c, park); NULL otherwise      */
     yc__heap_entry *heap;
     size_t nheap, capheap;
     uint64_t seq;
@@ -358,6 +383,16 @@ YC_HIDDEN void yc__cache_put(yc_loop *L, yc__cache *c, void *p);
  * closing loop's tasks) and returns the previous one. */
 YC_HIDDEN extern __thread yc_loop *yc__running_loop __attribute__((tls_model("initial-exec")));
 static inline yc_loop *yc__loop_running(void) { return yc__running_loop; }
+/* yc__task_running_slow (above), its common case inline. */
+static inline yc_task *yc__task_running(const char *what)
+{
+    /* the common case: the task's own coroutine runs (not a generator
+     * it iterates), checked without walking the chain */
+    yc_loop *const L = yc__running_loop;
+    yc_task *const t = L ? L->current : NULL;
+    if (YC_LIKELY(t && t->gen && yc__T.cur == &t->gen->co)) return t;
+    return yc__task_running_slow(what);
+}
 YC_HIDDEN yc_loop *yc__loop_set_running(yc_loop *L);
 YC_HIDDEN bool yc__loop_ok(const yc_loop *L);
 /* A task's first step made stacked_tasks a new peak: retains warm stacks
@@ -366,7 +401,56 @@ YC_HIDDEN void yc__loop_retain_grow(yc_loop *L);
 /* Its clock, ns. */
 YC_HIDDEN int64_t yc__loop_now(const yc_loop *L);
 /* Appends h to the ready queue. */
-YC_HIDDEN void yc__loop_ready(yc_loop *L, yc__handle *h);
+static inline void yc__loop_ready(yc_loop *L, yc__handle *h)
+{
+    h->next = NULL;
+    h->queued = true;
+    *L->rq_tail = h;
+    L->rq_tail = &h->next;
+    L->nready++;
+}
+/* Takes the first handle out of the ready queue (not empty). */
+static inline yc__handle *yc__loop_ready_pop(yc_loop *L)
+{
+    yc__handle *h = L->rq_head;
+    L->rq_head = h->next;
+    if (!L->rq_head) L->rq_tail = &L->rq_head;
+    L->nready--;
+    h->queued = false;
+    return h;
+}
+/* Whether the start of run_once's next iteration, callbacks being ready
+ * (no wait), would do nothing but take its snapshot: no stop asked, no
+ * descriptor to poll, no thread-safe call, no timer due, no stack review
+ * due. Keep in step with run_once (loop.c). */
+static inline bool yc__loop_next_iter_idle(yc_loop *L)
+{
+    if (L->stopping || L->io_waiting || atomic_load(&L->ts_signalled)) return false;
+    if (L->stack_retain && ((L->iters + 1) & 1023) == 0) return false; /* review due */
+    return !L->nheap || L->heap[0].when > yc__loop_now(L);
+}
+/* The direct hand-off (task.c, park): the head of the ready queue when
+ * run_once would run it next with nothing in between (it is in this
+ * iteration's snapshot, or the snapshot is used up and the next one would
+ * begin with it), else NULL. Changes nothing. */
+static inline yc__handle *yc__loop_handoff_peek(yc_loop *L)
+{
+    yc__handle *h = L->rq_head;
+    if (!h || h->cancelled) return NULL;
+    return L->ntodo || yc__loop_next_iter_idle(L) ? h : NULL;
+}
+/* Takes the handle yc__loop_handoff_peek gave, as run_once takes it: out
+ * of the queue, counted in the snapshot (beginning the next iteration's
+ * when this one's is used up). */
+static inline void yc__loop_handoff_take(yc_loop *L)
+{
+    if (!L->ntodo) { /* the next iteration, its start found idle */
+        if (L->stack_retain) ++L->iters;
+        L->ntodo = L->nready;
+    }
+    L->ntodo--;
+    yc__loop_ready_pop(L);
+}
 /* Starts t (not running) to fire at `when` (ns), or stops it. */
 YC_HIDDEN void yc__timer_start(yc_loop *L, yc__timer *t, int64_t when);
 YC_HIDDEN void yc__timer_stop(yc_loop *L, yc__timer *t);

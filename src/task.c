@@ -74,29 +74,18 @@ static yc_task *obj_new(yc_loop *L, int kind)
 
 yc_task *yc__fut_new(yc_loop *L) { return obj_new(L, KIND_FUTURE); }
 
-bool yc__fut_reset(yc_task *f)
+void yc__fut_clear_exc(yc_task *f)
 {
-    if (f->refs != 1 || f->cb_head) return false; /* someone else may read it */
-    f->state = FUT_PENDING;
-    f->result = YC_NONE;
-    f->log_tb = false;
-    if (YC_UNLIKELY(f->exc || f->cancelled_exc || f->cancel_msg)) {
-        yc_exc_unref(f->exc);
-        yc_exc_unref(f->cancelled_exc);
-        f->exc = f->cancelled_exc = NULL;
-        yc__msg_unref(f->cancel_msg);
-        f->cancel_msg = NULL;
-    }
-    return true;
+    yc_exc_unref(f->exc);
+    yc_exc_unref(f->cancelled_exc);
+    f->exc = f->cancelled_exc = NULL;
+    yc__msg_unref(f->cancel_msg);
+    f->cancel_msg = NULL;
 }
 
-yc_task *yc__task_waiter(yc_task *t)
+yc_task *yc__task_waiter_new(yc_task *t)
 {
     yc_task *w = t->waiter;
-    if (w && yc__fut_reset(w)) { /* only t holds it: as new */
-        w->refs++;
-        return w;
-    }
     yc_task *f = yc__fut_new(t->loop);
     if (!f) return NULL;
     yc__unref(w); /* whoever else holds the old one keeps it */
@@ -234,9 +223,7 @@ static void fcb_schedule(yc_task *f, yc__fcb *n)
         return;
     }
     f->refs++;
-    n->fut = f;
-    n->h.run = n->flags & FCB_WAKEUP ? wakeup_run : fcb_run;
-    n->h.drop = fcb_drop;
+    n->fut = f; /* h.run and h.drop: set by yc__fut_add_fcb, the only way here */
     n->h.cancelled = false;
     yc__loop_ready(L, &n->h);
 }
@@ -613,10 +600,37 @@ static void throw_into_chain(yc__coro *from, yc__coro *top)
 }
 
 /*
+ * The task whose wake-up is the ready handle h, when a parking task may
+ * run it by a direct hand-off: the step it would get is a plain resume
+ * (pending, parked in an await of a future done with a result, no
+ * cancellation to deliver), so the hand-off does all that step would do
+ * before the switch. NULL otherwise (the loop runs h as usual).
+ */
+static yc_task *handoff_task(yc__handle *h, const yc_task *from)
+{
+    if (h->run != wakeup_run) return NULL;
+    yc__fcb *n = (yc__fcb *)h;
+    yc_task *u = n->ud, *f = n->fut;
+    if (u == from || u->state != FUT_PENDING || u->must_cancel || !u->inner) return NULL;
+    if (f->state != FUT_FINISHED || f->exc) return NULL;
+    return u;
+}
+
+/*
  * Parks the running task t: switches from the running coroutine (t's own,
  * or one of the generators it iterates) to t's resumer, which gets PARKED
  * as the status of its step. Returns when a step resumes t (the exception
  * to raise, if any, in t->resume_exc). noinline: reads the thread state.
+ *
+ * The direct hand-off: when t's step is one the loop's run_once began
+ * (L->handoff) and the next thing the loop would do is step another
+ * parked task u with its wake-up (yc__loop_handoff_peek: same iteration,
+ * or nothing due between iterations), t does that step's work itself and
+ * switches straight to u, whose resumer becomes the loop's coroutine, as
+ * if the loop had stepped it. The loop's frame, still in t's step, gets
+ * the status of whichever task switches back to it (L->current says which:
+ * task_step). Half the switches, and no return across one on the loop's
+ * side; the order of execution stays asyncio's.
  */
 __attribute__((noinline)) static void park(yc_task *t)
 {
@@ -625,6 +639,30 @@ __attribute__((noinline)) static void park(yc_task *t)
     t->inner = co;
     mark_chain(co, top, true);
     yc__coro *r = top->resumer;
+    yc_loop *L = t->loop;
+    yc__handle *h;
+    yc_task *u;
+    if (L->handoff == t && r == L->co && (h = yc__loop_handoff_peek(L)) &&
+        (u = handoff_task(h, t))) {
+        yc__loop_handoff_take(L);
+        yc__fcb *n = (yc__fcb *)h; /* wakeup_run and task_step, down to resume */
+        yc__unref(n->fut);         /* u's fut_waiter holds it too */
+        n->fut = NULL;
+        yc__unref(u->fut_waiter);
+        u->fut_waiter = NULL;
+        u->io_turn = 0;
+        L->current = L->handoff = u;
+        yc_gen *g = u->gen;
+        yc__coro *in = u->inner;
+        u->inner = NULL;
+        u->resume_exc = NULL;
+        g->co.resumer = r;
+        g->out = &u->out;
+        mark_chain(in, &g->co, false);
+        yc__T.cur = in;
+        yc__coro_jump_same(co, in, 0, 0, &t->park_flag, 0); /* both parked here */
+        return;
+    }
     yc__T.cur = r;
     yc__coro_jump_x(co, r, PARKED, 0, &t->park_flag, 0, false);
 }
@@ -748,12 +786,15 @@ static __attribute__((noinline)) void step_end(yc_task *t, int st)
     task_finished(t);
 }
 
-/* Task.__step_run_and_handle_result. */
+/* Task.__step_run_and_handle_result. The status is that of the task
+ * that switched back, which is L->current: t, or the last task a direct
+ * hand-off (park) passed the turn to. */
 STEP_INLINE void step_and_handle(yc_task *t, yc_exc *exc)
 {
+    yc_loop *L = t->loop;
     int st = run_body(t, exc);
     if (YC_LIKELY(st == PARKED)) return; /* the await registered what wakes it */
-    step_end(t, st);
+    step_end(L->current, st);
 }
 
 /* Task.__step. */
@@ -775,9 +816,10 @@ STEP_INLINE void task_step(yc_task *t, yc_exc *exc)
     t->io_turn = 0; /* its descriptor budget: a new turn (io.c) */
     yc_loop *L = t->loop;
     yc_task *prev = L->current;
-    L->current = t;
+    L->current = L->handoff = t; /* a handle of run_once steps t */
     step_and_handle(t, exc);
     L->current = prev;
+    L->handoff = NULL;
 }
 
 /* ---- spawning ------------------------------------------------------- */
@@ -1014,7 +1056,7 @@ static bool in_chain(yc__coro *c, yc_task *t)
     return false;
 }
 
-yc_task *yc__task_running(const char *what)
+yc_task *yc__task_running_slow(const char *what)
 {
     yc_loop *L = yc__loop_running();
     if (!L) {

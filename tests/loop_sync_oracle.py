@@ -316,6 +316,43 @@ async def queue_priority_getters(tr):
     tr.append(repr(q).split(" ", 3)[3])
 
 
+@scenario
+async def queue_pingpong_handoff(tr):
+    # Two tasks hand a counter through two queues of maxsize 1: each hop is
+    # a wake-up that yieldc's parking task may run itself (the direct
+    # hand-off), here with a callback, a timer due, a task yielding and both
+    # ends (a return, a raise) in between.
+    loop = asyncio.get_running_loop()
+    q = [asyncio.Queue(1), asyncio.Queue(1)]
+
+    async def a():
+        for i in range(6):
+            if i == 1:
+                loop.call_soon(tr.append, "cb")
+            if i == 3:
+                loop.call_later(0, tr.append, "timer")
+            await q[0].put(i)
+            v = await q[1].get()
+            tr.append(f"{asyncio.current_task().get_name()}{v}")
+        return 7
+
+    async def b():
+        for i in range(6):
+            v = await q[0].get()
+            tr.append(f"{asyncio.current_task().get_name()}{v}")
+            await q[1].put(v + 100)
+        raise ValueError("b ends")
+
+    async def y():
+        for i in range(2):
+            await asyncio.sleep(0)
+            tr.append(f"y{i}")
+
+    ts = [asyncio.create_task(f(), name=n) for f, n in ((a, "a"), (b, "b"), (y, "y"))]
+    r = await asyncio.gather(*ts, return_exceptions=True)
+    tr.append(f"{r[0]} {type(r[1]).__name__}:{r[1]}")
+
+
 # ---- locks ----------------------------------------------------------------
 
 @scenario

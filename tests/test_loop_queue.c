@@ -1038,4 +1038,83 @@ TEST(queue_get_inside_a_generator)
     free_q();
 }
 
+/* Two tasks hand a counter through two queues of maxsize 1. Each hop is a
+ * wake-up the parking task runs itself when the loop would run it next
+ * (park's direct hand-off, src/task.c); a callback, a timer due, a task
+ * yielding and the ends of both (a return, a raise right after a resume)
+ * come in between, and each must land where asyncio puts it. The names
+ * traced are yc_task_current's. */
+static yc_queue *PQ[2];
+
+static void tr_text(void *arg) { tr("%s", (const char *)arg); }
+
+static yc_val hop_a(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 6; i++) {
+        if (i == 1) CHECK_ST(yc_loop_call_soon(yc_loop_current(), tr_text, "cb", NULL), YC_OK);
+        if (i == 3)
+            CHECK_ST(yc_loop_call_later(yc_loop_current(), 0, tr_text, "timer", NULL), YC_OK);
+        yc_queue_put(PQ[0], yc_int(i));
+        yc_val v = yc_queue_get(PQ[1]);
+        tr("%s%" PRId64, yc_task_name(yc_task_current()), v.i);
+    }
+    return yc_int(7);
+}
+
+static yc_val hop_b(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 6; i++) {
+        yc_val v = yc_queue_get(PQ[0]);
+        tr("%s%" PRId64, yc_task_name(yc_task_current()), v.i);
+        yc_queue_put(PQ[1], yc_int(v.i + 100));
+    }
+    yc_raisef(&yc_ValueError, "b ends");
+}
+
+static yc_val hop_y(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 2; i++) {
+        yc_sleep(0);
+        tr("y%d", i);
+    }
+    return YC_NONE;
+}
+
+static yc_val handoff_main(void *arg)
+{
+    (void)arg;
+    yc_gen_fn fns[3] = {hop_a, hop_b, hop_y};
+    const char *names[3] = {"a", "b", "y"};
+    yc_task *ts[3];
+    for (int i = 0; i < 3; i++) {
+        ts[i] = yc_task_spawn(fns[i], NULL, &(yc_task_opts){.name = names[i]});
+        CHECK(ts[i] != NULL);
+    }
+    yc_gather(ts, 3, YC_RETURN_EXCEPTIONS);
+    yc_val r;
+    CHECK_ST(yc_task_result(ts[0], &r), YC_OK);
+    yc_exc *e = NULL;
+    CHECK_ST(yc_task_exception(ts[1], &e), YC_OK);
+    char text[128];
+    yc_exc_format(e, text, sizeof text);
+    tr("%" PRId64 " %s", r.i, text);
+    for (int i = 0; i < 3; i++) yc_task_unref(ts[i]);
+    return YC_NONE;
+}
+
+TEST(queue_pingpong_handoff)
+{
+    PQ[0] = yc_queue_new(1, YC_QUEUE_FIFO);
+    PQ[1] = yc_queue_new(1, YC_QUEUE_FIFO);
+    CHECK(PQ[0] != NULL && PQ[1] != NULL);
+    run_main(handoff_main, NULL);
+    CHECK_STR(trace, "b0 a100 y0 cb b1 y1 a101 b2 a102 b3 timer a103 b4 a104 b5 a105 7 "
+                     "ValueError: b ends");
+    CHECK_ST(yc_queue_free(PQ[0]), YC_OK);
+    CHECK_ST(yc_queue_free(PQ[1]), YC_OK);
+}
+
 TEST_MAIN()

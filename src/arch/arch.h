@@ -72,6 +72,20 @@ yc__xfer yc__ctx_jump(yc__ctx *from, yc__ctx *to, uint64_t a, uint64_t b, _Atomi
                       int val);
 
 /*
+ * yc__ctx_jump for a switch between two sides that suspended through the
+ * same call sites (the event loop's direct hand-off between two tasks
+ * parked in the same await): an architecture may end it with a return, so
+ * that the return predictor's entries, pushed by the leaving side's calls,
+ * predict the resumed side's returns. Where none does (YC_HAVE_JUMP_RET
+ * not defined), callers use yc__ctx_jump.
+ */
+#if !defined(YC_SWITCH_UCONTEXT) && defined(__x86_64__)
+#  define YC_HAVE_JUMP_RET 1
+yc__xfer yc__ctx_jump_ret(yc__ctx *from, yc__ctx *to, uint64_t a, uint64_t b, _Atomic int *flag,
+                          int val);
+#endif
+
+/*
  * Like yc__ctx_jump (without the flag), but resumes to by calling fn(a, b)
  * on to's stack, as if to's pending jump had called fn: what fn returns
  * becomes that jump's return value; fn may also never return (raise). This

@@ -66,6 +66,29 @@ yc__ctx_jump:
     .cfi_endproc
     .size   yc__ctx_jump, .-yc__ctx_jump
 
+/* yc__xfer yc__ctx_jump_ret(the arguments of yc__ctx_jump)
+ * yc__ctx_jump ending in `ret` instead of the indirect jump: for a switch
+ * between two sides suspended through the same call sites (two tasks each
+ * parked in the same await: the event loop's direct hand-off), where the
+ * return stack buffer's entries, pushed by the leaving side's calls, are the
+ * resumed side's return addresses, this one's first. */
+    .globl  yc__ctx_jump_ret
+    .hidden yc__ctx_jump_ret
+    .type   yc__ctx_jump_ret, @function
+    .p2align 4
+yc__ctx_jump_ret:
+    .cfi_startproc
+    SAVE_FRAME
+    movq    (%rsi), %rsp            /* switch stacks: rsp = to->sp         */
+    movl    %r9d, (%r8)             /* *flag = val: from's stack is free   */
+    RESTORE_FRAME jump_ret,, check  /* rsp left at the return address      */
+    movq    %rdx, %rax              /* return (a, b) in rax:rdx            */
+    movq    %rcx, %rdx
+    ret                             /* predicted from the leaving side's
+                                       calls (see above)                   */
+    FP_RESTORE_COLD jump_ret
+    .cfi_endproc
+    .size   yc__ctx_jump_ret, .-yc__ctx_jump_ret
 /* yc__xfer yc__ctx_jump_ontop(yc__ctx *from (rdi), yc__ctx *to (rsi),
  *                             uint64_t a (rdx), uint64_t b (rcx),
  *                             yc__ctx_ontop fn (r8)) */
