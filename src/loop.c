@@ -95,8 +95,20 @@ bool yc_loop_is_closed(const yc_loop *L) { return yc__loop_ok(L) && L->state == 
 
 /* ---- the timer heap ------------------------------------------------- *
  * A binary min-heap of (when, seq), the key kept in the entry beside its
- * timer, each timer knowing its index so that stopping one is O(log n)
- * with nothing left behind. */
+ * timer, each timer knowing its index. Stopping a timer is lazy, as
+ * asyncio's cancelled-timer count is: its entry stays in place, key and
+ * all, with its timer pointer cleared (a dead entry), so that stopping is
+ * O(1) and touches neither the heap's other entries nor their timers (a
+ * real removal sifts through log n of them, a cache miss each when there
+ * are a million). Two rules keep dead entries cheap:
+ *   - the top entry is never dead: the loop reads heap[0] as the next
+ *     deadline, and whatever removes the top (firing it, stopping it) also
+ *     removes the dead entries that come up after it;
+ *   - when more than half of the entries are dead, the heap is rebuilt
+ *     from its live entries in O(n) (heap_compact), so dead entries cost
+ *     at most as much memory as live ones and O(1) amortised time each.
+ * A dead entry's timer may be freed or started again at once: nothing
+ * reads a dead entry's timer. */
 
 static bool earlier(const yc__heap_entry *a, const yc__heap_entry *b)
 {
@@ -106,7 +118,7 @@ static bool earlier(const yc__heap_entry *a, const yc__heap_entry *b)
 static void heap_set(yc_loop *L, size_t i, yc__heap_entry e)
 {
     L->heap[i] = e;
-    e.t->idx = i;
+    if (e.t) e.t->idx = i;
 }
 
 static void sift_up(yc_loop *L, size_t i)
@@ -135,15 +147,46 @@ static void sift_down(yc_loop *L, size_t i)
     heap_set(L, i, e);
 }
 
-static void heap_remove(yc_loop *L, yc__timer *t)
+/* Takes entry i (live or dead) out of the heap for good. */
+static void heap_delete_at(yc_loop *L, size_t i)
 {
-    size_t i = t->idx;
-    t->idx = SIZE_MAX;
     yc__heap_entry last = L->heap[--L->nheap];
     if (i == L->nheap) return;
     heap_set(L, i, last);
     if (i > 0 && earlier(&last, &L->heap[(i - 1) / 2])) sift_up(L, i);
     else sift_down(L, i);
+}
+
+/* Rebuilds the heap from its live entries (Floyd's bottom-up heapify). */
+static void heap_compact(yc_loop *L)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < L->nheap; i++)
+        if (L->heap[i].t) L->heap[n++] = L->heap[i];
+    L->nheap = n;
+    L->ndead = 0;
+    for (size_t i = n; i-- > 0;) {
+        if (2 * i + 1 < n) sift_down(L, i);
+        else L->heap[i].t->idx = i;
+    }
+}
+
+/* Stops t (in the heap). A timer below the top leaves a dead entry;
+ * removing the top also removes the dead entries that then come up. */
+static void heap_remove(yc_loop *L, yc__timer *t)
+{
+    size_t i = t->idx;
+    t->idx = SIZE_MAX;
+    if (i != 0) {
+        L->heap[i].t = NULL;
+        if (++L->ndead > L->nheap / 2) heap_compact(L);
+        return;
+    }
+    heap_delete_at(L, 0);
+    while (L->nheap && !L->heap[0].t) {
+        heap_delete_at(L, 0);
+        L->ndead--;
+    }
 }
 
 /* Reserves room for one more timer: false when out of memory. Callers
@@ -158,6 +201,8 @@ static bool heap_reserve(yc_loop *L)
     L->capheap = cap;
     return true;
 }
+
+bool yc__timer_reserve(yc_loop *L) { return heap_reserve(L); }
 
 /* Starts t; the heap must have room (heap_reserve), which internal timers
  * guarantee by reserving when their owner is made. */

@@ -128,6 +128,9 @@ struct yc_task {
     _Atomic int park_flag; /* a target for the switch's flag store         */
     yc_task *waiter;     /* a future kept for the task's waits (referenced) */
     unsigned io_turn;    /* descriptor operations done in this step (io.c) */
+    yc__timer sleep_timer; /* its sleeps' (aio.c): never in the heap once a
+                              sleep returns; queued after that only while
+                              it holds a reference to the task             */
 };
 #define YC__FUTURE_SIZE offsetof(struct yc_task, gen)
 
@@ -234,6 +237,7 @@ struct yc_loop {
     size_t nready;
     yc__heap_entry *heap;
     size_t nheap, capheap;
+    size_t ndead;              /* entries of stopped timers left in the heap */
     uint64_t seq;
     yc_task *live;             /* every future and task of this loop       */
     long stacked_tasks;        /* tasks holding a stack: started (a task
@@ -324,6 +328,9 @@ YC_HIDDEN int64_t yc__loop_now(const yc_loop *L);
 YC_HIDDEN void yc__loop_ready(yc_loop *L, yc__handle *h);
 /* Starts t (not running) to fire at `when` (ns), or stops it. */
 YC_HIDDEN void yc__timer_start(yc_loop *L, yc__timer *t, int64_t when);
+/* Room in the heap for one more timer (yc__timer_start needs it): false
+ * when out of memory (nothing raised). */
+YC_HIDDEN bool yc__timer_reserve(yc_loop *L);
 YC_HIDDEN void yc__timer_stop(yc_loop *L, yc__timer *t);
 /* Seconds to the loop's ns, saturating; NaN is the caller's to refuse. */
 YC_HIDDEN int64_t yc__secs_ns(double s);
