@@ -479,24 +479,48 @@ static void ts_drain(yc_loop *L)
 
 void *yc__cache_get(yc_loop *L, yc__cache *c, size_t size)
 {
-    if (L && c->head) {
-        void *p = c->head;
+    if (!L) return yc__malloc(size);
+    void *p = c->head;
+    if (p) {
         c->head = *(void **)p;
         c->n--;
-        return p;
+    } else if (!(p = yc__malloc(size))) {
+        return NULL;
     }
-    return yc__malloc(size);
+    if (++c->out > c->peak) c->peak = c->out;
+    return p;
 }
 
 void yc__cache_put(yc_loop *L, yc__cache *c, void *p)
 {
-    if (L && c->n < YC__CACHE_MAX) {
-        *(void **)p = c->head;
-        c->head = p;
-        c->n++;
-        return;
+    if (L) {
+        c->out--;
+        if (c->n < YC__CACHE_MAX || c->n + c->out < c->peak) {
+            *(void **)p = c->head;
+            c->head = p;
+            c->n++;
+            return;
+        }
     }
     yc__free(p);
+}
+
+/* Frees cached blocks until at most `keep` are cached or in use. */
+static void cache_trim(yc__cache *c, size_t keep)
+{
+    while (c->head && c->n + c->out > keep && c->n > YC__CACHE_MAX) {
+        void *p = c->head;
+        c->head = *(void **)p;
+        c->n--;
+        yc__free(p);
+    }
+}
+
+/* The review of a cache: what the last window's peak did not need goes. */
+static void cache_review(yc__cache *c)
+{
+    cache_trim(c, c->peak);
+    c->peak = c->out;
 }
 
 static void cache_drain(yc__cache *c)
@@ -718,6 +742,9 @@ static void retain_review(yc_loop *L)
     long peak = L->peak_window;
     L->peak_window = L->stacked_tasks;
     L->retain_review = now + RETAIN_WINDOW_NS;
+    cache_review(&L->task_cache);
+    cache_review(&L->future_cache);
+    cache_review(&L->fcb_cache);
     if (2 * peak >= L->stack_retain) return;
     L->stack_retain = pow2_at_least(peak);
     yc__stack_retain(&yc__T, task_stack_bytes(L), L->stack_retain);

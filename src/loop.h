@@ -213,12 +213,20 @@ typedef struct yc__ts_call {
 } yc__ts_call;
 
 /* Free blocks of one size kept by a loop for reuse (task objects, callback
- * nodes): spawning and awaiting then rarely reach the allocator. Blocks
- * come from yc__malloc, so one freed after its loop is gone goes to
+ * nodes): spawning and awaiting then rarely reach the allocator. A cache
+ * grows with the load: it keeps YC__CACHE_MAX blocks, or as many as were
+ * in use at once since the last review (made with the review of the
+ * tasks' warm stacks, loop.c's retain_review: once a second of loop time
+ * while the loop has tasks holding stacks), whichever is more, so that a million tasks ending free
+ * nothing and the next million allocate nothing; the review gives back
+ * what the last second's peak did not need, and the loop's close the rest.
+ * Blocks come from yc__malloc, so one freed after its loop is gone goes to
  * yc__free. */
 typedef struct yc__cache {
-    void *head; /* linked through their first word */
-    size_t n;
+    void *head;  /* linked through their first word */
+    size_t n;    /* blocks in the cache */
+    size_t out;  /* blocks handed out and not back */
+    size_t peak; /* the most handed out at once since the last review */
 } yc__cache;
 #define YC__CACHE_MAX 4096
 
