@@ -185,13 +185,22 @@ TEST(a_sleep_allocates_nothing)
 
 /* A's sleep timer fires (is moved to the ready queue) in the iteration
  * that first steps A awake with the CancelledError: A stops a timer that
- * is queued, sleeps again at once (on a handle of its own, since its timer
- * is still queued: one allocation more than when its timer was stopped in
- * the heap), and ends; nobody else holds A, so only the stopped timer
- * keeps A alive until the loop drops it (ASan and Valgrind see any use
- * after free). */
+ * is queued. Then either A sleeps again at once (on a handle of its own,
+ * since its timer is still queued: one allocation more than when its
+ * timer was stopped in the heap), or A ends: nobody else holds A, so only
+ * the stopped timer keeps A's block alive until the loop drops it, which
+ * the main task, woken next in that iteration, would otherwise reuse for
+ * a task it spawns (its timer node still queued in it). */
 static double first_sleep;
+static bool then_spawn;
 static long second_sleep_allocs;
+
+static yc_val logs_b(void *arg)
+{
+    (void)arg;
+    LOG("B ran");
+    return YC_NONE;
+}
 
 static yc_val woken_before_its_timer(void *arg)
 {
@@ -202,6 +211,7 @@ static yc_val woken_before_its_timer(void *arg)
         LOG("A cancelled");
         yc_task_uncancel(yc_task_current());
     } YC_END;
+    if (then_spawn) return YC_NONE;
     long a0 = n_allocs;
     yc_sleep(1e-9);
     second_sleep_allocs = n_allocs - a0;
@@ -223,32 +233,37 @@ static yc_val queued_timer_main(void *arg)
     yc_task *a = yc_task_spawn(woken_before_its_timer, NULL, NULL);
     yc_task *c = yc_task_spawn(canceller, a, NULL);
     yc_task_unref(a); /* the loop's reference alone keeps it */
-    yc_await(c);
+    yc_await(c); /* woken right after A, before A's timer node has its turn */
     yc_task_unref(c);
+    if (then_spawn) /* the cache gives them C's block, then A's */
+        for (int i = 0; i < 2; i++) yc_task_unref(yc_task_spawn(logs_b, NULL, NULL));
     yc_sleep(0.01);
     return YC_NONE;
 }
 
-/* The allocations of A's second sleep when its first slept `first` s. */
-static long run_queued_timer(double first)
+/* Runs the scenario with A's first sleep of `first` s; returns the
+ * allocations of A's second sleep. */
+static long run_queued_timer(double first, bool spawn)
 {
     first_sleep = first;
+    then_spawn = spawn;
     second_sleep_allocs = -1;
     yc_set_allocator(counting_alloc, NULL);
     yc_loop_opts o = {.clock = YC_CLOCK_MONOTONIC};
     int st = yc_loop_run(queued_timer_main, NULL, &o, NULL);
     yc_set_allocator(NULL, NULL);
     CHECK_ST(st, YC_OK);
-    CHECK_LOG_IS("cancel sent|A cancelled|A slept again");
+    CHECK_LOG_IS(spawn ? "cancel sent|A cancelled|B ran|B ran" : "cancel sent|A cancelled|A slept again");
     return second_sleep_allocs;
 }
 
 TEST(a_sleep_timer_stopped_in_the_ready_queue_keeps_its_task_until_dropped)
 {
-    long in_heap = run_queued_timer(3600); /* stopped in the heap */
-    long queued = run_queued_timer(1e-9);  /* due by the next iteration's clock */
+    long in_heap = run_queued_timer(3600, false); /* stopped in the heap */
+    long queued = run_queued_timer(1e-9, false);  /* due by the next iteration's clock */
     CHECK(in_heap >= 0);
     CHECK_EQ_INT(queued, in_heap + 1);
+    run_queued_timer(1e-9, true);
 }
 
 /* ---- the caches --------------------------------------------------------- */
