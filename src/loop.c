@@ -100,10 +100,11 @@ bool yc_loop_is_closed(const yc_loop *L) { return yc__loop_ok(L) && L->state == 
  * all, with its timer pointer cleared (a dead entry), so that stopping is
  * O(1) and touches neither the heap's other entries nor their timers (a
  * real removal sifts through log n of them, a cache miss each when there
- * are a million). Two rules keep dead entries cheap:
- *   - the top entry is never dead: the loop reads heap[0] as the next
- *     deadline, and whatever removes the top (firing it, stopping it) also
- *     removes the dead entries that come up after it;
+ * are a million; and sleepers cancelled in the order they sleep stop the
+ * top each time). Two rules keep dead entries cheap:
+ *   - the loop prunes dead entries off the top before it reads heap[0]
+ *     (heap_top_live, in run_once), and firing the top prunes the dead
+ *     ones that come up after it;
  *   - when more than half of the entries are dead, the heap is rebuilt
  *     from its live entries in O(n) (heap_compact), so dead entries cost
  *     at most as much memory as live ones and O(1) amortised time each.
@@ -171,22 +172,38 @@ static void heap_compact(yc_loop *L)
     }
 }
 
-/* Stops t (in the heap). A timer below the top leaves a dead entry;
- * removing the top also removes the dead entries that then come up. */
-static void heap_remove(yc_loop *L, yc__timer *t)
+/* Takes the dead entries off the top. */
+static void heap_prune(yc_loop *L)
 {
-    size_t i = t->idx;
-    t->idx = SIZE_MAX;
-    if (i != 0) {
-        L->heap[i].t = NULL;
-        if (++L->ndead > L->nheap / 2) heap_compact(L);
-        return;
-    }
-    heap_delete_at(L, 0);
     while (L->nheap && !L->heap[0].t) {
         heap_delete_at(L, 0);
         L->ndead--;
     }
+}
+
+/* Before heap[0] is read. */
+static inline void heap_top_live(yc_loop *L)
+{
+    if (YC_UNLIKELY(L->nheap && !L->heap[0].t)) heap_prune(L);
+}
+
+/* Stops t (in the heap): its entry is left dead. */
+static void heap_remove(yc_loop *L, yc__timer *t)
+{
+    L->heap[t->idx].t = NULL;
+    t->idx = SIZE_MAX;
+    if (++L->ndead > L->nheap / 2) heap_compact(L);
+}
+
+/* Fires the top timer (live): out of the heap, with the dead entries that
+ * come up after it. */
+static yc__timer *heap_pop(yc_loop *L)
+{
+    yc__timer *t = L->heap[0].t;
+    t->idx = SIZE_MAX;
+    heap_delete_at(L, 0);
+    heap_prune(L);
+    return t;
 }
 
 /* Reserves room for one more timer: false when out of memory. Callers
@@ -595,11 +612,13 @@ static void drop_scheduled(yc_loop *L)
         if (h->drop) h->drop(h);
     }
     while (L->nheap) {
-        yc__timer *t = L->heap[0].t;
-        heap_remove(L, t);
+        yc__timer *t = L->heap[--L->nheap].t;
+        if (!t) continue; /* dead */
+        t->idx = SIZE_MAX;
         t->h.cancelled = true;
         if (t->h.drop) t->h.drop(&t->h);
     }
+    L->ndead = 0;
     for (yc__ts_call *c = ts_take(L); c;) {
         yc__ts_call *n = (yc__ts_call *)c->h.next;
         if (c->h.drop) c->h.drop(&c->h);
@@ -770,6 +789,7 @@ static void retain_end(yc_loop *L)
 static inline __attribute__((always_inline)) void run_once(yc_loop *L)
 {
     int64_t timeout = -1;
+    heap_top_live(L);
     if (L->nready || L->stopping) timeout = 0;
     else if (L->nheap) {
         timeout = L->heap[0].when - yc__loop_now(L);
@@ -789,11 +809,11 @@ static inline __attribute__((always_inline)) void run_once(yc_loop *L)
     } else {
         poll_events(L, timeout);
     }
+    heap_top_live(L); /* polling stops no timer, but heap_pop needs a live top */
     if (L->nheap) { /* the clock is read only when a timer may be due */
         int64_t end = yc__loop_now(L);
         while (L->nheap && L->heap[0].when <= end) {
-            yc__timer *t = L->heap[0].t;
-            heap_remove(L, t);
+            yc__timer *t = heap_pop(L);
             yc__loop_ready(L, &t->h);
         }
     }
