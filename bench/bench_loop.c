@@ -399,6 +399,31 @@ static long sl_n, sl_started;
 static double sl_spawn_s, sl_cancel_s;
 static long sl_rss0, sl_rss1, sl_pte0, sl_pte1;
 
+/* CPU time (user, system) and minor page faults so far: with
+ * YC_BENCH_PHASES, each sleepers phase also reports what it cost the CPU
+ * and the kernel, which load on the machine does not inflate as it does
+ * wall time. */
+typedef struct cpu_mark {
+    double user_s, sys_s;
+    long minflt;
+} cpu_mark;
+
+static cpu_mark cpu_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (cpu_mark){(double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+                      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
+                      ru.ru_minflt};
+}
+
+static void cpu_phase(const char *what, cpu_mark a, cpu_mark b, long ops)
+{
+    if (phases)
+        fprintf(stderr, "  cpu   %-28s user %7.3f s  sys %7.3f s  %6.3f faults/op\n", what,
+                b.user_s - a.user_s, b.sys_s - a.sys_s, (double)(b.minflt - a.minflt) / (double)ops);
+}
+
 /* A field of /proc/self/status in kB ("VmRSS:", "VmPTE:"), or -1. */
 static long status_kb(const char *key)
 {
@@ -444,14 +469,17 @@ static yc_val main_sleepers(void *arg)
     sl_rss0 = status_kb("VmRSS:");
     sl_pte0 = status_kb("VmPTE:");
     long a0 = n_allocs;
+    cpu_mark c0 = cpu_now();
     uint64_t t0 = bench_now_ns();
     for (long i = 0; i < sl_n; i++) {
         ts[i] = yc_task_spawn(body_sleeper, NULL, NULL);
         if (!ts[i]) die("yc_task_spawn");
     }
     uint64_t t_spawned = bench_now_ns();
+    cpu_mark c_spawned = cpu_now();
     yc_sleep(0); /* FIFO: every task has run up to its sleep when this returns */
     uint64_t t1 = bench_now_ns();
+    cpu_mark c1 = cpu_now();
     check(sl_started == sl_n, "sleepers: not every task started");
     sl_rss1 = status_kb("VmRSS:");
     sl_pte1 = status_kb("VmPTE:");
@@ -460,13 +488,20 @@ static yc_val main_sleepers(void *arg)
                 count_maps(), (double)(n_allocs - a0) / (double)sl_n);
     phase("yc_task_spawn", t_spawned - t0, (uint64_t)sl_n);
     phase("first steps (up to the sleep)", t1 - t_spawned, (uint64_t)sl_n);
+    cpu_phase("yc_task_spawn", c0, c_spawned, sl_n);
+    cpu_phase("first steps (up to the sleep)", c_spawned, c1, sl_n);
+    cpu_mark c2 = cpu_now();
     uint64_t t2 = bench_now_ns();
     for (long i = 0; i < sl_n; i++) check(yc_task_cancel(ts[i], NULL), "sleepers: cancel");
     uint64_t t_cancelled = bench_now_ns();
+    cpu_mark c_cancelled = cpu_now();
     yc_gather(ts, (size_t)sl_n, YC_RETURN_EXCEPTIONS);
     uint64_t t3 = bench_now_ns();
+    cpu_mark c3 = cpu_now();
     phase("yc_task_cancel", t_cancelled - t2, (uint64_t)sl_n);
     phase("yc_gather (the tasks end)", t3 - t_cancelled, (uint64_t)sl_n);
+    cpu_phase("yc_task_cancel", c2, c_cancelled, sl_n);
+    cpu_phase("yc_gather (the tasks end)", c_cancelled, c3, sl_n);
     sl_spawn_s = (double)(t1 - t0) / 1e9;
     sl_cancel_s = (double)(t3 - t2) / 1e9;
     for (long i = 0; i < sl_n; i++) {
@@ -528,6 +563,7 @@ static int run_floor(long n, size_t stack)
         chunks[c][0] = 1; /* the chunk's header page */
     }
     uint64_t t1 = bench_now_ns();
+    cpu_mark c1 = cpu_now();
     long f0 = minor_faults();
     for (long i = 0; i < n; i++) {
         char *top = chunks[i / per_chunk] + page + (size_t)(i % per_chunk + 1) * slot;
@@ -535,6 +571,7 @@ static int run_floor(long n, size_t stack)
     }
     uint64_t t2 = bench_now_ns();
     long faults = minor_faults() - f0;
+    cpu_phase("floor: first touch of the stacks", c1, cpu_now(), n);
     for (long c = 0; c < nchunks; c++) munmap(chunks[c], chunk);
     uint64_t t3 = bench_now_ns();
     free(chunks);

@@ -60,17 +60,69 @@ static void set_unless_cancelled(void *arg)
     if (f->state == FUT_PENDING) yc__fut_set_result(f, YC_NONE);
 }
 
-/* Sleeps until `when` (ns) in t: a future completed by a timer. */
+/* The task whose sleep timer h is. */
+static yc_task *sleep_timer_task(yc__handle *h)
+{
+    return (yc_task *)((char *)h - offsetof(yc_task, sleep_timer.h));
+}
+
+/* t's sleep timer fired: the sleep's future (t's waiter, which cannot
+ * change while t sleeps) is done unless cancelled. */
+static void sleep_timer_run(yc__handle *h)
+{
+    h->cancelled = true; /* ran */
+    set_unless_cancelled(sleep_timer_task(h)->waiter);
+}
+
+/* A sleep timer stopped while in the ready queue is dropped by the loop
+ * when its turn comes; it held its task until then. */
+static void sleep_timer_drop(yc__handle *h)
+{
+    h->drop = NULL;
+    yc__unref(sleep_timer_task(h));
+}
+
+/* Stops t's sleep timer. Out of the heap it goes at once (a dead entry,
+ * loop.c); one already in the ready queue stays there, cancelled, and
+ * keeps t alive until the loop drops it. */
+static void sleep_timer_stop(yc_task *t)
+{
+    yc__timer *tm = &t->sleep_timer;
+    if (tm->h.queued && !tm->h.cancelled) {
+        t->refs++;
+        tm->h.drop = sleep_timer_drop;
+    }
+    yc__timer_stop(t->loop, tm);
+}
+
+/*
+ * Sleeps until `when` (ns) in t: a future (t's waiter) completed by a
+ * timer. The timer is the one in t, so that a sleep allocates nothing
+ * (a million sleeping tasks make no million timer handles); only when that
+ * timer still sits in the ready queue from the last sleep (stopped after
+ * it fired, before its turn) does this sleep take a handle of its own.
+ */
 static int sleep_until_ns(yc_task *t, int64_t when)
 {
     yc_task *f = yc__task_waiter(t);
     if (!f) return YC_ENOMEM;
-    yc_handle *h;
-    int st = yc__call_at_ns(t->loop, when, set_unless_cancelled, f, &h);
-    if (st == YC_OK) {
+    int st;
+    if (YC_UNLIKELY(t->sleep_timer.h.queued)) {
+        yc_handle *h;
+        st = yc__call_at_ns(t->loop, when, set_unless_cancelled, f, &h);
+        if (st == YC_OK) {
+            st = yc__task_await(t, f, NULL);
+            yc_handle_cancel(h);
+            yc_handle_free(h);
+        }
+    } else if (!yc__timer_reserve(t->loop)) {
+        st = no_memory();
+    } else {
+        t->sleep_timer.h.run = sleep_timer_run;
+        t->sleep_timer.h.drop = NULL;
+        yc__timer_start(t->loop, &t->sleep_timer, when);
         st = yc__task_await(t, f, NULL);
-        yc_handle_cancel(h);
-        yc_handle_free(h);
+        sleep_timer_stop(t);
     }
     yc_task_unref(f);
     return st;

@@ -94,8 +94,21 @@ bool yc_loop_is_closed(const yc_loop *L) { return yc__loop_ok(L) && L->state == 
 
 /* ---- the timer heap ------------------------------------------------- *
  * A binary min-heap of (when, seq), the key kept in the entry beside its
- * timer, each timer knowing its index so that stopping one is O(log n)
- * with nothing left behind. */
+ * timer, each timer knowing its index. Stopping a timer is lazy, as
+ * asyncio's cancelled-timer count is: its entry stays in place, key and
+ * all, with its timer pointer cleared (a dead entry), so that stopping is
+ * O(1) and touches neither the heap's other entries nor their timers (a
+ * real removal sifts through log n of them, a cache miss each when there
+ * are a million; and sleepers cancelled in the order they sleep stop the
+ * top each time). Two rules keep dead entries cheap:
+ *   - the loop prunes dead entries off the top before it reads heap[0]
+ *     (heap_top_live, in run_once), and firing the top prunes the dead
+ *     ones that come up after it;
+ *   - when more than half of the entries are dead, the heap is rebuilt
+ *     from its live entries in O(n) (heap_compact), so dead entries cost
+ *     at most as much memory as live ones and O(1) amortised time each.
+ * A dead entry's timer may be freed or started again at once: nothing
+ * reads a dead entry's timer. */
 
 static bool earlier(const yc__heap_entry *a, const yc__heap_entry *b)
 {
@@ -105,7 +118,7 @@ static bool earlier(const yc__heap_entry *a, const yc__heap_entry *b)
 static void heap_set(yc_loop *L, size_t i, yc__heap_entry e)
 {
     L->heap[i] = e;
-    e.t->idx = i;
+    if (e.t) e.t->idx = i;
 }
 
 static void sift_up(yc_loop *L, size_t i)
@@ -134,15 +147,62 @@ static void sift_down(yc_loop *L, size_t i)
     heap_set(L, i, e);
 }
 
-static void heap_remove(yc_loop *L, yc__timer *t)
+/* Takes entry i (live or dead) out of the heap for good. */
+static void heap_delete_at(yc_loop *L, size_t i)
 {
-    size_t i = t->idx;
-    t->idx = SIZE_MAX;
     yc__heap_entry last = L->heap[--L->nheap];
     if (i == L->nheap) return;
     heap_set(L, i, last);
     if (i > 0 && earlier(&last, &L->heap[(i - 1) / 2])) sift_up(L, i);
     else sift_down(L, i);
+}
+
+/* Rebuilds the heap from its live entries (Floyd's bottom-up heapify). */
+static void heap_compact(yc_loop *L)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < L->nheap; i++)
+        if (L->heap[i].t) L->heap[n++] = L->heap[i];
+    L->nheap = n;
+    L->ndead = 0;
+    for (size_t i = n; i-- > 0;) {
+        if (2 * i + 1 < n) sift_down(L, i);
+        else L->heap[i].t->idx = i;
+    }
+}
+
+/* Takes the dead entries off the top. */
+static void heap_prune(yc_loop *L)
+{
+    while (L->nheap && !L->heap[0].t) {
+        heap_delete_at(L, 0);
+        L->ndead--;
+    }
+}
+
+/* Before heap[0] is read. */
+static inline void heap_top_live(yc_loop *L)
+{
+    if (YC_UNLIKELY(L->nheap && !L->heap[0].t)) heap_prune(L);
+}
+
+/* Stops t (in the heap): its entry is left dead. */
+static void heap_remove(yc_loop *L, yc__timer *t)
+{
+    L->heap[t->idx].t = NULL;
+    t->idx = SIZE_MAX;
+    if (++L->ndead > L->nheap / 2) heap_compact(L);
+}
+
+/* Fires the top timer (live): out of the heap, with the dead entries that
+ * come up after it. */
+static yc__timer *heap_pop(yc_loop *L)
+{
+    yc__timer *t = L->heap[0].t;
+    t->idx = SIZE_MAX;
+    heap_delete_at(L, 0);
+    heap_prune(L);
+    return t;
 }
 
 /* Reserves room for one more timer: false when out of memory. Callers
@@ -157,6 +217,8 @@ static bool heap_reserve(yc_loop *L)
     L->capheap = cap;
     return true;
 }
+
+bool yc__timer_reserve(yc_loop *L) { return heap_reserve(L); }
 
 /* Starts t; the heap must have room (heap_reserve), which internal timers
  * guarantee by reserving when their owner is made. */
@@ -414,24 +476,48 @@ static void ts_drain(yc_loop *L)
 
 void *yc__cache_get(yc_loop *L, yc__cache *c, size_t size)
 {
-    if (L && c->head) {
-        void *p = c->head;
+    if (!L) return yc__malloc(size);
+    void *p = c->head;
+    if (p) {
         c->head = *(void **)p;
         c->n--;
-        return p;
+    } else if (!(p = yc__malloc(size))) {
+        return NULL;
     }
-    return yc__malloc(size);
+    if (++c->out > c->peak) c->peak = c->out;
+    return p;
 }
 
 void yc__cache_put(yc_loop *L, yc__cache *c, void *p)
 {
-    if (L && c->n < YC__CACHE_MAX) {
-        *(void **)p = c->head;
-        c->head = p;
-        c->n++;
-        return;
+    if (L) {
+        c->out--;
+        if (c->n < YC__CACHE_MAX || c->n + c->out < c->peak) {
+            *(void **)p = c->head;
+            c->head = p;
+            c->n++;
+            return;
+        }
     }
     yc__free(p);
+}
+
+/* Frees cached blocks until at most `keep` are cached or in use. */
+static void cache_trim(yc__cache *c, size_t keep)
+{
+    while (c->head && c->n + c->out > keep && c->n > YC__CACHE_MAX) {
+        void *p = c->head;
+        c->head = *(void **)p;
+        c->n--;
+        yc__free(p);
+    }
+}
+
+/* The review of a cache: what the last window's peak did not need goes. */
+static void cache_review(yc__cache *c)
+{
+    cache_trim(c, c->peak);
+    c->peak = c->out;
 }
 
 static void cache_drain(yc__cache *c)
@@ -503,11 +589,13 @@ static void drop_scheduled(yc_loop *L)
         if (h->drop) h->drop(h);
     }
     while (L->nheap) {
-        yc__timer *t = L->heap[0].t;
-        heap_remove(L, t);
+        yc__timer *t = L->heap[--L->nheap].t;
+        if (!t) continue; /* dead */
+        t->idx = SIZE_MAX;
         t->h.cancelled = true;
         if (t->h.drop) t->h.drop(&t->h);
     }
+    L->ndead = 0;
     for (yc__ts_call *c = ts_take(L); c;) {
         yc__ts_call *n = (yc__ts_call *)c->h.next;
         if (c->h.drop) c->h.drop(&c->h);
@@ -639,6 +727,9 @@ static void retain_review(yc_loop *L)
     long peak = L->peak_window;
     L->peak_window = L->stacked_tasks;
     L->retain_review = now + RETAIN_WINDOW_NS;
+    cache_review(&L->task_cache);
+    cache_review(&L->future_cache);
+    cache_review(&L->fcb_cache);
     if (2 * peak >= L->stack_retain) return;
     L->stack_retain = pow2_at_least(peak);
     yc__stack_retain(&yc__T, task_stack_bytes(L), L->stack_retain);
@@ -666,6 +757,7 @@ static void retain_end(yc_loop *L)
 static inline __attribute__((always_inline)) void run_once(yc_loop *L)
 {
     int64_t timeout = -1;
+    heap_top_live(L);
     if (L->nready || L->stopping) timeout = 0;
     else if (L->nheap) {
         timeout = L->heap[0].when - yc__loop_now(L);
@@ -685,11 +777,11 @@ static inline __attribute__((always_inline)) void run_once(yc_loop *L)
     } else {
         poll_events(L, timeout);
     }
+    heap_top_live(L); /* polling stops no timer, but heap_pop needs a live top */
     if (L->nheap) { /* the clock is read only when a timer may be due */
         int64_t end = yc__loop_now(L);
         while (L->nheap && L->heap[0].when <= end) {
-            yc__timer *t = L->heap[0].t;
-            heap_remove(L, t);
+            yc__timer *t = heap_pop(L);
             yc__loop_ready(L, &t->h);
         }
     }

@@ -129,6 +129,9 @@ struct yc_task {
     _Atomic int park_flag; /* a target for the switch's flag store         */
     yc_task *waiter;     /* a future kept for the task's waits (referenced) */
     unsigned io_turn;    /* descriptor operations done in this step (io.c) */
+    yc__timer sleep_timer; /* its sleeps' (aio.c): never in the heap once a
+                              sleep returns; queued after that only while
+                              it holds a reference to the task             */
 };
 #define YC__FUTURE_SIZE offsetof(struct yc_task, gen)
 
@@ -225,12 +228,20 @@ typedef struct yc__ts_call {
 } yc__ts_call;
 
 /* Free blocks of one size kept by a loop for reuse (task objects, callback
- * nodes): spawning and awaiting then rarely reach the allocator. Blocks
- * come from yc__malloc, so one freed after its loop is gone goes to
+ * nodes): spawning and awaiting then rarely reach the allocator. A cache
+ * grows with the load: it keeps YC__CACHE_MAX blocks, or as many as were
+ * in use at once since the last review (made with the review of the
+ * tasks' warm stacks, loop.c's retain_review: once a second of loop time
+ * while the loop has tasks holding stacks), whichever is more, so that a million tasks ending free
+ * nothing and the next million allocate nothing; the review gives back
+ * what the last second's peak did not need, and the loop's close the rest.
+ * Blocks come from yc__malloc, so one freed after its loop is gone goes to
  * yc__free. */
 typedef struct yc__cache {
-    void *head; /* linked through their first word */
-    size_t n;
+    void *head;  /* linked through their first word */
+    size_t n;    /* blocks in the cache */
+    size_t out;  /* blocks handed out and not back */
+    size_t peak; /* the most handed out at once since the last review */
 } yc__cache;
 #define YC__CACHE_MAX 4096
 
@@ -255,6 +266,7 @@ struct yc_loop {
                                   task (task.c, park); NULL otherwise      */
     yc__heap_entry *heap;
     size_t nheap, capheap;
+    size_t ndead;              /* entries of stopped timers left in the heap */
     uint64_t seq;
     yc_task *live;             /* every future and task of this loop       */
     long stacked_tasks;        /* tasks holding a stack: started (a task
@@ -453,6 +465,9 @@ static inline void yc__loop_handoff_take(yc_loop *L)
 }
 /* Starts t (not running) to fire at `when` (ns), or stops it. */
 YC_HIDDEN void yc__timer_start(yc_loop *L, yc__timer *t, int64_t when);
+/* Room in the heap for one more timer (yc__timer_start needs it): false
+ * when out of memory (nothing raised). */
+YC_HIDDEN bool yc__timer_reserve(yc_loop *L);
 YC_HIDDEN void yc__timer_stop(yc_loop *L, yc__timer *t);
 /* Seconds to the loop's ns, saturating; NaN is the caller's to refuse. */
 YC_HIDDEN int64_t yc__secs_ns(double s);

@@ -63,7 +63,10 @@ static yc_task *obj_new(yc_loop *L, int kind)
     t->state = FUT_PENDING;
     t->loop = L;
     t->result = YC_NONE;
-    if (kind == KIND_TASK) t->out = YC_NONE;
+    if (kind == KIND_TASK) {
+        t->out = YC_NONE;
+        t->sleep_timer.idx = SIZE_MAX;
+    }
     t->cb_tail = &t->cb_head;
     t->lnext = L->live;
     if (L->live) L->live->lprev = t;
