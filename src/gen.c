@@ -36,6 +36,11 @@
 YC_HIDDEN int yc__next_slow(yc_gen *g, yc_val *out);
 YC_HIDDEN int yc__send_slow(yc_gen *g, yc_val v, yc_val *out);
 YC_HIDDEN yc_val yc__yield_slow(yc_val v, const char *file, int line);
+/* yc_next's fast path under a second name, with the iterator type's
+ * signature: a generator's yc_iter_type.next (below). The yc_iter is the
+ * generator's first member, so the assembly takes it as the yc_gen. */
+YC_HIDDEN int yc__gen_iter_next(yc_iter *it, yc_val *out);
+_Static_assert(offsetof(struct yc_gen, it) == 0, "a generator's yc_iter is the generator");
 #else
 #  define GEN_NEXT yc_next
 #  define GEN_SEND yc_send
@@ -756,7 +761,14 @@ yc_gen *yc_gen_current(void) { return yc__cur()->gen; }
 
 /* ---- a generator as an iterator -------------------------------------- */
 
+/* With the fast paths, next is yc_next's assembly itself (no jump in
+ * between, and yc_iter_next's tail call reaches it without a frame). */
+#if YC_FAST_PATH
+#  define GEN_ITER_NEXT yc__gen_iter_next
+#else
 static int it_next(yc_iter *it, yc_val *out) { return yc_next((yc_gen *)it, out); }
+#  define GEN_ITER_NEXT it_next
+#endif
 static int it_send(yc_iter *it, yc_val v, yc_val *out) { return yc_send((yc_gen *)it, v, out); }
 static int it_throw(yc_iter *it, yc_exc *e, yc_val *out) { return yc_throw((yc_gen *)it, e, out); }
 static int it_close(yc_iter *it, yc_val *out) { return yc_close((yc_gen *)it, out); }
@@ -764,7 +776,7 @@ static void it_free(yc_iter *it) { yc_gen_free((yc_gen *)it); }
 
 static const yc_iter_type gen_iter_type = {
     .name = "generator",
-    .next = it_next,
+    .next = GEN_ITER_NEXT,
     .send = it_send,
     .throw_ = it_throw,
     .close = it_close,
