@@ -252,11 +252,12 @@ yc_val GEN_YIELD(yc_val v, const char *file, int line)
     return yc__coro_jump_v(co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED);
 }
 
-/* Suspends g inside yield from. Returns the sent value; or, when woken by
- * a throw-style resume, sets *exc (owned) to raise, or sets *done and
- * returns the subiterator's return value. noinline: reads the thread state. */
-__attribute__((noinline)) static yc_val suspend_from(yc_gen *g, yc_val v, const char *file,
-                                                     int line, yc_exc **exc, bool *done)
+/* What g does before it suspends inside yield from: stores v for the
+ * resumer, notes the suspension point and makes the resumer current.
+ * Returns the resumer. noinline: reads the thread state, which must not be
+ * cached across a switch (g may be resumed on another thread). */
+__attribute__((noinline)) static yc__coro *suspend_from_prep(yc_gen *g, yc_val v, const char *file,
+                                                             int line)
 {
     yc__coro *r = g->co.resumer;
     val_store(g->out, v);
@@ -264,6 +265,20 @@ __attribute__((noinline)) static yc_val suspend_from(yc_gen *g, yc_val v, const 
     g->yield_line = line;
     g->susp = YC__SUSP_FROM;
     yc__T.cur = r;
+    return r;
+}
+
+/* Suspends g inside yield from. Returns the sent value; or, when woken by
+ * a throw-style resume, sets *exc (owned) to raise, or sets *done and
+ * returns the subiterator's return value. Inline (the thread state is read
+ * out of line, before the switch), so that the resume lands in
+ * yc__yield_from's loop itself: a `ret` after the switch is one the
+ * return-stack predictor always misses. */
+static inline __attribute__((always_inline)) yc_val suspend_from(yc_gen *g, yc_val v,
+                                                                 const char *file, int line,
+                                                                 yc_exc **exc, bool *done)
+{
+    yc__coro *r = suspend_from_prep(g, v, file, line);
     yc__xfer x = yc__coro_jump_x(&g->co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED, false);
     *exc = NULL;
     *done = false;
