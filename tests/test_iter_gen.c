@@ -192,6 +192,51 @@ TEST(iter_next_generator_other_thread)
     CHECK_EQ_INT(live_gens(), 0);
 }
 
+/* yield from over a generator of its own (upto, n = *arg) */
+static yc_val deleg_upto(void *arg)
+{
+    yc_gen *sub = yc_gen_new(upto, arg, NULL);
+    if (!sub) yc_raise(yc_err_take());
+    yc_val r = yc_yield_from(yc_gen_iter(sub));
+    yc_gen_free(sub);
+    return r;
+}
+
+TEST(yield_from_resumed_on_another_thread)
+{
+    /* [7.1] a delegating generator suspended in yield from, resumed by
+     * another thread and then by its creator again: its suspension
+     * (suspend_from, inlined into the delegation loop) reads the thread
+     * state of the thread that resumed it, each time, not one kept from
+     * before a switch */
+    int64_t n = 7;
+    yc_gen *g = yc_gen_new(deleg_upto, &n, NULL);
+    yc_iter *it = yc_gen_iter(g);
+    yc_val v;
+    CHECK_ST(yc_iter_next(it, &v), YC_YIELD);
+    CHECK_INTV(v, 0);
+    pull_job j = {.it = it};
+    pthread_t t;
+    CHECK_EQ_INT(pthread_create(&t, NULL, pull_three, &j), 0);
+    pthread_join(t, NULL);
+    for (int k = 0; k < 3; k++) {
+        CHECK_ST(j.st[k], YC_YIELD);
+        CHECK_EQ_INT(j.got[k], k + 1);
+    }
+    CHECK(j.clean);
+    CHECK(yc_gen_current() == NULL); /* this thread's current: still its own */
+    for (int64_t k = 4; k < 7; k++) {
+        CHECK_ST(yc_next(g, &v), YC_YIELD);
+        CHECK_INTV(v, k);
+    }
+    CHECK_ST(yc_send(g, yc_int(6), &v), YC_YIELD); /* sent through to upto */
+    CHECK_INTV(v, 6);
+    CHECK_ST(yc_iter_next(it, &v), YC_RETURN);
+    CHECK_INTV(v, 70);
+    yc_iter_free(it);
+    CHECK_EQ_INT(live_gens(), 0);
+}
+
 /* ---- a generator sharing its resumer's FP state (x86-64) --------------- */
 #if defined(__x86_64__)
 
