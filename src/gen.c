@@ -36,6 +36,11 @@
 YC_HIDDEN int yc__next_slow(yc_gen *g, yc_val *out);
 YC_HIDDEN int yc__send_slow(yc_gen *g, yc_val v, yc_val *out);
 YC_HIDDEN yc_val yc__yield_slow(yc_val v, const char *file, int line);
+/* yc_next's fast path under a second name, with the iterator type's
+ * signature: a generator's yc_iter_type.next (below). The yc_iter is the
+ * generator's first member, so the assembly takes it as the yc_gen. */
+YC_HIDDEN int yc__gen_iter_next(yc_iter *it, yc_val *out);
+_Static_assert(offsetof(struct yc_gen, it) == 0, "a generator's yc_iter is the generator");
 #else
 #  define GEN_NEXT yc_next
 #  define GEN_SEND yc_send
@@ -247,11 +252,12 @@ yc_val GEN_YIELD(yc_val v, const char *file, int line)
     return yc__coro_jump_v(co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED);
 }
 
-/* Suspends g inside yield from. Returns the sent value; or, when woken by
- * a throw-style resume, sets *exc (owned) to raise, or sets *done and
- * returns the subiterator's return value. noinline: reads the thread state. */
-__attribute__((noinline)) static yc_val suspend_from(yc_gen *g, yc_val v, const char *file,
-                                                     int line, yc_exc **exc, bool *done)
+/* What g does before it suspends inside yield from: stores v for the
+ * resumer, notes the suspension point and makes the resumer current.
+ * Returns the resumer. noinline: reads the thread state, which must not be
+ * cached across a switch (g may be resumed on another thread). */
+__attribute__((noinline)) static yc__coro *suspend_from_prep(yc_gen *g, yc_val v, const char *file,
+                                                             int line)
 {
     yc__coro *r = g->co.resumer;
     val_store(g->out, v);
@@ -259,6 +265,20 @@ __attribute__((noinline)) static yc_val suspend_from(yc_gen *g, yc_val v, const 
     g->yield_line = line;
     g->susp = YC__SUSP_FROM;
     yc__T.cur = r;
+    return r;
+}
+
+/* Suspends g inside yield from. Returns the sent value; or, when woken by
+ * a throw-style resume, sets *exc (owned) to raise, or sets *done and
+ * returns the subiterator's return value. Inline (the thread state is read
+ * out of line, before the switch), so that the resume lands in
+ * yc__yield_from's loop itself: a `ret` after the switch is one the
+ * return-stack predictor always misses. */
+static inline __attribute__((always_inline)) yc_val suspend_from(yc_gen *g, yc_val v,
+                                                                 const char *file, int line,
+                                                                 yc_exc **exc, bool *done)
+{
+    yc__coro *r = suspend_from_prep(g, v, file, line);
     yc__xfer x = yc__coro_jump_x(&g->co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED, false);
     *exc = NULL;
     *done = false;
@@ -756,7 +776,14 @@ yc_gen *yc_gen_current(void) { return yc__cur()->gen; }
 
 /* ---- a generator as an iterator -------------------------------------- */
 
+/* With the fast paths, next is yc_next's assembly itself (no jump in
+ * between, and yc_iter_next's tail call reaches it without a frame). */
+#if YC_FAST_PATH
+#  define GEN_ITER_NEXT yc__gen_iter_next
+#else
 static int it_next(yc_iter *it, yc_val *out) { return yc_next((yc_gen *)it, out); }
+#  define GEN_ITER_NEXT it_next
+#endif
 static int it_send(yc_iter *it, yc_val v, yc_val *out) { return yc_send((yc_gen *)it, v, out); }
 static int it_throw(yc_iter *it, yc_exc *e, yc_val *out) { return yc_throw((yc_gen *)it, e, out); }
 static int it_close(yc_iter *it, yc_val *out) { return yc_close((yc_gen *)it, out); }
@@ -764,7 +791,7 @@ static void it_free(yc_iter *it) { yc_gen_free((yc_gen *)it); }
 
 static const yc_iter_type gen_iter_type = {
     .name = "generator",
-    .next = it_next,
+    .next = GEN_ITER_NEXT,
     .send = it_send,
     .throw_ = it_throw,
     .close = it_close,

@@ -49,8 +49,8 @@ int yc__type_size_check(const void *type, size_t size, size_t known, const char 
      yc__type_size_check((t), (t)->size, sizeof(yc_iter_type), "yc_iter_type", (t)->name) != YC_OK)
 
 /* yc_iter_next's rare cases, out of line so that its common path keeps no
- * frame of its own around the call: a bad iterator, or a type whose size
- * field needs checking. */
+ * frame of its own: a bad iterator, a type whose size field needs
+ * checking, or out NULL (the value then goes to a local of this frame). */
 __attribute__((noinline)) static int next_checked(yc_iter *it, yc_val *out)
 {
     yc_val tmp;
@@ -59,13 +59,18 @@ __attribute__((noinline)) static int next_checked(yc_iter *it, yc_val *out)
     return it->type->next(it, out ? out : &tmp);
 }
 
+/* The common path is a check and a tail call: nothing of yc_iter_next is
+ * left on the stack when the type's next runs. For a stackful generator
+ * that next is the fast path itself (src/arch/fast_path_x86_64.S), whose
+ * switch back from the generator then lands in yc_iter_next's caller; a
+ * frame here would add a `ret` after every switch, which the return-stack
+ * predictor always misses (docs/design.md, "The context switch"). */
 int yc_iter_next(yc_iter *it, yc_val *out)
 {
-    yc_val tmp;
-    if (YC_UNLIKELY(!it || !it->type || !it->type->next ||
+    if (YC_UNLIKELY(!it || !it->type || !it->type->next || !out ||
                     ITER_SIZE_ODD(it->type)))
         return next_checked(it, out);
-    return it->type->next(it, out ? out : &tmp);
+    return it->type->next(it, out);
 }
 
 /* A user type's next_batch, checked: a block that breaks the contract (a

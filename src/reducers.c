@@ -65,7 +65,7 @@ static inline int rbuf_next(yc_iter *it, rbuf *b, size_t *k)
 {
     *k = 0;
     rbuf_schedule(b);
-    return yc_iter_next_batch(it, b->buf, b->cap, k);
+    return yc__iter_pull_batch(it, b->buf, b->cap, k);
 }
 
 /* The next block of int64_t, through it's int64 block path f. */

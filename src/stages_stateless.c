@@ -57,7 +57,7 @@ static inline int go_on(pst *s, int st)
             st = yc__pst_rest((s), (buf), (cap), &(k));                       \
             if (st < 0 || (st == YC_RETURN && !(k))) return st;               \
         } else {                                                              \
-            st = yc_iter_next_batch((s)->up1, (buf), (cap), &(k));            \
+            st = yc__iter_pull_batch((s)->up1, (buf), (cap), &(k));           \
             if (st < 0) return pst_pass((s), st);                             \
         }                                                                     \
     } while (0)

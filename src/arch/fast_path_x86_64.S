@@ -137,11 +137,21 @@
     jmp     \slow                   /* the complete protocol, in C         */
 .endm
 
-/* int yc_next(yc_gen *g (rdi), yc_val *out (rsi)) */
+/* int yc_next(yc_gen *g (rdi), yc_val *out (rsi)), and under a second
+ * name the same code as a generator's yc_iter_type.next (src/gen.c):
+ * int yc__gen_iter_next(yc_iter *it (rdi), yc_val *out (rsi)), where it
+ * is the generator's first member, so the same address as g. Being the
+ * type's next itself, with no C function in between, lets yc_iter_next
+ * (src/iter.c) tail-call straight into the switch, and the generator's
+ * switch back land in yc_iter_next's caller with no `ret` after it. */
     .globl  yc_next
     .type   yc_next, @function
+    .globl  yc__gen_iter_next
+    .hidden yc__gen_iter_next       /* the library's own: not exported     */
+    .type   yc__gen_iter_next, @function
     .p2align 6                      /* (the path's layout then does not
                                        depend on the code before it)       */
+yc__gen_iter_next:
 yc_next:
     .cfi_startproc
     RESUME_CLAIM next, .Lnext_slow
@@ -154,6 +164,7 @@ yc_next:
     SHARE_COLD next
     .cfi_endproc
     .size   yc_next, .-yc_next
+    .size   yc__gen_iter_next, .-yc__gen_iter_next
 
 /* int yc_send(yc_gen *g (rdi), yc_val v (rsi, rdx), yc_val *out (rcx)) */
     .globl  yc_send
