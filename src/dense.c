@@ -508,8 +508,8 @@ static inline yc_sgen *chain_link(yc_iter *it)
 {
     const yc_iter_type *t = it ? it->type : NULL;
     if (!t || t->size != sizeof(yc_iter_type) || t->flags != YC__SGEN_ITER_MARK) return NULL;
-    yc_sgen *s = (yc_sgen *)it;
-    if (s->magic != SG_MAGIC || s->state != YC_GEN_SUSPENDED || !s->yf) return NULL;
+    yc_sgen *s = (yc_sgen *)it; /* a finalised one is SG_DEAD, not SUSPENDED */
+    if (s->state != YC_GEN_SUSPENDED || !s->yf) return NULL;
     return s;
 }
 
@@ -737,6 +737,20 @@ int yc_sgen_init(yc_sgen *g, const yc_sgen_type *type)
     return YC_OK;
 }
 
+/* No try open and no subiterator (so no handled exception either), not
+ * running: closing g could run nothing, whatever its state, and it holds
+ * nothing, so finalising it is marking it dead. */
+static inline bool quiet(const yc_sgen *g)
+{
+    return !(g->ntry | (g->yf != NULL) | (g->state == YC_GEN_RUNNING));
+}
+
+static inline void mark_dead(yc_sgen *g)
+{
+    g->state = SG_DEAD;
+    g->magic = 0;
+}
+
 /* Finalisation (5.10): closes a suspended g, reporting a failure to the
  * unraisable hook, and releases what an abandoned one still holds. */
 static int finalise_slow(yc_sgen *g)
@@ -756,20 +770,14 @@ static int finalise_slow(yc_sgen *g)
     }
     drop_tries(g); /* it ignored GeneratorExit: as CPython, no more of it runs */
     g->yf = NULL;
-    g->state = SG_DEAD;
-    g->magic = 0;
+    mark_dead(g);
     return YC_OK;
 }
 
-/* The common case inline: no try open and no subiterator (so no handled
- * exception either), not running: closing it could run nothing, whatever
- * its state, and it holds nothing. */
 static inline int finalise(yc_sgen *g)
 {
-    if (YC_UNLIKELY(g->ntry | (g->yf != NULL) | (g->state == YC_GEN_RUNNING)))
-        return finalise_slow(g);
-    g->state = SG_DEAD;
-    g->magic = 0;
+    if (YC_UNLIKELY(!quiet(g))) return finalise_slow(g);
+    mark_dead(g);
     return YC_OK;
 }
 
@@ -814,13 +822,11 @@ static inline int class_of(size_t block)
     return 64 - __builtin_clzll((unsigned long long)block - 1) - 6;
 }
 
-static void *block_get(pool *p, int c)
+/* A free block of class c (c < NCLASS) when the list is empty: a new chunk
+ * is carved into blocks. NULL when the allocator fails. Out of line, so
+ * that yc_sgen_new's common path saves no registers. */
+static __attribute__((noinline)) void *block_refill(pool *p, int c)
 {
-    void *b = p->free[c];
-    if (YC_LIKELY(b)) {
-        p->free[c] = *(void **)b;
-        return b;
-    }
     size_t sz = class_size[c];
     chunk *ch = yc__malloc(CHUNK_BYTES);
     if (!ch) return NULL;
@@ -836,20 +842,10 @@ static void *block_get(pool *p, int c)
     return first;
 }
 
-yc_sgen *yc_sgen_new(const yc_sgen_type *type)
+/* Makes the generator of type in block b (class c, or NCLASS: a block of
+ * its own): the struct zeroed, the header set, the prefix naming p. */
+static inline yc_sgen *new_in(pool *p, void *b, int c, const yc_sgen_type *type)
 {
-    if (!type_ok(type)) {
-        bad_type(type, "yc_sgen_new");
-        return NULL;
-    }
-    pool *p = &sg_pool;
-    size_t block = sizeof(void *) + type->size;
-    int c = class_of(block);
-    void *b = c < NCLASS ? block_get(p, c) : yc__malloc(block);
-    if (YC_UNLIKELY(!b)) {
-        yc__err_set(yc__cur(), yc_exc_new(&yc_MemoryError, NULL));
-        return NULL;
-    }
     yc_sgen *g = (yc_sgen *)(void *)((char *)b + sizeof(void *));
     if (YC_LIKELY(c == 0)) memset(b, 0, 64); /* a constant size: a few stores, no call */
     else memset(g, 0, type->size);
@@ -857,6 +853,54 @@ yc_sgen *yc_sgen_new(const yc_sgen_type *type)
     init_header(g, type, (uint8_t)(SG_POOLED | (unsigned)c << SG_CLASS_SHIFT));
     p->live++;
     return g;
+}
+
+/* yc_sgen_new but for its common case (the smallest class, a block on its
+ * list): a bad type, a larger class, an empty list, a struct beyond the
+ * classes, or no memory. */
+static __attribute__((noinline)) yc_sgen *new_slow(const yc_sgen_type *type, pool *p, int c)
+{
+    if (!type_ok(type)) {
+        bad_type(type, "yc_sgen_new");
+        return NULL;
+    }
+    void *b = c < NCLASS ? p->free[c] : NULL;
+    if (b) p->free[c] = *(void **)b;
+    else b = c < NCLASS ? block_refill(p, c) : yc__malloc(sizeof(void *) + type->size);
+    if (!b) {
+        yc__err_set(yc__cur(), yc_exc_new(&yc_MemoryError, NULL));
+        return NULL;
+    }
+    return new_in(p, b, c, type);
+}
+
+yc_sgen *yc_sgen_new(const yc_sgen_type *type)
+{
+    pool *p = &sg_pool;
+    if (YC_UNLIKELY(!type_ok(type))) return new_slow(type, p, 0);
+    int c = class_of(sizeof(void *) + type->size);
+    void *b = p->free[0];
+    if (YC_UNLIKELY(c != 0 || !b)) return new_slow(type, p, c);
+    p->free[0] = *(void **)b;
+    return new_in(p, b, 0, type);
+}
+
+/* yc_sgen_free's rare cases: g may have something to run or release when
+ * closed, or its block is its own. */
+static __attribute__((noinline)) int free_slow(pool *p, yc_sgen *g)
+{
+    int st = finalise_slow(g);
+    if (st != YC_OK) return st;
+    p->live--;
+    void *b = (char *)g - sizeof(void *);
+    int c = g->flags >> SG_CLASS_SHIFT;
+    if (c == NCLASS) {
+        yc__free(b);
+        return YC_OK;
+    }
+    *(void **)b = p->free[c];
+    p->free[c] = b;
+    return YC_OK;
 }
 
 int yc_sgen_free(yc_sgen *g)
@@ -870,14 +914,10 @@ int yc_sgen_free(yc_sgen *g)
     if (*(pool **)b != p)
         return yc__fail(YC_EINVAL, &yc_ValueError,
                         "yc_sgen_free: generator made by another thread (free it there)");
-    int st = finalise(g);
-    if (YC_UNLIKELY(st != YC_OK)) return st;
-    p->live--;
     int c = g->flags >> SG_CLASS_SHIFT;
-    if (YC_UNLIKELY(c == NCLASS)) {
-        yc__free(b);
-        return YC_OK;
-    }
+    if (YC_UNLIKELY(!quiet(g) || c == NCLASS)) return free_slow(p, g);
+    mark_dead(g);
+    p->live--;
     *(void **)b = p->free[c];
     p->free[c] = b;
     return YC_OK;
