@@ -472,14 +472,14 @@ static int deleg_step(yc_sgen *g, yc_val v, yc_val *out)
     g->state = YC_GEN_RUNNING;
     yc_val r = YC_NONE;
     int st;
-    if (YC_LIKELY(yc_is_none(v) && !g->handled)) {
-        st = yc_iter_next(it, &r);
+    if (YC_LIKELY(yc_is_none(v) && !g->handled)) { /* the value goes straight to *out */
+        *out = YC_NONE; /* a return value, for an iterator that returns without one */
+        st = yc_iter_next(it, out);
         if (YC_LIKELY(st == YC_YIELD)) {
-            *out = r;
             g->state = YC_GEN_SUSPENDED;
             return YC_YIELD;
         }
-        return deleg_result(g, st, r, out, false);
+        return deleg_result(g, st, *out, out, false);
     }
     if (!yc_is_none(v) && !it->type->send) { /* 7.2: raised in g at its yield from */
         g->yf = NULL;
