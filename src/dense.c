@@ -465,22 +465,14 @@ static int deleg_result(yc_sgen *g, int st, yc_val v, yc_val *out, bool from_thr
 }
 
 /* One level of delegation: next or send(v) of g (suspended in a yield
- * from, not running) goes to its subiterator, and g deals with the answer. */
-static int deleg_step(yc_sgen *g, yc_val v, yc_val *out)
+ * from, not running) goes to its subiterator, and g deals with the answer.
+ * (deleg_chain does a plain next of a g handling nothing itself.) */
+static __attribute__((noinline)) int deleg_step(yc_sgen *g, yc_val v, yc_val *out)
 {
     yc_iter *it = g->yf;
     g->state = YC_GEN_RUNNING;
     yc_val r = YC_NONE;
     int st;
-    if (YC_LIKELY(yc_is_none(v) && !g->handled)) { /* the value goes straight to *out */
-        *out = YC_NONE; /* a return value, for an iterator that returns without one */
-        st = yc_iter_next(it, out);
-        if (YC_LIKELY(st == YC_YIELD)) {
-            g->state = YC_GEN_SUSPENDED;
-            return YC_YIELD;
-        }
-        return deleg_result(g, st, *out, out, false);
-    }
     if (!yc_is_none(v) && !it->type->send) { /* 7.2: raised in g at its yield from */
         g->yf = NULL;
         yc_exc *e = yc_exc_new(&yc_AttributeError, "'%s' object has no attribute 'send'",
@@ -513,6 +505,23 @@ static inline yc_sgen *chain_link(yc_iter *it)
     return s;
 }
 
+/* deleg_chain's way back up: st is what the level `last` answered; each
+ * level above it gets that answer as from its subiterator. */
+static __attribute__((noinline)) int deleg_unwind(yc_sgen *g, yc_sgen *last, int st, yc_val *out)
+{
+    while (last != g) {
+        yc_sgen *p = g;
+        if (YC_LIKELY(st == YC_YIELD)) {
+            for (; p != last; p = (yc_sgen *)(void *)p->yf) p->state = YC_GEN_SUSPENDED;
+            return YC_YIELD;
+        }
+        while (p->yf != &last->it) p = (yc_sgen *)(void *)p->yf; /* last's delegator */
+        st = deleg_result(p, st, *out, out, false);
+        last = p;
+    }
+    return st;
+}
+
 /*
  * next or send(v) of g, suspended in a yield from (gi_yieldfrom chains):
  * instead of each level calling the next level's next (its resumer, then
@@ -538,22 +547,22 @@ static int deleg_chain(yc_sgen *g, yc_val v, yc_val *out)
         last->state = YC_GEN_RUNNING;
         last = sub;
     }
-    int st = deleg_step(last, v, out);
-    while (last != g) {
-        yc_sgen *p = g;
-        if (YC_LIKELY(st == YC_YIELD)) {
-            for (; p != last; p = (yc_sgen *)(void *)p->yf) p->state = YC_GEN_SUSPENDED;
-            return YC_YIELD;
-        }
-        while (p->yf != &last->it) p = (yc_sgen *)(void *)p->yf; /* last's delegator */
-        st = deleg_result(p, st, *out, out, false);
-        last = p;
+    if (YC_UNLIKELY(!yc_is_none(v) || last->handled))
+        return deleg_unwind(g, last, deleg_step(last, v, out), out);
+    /* a plain next: the value goes straight to *out */
+    last->state = YC_GEN_RUNNING;
+    *out = YC_NONE; /* a return value, for an iterator that returns without one */
+    int st = yc_iter_next(last->yf, out);
+    if (YC_UNLIKELY(st != YC_YIELD))
+        return deleg_unwind(g, last, deleg_result(last, st, *out, out, false), out);
+    for (yc_sgen *p = g;; p = (yc_sgen *)(void *)p->yf) {
+        p->state = YC_GEN_SUSPENDED;
+        if (p == last) return YC_YIELD;
     }
-    return st;
 }
 
 /* next/send of a suspended or created g (checked, not running). */
-static int send_slow(yc_sgen *g, yc_val v, yc_val *out)
+static __attribute__((noinline)) int send_slow(yc_sgen *g, yc_val v, yc_val *out)
 {
     switch (g->state) {
     case YC_GEN_CREATED:
@@ -576,6 +585,7 @@ static int send_slow(yc_sgen *g, yc_val v, yc_val *out)
  * next and send (dense.h's YC__SGEN_RESUMER) run by calling the body. */
 int yc__sgen_resume_cold(yc_sgen *g, yc_val v, yc_val *out)
 {
+    if (YC_LIKELY(sg_ok(g) && g->state == YC_GEN_SUSPENDED && g->yf)) return deleg_chain(g, v, out);
     if (!sg_ok(g)) return bad_sgen(g);
     return send_slow(g, v, out);
 }
