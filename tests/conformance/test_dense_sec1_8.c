@@ -1682,10 +1682,12 @@ YC_SGEN_FN(pass_up, pass_t, s)
     YC_SGEN_END();
 }
 
-/* builds top -> ... -> leaf: levels 0..DEEP-1 pass_up (or `mid` at level
- * mid_at, if given), the leaf deep_leaf */
+/* builds top -> ... -> leaf: levels 0..DEEP-1 pass_up, the leaf deep_leaf
+ * (raising at its end when flag is set); the log empty, no poke */
 static void deep_build(pass_t *lv, one_t *leaf, int flag)
 {
+    log_reset();
+    poke_target = NULL;
     *leaf = (one_t){.flag = flag};
     yc_sgen_init(&leaf->sgen, &deep_leaf);
     deep[DEEP] = &leaf->sgen;
@@ -1698,6 +1700,19 @@ static void deep_build(pass_t *lv, one_t *leaf, int flag)
     }
 }
 
+/* Runs the chain of a raising leaf to its end: the ValueError every level
+ * let through, taken. */
+static yc_exc *deep_run_to_raise(void)
+{
+    CHECK_ST(yc_sgen_next(deep[0], NULL), YC_YIELD);
+    CHECK_ST(yc_sgen_next(deep[0], NULL), YC_YIELD);
+    CHECK(yc_exc_current() == NULL); /* the caller handles nothing */
+    CHECK_ST(yc_sgen_next(deep[0], NULL), YC_RAISE); /* [7.8] through every level */
+    yc_exc *e = yc_err_take();
+    CHECK_STR(fmt_exc(e), "ValueError: leaf");
+    return e;
+}
+
 static void deep_drop(pass_t *lv, one_t *leaf)
 {
     for (int k = 0; k < DEEP; k++) CHECK_ST(yc_sgen_fini(&lv[k].sgen), YC_OK);
@@ -1706,8 +1721,6 @@ static void deep_drop(pass_t *lv, one_t *leaf)
 
 TEST(d7_9_deep_stackless_chain_values_states_send_and_return)
 {
-    log_reset();
-    poke_target = NULL;
     pass_t lv[DEEP];
     one_t leaf;
     deep_build(lv, &leaf, 0);
@@ -1735,16 +1748,10 @@ TEST(d7_9_deep_stackless_chain_values_states_send_and_return)
 
 TEST(d7_8_deep_stackless_chain_exception_tracebacks_every_level)
 {
-    log_reset();
-    poke_target = NULL;
     pass_t lv[DEEP];
     one_t leaf;
     deep_build(lv, &leaf, 1);
-    CHECK_ST(yc_sgen_next(deep[0], NULL), YC_YIELD);
-    CHECK_ST(yc_sgen_next(deep[0], NULL), YC_YIELD);
-    CHECK_ST(yc_sgen_next(deep[0], NULL), YC_RAISE); /* [7.8] through every level */
-    yc_exc *e = yc_err_take();
-    CHECK_STR(fmt_exc(e), "ValueError: leaf");
+    yc_exc *e = deep_run_to_raise();
     size_t n;
     const yc_tb_entry *tb = yc_exc_traceback(e, &n);
     CHECK_EQ_INT(n, DEEP + 1); /* one entry per level, the leaf's where it raised */
@@ -1762,7 +1769,6 @@ TEST(d7_8_deep_stackless_chain_exception_tracebacks_every_level)
 TEST(d7_11_deep_stackless_chain_reentered_from_the_leaf)
 {
     for (int at = 0; at < DEEP; at++) { /* [2.5]/[7.11] each level is running */
-        log_reset();
         pass_t lv[DEEP];
         one_t leaf;
         deep_build(lv, &leaf, 0);
@@ -1802,8 +1808,6 @@ TEST(d2_8_deep_chain_through_a_level_that_handles_an_exception)
     /* top -> handling_deleg (in its except block) -> pass_up -> ... -> leaf:
      * what the leaf raises has the handled KeyError as its context, as the
      * frames of CPython's chain would give it [2.8, 7.8] */
-    log_reset();
-    poke_target = NULL;
     pass_t lv[DEEP];
     one_t leaf;
     deep_build(lv, &leaf, 1);
@@ -1811,12 +1815,7 @@ TEST(d2_8_deep_chain_through_a_level_that_handles_an_exception)
     yc_sgen_init(&h.sgen, &handling_deleg);
     lv[0].sub = &h.sgen.it; /* top -> h -> lv[1] -> ... -> leaf; lv[0] stays the top */
     deep[1] = &h.sgen;
-    CHECK_ST(yc_sgen_next(deep[0], NULL), YC_YIELD);
-    CHECK_ST(yc_sgen_next(deep[0], NULL), YC_YIELD);
-    CHECK(yc_exc_current() == NULL); /* the caller handles nothing */
-    CHECK_ST(yc_sgen_next(deep[0], NULL), YC_RAISE);
-    yc_exc *e = yc_err_take();
-    CHECK_STR(fmt_exc(e), "ValueError: leaf");
+    yc_exc *e = deep_run_to_raise();
     CHECK_STR(fmt_exc(yc_exc_context(e)), "KeyError: 'h'");
     yc_exc_unref(e);
     CHECK_STR(logbuf, "RRRRR RRRRR");
@@ -1827,8 +1826,6 @@ TEST(d2_8_deep_chain_through_a_level_that_handles_an_exception)
 
 TEST(d7_10_deep_chain_middle_advanced_by_a_third_party)
 {
-    log_reset();
-    poke_target = NULL;
     pass_t lv[DEEP];
     one_t leaf;
     deep_build(lv, &leaf, 0);
