@@ -62,7 +62,7 @@ static inline yc__sgen_try *rec_at(yc_sgen *g, int depth) { return &area_of(g)->
 
 static inline bool sg_ok(const yc_sgen *g)
 {
-    return g && g->magic == SG_MAGIC && g->state != SG_DEAD;
+    return g && g->magic == SG_MAGIC; /* mark_dead clears the magic with the state */
 }
 
 static int bad_sgen(const yc_sgen *g)
