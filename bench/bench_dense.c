@@ -11,8 +11,8 @@
  *
  * Rows: roundtrip (yc_iter_next), roundtrip-direct (it->type->next),
  * create-close (yc_sgen_new + first next + yc_sgen_free; and embedded:
- * yc_sgen_init + first next + yc_sgen_fini), yieldfrom-1 / yieldfrom-4
- * (per value through 1 or 4 levels of YC_SYIELD_FROM), yieldfrom (per
+ * yc_sgen_init + first next + yc_sgen_fini), yieldfrom-1 / -4 / -16
+ * (per value through 1, 4 or 16 levels of YC_SYIELD_FROM), yieldfrom (per
  * level: (yieldfrom-4 - roundtrip) / 4, from the same process), and the
  * stackful kind's roundtrip (yc_next and yc_iter_next), create-close and
  * yieldfrom-1 (one yc_yield_from level) for scale. pipeline-gen: range,
@@ -177,7 +177,7 @@ __attribute__((noinline)) static void loop_pipe_stackful(uint64_t n)
 
 static ctr_t g_ctr;
 static yc_gen *g_full;
-static deleg_t g_chain[4];
+static deleg_t g_chain[16];
 static volatile int64_t sink;
 
 __attribute__((noinline)) static void loop_roundtrip(uint64_t n)
@@ -388,6 +388,7 @@ static const struct {
     {"create-close", "yieldc:stackful", loop_stackful_create_close, 0},
     {"yieldfrom-1", "yieldc:stackless", loop_top, 1},
     {"yieldfrom-4", "yieldc:stackless", loop_top, 4},
+    {"yieldfrom-16", "yieldc:stackless", loop_top, 16},
     {"yieldfrom-1", "yieldc:stackful", loop_top, -1},
     {"pipeline-gen", "yieldc:stackless", loop_pipe_stackless, 0},
     {"pipeline-gen", "yieldc:plain", loop_pipe_stackful, 0},

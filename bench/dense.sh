@@ -7,7 +7,7 @@
 #
 # dense_time: $ROUNDS interleaved rounds (labels d1, d2, ...) of
 #   bench_dense time $MS   yieldc:stackless rows (roundtrip, roundtrip-direct,
-#                          create-close, yieldfrom-1/-4, yieldfrom per level,
+#                          create-close, yieldfrom-1/-4/-16, yieldfrom per level,
 #                          pipeline-gen), the embedded create-close, and the
 #                          stackful kind's (roundtrip yc_next / yc_iter_next,
 #                          create-close, yieldfrom-1, pipeline-gen yieldc:plain)
@@ -124,7 +124,8 @@ dense_instr() {
     local rows=(roundtrip/yieldc:stackless roundtrip-direct/yieldc:stackless
         roundtrip/yieldc:stackful-yc_next roundtrip/yieldc:stackful-yc_iter_next
         create-close/yieldc:stackless create-close/yieldc:stackless-embedded create-close/yieldc:stackful
-        yieldfrom-1/yieldc:stackless yieldfrom-4/yieldc:stackless yieldfrom-1/yieldc:stackful
+        yieldfrom-1/yieldc:stackless yieldfrom-4/yieldc:stackless yieldfrom-16/yieldc:stackless
+        yieldfrom-1/yieldc:stackful
         pipeline-gen/yieldc:stackless pipeline-gen/yieldc:plain)
     local N=100000 row a b c per1 per2 stable
     local -A ipo

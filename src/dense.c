@@ -40,7 +40,8 @@
 #define SG_MAGIC 0x7963536eu      /* "ycSn": an initialised yc_sgen */
 #define SG_TYPE_MAGIC 0x7963536bu /* "ycSk": a yc_sgen_type (dense.h's YC_SGEN_FN) */
 #define SG_DEAD 0xddu             /* state of a finalised or freed generator */
-#define SG_POOLED 1u              /* flags: memory from yc_sgen_new */
+#define SG_POOLED 1u              /* flags: memory from yc_sgen_new ... */
+#define SG_CLASS_SHIFT 1          /* ... and its size class in bits 1-3 (NCLASS: a block of its own) */
 
 enum { PH_BODY, PH_ELSE, PH_EXC, PH_EXCEPT, PH_HANDLED, PH_FIN_EXC, PH_RET, PH_FINALLY, PH_FIN_DONE };
 enum { WHY_NONE, WHY_EXC, WHY_RET };
@@ -61,7 +62,7 @@ static inline yc__sgen_try *rec_at(yc_sgen *g, int depth) { return &area_of(g)->
 
 static inline bool sg_ok(const yc_sgen *g)
 {
-    return g && g->magic == SG_MAGIC && g->state != SG_DEAD;
+    return g && g->magic == SG_MAGIC; /* mark_dead clears the magic with the state */
 }
 
 static int bad_sgen(const yc_sgen *g)
@@ -463,8 +464,105 @@ static int deleg_result(yc_sgen *g, int st, yc_val v, yc_val *out, bool from_thr
     return resume(g, YC_NONE, e, out);
 }
 
+/* One level of delegation: next or send(v) of g (suspended in a yield
+ * from, not running) goes to its subiterator, and g deals with the answer.
+ * (deleg_chain does a plain next of a g handling nothing itself.) */
+static __attribute__((noinline)) int deleg_step(yc_sgen *g, yc_val v, yc_val *out)
+{
+    yc_iter *it = g->yf;
+    g->state = YC_GEN_RUNNING;
+    yc_val r = YC_NONE;
+    int st;
+    if (!yc_is_none(v) && !it->type->send) { /* 7.2: raised in g at its yield from */
+        g->yf = NULL;
+        yc_exc *e = yc_exc_new(&yc_AttributeError, "'%s' object has no attribute 'send'",
+                               it->type->name ? it->type->name : "iterator");
+        yc__exc_chain(e, g->handled ? g->handled : yc__handled(yc__cur()));
+        yc__tb_add(e, type_of(g)->file, (int)g->line, NULL, type_of(g)->name);
+        return resume(g, YC_NONE, e, out);
+    }
+    /* the subiterator runs as if called from g's frame: what g handles is
+     * the context of what it raises (CPython's exception-state chain) */
+    yc__coro *co = yc__cur();
+    yc_exc *saved = co->exc_info;
+    if (g->handled) co->exc_info = g->handled;
+    st = yc_is_none(v) ? yc_iter_next(it, &r) : it->type->send(it, v, &r);
+    co->exc_info = saved;
+    return deleg_result(g, st, r, out, false);
+}
+
+/* The subiterator `it` of a delegating generator, when it is a stackless
+ * generator that is itself suspended in a yield from (else NULL): the
+ * chain walk goes on through it. Its type is recognised by its mark
+ * (dense.h's YC__SGEN_ITER_MARK), read only where the type's size says the
+ * field is there. */
+static inline yc_sgen *chain_link(yc_iter *it)
+{
+    const yc_iter_type *t = it ? it->type : NULL;
+    if (!t || t->size != sizeof(yc_iter_type) || t->flags != YC__SGEN_ITER_MARK) return NULL;
+    yc_sgen *s = (yc_sgen *)it; /* a finalised one is SG_DEAD, not SUSPENDED */
+    if (s->state != YC_GEN_SUSPENDED || !s->yf) return NULL;
+    return s;
+}
+
+/* deleg_chain's way back up: st is what the level `last` answered; each
+ * level above it gets that answer as from its subiterator. */
+static __attribute__((noinline)) int deleg_unwind(yc_sgen *g, yc_sgen *last, int st, yc_val *out)
+{
+    while (last != g) {
+        yc_sgen *p = g;
+        if (YC_LIKELY(st == YC_YIELD)) {
+            for (; p != last; p = (yc_sgen *)(void *)p->yf) p->state = YC_GEN_SUSPENDED;
+            return YC_YIELD;
+        }
+        while (p->yf != &last->it) p = (yc_sgen *)(void *)p->yf; /* last's delegator */
+        st = deleg_result(p, st, *out, out, false);
+        last = p;
+    }
+    return st;
+}
+
+/*
+ * next or send(v) of g, suspended in a yield from (gi_yieldfrom chains):
+ * instead of each level calling the next level's next (its resumer, then
+ * this file, then the level below: about a hundred instructions a level),
+ * the walk claims every stackless level that delegates to another
+ * delegating stackless generator (RUNNING, as a call through each would
+ * have made them), and hands the value to the deepest one's subiterator
+ * directly. A value yielded comes back up by marking the levels SUSPENDED
+ * again; anything else (the subiterator returned or raised) is dealt with
+ * level by level, bottom up, by deleg_result, exactly as the nested calls
+ * did (tracebacks, PEP 479, a level catching it and yielding again).
+ *
+ * A level that handles an exception stops the walk: its subiterator must
+ * run with that exception as the context (deleg_step does that), so the
+ * walk goes no deeper than it. No level above the deepest can change while
+ * the walk is under way: each is RUNNING, and every operation on a running
+ * generator fails with "generator already executing" without touching it.
+ */
+static int deleg_chain(yc_sgen *g, yc_val v, yc_val *out)
+{
+    yc_sgen *last = g, *sub;
+    while (!last->handled && (sub = chain_link(last->yf)) != NULL) {
+        last->state = YC_GEN_RUNNING;
+        last = sub;
+    }
+    if (YC_UNLIKELY(!yc_is_none(v) || last->handled))
+        return deleg_unwind(g, last, deleg_step(last, v, out), out);
+    /* a plain next: the value goes straight to *out */
+    last->state = YC_GEN_RUNNING;
+    *out = YC_NONE; /* a return value, for an iterator that returns without one */
+    int st = yc_iter_next(last->yf, out);
+    if (YC_UNLIKELY(st != YC_YIELD))
+        return deleg_unwind(g, last, deleg_result(last, st, *out, out, false), out);
+    for (yc_sgen *p = g;; p = (yc_sgen *)(void *)p->yf) {
+        p->state = YC_GEN_SUSPENDED;
+        if (p == last) return YC_YIELD;
+    }
+}
+
 /* next/send of a suspended or created g (checked, not running). */
-static int send_slow(yc_sgen *g, yc_val v, yc_val *out)
+static __attribute__((noinline)) int send_slow(yc_sgen *g, yc_val v, yc_val *out)
 {
     switch (g->state) {
     case YC_GEN_CREATED:
@@ -473,28 +571,7 @@ static int send_slow(yc_sgen *g, yc_val v, yc_val *out)
                             "can't send non-None value to a just-started generator");
         return resume(g, v, NULL, out);
     case YC_GEN_SUSPENDED:
-        if (g->yf) {
-            yc_iter *it = g->yf;
-            g->state = YC_GEN_RUNNING;
-            if (!yc_is_none(v) && !it->type->send) { /* 7.2: raised in g at its yield from */
-                g->yf = NULL;
-                yc_exc *e = yc_exc_new(&yc_AttributeError, "'%s' object has no attribute 'send'",
-                                       it->type->name ? it->type->name : "iterator");
-                yc__exc_chain(e, g->handled ? g->handled : yc__handled(yc__cur()));
-                yc__tb_add(e, type_of(g)->file, (int)g->line, NULL, type_of(g)->name);
-                return resume(g, YC_NONE, e, out);
-            }
-            /* the subiterator runs as if called from g's frame: what g
-             * handles is the context of what it raises (CPython's
-             * exception-state chain) */
-            yc__coro *co = yc__cur();
-            yc_exc *saved = co->exc_info;
-            if (g->handled) co->exc_info = g->handled;
-            yc_val r = YC_NONE;
-            int st = yc_is_none(v) ? yc_iter_next(it, &r) : it->type->send(it, v, &r);
-            co->exc_info = saved;
-            return deleg_result(g, st, r, out, false);
-        }
+        if (g->yf) return deleg_chain(g, v, out);
         return resume(g, v, NULL, out);
     case YC_GEN_RUNNING:
         return busy();
@@ -508,6 +585,7 @@ static int send_slow(yc_sgen *g, yc_val v, yc_val *out)
  * next and send (dense.h's YC__SGEN_RESUMER) run by calling the body. */
 int yc__sgen_resume_cold(yc_sgen *g, yc_val v, yc_val *out)
 {
+    if (YC_LIKELY(sg_ok(g) && g->state == YC_GEN_SUSPENDED && g->yf)) return deleg_chain(g, v, out);
     if (!sg_ok(g)) return bad_sgen(g);
     return send_slow(g, v, out);
 }
@@ -653,19 +731,12 @@ static int bad_type(const yc_sgen_type *t, const char *fn)
                       : "type is NULL");
 }
 
-static void init_header(yc_sgen *g, const yc_sgen_type *t, uint8_t flags)
+/* One assignment of the whole header: the compiler writes it as a few wide
+ * stores (every field not named is zero: no pc, no subiterator, no try). */
+static inline void init_header(yc_sgen *g, const yc_sgen_type *t, uint8_t flags)
 {
-    g->it.type = &t->it;
-    g->pc = NULL;
-    g->yf = NULL;
-    g->handled = NULL;
-    g->line = 0;
-    g->tries = 0;
-    g->state = YC_GEN_CREATED;
-    g->ntry = 0;
-    g->magic = SG_MAGIC;
-    g->flags = flags;
-    g->fin = 0;
+    *g = (yc_sgen){.it.type = &t->it, .state = YC_GEN_CREATED, .magic = SG_MAGIC,
+                   .flags = flags};
 }
 
 int yc_sgen_init(yc_sgen *g, const yc_sgen_type *type)
@@ -676,9 +747,23 @@ int yc_sgen_init(yc_sgen *g, const yc_sgen_type *type)
     return YC_OK;
 }
 
+/* No try open and no subiterator (so no handled exception either), not
+ * running: closing g could run nothing, whatever its state, and it holds
+ * nothing, so finalising it is marking it dead. */
+static inline bool quiet(const yc_sgen *g)
+{
+    return !(g->ntry | (g->yf != NULL) | (g->state == YC_GEN_RUNNING));
+}
+
+static inline void mark_dead(yc_sgen *g)
+{
+    g->state = SG_DEAD;
+    g->magic = 0;
+}
+
 /* Finalisation (5.10): closes a suspended g, reporting a failure to the
  * unraisable hook, and releases what an abandoned one still holds. */
-static int finalise(yc_sgen *g)
+static int finalise_slow(yc_sgen *g)
 {
     if (g->state == YC_GEN_RUNNING) return busy();
     if (g->state == YC_GEN_SUSPENDED && (g->ntry || g->yf)) { /* else nothing could run */
@@ -695,8 +780,14 @@ static int finalise(yc_sgen *g)
     }
     drop_tries(g); /* it ignored GeneratorExit: as CPython, no more of it runs */
     g->yf = NULL;
-    g->state = SG_DEAD;
-    g->magic = 0;
+    mark_dead(g);
+    return YC_OK;
+}
+
+static inline int finalise(yc_sgen *g)
+{
+    if (YC_UNLIKELY(!quiet(g))) return finalise_slow(g);
+    mark_dead(g);
     return YC_OK;
 }
 
@@ -729,24 +820,23 @@ typedef struct pool {
     long live;
 } pool;
 
-static __thread pool sg_pool;
+static __thread pool sg_pool __attribute__((tls_model("initial-exec")));
 
 static const size_t class_size[NCLASS] = {64, 128, 256, 512, 1024};
 
-static int class_of(size_t block)
+/* The size class of a block of `block` bytes (64 << c), NCLASS beyond them. */
+static inline int class_of(size_t block)
 {
-    for (int c = 0; c < NCLASS; c++)
-        if (block <= class_size[c]) return c;
-    return -1;
+    if (YC_LIKELY(block <= 64)) return 0;
+    if (block > 1024) return NCLASS;
+    return 64 - __builtin_clzll((unsigned long long)block - 1) - 6;
 }
 
-static void *block_get(pool *p, int c)
+/* A free block of class c (c < NCLASS) when the list is empty: a new chunk
+ * is carved into blocks. NULL when the allocator fails. Out of line, so
+ * that yc_sgen_new's common path saves no registers. */
+static __attribute__((noinline)) void *block_refill(pool *p, int c)
 {
-    void *b = p->free[c];
-    if (YC_LIKELY(b)) {
-        p->free[c] = *(void **)b;
-        return b;
-    }
     size_t sz = class_size[c];
     chunk *ch = yc__malloc(CHUNK_BYTES);
     if (!ch) return NULL;
@@ -762,26 +852,65 @@ static void *block_get(pool *p, int c)
     return first;
 }
 
-yc_sgen *yc_sgen_new(const yc_sgen_type *type)
+/* Makes the generator of type in block b (class c, or NCLASS: a block of
+ * its own): the struct zeroed, the header set, the prefix naming p. */
+static inline yc_sgen *new_in(pool *p, void *b, int c, const yc_sgen_type *type)
+{
+    yc_sgen *g = (yc_sgen *)(void *)((char *)b + sizeof(void *));
+    if (YC_LIKELY(c == 0)) memset(b, 0, 64); /* a constant size: a few stores, no call */
+    else memset(g, 0, type->size);
+    *(pool **)b = p;
+    init_header(g, type, (uint8_t)(SG_POOLED | (unsigned)c << SG_CLASS_SHIFT));
+    p->live++;
+    return g;
+}
+
+/* yc_sgen_new but for its common case (the smallest class, a block on its
+ * list): a bad type, a larger class, an empty list, a struct beyond the
+ * classes, or no memory. */
+static __attribute__((noinline)) yc_sgen *new_slow(const yc_sgen_type *type, pool *p, int c)
 {
     if (!type_ok(type)) {
         bad_type(type, "yc_sgen_new");
         return NULL;
     }
-    pool *p = &sg_pool;
-    size_t block = sizeof(void *) + type->size;
-    int c = class_of(block);
-    void *b = c >= 0 ? block_get(p, c) : yc__malloc(block);
+    void *b = c < NCLASS ? p->free[c] : NULL;
+    if (b) p->free[c] = *(void **)b;
+    else b = c < NCLASS ? block_refill(p, c) : yc__malloc(sizeof(void *) + type->size);
     if (!b) {
         yc__err_set(yc__cur(), yc_exc_new(&yc_MemoryError, NULL));
         return NULL;
     }
-    *(pool **)b = p;
-    yc_sgen *g = (yc_sgen *)(void *)((char *)b + sizeof(void *));
-    memset(g, 0, type->size);
-    init_header(g, type, SG_POOLED);
-    p->live++;
-    return g;
+    return new_in(p, b, c, type);
+}
+
+yc_sgen *yc_sgen_new(const yc_sgen_type *type)
+{
+    pool *p = &sg_pool;
+    if (YC_UNLIKELY(!type_ok(type))) return new_slow(type, p, 0);
+    int c = class_of(sizeof(void *) + type->size);
+    void *b = p->free[0];
+    if (YC_UNLIKELY(c != 0 || !b)) return new_slow(type, p, c);
+    p->free[0] = *(void **)b;
+    return new_in(p, b, 0, type);
+}
+
+/* yc_sgen_free's rare cases: g may have something to run or release when
+ * closed, or its block is its own. */
+static __attribute__((noinline)) int free_slow(pool *p, yc_sgen *g)
+{
+    int st = finalise_slow(g);
+    if (st != YC_OK) return st;
+    p->live--;
+    void *b = (char *)g - sizeof(void *);
+    int c = g->flags >> SG_CLASS_SHIFT;
+    if (c == NCLASS) {
+        yc__free(b);
+        return YC_OK;
+    }
+    *(void **)b = p->free[c];
+    p->free[c] = b;
+    return YC_OK;
 }
 
 int yc_sgen_free(yc_sgen *g)
@@ -795,15 +924,10 @@ int yc_sgen_free(yc_sgen *g)
     if (*(pool **)b != p)
         return yc__fail(YC_EINVAL, &yc_ValueError,
                         "yc_sgen_free: generator made by another thread (free it there)");
-    size_t size = type_of(g)->size;
-    int st = finalise(g);
-    if (st != YC_OK) return st;
+    int c = g->flags >> SG_CLASS_SHIFT;
+    if (YC_UNLIKELY(!quiet(g) || c == NCLASS)) return free_slow(p, g);
+    mark_dead(g);
     p->live--;
-    int c = class_of(sizeof(void *) + size);
-    if (c < 0) {
-        yc__free(b);
-        return YC_OK;
-    }
     *(void **)b = p->free[c];
     p->free[c] = b;
     return YC_OK;

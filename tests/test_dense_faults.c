@@ -116,6 +116,75 @@ static int op_mixed_chain_to_the_end(void)
     return r;
 }
 
+/* the smallest size class (yc_sgen_new's inline path) and a struct beyond
+ * the classes (a block of its own) */
+typedef struct {
+    yc_sgen sgen;
+    int64_t i;
+} small_t;
+
+YC_SGEN_FN(small_body, small_t, s)
+{
+    YC_SGEN_BEGIN();
+    for (;;) YC_SYIELD(yc_int(s->i++));
+    YC_SGEN_END();
+}
+
+typedef struct {
+    yc_sgen sgen;
+    int64_t pad[200];
+} large_t;
+
+YC_SGEN_FN(large_body, large_t, s)
+{
+    YC_SGEN_BEGIN();
+    YC_SYIELD(yc_int(s->pad[199]));
+    YC_SGEN_END();
+}
+
+static int op_small_and_large(void)
+{
+    int r = 0;
+    yc_sgen *a = yc_sgen_new(&small_body), *b = NULL;
+    if (!a) {
+        r = failed();
+        goto out;
+    }
+    b = yc_sgen_new(&large_body);
+    if (!b) {
+        r = failed();
+        goto out;
+    }
+    yc_val v = YC_NONE;
+    if (step(yc_sgen_next(a, &v), v) < 0 || step(yc_sgen_next(b, &v), v) < 0) r = -1;
+out:
+    if (a) yc_sgen_free(a);
+    if (b) yc_sgen_free(b);
+    yc_sgen_pool_trim();
+    return r;
+}
+
+/* outer -> mid -> leaf, all stackless: the values come through the
+ * library's walk of the chain, the leaf's ValueError back up every level */
+static int op_stackless_chain_to_the_end(void)
+{
+    int r = 0;
+    fgen leaf = {.sub = NULL};
+    yc_sgen_init(&leaf.sgen, &fbody);
+    fgen mid = {.sub = &leaf.sgen.it};
+    yc_sgen_init(&mid.sgen, &fbody);
+    fgen outer = {.sub = &mid.sgen.it};
+    yc_sgen_init(&outer.sgen, &fbody);
+    yc_val v = YC_NONE;
+    int st;
+    while (r == 0 && (st = yc_sgen_next(&outer.sgen, &v)) == YC_YIELD) r = step(st, v);
+    if (r == 0) r = step(st, v);
+    yc_sgen_fini(&outer.sgen);
+    yc_sgen_fini(&mid.sgen);
+    yc_sgen_fini(&leaf.sgen);
+    return r;
+}
+
 TEST(dense_fault_sweep)
 {
     yc_sgen_pool_trim(); /* blocks of earlier tests came from malloc, not the counter */
@@ -123,6 +192,8 @@ TEST(dense_fault_sweep)
         {"sgen_new_throw_raise", op_new_throw_raise, NULL},
         {"sgen_close_chain", op_close_chain, NULL},
         {"sgen_mixed_chain", op_mixed_chain_to_the_end, NULL},
+        {"sgen_small_and_large", op_small_and_large, NULL},
+        {"sgen_stackless_chain", op_stackless_chain_to_the_end, NULL},
     };
     sweep_all(ops, sizeof ops / sizeof ops[0]);
     CHECK(sweep_total_rounds > 6);

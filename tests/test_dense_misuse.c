@@ -136,6 +136,60 @@ TEST(dense_free_and_fini_mixed_up)
     CHECK(yc_sgen_pool_trim() > 0);
 }
 
+/* Each size class (and a struct beyond them): a block freed is the next one
+ * given to its class, zeroed again; the live count follows. */
+#define SIZED(name, n)                                                        \
+    typedef struct {                                                          \
+        yc_sgen sgen;                                                         \
+        int64_t w[n];                                                         \
+    } name##_t;                                                               \
+    YC_SGEN_FN(name, name##_t, s)                                             \
+    {                                                                         \
+        YC_SGEN_BEGIN();                                                      \
+        YC_SYIELD(yc_int(s->w[n - 1]));                                       \
+        YC_SGEN_END();                                                        \
+    }
+SIZED(sz64, 1)     /* 56 bytes + the 8-byte prefix: class 64 */
+SIZED(sz128, 9)    /* 120 + 8: class 128 */
+SIZED(sz256, 20)   /* 208 + 8: class 256 */
+SIZED(sz2k, 250)   /* beyond the classes: a block of its own */
+
+static void check_class(const yc_sgen_type *t, size_t nw, bool reused)
+{
+    yc_sgen *g = yc_sgen_new(t);
+    CHECK(g != NULL);
+    if (!g) return;
+    int64_t *w = (int64_t *)(void *)(g + 1);
+    for (size_t k = 0; k < nw; k++) CHECK_EQ_INT(w[k], 0);
+    w[nw - 1] = 7;
+    yc_val v;
+    CHECK_ST(yc_sgen_next(g, &v), YC_YIELD);
+    CHECK_INTV(v, 7);
+    for (size_t k = 0; k < nw; k++) w[k] = -1;
+    CHECK_EQ_INT(yc_sgen_live(), 1);
+    CHECK_ST(yc_sgen_free(g), YC_OK); /* suspended: closed, nothing to run */
+    CHECK_EQ_INT(yc_sgen_live(), 0);
+    yc_sgen *h = yc_sgen_new(t);
+    CHECK(h != NULL);
+    if (!h) return;
+    if (reused) CHECK(h == g);
+    w = (int64_t *)(void *)(h + 1);
+    for (size_t k = 0; k < nw; k++) CHECK_EQ_INT(w[k], 0); /* zeroed again */
+    CHECK_EQ_INT(yc_sgen_state_of(h), YC_GEN_CREATED);
+    CHECK(yc_sgen_yieldfrom(h) == NULL);
+    CHECK_ST(yc_sgen_free(h), YC_OK);
+}
+
+TEST(dense_slab_classes_zeroed_and_reused)
+{
+    check_class(&sz64, 1, true);
+    check_class(&sz128, 9, true);
+    check_class(&sz256, 20, true);
+    check_class(&sz2k, 250, false);
+    CHECK_EQ_INT(yc_sgen_live(), 0);
+    CHECK(yc_sgen_pool_trim() > 0);
+}
+
 typedef struct {
     yc_sgen sgen;
     int op; /* 0: free itself, 1: fini itself */

@@ -73,7 +73,7 @@ typedef struct yc_sgen {
     uint8_t state;        /* yc_gen_state, or a dead mark */
     uint8_t ntry;         /* open YC_STRY constructs */
     uint32_t magic;       /* YC__SGEN_MAGIC while initialised */
-    uint8_t flags;        /* YC__SGEN_POOLED: memory from yc_sgen_new */
+    uint8_t flags;        /* memory from yc_sgen_new, and its size class */
     int8_t fin;           /* how the body ended (YC_RETURN / YC_RAISE) */
 } yc_sgen;
 
@@ -84,6 +84,12 @@ typedef struct yc__sgen_step {
 } yc__sgen_step;
 
 typedef yc__sgen_step (*yc__sgen_body)(yc_sgen *self, yc_val in, yc_val *out);
+
+/* yc_iter_type.flags of every stackless generator type (a whole word, as
+ * the library marks its pipeline stages): lets the library recognise a
+ * stackless subiterator and resume the innermost generator of a yield-from
+ * chain directly. Private. */
+#define YC__SGEN_ITER_MARK 0x7367656eu /* "sgen" */
 
 /* A generator type: made by YC_SGEN_FN, static. Fields are private. */
 typedef struct yc_sgen_type {
@@ -142,7 +148,9 @@ typedef struct yc__sgen_tries {
                .send = fn_##__sgen_send,                                      \
                .throw_ = yc__sgen_throw,                                      \
                .close = yc__sgen_close,                                       \
-               .free = yc__sgen_free_it},                                     \
+               .free = yc__sgen_free_it,                                      \
+               .size = sizeof(yc_iter_type),                                  \
+               .flags = YC__SGEN_ITER_MARK},                                  \
         .body = fn_##__sgen_entry,                                            \
         .name = #fn_,                                                         \
         .file = __FILE__,                                                     \

@@ -1627,6 +1627,218 @@ TEST(d2_5_reentrant_from_subgenerator_caught)
     yc_sgen_fini(&p.sgen);
 }
 
+/* ---- deep stackless chains: the library walks them ----------------------
+ * A next or send on the top of a chain of stackless generators each
+ * suspended in a yield from goes straight to the deepest one's subiterator
+ * (src/dense.c, deleg_chain); these tests pin that the walk is invisible:
+ * the states, gi_yieldfrom, values, returns, exceptions, tracebacks and
+ * contexts are those of a call through every level. */
+
+#define DEEP 4
+static yc_sgen *deep[DEEP + 1]; /* deep[0] the top ... deep[DEEP] the leaf */
+
+static void log_deep_states(void)
+{
+    char b[DEEP + 2];
+    for (int k = 0; k <= DEEP; k++) {
+        yc_gen_state st = yc_sgen_state_of(deep[k]);
+        b[k] = st == YC_GEN_RUNNING ? 'R' : st == YC_GEN_SUSPENDED ? 'S' : st == YC_GEN_CREATED ? 'C' : 'X';
+    }
+    b[DEEP + 1] = '\0';
+    LOG(b);
+}
+
+/* yields 1, 2 (logging the states of the chain and what was sent), then
+ * raises ValueError "leaf" (flag) or returns 9 */
+YC_SGEN_FN(deep_leaf, one_t, s)
+{
+    YC_SGEN_BEGIN();
+    YC_SYIELD(yc_int(1));
+    log_deep_states();
+    if (!yc_is_none(YC_SSENT())) LOG("leaf got send");
+    if (poke_target) { /* [7.11]/[2.5] re-entering a level of the chain */
+        int st = yc_sgen_next(poke_target, NULL);
+        LOG(st == YC_EBUSY ? fmt_exc(yc_err_get()) : "not busy");
+        yc_err_clear();
+    }
+    YC_SYIELD(yc_int(2));
+    log_deep_states();
+    if (s->flag) YC_SRAISEF(&yc_ValueError, "leaf");
+    YC_SRETURN(yc_int(9));
+    YC_SGEN_END();
+}
+
+/* r = yield from sub; return r + 1 */
+typedef struct {
+    yc_sgen sgen;
+    yc_iter *sub;
+} pass_t;
+
+YC_SGEN_FN(pass_up, pass_t, s)
+{
+    YC_SGEN_BEGIN();
+    YC_SYIELD_FROM(s->sub);
+    YC_SRETURN(yc_int(YC_SSENT().i + 1));
+    YC_SGEN_END();
+}
+
+/* builds top -> ... -> leaf: levels 0..DEEP-1 pass_up, the leaf deep_leaf
+ * (raising at its end when flag is set); the log empty, no poke */
+static void deep_build(pass_t *lv, one_t *leaf, int flag)
+{
+    log_reset();
+    poke_target = NULL;
+    *leaf = (one_t){.flag = flag};
+    yc_sgen_init(&leaf->sgen, &deep_leaf);
+    deep[DEEP] = &leaf->sgen;
+    yc_iter *sub = &leaf->sgen.it;
+    for (int k = DEEP; k-- > 0;) {
+        lv[k] = (pass_t){.sub = sub};
+        yc_sgen_init(&lv[k].sgen, &pass_up);
+        deep[k] = &lv[k].sgen;
+        sub = &lv[k].sgen.it;
+    }
+}
+
+/* Runs the chain of a raising leaf to its end: the ValueError every level
+ * let through, taken. */
+static yc_exc *deep_run_to_raise(void)
+{
+    CHECK_ST(yc_sgen_next(deep[0], NULL), YC_YIELD);
+    CHECK_ST(yc_sgen_next(deep[0], NULL), YC_YIELD);
+    CHECK(yc_exc_current() == NULL); /* the caller handles nothing */
+    CHECK_ST(yc_sgen_next(deep[0], NULL), YC_RAISE); /* [7.8] through every level */
+    yc_exc *e = yc_err_take();
+    CHECK_STR(fmt_exc(e), "ValueError: leaf");
+    return e;
+}
+
+static void deep_drop(pass_t *lv, one_t *leaf)
+{
+    for (int k = 0; k < DEEP; k++) CHECK_ST(yc_sgen_fini(&lv[k].sgen), YC_OK);
+    CHECK_ST(yc_sgen_fini(&leaf->sgen), YC_OK);
+}
+
+TEST(d7_9_deep_stackless_chain_values_states_send_and_return)
+{
+    pass_t lv[DEEP];
+    one_t leaf;
+    deep_build(lv, &leaf, 0);
+    yc_val v;
+    CHECK_ST(yc_sgen_next(deep[0], &v), YC_YIELD); /* starts every level */
+    CHECK_INTV(v, 1);
+    for (int k = 0; k < DEEP; k++) { /* [7.1] gi_yieldfrom at every level */
+        CHECK_EQ_INT(yc_sgen_state_of(deep[k]), YC_GEN_SUSPENDED);
+        CHECK(yc_sgen_yieldfrom(deep[k]) == (k + 1 < DEEP ? &lv[k + 1].sgen.it : &leaf.sgen.it));
+    }
+    CHECK_ST(yc_sgen_send(deep[0], yc_int(5), &v), YC_YIELD); /* [7.2] to the leaf */
+    CHECK_INTV(v, 2);
+    /* [7.9] every level RUNNING during the call, SUSPENDED after */
+    for (int k = 0; k <= DEEP; k++) CHECK_EQ_INT(yc_sgen_state_of(deep[k]), YC_GEN_SUSPENDED);
+    /* [7.3] the leaf returns 9, each level adds one on the way up */
+    CHECK_ST(yc_sgen_next(deep[0], &v), YC_RETURN);
+    CHECK_INTV(v, 9 + DEEP);
+    CHECK_STR(logbuf, "RRRRR leaf got send RRRRR");
+    for (int k = 0; k <= DEEP; k++) {
+        CHECK_EQ_INT(yc_sgen_state_of(deep[k]), YC_GEN_CLOSED);
+        CHECK(yc_sgen_yieldfrom(deep[k]) == NULL);
+    }
+    deep_drop(lv, &leaf);
+}
+
+TEST(d7_8_deep_stackless_chain_exception_tracebacks_every_level)
+{
+    pass_t lv[DEEP];
+    one_t leaf;
+    deep_build(lv, &leaf, 1);
+    yc_exc *e = deep_run_to_raise();
+    size_t n;
+    const yc_tb_entry *tb = yc_exc_traceback(e, &n);
+    CHECK_EQ_INT(n, DEEP + 1); /* one entry per level, the leaf's where it raised */
+    if (n == DEEP + 1) {
+        int leaf_at = strcmp(tb[0].where, "deep_leaf") == 0 ? 0 : DEEP;
+        CHECK_STR(tb[leaf_at].where, "deep_leaf");
+        for (size_t k = 0; k <= DEEP; k++)
+            if ((int)k != leaf_at) CHECK_STR(tb[k].where, "pass_up");
+    }
+    yc_exc_unref(e);
+    for (int k = 0; k <= DEEP; k++) CHECK_EQ_INT(yc_sgen_state_of(deep[k]), YC_GEN_CLOSED);
+    deep_drop(lv, &leaf);
+}
+
+TEST(d7_11_deep_stackless_chain_reentered_from_the_leaf)
+{
+    for (int at = 0; at < DEEP; at++) { /* [2.5]/[7.11] each level is running */
+        pass_t lv[DEEP];
+        one_t leaf;
+        deep_build(lv, &leaf, 0);
+        CHECK_ST(yc_sgen_next(deep[0], NULL), YC_YIELD);
+        poke_target = deep[at];
+        yc_val v;
+        CHECK_ST(yc_sgen_next(deep[0], &v), YC_YIELD);
+        CHECK_INTV(v, 2);
+        CHECK_STR(logbuf, "RRRRR ValueError: generator already executing");
+        for (int k = 0; k <= DEEP; k++) CHECK_EQ_INT(yc_sgen_state_of(deep[k]), YC_GEN_SUSPENDED);
+        poke_target = NULL;
+        deep_drop(lv, &leaf);
+    }
+}
+
+/* try: raise KeyError('h') except KeyError: r = yield from sub; return r */
+typedef struct {
+    yc_sgen sgen;
+    YC_SGEN_TRIES(1);
+    yc_iter *sub;
+} hdeleg_t;
+
+YC_SGEN_FN(handling_deleg, hdeleg_t, s)
+{
+    YC_SGEN_BEGIN();
+    YC_STRY(s) {
+        YC_SRAISEF(&yc_KeyError, "h");
+    } YC_SEXCEPT(&yc_KeyError) {
+        YC_SYIELD_FROM(s->sub);
+    } YC_STRY_END;
+    YC_SRETURN(YC_SSENT());
+    YC_SGEN_END();
+}
+
+TEST(d2_8_deep_chain_through_a_level_that_handles_an_exception)
+{
+    /* top -> handling_deleg (in its except block) -> pass_up -> ... -> leaf:
+     * what the leaf raises has the handled KeyError as its context, as the
+     * frames of CPython's chain would give it [2.8, 7.8] */
+    pass_t lv[DEEP];
+    one_t leaf;
+    deep_build(lv, &leaf, 1);
+    hdeleg_t h = {.sub = &lv[1].sgen.it};
+    yc_sgen_init(&h.sgen, &handling_deleg);
+    lv[0].sub = &h.sgen.it; /* top -> h -> lv[1] -> ... -> leaf; lv[0] stays the top */
+    deep[1] = &h.sgen;
+    yc_exc *e = deep_run_to_raise();
+    CHECK_STR(fmt_exc(yc_exc_context(e)), "KeyError: 'h'");
+    yc_exc_unref(e);
+    CHECK_STR(logbuf, "RRRRR RRRRR");
+    CHECK_ST(yc_sgen_fini(&h.sgen), YC_OK);
+    deep[1] = &lv[1].sgen;
+    deep_drop(lv, &leaf);
+}
+
+TEST(d7_10_deep_chain_middle_advanced_by_a_third_party)
+{
+    pass_t lv[DEEP];
+    one_t leaf;
+    deep_build(lv, &leaf, 0);
+    yc_val v;
+    CHECK_ST(yc_sgen_next(deep[0], &v), YC_YIELD);
+    CHECK_ST(yc_sgen_next(deep[2], &v), YC_YIELD); /* the middle, directly */
+    CHECK_INTV(v, 2);
+    CHECK_ST(yc_sgen_next(deep[0], &v), YC_RETURN); /* the top sees what is left */
+    CHECK_INTV(v, 9 + DEEP);
+    CHECK_STR(logbuf, "SSRRR RRRRR");
+    deep_drop(lv, &leaf);
+}
+
 /* ===================================================================== 8 */
 
 TEST(d8_1_to_8_6_states)
