@@ -18,6 +18,7 @@
 #define YC_IO_INTERNAL_H
 
 #include "loop.h"
+#include "task.h"
 
 #include <sys/socket.h>
 #include <sys/types.h>

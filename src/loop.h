@@ -158,32 +158,6 @@ YC_HIDDEN int yc__fut_add_cb(yc_task *f, yc_task_cb fn, void *ud, void (*release
 /* Removes f's unscheduled heap nodes of (fn, ud), releasing them; returns
  * how many. */
 YC_HIDDEN size_t yc__fut_remove_cb(yc_task *f, yc_task_cb fn, void *ud);
-/* Makes f pending again, as new, when only its holder references it and
- * no callback waits on it: true, else false with f unchanged. */
-YC_HIDDEN void yc__fut_clear_exc(yc_task *f); /* its exceptions and message go */
-static inline bool yc__fut_reset(yc_task *f)
-{
-    if (f->refs != 1 || f->cb_head) return false; /* someone else may read it */
-    f->state = FUT_PENDING;
-    f->result = YC_NONE;
-    f->log_tb = false;
-    if (YC_UNLIKELY(f->exc || f->cancelled_exc || f->cancel_msg)) yc__fut_clear_exc(f);
-    return true;
-}
-/* A pending future for one wait of task t (asyncio's create_future() in
- * sleep, Queue.get, Lock.acquire, ...), as a new reference: the one t
- * keeps for that, reset, when nobody else still holds it, else a new one.
- * NULL with MemoryError. */
-YC_HIDDEN yc_task *yc__task_waiter_new(yc_task *t); /* its uncommon case */
-static inline yc_task *yc__task_waiter(yc_task *t)
-{
-    yc_task *w = t->waiter;
-    if (YC_LIKELY(w && yc__fut_reset(w))) { /* only t holds it: as new */
-        w->refs++;
-        return w;
-    }
-    return yc__task_waiter_new(t);
-}
 /* Gives up one loop iteration (a bare yield in asyncio: sleep(0)) in the
  * running task t. YC_OK, or negative with the exception thrown in. */
 YC_HIDDEN int yc__task_yield(yc_task *t);
@@ -197,12 +171,6 @@ YC_HIDDEN int yc__fut_result(yc_task *f, yc_val *out);
 /* The CancelledError to raise for cancelled f (new reference). */
 YC_HIDDEN yc_exc *yc__fut_cancelled_error(yc_task *f);
 
-/*
- * Body side. The running task, or NULL with RuntimeError "no running event
- * loop" / "WHAT outside a task" set (what: "yc_sleep()" etc.). Called as
- * yc__task_running (below the loop's structure: its common case inline).
- */
-YC_HIDDEN yc_task *yc__task_running_slow(const char *what);
 /*
  * Awaits f in the running task t (from yc__task_running): returns at once
  * when f is done, else parks until the task is stepped again. Returns
@@ -395,16 +363,6 @@ YC_HIDDEN void yc__cache_put(yc_loop *L, yc__cache *c, void *p);
  * closing loop's tasks) and returns the previous one. */
 YC_HIDDEN extern __thread yc_loop *yc__running_loop __attribute__((tls_model("initial-exec")));
 static inline yc_loop *yc__loop_running(void) { return yc__running_loop; }
-/* yc__task_running_slow (above), its common case inline. */
-static inline yc_task *yc__task_running(const char *what)
-{
-    /* the common case: the task's own coroutine runs (not a generator
-     * it iterates), checked without walking the chain */
-    yc_loop *const L = yc__running_loop;
-    yc_task *const t = L ? L->current : NULL;
-    if (YC_LIKELY(t && t->gen && yc__T.cur == &t->gen->co)) return t;
-    return yc__task_running_slow(what);
-}
 YC_HIDDEN yc_loop *yc__loop_set_running(yc_loop *L);
 YC_HIDDEN bool yc__loop_ok(const yc_loop *L);
 /* A task's first step made stacked_tasks a new peak: retains warm stacks

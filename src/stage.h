@@ -209,4 +209,25 @@ static inline int block_result(pst *s, int st, size_t k, size_t *n)
     return yc__pst_finish(s, st);
 }
 
+/* yc_iter_next_batch for the pullers of the block path (stages, reducers),
+ * with its contract, inlined into them: an iterator of this layout without
+ * next_batch (a generator, among others) is pulled by yc_iter_next, whose
+ * tail call lets a generator's switch back land in the puller itself.
+ * yc_iter_next_batch calls next and stores *n after it, and the `ret` of
+ * its frame that follows the switch is one the return-stack predictor
+ * misses every time (docs/design.md, "The context switch"). The size is
+ * tested before next_batch is read (a type of another size may not have
+ * that field); everything else goes to yc_iter_next_batch. */
+static inline int yc__iter_pull_batch(yc_iter *it, yc_val *buf, size_t cap, size_t *n)
+{
+    const yc_iter_type *t = it ? it->type : NULL;
+    if (YC_LIKELY(t && (t->size == 0 || t->size == sizeof(yc_iter_type)) && !t->next_batch &&
+                  buf && cap)) {
+        int st = yc_iter_next(it, buf);
+        *n = st == YC_YIELD;
+        return st;
+    }
+    return yc_iter_next_batch(it, buf, cap, n);
+}
+
 #endif

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "loop.h"
+#include "task.h"
 
 #include <yieldc.h>
 

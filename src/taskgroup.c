@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "loop.h"
+#include "task.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include "threadpool.h"
+#include "task.h"
 
 #include <errno.h>
 #include <signal.h>
