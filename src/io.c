@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -24,6 +25,13 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#ifndef TCP_ULP
+#define TCP_ULP 31 /* linux/tcp.h */
+#endif
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
 
 enum { RD, WR };
 
@@ -250,7 +258,8 @@ static yc__fd *fd_record(yc_loop *L, int fd)
     memset(r, 0, sizeof *r);
     r->fd = fd;
     r->sock = S_ISSOCK(st.st_mode);
-    r->bytes = S_ISFIFO(st.st_mode) ? 1 : r->sock ? 0 : 2; /* a socket's type: at its first short read */
+    /* a socket's protocol: at its first short read (byte_stream) */
+    r->bytes = S_ISFIFO(st.st_mode) && !(fl & O_DIRECT) ? 1 : r->sock ? 0 : 2;
     r->kind = file ? FDK_FILE : FDK_POLLED;
     if (++L->fd_gen == 0) L->fd_gen = 1; /* 0 would be the eventfd's data */
     r->gen = L->fd_gen;
@@ -439,21 +448,32 @@ static void sigpipe_restore(sigpipe_guard *g, ssize_t k)
 /* ---- read and write --------------------------------------------------- */
 
 
-/* Whether r is a byte stream, where a read shorter than asked means that
- * nothing was left: a pipe or a SOCK_STREAM socket (asked once). */
+/* Whether a read shorter than asked from r means that nothing was left:
+ * a pipe without O_DIRECT (fd_record) or a TCP (MPTCP) socket without an
+ * upper layer such as kTLS (asked once, at its first short read). Not a
+ * Unix stream socket (a read stops after bytes that carried descriptors or
+ * other credentials), SCTP (one message a read), a packet pipe, a tty. */
 static bool byte_stream(yc__fd *r)
 {
     if (!r->bytes) {
-        int type = 0;
-        socklen_t len = sizeof type;
-        r->bytes = getsockopt(r->fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM
-                       ? 1 : 2;
+        int proto = 0;
+        socklen_t len = sizeof proto;
+        char ulp[16] = "";
+        socklen_t ulen = sizeof ulp;
+        bool tcp = getsockopt(r->fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
+                   (proto == IPPROTO_TCP || proto == IPPROTO_MPTCP);
+        if (tcp && getsockopt(r->fd, IPPROTO_TCP, TCP_ULP, ulp, &ulen) == 0 && ulp[0])
+            tcp = false;
+        r->bytes = tcp ? 1 : 2;
     }
     return r->bytes == 1;
 }
 
 /*
- * A read shorter than asked from a byte stream emptied it: under epoll
+ * A read shorter than asked from a byte stream (byte_stream) emptied it
+ * (bar TCP urgent data, where a read stops at the mark: the bytes after it
+ * then wait for the next arrival; a pipe set O_DIRECT after its first use
+ * is not seen): under epoll
  * (edge-triggered) the next read waits for the next event instead of
  * meeting EAGAIN first, as libuv and asyncio, whose read follows an event,
  * do. This saves a request-response server one system call per request.

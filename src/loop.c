@@ -492,7 +492,11 @@ void yc__cache_put(yc_loop *L, yc__cache *c, void *p)
 {
     if (L) {
         c->out--;
-        if (c->n < YC__CACHE_MAX || c->n + c->out < c->peak) {
+        /* past YC__CACHE_MAX only while retain_review runs for L on this
+         * thread: it gives back what the peak did not need (with tasks of
+         * other stack sizes, or on another thread, nothing reviews) */
+        if (c->n < YC__CACHE_MAX ||
+            (L->stack_retain && L->retain_thread == &yc__T && c->n + c->out < c->peak)) {
             *(void **)p = c->head;
             c->head = p;
             c->n++;

@@ -200,9 +200,12 @@ typedef struct yc__ts_call {
  * grows with the load: it keeps YC__CACHE_MAX blocks, or as many as were
  * in use at once since the last review (made with the review of the
  * tasks' warm stacks, loop.c's retain_review: once a second of loop time
- * while the loop has tasks holding stacks), whichever is more, so that a million tasks ending free
- * nothing and the next million allocate nothing; the review gives back
- * what the last second's peak did not need, and the loop's close the rest.
+ * while the loop retains warm stacks on its thread), whichever is more, so
+ * that a million tasks ending free nothing and the next million allocate
+ * nothing; the review gives back what the last second's peak did not need,
+ * and yc_loop_free the rest. Without the review (tasks of other stack
+ * sizes only, or a loop run on another thread than its first) a cache
+ * stops at YC__CACHE_MAX.
  * Blocks come from yc__malloc, so one freed after its loop is gone goes to
  * yc__free. */
 typedef struct yc__cache {

@@ -105,19 +105,32 @@ static yc_task *enter(const yc_stream *s, const char *what, const char *file, in
 static char *buf_get(yc__cache *(*pool)(yc_loop *), size_t size)
 {
     yc_loop *L = yc__loop_running();
-    char *p = L ? yc__cache_get(L, pool(L), size) : yc__malloc(size);
-    if (!p) yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
+    yc__cache *c = L ? pool(L) : NULL;
+    char *p = c ? c->head : NULL;
+    if (p) { /* the pools keep only head and n (no in-use count: a buffer
+              * may come from outside a loop, or from another loop) */
+        c->head = *(void **)p;
+        c->n--;
+    } else if (!(p = yc__malloc(size))) {
+        yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
+    }
     return p;
 }
 
 /* Gives back a buffer of capacity cap: to the running loop's pool when it
- * has the pool's size and the pool is not full, else to the allocator. */
+ * has the pool's size and the pool is not full, else to the allocator
+ * (yc_loop_free frees what a pool holds). */
 static void buf_put(yc__cache *(*pool)(yc_loop *), size_t size, char *p, size_t cap)
 {
     yc_loop *L = yc__loop_running();
     yc__cache *c = L ? pool(L) : NULL;
-    if (p && c && cap == size && c->n < STREAM_POOL) yc__cache_put(L, c, p);
-    else yc__free(p);
+    if (p && c && cap == size && c->n < STREAM_POOL) {
+        *(void **)p = c->head;
+        c->head = p;
+        c->n++;
+    } else {
+        yc__free(p);
+    }
 }
 
 static yc__cache *rpool(yc_loop *L) { return &L->rbuf_cache; }
