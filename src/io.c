@@ -462,7 +462,9 @@ static bool byte_stream(yc__fd *r)
         socklen_t ulen = sizeof ulp;
         bool tcp = getsockopt(r->fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
                    (proto == IPPROTO_TCP || proto == IPPROTO_MPTCP);
-        if (tcp && getsockopt(r->fd, IPPROTO_TCP, TCP_ULP, ulp, &ulen) == 0 && ulp[0])
+        /* no upper layer: the name comes back empty, length 0 (qemu's user
+         * mode then writes a stray byte into ulp: the length decides) */
+        if (tcp && getsockopt(r->fd, IPPROTO_TCP, TCP_ULP, ulp, &ulen) == 0 && ulen > 0 && ulp[0])
             tcp = false;
         r->bytes = tcp ? 1 : 2;
     }

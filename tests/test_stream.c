@@ -670,6 +670,16 @@ static void tcp_pair(int fds[2])
     close(l);
 }
 
+/* Whether the kernel names fd's protocol TCP (qemu's user mode, which runs
+ * the aarch64 legs, does not answer SO_PROTOCOL: the library then treats
+ * the socket as any it cannot classify, and tries each read first). */
+static bool says_tcp(int fd)
+{
+    int proto = 0;
+    socklen_t len = sizeof proto;
+    return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 && proto == IPPROTO_TCP;
+}
+
 static int pp_w; /* the writing end of the pair under test */
 static bool pp_ring; /* the loop ran io_uring */
 
@@ -747,11 +757,12 @@ TEST(a_short_read_waits_for_the_next_event)
         log_clear();
         RUN_MAIN(short_read_main, (void *)kinds[k]);
         yc__io_fault_reset();
+        bool waits_first = !pp_ring && (k == 1 || (k == 0 && says_tcp(pp[1])));
         char want[200];
         snprintf(want, sizeof want,
                  "%s: 1 read, then %d|"
                  "then: IncompleteReadError: 3 bytes read on a total of 5 expected bytes",
-                 kinds[k], k == 2 || pp_ring ? 2 : 1);
+                 kinds[k], waits_first ? 1 : 2);
         CHECK_STR(loop_log, want);
         yc_stream_free(rs);
         if (k != 1) close(pp[0]);
