@@ -602,6 +602,23 @@ static void throw_into_chain(yc__coro *from, yc__coro *top)
     from->throwing = true;
 }
 
+/* Makes parked t's chain ready to run again under resumer r, with exc
+ * (taken; NULL for none) to raise at its await point: the work of a resume
+ * before its switch, shared by resume and park's direct hand-off. Returns
+ * the coroutine to switch into. */
+STEP_INLINE yc__coro *chain_to_resume(yc_task *t, yc__coro *r, yc_exc *exc)
+{
+    yc_gen *g = t->gen;
+    yc__coro *in = t->inner;
+    t->inner = NULL;
+    t->resume_exc = exc;
+    g->co.resumer = r;
+    g->out = &t->out;
+    mark_chain(in, &g->co, false);
+    if (exc) throw_into_chain(in, &g->co);
+    return in;
+}
+
 /*
  * The task whose wake-up is the ready handle h, when a parking task may
  * run it by a direct hand-off: the step it would get is a plain resume
@@ -655,13 +672,7 @@ __attribute__((noinline)) static void park(yc_task *t)
         u->fut_waiter = NULL;
         u->io_turn = 0;
         L->current = L->handoff = u;
-        yc_gen *g = u->gen;
-        yc__coro *in = u->inner;
-        u->inner = NULL;
-        u->resume_exc = NULL;
-        g->co.resumer = r;
-        g->out = &u->out;
-        mark_chain(in, &g->co, false);
+        yc__coro *in = chain_to_resume(u, r, NULL);
         yc__T.cur = in;
         yc__coro_jump_same(co, in, 0, 0, &t->park_flag, 0); /* both parked here */
         return;
@@ -676,14 +687,7 @@ __attribute__((noinline)) static void park(yc_task *t)
 STEP_INLINE int resume(yc_task *t, yc_exc *exc)
 {
     yc__coro *me = yc__cur();
-    yc_gen *g = t->gen;
-    yc__coro *in = t->inner;
-    t->inner = NULL;
-    t->resume_exc = exc;
-    g->co.resumer = me;
-    g->out = &t->out;
-    mark_chain(in, &g->co, false);
-    if (exc) throw_into_chain(in, &g->co);
+    yc__coro *in = chain_to_resume(t, me, exc);
     yc__T.cur = in;
     return yc__coro_jump_i(me, in, 0, 0, &t->park_flag, 0);
 }

@@ -162,6 +162,20 @@ static void *pull_three(void *arg)
     return NULL;
 }
 
+/* Another thread pulls 1, 2, 3 from it through yc_iter_next, cleanly. */
+static void pull_three_elsewhere(yc_iter *it)
+{
+    pull_job j = {.it = it};
+    pthread_t t;
+    CHECK_EQ_INT(pthread_create(&t, NULL, pull_three, &j), 0);
+    pthread_join(t, NULL);
+    for (int k = 0; k < 3; k++) {
+        CHECK_ST(j.st[k], YC_YIELD);
+        CHECK_EQ_INT(j.got[k], k + 1);
+    }
+    CHECK(j.clean);
+}
+
 TEST(iter_next_generator_other_thread)
 {
     /* the creating thread holds the generator's bias; another thread's
@@ -173,15 +187,7 @@ TEST(iter_next_generator_other_thread)
     yc_val v;
     CHECK_ST(yc_iter_next(it, &v), YC_YIELD);
     CHECK_INTV(v, 0);
-    pull_job j = {.it = it};
-    pthread_t t;
-    CHECK_EQ_INT(pthread_create(&t, NULL, pull_three, &j), 0);
-    pthread_join(t, NULL);
-    for (int k = 0; k < 3; k++) {
-        CHECK_ST(j.st[k], YC_YIELD);
-        CHECK_EQ_INT(j.got[k], k + 1);
-    }
-    CHECK(j.clean);
+    pull_three_elsewhere(it);
     CHECK_ST(yc_iter_next(it, &v), YC_YIELD);
     CHECK_INTV(v, 4);
     CHECK_ST(yc_iter_next(it, &v), YC_YIELD);
@@ -215,15 +221,7 @@ TEST(yield_from_resumed_on_another_thread)
     yc_val v;
     CHECK_ST(yc_iter_next(it, &v), YC_YIELD);
     CHECK_INTV(v, 0);
-    pull_job j = {.it = it};
-    pthread_t t;
-    CHECK_EQ_INT(pthread_create(&t, NULL, pull_three, &j), 0);
-    pthread_join(t, NULL);
-    for (int k = 0; k < 3; k++) {
-        CHECK_ST(j.st[k], YC_YIELD);
-        CHECK_EQ_INT(j.got[k], k + 1);
-    }
-    CHECK(j.clean);
+    pull_three_elsewhere(it);
     CHECK(yc_gen_current() == NULL); /* this thread's current: still its own */
     for (int64_t k = 4; k < 7; k++) {
         CHECK_ST(yc_next(g, &v), YC_YIELD);

@@ -279,12 +279,16 @@ static yc_val sleep_long(void *arg)
     return YC_NONE;
 }
 
-/* Two rounds of NBIG sleepers spawned, cancelled, joined and released:
- * the second round's spawns and first steps allocate nothing (the task
- * objects and waiter futures of the first are cached, the heap has room). */
+/* Two rounds of NBIG sleepers spawned, cancelled, joined and released;
+ * with *apart (arg) true, a quiet spell of loop time between the rounds
+ * (the reviews after each second), whose frees go to freed_between. The
+ * allocations of each round's spawns and first steps: round_allocs. */
+static long freed_between;
+static long n_frees;
+
 static yc_val two_rounds(void *arg)
 {
-    (void)arg;
+    bool apart = arg != NULL;
     static yc_task *ts[NBIG];
     for (int round = 0; round < 2; round++) {
         long a0 = n_allocs;
@@ -297,10 +301,17 @@ static yc_val two_rounds(void *arg)
             CHECK(yc_task_cancelled(ts[i]));
             yc_task_unref(ts[i]);
         }
+        if (apart && round == 0) {
+            long f0 = n_frees;
+            for (int s = 0; s < 3; s++) yc_sleep(1.5); /* reviews: after each second */
+            freed_between = n_frees - f0;
+        }
     }
     return YC_NONE;
 }
 
+/* The second round's spawns and first steps allocate nothing (the task
+ * objects and waiter futures of the first are cached, the heap has room). */
 TEST(the_caches_grow_with_the_load_and_go_with_the_loop)
 {
     yc_set_allocator(counting_alloc, NULL);
@@ -315,41 +326,17 @@ TEST(the_caches_grow_with_the_load_and_go_with_the_loop)
 /* The same two rounds with a quiet spell of loop time between them: the
  * reviews give back what the quiet seconds did not need, down to a
  * cache's floor of 4,096 blocks, so the second round allocates again. */
-static long freed_between;
-static long n_frees;
-
 static void *freeing_alloc(void *ud, void *p, size_t n)
 {
     if (n == 0 && p) n_frees++;
     return counting_alloc(ud, p, n);
 }
 
-static yc_val two_rounds_apart(void *arg)
-{
-    (void)arg;
-    static yc_task *ts[NBIG];
-    for (int round = 0; round < 2; round++) {
-        long a0 = n_allocs;
-        for (int i = 0; i < NBIG; i++) ts[i] = yc_task_spawn(sleep_long, NULL, NULL);
-        yc_sleep(0);
-        round_allocs[round] = n_allocs - a0;
-        for (int i = 0; i < NBIG; i++) yc_task_cancel(ts[i], NULL);
-        yc_gather(ts, NBIG, YC_RETURN_EXCEPTIONS);
-        for (int i = 0; i < NBIG; i++) yc_task_unref(ts[i]);
-        if (round == 0) {
-            long f0 = n_frees;
-            for (int s = 0; s < 3; s++) yc_sleep(1.5); /* reviews: after each second */
-            freed_between = n_frees - f0;
-        }
-    }
-    return YC_NONE;
-}
-
 TEST(a_quiet_second_gives_the_caches_back_to_their_floor)
 {
     n_frees = 0;
     yc_set_allocator(freeing_alloc, NULL);
-    int st = run_v(two_rounds_apart, NULL, NULL);
+    int st = run_v(two_rounds, (void *)1, NULL);
     yc_set_allocator(NULL, NULL);
     CHECK_ST(st, YC_OK);
     /* the task and future caches each gave back what is above 4,096 */
