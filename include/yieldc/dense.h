@@ -79,12 +79,28 @@ typedef struct yc_sgen {
     int8_t fin;           /* how the body ended (YC_RETURN / YC_RAISE) */
 } yc_sgen;
 
+#ifndef __cplusplus
+_Static_assert(offsetof(yc_sgen, tries) == offsetof(yc_sgen, line) + 4 &&
+                   offsetof(yc_sgen, ntry) == offsetof(yc_sgen, line) + 7 &&
+                   offsetof(yc_sgen, flags) == offsetof(yc_sgen, magic) + 4 &&
+                   sizeof(yc_sgen) == offsetof(yc_sgen, magic) + 8,
+               "yc_sgen_new writes the header in words");
+#endif
+
 /* Private marks (src/dense.c and the inline fast paths share them). */
 #define YC__SGEN_MAGIC 0x7963536eu      /* "ycSn": yc_sgen.magic of an initialised generator */
 #define YC__SGEN_TYPE_MAGIC 0x7963536bu /* "ycSk": yc_sgen_type.magic (YC_SGEN_FN) */
 #define YC__SGEN_DEAD 0xddu             /* yc_sgen.state of a finalised or freed one */
 #define YC__SGEN_POOLED 1u              /* yc_sgen.flags: memory from yc_sgen_new; */
 #define YC__SGEN_CLASS_SHIFT 1          /* its size class in bits 1-3 (0: 64-byte blocks) */
+
+/* The 8 bytes from yc_sgen.magic of a pooled generator of class 0, as one
+ * word (magic, flags, fin 0, padding 0). */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#  define YC__SGEN_MAGIC_WORD ((uint64_t)YC__SGEN_MAGIC | (uint64_t)YC__SGEN_POOLED << 32)
+#else
+#  define YC__SGEN_MAGIC_WORD ((uint64_t)YC__SGEN_MAGIC << 32 | (uint64_t)YC__SGEN_POOLED << 24)
+#endif
 
 /* What a body returns to the library (a struct, so that a plain `return 0;`
  * in a body does not compile). Private. */
@@ -477,13 +493,20 @@ YC__SGEN_INLINE yc_sgen *yc_sgen_new(const yc_sgen_type *type)
                              type->size > 64 - sizeof(void *) || !b, 0))
         return yc__sgen_new_cold(type);
     p->free[0] = *b;
-    __builtin_memset(b, 0, 64); /* the whole block: the struct starts zeroed */
-    b[0] = p;
-    yc_sgen *g = (yc_sgen *)(void *)(b + 1);
-    g->it.type = &type->it;
-    g->magic = YC__SGEN_MAGIC;
-    g->flags = YC__SGEN_POOLED; /* size class 0 */
     p->live++;
+    /* The block in whole words, each written once: yc_sgen_free reads the
+     * header's last word (magic, flags) back whole, and a load that spans
+     * several stores still in flight waits for them all. */
+    yc_sgen *g = (yc_sgen *)(void *)(b + 1);
+    uint64_t w[2] = {0, YC__SGEN_MAGIC_WORD};
+    b[0] = p;
+    g->it.type = &type->it;
+    g->pc = NULL;
+    g->yf = NULL;
+    g->handled = NULL;
+    __builtin_memcpy(&g->line, &w[0], 8);  /* line, tries, state (CREATED), ntry */
+    __builtin_memcpy(&g->magic, &w[1], 8); /* magic, flags (pooled, class 0), fin */
+    __builtin_memset(g + 1, 0, 64 - sizeof(void *) - sizeof *g); /* the user's bytes */
     return g;
 }
 
