@@ -11,7 +11,8 @@
  *
  * Rows: roundtrip (yc_iter_next), roundtrip-direct (it->type->next),
  * create-close (yc_sgen_new + first next + yc_sgen_free; and embedded:
- * yc_sgen_init + first next + yc_sgen_fini), yieldfrom-1 / -4 / -16
+ * yc_sgen_init + first next + yc_sgen_fini; dense.h inlines the common
+ * case of each into this loop), yieldfrom-1 / -4 / -16
  * (per value through 1, 4 or 16 levels of YC_SYIELD_FROM), yieldfrom (per
  * level: (yieldfrom-4 - roundtrip) / 4, from the same process), and the
  * stackful kind's roundtrip (yc_next and yc_iter_next), create-close and
