@@ -274,10 +274,15 @@ __attribute__((noinline)) static yc__coro *suspend_from_prep(yc_gen *g, yc_val v
     g->yield_file = file;
     g->yield_line = line;
     g->susp = YC__SUSP_FROM;
-    /* the gate of the chain walk: only where it can go further down (a
-     * stackful subiterator, and nothing handled here that the innermost
-     * would have to see through g) */
-    if (g->yieldfrom->type == &gen_iter_type && !g->co.exc_info) g->magic = YC__GEN_MAGIC_FROM;
+    /* The gate of the chain walk (chain_send): a stackful subiterator
+     * itself suspended in yield from (it has just yielded to g, on this
+     * thread), and nothing handled in g that the innermost would have to
+     * see through it. Over a generator suspended at a plain yield, g is
+     * resumed as usual: two fast switches (g, then its subiterator from
+     * its delegation loop) cost less than the C path's one. */
+    yc_gen *sub = (yc_gen *)g->yieldfrom;
+    if (g->yieldfrom->type == &gen_iter_type && sub->susp == YC__SUSP_FROM && !g->co.exc_info)
+        g->magic = YC__GEN_MAGIC_FROM;
     yc__T.cur = r;
     return r;
 }
@@ -479,6 +484,37 @@ static inline bool cas_state(yc_gen *g, int *from, int to)
 static inline bool claim(yc_gen *g, int *from) { return cas_state(g, from, YC_GEN_RUNNING); }
 
 /*
+ * The claim of a level below the one resumed, in a chain walk (S -> R; false
+ * when g is in any other state): where this thread owns g's bias, the
+ * owner's plain claim, as the fast paths' RESUME_CLAIM does it
+ * (src/arch/fast_path_x86_64.S; the handshake with a revoker is
+ * tests/model/bias.pml): announce, check the owner again, check and store
+ * the state, withdraw the announce; plain stores in that order (the
+ * compiler fences keep it; x86-64 keeps stores in order, and a revoker's
+ * membarrier orders the announce before the owner's load). A lock'd
+ * compare-and-swap a level would cost about as much as the rest of its
+ * walk. Elsewhere, the compare-and-swap.
+ */
+static inline bool claim_walk(yc_gen *g)
+{
+#if YC_FAST_PATH
+    uintptr_t me = (uintptr_t)&yc__T;
+    if (YC_LIKELY(atomic_load_explicit(&g->owner, memory_order_relaxed) == me)) {
+        atomic_store_explicit(&g->claiming, 1, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst);
+        bool ok = atomic_load_explicit(&g->owner, memory_order_relaxed) == me &&
+                  atomic_load_explicit(&g->state, memory_order_relaxed) == YC_GEN_SUSPENDED;
+        if (ok) atomic_store_explicit(&g->state, YC_GEN_RUNNING, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst);
+        atomic_store_explicit(&g->claiming, 0, memory_order_relaxed);
+        if (ok) return true;
+    }
+#endif
+    int from = YC_GEN_SUSPENDED;
+    return claim(g, &from);
+}
+
+/*
  * yield from resumed at the innermost generator (issue 12; docs/design.md,
  * "yield from"). Sends v (None for a next) into top, claimed and suspended
  * in yield from, through its chain of stackful delegations: goes down the
@@ -504,10 +540,11 @@ static inline bool claim(yc_gen *g, int *from) { return cas_state(g, from, YC_GE
 static int chain_send(yc_gen *top, yc_val v, yc_val *out)
 {
     yc_gen *d = top;
-    while (d->susp == YC__SUSP_FROM && !d->co.exc_info && d->yieldfrom->type == &gen_iter_type) {
+    /* d's magic says its subiterator is a stackful generator and nothing
+     * is handled in d (suspend_from_prep; fixed while d is suspended) */
+    while (d->magic == YC__GEN_MAGIC_FROM) {
         yc_gen *s = (yc_gen *)d->yieldfrom;
-        int from = YC_GEN_SUSPENDED;
-        if (!GEN_OK(s) || !claim(s, &from)) break;
+        if (!GEN_OK(s) || !claim_walk(s)) break;
         s->walk_up = d;
         d = s;
     }
@@ -542,6 +579,9 @@ static int send_slow(yc_gen *g, yc_val v, yc_val *out, int s)
             if (claim(g, &s)) return gen_go(g, v, out);
             continue; /* lost a race: s holds the new state */
         case YC_GEN_SUSPENDED:
+            /* the fast paths send a generator with the FROM magic here:
+             * its claim as cheap as theirs */
+            if (g->magic == YC__GEN_MAGIC_FROM && claim_walk(g)) return chain_send(g, v, out);
             if (!claim(g, &s)) continue;
             if (g->susp == YC__SUSP_FROM) return chain_send(g, v, out);
             return gen_go(g, v, out);

@@ -472,13 +472,14 @@ struct yc_gen {
     int yield_line;
     int susp;                  /* how it is suspended: SUSP_YIELD / SUSP_FROM */
     yc_iter *yieldfrom;        /* subiterator while delegating */
+    struct yc_gen *walk_up;    /* the level above, while a resume of a yield from
+                                  chain holds this one (gen.c, chain_send; on
+                                  the cache line of yieldfrom, which it reads) */
     yc__stack stack;
     yc__coro co;
     const char *name;          /* points after the struct, inside the stack mapping */
     yc_gen_fn fn;
     void *arg;
-    struct yc_gen *walk_up;    /* the level above, while a resume of a yield
-                                  from chain holds this one (gen.c, chain_send) */
 };
 
 /* How a suspended generator is suspended (yc_gen.susp). */
