@@ -274,14 +274,16 @@ __attribute__((noinline)) static yc__coro *suspend_from_prep(yc_gen *g, yc_val v
     g->yield_file = file;
     g->yield_line = line;
     g->susp = YC__SUSP_FROM;
-    /* The gate of the chain walk (chain_send): a stackful subiterator
-     * itself suspended in yield from (it has just yielded to g, on this
-     * thread), and nothing handled in g that the innermost would have to
-     * see through it. Over a generator suspended at a plain yield, g is
-     * resumed as usual: two fast switches (g, then its subiterator from
-     * its delegation loop) cost less than the C path's one. */
+    /* The gate of the chain walk (chain_send): g resumed by its own
+     * delegator (by_delegator), a stackful subiterator itself suspended in
+     * yield from (it has just yielded to g, on this thread), and nothing
+     * handled in g that the innermost would have to see through it. Over
+     * a generator suspended at a plain yield, g is resumed as usual: two
+     * fast switches (g, then its subiterator from its delegation loop)
+     * cost less than the C path's one. */
     yc_gen *sub = (yc_gen *)g->yieldfrom;
-    if (g->yieldfrom->type == &gen_iter_type && sub->susp == YC__SUSP_FROM && !g->co.exc_info)
+    if (r->gen && r->gen->yieldfrom == &g->it && g->yieldfrom->type == &gen_iter_type &&
+        sub->susp == YC__SUSP_FROM && !g->co.exc_info)
         g->magic = YC__GEN_MAGIC_FROM;
     yc__T.cur = r;
     return r;
@@ -515,6 +517,22 @@ static inline bool claim_walk(yc_gen *g)
 }
 
 /*
+ * Whether this resume of g comes from g's delegator, in its delegation
+ * loop: only then may it walk g's chain (chain_send). The walk makes its
+ * caller the innermost generator's resumer, skipping the levels between;
+ * the event loop's park follows resumers from the coroutine that awaits up
+ * to its task's generator (src/task.c), so the caller must be inside the
+ * chain, never the loop stepping a task whose own generator delegates. A
+ * chain's top, resumed by anyone else, is resumed as usual, and its
+ * delegation loop walks from the level below.
+ */
+static inline bool by_delegator(const yc_gen *g)
+{
+    const yc__coro *me = yc__T.cur;
+    return me && me->gen && me->gen->yieldfrom == &g->it;
+}
+
+/*
  * yield from resumed at the innermost generator (issue 12; docs/design.md,
  * "yield from"). Sends v (None for a next) into top, claimed and suspended
  * in yield from, through its chain of stackful delegations: goes down the
@@ -579,11 +597,12 @@ static int send_slow(yc_gen *g, yc_val v, yc_val *out, int s)
             if (claim(g, &s)) return gen_go(g, v, out);
             continue; /* lost a race: s holds the new state */
         case YC_GEN_SUSPENDED:
-            /* the fast paths send a generator with the FROM magic here:
-             * its claim as cheap as theirs */
-            if (g->magic == YC__GEN_MAGIC_FROM && claim_walk(g)) return chain_send(g, v, out);
+            /* the fast paths send a generator with the FROM magic here
+             * (its claim as cheap as theirs); the magic is a hint, read
+             * again by chain_send once g is claimed */
+            if (g->magic == YC__GEN_MAGIC_FROM && by_delegator(g) && claim_walk(g))
+                return chain_send(g, v, out);
             if (!claim(g, &s)) continue;
-            if (g->susp == YC__SUSP_FROM) return chain_send(g, v, out);
             return gen_go(g, v, out);
         case YC_GEN_RUNNING:
             return busy(g, "anext");

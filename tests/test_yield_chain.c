@@ -20,6 +20,7 @@
 #include "test.h"
 
 #include <pthread.h>
+#include <yieldc/loop.h>
 
 #define DEPTH_MAX 100
 
@@ -432,6 +433,56 @@ TEST(deep_chain_resumed_on_another_thread)
     CHECK_INTV(v, 5);
     CHECK_EQ_INT(not_running, 0);
     chain_free();
+}
+
+/* ---- a task's chain that awaits ------------------------------------------ */
+
+/* A chain of `n` levels (arg: n), each delegating to the next; the bottom
+ * awaits (parks its task) around each of its (bare) yields. */
+static yc_val park_level(void *arg)
+{
+    int64_t n = *(int64_t *)arg;
+    if (n == 0) {
+        for (int64_t i = 0; i < 4; i++) {
+            yc_sleep(0);
+            yc_yield(YC_NONE); /* in a task: a bare yield, to the loop */
+            yc_sleep(0);
+        }
+        return yc_int(100);
+    }
+    int64_t below = n - 1;
+    yc_gen *sub = YC_CHECK_PTR(yc_gen_new(park_level, &below, NULL));
+    yc_val r = yc_yield_from(yc_gen_iter(sub));
+    yc_gen_free(sub);
+    return yc_int(r.i + 1);
+}
+
+/* The task: its own generator delegates to a chain of 20 levels (the
+ * bottom's yields go to the loop as bare yields), then iterates another
+ * with yc_next. */
+static yc_val park_task(void *arg)
+{
+    (void)arg;
+    int64_t n = 20;
+    yc_gen *top = YC_CHECK_PTR(yc_gen_new(park_level, &n, NULL));
+    yc_val r = yc_yield_from(yc_gen_iter(top));
+    yc_gen_free(top);
+    top = YC_CHECK_PTR(yc_gen_new(park_level, &n, NULL));
+    yc_val v;
+    int64_t count = 0;
+    while (yc_next(top, &v) == YC_YIELD) count++;
+    yc_gen_free(top);
+    return yc_int(r.i * 1000 + count * 10000000 + v.i);
+}
+
+TEST(deep_chain_in_a_task_that_awaits)
+{
+    /* [7.9] a task's chain resumed at its inner levels: the bottom parks
+     * the task (the loop's park follows resumers up to the task's
+     * generator) and yields bare to the loop, through 20 levels */
+    yc_val out;
+    CHECK_ST(yc_loop_run(park_task, NULL, NULL, &out), YC_OK);
+    CHECK_INTV(out, 120 * 1000 + 4 * 10000000 + 120);
 }
 
 TEST_MAIN()
