@@ -22,7 +22,8 @@
 #include <pthread.h>
 #include <yieldc/loop.h>
 
-#define DEPTH_MAX 100
+#define DEPTH_MAX 300 /* the arrays */
+#define DEEP 100       /* the chains of most tests */
 
 static yc_gen *G[DEPTH_MAX];
 static int64_t idx[DEPTH_MAX];
@@ -186,7 +187,7 @@ TEST(deep_chain_next_send_each_depth)
      * RUNNING during the step; [7.10] a middle level (or the bottom)
      * resumed directly advances the bottom, and the top sees later values */
     chain_reset_options();
-    chain_start(DEPTH_MAX);
+    chain_start(DEEP);
     yc_val v;
     int64_t want = 1;
     for (int k = 0; k < depth; k++) {
@@ -217,30 +218,30 @@ TEST(deep_chain_return_climbs_each_level)
      * mid-chain and yielding after its yield from (after_yield), the
      * levels above stay suspended in yield from over it */
     chain_reset_options();
-    chain_start(DEPTH_MAX);
+    chain_start(DEEP);
     yc_val v;
     CHECK_ST(yc_send(G[0], yc_int(CMD_RETURN), &v), YC_RETURN);
-    CHECK_INTV(v, 100 + DEPTH_MAX - 1);
+    CHECK_INTV(v, 100 + DEEP - 1);
     for (int k = 0; k < depth; k++) CHECK_EQ_INT(yc_gen_state_of(G[k]), YC_GEN_CLOSED);
-    CHECK_EQ_INT(nfin, DEPTH_MAX); /* finally blocks innermost first */
-    for (int i = 0; i < nfin; i++) CHECK_EQ_INT(fin[i], DEPTH_MAX - 1 - i);
+    CHECK_EQ_INT(nfin, DEEP); /* finally blocks innermost first */
+    for (int i = 0; i < nfin; i++) CHECK_EQ_INT(fin[i], DEEP - 1 - i);
     chain_free();
 
     after_yield = true;
-    chain_start(DEPTH_MAX);
+    chain_start(DEEP);
     CHECK_ST(yc_send(G[0], yc_int(CMD_RETURN), &v), YC_YIELD);
-    CHECK_INTV(v, -(DEPTH_MAX - 2)); /* the level above the bottom yields */
-    CHECK_EQ_INT(yc_gen_state_of(G[DEPTH_MAX - 1]), YC_GEN_CLOSED);
-    CHECK(yc_gen_yieldfrom(G[DEPTH_MAX - 2]) == NULL);
-    CHECK(yc_gen_yieldfrom(G[DEPTH_MAX - 3]) == yc_gen_iter(G[DEPTH_MAX - 2]));
-    for (int k = DEPTH_MAX - 3; k >= 0; k--) { /* each level in turn */
+    CHECK_INTV(v, -(DEEP - 2)); /* the level above the bottom yields */
+    CHECK_EQ_INT(yc_gen_state_of(G[DEEP - 1]), YC_GEN_CLOSED);
+    CHECK(yc_gen_yieldfrom(G[DEEP - 2]) == NULL);
+    CHECK(yc_gen_yieldfrom(G[DEEP - 3]) == yc_gen_iter(G[DEEP - 2]));
+    for (int k = DEEP - 3; k >= 0; k--) { /* each level in turn */
         CHECK_ST(yc_next(G[0], &v), YC_YIELD);
         CHECK_INTV(v, -k);
         CHECK_EQ_INT(yc_gen_state_of(G[k + 1]), YC_GEN_CLOSED);
         for (int j = 0; j <= k; j++) CHECK_EQ_INT(yc_gen_state_of(G[j]), YC_GEN_SUSPENDED);
     }
     CHECK_ST(yc_next(G[0], &v), YC_RETURN);
-    CHECK_INTV(v, 100 + DEPTH_MAX - 1);
+    CHECK_INTV(v, 100 + DEEP - 1);
     chain_free();
 }
 
@@ -249,7 +250,7 @@ TEST(deep_chain_raise_climbs_each_level)
     /* [7.8] an exception at the bottom is raised in each level at its
      * yield from in turn: a traceback entry per level, innermost first */
     chain_reset_options();
-    chain_start(DEPTH_MAX);
+    chain_start(DEEP);
     yc_val v;
     CHECK_ST(yc_send(G[0], yc_int(CMD_RAISE), &v), YC_RAISE);
     yc_exc *e = yc_err_take();
@@ -258,7 +259,7 @@ TEST(deep_chain_raise_climbs_each_level)
     const yc_tb_entry *tb = yc_exc_traceback(e, &n);
     /* innermost first: the bottom's raise, its re-raise in the except
      * block that did not catch it, then each level above */
-    int k = DEPTH_MAX - 1;
+    int k = DEEP - 1;
     for (size_t i = 0; i < n && k >= 0; i++) {
         if (strcmp(tb[i].where, names[k]) == 0) continue;
         if (k > 0 && strcmp(tb[i].where, names[k - 1]) == 0) k--;
@@ -267,7 +268,7 @@ TEST(deep_chain_raise_climbs_each_level)
     }
     CHECK_EQ_INT(k, 0);
     CHECK_STR(tb[n - 1].where, "level0");
-    CHECK_STR(tb[0].where, names[DEPTH_MAX - 1]);
+    CHECK_STR(tb[0].where, names[DEEP - 1]);
     yc_exc_unref(e);
     for (int j = 0; j < depth; j++) CHECK_EQ_INT(yc_gen_state_of(G[j]), YC_GEN_CLOSED);
     chain_free();
@@ -275,7 +276,7 @@ TEST(deep_chain_raise_climbs_each_level)
     /* [7.8] caught mid-chain: the catching level yields; below it all
      * closed, above it all suspended, and the chain goes on from there */
     catch_at = 60;
-    chain_start(DEPTH_MAX);
+    chain_start(DEEP);
     CHECK_ST(yc_send(G[0], yc_int(CMD_RAISE), &v), YC_YIELD);
     CHECK_INTV(v, 1060);
     for (int j = 0; j < depth; j++)
@@ -292,7 +293,7 @@ TEST(deep_chain_pep479_at_the_bottom)
     /* [6.1] [7.12] StopIteration raised at the bottom becomes RuntimeError
      * there, and climbs as that */
     chain_reset_options();
-    chain_start(DEPTH_MAX);
+    chain_start(DEEP);
     yc_val v;
     CHECK_ST(yc_send(G[0], yc_int(CMD_STOP), &v), YC_RAISE);
     yc_exc *e = yc_err_take();
@@ -311,18 +312,18 @@ TEST(deep_chain_throw_innermost_first)
      * by level until one catches it; the same from a middle level */
     chain_reset_options();
     catch_at = 40;
-    chain_start(DEPTH_MAX);
+    chain_start(DEEP);
     yc_val v;
     CHECK_ST(yc_throw(G[0], yc_exc_new(&yc_ValueError, "thrown"), &v), YC_YIELD);
     CHECK_INTV(v, 1040);
-    CHECK_EQ_INT(nfin, DEPTH_MAX - 1 - 40);
-    for (int i = 0; i < nfin; i++) CHECK_EQ_INT(fin[i], DEPTH_MAX - 1 - i);
+    CHECK_EQ_INT(nfin, DEEP - 1 - 40);
+    for (int i = 0; i < nfin; i++) CHECK_EQ_INT(fin[i], DEEP - 1 - i);
     for (int j = 0; j < depth; j++)
         CHECK_EQ_INT(yc_gen_state_of(G[j]), j > 40 ? YC_GEN_CLOSED : YC_GEN_SUSPENDED);
     chain_free();
 
     catch_at = 10;
-    chain_start(DEPTH_MAX);
+    chain_start(DEEP);
     CHECK_ST(yc_throw(G[50], yc_exc_new(&yc_ValueError, "thrown"), &v), YC_RAISE); /* none below 50 catches */
     CHECK_EXC(&yc_ValueError, "ValueError: thrown");
     for (int j = 0; j < depth; j++)
@@ -338,22 +339,22 @@ TEST(deep_chain_close_innermost_first)
     /* [7.7] close at the top: GeneratorExit at the bottom first, each
      * finally innermost first */
     chain_reset_options();
-    chain_start(DEPTH_MAX);
+    chain_start(DEEP);
     yc_val v;
     CHECK_ST(yc_next(G[0], &v), YC_YIELD);
     CHECK_ST(yc_close(G[0], &v), YC_OK);
-    CHECK_EQ_INT(nfin, DEPTH_MAX);
-    for (int i = 0; i < nfin; i++) CHECK_EQ_INT(fin[i], DEPTH_MAX - 1 - i);
+    CHECK_EQ_INT(nfin, DEEP);
+    for (int i = 0; i < nfin; i++) CHECK_EQ_INT(fin[i], DEEP - 1 - i);
     for (int j = 0; j < depth; j++) CHECK_EQ_INT(yc_gen_state_of(G[j]), YC_GEN_CLOSED);
     chain_free();
 
     /* [7.7] the bottom ignores GeneratorExit: RuntimeError "generator
      * ignored GeneratorExit" from its close climbs every level */
     ignore_exit = true;
-    chain_start(DEPTH_MAX);
+    chain_start(DEEP);
     CHECK_ST(yc_close(G[0], &v), YC_RAISE);
     CHECK_EXC(&yc_RuntimeError, "RuntimeError: generator ignored GeneratorExit");
-    CHECK_EQ_INT(yc_gen_state_of(G[DEPTH_MAX - 1]), YC_GEN_SUSPENDED);
+    CHECK_EQ_INT(yc_gen_state_of(G[DEEP - 1]), YC_GEN_SUSPENDED);
     for (int j = 0; j < depth - 1; j++) CHECK_EQ_INT(yc_gen_state_of(G[j]), YC_GEN_CLOSED);
     ignore_exit = false; /* its free closes it for good */
     chain_free();
@@ -365,13 +366,13 @@ TEST(deep_chain_reentry_at_each_level)
      * level is running: each resume of one is "generator already
      * executing", and nothing is changed by it */
     chain_reset_options();
-    chain_start(DEPTH_MAX);
+    chain_start(DEEP);
     yc_val v;
     CHECK_ST(yc_send(G[0], yc_int(CMD_REENTER), &v), YC_YIELD);
     CHECK_INTV(v, 1);
     check_suspended_chain(__LINE__);
-    entry_level = DEPTH_MAX / 2; /* [7.10] the levels above are not running: not tried */
-    CHECK_ST(yc_send(G[DEPTH_MAX / 2], yc_int(CMD_REENTER), &v), YC_YIELD);
+    entry_level = DEEP / 2; /* [7.10] the levels above are not running: not tried */
+    CHECK_ST(yc_send(G[DEEP / 2], yc_int(CMD_REENTER), &v), YC_YIELD);
     CHECK_INTV(v, 2);
     entry_level = 0;
     CHECK_ST(yc_next(G[0], &v), YC_YIELD);
@@ -387,7 +388,7 @@ TEST(deep_chain_handled_exception_in_the_middle)
      * there gets it as its context (the direct resume stops above it) */
     chain_reset_options();
     handle_at = 30;
-    chain_start(DEPTH_MAX);
+    chain_start(DEEP);
     yc_exc_unref(seen_handled); /* the first step went down level by level */
     seen_handled = NULL;
     yc_val v;
@@ -399,6 +400,41 @@ TEST(deep_chain_handled_exception_in_the_middle)
     yc_exc *ctx = e ? yc_exc_context(e) : NULL;
     CHECK(ctx && yc_exc_type_of(ctx) == &yc_KeyError);
     yc_exc_unref(e);
+    chain_free();
+}
+
+TEST(chain_deeper_than_the_walk_path)
+{
+    /* [7.9] [7.3] [7.8] 300 levels: deeper than the walk's array of levels
+     * (128), so the way back also follows each level's walk_up: values and
+     * sends, returns and an exception climbing from the bottom */
+    chain_reset_options();
+    chain_start(DEPTH_MAX);
+    yc_val v;
+    for (int64_t k = 1; k < 4; k++) {
+        CHECK_ST(yc_send(G[0], yc_int(k * 11), &v), YC_YIELD);
+        CHECK_INTV(v, k);
+        CHECK_VAL(last_sent, yc_int(k * 11));
+        check_suspended_chain(__LINE__);
+    }
+    entry_level = 200;
+    CHECK_ST(yc_next(G[200], &v), YC_YIELD);
+    CHECK_INTV(v, 4);
+    entry_level = 0;
+    CHECK_EQ_INT(not_running, 0);
+    CHECK_ST(yc_send(G[0], yc_int(CMD_RETURN), &v), YC_RETURN);
+    CHECK_INTV(v, 100 + DEPTH_MAX - 1);
+    chain_free();
+
+    catch_at = 20;
+    after_yield = true;
+    chain_start(DEPTH_MAX);
+    CHECK_ST(yc_send(G[0], yc_int(CMD_RAISE), &v), YC_YIELD);
+    CHECK_INTV(v, 1020);
+    for (int j = 0; j < depth; j++)
+        CHECK_EQ_INT(yc_gen_state_of(G[j]), j > 20 ? YC_GEN_CLOSED : YC_GEN_SUSPENDED);
+    CHECK_ST(yc_send(G[0], yc_int(3), &v), YC_YIELD); /* 20 returns from its except: yields -20 */
+    CHECK_INTV(v, -20);
     chain_free();
 }
 
@@ -420,7 +456,7 @@ TEST(deep_chain_resumed_on_another_thread)
     /* [7.9] the chain resumed by another thread (its claims revoke this
      * thread's bias), then here again */
     chain_reset_options();
-    chain_start(DEPTH_MAX);
+    chain_start(DEEP);
     int ok = 0;
     pthread_t t;
     CHECK_EQ_INT(pthread_create(&t, NULL, pull_on_thread, &ok), 0);
