@@ -534,9 +534,8 @@ static inline bool by_delegator(const yc_gen *g)
 
 /*
  * yield from resumed at the innermost generator (issue 12; docs/design.md,
- * "A chain resumed at its innermost level"). Sends v (None for a next)
- * into top, claimed and suspended in yield from, resumed by its delegator
- * (by_delegator), through its chain of stackful delegations: goes down the
+ * "yield from"). Sends v (None for a next) into top, claimed and suspended
+ * in yield from, through its chain of stackful delegations: goes down the
  * levels suspended in yield from over a suspended stackful generator
  * (claiming each one: RUNNING, as CPython's frames all are during the
  * step), and switches straight into the deepest, with this caller as its
@@ -558,14 +557,6 @@ static inline bool by_delegator(const yc_gen *g)
  */
 static int chain_send(yc_gen *top, yc_val v, yc_val *out)
 {
-    /* The levels claimed, top first: lv[i] for i < WALK_PATH, and each
-     * level's walk_up beyond. The way back reads this array, not the
-     * levels' headers: every header sits at the same offset of its stack
-     * mapping, so deep chains miss the L1 cache on each header line. */
-    enum { WALK_PATH = 128 };
-    yc_gen *lv[WALK_PATH];
-    lv[0] = top;
-    int n = 0; /* levels below top claimed */
     yc_gen *d = top;
     /* d's magic says its subiterator is a stackful generator and nothing
      * is handled in d (suspend_from_prep; fixed while d is suspended) */
@@ -573,17 +564,15 @@ static int chain_send(yc_gen *top, yc_val v, yc_val *out)
         yc_gen *s = (yc_gen *)d->yieldfrom;
         if (!GEN_OK(s) || !claim_walk(s)) break;
         s->walk_up = d;
-        if (++n < WALK_PATH) lv[n] = s;
         d = s;
     }
     int st = gen_go(d, v, out);
-    for (; n > 0; n--) {
-        yc_gen *up = n - 1 < WALK_PATH ? lv[n - 1] : d->walk_up;
+    while (d != top) {
+        yc_gen *up = d->walk_up;
         if (st == YC_YIELD) {
-            for (;;) { /* innermost first */
+            for (;; up = up->walk_up) {
                 atomic_store_explicit(&up->state, YC_GEN_SUSPENDED, memory_order_release);
-                if (--n == 0) return YC_YIELD;
-                up = n - 1 < WALK_PATH ? lv[n - 1] : up->walk_up;
+                if (up == top) return YC_YIELD;
             }
         }
         if (st == YC_RETURN) {

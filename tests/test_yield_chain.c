@@ -403,11 +403,10 @@ TEST(deep_chain_handled_exception_in_the_middle)
     chain_free();
 }
 
-TEST(chain_deeper_than_the_walk_path)
+TEST(chain_300_levels)
 {
-    /* [7.9] [7.3] [7.8] 300 levels: deeper than the walk's array of levels
-     * (128), so the way back also follows each level's walk_up: values and
-     * sends, returns and an exception climbing from the bottom */
+    /* [7.9] [7.3] [7.8] 300 levels: values and sends, a middle resume,
+     * returns and an exception climbing from the bottom */
     chain_reset_options();
     chain_start(DEPTH_MAX);
     yc_val v;
