@@ -534,8 +534,9 @@ static inline bool by_delegator(const yc_gen *g)
 
 /*
  * yield from resumed at the innermost generator (issue 12; docs/design.md,
- * "yield from"). Sends v (None for a next) into top, claimed and suspended
- * in yield from, through its chain of stackful delegations: goes down the
+ * "A chain resumed at its innermost level"). Sends v (None for a next)
+ * into top, claimed and suspended in yield from, resumed by its delegator
+ * (by_delegator), through its chain of stackful delegations: goes down the
  * levels suspended in yield from over a suspended stackful generator
  * (claiming each one: RUNNING, as CPython's frames all are during the
  * step), and switches straight into the deepest, with this caller as its
@@ -551,9 +552,10 @@ static inline bool by_delegator(const yc_gen *g)
  * delegation loop calling what is below) at a subiterator that is not a
  * stackful generator or cannot be claimed (running: the level's own call
  * then raises "generator already executing" there, as in CPython; closed;
- * being created), and at a level handling an exception: the deepest's
- * resumer is this caller, and yc__handled walks resumers, so a level
- * skipped must have nothing handled to show.
+ * being created), at a level over a generator at a plain yield (its
+ * magic, suspend_from_prep), and at a level handling an exception: the
+ * deepest's resumer is this caller, and yc__handled walks resumers, so a
+ * level skipped must have nothing handled to show.
  */
 static int chain_send(yc_gen *top, yc_val v, yc_val *out)
 {
