@@ -648,6 +648,7 @@ int yc_loop_free(yc_loop *L)
     cache_drain(&L->task_cache);
     cache_drain(&L->future_cache);
     cache_drain(&L->fcb_cache);
+    cache_drain(&L->sleep_cache);
     cache_drain(&L->rbuf_cache);
     cache_drain(&L->wbuf_cache);
     L->io->free(L);
@@ -734,6 +735,7 @@ static void retain_review(yc_loop *L)
     cache_review(&L->task_cache);
     cache_review(&L->future_cache);
     cache_review(&L->fcb_cache);
+    cache_review(&L->sleep_cache);
     if (2 * peak >= L->stack_retain) return;
     L->stack_retain = pow2_at_least(peak);
     yc__stack_retain(&yc__T, task_stack_bytes(L), L->stack_retain);

@@ -156,24 +156,32 @@ static void release_idle(yc_stream *s)
     }
 }
 
-yc_stream *yc_stream_new(int fd, size_t limit)
+/* A stream on fd (>= 0) at the start of a block of `size` bytes (the
+ * rest zeroed: the caller's), which yc_stream_free frees; NULL with
+ * MemoryError. */
+static yc_stream *stream_make(int fd, size_t limit, size_t size)
 {
-    if (fd < 0) {
-        yc__fail(YC_EINVAL, &yc_ValueError, "yc_stream_new: fd %d is negative", fd);
-        return NULL;
-    }
-    yc_stream *s = yc__malloc(sizeof *s);
+    yc_stream *s = yc__malloc(size);
     if (!s) {
         yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
         return NULL;
     }
-    memset(s, 0, sizeof *s);
+    memset(s, 0, size);
     s->magic = STREAM_MAGIC;
     s->fd = fd;
     s->limit = limit ? limit : STREAM_LIMIT;
     s->high = STREAM_HIGH;
     s->low = STREAM_HIGH / 4;
     return s;
+}
+
+yc_stream *yc_stream_new(int fd, size_t limit)
+{
+    if (fd < 0) {
+        yc__fail(YC_EINVAL, &yc_ValueError, "yc_stream_new: fd %d is negative", fd);
+        return NULL;
+    }
+    return stream_make(fd, limit, sizeof(yc_stream));
 }
 
 int yc_stream_free(yc_stream *s)
@@ -565,12 +573,14 @@ yc_stream *yc__stream_open_connection(const char *ip, int port, size_t limit, co
 
 /* ---- serving ------------------------------------------------------------ */
 
-/* A connection being served. The server links each into a list on its
- * own stack (a circle through a sentinel), which its task unlinks when it
+/* A connection being served: its stream and, in the same block, what the
+ * server keeps of it (one block a connection: idle connections are what a
+ * server holds most of). The server links each into a list on its own
+ * stack (a circle through a sentinel), which its task unlinks when it
  * ends: a task cancelled before its first step never runs its body, and
  * the server frees what such tasks left once its task group is done. */
 typedef struct conn {
-    yc_stream *s;
+    yc_stream s; /* first: yc_stream_free frees the connection */
     yc_stream_handler handler;
     void *arg;
     struct conn *prev, *next;
@@ -581,8 +591,7 @@ static void conn_unlink_free(conn *c)
 {
     c->prev->next = c->next;
     c->next->prev = c->prev;
-    yc_stream_free(c->s);
-    yc__free(c);
+    yc_stream_free(&c->s);
 }
 
 /* After a handler returned: what it wrote and the loop has not sent yet
@@ -604,8 +613,8 @@ static yc_val conn_task(void *p)
     conn *volatile c = p;
     c->started = true;
     YC_TRY {
-        c->handler(c->s, c->arg);
-        send_rest(c->s);
+        c->handler(&c->s, c->arg);
+        send_rest(&c->s);
     } YC_EXCEPT(&yc_Exception) {
         yc__loop_report(yc_exc_current(), "Unhandled exception in client_connected_cb");
     } YC_FINALLY {
@@ -619,22 +628,20 @@ static yc_val conn_task(void *p)
 static void spawn_conn(yc_taskgroup *g, conn *head, int fd, yc_stream_handler handler, void *arg,
                        size_t limit)
 {
-    conn *c = yc__malloc(sizeof *c);
-    yc_stream *s = c ? yc_stream_new(fd, limit) : NULL;
-    if (s) {
-        *c = (conn){.s = s, .handler = handler, .arg = arg, .prev = head, .next = head->next};
+    conn *c = (conn *)stream_make(fd, limit, sizeof *c);
+    if (c) {
+        c->handler = handler;
+        c->arg = arg;
+        c->prev = head;
+        c->next = head->next;
         head->next->prev = c;
         head->next = c;
     }
-    yc_task *t = s ? yc_taskgroup_spawn(g, conn_task, c, NULL) : NULL;
+    yc_task *t = c ? yc_taskgroup_spawn(g, conn_task, c, NULL) : NULL;
     if (!t) {
-        if (!c) yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
         yc_exc *e = yc_err_take();
-        if (s) conn_unlink_free(c);
-        else {
-            yc_io_close(fd);
-            yc__free(c);
-        }
+        if (c) conn_unlink_free(c);
+        else yc_io_close(fd);
         yc_raise(e);
     }
     yc_task_unref(t);
