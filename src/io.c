@@ -153,7 +153,7 @@ static void io_event(yc_loop *L, uint64_t data, uint32_t events)
     }
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
         wake(L, &r->wr, NULL);
-        if (r->on_wr) r->on_wr(r->on_wr_ud); /* never frees r */
+        if (r->on_wr_ud) yc__io_writable(r->on_wr_ud); /* never frees r */
     }
 }
 
@@ -520,13 +520,14 @@ ssize_t yc__io_write_now(yc__fd *r, const void *buf, size_t n)
     return k;
 }
 
-yc__fd *yc__io_on_writable(yc_loop *L, int fd, void (*cb)(void *), void *ud)
+void (*yc__io_writable)(void *ud);
+
+yc__fd *yc__io_on_writable(yc_loop *L, int fd, void *ud)
 {
     yc__fd *r = fd_record(L, fd);
     if (r) {
-        r->on_wr = cb;
         r->on_wr_ud = ud;
-        if (cb && L->ring && !r->wpoll && r->kind == FDK_POLLED) { /* one-shot: armed per wait */
+        if (ud && L->ring && !r->wpoll && r->kind == FDK_POLLED) { /* one-shot: armed per wait */
             yc__uring_of(L)->wpoll(L, rec_data(r), fd);
             r->wpoll = true;
         }
@@ -539,7 +540,7 @@ void yc__io_ring_writable(yc_loop *L, uint64_t data, int res)
     yc__fd *r = fd_lookup(L, (int)(uint32_t)data);
     if (!r || r->gen != (uint32_t)(data >> 32)) return; /* a record gone */
     r->wpoll = false;
-    if (res != -ECANCELED && r->on_wr) r->on_wr(r->on_wr_ud); /* it arms the next poll */
+    if (res != -ECANCELED && r->on_wr_ud) yc__io_writable(r->on_wr_ud); /* it arms the next poll */
 }
 
 /*
