@@ -1031,11 +1031,19 @@ const char *yc_loop_io_backend(const yc_loop *L)
     return L->ring ? "io_uring" : "epoll";
 }
 
+/* yc__loop_each_idle's: forgets *fd in L if L knows it. */
+static void forget_in(yc_loop *L, void *fd)
+{
+    yc__fd *r = fd_lookup(L, *(int *)fd);
+    if (r) fd_forget(L, r);
+}
+
 int yc_io_close(int fd)
 {
     yc_loop *L = yc__loop_running();
     yc__fd *r = L ? fd_lookup(L, fd) : NULL;
     if (r) fd_forget(L, r);
+    else if (fd >= 0) yc__loop_each_idle(forget_in, &fd); /* a loop not running here */
     if (close(fd) < 0 && errno != EINTR) { /* Linux frees fd even on EINTR */
         os_error(errno);
         return YC_RAISE;

@@ -306,6 +306,7 @@ struct yc_loop {
                                      back: not a deadlock while > 0        */
     struct yc__pool *pool;        /* the thread pool, or NULL (lazy)       */
     struct yc__sigs *sigs;        /* signal handlers, or NULL              */
+    yc_loop *reg_prev, *reg_next; /* every loop not freed (loop.c, loops)   */
 };
 
 /* While tasks are ready, the loop polls descriptors (without waiting) once
@@ -338,6 +339,13 @@ typedef struct yc__io_ops {
  * makes it otherwise (runner.c sets the backend): NULL with the exception
  * set (ValueError for bad options, MemoryError, OSError). */
 YC_HIDDEN yc_loop *yc__loop_new(const yc_loop_opts *opts);
+
+/* Runs fn(L, ud) for every loop not freed and not running (on any
+ * thread), under a process-wide lock that also guards each loop's start
+ * and end of a run, so that no loop fn is given starts running meanwhile
+ * (fn must not make, free or run a loop). For yc_io_close called outside
+ * the loop that knows the descriptor. */
+YC_HIDDEN void yc__loop_each_idle(void (*fn)(yc_loop *L, void *ud), void *ud);
 
 /* A hook of yc_loop_close, run before anything closes (the loop is idle,
  * its tasks still pending): a module that has threads or process-wide
