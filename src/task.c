@@ -840,16 +840,22 @@ static int set_name(yc_task *t, const char *name)
         do *--d = (char)('0' + n % 10);
         while ((n /= 10) != 0);
         size_t k = (size_t)(digits + sizeof digits - d);
-        memcpy(deflt, "Task-", 5);
-        memcpy(deflt + 5, d, k);
-        deflt[5 + k] = '\0';
+        char *p = 5 + k < sizeof t->name_small ? t->name_small : deflt;
+        memcpy(p, "Task-", 5);
+        memcpy(p + 5, d, k);
+        p[5 + k] = '\0';
+        if (p == t->name_small) {
+            t->name = p;
+            return YC_OK;
+        }
         name = deflt;
-    }
-    size_t len = strlen(name);
-    if (len < sizeof t->name_small) {
-        memcpy(t->name_small, name, len + 1);
-        t->name = t->name_small;
-        return YC_OK;
+    } else {
+        size_t len = strlen(name);
+        if (len < sizeof t->name_small) {
+            memcpy(t->name_small, name, len + 1);
+            t->name = t->name_small;
+            return YC_OK;
+        }
     }
     if (!(t->name = yc__strdup(name))) return no_memory();
     return YC_OK;
