@@ -550,8 +550,8 @@ static int bad_opts(const yc_loop_opts *o)
 }
 
 /* Every loop not freed, newest first (yc__loop_each_idle), linked through
- * reg_prev and reg_next; loops_mu guards the list and each loop's change
- * to and from LOOP_RUNNING. */
+ * reg_prev and reg_next; loops_mu guards the list and each loop's changes
+ * of state. */
 static pthread_mutex_t loops_mu = PTHREAD_MUTEX_INITIALIZER;
 static yc_loop *loops;
 
@@ -559,11 +559,11 @@ void yc__loop_each_idle(void (*fn)(yc_loop *L, void *ud), void *ud)
 {
     pthread_mutex_lock(&loops_mu);
     for (yc_loop *L = loops; L; L = L->reg_next)
-        if (L->state != LOOP_RUNNING) fn(L, ud);
+        if (L->state == LOOP_IDLE) fn(L, ud);
     pthread_mutex_unlock(&loops_mu);
 }
 
-/* Sets L's state under loops_mu (from or to LOOP_RUNNING). */
+/* Sets L's state under loops_mu (every change after yc__loop_new). */
 static void set_state(yc_loop *L, int state)
 {
     pthread_mutex_lock(&loops_mu);
@@ -654,7 +654,7 @@ int yc_loop_close(yc_loop *L)
         L->close_hooks = next;
         h->fn(L, h);
     }
-    L->state = LOOP_CLOSED;
+    set_state(L, LOOP_CLOSED); /* under the lock: yc__loop_each_idle reads it */
     /* Tasks first (destroying one may schedule callbacks: dropped below).
      * Only task.c makes futures, so with one live its hook is set. */
     if (L->live) yc__loop_close_tasks(L);

@@ -340,11 +340,11 @@ typedef struct yc__io_ops {
  * set (ValueError for bad options, MemoryError, OSError). */
 YC_HIDDEN yc_loop *yc__loop_new(const yc_loop_opts *opts);
 
-/* Runs fn(L, ud) for every loop not freed and not running (on any
- * thread), under a process-wide lock that also guards each loop's start
- * and end of a run, so that no loop fn is given starts running meanwhile
- * (fn must not make, free or run a loop). For yc_io_close called outside
- * the loop that knows the descriptor. */
+/* Runs fn(L, ud) for every idle loop (made, not running on any thread,
+ * not closed), under a process-wide lock that also guards each loop's
+ * changes of state, so that no loop fn is given starts running or closes
+ * meanwhile (fn must not make, close, free or run a loop). For yc_io_close
+ * called outside the loop that knows the descriptor. */
 YC_HIDDEN void yc__loop_each_idle(void (*fn)(yc_loop *L, void *ud), void *ud);
 
 /* A hook of yc_loop_close, run before anything closes (the loop is idle,

@@ -1117,12 +1117,20 @@ static yc_val waits_then_written(void *arg)
     return YC_NONE;
 }
 
-/* A loop that knew a descriptor closed with yc_io_close between two of
- * its runs (no loop running) forgets it: a new descriptor given the same
- * number is watched anew. Before, the loop kept the old record, which
- * the kernel's epoll set had dropped with the old descriptor: the reader
- * was never woken. */
-IO_TEST(yc_io_close_outside_the_loop_forgets_the_descriptor_there)
+static yc_val closes_the_pair(void *arg)
+{
+    (void)arg;
+    CHECK_ST(yc_io_close(sv[0]), YC_OK);
+    CHECK_ST(yc_io_close(sv[1]), YC_OK);
+    return YC_NONE;
+}
+
+/* A loop L that knew a descriptor, closed with yc_io_close between two of
+ * L's runs (no loop running, or in a task of another loop), forgets it: a
+ * new descriptor given the same number is watched anew. Before, L kept the
+ * old record, which the kernel's epoll set had dropped with the old
+ * descriptor: the reader was never woken. */
+static void reuse_after_close(bool in_other_loop)
 {
     yc_loop *L = yc_loop_new(&(yc_loop_opts){.clock = YC_CLOCK_MONOTONIC});
     CHECK(L != NULL);
@@ -1132,8 +1140,8 @@ IO_TEST(yc_io_close_outside_the_loop_forgets_the_descriptor_there)
     CHECK_ST(yc_loop_run_until_complete(L, t, NULL), YC_OK);
     yc_task_unref(t);
     int old0 = sv[0], old1 = sv[1];
-    CHECK_ST(yc_io_close(sv[0]), YC_OK); /* outside any running loop */
-    CHECK_ST(yc_io_close(sv[1]), YC_OK);
+    if (in_other_loop) RUN_MAIN(closes_the_pair, NULL);
+    else closes_the_pair(NULL); /* outside any running loop */
     pair(sv); /* the lowest free numbers: the same ones */
     CHECK_EQ_INT(sv[0], old0);
     CHECK_EQ_INT(sv[1], old1);
@@ -1145,6 +1153,13 @@ IO_TEST(yc_io_close_outside_the_loop_forgets_the_descriptor_there)
     CHECK_ST(yc_loop_free(L), YC_OK);
     CHECK_ST(yc_io_close(sv[0]), YC_OK);
     CHECK_ST(yc_io_close(sv[1]), YC_OK);
+}
+
+IO_TEST(yc_io_close_outside_the_loop_forgets_the_descriptor_there) { reuse_after_close(false); }
+
+IO_TEST(yc_io_close_in_another_loop_forgets_the_descriptor_in_the_idle_one)
+{
+    reuse_after_close(true);
 }
 
 /* A task whose reads always find data gives up its turn every 64
