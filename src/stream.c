@@ -39,6 +39,8 @@
 #include "io.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -158,6 +160,18 @@ static void release_idle(yc_stream *s)
     }
 }
 
+/* As asyncio's transports do for every TCP socket: TCP_NODELAY, so that a
+ * reply written in pieces (or several replies to pipelined requests, each
+ * written as it is ready) is not held back by Nagle's algorithm until the
+ * peer acknowledges the first piece, which a peer delaying its
+ * acknowledgements does only after tens of milliseconds. Any other
+ * descriptor (a pipe, a Unix socket) refuses the option: ignored. */
+static void set_nodelay(int fd)
+{
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 /* A stream on fd (>= 0) at the start of a block of `size` bytes (the
  * rest zeroed: the caller's), which yc_stream_free frees; NULL with
  * MemoryError. */
@@ -174,6 +188,7 @@ static yc_stream *stream_make(int fd, size_t limit, size_t size)
     s->limit = limit ? limit : STREAM_LIMIT;
     s->high = STREAM_HIGH;
     s->low = STREAM_HIGH / 4;
+    set_nodelay(fd);
     return s;
 }
 

@@ -10,6 +10,10 @@
 #include "loop_util.h"
 
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 static int sv[2];
 static yc_stream *rs; /* reads sv[1] */
@@ -337,6 +341,57 @@ TEST(one_drain_at_a_time)
     CHECK_LOG_IS("second drain: RuntimeError: yc_stream_drain() called while another coroutine is "
                  "already draining the stream|sink got all");
     close(sv[1]);
+}
+
+/* ---- TCP_NODELAY on TCP streams, as asyncio's transports set it ---------- */
+
+static int nodelay_of(const yc_stream *s)
+{
+    int v = -1;
+    socklen_t len = sizeof v;
+    if (getsockopt(yc_stream_fd(s), IPPROTO_TCP, TCP_NODELAY, &v, &len) != 0) return -1;
+    return v != 0;
+}
+
+static yc_val nodelay_main(void *arg)
+{
+    (void)arg;
+    yc_stream *c = yc_stream_open_connection("127.0.0.1", yc_io_local_port(lfd));
+    yc_stream *a = yc_stream_new(yc_io_accept(lfd, NULL, NULL), 0);
+    CHECK_EQ_INT(nodelay_of(c), 1);
+    CHECK_EQ_INT(nodelay_of(a), 1);
+    /* two small writes arrive without the peer acknowledging the first */
+    yc_stream_write(a, "+PONG\r\n", 7);
+    yc_stream_write(a, "+PONG\r\n", 7);
+    yc_stream_drain(a);
+    const char *p = yc_stream_readexactly(c, 14);
+    CHECK(memcmp(p, "+PONG\r\n+PONG\r\n", 14) == 0);
+    CHECK_ST(yc_stream_free(a), YC_OK);
+    CHECK_ST(yc_stream_free(c), YC_OK);
+    /* descriptors that have no such option still make streams */
+    int us[2], pp[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, us) == 0);
+    CHECK(pipe2(pp, O_NONBLOCK) == 0);
+    yc_stream *u = yc_stream_new(us[0], 0), *w = yc_stream_new(pp[1], 0);
+    CHECK(u && w);
+    CHECK_EQ_INT(nodelay_of(u), -1);
+    CHECK_ST(yc_stream_write(w, "x", 1), YC_OK);
+    yc_stream_drain(w);
+    char b;
+    CHECK(read(pp[0], &b, 1) == 1 && b == 'x');
+    CHECK_ST(yc_stream_free(u), YC_OK);
+    CHECK_ST(yc_stream_free(w), YC_OK);
+    close(us[1]);
+    close(pp[0]);
+    return YC_NONE;
+}
+
+TEST(tcp_streams_set_nodelay)
+{
+    lfd = yc_io_listen_tcp("127.0.0.1", 0, 4);
+    CHECK(lfd >= 0);
+    RUN_MAIN(nodelay_main, NULL);
+    yc_io_close(lfd);
 }
 
 /* ---- yc_stream_serve: a line server; a handler that fails is reported ---- */

@@ -190,8 +190,10 @@ typedef struct yc_stream yc_stream;
 
 /* caller: a stream over fd, which it takes (closed by yc_stream_free or
  * yc_stream_wait_closed); limit is the most readuntil and readline look
- * through for a separator (0: asyncio's 65536). NULL with MemoryError (fd
- * then stays the caller's), ValueError for fd < 0. */
+ * through for a separator (0: asyncio's 65536). On a TCP socket it sets
+ * TCP_NODELAY, as asyncio's transports do (so the streams of
+ * yc_stream_serve and yc_stream_open_connection have it too). NULL with
+ * MemoryError (fd then stays the caller's), ValueError for fd < 0. */
 YC_API yc_stream *yc_stream_new(int fd, size_t limit);
 /* caller: closes the descriptor if yc_stream_wait_closed has not (bytes
  * the loop has not sent yet are dropped: yc_stream_wait_closed first to
