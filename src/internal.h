@@ -314,6 +314,12 @@ YC_HIDDEN void yc__coro_destroy(yc__coro *co);
 
 YC_HIDDEN int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out);
 YC_HIDDEN void yc__stack_put(yc__thread *T, const yc__stack *st);
+/* Bytes kept below a suspended stack pointer by yc__stack_trim_below. */
+#define YC__STACK_RED_ZONE 512
+/* Gives back the pages of st below sp (a suspended coroutine's saved stack
+ * pointer) minus YC__STACK_RED_ZONE, rounded down to a page: one madvise.
+ * Returns the bytes given back (0: none, or sp not on st). */
+YC_HIDDEN size_t yc__stack_trim_below(const yc__stack *st, const char *sp);
 /*
  * Makes the class of stacks of `usable` bytes keep up to n free stacks with
  * their memory (an event loop's peak number of tasks), instead of a pool's
