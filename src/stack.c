@@ -276,7 +276,8 @@ struct yc__chunk {
     size_t bytes;            /* of the whole mapping */
     size_t map_size;         /* of each slot */
     uint32_t nslots;
-    uint32_t probe;          /* offset in a slot of the deep-run probe (stack_ran_deep);
+    uint32_t probe;          /* offset in a slot of the deep-run probe (stack_ran_deep),
+                                | PROBE_VG;
                                 0: too small to give pages back on return */
     bool classed;            /* carved by a size class; else a lone stack */
     /* the owner's */
@@ -310,7 +311,8 @@ static struct iovec *scratch(size_t *cap)
  * PROBE_BYTES under that boundary tell whether the run went deeper
  * (stack_ran_deep). */
 #define KEEP_PAGES 4
-#define PROBE_BYTES 16
+#define PROBE_BYTES 32
+#define PROBE_VG 1 /* in yc__chunk.probe (32-aligned): running on Valgrind */
 
 /* ---- header slabs ------------------------------------------------------- */
 
@@ -553,6 +555,9 @@ static yc__chunk *chunk_map(yc__thread *T, size_t map_size, uint32_t n, bool cla
     c->probe = classed && map_size > (KEEP_PAGES + 1) * page
                    ? (uint32_t)(map_size - KEEP_PAGES * page - PROBE_BYTES)
                    : 0;
+#if YC_VALGRIND
+    if (c->probe && RUNNING_ON_VALGRIND) c->probe |= PROBE_VG;
+#endif
     c->classed = classed;
     c->prev = c->next = NULL;
     c->free = c->warm = 0;
@@ -784,21 +789,31 @@ int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out)
  * Did the generator that used this stack run below its top KEEP_PAGES
  * pages? The PROBE_BYTES right under them read zero while that page was
  * never written (a fresh page, or one given back, reads as zeros): a run
- * that went deeper almost always left a return address, a saved register
- * or a local there. Two loads and no system call; the first read of a
- * page never written maps the kernel's shared zero page, which costs no
- * memory. A deep run that left exactly these bytes zero keeps its pages
- * (as before this rule), and yc_gen_stack_trim gives them back on
- * request.
+ * that went deeper left a return address, a saved register or a local
+ * there unless its frames skipped those 32 bytes (a large buffer left
+ * unwritten there). Four loads and no system call; the first
+ * read of a page never written maps the kernel's shared zero page, which
+ * costs no memory. A deep run that left these bytes zero keeps its pages
+ * (as before this rule); yc_gen_stack_trim gives them back on request.
  */
-static inline bool stack_ran_deep(const char *probe)
-{
 #if YC_VALGRIND
-    /* below every frame: Valgrind holds it inaccessible */
+/* Under Valgrind (PROBE_VG in a chunk's probe): the probe lies below every
+ * frame, which Memcheck holds inaccessible; make it readable first. */
+static __attribute__((noinline)) void probe_vg(const char *probe)
+{
     VALGRIND_MAKE_MEM_DEFINED(probe, PROBE_BYTES);
+}
 #endif
-    const volatile uint64_t *w = (const volatile uint64_t *)(const void *)probe;
-    return (w[0] | w[1]) != 0;
+
+static inline bool stack_ran_deep(const yc__chunk *c, const yc__stack *st)
+{
+    uint32_t off = c->probe;
+#if YC_VALGRIND
+    if (YC_UNLIKELY(off & PROBE_VG)) probe_vg(st->map + (off &= ~(uint32_t)PROBE_VG));
+#endif
+    typedef uint64_t __attribute__((may_alias)) word; /* the frames wrote other types */
+    const word *w = (const word *)(const void *)(st->map + off);
+    return (w[0] | w[1] | w[2] | w[3]) != 0;
 }
 
 /* A stack back from a deep run: everything below its top KEEP_PAGES pages
@@ -806,8 +821,8 @@ static inline bool stack_ran_deep(const char *probe)
  * it fails the pages stay, as they would without this rule. */
 static __attribute__((noinline)) void shed_deep(const yc__chunk *c, const yc__stack *st)
 {
-    size_t page = yc__page_size();
-    madvise(st->map + page, c->probe + PROBE_BYTES - page, MADV_DONTNEED);
+    size_t page = yc__page_size(), off = c->probe & ~(uint32_t)PROBE_VG;
+    madvise(st->map + page, off + PROBE_BYTES - page, MADV_DONTNEED);
 }
 
 size_t yc__stack_trim_below(const yc__stack *st, const char *sp)
@@ -898,7 +913,7 @@ void yc__stack_put(yc__thread *T, const yc__stack *st)
         put_elsewhere(T, st);
         return;
     }
-    if (c->probe && YC_UNLIKELY(stack_ran_deep(st->map + c->probe))) shed_deep(c, st);
+    if (YC_LIKELY(c->probe) && YC_UNLIKELY(stack_ran_deep(c, st))) shed_deep(c, st);
     yc__stack_class *k;
     if (YC_LIKELY(c->free)) { /* held */
         k = &T->classes[c->cls];
