@@ -6,6 +6,7 @@
  * madvise. docs/design.md ("Stacks", "Giving memory back") has the rule
  * and the figures.
  */
+#define _GNU_SOURCE /* REG_RSP */
 #include "claim.h"
 #include "internal.h"
 
