@@ -105,8 +105,9 @@ static inline bool yc__iter_is_stage(const yc_iter_type *t)
 typedef struct yc__stack {
     char *map;               /* start of the slot (the guard page) */
     size_t map_size;         /* guard page + usable bytes */
-    uintptr_t where;         /* the chunk it was carved from (page-aligned)
-                                | its index there (< 64): stack.c's business */
+    uintptr_t where;         /* the header of the chunk it was carved from
+                                (64-aligned) | its index there (< 64):
+                                stack.c's business */
 } yc__stack;
 
 /* The chunks of one stack size a thread carves from: those with a free
