@@ -276,9 +276,9 @@ struct yc__chunk {
     size_t bytes;            /* of the whole mapping */
     size_t map_size;         /* of each slot */
     uint32_t nslots;
-    uint32_t probe;          /* offset in a slot of the deep-run probe (stack_ran_deep),
-                                | PROBE_VG;
-                                0: too small to give pages back on return */
+    uint32_t probe;          /* offset in a slot of the deep probe (shed_deep),
+                                | PROBE_VG; 0: no rule (a lone stack) */
+    uint32_t probe_top;      /* offset of the top probe: the top page's start */
     bool classed;            /* carved by a size class; else a lone stack */
     /* the owner's */
     struct yc__chunk *prev, *next; /* on its class's circular list while held;
@@ -307,12 +307,14 @@ static struct iovec *scratch(size_t *cap)
 }
 
 /* A stack returned to the pool keeps its top KEEP_PAGES pages (the
- * generator's header and the frames of a shallow run); below them, the
- * PROBE_BYTES under that boundary tell whether the run went deeper
- * (stack_ran_deep). */
+ * generator's header and the frames of a shallow run) and gives back what
+ * a deeper run touched below them; two probes of PROBE_BYTES tell
+ * (stack_left_top_page, shed_deep). */
 #define KEEP_PAGES 4
 #define PROBE_BYTES 32
 #define PROBE_VG 1 /* in yc__chunk.probe (32-aligned): running on Valgrind */
+_Static_assert(YC__GEN_HEADER_MAX + PROBE_BYTES <= 4096,
+               "the top probe lies below the generator's header, in the top page");
 
 /* ---- header slabs ------------------------------------------------------- */
 
@@ -555,6 +557,7 @@ static yc__chunk *chunk_map(yc__thread *T, size_t map_size, uint32_t n, bool cla
     c->probe = classed && map_size > (KEEP_PAGES + 1) * page
                    ? (uint32_t)(map_size - KEEP_PAGES * page - PROBE_BYTES)
                    : 0;
+    c->probe_top = (uint32_t)(map_size - page);
 #if YC_VALGRIND
     if (c->probe && RUNNING_ON_VALGRIND) c->probe |= PROBE_VG;
 #endif
@@ -786,43 +789,60 @@ int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out)
 /* ---- giving back what a stack no longer uses ------------------------- */
 
 /*
- * Did the generator that used this stack run below its top KEEP_PAGES
- * pages? The PROBE_BYTES right under them read zero while that page was
- * never written (a fresh page, or one given back, reads as zeros): a run
- * that went deeper left a return address, a saved register or a local
- * there unless its frames skipped those 32 bytes (a large buffer left
- * unwritten there). Four loads and no system call; the first
- * read of a page never written maps the kernel's shared zero page, which
- * costs no memory. A deep run that left these bytes zero keeps its pages
- * (as before this rule); yc_gen_stack_trim gives them back on request.
+ * Two probes tell what a run touched, read when its stack is returned
+ * (yc__stack_put), with no system call for a run that stayed in its top
+ * page. A probe is PROBE_BYTES of the stack that read zero while no frame
+ * wrote them: a run that went below them left a return address, a saved
+ * register or a local there, unless its frames skipped exactly those
+ * bytes (a large buffer left unwritten there; its pages then stay, as
+ * every stack's did before this rule, and yc_gen_stack_trim gives them
+ * back on request).
+ *
+ * The top probe is the lowest bytes of the top page, which the generator's
+ * header keeps resident: reading it never faults. Only when it is not
+ * zero (the run left the top page) is it cleared and the deep probe read:
+ * the highest bytes of the page right below the top KEEP_PAGES. That page
+ * may never have been written (a run 2-4 pages deep): the first read then
+ * maps the kernel's shared zero page (one fault, no memory), and the next
+ * reads of this stack cost nothing more. When the deep probe is not zero,
+ * everything below the top KEEP_PAGES pages goes, deep probe included
+ * (one madvise; if it fails the pages stay).
  */
 #if YC_VALGRIND
-/* Under Valgrind (PROBE_VG in a chunk's probe): the probe lies below every
- * frame, which Memcheck holds inaccessible; make it readable first. */
+/* Under Valgrind (PROBE_VG in a chunk's probe): the probes lie below every
+ * frame, which Memcheck holds inaccessible; make them readable first. */
 static __attribute__((noinline)) void probe_vg(const char *probe)
 {
     VALGRIND_MAKE_MEM_DEFINED(probe, PROBE_BYTES);
 }
 #endif
 
-static inline bool stack_ran_deep(const yc__chunk *c, const yc__stack *st)
+typedef uint64_t __attribute__((may_alias)) probe_word; /* frames wrote other types */
+
+static inline bool probe_set(const char *p)
 {
-    uint32_t off = c->probe;
-#if YC_VALGRIND
-    if (YC_UNLIKELY(off & PROBE_VG)) probe_vg(st->map + (off &= ~(uint32_t)PROBE_VG));
-#endif
-    typedef uint64_t __attribute__((may_alias)) word; /* the frames wrote other types */
-    const word *w = (const word *)(const void *)(st->map + off);
+    const probe_word *w = (const probe_word *)(const void *)p;
     return (w[0] | w[1] | w[2] | w[3]) != 0;
 }
 
-/* A stack back from a deep run: everything below its top KEEP_PAGES pages
- * goes (the probe included, so that it reads zero again). One madvise; if
- * it fails the pages stay, as they would without this rule. */
+static inline bool stack_left_top_page(const yc__chunk *c, const yc__stack *st)
+{
+    const char *top = st->map + c->probe_top;
+#if YC_VALGRIND
+    if (YC_UNLIKELY(c->probe & PROBE_VG)) probe_vg(top);
+#endif
+    return probe_set(top);
+}
+
 static __attribute__((noinline)) void shed_deep(const yc__chunk *c, const yc__stack *st)
 {
     size_t page = yc__page_size(), off = c->probe & ~(uint32_t)PROBE_VG;
-    madvise(st->map + page, off + PROBE_BYTES - page, MADV_DONTNEED);
+    memset(st->map + c->probe_top, 0, PROBE_BYTES); /* for the next run */
+#if YC_VALGRIND
+    if (c->probe & PROBE_VG) probe_vg(st->map + off);
+#endif
+    if (probe_set(st->map + off))
+        madvise(st->map + page, off + PROBE_BYTES - page, MADV_DONTNEED);
 }
 
 size_t yc__stack_trim_below(const yc__stack *st, const char *sp)
@@ -913,7 +933,7 @@ void yc__stack_put(yc__thread *T, const yc__stack *st)
         put_elsewhere(T, st);
         return;
     }
-    if (YC_LIKELY(c->probe) && YC_UNLIKELY(stack_ran_deep(c, st))) shed_deep(c, st);
+    if (YC_LIKELY(c->probe) && YC_UNLIKELY(stack_left_top_page(c, st))) shed_deep(c, st);
     yc__stack_class *k;
     if (YC_LIKELY(c->free)) { /* held */
         k = &T->classes[c->cls];
