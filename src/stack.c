@@ -277,7 +277,8 @@ struct yc__chunk {
     size_t map_size;         /* of each slot */
     uint32_t nslots;
     uint32_t probe;          /* offset in a slot of the deep probe (shed_deep),
-                                | PROBE_VG; 0: no rule (a lone stack) */
+                                | PROBE_VG; 0: no rule (a lone stack, or
+                                no page below the top KEEP_PAGES + 1) */
     uint32_t probe_top;      /* offset of the top probe: the top page's start */
     bool classed;            /* carved by a size class; else a lone stack */
     /* the owner's */
@@ -559,7 +560,7 @@ static yc__chunk *chunk_map(yc__thread *T, size_t map_size, uint32_t n, bool cla
                    : 0;
     c->probe_top = (uint32_t)(map_size - page);
 #if YC_VALGRIND
-    if (c->probe && RUNNING_ON_VALGRIND) c->probe |= PROBE_VG;
+    if (RUNNING_ON_VALGRIND) c->probe |= PROBE_VG; /* (the top probe too) */
 #endif
     c->classed = classed;
     c->prev = c->next = NULL;
@@ -838,6 +839,7 @@ static __attribute__((noinline)) void shed_deep(const yc__chunk *c, const yc__st
 {
     size_t page = yc__page_size(), off = c->probe & ~(uint32_t)PROBE_VG;
     memset(st->map + c->probe_top, 0, PROBE_BYTES); /* for the next run */
+    if (!off) return; /* a stack of at most KEEP_PAGES + 1 pages (large pages) */
 #if YC_VALGRIND
     if (c->probe & PROBE_VG) probe_vg(st->map + off);
 #endif
@@ -933,7 +935,7 @@ void yc__stack_put(yc__thread *T, const yc__stack *st)
         put_elsewhere(T, st);
         return;
     }
-    if (YC_LIKELY(c->probe) && YC_UNLIKELY(stack_left_top_page(c, st))) shed_deep(c, st);
+    if (YC_UNLIKELY(stack_left_top_page(c, st))) shed_deep(c, st);
     yc__stack_class *k;
     if (YC_LIKELY(c->free)) { /* held */
         k = &T->classes[c->cls];
