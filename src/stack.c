@@ -309,10 +309,11 @@ static struct iovec *scratch(size_t *cap)
 
 /* A stack returned to the pool keeps its top KEEP_PAGES pages (the
  * generator's header and the frames of a shallow run) and gives back what
- * a deeper run touched below them; two probes of PROBE_BYTES tell
- * (stack_left_top_page, shed_deep). */
+ * a deeper run touched below them; two probes tell (stack_left_top_page,
+ * PROBE_BYTES; shed_deep, DEEP_PROBE_BYTES). */
 #define KEEP_PAGES 4
 #define PROBE_BYTES 32
+#define DEEP_PROBE_BYTES 256
 #define PROBE_VG 1 /* in yc__chunk.probe (32-aligned): running on Valgrind */
 _Static_assert(YC__GEN_HEADER_MAX + PROBE_BYTES <= 4096,
                "the top probe lies below the generator's header, in the top page");
@@ -556,7 +557,7 @@ static yc__chunk *chunk_map(yc__thread *T, size_t map_size, uint32_t n, bool cla
     c->nslots = n;
     /* classed slots are at most YC_STACK_CHUNK_BYTES / 4: the offset fits */
     c->probe = classed && map_size > (KEEP_PAGES + 1) * page
-                   ? (uint32_t)(map_size - KEEP_PAGES * page - PROBE_BYTES)
+                   ? (uint32_t)(map_size - KEEP_PAGES * page - DEEP_PROBE_BYTES)
                    : 0;
     c->probe_top = (uint32_t)(map_size - page);
 #if YC_VALGRIND
@@ -792,29 +793,30 @@ int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out)
 /*
  * Two probes tell what a run touched, read when its stack is returned
  * (yc__stack_put), with no system call for a run that stayed in its top
- * page. A probe is PROBE_BYTES of the stack that read zero while no frame
+ * page. A probe is a few bytes of the stack that read zero while no frame
  * wrote them: a run that went below them left a return address, a saved
  * register or a local there, unless its frames skipped exactly those
  * bytes (a large buffer left unwritten there; its pages then stay, as
  * every stack's did before this rule, and yc_gen_stack_trim gives them
  * back on request).
  *
- * The top probe is the lowest bytes of the top page, which the generator's
- * header keeps resident: reading it never faults. Only when it is not
- * zero (the run left the top page) is it cleared and the deep probe read:
- * the highest bytes of the page right below the top KEEP_PAGES. That page
- * may never have been written (a run 2-4 pages deep): the first read then
- * maps the kernel's shared zero page (one fault, no memory), and the next
- * reads of this stack cost nothing more. When the deep probe is not zero,
+ * The top probe is the lowest 32 bytes of the top page, which the
+ * generator's header keeps resident: reading it never faults, and costs
+ * four loads. Only when it is not zero (the run left the top page) is it
+ * cleared and the deep probe read: the highest 256 bytes of the page right
+ * below the top KEEP_PAGES (a run that went deeper crossed them with
+ * several frames). That page may never have been written (a run 2-4 pages
+ * deep): the first read then maps the kernel's shared zero page (one
+ * fault, no memory), and the next reads of this stack cost nothing more. When the deep probe is not zero,
  * everything below the top KEEP_PAGES pages goes, deep probe included
  * (one madvise; if it fails the pages stay).
  */
 #if YC_VALGRIND
 /* Under Valgrind (PROBE_VG in a chunk's probe): the probes lie below every
  * frame, which Memcheck holds inaccessible; make them readable first. */
-static __attribute__((noinline)) void probe_vg(const char *probe)
+static __attribute__((noinline)) void probe_vg(const char *probe, size_t n)
 {
-    VALGRIND_MAKE_MEM_DEFINED(probe, PROBE_BYTES);
+    VALGRIND_MAKE_MEM_DEFINED(probe, n);
 }
 #endif
 
@@ -826,11 +828,18 @@ static inline bool probe_set(const char *p)
     return (w[0] | w[1] | w[2] | w[3]) != 0;
 }
 
+static bool deep_probe_set(const char *p)
+{
+    for (size_t i = 0; i < DEEP_PROBE_BYTES; i += PROBE_BYTES)
+        if (probe_set(p + i)) return true;
+    return false;
+}
+
 static inline bool stack_left_top_page(const yc__chunk *c, const yc__stack *st)
 {
     const char *top = st->map + c->probe_top;
 #if YC_VALGRIND
-    if (YC_UNLIKELY(c->probe & PROBE_VG)) probe_vg(top);
+    if (YC_UNLIKELY(c->probe & PROBE_VG)) probe_vg(top, PROBE_BYTES);
 #endif
     return probe_set(top);
 }
@@ -841,10 +850,10 @@ static __attribute__((noinline)) void shed_deep(const yc__chunk *c, const yc__st
     memset(st->map + c->probe_top, 0, PROBE_BYTES); /* for the next run */
     if (!off) return; /* a stack of at most KEEP_PAGES + 1 pages (large pages) */
 #if YC_VALGRIND
-    if (c->probe & PROBE_VG) probe_vg(st->map + off);
+    if (c->probe & PROBE_VG) probe_vg(st->map + off, DEEP_PROBE_BYTES);
 #endif
-    if (probe_set(st->map + off))
-        madvise(st->map + page, off + PROBE_BYTES - page, MADV_DONTNEED);
+    if (deep_probe_set(st->map + off))
+        madvise(st->map + page, off + DEEP_PROBE_BYTES - page, MADV_DONTNEED);
 }
 
 size_t yc__stack_trim_below(const yc__stack *st, const char *sp)
