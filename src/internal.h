@@ -118,6 +118,8 @@ typedef struct yc__stack_class {
     int32_t nfree;           /* free slots in those chunks */
     int32_t nwarm;           /* of which keep their memory (were used) */
     int32_t keep;            /* a pool's worth of free stacks */
+    int32_t ndeep;           /* at least the free stacks keeping a deep run's
+                                pages (stack.c, shed_deep) */
 } yc__stack_class;
 
 YC_HIDDEN size_t yc__page_size(void);

@@ -286,6 +286,8 @@ struct yc__chunk {
                                       next: on a stranded list */
     uint64_t free;           /* free slots (never used, or given back to us) */
     uint64_t warm;           /* free slots that keep the memory they used */
+    uint64_t deep;           /* slots keeping the pages of a deep run (shed_deep);
+                                those of free ones are counted in ndeep */
     uint32_t out;            /* slots handed out and not given back to us */
     uint32_t cls;            /* index of its class while held */
     /* shared */
@@ -314,6 +316,7 @@ static struct iovec *scratch(size_t *cap)
 #define KEEP_PAGES 4
 #define PROBE_BYTES 32
 #define DEEP_PROBE_BYTES 256
+#define DEEP_KEEP 4 /* free stacks per class that keep a deep run's pages */
 #define PROBE_VG 1 /* in yc__chunk.probe (32-aligned): running on Valgrind */
 _Static_assert(YC__GEN_HEADER_MAX + PROBE_BYTES <= 4096,
                "the top probe lies below the generator's header, in the top page");
@@ -565,7 +568,7 @@ static yc__chunk *chunk_map(yc__thread *T, size_t map_size, uint32_t n, bool cla
 #endif
     c->classed = classed;
     c->prev = c->next = NULL;
-    c->free = c->warm = 0;
+    c->free = c->warm = c->deep = 0;
     c->out = 0;
     c->cls = 0;
     atomic_init(&c->debt, 0);
@@ -674,6 +677,10 @@ static void purge_chunk(yc__thread *T, yc__stack_class *k, yc__chunk *c, int32_t
     while (c->warm && n-- > 0) {
         unsigned i = (unsigned)__builtin_ctzll(c->warm);
         c->warm &= c->warm - 1;
+        if (c->deep >> i & 1) {
+            c->deep &= ~((uint64_t)1 << i);
+            k->ndeep--;
+        }
         if (*len == cap) {
             advise(iov, *len, MADV_DONTNEED, false);
             *len = 0;
@@ -710,11 +717,13 @@ static bool chunk_idle(const yc__chunk *c) /* no stack in use (owner, held) */
  * its free stacks give their memory back instead. */
 static void chunk_release(yc__thread *T, yc__stack_class *k, yc__chunk *c)
 {
-    uint64_t free = c->free, warm = c->warm;
+    uint64_t free = c->free, warm = c->warm, deep = c->deep; /* c goes */
     list_remove(k, c);
     if (chunk_unmap(T, c)) {
         k->nfree -= count(free);
         k->nwarm -= count(warm);
+        k->ndeep -= count(warm & deep);
+        if (k->ndeep < 0) k->ndeep = 0;
         T->pool_count -= count(warm);
         T->stacks_mapped -= count(warm);
         return;
@@ -844,7 +853,29 @@ static inline bool stack_left_top_page(const yc__chunk *c, const yc__stack *st)
     return probe_set(top);
 }
 
-static __attribute__((noinline)) void shed_deep(const yc__chunk *c, const yc__stack *st)
+static yc__stack_class *class_find(yc__thread *T, size_t map_size);
+
+/* May k keep one more free stack's deep pages? Its count is an upper
+ * bound (stacks taken, or chunks unmapped, do not lower it): at the limit,
+ * it is counted again over the chunks k holds. */
+static bool deep_room(yc__stack_class *k)
+{
+    if (k->ndeep < DEEP_KEEP) return true;
+    int32_t n = 0;
+    yc__chunk *c = k->head;
+    if (c) do {
+            n += count(c->deep & c->warm);
+            c = c->next;
+        } while (c != k->head);
+    k->ndeep = n;
+    return n < DEEP_KEEP;
+}
+
+/* After the top probe fired: clears it, and reads the deep probe. A deep
+ * run's pages stay when this slot already kept them (a generator that runs
+ * deep each time it is created reuses them, as it did before this rule),
+ * or while its class keeps fewer than DEEP_KEEP such stacks; else they go. */
+static __attribute__((noinline)) void shed_deep(yc__thread *T, yc__chunk *c, const yc__stack *st)
 {
     size_t page = yc__page_size(), off = c->probe & ~(uint32_t)PROBE_VG;
     memset(st->map + c->probe_top, 0, PROBE_BYTES); /* for the next run */
@@ -852,8 +883,16 @@ static __attribute__((noinline)) void shed_deep(const yc__chunk *c, const yc__st
 #if YC_VALGRIND
     if (c->probe & PROBE_VG) probe_vg(st->map + off, DEEP_PROBE_BYTES);
 #endif
-    if (deep_probe_set(st->map + off))
-        madvise(st->map + page, off + DEEP_PROBE_BYTES - page, MADV_DONTNEED);
+    if (!deep_probe_set(st->map + off)) return;
+    uint64_t bit = (uint64_t)1 << slot_of(st);
+    if (c->deep & bit) return;
+    yc__stack_class *k = class_find(T, c->map_size);
+    if (k && deep_room(k)) {
+        c->deep |= bit;
+        k->ndeep++;
+        return;
+    }
+    madvise(st->map + page, off + DEEP_PROBE_BYTES - page, MADV_DONTNEED);
 }
 
 size_t yc__stack_trim_below(const yc__stack *st, const char *sp)
@@ -944,7 +983,7 @@ void yc__stack_put(yc__thread *T, const yc__stack *st)
         put_elsewhere(T, st);
         return;
     }
-    if (YC_UNLIKELY(stack_left_top_page(c, st))) shed_deep(c, st);
+    if (YC_UNLIKELY(stack_left_top_page(c, st))) shed_deep(T, c, st);
     yc__stack_class *k;
     if (YC_LIKELY(c->free)) { /* held */
         k = &T->classes[c->cls];

@@ -1,7 +1,8 @@
 /* Giving back the stack pages a generator no longer uses (issue 12,
  * section 3): yc_gen_stack_trim on request, and the rule on return to the
  * pool (a stack whose generator ran below its top 4 pages comes back
- * without the pages below them; a shallow one costs no system call).
+ * without the pages below them, once its class keeps 4 such stacks; a
+ * shallow one costs no system call).
  * Residency is read with mincore over the stack's own addresses, which the
  * bodies record: no timing. */
 #include "test.h"
@@ -154,35 +155,72 @@ static yc_val run_to(void *arg)
     return yc_int(s);
 }
 
-TEST(stack_pool_gives_back_a_deep_run)
+/* Five generators run deep at once and are freed: their class keeps the
+ * deep pages of four free stacks, the fifth gives its own back (one
+ * madvise) and keeps its top 4 pages. */
+enum { DEEP_KEPT = 4 };
+
+static void deep_five(size_t stack_size, int depth)
 {
     bool check_rss = dontneed_works();
     size_t page = page_size();
-    digger d = {.depth = 100};
-    yc_gen *g = yc_gen_new(run_to, &d, NULL);
-    char *top = stack_top(g);
+    yc_stack_pool_trim(); /* no free stack keeps deep pages */
+    yc_gen *gs[DEEP_KEPT + 1];
+    digger ds[DEEP_KEPT + 1];
+    char *tops[DEEP_KEPT + 1];
     yc_val v;
-    CHECK_ST(yc_next(g, &v), YC_RETURN);
-    CHECK_INTV(v, dig_sum(100));
-    char *lo = page_floor(d.lowest), *keep = top - 4 * page;
-    CHECK(keep - lo >= 80 * 1024);
-    if (check_rss) CHECK_EQ_INT(resident(lo, keep), (keep - lo) / (long)page);
-    long calls = madvise_calls;
-    CHECK_ST(yc_gen_free(g), YC_OK);
-    CHECK_EQ_INT(madvise_calls - calls, 1); /* one madvise for the deep part */
-    if (check_rss) CHECK_EQ_INT(resident(lo, keep), 0);
-    /* the next generator gets that stack from the pool, without those pages
-     * and with its top ones */
-    digger s = {.depth = 0};
-    yc_gen *g2 = yc_gen_new(run_to, &s, NULL);
-    CHECK(stack_top(g2) == top);
-    if (check_rss) {
-        CHECK_EQ_INT(resident(lo, keep), 0);
-        CHECK(resident(keep, top) >= 1);
+    for (int i = 0; i <= DEEP_KEPT; i++) {
+        ds[i] = (digger){.depth = depth};
+        gs[i] = yc_gen_new(run_to, &ds[i], &(yc_gen_opts){.stack_size = stack_size});
+        tops[i] = stack_top(gs[i]);
+        CHECK_ST(yc_next(gs[i], &v), YC_RETURN);
+        CHECK_INTV(v, dig_sum(depth));
     }
-    CHECK_ST(yc_next(g2, &v), YC_RETURN);
-    CHECK_INTV(v, 0);
-    CHECK_ST(yc_gen_free(g2), YC_OK);
+    for (int i = 0; i <= DEEP_KEPT; i++) {
+        char *lo = page_floor(ds[i].lowest), *keep = tops[i] - 4 * page;
+        CHECK(keep > lo);
+        if (check_rss) CHECK_EQ_INT(resident(lo, keep), (keep - lo) / (long)page);
+        long calls = madvise_calls;
+        CHECK_ST(yc_gen_free(gs[i]), YC_OK);
+        CHECK_EQ_INT(madvise_calls - calls, i < DEEP_KEPT ? 0 : 1);
+        if (check_rss) {
+            CHECK_EQ_INT(resident(lo, keep), i < DEEP_KEPT ? (keep - lo) / (long)page : 0);
+            CHECK(resident(keep, tops[i]) >= 1);
+        }
+    }
+    yc_stack_pool_trim();
+}
+
+TEST(stack_pool_gives_back_a_deep_run)
+{
+    deep_five(0, 100); /* about 100 KiB of 256 */
+}
+
+/* The smallest stack, 16 KiB, has 5 pages: 4 kept, the fifth given back. */
+TEST(stack_pool_gives_back_a_deep_run_of_the_smallest_stack)
+{
+    deep_five(16 * 1024, 15); /* about 17 KiB */
+}
+
+/* A generator that runs deep each time it is created reuses its stack's
+ * deep pages: no system call, no page fault after the first. */
+TEST(stack_pool_keeps_a_deep_stack_that_is_reused)
+{
+    yc_stack_pool_trim();
+    digger d = {.depth = 100};
+    yc_val v;
+    yc_gen *g = yc_gen_new(run_to, &d, NULL);
+    CHECK_ST(yc_next(g, &v), YC_RETURN);
+    CHECK_ST(yc_gen_free(g), YC_OK);
+    long calls = madvise_calls;
+    for (int i = 0; i < 100; i++) {
+        g = yc_gen_new(run_to, &d, NULL);
+        CHECK_ST(yc_next(g, &v), YC_RETURN);
+        CHECK_INTV(v, dig_sum(100));
+        CHECK_ST(yc_gen_free(g), YC_OK);
+    }
+    CHECK_EQ_INT(madvise_calls - calls, 0);
+    yc_stack_pool_trim();
 }
 
 TEST(stack_pool_shallow_free_makes_no_system_call)
@@ -206,27 +244,18 @@ TEST(stack_pool_shallow_free_makes_no_system_call)
     CHECK_EQ_INT(madvise_calls - calls, 0);
 }
 
-/* The smallest stack, 16 KiB (5 pages, the generator's header at the top):
- * a run within its top 4 pages frees without a system call, a run to near
- * its bottom gives back the fifth page. */
-TEST(stack_pool_smallest_stack)
+/* A run within the top 4 pages of the smallest stack (16 KiB: 5 pages)
+ * frees without a system call. */
+TEST(stack_pool_smallest_stack_shallow)
 {
     yc_val v;
-    const yc_gen_opts small = {.stack_size = 16 * 1024};
     digger d = {.depth = 8}; /* about 9 KiB */
-    yc_gen *g = yc_gen_new(run_to, &d, &small);
+    yc_gen *g = yc_gen_new(run_to, &d, &(yc_gen_opts){.stack_size = 16 * 1024});
     CHECK_ST(yc_next(g, &v), YC_RETURN);
     CHECK_INTV(v, dig_sum(8));
     long calls = madvise_calls;
     CHECK_ST(yc_gen_free(g), YC_OK);
     CHECK_EQ_INT(madvise_calls - calls, 0);
-    d.depth = 15; /* about 17 KiB */
-    g = yc_gen_new(run_to, &d, &small);
-    CHECK_ST(yc_next(g, &v), YC_RETURN);
-    CHECK_INTV(v, dig_sum(15));
-    calls = madvise_calls;
-    CHECK_ST(yc_gen_free(g), YC_OK);
-    CHECK_EQ_INT(madvise_calls - calls, 1);
 }
 
 /* ---- other threads -------------------------------------------------------- */
