@@ -778,8 +778,8 @@ YC_API void yc_stack_pool_trim(void);
  * generator); YC_EBUSY with ValueError "generator already executing" (g
  * running, e.g. trimming itself) or RuntimeError (a task's generator
  * parked in an await). A stack freed to the pool also gives back what lay
- * below its top 4 pages when its generator ran deeper (docs/design.md,
- * "Stacks"). */
+ * below its top 4 pages when its generator ran deeper, once its size
+ * keeps 4 free stacks that did (docs/design.md, "Stacks"). */
 YC_API int yc_gen_stack_trim(yc_gen *g, size_t *released);
 
 /* The configuration, e.g. "switch=x86_64-sysv fast_path=1
