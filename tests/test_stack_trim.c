@@ -330,6 +330,42 @@ TEST(stack_trim_running_generator)
     CHECK_ST(yc_gen_free(g), YC_OK);
 }
 
+/* A task's generator parked in an await is running (it waits as a
+ * suspended async generator does): refused with CPython's async generator
+ * wording, and the task finishes unharmed. */
+static yc_gen *parked_gen;
+
+static yc_val sleeper_task(void *arg)
+{
+    (void)arg;
+    parked_gen = yc_gen_current();
+    yc_sleep(0.001);
+    return yc_int(dig(20, &(char *){(char *)&arg}));
+}
+
+static yc_val trim_parked_main(void *arg)
+{
+    (void)arg;
+    yc_task *t = yc_task_spawn(sleeper_task, NULL, NULL);
+    yc_sleep(0); /* the sleeper starts and parks */
+    CHECK(parked_gen != NULL);
+    size_t released = 99;
+    CHECK_ST(yc_gen_stack_trim(parked_gen, &released), YC_EBUSY);
+    CHECK_EXC(&yc_RuntimeError,
+              "RuntimeError: yc_gen_stack_trim(): asynchronous generator is already running");
+    CHECK_EQ_INT(released, 0);
+    yc_val v = yc_await(t);
+    yc_task_unref(t);
+    return v;
+}
+
+TEST(stack_trim_parked_task)
+{
+    yc_val v;
+    CHECK_ST(yc_loop_run(trim_parked_main, NULL, NULL, &v), YC_OK);
+    CHECK_INTV(v, dig_sum(20));
+}
+
 TEST(stack_trim_finished_generator)
 {
     digger d = {.depth = 0};
