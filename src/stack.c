@@ -349,6 +349,15 @@ typedef struct hslab {
 static pthread_mutex_t slab_lock = PTHREAD_MUTEX_INITIALIZER;
 static hslab *slabs_with_room; /* circular, under slab_lock */
 
+_Static_assert(sizeof(yc__chunk) <= 128, "a chunk header takes 128 bytes of a slab");
+
+/* A fork while another thread holds the lock would leave the child's copy
+ * locked for good: the forking thread takes it across the fork. */
+static void slab_lock_take(void) { pthread_mutex_lock(&slab_lock); }
+static void slab_lock_give(void) { pthread_mutex_unlock(&slab_lock); }
+static void slab_atfork(void) { pthread_atfork(slab_lock_take, slab_lock_give, slab_lock_give); }
+static pthread_once_t slab_once = PTHREAD_ONCE_INIT;
+
 static size_t hdr_stride(void)
 {
     static _Atomic size_t stride; /* first use may race: both find the same */
@@ -418,6 +427,7 @@ static hslab *slab_map(void)
  * NULL with errno set. */
 static yc__chunk *hdr_alloc(void)
 {
+    pthread_once(&slab_once, slab_atfork);
     pthread_mutex_lock(&slab_lock);
     hslab *h = slabs_with_room;
     if (!h) {
