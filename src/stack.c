@@ -318,8 +318,6 @@ static struct iovec *scratch(size_t *cap)
 #define DEEP_PROBE_BYTES 256
 #define DEEP_KEEP 4 /* free stacks per class that keep a deep run's pages */
 #define PROBE_VG 1 /* in yc__chunk.probe (32-aligned): running on Valgrind */
-_Static_assert(YC__GEN_HEADER_MAX + PROBE_BYTES <= 4096,
-               "the top probe lies below the generator's header, in the top page");
 
 /* ---- header slabs ------------------------------------------------------- */
 
@@ -572,7 +570,14 @@ static yc__chunk *chunk_map(yc__thread *T, size_t map_size, uint32_t n, bool cla
     c->probe = classed && map_size > (KEEP_PAGES + 1) * page
                    ? (uint32_t)(map_size - KEEP_PAGES * page - DEEP_PROBE_BYTES)
                    : 0;
-    c->probe_top = (uint32_t)(map_size - page);
+    /* the top probe: the lowest bytes of the page holding the bottom of the
+     * generator's header (the top page, or the one below where the header
+     * takes more than a page: AArch64's ucontext_t), or of the page below
+     * when the header leaves no room there (frames then start on it) */
+    size_t hdr = map_size - YC__GEN_HEADER_MAX, top = hdr & ~(page - 1);
+    if (hdr - top < PROBE_BYTES) top -= page;
+    c->probe_top = (uint32_t)top;
+    if (c->probe && c->probe + DEEP_PROBE_BYTES > top) c->probe = 0; /* no room for the rule */
 #if YC_VALGRIND
     if (RUNNING_ON_VALGRIND) c->probe |= PROBE_VG; /* (the top probe too) */
 #endif
@@ -819,8 +824,8 @@ int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out)
  * every stack's did before this rule, and yc_gen_stack_trim gives them
  * back on request).
  *
- * The top probe is the lowest 32 bytes of the top page, which the
- * generator's header keeps resident: reading it never faults, and costs
+ * The top probe is the lowest 32 bytes of the top page (see chunk_map),
+ * which the generator's header keeps resident: reading it never faults, and costs
  * four loads. Only when it is not zero (the run left the top page) is it
  * cleared and the deep probe read: the highest 256 bytes of the page right
  * below the top KEEP_PAGES (a run that went deeper crossed them with
