@@ -532,9 +532,10 @@ static int run_sleepers(long n, size_t stack, const char *sys)
 /*
  * What the kernel alone charges for the sleepers' stacks: chunks mapped as
  * the library maps them (its slot size and slots per chunk, from
- * yc__gen_slot_bytes; a header page first; the guard pages left untouched,
- * which only lowers the floor), then one write into the top page of every
- * stack, where a task's first step writes its generator's header. Prints
+ * yc__gen_slot_bytes; the guard pages left untouched, which only lowers
+ * the floor; chunk headers are not in the chunks), then one write into the
+ * top page of every stack, where a task's first step writes its
+ * generator's header. Prints
  * "floor<TAB>N<TAB>map_s<TAB>touch_s<TAB>faults_per_stack<TAB>us_per_fault
  * <TAB>unmap_s": touch_s is the floor under sleepers' spawn_s.
  */
@@ -549,10 +550,10 @@ static int run_floor(long n, size_t stack)
 {
     check(n > 0, "floor: N > 0");
     int per_chunk = 0;
-    size_t slot = yc__gen_slot_bytes(stack, &per_chunk), page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t slot = yc__gen_slot_bytes(stack, &per_chunk);
     if (per_chunk < 1) per_chunk = 1; /* a stack too big to share a chunk: mapped alone */
     long nchunks = (n + per_chunk - 1) / per_chunk;
-    size_t chunk = page + (size_t)per_chunk * slot;
+    size_t chunk = (size_t)per_chunk * slot;
     char **chunks = malloc((size_t)nchunks * sizeof *chunks);
     check(chunks != NULL, "malloc");
     uint64_t t0 = bench_now_ns();
@@ -560,13 +561,12 @@ static int run_floor(long n, size_t stack)
         chunks[c] = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
         check(chunks[c] != MAP_FAILED, "floor: mmap");
-        chunks[c][0] = 1; /* the chunk's header page */
     }
     uint64_t t1 = bench_now_ns();
     cpu_mark c1 = cpu_now();
     long f0 = minor_faults();
     for (long i = 0; i < n; i++) {
-        char *top = chunks[i / per_chunk] + page + (size_t)(i % per_chunk + 1) * slot;
+        char *top = chunks[i / per_chunk] + (size_t)(i % per_chunk + 1) * slot;
         *(volatile long *)(top - 256) = i;
     }
     uint64_t t2 = bench_now_ns();

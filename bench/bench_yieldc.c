@@ -5,6 +5,10 @@
  *
  *   bench_yieldc time [ms] [system]  timed rows: roundtrip, create, create-close
  *   bench_yieldc count-rt N          N round trips, untimed (for callgrind)
+ *   bench_yieldc count-create N      N creates (below), untimed (for callgrind)
+ *   bench_yieldc stack [ms] [system] timed rows of giving back stack pages:
+ *                                    stack-trim, stack-deep, stack-deep-trim,
+ *                                    stack-deep-free
  *   bench_yieldc path N              N x (yc_next + yc_send) with a counting
  *                                    allocator; prints the allocation counts
  *                                    (run under strace for the syscall check)
@@ -20,6 +24,15 @@
  *                 and exhaust a one-yield generator"
  *   create-close  yc_gen_new + yc_next + yc_gen_free of the suspended
  *                 generator, which closes it (throws GeneratorExit into it)
+ *   stack-trim    yc_gen_stack_trim of a suspended generator with nothing
+ *                 resident below its stack pointer (the call's floor: a
+ *                 claim and one madvise)
+ *   stack-deep    yc_next of a generator that runs 64 KiB below where it
+ *                 yields, and yields again (its pages stay)
+ *   stack-deep-trim  the same yc_next, then yc_gen_stack_trim: the 16 pages
+ *                 given back, and faulted in again by the next run
+ *   stack-deep-free  yc_gen_new + yc_next (runs 64 KiB deep, returns) +
+ *                 yc_gen_free, whose return to the pool gives the pages back
  */
 #include "yieldc.h"
 #include "bench_common.h"
@@ -107,6 +120,89 @@ static void loop_create_close(uint64_t n)
         st = yc_gen_free(g); /* closes it: GeneratorExit at the yield */
         if (st != YC_OK) die("yc_gen_free", st);
     }
+}
+
+/* ---- giving back stack pages ----------------------------------------- */
+
+/* Writes `kib` KiB of stack below the caller: a frame of 1 KiB a level,
+ * every word of it written (as frames that fill their locals are; a frame
+ * that leaves most of a buffer unwritten may hide a deep run from the
+ * return-to-pool rule, docs/design.md "Stacks"). The frame is read after
+ * the call, so the recursion stays a recursion. */
+__attribute__((noinline)) static long run_deep(int kib)
+{
+    volatile uint64_t buf[128];
+    for (size_t i = 0; i < 128; i++) buf[i] = (uint64_t)kib | 1;
+    long below = kib > 1 ? run_deep(kib - 1) : 0;
+    return below + (long)buf[0];
+}
+
+static yc_val body_deep_forever(void *arg)
+{
+    (void)arg;
+    for (;;) yc_yield(yc_int(run_deep(64)));
+    return YC_NONE;
+}
+
+static yc_val body_deep_once(void *arg)
+{
+    (void)arg;
+    return yc_int(run_deep(64));
+}
+
+static yc_gen *deep_gen;
+
+static void loop_stack_trim(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        int st = yc_gen_stack_trim(deep_gen, NULL);
+        if (st != YC_OK) die("yc_gen_stack_trim", st);
+    }
+}
+
+static void loop_stack_deep(uint64_t n)
+{
+    yc_val v;
+    for (uint64_t i = 0; i < n; i++) {
+        int st = yc_next(deep_gen, &v);
+        if (st != YC_YIELD) die("yc_next", st);
+    }
+}
+
+static void loop_stack_deep_trim(uint64_t n)
+{
+    yc_val v;
+    for (uint64_t i = 0; i < n; i++) {
+        int st = yc_next(deep_gen, &v);
+        if (st != YC_YIELD) die("yc_next", st);
+        st = yc_gen_stack_trim(deep_gen, NULL);
+        if (st != YC_OK) die("yc_gen_stack_trim", st);
+    }
+}
+
+static void loop_stack_deep_free(uint64_t n)
+{
+    yc_val v;
+    for (uint64_t i = 0; i < n; i++) {
+        yc_gen *g = yc_gen_new(body_deep_once, NULL, NULL);
+        if (!g) die("yc_gen_new", YC_RAISE);
+        int st = yc_next(g, &v);
+        if (st != YC_RETURN) die("yc_next", st);
+        st = yc_gen_free(g);
+        if (st != YC_OK) die("yc_gen_free", st);
+    }
+}
+
+static int run_stack_rows(double ms, const char *sys)
+{
+    deep_gen = new_started(body_deep_forever);
+    yc_gen_stack_trim(deep_gen, NULL);
+    bench_row("stack-trim", sys, bench_measure(loop_stack_trim, ms));
+    bench_row("stack-deep", sys, bench_measure(loop_stack_deep, ms));
+    bench_row("stack-deep-trim", sys, bench_measure(loop_stack_deep_trim, ms));
+    yc_gen_free(deep_gen);
+    bench_row("stack-deep-free", sys, bench_measure(loop_stack_deep_free, ms));
+    return 0;
 }
 
 /* ---- the allocation / syscall check ----------------------------------- */
@@ -211,6 +307,13 @@ int main(int argc, char **argv)
         yc_gen_free(rt_gen);
         return 0;
     }
+    if (strcmp(mode, "count-create") == 0) {
+        loop_create(64); /* the stack pool is warm from here on */
+        loop_create(bench_count_arg(argc, argv, 2));
+        return 0;
+    }
+    if (strcmp(mode, "stack") == 0)
+        return run_stack_rows(bench_target_ms(argc, argv, 2), argc > 3 ? argv[3] : sys);
     if (strcmp(mode, "path") == 0) return run_path(bench_count_arg(argc, argv, 2));
     if (strcmp(mode, "mem") == 0) {
         long k = (long)bench_count_arg(argc, argv, 2);
@@ -220,7 +323,8 @@ int main(int argc, char **argv)
         printf("%s\n", yc_config());
         return 0;
     }
-    fprintf(stderr, "usage: %s time [ms] [system] | count-rt N | path N | mem K | config\n",
+    fprintf(stderr, "usage: %s time [ms] [system] | count-rt N | count-create N | stack [ms] [system] | "
+                    "path N | mem K | config\n",
             argv[0]);
     return 2;
 }

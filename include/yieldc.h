@@ -765,6 +765,22 @@ YC_API void yc_stats_get(yc_stats *out);
  * of the others (MADV_DONTNEED, batched). Afterwards stacks_pooled is 0.
  * A thread's free stacks are also given back when it exits. */
 YC_API void yc_stack_pool_trim(void);
+/* Gives back the pages of g's stack below what g uses now: for a created
+ * or suspended generator, everything more than 512 bytes below its saved
+ * stack pointer, rounded down to a page (one madvise MADV_DONTNEED; the
+ * pages come back, zeroed, if g runs that deep again); for a closed one
+ * not yet freed, everything below its header. Works on a generator of
+ * any thread (it is claimed meanwhile, as a resume claims it: a resume
+ * from elsewhere at that moment gets "generator already executing").
+ * Borrows g. *released (if not NULL) gets the bytes of the range given
+ * back, resident or not (0 when there was nothing to give back). Returns
+ * YC_OK; YC_EINVAL with TypeError (g NULL) or ValueError (not a live
+ * generator); YC_EBUSY with ValueError "generator already executing" (g
+ * running, e.g. trimming itself) or RuntimeError (a task's generator
+ * parked in an await). A stack freed to the pool also gives back what lay
+ * below its top 4 pages when its generator ran deeper, once its size
+ * keeps 4 free stacks that did (docs/design.md, "Stacks"). */
+YC_API int yc_gen_stack_trim(yc_gen *g, size_t *released);
 
 /* The configuration, e.g. "switch=x86_64-sysv fast_path=1
  * stack_default=262144 stack_pool_max=64 stack_chunk_slots=64

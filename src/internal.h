@@ -105,8 +105,9 @@ static inline bool yc__iter_is_stage(const yc_iter_type *t)
 typedef struct yc__stack {
     char *map;               /* start of the slot (the guard page) */
     size_t map_size;         /* guard page + usable bytes */
-    uintptr_t where;         /* the chunk it was carved from (page-aligned)
-                                | its index there (< 64): stack.c's business */
+    uintptr_t where;         /* the header of the chunk it was carved from
+                                (64-aligned) | its index there (< 64):
+                                stack.c's business */
 } yc__stack;
 
 /* The chunks of one stack size a thread carves from: those with a free
@@ -117,6 +118,8 @@ typedef struct yc__stack_class {
     int32_t nfree;           /* free slots in those chunks */
     int32_t nwarm;           /* of which keep their memory (were used) */
     int32_t keep;            /* a pool's worth of free stacks */
+    int32_t ndeep;           /* at least the free stacks keeping a deep run's
+                                pages (stack.c, shed_deep) */
 } yc__stack_class;
 
 YC_HIDDEN size_t yc__page_size(void);
@@ -314,6 +317,12 @@ YC_HIDDEN void yc__coro_destroy(yc__coro *co);
 
 YC_HIDDEN int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out);
 YC_HIDDEN void yc__stack_put(yc__thread *T, const yc__stack *st);
+/* Bytes kept below a suspended stack pointer by yc__stack_trim_below. */
+#define YC__STACK_RED_ZONE 512
+/* Gives back the pages of st below sp (a suspended coroutine's saved stack
+ * pointer) minus YC__STACK_RED_ZONE, rounded down to a page: one madvise.
+ * Returns the bytes given back (0: none, or sp not on st). */
+YC_HIDDEN size_t yc__stack_trim_below(const yc__stack *st, const char *sp);
 /*
  * Makes the class of stacks of `usable` bytes keep up to n free stacks with
  * their memory (an event loop's peak number of tasks), instead of a pool's

@@ -4,11 +4,14 @@
  * SIGSEGV handler that turns a hit on a guard page into a message naming
  * the generator.
  *
- * A chunk is one mmap: a header page (struct yc__chunk) and then up to
- * YC_STACK_CHUNK_SLOTS slots of one size, each a guard page with the
- * usable stack above it:
+ * A chunk is one mmap of up to YC_STACK_CHUNK_SLOTS slots of one size,
+ * each a guard page with the usable stack above it:
  *
- *     | header | guard | stack 0 ... | guard | stack 1 ... | ... |
+ *     | guard | stack 0 ... | guard | stack 1 ... | ... |
+ *
+ * Its header (struct yc__chunk) lives outside the mapping, in a header
+ * slab shared by all threads (below, "header slabs"), so a stack that a
+ * generator keeps shallow costs its top page and nothing else.
  *
  * The guard pages of a chunk are made when it is mapped: guard regions
  * (madvise MADV_GUARD_INSTALL, Linux 6.13) where the kernel has them, all
@@ -50,6 +53,7 @@
 #include <unistd.h>
 
 #if YC_VALGRIND
+#  include <valgrind/memcheck.h>
 #  include <valgrind/valgrind.h>
 #endif
 
@@ -268,34 +272,192 @@ typedef struct yc__chunk yc__chunk;
 struct yc__chunk {
     /* set when mapped, then read-only: any thread freeing a stack reads them */
     uint64_t owner;          /* serial of the thread that mapped it */
-    char *slots;             /* slot 0, after the header page */
+    char *slots;             /* slot 0: the start of the mapping */
     size_t bytes;            /* of the whole mapping */
     size_t map_size;         /* of each slot */
     uint32_t nslots;
+    uint32_t probe;          /* offset in a slot of the deep probe (shed_deep),
+                                | PROBE_VG; 0: no rule (a lone stack, or
+                                no page below the top KEEP_PAGES + 1) */
+    uint32_t probe_top;      /* offset of the top probe: the top page's start */
     bool classed;            /* carved by a size class; else a lone stack */
     /* the owner's */
     struct yc__chunk *prev, *next; /* on its class's circular list while held;
                                       next: on a stranded list */
     uint64_t free;           /* free slots (never used, or given back to us) */
     uint64_t warm;           /* free slots that keep the memory they used */
+    uint64_t deep;           /* slots keeping the pages of a deep run (shed_deep);
+                                those of free ones are counted in ndeep */
     uint32_t out;            /* slots handed out and not given back to us */
     uint32_t cls;            /* index of its class while held */
     /* shared */
     _Atomic long debt;       /* see the top of this file */
-    unsigned vg_id[YC_STACK_CHUNK_SLOTS]; /* Valgrind's ids of the slots */
+#if YC_VALGRIND
+    unsigned vg_id[];        /* Valgrind's ids of the slots, when running on it */
+#endif
 };
 
-/* The rest of the header page is scratch for the owner: the ranges of one
- * batched system call. */
-#define SCRATCH_OFF ((sizeof(struct yc__chunk) + 63) & ~(size_t)63)
-_Static_assert(SCRATCH_OFF + 64 * sizeof(struct iovec) <= 4096,
-               "a chunk's guard pages fit in one batch");
+/* The ranges of one batched system call, per thread: a chunk's guard pages
+ * fit in one batch. */
+#define BATCH_CAP 64
+_Static_assert(YC_STACK_CHUNK_SLOTS <= BATCH_CAP, "a chunk's guard pages fit in one batch");
+static _Thread_local struct iovec batch_iov[BATCH_CAP];
 
-static struct iovec *scratch(const yc__chunk *c, size_t *cap)
+static struct iovec *scratch(size_t *cap)
 {
-    *cap = (yc__page_size() - SCRATCH_OFF) / sizeof(struct iovec);
-    if (*cap > 1024) *cap = 1024; /* UIO_MAXIOV */
-    return (struct iovec *)((char *)c + SCRATCH_OFF);
+    *cap = BATCH_CAP;
+    return batch_iov;
+}
+
+/* A stack returned to the pool keeps its top KEEP_PAGES pages (the
+ * generator's header and the frames of a shallow run) and gives back what
+ * a deeper run touched below them; two probes tell (stack_left_top_page,
+ * PROBE_BYTES; shed_deep, DEEP_PROBE_BYTES). */
+#define KEEP_PAGES 4
+#define PROBE_BYTES 32
+#define DEEP_PROBE_BYTES 256
+#define DEEP_KEEP 4 /* free stacks per class that keep a deep run's pages */
+#define PROBE_VG 1 /* in yc__chunk.probe (32-aligned): running on Valgrind */
+
+/* ---- header slabs ------------------------------------------------------- */
+
+/*
+ * Chunk headers are carved from slabs: 64 KiB mappings aligned to their
+ * size, shared by every thread under one lock (a header is taken when a
+ * chunk is mapped and given back when it is unmapped, each next to a
+ * system call, by whichever thread unmaps it). A slab starts with its own
+ * header (struct hslab) in the first stride; headers follow, each `stride`
+ * bytes (a multiple of 64, so a header's address leaves the low 6 bits of
+ * yc__stack.where to the slot index). A slab whose headers are all free is
+ * unmapped, unless it is the only slab with room (kept, so that a thread
+ * mapping and unmapping one chunk over and over does not map a slab each
+ * time). Memory: 128 bytes a chunk (384 under Valgrind, with the slots'
+ * ids), 2 bytes a stack of a full chunk.
+ */
+#define SLAB_BYTES ((size_t)64 << 10)
+
+typedef struct hslab {
+    struct hslab *prev, *next; /* on the list of slabs with a free header */
+    void *free;                /* free headers, linked through their first word */
+    uint32_t used;             /* headers handed out */
+    uint32_t fresh;            /* headers never handed out: [fresh, cap) */
+    uint32_t cap;
+} hslab;
+
+static pthread_mutex_t slab_lock = PTHREAD_MUTEX_INITIALIZER;
+static hslab *slabs_with_room; /* circular, under slab_lock */
+
+_Static_assert(sizeof(yc__chunk) <= 128, "a chunk header takes 128 bytes of a slab");
+
+/* A fork while another thread holds the lock would leave the child's copy
+ * locked for good: the forking thread takes it across the fork. */
+static void slab_lock_take(void) { pthread_mutex_lock(&slab_lock); }
+static void slab_lock_give(void) { pthread_mutex_unlock(&slab_lock); }
+static void slab_atfork(void) { pthread_atfork(slab_lock_take, slab_lock_give, slab_lock_give); }
+static pthread_once_t slab_once = PTHREAD_ONCE_INIT;
+
+static size_t hdr_stride(void)
+{
+    static _Atomic size_t stride; /* first use may race: both find the same */
+    size_t s = atomic_load_explicit(&stride, memory_order_relaxed);
+    if (!s) {
+        s = sizeof(yc__chunk);
+#if YC_VALGRIND
+        if (RUNNING_ON_VALGRIND) s += YC_STACK_CHUNK_SLOTS * sizeof(unsigned);
+#endif
+        s = (s + 63) & ~(size_t)63;
+        atomic_store_explicit(&stride, s, memory_order_relaxed);
+    }
+    return s;
+}
+
+static void slab_link(hslab *h)
+{
+    if (!slabs_with_room) {
+        h->prev = h->next = h;
+        slabs_with_room = h;
+        return;
+    }
+    h->next = slabs_with_room;
+    h->prev = slabs_with_room->prev;
+    h->prev->next = h;
+    slabs_with_room->prev = h;
+}
+
+static void slab_unlink(hslab *h)
+{
+    if (h->next == h) {
+        slabs_with_room = NULL;
+        return;
+    }
+    h->prev->next = h->next;
+    h->next->prev = h->prev;
+    if (slabs_with_room == h) slabs_with_room = h->next;
+}
+
+/* A new slab, aligned to SLAB_BYTES (mapped twice as large, the rest
+ * unmapped): NULL with errno set when mmap fails (a mapping call for
+ * fault injection). */
+static hslab *slab_map(void)
+{
+    char *p = map_fault() ? MAP_FAILED
+                          : mmap(NULL, 2 * SLAB_BYTES, PROT_READ | PROT_WRITE,
+                                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        if (!errno) errno = ENOMEM;
+        return NULL;
+    }
+    char *s = (char *)(((uintptr_t)p + SLAB_BYTES - 1) & ~(uintptr_t)(SLAB_BYTES - 1));
+    /* a failure here leaves a few pages of address space mapped, no memory */
+    if (s > p) munmap(p, (size_t)(s - p));
+    char *end = p + 2 * SLAB_BYTES;
+    if (s + SLAB_BYTES < end) munmap(s + SLAB_BYTES, (size_t)(end - (s + SLAB_BYTES)));
+    hslab *h = (hslab *)s;
+    size_t stride = hdr_stride();
+    h->free = NULL;
+    h->used = 0;
+    h->cap = (uint32_t)(SLAB_BYTES / stride);
+    h->fresh = (uint32_t)((sizeof(hslab) + stride - 1) / stride);
+    return h;
+}
+
+/* A chunk header (hdr_stride() bytes, 64-aligned, contents undefined), or
+ * NULL with errno set. */
+static yc__chunk *hdr_alloc(void)
+{
+    pthread_once(&slab_once, slab_atfork);
+    pthread_mutex_lock(&slab_lock);
+    hslab *h = slabs_with_room;
+    if (!h) {
+        if (!(h = slab_map())) {
+            pthread_mutex_unlock(&slab_lock);
+            return NULL;
+        }
+        slab_link(h);
+    }
+    void *c = h->free;
+    if (c) h->free = *(void **)c;
+    else c = (char *)h + (size_t)h->fresh++ * hdr_stride();
+    h->used++;
+    if (!h->free && h->fresh == h->cap) slab_unlink(h);
+    pthread_mutex_unlock(&slab_lock);
+    return c;
+}
+
+static void hdr_free(yc__chunk *c)
+{
+    hslab *h = (hslab *)((uintptr_t)c & ~(uintptr_t)(SLAB_BYTES - 1));
+    pthread_mutex_lock(&slab_lock);
+    bool was_full = !h->free && h->fresh == h->cap;
+    *(void **)c = h->free;
+    h->free = c;
+    h->used--;
+    if (was_full) slab_link(h);
+    if (!h->used && h->next != h) { /* empty, and not the only slab with room */
+        slab_unlink(h);
+        if (munmap(h, SLAB_BYTES) != 0) slab_link(h); /* kept, as an empty slab */
+    }
+    pthread_mutex_unlock(&slab_lock);
 }
 
 static char *slot_addr(const yc__chunk *c, unsigned i)
@@ -349,14 +511,36 @@ static uint64_t thread_serial(yc__thread *T)
     return T->serial;
 }
 
+#if YC_VALGRIND
+/* Tells Valgrind where the stacks of c are (or no longer are). */
+static void vg_register(yc__chunk *c)
+{
+    if (!RUNNING_ON_VALGRIND) return; /* (vg_id is there only then) */
+    size_t page = yc__page_size();
+    for (unsigned i = 0; i < c->nslots; i++)
+        c->vg_id[i] = VALGRIND_STACK_REGISTER(slot_addr(c, i) + page, slot_addr(c, i) + c->map_size);
+}
+
+static void vg_deregister(yc__chunk *c)
+{
+    if (!RUNNING_ON_VALGRIND) return;
+    for (unsigned i = 0; i < c->nslots; i++) VALGRIND_STACK_DEREGISTER(c->vg_id[i]);
+}
+#else
+static void vg_register(yc__chunk *c) { (void)c; }
+static void vg_deregister(yc__chunk *c) { (void)c; }
+#endif
+
 /*
  * Maps a chunk of n slots of map_size bytes for T, every slot behind its
- * guard page. NULL with errno set when a system call fails; nothing is
- * then left mapped.
+ * guard page, and takes its header from a slab. NULL with errno set when a
+ * system call fails; nothing is then left mapped. The system calls, in
+ * order (fault injection counts them): mmap, the guard pages, and an mmap
+ * for a header slab when no slab has room.
  */
 static yc__chunk *chunk_map(yc__thread *T, size_t map_size, uint32_t n, bool classed)
 {
-    size_t page = yc__page_size(), bytes = page + n * map_size;
+    size_t page = yc__page_size(), bytes = n * map_size;
     char *p = map_fault() ? MAP_FAILED
                           : mmap(NULL, bytes, PROT_READ | PROT_WRITE,
                                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -364,53 +548,61 @@ static yc__chunk *chunk_map(yc__thread *T, size_t map_size, uint32_t n, bool cla
         if (!errno) errno = ENOMEM;
         return NULL;
     }
-    yc__chunk *c = (yc__chunk *)p;
-    c->owner = thread_serial(T);
-    c->slots = p + page;
-    c->bytes = bytes;
-    c->map_size = map_size;
-    c->nslots = n;
-    c->classed = classed;
     size_t cap;
-    struct iovec *iov = scratch(c, &cap);
-    for (unsigned i = 0; i < n; i++) iov[i] = (struct iovec){slot_addr(c, i), page};
+    struct iovec *iov = scratch(&cap);
+    for (unsigned i = 0; i < n; i++) iov[i] = (struct iovec){p + (size_t)i * map_size, page};
     int err = advise(iov, n,
                      yc__stack_guard_kind() == YC__GUARD_REGION ? MADV_GUARD_INSTALL : ADV_PROTECT,
                      true);
-    if (err) {
+    yc__chunk *c = err ? NULL : hdr_alloc();
+    if (!c) {
+        if (!err) err = errno ? errno : ENOMEM;
         munmap(p, bytes);
         errno = err;
         return NULL;
     }
+    c->owner = thread_serial(T);
+    c->slots = p;
+    c->bytes = bytes;
+    c->map_size = map_size;
+    c->nslots = n;
+    /* classed slots are at most YC_STACK_CHUNK_BYTES / 4: the offset fits */
+    c->probe = classed && map_size > (KEEP_PAGES + 1) * page
+                   ? (uint32_t)(map_size - KEEP_PAGES * page - DEEP_PROBE_BYTES)
+                   : 0;
+    /* the top probe: the lowest bytes of the page holding the bottom of the
+     * generator's header (the top page, or the one below where the header
+     * takes more than a page: AArch64's ucontext_t), or of the page below
+     * when the header leaves no room there (frames then start on it) */
+    size_t hdr = map_size - YC__GEN_HEADER_MAX, top = hdr & ~(page - 1);
+    if (hdr - top < PROBE_BYTES) top -= page;
+    c->probe_top = (uint32_t)top;
+    if (c->probe && c->probe + DEEP_PROBE_BYTES > top) c->probe = 0; /* no room for the rule */
+#if YC_VALGRIND
+    if (RUNNING_ON_VALGRIND) c->probe |= PROBE_VG; /* (the top probe too) */
+#endif
+    c->classed = classed;
     c->prev = c->next = NULL;
-    c->free = c->warm = 0;
+    c->free = c->warm = c->deep = 0;
     c->out = 0;
     c->cls = 0;
     atomic_init(&c->debt, 0);
-#if YC_VALGRIND
-    for (unsigned i = 0; i < n; i++)
-        c->vg_id[i] = VALGRIND_STACK_REGISTER(slot_addr(c, i) + page, slot_addr(c, i) + map_size);
-#endif
+    vg_register(c);
     T->stack_chunks++;
     return c;
 }
 
-/* Unmaps c; false when munmap fails (at the vm.max_map_count limit: it
- * would split a mapping), c then being left as it was. */
+/* Unmaps c and frees its header; false when munmap fails (at the
+ * vm.max_map_count limit: it would split a mapping), c then being left as
+ * it was. */
 static bool chunk_unmap(yc__thread *T, yc__chunk *c)
 {
-#if YC_VALGRIND
-    for (unsigned i = 0; i < c->nslots; i++) VALGRIND_STACK_DEREGISTER(c->vg_id[i]);
-#endif
-    if (countdown_hits(&unmap_fault_countdown) || munmap(c, c->bytes) != 0) {
-#if YC_VALGRIND
-        size_t page = yc__page_size();
-        for (unsigned i = 0; i < c->nslots; i++)
-            c->vg_id[i] =
-                VALGRIND_STACK_REGISTER(slot_addr(c, i) + page, slot_addr(c, i) + c->map_size);
-#endif
+    vg_deregister(c);
+    if (countdown_hits(&unmap_fault_countdown) || munmap(c->slots, c->bytes) != 0) {
+        vg_register(c);
         return false;
     }
+    hdr_free(c);
     T->stack_chunks--;
     return true;
 }
@@ -500,6 +692,10 @@ static void purge_chunk(yc__thread *T, yc__stack_class *k, yc__chunk *c, int32_t
     while (c->warm && n-- > 0) {
         unsigned i = (unsigned)__builtin_ctzll(c->warm);
         c->warm &= c->warm - 1;
+        if (c->deep >> i & 1) {
+            c->deep &= ~((uint64_t)1 << i);
+            k->ndeep--;
+        }
         if (*len == cap) {
             advise(iov, *len, MADV_DONTNEED, false);
             *len = 0;
@@ -517,7 +713,7 @@ static void class_purge(yc__thread *T, yc__stack_class *k, int32_t keep)
 {
     if (k->nwarm <= keep) return;
     size_t cap, len = 0;
-    struct iovec *iov = scratch(k->head, &cap); /* no chunk is unmapped meanwhile */
+    struct iovec *iov = scratch(&cap);
     yc__chunk *c = k->head->prev;
     for (;;) {
         purge_chunk(T, k, c, k->nwarm - keep, iov, &len, cap);
@@ -536,18 +732,20 @@ static bool chunk_idle(const yc__chunk *c) /* no stack in use (owner, held) */
  * its free stacks give their memory back instead. */
 static void chunk_release(yc__thread *T, yc__stack_class *k, yc__chunk *c)
 {
-    uint64_t free = c->free, warm = c->warm;
+    uint64_t free = c->free, warm = c->warm, deep = c->deep; /* c goes */
     list_remove(k, c);
     if (chunk_unmap(T, c)) {
         k->nfree -= count(free);
         k->nwarm -= count(warm);
+        k->ndeep -= count(warm & deep);
+        if (k->ndeep < 0) k->ndeep = 0;
         T->pool_count -= count(warm);
         T->stacks_mapped -= count(warm);
         return;
     }
     list_insert(T, k, c);
     size_t cap, len = 0;
-    struct iovec *iov = scratch(c, &cap);
+    struct iovec *iov = scratch(&cap);
     purge_chunk(T, k, c, c->nslots, iov, &len, cap);
     advise(iov, len, MADV_DONTNEED, false);
 }
@@ -612,6 +810,115 @@ int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out)
     if (YC_UNLIKELY(!k || !k->head)) return stack_get_new(T, k, map_size, out);
     slot_take(T, k, k->head, out);
     return 0;
+}
+
+/* ---- giving back what a stack no longer uses ------------------------- */
+
+/*
+ * Two probes tell what a run touched, read when its stack is returned
+ * (yc__stack_put), with no system call for a run that stayed in its top
+ * page. A probe is a few bytes of the stack that read zero while no frame
+ * wrote them: a run that went below them left a return address, a saved
+ * register or a local there, unless its frames skipped exactly those
+ * bytes (a large buffer left unwritten there; its pages then stay, as
+ * every stack's did before this rule, and yc_gen_stack_trim gives them
+ * back on request).
+ *
+ * The top probe is the lowest 32 bytes of the top page (see chunk_map),
+ * which the generator's header keeps resident: reading it never faults, and costs
+ * four loads. Only when it is not zero (the run left the top page) is it
+ * cleared and the deep probe read: the highest 256 bytes of the page right
+ * below the top KEEP_PAGES (a run that went deeper crossed them with
+ * several frames). That page may never have been written (a run 2-4 pages
+ * deep): the first read then maps the kernel's shared zero page (one
+ * fault, no memory), and the next reads of this stack cost nothing more. When the deep probe is not zero,
+ * everything below the top KEEP_PAGES pages goes, deep probe included
+ * (one madvise; if it fails the pages stay).
+ */
+#if YC_VALGRIND
+/* Under Valgrind (PROBE_VG in a chunk's probe): the probes lie below every
+ * frame, which Memcheck holds inaccessible; make them readable first. */
+static __attribute__((noinline)) void probe_vg(const char *probe, size_t n)
+{
+    VALGRIND_MAKE_MEM_DEFINED(probe, n);
+}
+#endif
+
+typedef uint64_t __attribute__((may_alias)) probe_word; /* frames wrote other types */
+
+static inline bool probe_set(const char *p)
+{
+    const probe_word *w = (const probe_word *)(const void *)p;
+    return (w[0] | w[1] | w[2] | w[3]) != 0;
+}
+
+static bool deep_probe_set(const char *p)
+{
+    for (size_t i = 0; i < DEEP_PROBE_BYTES; i += PROBE_BYTES)
+        if (probe_set(p + i)) return true;
+    return false;
+}
+
+static inline bool stack_left_top_page(const yc__chunk *c, const yc__stack *st)
+{
+    const char *top = st->map + c->probe_top;
+#if YC_VALGRIND
+    if (YC_UNLIKELY(c->probe & PROBE_VG)) probe_vg(top, PROBE_BYTES);
+#endif
+    return probe_set(top);
+}
+
+static yc__stack_class *class_find(yc__thread *T, size_t map_size);
+
+/* May k keep one more free stack's deep pages? Its count is an upper
+ * bound (stacks taken, or chunks unmapped, do not lower it): at the limit,
+ * it is counted again over the chunks k holds. */
+static bool deep_room(yc__stack_class *k)
+{
+    if (k->ndeep < DEEP_KEEP) return true;
+    int32_t n = 0;
+    yc__chunk *c = k->head;
+    if (c) do {
+            n += count(c->deep & c->warm);
+            c = c->next;
+        } while (c != k->head);
+    k->ndeep = n;
+    return n < DEEP_KEEP;
+}
+
+/* After the top probe fired: clears it, and reads the deep probe. A deep
+ * run's pages stay when this slot already kept them (a generator that runs
+ * deep each time it is created reuses them, as it did before this rule),
+ * or while its class keeps fewer than DEEP_KEEP such stacks; else they go. */
+static __attribute__((noinline)) void shed_deep(yc__thread *T, yc__chunk *c, const yc__stack *st)
+{
+    size_t page = yc__page_size(), off = c->probe & ~(uint32_t)PROBE_VG;
+    memset(st->map + c->probe_top, 0, PROBE_BYTES); /* for the next run */
+    if (!off) return; /* a stack of at most KEEP_PAGES + 1 pages (large pages) */
+#if YC_VALGRIND
+    if (c->probe & PROBE_VG) probe_vg(st->map + off, DEEP_PROBE_BYTES);
+#endif
+    if (!deep_probe_set(st->map + off)) return;
+    uint64_t bit = (uint64_t)1 << slot_of(st);
+    if (c->deep & bit) return;
+    yc__stack_class *k = class_find(T, c->map_size);
+    if (k && deep_room(k)) {
+        c->deep |= bit;
+        k->ndeep++;
+        return;
+    }
+    madvise(st->map + page, off + DEEP_PROBE_BYTES - page, MADV_DONTNEED);
+}
+
+size_t yc__stack_trim_below(const yc__stack *st, const char *sp)
+{
+    size_t page = yc__page_size();
+    char *lo = st->map + page, *top = st->map + st->map_size;
+    if (sp <= lo || sp > top) return 0; /* not on this stack: nothing to do */
+    char *hi = (char *)((uintptr_t)(sp - YC__STACK_RED_ZONE) & ~(uintptr_t)(page - 1));
+    if (hi <= lo) return 0;
+    if (madvise(lo, (size_t)(hi - lo), MADV_DONTNEED) != 0) return 0;
+    return (size_t)(hi - lo);
 }
 
 /* A stack freed by a thread that does not own its chunk (or cannot take
@@ -691,6 +998,7 @@ void yc__stack_put(yc__thread *T, const yc__stack *st)
         put_elsewhere(T, st);
         return;
     }
+    if (YC_UNLIKELY(stack_left_top_page(c, st))) shed_deep(T, c, st);
     yc__stack_class *k;
     if (YC_LIKELY(c->free)) { /* held */
         k = &T->classes[c->cls];
