@@ -469,7 +469,7 @@ struct yc_gen {
     yc_iter *yieldfrom;        /* subiterator while delegating */
     yc__stack stack;
     yc__coro co;
-    const char *name;          /* points after the struct, inside the stack mapping */
+    const char *name;          /* a copy after the struct, or the default constant */
     yc_gen_fn fn;
     void *arg;
 };
