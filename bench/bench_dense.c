@@ -11,11 +11,13 @@
  *
  * Rows: roundtrip (yc_iter_next), roundtrip-direct (it->type->next),
  * create-close (yc_sgen_new + first next + yc_sgen_free; and embedded:
- * yc_sgen_init + first next + yc_sgen_fini), yieldfrom-1 / -4 / -16
+ * yc_sgen_init + first next + yc_sgen_fini; dense.h inlines the common
+ * case of each into this loop), yieldfrom-1 / -4 / -16
  * (per value through 1, 4 or 16 levels of YC_SYIELD_FROM), yieldfrom (per
  * level: (yieldfrom-4 - roundtrip) / 4, from the same process), and the
  * stackful kind's roundtrip (yc_next and yc_iter_next), create-close and
- * yieldfrom-1 (one yc_yield_from level) for scale. pipeline-gen: range,
+ * yieldfrom-1 / -10 / -100 (per value through 1, 10 or 100 levels of
+ * yc_yield_from, which resumes the innermost directly) for scale. pipeline-gen: range,
  * x * 3, drop multiples of 7, summed by yc_iter_sum, every stage a
  * generator pulling from the one before through yc_iter_next (stackless:
  * system yieldc:stackless; stackful, yc_yield: yieldc:plain, the same
@@ -332,26 +334,30 @@ static void chain_drop(int levels)
     for (int l = levels; l-- > 0;) yc_sgen_fini(&g_chain[l].sgen);
 }
 
-/* One stackful delegator (yc_yield_from) over a stackful counter of its
- * own (dropping the delegator closes it); g_top is the delegator. chain -1
- * in the rows below. */
-static yc_gen *g_full_sub, *g_full_deleg;
-static void full_chain_build(void)
+/* `levels` stackful delegators (yc_yield_from), each over the one below,
+ * over a stackful counter (g_full_chain[0]); g_top is the outermost.
+ * chain -levels in the rows below. Dropped top first (its close closes the
+ * chain below). */
+#define FULL_LEVELS_MAX 100
+static yc_gen *g_full_chain[FULL_LEVELS_MAX + 1];
+static int g_full_levels;
+static void full_chain_build(int levels)
 {
-    g_full_sub = yc_gen_new(stackful_ctr, NULL, NULL);
-    g_full_deleg = g_full_sub ? yc_gen_new(stackful_deleg, yc_gen_iter(g_full_sub), NULL) : NULL;
-    if (!g_full_deleg) {
+    g_full_levels = levels;
+    g_full_chain[0] = yc_gen_new(stackful_ctr, NULL, NULL);
+    for (int l = 1; l <= levels && g_full_chain[l - 1]; l++)
+        g_full_chain[l] = yc_gen_new(stackful_deleg, yc_gen_iter(g_full_chain[l - 1]), NULL);
+    if (!g_full_chain[levels]) {
         fprintf(stderr, "bench_dense: yc_gen_new failed\n");
         exit(1);
     }
-    g_top = yc_gen_iter(g_full_deleg);
+    g_top = yc_gen_iter(g_full_chain[levels]);
 }
 
 static void full_chain_drop(void)
 {
-    yc_gen_free(g_full_deleg);
-    yc_gen_free(g_full_sub);
-    g_full_deleg = g_full_sub = NULL;
+    for (int l = g_full_levels; l >= 0; l--) yc_gen_free(g_full_chain[l]);
+    memset(g_full_chain, 0, sizeof g_full_chain);
 }
 
 static void setup(void)
@@ -430,6 +436,8 @@ static const struct {
     {"yieldfrom-4", "yieldc:stackless", loop_top, 4},
     {"yieldfrom-16", "yieldc:stackless", loop_top, 16},
     {"yieldfrom-1", "yieldc:stackful", loop_top, -1},
+    {"yieldfrom-10", "yieldc:stackful", loop_top, -10},
+    {"yieldfrom-100", "yieldc:stackful", loop_top, -100},
     {"pipeline-gen", "yieldc:stackless", loop_pipe_stackless, 0},
     {"pipeline-gen", "yieldc:plain", loop_pipe_stackful, 0},
     {"pipeline-gen", "yieldc:plain-share-fpenv", loop_pipe_stackful_share, 0},
@@ -438,7 +446,7 @@ static const struct {
 static void row_setup(int chain)
 {
     if (chain > 0) chain_build(chain);
-    else if (chain < 0) full_chain_build();
+    else if (chain < 0) full_chain_build(-chain);
 }
 
 static void row_drop(int chain)

@@ -3,8 +3,8 @@ with /usr/bin/python3:
 
     python3 dense_cpython.py time [ms]
 
-Prints "benchmark<TAB>cpython<TAB>ns" rows: yieldfrom-1 and yieldfrom-4
-(ns per value pulled with next() from the outermost of 1 or 4 generators
+Prints "benchmark<TAB>cpython<TAB>ns" rows: yieldfrom-1, -4, -10 and -100
+(ns per value pulled with next() from the outermost of 1, 4, 10 or 100 generators
 each doing `yield from` the one below, over an endless counter) and
 yieldfrom (per level: (yieldfrom-4 - a plain next) / 4, in this process).
 """
@@ -58,6 +58,8 @@ def main():
     four = per_value(4, ms)
     print(f"yieldfrom-1\tcpython\t{one:.3f}", flush=True)
     print(f"yieldfrom-4\tcpython\t{four:.3f}", flush=True)
+    for levels in (10, 100):
+        print(f"yieldfrom-{levels}\tcpython\t{per_value(levels, ms):.3f}", flush=True)
     print(f"yieldfrom\tcpython\t{(four - plain) / 4:.3f}", flush=True)
 
 

@@ -26,6 +26,7 @@ SYSTEMS = ["yieldc", "yieldc:ucontext", "yieldc:per-item", "yieldc:pool-1M", "yi
            "asyncio-3.14", "uvloop"]
 # the stackless generator rows (bench/dense.sh)
 BENCHMARKS += ["roundtrip-direct", "yieldfrom", "yieldfrom-1", "yieldfrom-4"]
+BENCHMARKS += ["yieldfrom-10", "yieldfrom-100"]  # stackful chains and CPython's
 SYSTEMS += ["yieldc:stackless", "yieldc:stackless-embedded", "yieldc:plain", "yieldc:stackful",
             "yieldc:stackful-yc_next", "yieldc:stackful-yc_iter_next", "yieldc:raw-switch",
             "yieldc:plain-share-fpenv"]
@@ -195,6 +196,10 @@ def dense_targets(med, density_path):
           ("roundtrip", "yieldc:stackful-yc_iter_next"), ("roundtrip", "yieldc:stackful-yc_next"), 1.10)
     ratio("stackful yield from (one level, per item) at most 0.5x CPython's",
           ("yieldfrom-1", "yieldc:stackful"), ("yieldfrom-1", "cpython"), 0.5)
+    ratio("stackful yield from 100 levels deep about the one-level cost (at most 1.5x), per item",
+          ("yieldfrom-100", "yieldc:stackful"), ("yieldfrom-1", "yieldc:stackful"), 1.5)
+    ratio("stackful yield from 100 levels deep against CPython's 100 levels, per item",
+          ("yieldfrom-100", "yieldc:stackful"), ("yieldfrom-100", "cpython"), 0.5)
     ratio("stackful generator pipeline (yieldc:plain) at most 0.3x CPython's generator expressions",
           ("pipeline-gen", "yieldc:plain"), ("pipeline-gen", "cpython"), 0.3)
     a, b = med.get(("roundtrip", "yieldc:raw-switch")), med.get(("pipeline-gen", "cpython"))

@@ -64,7 +64,7 @@ static void set_unless_cancelled(void *arg)
 /* The task whose sleep timer h is. */
 static yc_task *sleep_timer_task(yc__handle *h)
 {
-    return (yc_task *)((char *)h - offsetof(yc_task, sleep_timer.h));
+    return ((yc__sleep_timer *)((char *)h - offsetof(yc__sleep_timer, tm.h)))->task;
 }
 
 /* t's sleep timer fired: the sleep's future (t's waiter, which cannot
@@ -76,7 +76,7 @@ static void sleep_timer_run(yc__handle *h)
 }
 
 /* A sleep timer stopped while in the ready queue is dropped by the loop
- * when its turn comes; it held its task until then. */
+ * when its turn comes; it held its task (and so itself) until then. */
 static void sleep_timer_drop(yc__handle *h)
 {
     h->drop = NULL;
@@ -88,7 +88,7 @@ static void sleep_timer_drop(yc__handle *h)
  * keeps t alive until the loop drops it. */
 static void sleep_timer_stop(yc_task *t)
 {
-    yc__timer *tm = &t->sleep_timer;
+    yc__timer *tm = &t->sleep->tm;
     if (tm->h.queued && !tm->h.cancelled) {
         t->refs++;
         tm->h.drop = sleep_timer_drop;
@@ -96,19 +96,35 @@ static void sleep_timer_stop(yc_task *t)
     yc__timer_stop(t->loop, tm);
 }
 
+/* t's sleep timer, made at its first sleep (NULL when out of memory,
+ * nothing raised). */
+static yc__sleep_timer *sleep_timer_of(yc_task *t)
+{
+    if (YC_LIKELY(t->sleep)) return t->sleep;
+    yc_loop *L = t->loop;
+    yc__sleep_timer *s = yc__cache_get(L, &L->sleep_cache, sizeof *s);
+    if (!s) return NULL;
+    *s = (yc__sleep_timer){.tm.idx = SIZE_MAX, .task = t};
+    return t->sleep = s;
+}
+
 /*
  * Sleeps until `when` (ns) in t: a future (t's waiter) completed by a
- * timer. The timer is the one in t, so that a sleep allocates nothing
- * (a million sleeping tasks make no million timer handles); only when that
- * timer still sits in the ready queue from the last sleep (stopped after
- * it fired, before its turn) does this sleep take a handle of its own.
+ * timer. The timer is t's own, made at its first sleep, so that later
+ * sleeps allocate nothing (a million sleeping tasks make no million timer
+ * handles per round); only when that timer still sits in the ready queue
+ * from the last sleep (stopped after it fired, before its turn) does this
+ * sleep take a handle of its own.
  */
 static int sleep_until_ns(yc_task *t, int64_t when)
 {
     yc_task *f = yc__task_waiter(t);
     if (!f) return YC_ENOMEM;
     int st;
-    if (YC_UNLIKELY(t->sleep_timer.h.queued)) {
+    yc__sleep_timer *s = sleep_timer_of(t);
+    if (!s) {
+        st = no_memory();
+    } else if (YC_UNLIKELY(s->tm.h.queued)) {
         yc_handle *h;
         st = yc__call_at_ns(t->loop, when, set_unless_cancelled, f, &h);
         if (st == YC_OK) {
@@ -119,9 +135,9 @@ static int sleep_until_ns(yc_task *t, int64_t when)
     } else if (!yc__timer_reserve(t->loop)) {
         st = no_memory();
     } else {
-        t->sleep_timer.h.run = sleep_timer_run;
-        t->sleep_timer.h.drop = NULL;
-        yc__timer_start(t->loop, &t->sleep_timer, when);
+        s->tm.h.run = sleep_timer_run;
+        s->tm.h.drop = NULL;
+        yc__timer_start(t->loop, &s->tm, when);
         st = yc__task_await(t, f, NULL);
         sleep_timer_stop(t);
     }
@@ -669,9 +685,9 @@ yc_task *yc_gather_future(yc_task *const *ts, size_t n, unsigned flags)
     }
     *g = (gather_st){.children = ch, .n = n, .return_exceptions = flags & YC_RETURN_EXCEPTIONS};
     for (size_t i = 0; i < n; i++) ch[i] = yc_task_ref(ts[i]);
+    static const yc__fut_ops gather_ops = {.on_cancel = gather_cancel, .aux_free = gather_free};
     outer->aux = g;
-    outer->aux_free = gather_free;
-    outer->on_cancel = gather_cancel;
+    outer->ops = &gather_ops;
     /* each distinct child once, in argument order: a callback now, or at
      * once (below) if it is done */
     size_t m = 0; /* distinct() leaves it unset when it fails */

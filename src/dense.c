@@ -33,15 +33,16 @@
  * returns; the resumer's own value is kept in the try area (h.caller) for
  * the moments the body stops handling one.
  */
+#define YC__SGEN_DEFINE_INLINES /* dense.h's inline fast paths are defined (exported) here */
 #include "internal.h"
 
 #include <string.h>
 
-#define SG_MAGIC 0x7963536eu      /* "ycSn": an initialised yc_sgen */
-#define SG_TYPE_MAGIC 0x7963536bu /* "ycSk": a yc_sgen_type (dense.h's YC_SGEN_FN) */
-#define SG_DEAD 0xddu             /* state of a finalised or freed generator */
-#define SG_POOLED 1u              /* flags: memory from yc_sgen_new ... */
-#define SG_CLASS_SHIFT 1          /* ... and its size class in bits 1-3 (NCLASS: a block of its own) */
+#define SG_MAGIC YC__SGEN_MAGIC
+#define SG_TYPE_MAGIC YC__SGEN_TYPE_MAGIC
+#define SG_DEAD YC__SGEN_DEAD
+#define SG_POOLED YC__SGEN_POOLED
+#define SG_CLASS_SHIFT YC__SGEN_CLASS_SHIFT /* (NCLASS: a block of its own) */
 
 enum { PH_BODY, PH_ELSE, PH_EXC, PH_EXCEPT, PH_HANDLED, PH_FIN_EXC, PH_RET, PH_FINALLY, PH_FIN_DONE };
 enum { WHY_NONE, WHY_EXC, WHY_RET };
@@ -685,12 +686,8 @@ int yc__sgen_close(yc_iter *it, yc_val *out)
 
 /* ---- public entry points --------------------------------------------- */
 
-int yc_sgen_next(yc_sgen *g, yc_val *out)
-{
-    yc_val tmp;
-    if (!sg_ok(g)) return bad_sgen(g);
-    return g->it.type->next(&g->it, out ? out : &tmp);
-}
+/* yc_sgen_next (dense.h, inline) but for its common case; out not NULL. */
+int yc__sgen_next_cold(yc_sgen *g, yc_val *out) { return yc__sgen_resume_cold(g, YC_NONE, out); }
 
 int yc_sgen_send(yc_sgen *g, yc_val v, yc_val *out)
 {
@@ -740,7 +737,8 @@ static inline void init_header(yc_sgen *g, const yc_sgen_type *t, uint8_t flags)
                    .flags = flags};
 }
 
-int yc_sgen_init(yc_sgen *g, const yc_sgen_type *type)
+/* yc_sgen_init (dense.h, inline) but for its common case: the checks. */
+int yc__sgen_init_cold(yc_sgen *g, const yc_sgen_type *type)
 {
     if (!g) return yc__fail(YC_EINVAL, &yc_TypeError, "yc_sgen_init: generator is NULL");
     if (!type_ok(type)) return bad_type(type, "yc_sgen_init");
@@ -751,10 +749,7 @@ int yc_sgen_init(yc_sgen *g, const yc_sgen_type *type)
 /* No try open and no subiterator (so no handled exception either), not
  * running: closing g could run nothing, whatever its state, and it holds
  * nothing, so finalising it is marking it dead. */
-static inline bool quiet(const yc_sgen *g)
-{
-    return !(g->ntry | (g->yf != NULL) | (g->state == YC_GEN_RUNNING));
-}
+static inline bool quiet(const yc_sgen *g) { return YC__SGEN_QUIET(g); }
 
 static inline void mark_dead(yc_sgen *g)
 {
@@ -792,7 +787,8 @@ static inline int finalise(yc_sgen *g)
     return YC_OK;
 }
 
-int yc_sgen_fini(yc_sgen *g)
+/* yc_sgen_fini (dense.h, inline) but for its common case. */
+int yc__sgen_fini_cold(yc_sgen *g)
 {
     if (!sg_ok(g)) return bad_sgen(g);
     if (g->flags & SG_POOLED)
@@ -815,13 +811,10 @@ typedef struct chunk {
     struct chunk *next;
 } chunk;
 
-typedef struct pool {
-    void *free[NCLASS]; /* blocks, linked through their first word */
-    chunk *chunks;
-    long live;
-} pool;
+typedef yc__sgen_pool pool; /* dense.h: the inline fast paths use class 0's list */
+_Static_assert(sizeof(((pool *)0)->free) / sizeof(void *) == NCLASS, "a free list per class");
 
-static __thread pool sg_pool __attribute__((tls_model("initial-exec")));
+__thread yc__sgen_pool yc__sgen_tls __attribute__((tls_model("initial-exec")));
 
 static const size_t class_size[NCLASS] = {64, 128, 256, 512, 1024};
 
@@ -841,7 +834,7 @@ static __attribute__((noinline)) void *block_refill(pool *p, int c)
     size_t sz = class_size[c];
     chunk *ch = yc__malloc(CHUNK_BYTES);
     if (!ch) return NULL;
-    ch->next = p->chunks;
+    ch->next = (chunk *)p->chunks;
     p->chunks = ch;
     char *first = (char *)ch + 64; /* blocks start 64-byte aligned within the chunk */
     size_t n = (CHUNK_BYTES - 64) / sz;
@@ -866,15 +859,18 @@ static inline yc_sgen *new_in(pool *p, void *b, int c, const yc_sgen_type *type)
     return g;
 }
 
-/* yc_sgen_new but for its common case (the smallest class, a block on its
- * list): a bad type, a larger class, an empty list, a struct beyond the
- * classes, or no memory. */
-static __attribute__((noinline)) yc_sgen *new_slow(const yc_sgen_type *type, pool *p, int c)
+/* yc_sgen_new but for its common case, which dense.h's inline yc_sgen_new
+ * does in the caller (a 64-byte block on this thread's list): a bad type,
+ * a larger class, an empty list, a struct beyond the classes, or no
+ * memory. */
+yc_sgen *yc__sgen_new_cold(const yc_sgen_type *type)
 {
     if (!type_ok(type)) {
         bad_type(type, "yc_sgen_new");
         return NULL;
     }
+    pool *p = &yc__sgen_tls;
+    int c = class_of(sizeof(void *) + type->size);
     void *b = c < NCLASS ? p->free[c] : NULL;
     if (b) p->free[c] = *(void **)b;
     else b = c < NCLASS ? block_refill(p, c) : yc__malloc(sizeof(void *) + type->size);
@@ -885,50 +881,29 @@ static __attribute__((noinline)) yc_sgen *new_slow(const yc_sgen_type *type, poo
     return new_in(p, b, c, type);
 }
 
-yc_sgen *yc_sgen_new(const yc_sgen_type *type)
-{
-    pool *p = &sg_pool;
-    if (YC_UNLIKELY(!type_ok(type))) return new_slow(type, p, 0);
-    int c = class_of(sizeof(void *) + type->size);
-    void *b = p->free[0];
-    if (YC_UNLIKELY(c != 0 || !b)) return new_slow(type, p, c);
-    p->free[0] = *(void **)b;
-    return new_in(p, b, 0, type);
-}
-
-/* yc_sgen_free's rare cases: g may have something to run or release when
- * closed, or its block is its own. */
-static __attribute__((noinline)) int free_slow(pool *p, yc_sgen *g)
-{
-    int st = finalise_slow(g);
-    if (st != YC_OK) return st;
-    p->live--;
-    void *b = (char *)g - sizeof(void *);
-    int c = g->flags >> SG_CLASS_SHIFT;
-    if (c == NCLASS) {
-        yc__free(b);
-        return YC_OK;
-    }
-    *(void **)b = p->free[c];
-    p->free[c] = b;
-    return YC_OK;
-}
-
-int yc_sgen_free(yc_sgen *g)
+/* yc_sgen_free but for its common case, which dense.h's inline yc_sgen_free
+ * does in the caller (a quiet generator of a 64-byte block): the checks, a
+ * generator that may have something to run or release when closed, a
+ * larger class, or a block of its own. */
+int yc__sgen_free_cold(yc_sgen *g)
 {
     if (!sg_ok(g)) return bad_sgen(g);
     if (!(g->flags & SG_POOLED))
         return yc__fail(YC_EINVAL, &yc_ValueError,
                         "yc_sgen_free: generator not made by yc_sgen_new (use yc_sgen_fini)");
     void *b = (char *)g - sizeof(void *);
-    pool *p = &sg_pool;
+    pool *p = &yc__sgen_tls;
     if (*(pool **)b != p)
         return yc__fail(YC_EINVAL, &yc_ValueError,
                         "yc_sgen_free: generator made by another thread (free it there)");
-    int c = g->flags >> SG_CLASS_SHIFT;
-    if (YC_UNLIKELY(!quiet(g) || c == NCLASS)) return free_slow(p, g);
-    mark_dead(g);
+    int st = finalise(g);
+    if (st != YC_OK) return st;
     p->live--;
+    int c = g->flags >> SG_CLASS_SHIFT;
+    if (c == NCLASS) {
+        yc__free(b);
+        return YC_OK;
+    }
     *(void **)b = p->free[c];
     p->free[c] = b;
     return YC_OK;
@@ -943,11 +918,11 @@ void yc__sgen_free_it(yc_iter *it)
 
 size_t yc_sgen_pool_trim(void)
 {
-    pool *p = &sg_pool;
+    pool *p = &yc__sgen_tls;
     if (p->live != 0) return 0;
     size_t n = 0;
     while (p->chunks) {
-        chunk *ch = p->chunks;
+        chunk *ch = (chunk *)p->chunks;
         p->chunks = ch->next;
         yc__free(ch);
         n += CHUNK_BYTES;
@@ -956,4 +931,4 @@ size_t yc_sgen_pool_trim(void)
     return n;
 }
 
-long yc_sgen_live(void) { return sg_pool.live; }
+long yc_sgen_live(void) { return yc__sgen_tls.live; }

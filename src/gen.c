@@ -57,7 +57,13 @@ static int bad_gen(const yc_gen *g)
     return yc__fail(YC_EINVAL, &yc_ValueError, "not a live generator (freed or corrupted)");
 }
 
-#define GEN_OK(g) YC_LIKELY((g) != NULL && (g)->magic == YC__GEN_MAGIC)
+/* A live generator: its magic is YC__GEN_MAGIC, or YC__GEN_MAGIC_FROM
+ * while it is suspended in yield from over a stackful generator (which
+ * sends a resume to the chain walk, chain_send). GEN_PLAIN: the first
+ * kind only, the test of the C paths that do what the fast paths do. */
+#define GEN_OK(g)                                                                          \
+    YC_LIKELY((g) != NULL && ((g)->magic == YC__GEN_MAGIC || (g)->magic == YC__GEN_MAGIC_FROM))
+#define GEN_PLAIN(g) YC_LIKELY((g) != NULL && (g)->magic == YC__GEN_MAGIC)
 
 /* A resume of a running generator. One whose coroutine is parked in a
  * task's await (yieldc/loop.h) waits like a suspended async generator, and
@@ -202,8 +208,12 @@ static YC_NORETURN void throw_at(yc_gen *g, yc_exc *e, const char *file, int lin
     yc__deliver(&g->co, e);
 }
 
-/* How a throw-style resume wakes a generator suspended in yield from. */
-enum { WAKE_RAISE, WAKE_DONE };
+/* How a throw-style resume wakes a generator suspended in yield from:
+ * raise exc_in at the yield from (a throw), return done from it (the
+ * subiterator returned), or carry on with exc_in as what the
+ * subiterator's next or send raised (a chain walk resumed the subiterator
+ * directly, chain_send). */
+enum { WAKE_RAISE, WAKE_DONE, WAKE_SUBRAISE };
 
 /*
  * Runs on g's stack, on top of its suspension point, when the resumer
@@ -265,32 +275,47 @@ __attribute__((noinline)) static yc__coro *suspend_from_prep(yc_gen *g, yc_val v
     g->yield_file = file;
     g->yield_line = line;
     g->susp = YC__SUSP_FROM;
+    /* The gate of the chain walk (chain_send): g resumed by its own
+     * delegator (by_delegator), a stackful subiterator itself suspended in
+     * yield from (it has just yielded to g, on this thread), and nothing
+     * handled in g that the innermost would have to see through it. Over
+     * a generator suspended at a plain yield, g is resumed as usual: two
+     * fast switches (g, then its subiterator from its delegation loop)
+     * cost less than the C path's one. */
+    yc_gen *sub = (yc_gen *)g->yieldfrom;
+    if (r->gen && r->gen->yieldfrom == &g->it && g->yieldfrom->type == &gen_iter_type &&
+        sub->susp == YC__SUSP_FROM && !g->co.exc_info)
+        g->magic = YC__GEN_MAGIC_FROM;
     yc__T.cur = r;
     return r;
 }
 
-/* Suspends g inside yield from. Returns the sent value; or, when woken by
- * a throw-style resume, sets *exc (owned) to raise, or sets *done and
- * returns the subiterator's return value. Inline (the thread state is read
+/* Suspends g inside yield from. Returns the sent value, with *wake -1;
+ * or, when woken by a throw-style resume, sets *wake to the WAKE_ kind
+ * and: for WAKE_RAISE sets *exc (owned) to raise; for WAKE_DONE returns
+ * the subiterator's return value; for WAKE_SUBRAISE leaves what the
+ * subiterator raised in g's error indicator. Inline (the thread state is read
  * out of line, before the switch), so that the resume lands in
  * yc__yield_from's loop itself: a `ret` after the switch is one the
  * return-stack predictor always misses. */
 static inline __attribute__((always_inline)) yc_val suspend_from(yc_gen *g, yc_val v,
                                                                  const char *file, int line,
-                                                                 yc_exc **exc, bool *done)
+                                                                 yc_exc **exc, int *wake)
 {
     yc__coro *r = suspend_from_prep(g, v, file, line);
     yc__xfer x = yc__coro_jump_x(&g->co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED, false);
+    g->magic = YC__GEN_MAGIC;
     *exc = NULL;
-    *done = false;
+    *wake = -1;
     if (x.b == MARK_META) {
+        *wake = (int)x.a;
         if (x.a == WAKE_DONE) {
-            *done = true;
             yc_val d = g->done;
             g->done = YC_NONE;
             return d;
         }
-        *exc = g->exc_in;
+        if (x.a == WAKE_SUBRAISE) yc__err_set(&g->co, g->exc_in);
+        else *exc = g->exc_in;
         g->exc_in = NULL;
         return YC_NONE;
     }
@@ -324,11 +349,15 @@ yc_val yc__yield_from(yc_iter *it, const char *file, int line)
         }
         g->yieldfrom = it;
         yc_exc *e;
-        bool done;
-        yc_val sent = suspend_from(g, v, file, line, &e, &done);
-        if (done) { /* the caller threw into the subiterator and it returned */
+        int wake;
+        yc_val sent = suspend_from(g, v, file, line, &e, &wake);
+        if (wake == WAKE_DONE) { /* the subiterator returned, resumed by another */
             g->yieldfrom = NULL;
             return sent;
+        }
+        if (wake == WAKE_SUBRAISE) { /* it raised, resumed by a chain walk */
+            st = YC_RAISE;
+            continue;
         }
         if (e) { /* the caller already dealt with the subiterator */
             g->yieldfrom = NULL;
@@ -457,6 +486,109 @@ static inline bool cas_state(yc_gen *g, int *from, int to)
 
 static inline bool claim(yc_gen *g, int *from) { return cas_state(g, from, YC_GEN_RUNNING); }
 
+/*
+ * The claim of a level below the one resumed, in a chain walk (S -> R; false
+ * when g is in any other state): where this thread owns g's bias, the
+ * owner's plain claim, as the fast paths' RESUME_CLAIM does it
+ * (src/arch/fast_path_x86_64.S; the handshake with a revoker is
+ * tests/model/bias.pml): announce, check the owner again, check and store
+ * the state, withdraw the announce; plain stores in that order (the
+ * compiler fences keep it; x86-64 keeps stores in order, and a revoker's
+ * membarrier orders the announce before the owner's load). A lock'd
+ * compare-and-swap a level would cost about as much as the rest of its
+ * walk. Elsewhere, the compare-and-swap.
+ */
+static inline bool claim_walk(yc_gen *g)
+{
+#if YC_FAST_PATH
+    uintptr_t me = (uintptr_t)&yc__T;
+    if (YC_LIKELY(atomic_load_explicit(&g->owner, memory_order_relaxed) == me)) {
+        atomic_store_explicit(&g->claiming, 1, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst);
+        bool ok = atomic_load_explicit(&g->owner, memory_order_relaxed) == me &&
+                  atomic_load_explicit(&g->state, memory_order_relaxed) == YC_GEN_SUSPENDED;
+        if (ok) atomic_store_explicit(&g->state, YC_GEN_RUNNING, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst);
+        atomic_store_explicit(&g->claiming, 0, memory_order_relaxed);
+        if (ok) return true;
+    }
+#endif
+    int from = YC_GEN_SUSPENDED;
+    return claim(g, &from);
+}
+
+/*
+ * Whether this resume of g comes from g's delegator, in its delegation
+ * loop: only then may it walk g's chain (chain_send). The walk makes its
+ * caller the innermost generator's resumer, skipping the levels between;
+ * the event loop's park follows resumers from the coroutine that awaits up
+ * to its task's generator (src/task.c), so the caller must be inside the
+ * chain, never the loop stepping a task whose own generator delegates. A
+ * chain's top, resumed by anyone else, is resumed as usual, and its
+ * delegation loop walks from the level below.
+ */
+static inline bool by_delegator(const yc_gen *g)
+{
+    const yc__coro *me = yc__T.cur;
+    return me && me->gen && me->gen->yieldfrom == &g->it;
+}
+
+/*
+ * yield from resumed at the innermost generator (issue 12; docs/design.md,
+ * "A chain resumed at its innermost level"). Sends v (None for a next)
+ * into top, claimed and suspended in yield from, resumed by its delegator
+ * (by_delegator), through its chain of stackful delegations: goes down the
+ * levels suspended in yield from over a suspended stackful generator
+ * (claiming each one: RUNNING, as CPython's frames all are during the
+ * step), and switches straight into the deepest, with this caller as its
+ * resumer, so its yield comes back here with the value already in *out.
+ * The levels passed on the way down are SUSPENDED again after that,
+ * innermost first. When the deepest returns or raises, the level above is
+ * resumed inside its delegation loop with that result, exactly as its own
+ * call of the subiterator's next would have returned it (so PEP 380's and
+ * PEP 479's handling, the traceback entries and the exception context are
+ * each level's own code), and so on up to top.
+ *
+ * The walk stops (and the level reached is resumed as usual, its
+ * delegation loop calling what is below) at a subiterator that is not a
+ * stackful generator or cannot be claimed (running: the level's own call
+ * then raises "generator already executing" there, as in CPython; closed;
+ * being created), at a level over a generator at a plain yield (its
+ * magic, suspend_from_prep), and at a level handling an exception: the
+ * deepest's resumer is this caller, and yc__handled walks resumers, so a
+ * level skipped must have nothing handled to show.
+ */
+static int chain_send(yc_gen *top, yc_val v, yc_val *out)
+{
+    yc_gen *d = top;
+    /* d's magic says its subiterator is a stackful generator and nothing
+     * is handled in d (suspend_from_prep; fixed while d is suspended) */
+    while (d->magic == YC__GEN_MAGIC_FROM) {
+        yc_gen *s = (yc_gen *)d->yieldfrom;
+        if (!GEN_OK(s) || !claim_walk(s)) break;
+        s->walk_up = d;
+        d = s;
+    }
+    int st = gen_go(d, v, out);
+    while (d != top) {
+        yc_gen *up = d->walk_up;
+        if (st == YC_YIELD) {
+            for (;; up = up->walk_up) {
+                atomic_store_explicit(&up->state, YC_GEN_SUSPENDED, memory_order_release);
+                if (up == top) return YC_YIELD;
+            }
+        }
+        if (st == YC_RETURN) {
+            st = gen_go_done(up, *d->out, out);
+        } else {
+            up->exc_in = take_err();
+            st = gen_go_wake(up, WAKE_SUBRAISE, out);
+        }
+        d = up;
+    }
+    return st;
+}
+
 static int send_slow(yc_gen *g, yc_val v, yc_val *out, int s)
 {
     for (;;) {
@@ -468,8 +600,13 @@ static int send_slow(yc_gen *g, yc_val v, yc_val *out, int s)
             if (claim(g, &s)) return gen_go(g, v, out);
             continue; /* lost a race: s holds the new state */
         case YC_GEN_SUSPENDED:
-            if (claim(g, &s)) return gen_go(g, v, out);
-            continue;
+            /* the fast paths send a generator with the FROM magic here
+             * (its claim as cheap as theirs); the magic is a hint, read
+             * again by chain_send once g is claimed */
+            if (g->magic == YC__GEN_MAGIC_FROM && by_delegator(g) && claim_walk(g))
+                return chain_send(g, v, out);
+            if (!claim(g, &s)) continue;
+            return gen_go(g, v, out);
         case YC_GEN_RUNNING:
             return busy(g, "anext");
         default: /* closed: a fresh StopIteration() every time */
@@ -494,7 +631,7 @@ __attribute__((noinline)) static int send_cold(yc_gen *g, yc_val v, yc_val *out)
 int GEN_SEND(yc_gen *g, yc_val v, yc_val *out)
 {
     yc__coro *me = yc__T.cur;
-    if (YC_UNLIKELY(!GEN_OK(g) || !me)) return send_cold(g, v, out);
+    if (YC_UNLIKELY(!GEN_PLAIN(g) || !me)) return send_cold(g, v, out);
     int s = YC_GEN_SUSPENDED;
     if (YC_LIKELY(claim(g, &s))) return gen_go_from(me, g, v, out);
     return send_slow(g, v, out, s);
@@ -506,7 +643,7 @@ int GEN_SEND(yc_gen *g, yc_val v, yc_val *out)
 int GEN_NEXT(yc_gen *g, yc_val *out)
 {
     yc__coro *me = yc__T.cur;
-    if (YC_UNLIKELY(!GEN_OK(g) || !me)) return send_cold(g, YC_NONE, out);
+    if (YC_UNLIKELY(!GEN_PLAIN(g) || !me)) return send_cold(g, YC_NONE, out);
     int s = atomic_load_explicit(&g->state, memory_order_relaxed);
     if (YC_LIKELY(s == YC_GEN_SUSPENDED || s == YC_GEN_CREATED) && claim(g, &s))
         return gen_go_from(me, g, YC_NONE, out);

@@ -453,6 +453,11 @@ YC_HIDDEN void yc__ptrset_free(yc__ptrset *s);
 
 #define YC__GEN_MAGIC 0x7963476eu /* "ycGn" */
 #define YC__GEN_DEAD 0x64656164u  /* "dead" */
+/* The magic of a live generator suspended in yield from over a stackful
+ * generator: the assembly fast paths, which check for YC__GEN_MAGIC, then
+ * leave the resume to the C path, which resumes the innermost generator of
+ * the chain directly (gen.c, chain_send). */
+#define YC__GEN_MAGIC_FROM 0x7963476fu /* "ycGo" */
 
 struct yc_gen {
     yc_iter it;                /* first: a generator is an iterator */
@@ -471,6 +476,9 @@ struct yc_gen {
     int yield_line;
     int susp;                  /* how it is suspended: SUSP_YIELD / SUSP_FROM */
     yc_iter *yieldfrom;        /* subiterator while delegating */
+    struct yc_gen *walk_up;    /* the level above, while a resume of a yield from
+                                  chain holds this one (gen.c, chain_send; on
+                                  the cache line of yieldfrom, which it reads) */
     yc__stack stack;
     yc__coro co;
     const char *name;          /* a copy after the struct, or the default constant */

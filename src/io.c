@@ -153,7 +153,7 @@ static void io_event(yc_loop *L, uint64_t data, uint32_t events)
     }
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
         wake(L, &r->wr, NULL);
-        if (r->on_wr) r->on_wr(r->on_wr_ud); /* never frees r */
+        if (r->on_wr_ud) yc__io_writable(r->on_wr_ud); /* never frees r */
     }
 }
 
@@ -520,13 +520,14 @@ ssize_t yc__io_write_now(yc__fd *r, const void *buf, size_t n)
     return k;
 }
 
-yc__fd *yc__io_on_writable(yc_loop *L, int fd, void (*cb)(void *), void *ud)
+void (*yc__io_writable)(void *ud);
+
+yc__fd *yc__io_on_writable(yc_loop *L, int fd, void *ud)
 {
     yc__fd *r = fd_record(L, fd);
     if (r) {
-        r->on_wr = cb;
         r->on_wr_ud = ud;
-        if (cb && L->ring && !r->wpoll && r->kind == FDK_POLLED) { /* one-shot: armed per wait */
+        if (ud && L->ring && !r->wpoll && r->kind == FDK_POLLED) { /* one-shot: armed per wait */
             yc__uring_of(L)->wpoll(L, rec_data(r), fd);
             r->wpoll = true;
         }
@@ -539,7 +540,7 @@ void yc__io_ring_writable(yc_loop *L, uint64_t data, int res)
     yc__fd *r = fd_lookup(L, (int)(uint32_t)data);
     if (!r || r->gen != (uint32_t)(data >> 32)) return; /* a record gone */
     r->wpoll = false;
-    if (res != -ECANCELED && r->on_wr) r->on_wr(r->on_wr_ud); /* it arms the next poll */
+    if (res != -ECANCELED && r->on_wr_ud) yc__io_writable(r->on_wr_ud); /* it arms the next poll */
 }
 
 /*
@@ -1030,11 +1031,19 @@ const char *yc_loop_io_backend(const yc_loop *L)
     return L->ring ? "io_uring" : "epoll";
 }
 
+/* yc__loop_each_idle's: forgets *fd in L if L knows it. */
+static void forget_in(yc_loop *L, void *fd)
+{
+    yc__fd *r = fd_lookup(L, *(int *)fd);
+    if (r) fd_forget(L, r);
+}
+
 int yc_io_close(int fd)
 {
     yc_loop *L = yc__loop_running();
     yc__fd *r = L ? fd_lookup(L, fd) : NULL;
     if (r) fd_forget(L, r);
+    else if (fd >= 0) yc__loop_each_idle(forget_in, &fd); /* a loop not running here */
     if (close(fd) < 0 && errno != EINTR) { /* Linux frees fd even on EINTR */
         os_error(errno);
         return YC_RAISE;

@@ -42,14 +42,15 @@ typedef struct yc__fd {
                        since: the next read waits before it tries     */
     bool hup;       /* epoll reported the peer's end (RDHUP, HUP, ERR):
                        no event will follow, a read never waits first */
+    bool wpoll;     /* io_uring: a writer poll is in the ring           */
     yc_task *rd;    /* the waiting reader's future (referenced) or NULL */
     yc_task *wr;    /* the waiting writer's future                      */
-    void (*on_wr)(void *ud); /* a stream's writer: run at each writable event */
-    void *on_wr_ud;
+    void *on_wr_ud; /* a stream's writer, told (yc__io_writable) at each
+                       writable event, or NULL                          */
     /* io_uring backend only */
-    bool wpoll;             /* a writer poll is in the ring              */
     struct yc__uop *rop, *wop; /* the waiters' requests in the ring      */
-} yc__fd;
+} yc__fd; /* 56 bytes: one per descriptor a loop has seen (an idle
+             connection's), so a 64-byte block with malloc's header */
 
 /* The epoll backend (loop.h): the loop's wait through epoll_wait, each
  * event of a record waking the waiters it concerns; free is yc__io_free. */
@@ -71,10 +72,15 @@ YC_HIDDEN ssize_t yc__io_read_lent(yc_task *t, int fd,
 YC_HIDDEN ssize_t yc__io_write_in(yc_task *t, int fd, const void *buf, size_t n,
                                   const char *what);
 /* For stream.c's writer: fd's record in L (made at its first use, as the
- * body functions make it), with cb(ud) run by the loop at every event that
- * finds fd writable (or in error) until the record goes (yc_io_close).
- * NULL with the exception pending (OSError, ValueError, MemoryError). */
-YC_HIDDEN yc__fd *yc__io_on_writable(yc_loop *L, int fd, void (*cb)(void *), void *ud);
+ * body functions make it), with yc__io_writable(ud) run by the loop at
+ * every event that finds fd writable (or in error) until the record goes
+ * (yc_io_close); ud NULL: nothing runs. NULL with the exception pending
+ * (OSError, ValueError, MemoryError). */
+YC_HIDDEN yc__fd *yc__io_on_writable(yc_loop *L, int fd, void *ud);
+/* Hook (internal.h, "Hooks") that stream.c installs: what a record's
+ * on_wr_ud (a stream) is given to when its descriptor turns writable. One
+ * function for every record, so that the records do not each hold it. */
+YC_HIDDEN extern void (*yc__io_writable)(void *ud);
 /* One write attempt on r that never waits (send with MSG_NOSIGNAL, SIGPIPE
  * held off on pipes; EINTR retried; the fault hook applies). The count, or
  * -1 with errno (EAGAIN when fd is full). */

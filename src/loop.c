@@ -549,6 +549,28 @@ static int bad_opts(const yc_loop_opts *o)
     return YC_OK;
 }
 
+/* Every loop not freed, newest first (yc__loop_each_idle), linked through
+ * reg_prev and reg_next; loops_mu guards the list and each loop's changes
+ * of state. */
+static pthread_mutex_t loops_mu = PTHREAD_MUTEX_INITIALIZER;
+static yc_loop *loops;
+
+void yc__loop_each_idle(void (*fn)(yc_loop *L, void *ud), void *ud)
+{
+    pthread_mutex_lock(&loops_mu);
+    for (yc_loop *L = loops; L; L = L->reg_next)
+        if (L->state == LOOP_IDLE) fn(L, ud);
+    pthread_mutex_unlock(&loops_mu);
+}
+
+/* Sets L's state under loops_mu (every change after yc__loop_new). */
+static void set_state(yc_loop *L, int state)
+{
+    pthread_mutex_lock(&loops_mu);
+    L->state = state;
+    pthread_mutex_unlock(&loops_mu);
+}
+
 yc_loop *yc__loop_new(const yc_loop_opts *opts)
 {
     yc_loop_opts o = opts ? *opts : (yc_loop_opts){0};
@@ -578,6 +600,11 @@ yc_loop *yc__loop_new(const yc_loop_opts *opts)
     L->rq_tail = &L->rq_head;
     L->ts_tail = &L->ts_head;
     pthread_mutex_init(&L->ts_mu, NULL);
+    pthread_mutex_lock(&loops_mu);
+    L->reg_next = loops;
+    if (loops) loops->reg_prev = L;
+    loops = L;
+    pthread_mutex_unlock(&loops_mu);
     atomic_fetch_add_explicit(&yc__live_loops, 1, memory_order_relaxed);
     return L;
 }
@@ -627,7 +654,7 @@ int yc_loop_close(yc_loop *L)
         L->close_hooks = next;
         h->fn(L, h);
     }
-    L->state = LOOP_CLOSED;
+    set_state(L, LOOP_CLOSED); /* under the lock: yc__loop_each_idle reads it */
     /* Tasks first (destroying one may schedule callbacks: dropped below).
      * Only task.c makes futures, so with one live its hook is set. */
     if (L->live) yc__loop_close_tasks(L);
@@ -644,10 +671,16 @@ int yc_loop_free(yc_loop *L)
     yc_loop_close(L);
     /* The futures and tasks the user still holds forget the loop. */
     for (yc_task *t = L->live; t; t = t->lnext) t->loop = NULL;
+    pthread_mutex_lock(&loops_mu);
+    if (L->reg_prev) L->reg_prev->reg_next = L->reg_next;
+    else loops = L->reg_next;
+    if (L->reg_next) L->reg_next->reg_prev = L->reg_prev;
+    pthread_mutex_unlock(&loops_mu);
     yc__free(L->heap);
     cache_drain(&L->task_cache);
     cache_drain(&L->future_cache);
     cache_drain(&L->fcb_cache);
+    cache_drain(&L->sleep_cache);
     cache_drain(&L->rbuf_cache);
     cache_drain(&L->wbuf_cache);
     L->io->free(L);
@@ -734,6 +767,7 @@ static void retain_review(yc_loop *L)
     cache_review(&L->task_cache);
     cache_review(&L->future_cache);
     cache_review(&L->fcb_cache);
+    cache_review(&L->sleep_cache);
     if (2 * peak >= L->stack_retain) return;
     L->stack_retain = pow2_at_least(peak);
     yc__stack_retain(&yc__T, task_stack_bytes(L), L->stack_retain);
@@ -812,7 +846,7 @@ int yc__loop_run_begin(yc_loop *L)
         return yc__fail(YC_EINVAL, &yc_RuntimeError,
                         "Cannot run the event loop while another loop is running");
     yc__sigpipe_ignore();
-    L->state = LOOP_RUNNING;
+    set_state(L, LOOP_RUNNING);
     L->co = yc__cur();
     L->deadlock = false;
     running_loop = L;
@@ -822,7 +856,7 @@ int yc__loop_run_begin(yc_loop *L)
 int yc__loop_run_end(yc_loop *L)
 {
     L->stopping = false;
-    L->state = LOOP_RUNNING == L->state ? LOOP_IDLE : L->state;
+    if (L->state == LOOP_RUNNING) set_state(L, LOOP_IDLE);
     L->co = NULL;
     L->handoff = NULL;
     L->ntodo = 0;

@@ -92,6 +92,27 @@ YC_HIDDEN void yc__msg_unref(yc__msg *m);
 enum { FUT_PENDING, FUT_CANCELLED, FUT_FINISHED };
 enum { KIND_FUTURE, KIND_TASK };
 
+/* What a future with behaviour of its own (gather's outer future,
+ * to_thread's) does differently, shared by all of its kind. */
+typedef struct yc__fut_ops {
+    bool (*on_cancel)(yc_task *f, yc__msg *msg); /* replaces cancel(), or NULL */
+    void (*aux_free)(void *aux);                 /* frees f->aux, or NULL */
+} yc__fut_ops;
+
+/* A task's sleep timer (aio.c): made at its first sleep, kept until the
+ * task is freed, so that later sleeps allocate nothing while a task that
+ * never sleeps (an idle connection's) carries no timer. */
+typedef struct yc__sleep_timer {
+    yc__timer tm;
+    yc_task *task; /* whose it is (not referenced: the task owns it) */
+} yc__sleep_timer;
+
+/*
+ * A future, or a task (a future with a body). The block of a future ends
+ * with the fields only futures use (YC__FUTURE_SIZE); a task's overlays
+ * them with its own. Each idle connection of a server holds a task and its
+ * wait future, so the fields are packed (docs/loop.md, "Memory").
+ */
 struct yc_task {
     uint32_t magic;
     int32_t refs;
@@ -99,41 +120,50 @@ struct yc_task {
     uint8_t kind;        /* KIND_FUTURE (no body) or KIND_TASK             */
     bool log_tb;         /* an exception nobody retrieved yet              */
     bool must_cancel;    /* deliver CancelledError at the next step        */
+    _Atomic int park_flag; /* tasks: a target for the switch's flag store  */
     yc_loop *loop;       /* NULL once the loop is freed                    */
     yc_task *lprev, *lnext; /* the loop's list of its futures and tasks    */
-    yc_val result;
+    yc_val result;       /* a task's body also yields into it (only a
+                            finished task's is read)                      */
     yc_exc *exc;         /* set_exception's (owned)                        */
-    yc_exc *cancelled_exc; /* the CancelledError a task's body raised      */
     yc__msg *cancel_msg; /* referenced; NULL for none                      */
     yc__handle *cb_head, **cb_tail; /* done callbacks, not yet scheduled   */
-    /* futures with behaviour of their own (gather's outer future) */
-    bool (*on_cancel)(yc_task *f, yc__msg *msg); /* replaces cancel()      */
-    void *aux;           /* their state, freed with aux_free               */
-    void (*aux_free)(void *aux);
-    /* tasks only: a future's block ends here (YC__FUTURE_SIZE) */
-    yc_gen *gen;         /* the body: made at the first step (NULL before),
-                            freed when the task is done                    */
-    yc_gen_fn fn;        /* what the first step makes the body of          */
-    void *arg;
-    size_t stack;        /* its stack size                                 */
-    char *name;          /* name_small, or an owned copy of a long one     */
-    char name_small[32];
-    int cancels;         /* cancelling()                                   */
-    yc_task *fut_waiter; /* what the task awaits (referenced)              */
-    yc__coro *inner;     /* where its chain parked                         */
-    yc_exc *resume_exc;  /* raised at the await point on resume (owned)    */
-    yc_exc *step_exc;    /* for the scheduled step (owned)                 */
-    yc_val out;          /* the body's yielded or returned value           */
-    yc__handle step;     /* the scheduled step                             */
-    yc__fcb wakeup;      /* registered on fut_waiter                       */
-    _Atomic int park_flag; /* a target for the switch's flag store         */
-    yc_task *waiter;     /* a future kept for the task's waits (referenced) */
-    unsigned io_turn;    /* descriptor operations done in this step (io.c) */
-    yc__timer sleep_timer; /* its sleeps' (aio.c): never in the heap once a
-                              sleep returns; queued after that only while
-                              it holds a reference to the task             */
+    union {
+        /* futures only; a future's block ends here */
+        struct {
+            const yc__fut_ops *ops; /* NULL: a plain future            */
+            void *aux;   /* the state of one with ops                      */
+        };
+        /* tasks only */
+        struct {
+            yc_exc *cancelled_exc; /* the CancelledError its body raised */
+            yc_gen *gen;         /* the body: made at the first step (NULL
+                                    before), freed when the task is done   */
+            yc_gen_fn fn;        /* what the first step makes the body of  */
+            void *arg;
+            size_t stack;        /* its stack size                         */
+            char *name;          /* name_small, or an owned copy           */
+            char name_small[16]; /* "Task-N" up to N of 10 digits          */
+            int cancels;         /* cancelling()                           */
+            unsigned io_turn;    /* descriptor operations done in this step
+                                    (io.c)                                 */
+            yc_task *fut_waiter; /* what the task awaits (referenced)      */
+            yc__coro *inner;     /* where its chain parked                 */
+            yc_exc *resume_exc;  /* raised at the await point on resume
+                                    (owned)                                */
+            yc_exc *step_exc;    /* for the scheduled step (owned)         */
+            yc__handle step;     /* the scheduled step                     */
+            yc__fcb wakeup;      /* registered on fut_waiter               */
+            yc_task *waiter;     /* a future kept for the task's waits
+                                    (referenced)                           */
+            yc__sleep_timer *sleep; /* its sleeps' timer (aio.c), NULL
+                                    until the first: never in the heap once
+                                    a sleep returns; queued after that only
+                                    while it holds a reference to the task */
+        };
+    };
 };
-#define YC__FUTURE_SIZE offsetof(struct yc_task, gen)
+#define YC__FUTURE_SIZE (offsetof(struct yc_task, aux) + sizeof(void *))
 
 YC_HIDDEN bool yc__task_ok(const yc_task *t);
 /* Frees t, whose last reference went (reports what nobody retrieved). */
@@ -258,6 +288,7 @@ struct yc_loop {
     yc__ts_call *ts_head, **ts_tail;
     _Atomic int ts_signalled;
     yc__cache task_cache, future_cache, fcb_cache;
+    yc__cache sleep_cache;     /* aio.c: the tasks' sleep timers          */
     yc__cache rbuf_cache, wbuf_cache; /* stream.c: idle streams' buffers */
     /* io.c: the descriptors the loop has seen (io.h) */
     struct yc__fd **fds;       /* indexed by descriptor, NULL where none    */
@@ -275,6 +306,7 @@ struct yc_loop {
                                      back: not a deadlock while > 0        */
     struct yc__pool *pool;        /* the thread pool, or NULL (lazy)       */
     struct yc__sigs *sigs;        /* signal handlers, or NULL              */
+    yc_loop *reg_prev, *reg_next; /* every loop not freed (loop.c, loops)   */
 };
 
 /* While tasks are ready, the loop polls descriptors (without waiting) once
@@ -307,6 +339,13 @@ typedef struct yc__io_ops {
  * makes it otherwise (runner.c sets the backend): NULL with the exception
  * set (ValueError for bad options, MemoryError, OSError). */
 YC_HIDDEN yc_loop *yc__loop_new(const yc_loop_opts *opts);
+
+/* Runs fn(L, ud) for every idle loop (made, not running on any thread,
+ * not closed), under a process-wide lock that also guards each loop's
+ * changes of state, so that no loop fn is given starts running or closes
+ * meanwhile (fn must not make, close, free or run a loop). For yc_io_close
+ * called outside the loop that knows the descriptor. */
+YC_HIDDEN void yc__loop_each_idle(void (*fn)(yc_loop *L, void *ud), void *ud);
 
 /* A hook of yc_loop_close, run before anything closes (the loop is idle,
  * its tasks still pending): a module that has threads or process-wide

@@ -20,8 +20,8 @@
  * The writer is asyncio's transport with FlowControlMixin: write tries the
  * system call at once (in a running loop) and keeps what did not go at
  * wbuf[wpos, wpos + wlen); the loop sends the rest each time the
- * descriptor turns writable (io.c's on_wr callback of the record), with no
- * task involved. Above the high water mark the writer is paused and drain
+ * descriptor turns writable (on_writable, io.c's yc__io_writable hook),
+ * with no task involved. Above the high water mark the writer is paused and drain
  * waits until the loop has brought it down to the low mark; otherwise
  * drain returns at once. A send failing for good (EPIPE, ECONNRESET...)
  * loses the connection: the buffer is dropped, later writes are dropped,
@@ -39,6 +39,8 @@
 #include "io.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,13 +60,15 @@ struct yc_stream {
     bool eof;     /* the peer's end of file was read */
     bool waiting; /* a task waits for data (the 12.54 check) */
     bool flushing; /* a task drains it */
+    bool paused;  /* above high, not yet back to low */
+    bool lost_told; /* a drain raised werr already */
+    short werr;   /* the errno that lost the connection (the kernel's are
+                     below 4096), or 0; beside the flags: the stream is
+                     most of an idle connection's block */
     size_t npartial; /* the last IncompleteReadError's bytes, just before rpos */
     char *wbuf;
     size_t wcap, wpos, wlen; /* unsent bytes at wbuf[wpos, wpos + wlen) */
     size_t high, low;        /* water marks */
-    bool paused;             /* above high, not yet back to low */
-    bool lost_told;          /* a drain raised werr already */
-    int werr;                /* the errno that lost the connection, or 0 */
     yc_task *dwait;          /* a waiting drain's future (referenced) */
     size_t dtarget;          /* wake dwait once wlen <= this */
 };
@@ -156,24 +160,45 @@ static void release_idle(yc_stream *s)
     }
 }
 
+/* As asyncio's transports do for every TCP socket: TCP_NODELAY, so that a
+ * reply written in pieces (or several replies to pipelined requests, each
+ * written as it is ready) is not held back by Nagle's algorithm until the
+ * peer acknowledges the first piece, which a peer delaying its
+ * acknowledgements does only after tens of milliseconds. Any other
+ * descriptor (a pipe, a Unix socket) refuses the option: ignored. */
+static void set_nodelay(int fd)
+{
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* A stream on fd (>= 0) at the start of a block of `size` bytes (the
+ * rest zeroed: the caller's), which yc_stream_free frees; NULL with
+ * MemoryError. */
+static yc_stream *stream_make(int fd, size_t limit, size_t size)
+{
+    yc_stream *s = yc__malloc(size);
+    if (!s) {
+        yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
+        return NULL;
+    }
+    memset(s, 0, size);
+    s->magic = STREAM_MAGIC;
+    s->fd = fd;
+    s->limit = limit ? limit : STREAM_LIMIT;
+    s->high = STREAM_HIGH;
+    s->low = STREAM_HIGH / 4;
+    set_nodelay(fd);
+    return s;
+}
+
 yc_stream *yc_stream_new(int fd, size_t limit)
 {
     if (fd < 0) {
         yc__fail(YC_EINVAL, &yc_ValueError, "yc_stream_new: fd %d is negative", fd);
         return NULL;
     }
-    yc_stream *s = yc__malloc(sizeof *s);
-    if (!s) {
-        yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
-        return NULL;
-    }
-    memset(s, 0, sizeof *s);
-    s->magic = STREAM_MAGIC;
-    s->fd = fd;
-    s->limit = limit ? limit : STREAM_LIMIT;
-    s->high = STREAM_HIGH;
-    s->low = STREAM_HIGH / 4;
-    return s;
+    return stream_make(fd, limit, sizeof(yc_stream));
 }
 
 int yc_stream_free(yc_stream *s)
@@ -215,8 +240,6 @@ int yc_stream_set_write_buffer_limits(yc_stream *s, long high, long low)
     return YC_OK;
 }
 
-static void on_writable(void *ud);
-
 /* Completes the waiting drain's future when the buffer is down to its
  * target (or the connection is lost: with OSError err). */
 static void drain_wake(yc_stream *s)
@@ -243,14 +266,13 @@ static int kick(yc_stream *s)
 {
     yc_loop *L = yc__loop_running();
     if (!L || s->fd < 0 || s->werr) return YC_OK;
-    yc__fd *r = yc__io_on_writable(L, s->fd, NULL, NULL);
+    yc__fd *r = yc__io_on_writable(L, s->fd, NULL); /* set again below while bytes wait */
     if (!r) return -1;
-    r->on_wr = NULL; /* set again below while bytes wait */
     while (s->wlen) {
         ssize_t k = yc__io_write_now(r, s->wbuf + s->wpos, s->wlen);
         if (k < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            s->werr = errno; /* the connection is lost: drop what is left */
+            s->werr = (short)errno; /* the connection is lost: drop what is left */
             s->wpos = s->wlen = 0;
             s->paused = false;
             break;
@@ -259,17 +281,22 @@ static int kick(yc_stream *s)
         s->wlen -= (size_t)k;
     }
     if (!s->wlen) s->wpos = 0;
-    else yc__io_on_writable(L, s->fd, on_writable, s); /* the loop sends the rest */
+    else yc__io_on_writable(L, s->fd, s); /* the loop sends the rest (on_writable) */
     if (s->paused && s->wlen <= s->low) s->paused = false;
     drain_wake(s);
     return YC_OK;
 }
 
-/* The record's on_wr: fd turned writable. A record failing to be made
+/* yc__io_writable (installed below): the fd of stream ud turned writable. A record failing to be made
  * cannot happen here (it exists); the exception is dropped if it did. */
 static void on_writable(void *ud)
 {
     if (kick(ud) < 0) yc_err_clear();
+}
+
+__attribute__((constructor)) static void install_writable_hook(void)
+{
+    yc__io_writable = on_writable;
 }
 
 int yc_stream_write(yc_stream *s, const void *buf, size_t n)
@@ -565,24 +592,28 @@ yc_stream *yc__stream_open_connection(const char *ip, int port, size_t limit, co
 
 /* ---- serving ------------------------------------------------------------ */
 
-/* A connection being served. The server links each into a list on its
- * own stack (a circle through a sentinel), which its task unlinks when it
+/* A connection being served: its stream and, in the same block, what the
+ * server keeps of it (one block a connection: idle connections are what a
+ * server holds most of). The server links each into a list on its own
+ * stack (a circle through a sentinel), which its task unlinks when it
  * ends: a task cancelled before its first step never runs its body, and
  * the server frees what such tasks left once its task group is done. */
-typedef struct conn {
-    yc_stream *s;
+typedef struct serving {
     yc_stream_handler handler;
     void *arg;
+} serving;
+typedef struct conn {
+    yc_stream s; /* first: yc_stream_free frees the connection */
+    const serving *srv; /* the server's (on its stack) until the task
+                           starts, which reads it then; NULL once started */
     struct conn *prev, *next;
-    bool started; /* its task has entered conn_task */
 } conn;
 
 static void conn_unlink_free(conn *c)
 {
     c->prev->next = c->next;
     c->next->prev = c->prev;
-    yc_stream_free(c->s);
-    yc__free(c);
+    yc_stream_free(&c->s);
 }
 
 /* After a handler returned: what it wrote and the loop has not sent yet
@@ -602,10 +633,12 @@ static void send_rest(yc_stream *s)
 static yc_val conn_task(void *p)
 {
     conn *volatile c = p;
-    c->started = true;
+    yc_stream_handler handler = c->srv->handler;
+    void *arg = c->srv->arg;
+    c->srv = NULL; /* started */
     YC_TRY {
-        c->handler(c->s, c->arg);
-        send_rest(c->s);
+        handler(&c->s, arg);
+        send_rest(&c->s);
     } YC_EXCEPT(&yc_Exception) {
         yc__loop_report(yc_exc_current(), "Unhandled exception in client_connected_cb");
     } YC_FINALLY {
@@ -616,25 +649,21 @@ static yc_val conn_task(void *p)
 
 /* Spawns a connection task for fd (taken) in group g, linked after head;
  * raises. */
-static void spawn_conn(yc_taskgroup *g, conn *head, int fd, yc_stream_handler handler, void *arg,
-                       size_t limit)
+static void spawn_conn(yc_taskgroup *g, conn *head, int fd, const serving *srv, size_t limit)
 {
-    conn *c = yc__malloc(sizeof *c);
-    yc_stream *s = c ? yc_stream_new(fd, limit) : NULL;
-    if (s) {
-        *c = (conn){.s = s, .handler = handler, .arg = arg, .prev = head, .next = head->next};
+    conn *c = (conn *)stream_make(fd, limit, sizeof *c);
+    if (c) {
+        c->srv = srv;
+        c->prev = head;
+        c->next = head->next;
         head->next->prev = c;
         head->next = c;
     }
-    yc_task *t = s ? yc_taskgroup_spawn(g, conn_task, c, NULL) : NULL;
+    yc_task *t = c ? yc_taskgroup_spawn(g, conn_task, c, NULL) : NULL;
     if (!t) {
-        if (!c) yc__fail(YC_ENOMEM, &yc_MemoryError, NULL);
         yc_exc *e = yc_err_take();
-        if (s) conn_unlink_free(c);
-        else {
-            yc_io_close(fd);
-            yc__free(c);
-        }
+        if (c) conn_unlink_free(c);
+        else yc_io_close(fd);
         yc_raise(e);
     }
     yc_task_unref(t);
@@ -678,12 +707,13 @@ void yc__stream_serve(int lfd, yc_stream_handler handler, void *arg, size_t limi
         yc__fail(YC_EINVAL, &yc_TypeError, "yc_stream_serve(): handler is NULL");
         raise_pending(file, line);
     }
+    const serving srv = {handler, arg};
     conn head;
     conn *volatile hp = &head; /* read after a longjmp: never from a register */
     head.prev = head.next = &head;
     YC_TRY {
         YC_WITH(yc_cm_taskgroup(), g) {
-            for (;;) spawn_conn(g.p, hp, serve_accept(t, lfd, file, line), handler, arg, limit);
+            for (;;) spawn_conn(g.p, hp, serve_accept(t, lfd, file, line), &srv, limit);
         } YC_END_WITH;
     } YC_FINALLY {
         /* tasks that never started: their connections; tasks still running
@@ -691,7 +721,7 @@ void yc__stream_serve(int lfd, yc_stream_handler handler, void *arg, size_t limi
          * from the list, which dies with this frame, and free their own */
         while (hp->next != hp) {
             conn *c = hp->next;
-            if (!c->started) {
+            if (c->srv) { /* not started */
                 conn_unlink_free(c);
                 continue;
             }

@@ -63,10 +63,6 @@ static yc_task *obj_new(yc_loop *L, int kind)
     t->state = FUT_PENDING;
     t->loop = L;
     t->result = YC_NONE;
-    if (kind == KIND_TASK) {
-        t->out = YC_NONE;
-        t->sleep_timer.idx = SIZE_MAX;
-    }
     t->cb_tail = &t->cb_head;
     t->lnext = L->live;
     if (L->live) L->live->lprev = t;
@@ -80,8 +76,7 @@ yc_task *yc__fut_new(yc_loop *L) { return obj_new(L, KIND_FUTURE); }
 void yc__fut_clear_exc(yc_task *f)
 {
     yc_exc_unref(f->exc);
-    yc_exc_unref(f->cancelled_exc);
-    f->exc = f->cancelled_exc = NULL;
+    f->exc = NULL;
     yc__msg_unref(f->cancel_msg);
     f->cancel_msg = NULL;
 }
@@ -152,10 +147,13 @@ void yc__task_free(yc_task *t)
     if (t->log_tb) report_unretrieved(t);
     free_callbacks(t);
     yc_exc_unref(t->exc);
-    yc_exc_unref(t->cancelled_exc);
     yc__msg_unref(t->cancel_msg);
-    if (t->aux_free) t->aux_free(t->aux);
-    if (t->kind == KIND_TASK) {
+    yc_loop *L = t->loop;
+    if (t->kind == KIND_FUTURE) {
+        if (t->ops && t->ops->aux_free) t->ops->aux_free(t->aux);
+    } else {
+        yc_exc_unref(t->cancelled_exc);
+        if (t->sleep) yc__cache_put(L, L ? &L->sleep_cache : NULL, t->sleep);
         yc_exc_unref(t->resume_exc);
         yc_exc_unref(t->step_exc);
         if (t->name != t->name_small) yc__free(t->name);
@@ -168,7 +166,6 @@ void yc__task_free(yc_task *t)
         if (t->lnext) t->lnext->lprev = t->lprev;
     }
     t->magic = 0;
-    yc_loop *L = t->loop;
     yc__cache_put(L, L ? obj_cache(L, t->kind) : NULL, t);
     yc__T.tasks--;
 }
@@ -429,7 +426,7 @@ int yc_future_set_exception(yc_task *f, yc_exc *e)
 
 yc_exc *yc__fut_cancelled_error(yc_task *f)
 {
-    if (f->cancelled_exc) { /* the body's own, handed out once */
+    if (f->kind == KIND_TASK && f->cancelled_exc) { /* the body's own, handed out once */
         yc_exc *e = f->cancelled_exc;
         f->cancelled_exc = NULL;
         return e;
@@ -613,7 +610,7 @@ STEP_INLINE yc__coro *chain_to_resume(yc_task *t, yc__coro *r, yc_exc *exc)
     t->inner = NULL;
     t->resume_exc = exc;
     g->co.resumer = r;
-    g->out = &t->out;
+    g->out = &t->result;
     mark_chain(in, &g->co, false);
     if (exc) throw_into_chain(in, &g->co);
     return in;
@@ -715,7 +712,7 @@ static __attribute__((noinline)) int first_step(yc_task *t, yc_exc *exc)
         if (L->stacked_tasks > L->stack_retain && t->stack == L->task_stack)
             yc__loop_retain_grow(L);
     }
-    return yc_next(g, &t->out);
+    return yc_next(g, &t->result);
 }
 
 /* Runs the body one step: exc (taken) raised at its suspension point. */
@@ -727,7 +724,7 @@ STEP_INLINE int run_body(yc_task *t, yc_exc *exc)
     switch (atomic_load_explicit(&g->state, memory_order_acquire)) {
     case YC_GEN_CREATED:   /* throw: closed without running (11.6) */
     case YC_GEN_SUSPENDED: /* after a bare yield */
-        return exc ? yc_throw(g, exc, &t->out) : yc_next(g, &t->out);
+        return exc ? yc_throw(g, exc, &t->result) : yc_next(g, &t->result);
     case YC_GEN_RUNNING:
         return resume(t, exc);
     default: /* cannot happen: a done task is not stepped */
@@ -762,7 +759,7 @@ static __attribute__((noinline)) void step_end(yc_task *t, int st)
 {
     if (st == YC_YIELD) {
         /* a bare yield gives up one iteration; any other value is wrong */
-        schedule_step(t, yc_is_none(t->out) ? NULL : bad_yield(t, t->out));
+        schedule_step(t, yc_is_none(t->result) ? NULL : bad_yield(t, t->result));
         return;
     }
     yc_loop *L = t->loop;
@@ -771,7 +768,7 @@ static __attribute__((noinline)) void step_end(yc_task *t, int st)
             t->must_cancel = false;
             cancel_base(t, t->cancel_msg);
         } else {
-            set_result(t, t->out);
+            set_result(t, t->result);
         }
     } else {
         yc_exc *e = yc_err_take();
@@ -832,26 +829,33 @@ STEP_INLINE void task_step(yc_task *t, yc_exc *exc)
 /* ---- spawning ------------------------------------------------------- */
 
 /* Names t: a copy of name, or "Task-N" from the process-wide counter
- * (asyncio's; a given name uses no number). Short names live in the task. */
+ * (asyncio's; a given name uses no number). Names of up to 15 bytes
+ * ("Task-" and 10 digits) live in the task, longer ones in a copy. */
 static int set_name(yc_task *t, const char *name)
 {
+    char deflt[32];
     if (!name) {
         uint64_t n = atomic_fetch_add_explicit(&task_counter, 1, memory_order_relaxed) + 1;
         char digits[24], *d = digits + sizeof digits;
         do *--d = (char)('0' + n % 10);
         while ((n /= 10) != 0);
         size_t k = (size_t)(digits + sizeof digits - d);
-        memcpy(t->name_small, "Task-", 5);
-        memcpy(t->name_small + 5, d, k);
-        t->name_small[5 + k] = '\0';
-        t->name = t->name_small;
-        return YC_OK;
-    }
-    size_t len = strlen(name);
-    if (len < sizeof t->name_small) {
-        memcpy(t->name_small, name, len + 1);
-        t->name = t->name_small;
-        return YC_OK;
+        char *p = 5 + k < sizeof t->name_small ? t->name_small : deflt;
+        memcpy(p, "Task-", 5);
+        memcpy(p + 5, d, k);
+        p[5 + k] = '\0';
+        if (p == t->name_small) {
+            t->name = p;
+            return YC_OK;
+        }
+        name = deflt;
+    } else {
+        size_t len = strlen(name);
+        if (len < sizeof t->name_small) {
+            memcpy(t->name_small, name, len + 1);
+            t->name = t->name_small;
+            return YC_OK;
+        }
     }
     if (!(t->name = yc__strdup(name))) return no_memory();
     return YC_OK;
@@ -949,7 +953,7 @@ static bool task_cancel(yc_task *t, yc__msg *msg)
 bool yc__fut_cancel(yc_task *f, yc__msg *msg)
 {
     if (f->kind == KIND_TASK) return task_cancel(f, msg);
-    return f->on_cancel ? f->on_cancel(f, msg) : cancel_base(f, msg);
+    return f->ops && f->ops->on_cancel ? f->ops->on_cancel(f, msg) : cancel_base(f, msg);
 }
 
 int yc_task_cancel(yc_task *t, const char *msg)

@@ -20,7 +20,7 @@ static inline void yc__unref(yc_task *t)
     if (t && --t->refs == 0) yc__task_free(t);
 }
 
-/* Makes f pending again, as new, when only its holder references it and
+/* Makes future f (not a task) pending again, as new, when only its holder references it and
  * no callback waits on it: true, else false with f unchanged. */
 YC_HIDDEN void yc__fut_clear_exc(yc_task *f); /* its exceptions and message go */
 static inline bool yc__fut_reset(yc_task *f)
@@ -29,7 +29,7 @@ static inline bool yc__fut_reset(yc_task *f)
     f->state = FUT_PENDING;
     f->result = YC_NONE;
     f->log_tb = false;
-    if (YC_UNLIKELY(f->exc || f->cancelled_exc || f->cancel_msg)) yc__fut_clear_exc(f);
+    if (YC_UNLIKELY(f->exc || f->cancel_msg)) yc__fut_clear_exc(f);
     return true;
 }
 /* A pending future for one wait of task t (asyncio's create_future() in

@@ -18,9 +18,11 @@
 
 #define TG_MAGIC 0x79635467u /* "ycTg" */
 
-/* A child still running: a node of the group's list, and the user data of
- * the child's done callback (which holds a reference to the group). */
+/* A child still running: a node of the group's list, holding the child's
+ * done callback (its user data is the node; it holds a reference to the
+ * group), so that a child costs one block. */
 typedef struct tg_child {
+    yc__fcb cb; /* on the child: tg_on_task_done, then child_release */
     struct tg_child *prev, *next;
     yc_task *task; /* referenced */
     yc_taskgroup *g;
@@ -196,9 +198,10 @@ yc_task *yc_taskgroup_spawn(yc_taskgroup *g, yc_gen_fn fn, void *arg, const yc_t
         task_done(g, t);
         return t;
     }
-    *c = (tg_child){.prev = g->last, .task = yc_task_ref(t), .g = g};
+    *c = (tg_child){.cb = {.fn = tg_on_task_done, .ud = c, .release = child_release},
+                    .prev = g->last, .task = yc_task_ref(t), .g = g};
     g->refs++;
-    if (yc__fut_add_cb(t, tg_on_task_done, c, child_release, 0) < 0) {
+    if (yc__fut_add_fcb(t, &c->cb) < 0) {
         g->refs--;
         yc_task_unref(t); /* c->task's */
         yc__free(c);

@@ -237,7 +237,8 @@ int yc__job_run(yc_task *t, yc__job *j, bool detach)
     j->node.h.drop = job_dropped;
     j->fut = yc__fut_new(L);
     if (!j->fut) return YC_ENOMEM;
-    if (!detach) j->fut->on_cancel = refuse_cancel;
+    static const yc__fut_ops refuse_ops = {.on_cancel = refuse_cancel};
+    if (!detach) j->fut->ops = &refuse_ops;
     int st = pool_submit(L, j);
     if (st < 0) return st;
     j->refs++; /* the posted node's */

@@ -246,6 +246,97 @@ TEST(dense_free_from_another_thread_refused)
     yc_sgen_pool_trim();
 }
 
+/* dense.h inlines the common cases of yc_sgen_new, yc_sgen_free,
+ * yc_sgen_init, yc_sgen_fini and yc_sgen_next into the caller; the
+ * library's exported symbols hold the same code. Called through pointers
+ * (the exported symbols) and directly (inlined where the build optimises),
+ * they share one slab and give the same answers to every misuse. */
+static yc_sgen *(*volatile p_new)(const yc_sgen_type *) = yc_sgen_new;
+static int (*volatile p_free)(yc_sgen *) = yc_sgen_free;
+static int (*volatile p_init)(yc_sgen *, const yc_sgen_type *) = yc_sgen_init;
+static int (*volatile p_fini)(yc_sgen *) = yc_sgen_fini;
+static int (*volatile p_next)(yc_sgen *, yc_val *) = yc_sgen_next;
+
+TEST(dense_exported_and_inline_paths_agree)
+{
+    yc_val v;
+    /* a block freed by one path is the next one the other gives out */
+    yc_sgen *a = yc_sgen_new(&mbody);
+    CHECK(a != NULL);
+    CHECK_ST(p_free(a), YC_OK);
+    yc_sgen *b = yc_sgen_new(&mbody);
+    CHECK(b == a);
+    CHECK_EQ_INT(yc_sgen_live(), 1);
+    ((m_t *)(void *)b)->mode = 7;
+    CHECK_ST(yc_sgen_free(b), YC_OK);
+    b = p_new(&mbody);
+    CHECK(b == a);
+    CHECK_EQ_INT(yc_sgen_state_of(b), YC_GEN_CREATED); /* zeroed again by either */
+    CHECK_EQ_INT(((m_t *)(void *)b)->mode, 0);
+    CHECK_ST(p_next(b, &v), YC_YIELD);
+    CHECK_EQ_INT(v.i, 1);
+    CHECK_ST(yc_sgen_next(b, &v), YC_YIELD);
+    CHECK_EQ_INT(v.i, 2);
+    CHECK_ST(p_next(b, NULL), YC_YIELD); /* out may be NULL on both */
+    CHECK_ST(yc_sgen_next(b, NULL), YC_RETURN);
+    CHECK_ST(p_next(b, &v), YC_RETURN); /* closed: StopIteration() again */
+    CHECK(yc_is_none(v));
+    CHECK_ST(p_free(b), YC_OK);
+    CHECK_ST(yc_sgen_free(b), YC_EINVAL); /* freed by the other path */
+    CHECK_EXC(&yc_ValueError, "ValueError: not a live generator (freed or corrupted)");
+    CHECK_ST(p_next(b, NULL), YC_EINVAL);
+    CHECK_EXC(&yc_ValueError, "ValueError: not a live generator (freed or corrupted)");
+    CHECK_EQ_INT(yc_sgen_live(), 0);
+    /* the misuses, through the exported symbols */
+    CHECK(p_new(NULL) == NULL);
+    CHECK_EXC(&yc_TypeError, "TypeError: yc_sgen_new: type is NULL");
+    CHECK_ST(p_free(NULL), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: generator is NULL");
+    CHECK_ST(p_next(NULL, NULL), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: generator is NULL");
+    CHECK_ST(p_init(NULL, &mbody), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: yc_sgen_init: generator is NULL");
+    CHECK_ST(p_fini(NULL), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: generator is NULL");
+    m_t m = {.mode = 0}; /* init leaves the user's fields as they are */
+    CHECK_ST(p_init(&m.sgen, NULL), YC_EINVAL);
+    CHECK_EXC(&yc_TypeError, "TypeError: yc_sgen_init: type is NULL");
+    CHECK_ST(p_init(&m.sgen, &mbody), YC_OK);
+    CHECK_ST(p_free(&m.sgen), YC_EINVAL);
+    CHECK_EXC(&yc_ValueError,
+              "ValueError: yc_sgen_free: generator not made by yc_sgen_new (use yc_sgen_fini)");
+    CHECK_ST(yc_sgen_next(&m.sgen, &v), YC_YIELD);
+    CHECK_ST(p_fini(&m.sgen), YC_OK);
+    CHECK_ST(yc_sgen_fini(&m.sgen), YC_EINVAL); /* finalised by the other path */
+    CHECK_EXC(&yc_ValueError, "ValueError: not a live generator (freed or corrupted)");
+    yc_sgen *c = p_new(&mbody);
+    CHECK_ST(p_fini(c), YC_EINVAL);
+    CHECK_EXC(&yc_ValueError,
+              "ValueError: yc_sgen_fini: generator made by yc_sgen_new (use yc_sgen_free)");
+    /* a suspended generator inside a try: neither path's fast case; the
+     * finally runs when either frees it */
+    for (int k = 0; k < 2; k++) {
+        yc_sgen *t = yc_sgen_new(&mbody);
+        ((m_t *)(void *)t)->mode = 1;
+        CHECK_ST(yc_sgen_next(t, NULL), YC_YIELD);
+        int before = finally_runs;
+        CHECK_ST(k ? p_free(t) : yc_sgen_free(t), YC_OK);
+        CHECK_EQ_INT(finally_runs, before + 1);
+    }
+    CHECK_ST(yc_sgen_free(c), YC_OK);
+    CHECK_EQ_INT(yc_sgen_live(), 0);
+    yc_sgen_pool_trim();
+    /* an empty slab: both paths refill it */
+    c = yc_sgen_new(&mbody);
+    CHECK(c != NULL);
+    CHECK_ST(p_free(c), YC_OK);
+    CHECK(yc_sgen_pool_trim() > 0);
+    c = p_new(&mbody);
+    CHECK(c != NULL);
+    CHECK_ST(yc_sgen_free(c), YC_OK);
+    yc_sgen_pool_trim();
+}
+
 TEST(dense_try_left_by_break_is_a_runtime_error)
 {
     for (int mode = 1; mode <= 2; mode++) {

@@ -1085,6 +1085,83 @@ static yc_val budget_main(void *arg)
     return YC_NONE;
 }
 
+/* ---- yc_io_close outside the loop that knows the descriptor ------------- */
+
+/* Reads one byte of sv[0] (it may wait); logs it. Within a timeout that
+ * only a descriptor the loop never watches can reach. */
+static yc_val reads_a_byte(void *arg)
+{
+    (void)arg;
+    YC_TRY {
+        YC_WITH(yc_cm_timeout(5.0), tm) {
+            char c = 0;
+            CHECK_EQ_INT(yc_io_read(sv[0], &c, 1), 1);
+            LOG("read %c", c);
+        } YC_END_WITH;
+    } YC_EXCEPT(&yc_TimeoutError) {
+        LOG("read: never woken");
+    } YC_END;
+    return YC_NONE;
+}
+
+/* Waits in a reader first, then writes the byte it waits for. */
+static yc_val waits_then_written(void *arg)
+{
+    (void)arg;
+    yc_task *r = yc_task_spawn(reads_a_byte, NULL, NULL);
+    yc_sleep(0);
+    yc_sleep(0); /* the reader met EAGAIN and waits on the descriptor */
+    CHECK_EQ_INT(yc_io_write(sv[1], "b", 1), 1);
+    yc_await(r);
+    yc_task_unref(r);
+    return YC_NONE;
+}
+
+static yc_val closes_the_pair(void *arg)
+{
+    (void)arg;
+    CHECK_ST(yc_io_close(sv[0]), YC_OK);
+    CHECK_ST(yc_io_close(sv[1]), YC_OK);
+    return YC_NONE;
+}
+
+/* A loop L that knew a descriptor, closed with yc_io_close between two of
+ * L's runs (no loop running, or in a task of another loop), forgets it: a
+ * new descriptor given the same number is watched anew. Before, L kept the
+ * old record, which the kernel's epoll set had dropped with the old
+ * descriptor: the reader was never woken. */
+static void reuse_after_close(bool in_other_loop)
+{
+    yc_loop *L = yc_loop_new(&(yc_loop_opts){.clock = YC_CLOCK_MONOTONIC});
+    CHECK(L != NULL);
+    pair(sv);
+    CHECK_EQ_INT(write(sv[1], "a", 1), 1);
+    yc_task *t = yc_loop_spawn(L, reads_a_byte, NULL, NULL); /* makes sv[0]'s record */
+    CHECK_ST(yc_loop_run_until_complete(L, t, NULL), YC_OK);
+    yc_task_unref(t);
+    int old0 = sv[0], old1 = sv[1];
+    if (in_other_loop) RUN_MAIN(closes_the_pair, NULL);
+    else closes_the_pair(NULL); /* outside any running loop */
+    pair(sv); /* the lowest free numbers: the same ones */
+    CHECK_EQ_INT(sv[0], old0);
+    CHECK_EQ_INT(sv[1], old1);
+    t = yc_loop_spawn(L, waits_then_written, NULL, NULL);
+    CHECK_ST(yc_loop_run_until_complete(L, t, NULL), YC_OK);
+    yc_task_unref(t);
+    CHECK_LOG_IS("read a|read b");
+    CHECK_ST(yc_loop_close(L), YC_OK);
+    CHECK_ST(yc_loop_free(L), YC_OK);
+    CHECK_ST(yc_io_close(sv[0]), YC_OK);
+    CHECK_ST(yc_io_close(sv[1]), YC_OK);
+}
+
+IO_TEST(yc_io_close_outside_the_loop_forgets_the_descriptor_there) { reuse_after_close(false); }
+
+IO_TEST(yc_io_close_in_another_loop_forgets_the_descriptor_in_the_idle_one)
+{
+    reuse_after_close(true);
+}
+
 /* A task whose reads always find data gives up its turn every 64
  * operations, so the others (and the timers) run meanwhile; without the
  * budget the other task would not run once while it reads. */

@@ -62,7 +62,9 @@
 
 /* The library's part of a stackless generator: 48 bytes, the first member of
  * the user's struct. Fields are private (read them with the functions
- * below). */
+ * below); the inline fast paths at the end of this header and each type's
+ * own next and send read and write them, so their layout is part of the
+ * ABI of this version (the soname's, docs/design.md). */
 typedef struct yc_sgen {
     yc_iter it;           /* first: a stackless generator is an iterator */
     void *pc;             /* where the body resumes (NULL: at its start) */
@@ -73,9 +75,32 @@ typedef struct yc_sgen {
     uint8_t state;        /* yc_gen_state, or a dead mark */
     uint8_t ntry;         /* open YC_STRY constructs */
     uint32_t magic;       /* YC__SGEN_MAGIC while initialised */
-    uint8_t flags;        /* memory from yc_sgen_new, and its size class */
+    uint8_t flags;        /* YC__SGEN_POOLED (memory from yc_sgen_new), and its size class */
     int8_t fin;           /* how the body ended (YC_RETURN / YC_RAISE) */
 } yc_sgen;
+
+#ifndef __cplusplus
+_Static_assert(offsetof(yc_sgen, tries) == offsetof(yc_sgen, line) + 4 &&
+                   offsetof(yc_sgen, ntry) == offsetof(yc_sgen, line) + 7 &&
+                   offsetof(yc_sgen, flags) == offsetof(yc_sgen, magic) + 4 &&
+                   sizeof(yc_sgen) == offsetof(yc_sgen, magic) + 8,
+               "yc_sgen_new writes the header in words");
+#endif
+
+/* Private marks (src/dense.c and the inline fast paths share them). */
+#define YC__SGEN_MAGIC 0x7963536eu      /* "ycSn": yc_sgen.magic of an initialised generator */
+#define YC__SGEN_TYPE_MAGIC 0x7963536bu /* "ycSk": yc_sgen_type.magic (YC_SGEN_FN) */
+#define YC__SGEN_DEAD 0xddu             /* yc_sgen.state of a finalised or freed one */
+#define YC__SGEN_POOLED 1u              /* yc_sgen.flags: memory from yc_sgen_new; */
+#define YC__SGEN_CLASS_SHIFT 1          /* its size class in bits 1-3 (0: 64-byte blocks) */
+
+/* The 8 bytes from yc_sgen.magic of a pooled generator of class 0, as one
+ * word (magic, flags, fin 0, padding 0). */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#  define YC__SGEN_MAGIC_WORD ((uint64_t)YC__SGEN_MAGIC | (uint64_t)YC__SGEN_POOLED << 32)
+#else
+#  define YC__SGEN_MAGIC_WORD ((uint64_t)YC__SGEN_MAGIC << 32 | (uint64_t)YC__SGEN_POOLED << 24)
+#endif
 
 /* What a body returns to the library (a struct, so that a plain `return 0;`
  * in a body does not compile). Private. */
@@ -155,7 +180,7 @@ typedef struct yc__sgen_tries {
         .name = #fn_,                                                         \
         .file = __FILE__,                                                     \
         .size = sizeof(T),                                                    \
-        .magic = 0x7963536bu,                                                 \
+        .magic = YC__SGEN_TYPE_MAGIC,                                         \
     };                                                                        \
     static yc__sgen_step fn_##__sgen_body(                                    \
         yc_sgen *yc__sgen_self, yc_val yc__sgen_in __attribute__((unused)),   \
@@ -398,6 +423,118 @@ YC_API yc_iter *yc_sgen_yieldfrom(const yc_sgen *g);
 /* g as an iterator (&g->it), NULL for NULL / uninitialised. Borrowed from
  * g; yc_iter_free on it is yc_sgen_free (yc_sgen_fini for an embedded g). */
 YC_API yc_iter *yc_sgen_iter(yc_sgen *g);
+
+/* ======================================================================
+ * Inline fast paths (private)
+ *
+ * yc_sgen_new, yc_sgen_free, yc_sgen_init, yc_sgen_fini and yc_sgen_next
+ * are defined here as GNU `extern inline`: a caller compiled with
+ * optimisation inlines their common case (a block from this thread's
+ * 64-byte slab, a generator that is quiet, a first or plain next), which
+ * is a few stores and a call of the body; every other case calls the
+ * library (yc__sgen_*_cold, the full checked function). The library holds
+ * the same definitions as its exported symbols (src/dense.c), so a caller
+ * at -O0 or taking their address gets the same behaviour.
+ * ==================================================================== */
+
+/* One thread's slabs: the free blocks of each size class (linked through
+ * their first word), the chunks they were carved from, and the number of
+ * generators of yc_sgen_new made on this thread and not yet freed. A
+ * block is a one-word prefix (the owning thread's pool) and the generator.
+ * Private; its layout is part of this version's ABI. */
+typedef struct yc__sgen_pool {
+    void *free[5];
+    void *chunks;
+    long live;
+} yc__sgen_pool;
+YC_API extern __thread yc__sgen_pool yc__sgen_tls __attribute__((tls_model("initial-exec")));
+
+YC_API int yc__sgen_init_cold(yc_sgen *g, const yc_sgen_type *type);
+YC_API int yc__sgen_fini_cold(yc_sgen *g);
+YC_API yc_sgen *yc__sgen_new_cold(const yc_sgen_type *type);
+YC_API int yc__sgen_free_cold(yc_sgen *g);
+YC_API int yc__sgen_next_cold(yc_sgen *g, yc_val *out);
+
+#ifdef YC__SGEN_DEFINE_INLINES /* src/dense.c: the exported definitions */
+#  define YC__SGEN_INLINE YC_API
+#else
+#  define YC__SGEN_INLINE extern __inline__ __attribute__((gnu_inline, unused))
+#endif
+
+/* Closing g could run nothing and it holds nothing: no try open, no
+ * subiterator (so no handled exception), not running. */
+#define YC__SGEN_QUIET(g) (!((g)->ntry | ((g)->yf != NULL) | ((g)->state == YC_GEN_RUNNING)))
+
+YC__SGEN_INLINE int yc_sgen_init(yc_sgen *g, const yc_sgen_type *type)
+{
+    if (__builtin_expect(!g || !type || type->magic != YC__SGEN_TYPE_MAGIC || !type->body, 0))
+        return yc__sgen_init_cold(g, type);
+    __builtin_memset(g, 0, sizeof *g); /* no pc, subiterator or try; CREATED */
+    g->it.type = &type->it;
+    g->magic = YC__SGEN_MAGIC;
+    return YC_OK;
+}
+
+YC__SGEN_INLINE int yc_sgen_fini(yc_sgen *g)
+{
+    if (__builtin_expect(!g || g->magic != YC__SGEN_MAGIC || (g->flags & YC__SGEN_POOLED) ||
+                             !YC__SGEN_QUIET(g), 0))
+        return yc__sgen_fini_cold(g);
+    g->state = YC__SGEN_DEAD;
+    g->magic = 0;
+    return YC_OK;
+}
+
+YC__SGEN_INLINE yc_sgen *yc_sgen_new(const yc_sgen_type *type)
+{
+    yc__sgen_pool *p = &yc__sgen_tls;
+    void **b = (void **)p->free[0];
+    if (__builtin_expect(!type || type->magic != YC__SGEN_TYPE_MAGIC || !type->body ||
+                             type->size > 64 - sizeof(void *) || !b, 0))
+        return yc__sgen_new_cold(type);
+    p->free[0] = *b;
+    p->live++;
+    /* The block in whole words, each written once: yc_sgen_free reads the
+     * header's last word (magic, flags) back whole, and a load that spans
+     * several stores still in flight waits for them all. */
+    yc_sgen *g = (yc_sgen *)(void *)(b + 1);
+    uint64_t w[2] = {0, YC__SGEN_MAGIC_WORD};
+    b[0] = p;
+    g->it.type = &type->it;
+    g->pc = NULL;
+    g->yf = NULL;
+    g->handled = NULL;
+    __builtin_memcpy(&g->line, &w[0], 8);  /* line, tries, state (CREATED), ntry */
+    __builtin_memcpy(&g->magic, &w[1], 8); /* magic, flags (pooled, class 0), fin */
+    __builtin_memset(g + 1, 0, 64 - sizeof(void *) - sizeof *g); /* the user's bytes */
+    return g;
+}
+
+YC__SGEN_INLINE int yc_sgen_free(yc_sgen *g)
+{
+    yc__sgen_pool *p = &yc__sgen_tls;
+    if (__builtin_expect(!g || g->magic != YC__SGEN_MAGIC || g->flags != YC__SGEN_POOLED ||
+                             ((void **)(void *)g)[-1] != (void *)p || !YC__SGEN_QUIET(g), 0))
+        return yc__sgen_free_cold(g);
+    void **b = (void **)(void *)g - 1;
+    g->state = YC__SGEN_DEAD;
+    g->magic = 0;
+    p->live--;
+    *b = p->free[0];
+    p->free[0] = b;
+    return YC_OK;
+}
+
+YC__SGEN_INLINE int yc_sgen_next(yc_sgen *g, yc_val *out)
+{
+    yc_val tmp;
+    if (!out) out = &tmp;
+    if (__builtin_expect(!g || g->magic != YC__SGEN_MAGIC || (g->state & 1) != 0 || g->yf ||
+                             g->handled, 0))
+        return yc__sgen_next_cold(g, out); /* running, closed, delegating, handling, bad */
+    g->state = YC_GEN_RUNNING;
+    return ((const yc_sgen_type *)(const void *)g->it.type)->body(g, YC_NONE, out).st;
+}
 
 /* ======================================================================
  * Private: used by the macros above

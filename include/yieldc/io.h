@@ -152,10 +152,15 @@ YC_API int yc_io_sockaddr(const char *ip, int port, struct sockaddr_storage *ss,
 /* The port a TCP or UDP socket is bound to (getsockname), or -1 with the
  * OSError pending. */
 YC_API int yc_io_local_port(int fd);
-/* Closes fd. When the loop running on this thread knows fd, the tasks
- * waiting on it are woken with OSError "[Errno 9] Bad file descriptor"
- * (they run in the next iteration) and the loop forgets it. Returns YC_OK,
- * or YC_RAISE with the OSError of close(2) (EBADF for a descriptor that is
+/* Closes fd. When the loop running on this thread knows fd, or else any
+ * idle loop (not running on any thread, not closed: e.g. fd is closed
+ * after yc_loop_run_until_complete returned), the tasks waiting on it are
+ * woken with OSError "[Errno 9] Bad file descriptor" (they run in the next
+ * iteration) and that loop forgets it, so that a descriptor given the same
+ * number later is watched anew. A loop running on another thread is not
+ * touched: close a descriptor such a loop uses in one of its tasks (or
+ * its number reused there may never be waited for). Returns YC_OK, or
+ * YC_RAISE with the OSError of close(2) (EBADF for a descriptor that is
  * not open); fd is closed either way unless it was not open. */
 YC_API int yc_io_close(int fd);
 
@@ -185,8 +190,10 @@ typedef struct yc_stream yc_stream;
 
 /* caller: a stream over fd, which it takes (closed by yc_stream_free or
  * yc_stream_wait_closed); limit is the most readuntil and readline look
- * through for a separator (0: asyncio's 65536). NULL with MemoryError (fd
- * then stays the caller's), ValueError for fd < 0. */
+ * through for a separator (0: asyncio's 65536). On a TCP socket it sets
+ * TCP_NODELAY, as asyncio's transports do (so the streams of
+ * yc_stream_serve and yc_stream_open_connection have it too). NULL with
+ * MemoryError (fd then stays the caller's), ValueError for fd < 0. */
 YC_API yc_stream *yc_stream_new(int fd, size_t limit);
 /* caller: closes the descriptor if yc_stream_wait_closed has not (bytes
  * the loop has not sent yet are dropped: yc_stream_wait_closed first to

@@ -819,6 +819,9 @@ def main(argv):
                     help="random: the section 9 stream (with blocks, context managers)")
     ap.add_argument("--loop", action="store_true",
                     help="the event loop test (../loopdiff): needs a CPython 3.13+ --python")
+    ap.add_argument("--full-only", action="store_true",
+                    help="skip (exit 77, with the reason) unless --python is CPython 3.13+ "
+                         "(the _py313 tests, registered also where no 3.13 was found)")
     ap.add_argument("--oracle-cache", default="",
                     help="--loop: keep the oracle's traces of random and corpus batches in this "
                          "directory (make test's configurations share them)")
@@ -845,6 +848,11 @@ def main(argv):
         return 2
     env = Env(os.path.abspath(a.runner), a.python, a.verbose, shlex.split(a.runner_wrap), a.loop,
               a.kinds, a.dense_cc or None, a.dense_cache or None)
+    if a.full_only and not env.full:
+        print("SKIPPED: this test compares with CPython 3.13+ (full mode); %s is %d.%d "
+              "(configure with -DYC_DIFF_PYTHON313=/path/to/python3.13)"
+              % ((a.python,) + env.pyver[:2]))
+        return SKIPPED
     if a.loop and not env.full:
         print("SKIPPED: the event loop differential test needs CPython 3.13+ as the oracle; "
               "%s is %d.%d (give --python or $YC_ORACLE_PYTHON)" % ((a.python,) + env.pyver[:2]))
