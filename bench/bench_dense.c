@@ -22,13 +22,20 @@
  * generator pulling from the one before through yc_iter_next (stackless:
  * system yieldc:stackless; stackful, yc_yield: yieldc:plain, the same
  * pipeline as bench_pipe's yieldc:per-item row), ns per source item; each
- * sum is checked.
+ * sum is checked. pipeline-gen yieldc:plain-share-fpenv: the stackful
+ * pipeline with its stages created with YC_GEN_SHARE_FPENV (their round
+ * trips skip the FP control words). roundtrip yieldc:raw-switch: the
+ * library's bare switch pair (yc__ctx_jump there and back, src/arch/arch.h,
+ * with the FP words, none of the generator protocol): the floor of a
+ * stackful round trip; the pipeline makes 20/7 round trips per item.
  */
 #include "bench_common.h"
 
 #include <stdbool.h>
 #include <string.h>
 #include <yieldc.h>
+
+#include "../src/arch/arch.h" /* the raw switch row: the library's own jump */
 
 typedef struct {
     yc_sgen sgen;
@@ -157,14 +164,14 @@ __attribute__((noinline)) static void loop_pipe_stackless(uint64_t n)
     pipe_check("yieldc:stackless", st, sum, n);
 }
 
-__attribute__((noinline)) static void loop_pipe_stackful(uint64_t n)
+static void pipe_stackful(uint64_t n, const yc_gen_opts *opts, const char *sys)
 {
     f_stage_t sa = {.n = (int64_t)n, .op = 0};
-    yc_gen *a = yc_gen_new(f_stage, &sa, NULL);
+    yc_gen *a = yc_gen_new(f_stage, &sa, opts);
     f_stage_t sb = {.up = a ? yc_gen_iter(a) : NULL, .op = 1};
-    yc_gen *b = yc_gen_new(f_stage, &sb, NULL);
+    yc_gen *b = yc_gen_new(f_stage, &sb, opts);
     f_stage_t sc = {.up = b ? yc_gen_iter(b) : NULL, .op = 2};
-    yc_gen *c = yc_gen_new(f_stage, &sc, NULL);
+    yc_gen *c = yc_gen_new(f_stage, &sc, opts);
     if (!a || !b || !c) {
         fprintf(stderr, "bench_dense: yc_gen_new failed\n");
         exit(1);
@@ -174,7 +181,39 @@ __attribute__((noinline)) static void loop_pipe_stackful(uint64_t n)
     yc_gen_free(c);
     yc_gen_free(b);
     yc_gen_free(a);
-    pipe_check("yieldc:plain", st, sum, n);
+    pipe_check(sys, st, sum, n);
+}
+
+__attribute__((noinline)) static void loop_pipe_stackful(uint64_t n)
+{
+    pipe_stackful(n, NULL, "yieldc:plain");
+}
+
+__attribute__((noinline)) static void loop_pipe_stackful_share(uint64_t n)
+{
+    pipe_stackful(n, &(yc_gen_opts){.flags = YC_GEN_SHARE_FPENV}, "yieldc:plain-share-fpenv");
+}
+
+/* The bare switch pair: a context on a stack of its own that jumps back at
+ * once, every time. */
+static yc__ctx raw_main, raw_side;
+static _Atomic int raw_flag;
+static _Alignas(64) char raw_stack[64 * 1024];
+
+static void raw_entry(void *arg)
+{
+    (void)arg;
+    for (;;) yc__ctx_jump(&raw_side, &raw_main, 0, 0, &raw_flag, 0);
+}
+
+__attribute__((noinline)) static void loop_raw_switch(uint64_t n)
+{
+    static bool started;
+    if (!started) {
+        yc__ctx_init(&raw_side, raw_stack, raw_stack + sizeof raw_stack, raw_entry, NULL);
+        started = true;
+    }
+    for (uint64_t k = 0; k < n; k++) yc__ctx_jump(&raw_main, &raw_side, 0, 0, &raw_flag, 0);
 }
 
 static ctr_t g_ctr;
@@ -389,6 +428,7 @@ static const struct {
     {"roundtrip-direct", "yieldc:stackless", loop_roundtrip_direct, 0},
     {"roundtrip", "yieldc:stackful-yc_next", loop_stackful_next, 0},
     {"roundtrip", "yieldc:stackful-yc_iter_next", loop_stackful_iter_next, 0},
+    {"roundtrip", "yieldc:raw-switch", loop_raw_switch, 0},
     {"create-close", "yieldc:stackless", loop_create_close, 0},
     {"create-close", "yieldc:stackless-embedded", loop_create_close_embedded, 0},
     {"create-close", "yieldc:stackful", loop_stackful_create_close, 0},
@@ -400,6 +440,7 @@ static const struct {
     {"yieldfrom-100", "yieldc:stackful", loop_top, -100},
     {"pipeline-gen", "yieldc:stackless", loop_pipe_stackless, 0},
     {"pipeline-gen", "yieldc:plain", loop_pipe_stackful, 0},
+    {"pipeline-gen", "yieldc:plain-share-fpenv", loop_pipe_stackful_share, 0},
 };
 
 static void row_setup(int chain)

@@ -10,7 +10,9 @@
 #                          create-close, yieldfrom-1/-4/-16, yieldfrom per level,
 #                          pipeline-gen), the embedded create-close, and the
 #                          stackful kind's (roundtrip yc_next / yc_iter_next,
-#                          create-close, yieldfrom-1/-10/-100, pipeline-gen yieldc:plain)
+#                          create-close, yieldfrom-1/-10/-100, pipeline-gen yieldc:plain
+#                          and yieldc:plain-share-fpenv) and the bare switch
+#                          pair (roundtrip yieldc:raw-switch)
 #   dense_cpython.py       CPython's yieldfrom-1, -4, -10, -100, yieldfrom
 #   and, with YC_BENCH_ONLY=dense only (a full run measures them in its own
 #   sections): bench_cpython.py time (CPython's next: roundtrip) and
@@ -122,11 +124,11 @@ dense_instr() {
         return
     fi
     local rows=(roundtrip/yieldc:stackless roundtrip-direct/yieldc:stackless
-        roundtrip/yieldc:stackful-yc_next roundtrip/yieldc:stackful-yc_iter_next
+        roundtrip/yieldc:stackful-yc_next roundtrip/yieldc:stackful-yc_iter_next roundtrip/yieldc:raw-switch
         create-close/yieldc:stackless create-close/yieldc:stackless-embedded create-close/yieldc:stackful
         yieldfrom-1/yieldc:stackless yieldfrom-4/yieldc:stackless yieldfrom-16/yieldc:stackless
         yieldfrom-1/yieldc:stackful yieldfrom-10/yieldc:stackful yieldfrom-100/yieldc:stackful
-        pipeline-gen/yieldc:stackless pipeline-gen/yieldc:plain)
+        pipeline-gen/yieldc:stackless pipeline-gen/yieldc:plain pipeline-gen/yieldc:plain-share-fpenv)
     local N=100000 row a b c per1 per2 stable
     local -A ipo
     for row in "${rows[@]}"; do

@@ -28,7 +28,8 @@ SYSTEMS = ["yieldc", "yieldc:ucontext", "yieldc:per-item", "yieldc:pool-1M", "yi
 BENCHMARKS += ["roundtrip-direct", "yieldfrom", "yieldfrom-1", "yieldfrom-4"]
 BENCHMARKS += ["yieldfrom-10", "yieldfrom-100"]  # stackful chains and CPython's
 SYSTEMS += ["yieldc:stackless", "yieldc:stackless-embedded", "yieldc:plain", "yieldc:stackful",
-            "yieldc:stackful-yc_next", "yieldc:stackful-yc_iter_next"]
+            "yieldc:stackful-yc_next", "yieldc:stackful-yc_iter_next", "yieldc:raw-switch",
+            "yieldc:plain-share-fpenv"]
 LOOP_UNITS = {"spawn": "ns per task", "spawn-sleep0": "ns per task", "pingpong": "ns per hop",
               "pingpong-future": "ns per hop", "timers": "ns per timeout set and left"}
 
@@ -201,6 +202,10 @@ def dense_targets(med, density_path):
           ("yieldfrom-100", "yieldc:stackful"), ("yieldfrom-100", "cpython"), 0.5)
     ratio("stackful generator pipeline (yieldc:plain) at most 0.3x CPython's generator expressions",
           ("pipeline-gen", "yieldc:plain"), ("pipeline-gen", "cpython"), 0.3)
+    a, b = med.get(("roundtrip", "yieldc:raw-switch")), med.get(("pipeline-gen", "cpython"))
+    if a and b:  # 20/7 round trips an item (docs/stackless.md, "The stackful kind's floor")
+        print(f"  (its floor: the bare switch pair, {a:.2f} ns, x 20/7 round trips an item = "
+              f"{a * 20 / 7:.2f} ns, {a * 20 / 7 / b:.3f}x CPython's)")
     a, b = med.get(("pipeline-gen", "yieldc:stackless")), med.get(("pipeline-gen", "cpython"))
     if a and b:
         print(f"  (stackless generator pipeline: {a:.2f} ns per item, {a / b:.3f}x CPython's; no target)")

@@ -47,11 +47,33 @@ static inline void yc__unbias(struct yc_gen *g) { (void)g; }
  * membarrier system call): for yc_config. */
 YC_HIDDEN bool yc__bias_available(void);
 
-/* Every claim in C: moves g's state from *from to `to` with a
- * compare-and-swap (acquire), after taking another thread's bias away.
- * false, with *from the state found, when it was not *from. */
+/* Every claim in C: moves g's state from *from to `to`. false, with *from
+ * the state found, when it was not *from. The thread that owns g's bias
+ * claims with plain stores, as the fast paths do (the same handshake, in
+ * the same order: announce, reload the owner, move the state, withdraw the
+ * announce; the signal fence keeps the compiler from reordering the
+ * announce and the reload, a revoker's membarrier() the machine); any
+ * other thread takes that bias away first, then claims with a
+ * compare-and-swap (acquire). A locked instruction is the costly part of a
+ * claim (docs/design.md, "The biased claim"). */
 static inline bool yc__claim_cas(struct yc_gen *g, int *from, int to)
 {
+#if YC_FAST_PATH
+    uintptr_t me = (uintptr_t)&yc__T;
+    if (atomic_load_explicit(&g->owner, memory_order_relaxed) == me) {
+        atomic_store_explicit(&g->claiming, 1, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst);
+        if (YC_LIKELY(atomic_load_explicit(&g->owner, memory_order_relaxed) == me)) {
+            int s = atomic_load_explicit(&g->state, memory_order_acquire);
+            bool ok = s == *from;
+            if (ok) atomic_store_explicit(&g->state, to, memory_order_relaxed);
+            else *from = s;
+            atomic_store_explicit(&g->claiming, 0, memory_order_release);
+            return ok;
+        }
+        atomic_store_explicit(&g->claiming, 0, memory_order_relaxed); /* being revoked */
+    }
+#endif
     yc__unbias(g);
     return atomic_compare_exchange_strong_explicit(&g->state, from, to, memory_order_acquire,
                                                    memory_order_relaxed);

@@ -104,6 +104,7 @@ FP_OFF(yc__thread, cur, 0);
 _Static_assert(YC__GEN_MAGIC == YC__FP_GEN_MAGIC_VAL, "YC__GEN_MAGIC");
 _Static_assert(YC_GEN_RUNNING == YC__FP_RUNNING, "YC_GEN_RUNNING");
 _Static_assert(YC_GEN_SUSPENDED == YC__FP_SUSPENDED, "YC_GEN_SUSPENDED");
+_Static_assert(YC_GEN_CREATED == YC__FP_CREATED, "YC_GEN_CREATED");
 _Static_assert(YC_YIELD == YC__FP_YIELD, "YC_YIELD");
 _Static_assert(YC__SUSP_YIELD == YC__FP_SUSP_YIELD, "YC__SUSP_YIELD");
 _Static_assert(YC_T_NONE == 0, "YC_NONE is two zero words (the fast yc_next sends it)");
@@ -765,8 +766,6 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
                  flags & ~YC_GEN_SHARE_FPENV);
         return NULL;
     }
-    const char *name = opts && opts->name ? opts->name : "generator";
-    size_t nlen = strnlen(name, NAME_MAX_LEN);
     /* The generator's header sits at the top of its stack mapping, with its
      * name after it; the stack proper is everything below. */
     size_t header = YC__GEN_HEADER_MAX;
@@ -783,9 +782,16 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     }
     char *top = st.map + st.map_size;
     yc_gen *g = (yc_gen *)(top - header);
-    char *nm = (char *)(g + 1);
-    memcpy(nm, name, nlen);
-    nm[nlen] = '\0';
+    /* a name of the caller's is copied after the header; the default one
+     * is the constant itself (no length to measure, nothing to copy) */
+    const char *nm = "generator";
+    if (opts && opts->name) {
+        size_t nlen = strnlen(opts->name, NAME_MAX_LEN);
+        char *copy = (char *)(g + 1);
+        memcpy(copy, opts->name, nlen);
+        copy[nlen] = '\0';
+        nm = copy;
+    }
     /* field by field, not memset: this is on the create fast path, and a
      * block clear of the whole header costs more than these stores */
     g->it.type = &gen_iter_type;
@@ -862,8 +868,8 @@ int yc_gen_free(yc_gen *g)
     g->co.handlers = NULL;
     yc__thread *T = &yc__T;
     yc__stack st = g->stack;
-    yc_exc_unref(g->exc_in);
-    yc_exc_unref(g->co.err);
+    if (g->exc_in) yc_exc_unref(g->exc_in); /* (mostly NULL: no call then) */
+    if (g->co.err) yc_exc_unref(g->co.err);
     yc__coro_destroy(&g->co);
 #if YC_ASAN
     /* frames left on an abandoned stack keep their redzones poisoned: clear

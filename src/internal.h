@@ -276,7 +276,11 @@ YC_HIDDEN int yc__ctx_jump_ontop_i(yc__ctx *from, yc__ctx *to, uint64_t a, uint6
 static inline yc__xfer yc__coro_jump_x(yc__coro *from, yc__coro *to, uint64_t a, uint64_t b,
                                        _Atomic int *flag, int val, bool dying)
 {
+#ifdef YC_HAVE_CTX_LEAVE
+    if (dying) return yc__ctx_leave(&to->ctx, a, b, flag, val); /* nothing of from to save */
+#else
     (void)dying;
+#endif
     return yc__ctx_jump(&from->ctx, &to->ctx, a, b, flag, val);
 }
 static inline int yc__coro_jump_i(yc__coro *from, yc__coro *to, uint64_t a, uint64_t b,
@@ -486,7 +490,7 @@ struct yc_gen {
                                   the cache line of yieldfrom, which it reads) */
     yc__stack stack;
     yc__coro co;
-    const char *name;          /* points after the struct, inside the stack mapping */
+    const char *name;          /* a copy after the struct, or the default constant */
     yc_gen_fn fn;
     void *arg;
 };

@@ -1680,7 +1680,7 @@ TEST(switch_fast_path_cases)
     CHECK_ST(yc_send(NULL, yc_int(1), &v), YC_EINVAL);
     CHECK_EXC(&yc_TypeError, "TypeError: generator is NULL");
 
-    /* the first run is the C path's (CREATED, not SUSPENDED) */
+    /* send's first run is the C path's (CREATED, not SUSPENDED) */
     yc_gen *g = yc_gen_new(fast_echo_body, NULL, NULL);
     CHECK(g != NULL);
     if (!g) return;
@@ -1729,5 +1729,64 @@ TEST(switch_fast_path_cases)
     } YC_END;
     CHECK(caught);
 }
+
+#if defined(__x86_64__) || defined(__aarch64__)
+/* The first next of a generator: yc_next's fast path also claims a CREATED
+ * generator (the owner's plain claim) and switches into its fresh frame. */
+static yc_val first_body(void *arg)
+{
+    int *ran = arg;
+    (*ran)++;
+    CHECK_EQ_INT(yc_gen_state_of(yc_gen_current()), YC_GEN_RUNNING); /* [8.1] C -> R */
+    CHECK_FP_MODE(RND_NEAREST, false); /* the creator's modes, not the resumer's */
+    set_round(RND_DOWN);
+    yc_yield(yc_int(11));
+    CHECK_FP_MODE(RND_DOWN, false); /* ours again */
+    return yc_int(12);
+}
+
+TEST(switch_first_next_fast_path)
+{
+    fp_refs();
+    fpctl saved = fpctl_get();
+    for (int how = 0; how < 3; how++) { /* yc_next with out, without, yc_iter_next */
+        set_round(RND_NEAREST);
+        set_ftz(false);
+        int ran = 0;
+        yc_gen *g = yc_gen_new(first_body, &ran, NULL);
+        CHECK(g != NULL);
+        if (!g) return;
+        CHECK_EQ_INT(yc_gen_state_of(g), YC_GEN_CREATED);
+        set_round(RND_UP); /* the resumer's modes differ from the creator's */
+        yc_val v = yc_int(-1);
+        int st = how == 0 ? yc_next(g, &v) : how == 1 ? yc_next(g, NULL)
+                                                       : yc_iter_next(yc_gen_iter(g), &v);
+        CHECK_ST(st, YC_YIELD);
+        CHECK_EQ_INT(ran, 1);
+        if (how != 1) CHECK_INTV(v, 11);
+        CHECK_EQ_INT(yc_gen_state_of(g), YC_GEN_SUSPENDED); /* [8.1] R -> S */
+        CHECK_FP_MODE(RND_UP, false); /* the resumer's came back */
+        CHECK_ST(yc_next(g, &v), YC_RETURN);
+        CHECK_INTV(v, 12);
+        CHECK_EQ_INT(yc_gen_state_of(g), YC_GEN_CLOSED); /* [8.1] R -> X */
+        CHECK_ST(yc_next(g, &v), YC_RETURN); /* [8.5] X -> X, never runs again */
+        CHECK_EQ_INT(ran, 1);
+        CHECK_ST(yc_gen_free(g), YC_OK);
+    }
+    /* [8.2] a closed CREATED generator never runs: the fast claim refuses it */
+    int ran = 0;
+    yc_gen *g = yc_gen_new(first_body, &ran, NULL);
+    CHECK(g != NULL);
+    if (!g) return;
+    CHECK_ST(yc_close(g, NULL), YC_OK);
+    yc_val v = yc_int(-1);
+    CHECK_ST(yc_next(g, &v), YC_RETURN);
+    CHECK(yc_is_none(v));
+    CHECK_EQ_INT(ran, 0);
+    CHECK_ST(yc_gen_free(g), YC_OK);
+    fpctl_set(saved);
+}
+
+#endif /* __x86_64__ || __aarch64__ */
 
 TEST_MAIN()

@@ -825,6 +825,7 @@ typedef struct bias_race {
     _Atomic int64_t wins[2], sum;
     _Atomic int inside, overlap;
     int delay, pause_at;
+    bool owner_throws; /* the owner's steps (after its first) are yc_throw */
 } bias_race;
 
 static yc_val bias_body(void *arg)
@@ -833,7 +834,11 @@ static yc_val bias_body(void *arg)
     for (int64_t i = 0; i < BIAS_STEPS; i++) {
         if (atomic_fetch_add(&r->inside, 1) != 0) atomic_fetch_add(&r->overlap, 1);
         atomic_fetch_sub(&r->inside, 1);
-        yc_yield(yc_int(i));
+        YC_TRY {
+            yc_yield(yc_int(i));
+        } YC_EXCEPT(&yc_ValueError) {
+            /* the owner's throw: a step like a next */
+        } YC_END;
     }
     return YC_NONE;
 }
@@ -850,7 +855,15 @@ static void bias_steps(bias_race *r, int who)
                 if (n % 1024 == 0) sched_yield();
         }
         yc_val v;
-        int st = yc_next(r->g, &v);
+        /* a throw claims in C (the owner's plain claim there), a next on
+         * the fast path; a throw's first resume would close a CREATED
+         * generator, so the owner's first step is always a next */
+        bool thr = who == 0 && r->owner_throws && steps > 0;
+        int st = thr ? yc_throw(r->g, yc_exc_new(&yc_ValueError, "step"), &v) : yc_next(r->g, &v);
+        if (thr && st == YC_RAISE && yc_gen_state_of(r->g) == YC_GEN_CLOSED) {
+            TCHECK_EXC(&yc_ValueError, "ValueError: step"); /* thrown into a finished one */
+            return;
+        }
         if (st == YC_YIELD) {
             atomic_fetch_add(&r->wins[who], 1);
             atomic_fetch_add(&r->sum, v.i);
@@ -907,9 +920,9 @@ static void *bias_rival(void *arg)
 
 /* Rounds of the race; returns how many rounds both threads won steps of
  * (all of them). */
-static int bias_race_rounds(void)
+static int bias_race_rounds(bool owner_throws)
 {
-    bias_race r = {.delay = 0};
+    bias_race r = {.delay = 0, .owner_throws = owner_throws};
     cpu_set_t saved;
     CPU_ZERO(&saved);
     pthread_t t = spawn(bias_rival, &r); /* before the pin: it inherits our set */
@@ -944,7 +957,16 @@ TEST(threads_biased_owner_races_revoker)
     yc__bias_force(1); /* every generator biased, no revocation limit */
     /* where the build has the fast path (x86-64 assembly, no sanitizer) */
     CHECK_EQ_INT(yc__bias_kind(), strstr(yc_config(), "claim=biased") ? 1 : 2);
-    CHECK_EQ_INT(bias_race_rounds(), BIAS_ROUNDS);
+    CHECK_EQ_INT(bias_race_rounds(false), BIAS_ROUNDS);
+    yc__bias_force(0);
+}
+
+/* The same race with the owner's steps claimed in C (yc_throw, which the
+ * body catches): the owner's plain claim there against the revoker. */
+TEST(threads_biased_owner_c_claims_race_revoker)
+{
+    yc__bias_force(1);
+    CHECK_EQ_INT(bias_race_rounds(true), BIAS_ROUNDS);
     yc__bias_force(0);
 }
 
@@ -954,7 +976,7 @@ TEST(threads_unbiased_claims_race)
 {
     yc__bias_force(2);
     CHECK_EQ_INT(yc__bias_kind(), 2);
-    CHECK_EQ_INT(bias_race_rounds(), BIAS_ROUNDS);
+    CHECK_EQ_INT(bias_race_rounds(false), BIAS_ROUNDS);
     threads_racing_resumes();
     threads_handoff_ordered_by_generator_state();
     yc__bias_force(0);

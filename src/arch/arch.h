@@ -86,6 +86,18 @@ yc__xfer yc__ctx_jump_ret(yc__ctx *from, yc__ctx *to, uint64_t a, uint64_t b, _A
 #endif
 
 /*
+ * yc__ctx_jump for the last jump of a context that never runs again (a
+ * generator that has finished): saves nothing of it, so it takes no
+ * `from`; the resumed side gets (a, b) and *flag = val is stored once off
+ * the stack, as for yc__ctx_jump. Where an architecture has none
+ * (YC_HAVE_CTX_LEAVE not defined), callers use yc__ctx_jump.
+ */
+#if !defined(YC_SWITCH_UCONTEXT) && defined(__x86_64__)
+#  define YC_HAVE_CTX_LEAVE 1
+yc__xfer yc__ctx_leave(yc__ctx *to, uint64_t a, uint64_t b, _Atomic int *flag, int val);
+#endif
+
+/*
  * Like yc__ctx_jump (without the flag), but resumes to by calling fn(a, b)
  * on to's stack, as if to's pending jump had called fn: what fn returns
  * becomes that jump's return value; fn may also never return (raise). This

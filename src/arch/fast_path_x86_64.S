@@ -74,17 +74,35 @@
                                        announce: the handshake's load)     */
     jne     .L\name\()_nobias       /* being revoked: out of line          */
     cmpl    $YC__FP_SUSPENDED, G_STATE(%rdi) /* suspended?                 */
-    jne     .L\name\()_nobias       /* no: out of line (then the C path)   */
+    jne     .L\name\()_notsusp      /* no: out of line (CLAIM_COLD)        */
     movl    $YC__FP_RUNNING, G_STATE(%rdi) /* claimed: RUNNING ...         */
     movl    $0, G_CLAIMING(%rdi)    /* ... then claiming = 0 (in order)    */
 .L\name\()_claimed:
 .endm
 
 /* The out-of-line part of RESUME_CLAIM `name` (after FAST_COLD, with the
- * entry's CFI): without a bias (owner 0) the claim is the locked
- * compare-and-swap; another thread's bias, or any other state, goes to the
- * C function `slow`, which revokes the bias or reports the state. */
-.macro CLAIM_COLD name, slow
+ * entry's CFI): with created=1 (yc_next: a first next sends None, which a
+ * just-started generator accepts), the owner's plain claim also takes a
+ * generator that has not run yet (CREATED), unless it shares the FP state
+ * (its first switch then goes through the C path's jump, which loads the
+ * FP words its frame was made with, as without the flag); the switch is the
+ * same, landing in the trampoline of the frame yc__ctx_init built. Without
+ * a bias (owner 0) the claim is the locked compare-and-swap; another
+ * thread's bias, or any other state, goes to the C function `slow`, which
+ * revokes the bias or reports the state. */
+.macro CLAIM_COLD name, slow, created=0
+.L\name\()_notsusp:
+.if \created
+    cmpl    $YC__FP_CREATED, G_STATE(%rdi) /* not started yet?             */
+    jne     .L\name\()_nobias       /* no: the C path reports the state    */
+    testb   $YC__FP_SHARE_FPENV, G_FLAGS(%rdi) /* shares the FP state?     */
+    jnz     .L\name\()_nobias       /* its first run loads the creator's:
+                                       the C path's jump                   */
+    movl    $YC__FP_RUNNING, G_STATE(%rdi) /* claimed: RUNNING ...         */
+    movl    $0, G_CLAIMING(%rdi)    /* ... then claiming = 0 (in order)    */
+    jmp     .L\name\()_claimed      /* the first switch lands in the
+                                       fresh frame's trampoline            */
+.endif
 .L\name\()_nobias:
     movl    $0, G_CLAIMING(%rdi)    /* no plain claim after all            */
 .L\name\()_notours:
@@ -160,7 +178,7 @@ yc_next:
     xorl    %edx, %edx
     jmp     *%r10                   /* into the generator                  */
     FAST_COLD next, .Lnext_slow, yc__next_slow
-    CLAIM_COLD next, .Lnext_slow
+    CLAIM_COLD next, .Lnext_slow, 1
     SHARE_COLD next
     .cfi_endproc
     .size   yc_next, .-yc_next

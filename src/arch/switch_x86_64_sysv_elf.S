@@ -89,6 +89,33 @@ yc__ctx_jump_ret:
     FP_RESTORE_COLD jump_ret
     .cfi_endproc
     .size   yc__ctx_jump_ret, .-yc__ctx_jump_ret
+/* yc__xfer yc__ctx_leave(yc__ctx *to (rdi), uint64_t a (rsi), uint64_t b (rdx),
+ *                        _Atomic int *flag (rcx), int val (r8d))
+ * The last jump of a context that will never run again: yc__ctx_jump
+ * without saving anything (no frame, no FP words: the `stmxcsr` is the
+ * costly part of a save), so it needs no `from`. Only the running x87
+ * control word is read (into the red zone: a leaf), for RESTORE_FRAME's
+ * compare. */
+    .globl  yc__ctx_leave
+    .hidden yc__ctx_leave
+    .type   yc__ctx_leave, @function
+    .p2align 4
+yc__ctx_leave:
+    .cfi_startproc
+    fnstcw  -8(%rsp)                /* our x87 control word, below rsp ... */
+    movzwl  -8(%rsp), %r11d         /* ... into r11d, as SAVE_FRAME leaves it */
+    movq    (%rdi), %rsp            /* switch stacks: rsp = to->sp         */
+    .cfi_adjust_cfa_offset 0x38     /* rsp at a saved frame, its return
+                                       address at OFF_RET, as after
+                                       SAVE_FRAME                          */
+    movl    %r8d, (%rcx)            /* *flag = val: our stack is free      */
+    RESTORE_FRAME leave, %r10, check /* r10 = the resumed side's return address */
+    movq    %rsi, %rax              /* return (a, b) in rax:rdx            */
+    jmp     *%r10                   /* (b is in rdx already)               */
+    FP_RESTORE_COLD leave
+    .cfi_endproc
+    .size   yc__ctx_leave, .-yc__ctx_leave
+
 /* yc__xfer yc__ctx_jump_ontop(yc__ctx *from (rdi), yc__ctx *to (rsi),
  *                             uint64_t a (rdx), uint64_t b (rcx),
  *                             yc__ctx_ontop fn (r8)) */
