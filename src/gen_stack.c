@@ -42,7 +42,7 @@ int yc_gen_stack_trim(yc_gen *g, size_t *released)
 {
     if (released) *released = 0;
     if (!g) return yc__fail(YC_EINVAL, &yc_TypeError, "generator is NULL");
-    if (g->magic != YC__GEN_MAGIC)
+    if (g->magic != YC__GEN_MAGIC && g->magic != YC__GEN_MAGIC_FROM) /* (in yield from) */
         return yc__fail(YC_EINVAL, &yc_ValueError, "not a live generator (freed or corrupted)");
     int s = atomic_load_explicit(&g->state, memory_order_acquire);
     for (;;) {

@@ -380,4 +380,43 @@ TEST(stack_trim_finished_generator)
     CHECK_ST(yc_gen_free(g), YC_OK);
 }
 
+/* Every level of a yield from chain, the middle ones marked as delegating to
+ * a generator (the chain walk's mark) after the second resume, is trimmed
+ * [7.1]. */
+static yc_gen *chain[4];
+
+static yc_val chain_leaf(void *arg)
+{
+    (void)arg;
+    yc_yield(yc_int(1));
+    yc_yield(yc_int(2));
+    yc_yield(yc_int(3));
+    return YC_NONE;
+}
+
+static yc_val chain_level(void *arg)
+{
+    long i = (long)arg;
+    chain[i + 1] = yc_gen_new(i + 1 == 3 ? chain_leaf : chain_level, (void *)(i + 1), NULL);
+    yc_yield_from(yc_gen_iter(chain[i + 1]));
+    yc_gen_free(chain[i + 1]);
+    return YC_NONE;
+}
+
+TEST(stack_trim_every_level_of_a_yield_from_chain_7_1)
+{
+    yc_val v;
+    chain[0] = yc_gen_new(chain_level, (void *)0L, NULL);
+    CHECK_EQ_INT(yc_next(chain[0], &v), YC_YIELD);
+    CHECK_EQ_INT(yc_next(chain[0], &v), YC_YIELD); /* the walk's mark is set */
+    for (int i = 0; i < 4; i++) {
+        size_t n = 1;
+        CHECK_ST(yc_gen_stack_trim(chain[i], &n), YC_OK);
+    }
+    CHECK_EQ_INT(yc_next(chain[0], &v), YC_YIELD);
+    CHECK_EQ_INT((int)v.i, 3);
+    CHECK_EQ_INT(yc_next(chain[0], &v), YC_RETURN);
+    yc_gen_free(chain[0]);
+}
+
 TEST_MAIN()

@@ -20,6 +20,7 @@ import struct
 import gdb
 
 GEN_MAGIC = 0x7963476E  # YC__GEN_MAGIC, "ycGn"
+GEN_MAGIC_FROM = 0x7963476F  # YC__GEN_MAGIC_FROM, "ycGo": suspended in yield from over a generator
 GEN_DEAD = 0x64656164  # YC__GEN_DEAD, "dead": a freed generator's header
 STATES = {0: "GEN_CREATED", 1: "GEN_RUNNING", 2: "GEN_SUSPENDED", 3: "GEN_CLOSED"}
 # The library's own generator functions, and the kind of generator each makes.
@@ -107,8 +108,8 @@ def find_generators():
                 (smap, ssize) = _read(inf, g + lay["map"], "<QQ")
             except gdb.MemoryError:
                 magic = 0
-            if magic in (GEN_MAGIC, GEN_DEAD) and smap + ssize == top and lo <= smap < top:
-                if magic == GEN_MAGIC:
+            if magic in (GEN_MAGIC, GEN_MAGIC_FROM, GEN_DEAD) and smap + ssize == top and lo <= smap < top:
+                if magic in (GEN_MAGIC, GEN_MAGIC_FROM):
                     found.append(gdb.Value(g).cast(lay["ptr"]))
                 top = smap
             else:
