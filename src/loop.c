@@ -551,23 +551,36 @@ static int bad_opts(const yc_loop_opts *o)
 
 /* Every loop not freed, newest first (yc__loop_each_idle), linked through
  * reg_prev and reg_next; loops_mu guards the list and each loop's changes
- * of state. */
+ * of state and thread. The forking thread holds loops_mu across a fork, so
+ * that a child never starts with it locked by a thread it does not have. */
 static pthread_mutex_t loops_mu = PTHREAD_MUTEX_INITIALIZER;
 static yc_loop *loops;
+static void loops_take(void) { pthread_mutex_lock(&loops_mu); }
+static void loops_give(void) { pthread_mutex_unlock(&loops_mu); }
+static void loops_atfork(void) { pthread_atfork(loops_take, loops_give, loops_give); }
+static pthread_once_t loops_once = PTHREAD_ONCE_INIT;
 
+/* Only the idle loops of this thread and this process: a loop another
+ * thread made or ran last may be in use there between its runs (spawning,
+ * unreferencing), and a forked child's copies share their epoll set and
+ * ring with the parent's loops. */
 void yc__loop_each_idle(void (*fn)(yc_loop *L, void *ud), void *ud)
 {
+    pid_t me = getpid();
+    pthread_t self = pthread_self();
     pthread_mutex_lock(&loops_mu);
     for (yc_loop *L = loops; L; L = L->reg_next)
-        if (L->state == LOOP_IDLE) fn(L, ud);
+        if (L->state == LOOP_IDLE && L->pid == me && pthread_equal(L->thread, self)) fn(L, ud);
     pthread_mutex_unlock(&loops_mu);
 }
 
-/* Sets L's state under loops_mu (every change after yc__loop_new). */
+/* Sets L's state under loops_mu (every change after yc__loop_new); a run
+ * makes this thread the loop's. */
 static void set_state(yc_loop *L, int state)
 {
     pthread_mutex_lock(&loops_mu);
     L->state = state;
+    if (state == LOOP_RUNNING) L->thread = pthread_self();
     pthread_mutex_unlock(&loops_mu);
 }
 
@@ -600,6 +613,9 @@ yc_loop *yc__loop_new(const yc_loop_opts *opts)
     L->rq_tail = &L->rq_head;
     L->ts_tail = &L->ts_head;
     pthread_mutex_init(&L->ts_mu, NULL);
+    L->pid = getpid();
+    L->thread = pthread_self();
+    pthread_once(&loops_once, loops_atfork);
     pthread_mutex_lock(&loops_mu);
     L->reg_next = loops;
     if (loops) loops->reg_prev = L;

@@ -307,6 +307,9 @@ struct yc_loop {
     struct yc__pool *pool;        /* the thread pool, or NULL (lazy)       */
     struct yc__sigs *sigs;        /* signal handlers, or NULL              */
     yc_loop *reg_prev, *reg_next; /* every loop not freed (loop.c, loops)   */
+    pid_t pid;                 /* the process that made it (a forked child's
+                                  copies are the parent's: not touched)   */
+    pthread_t thread;          /* that made it or ran it last (loops_mu)   */
 };
 
 /* While tasks are ready, the loop polls descriptors (without waiting) once

@@ -18,6 +18,8 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define IO_TEST(name) FD_TEST(name, NULL)
 
@@ -1160,6 +1162,37 @@ IO_TEST(yc_io_close_outside_the_loop_forgets_the_descriptor_there) { reuse_after
 IO_TEST(yc_io_close_in_another_loop_forgets_the_descriptor_in_the_idle_one)
 {
     reuse_after_close(true);
+}
+
+/* A forked child's yc_io_close of a descriptor its parent's idle loop
+ * knows leaves that loop alone: the copy of the loop in the child shares
+ * its epoll set with the parent's, so forgetting the descriptor there
+ * would take it out of the parent's set, and the parent's reader would
+ * never be woken. */
+IO_TEST(yc_io_close_in_a_forked_child_leaves_the_parents_loop)
+{
+    yc_loop *L = yc_loop_new(&(yc_loop_opts){.clock = YC_CLOCK_MONOTONIC});
+    CHECK(L != NULL);
+    pair(sv);
+    CHECK_EQ_INT(write(sv[1], "a", 1), 1);
+    yc_task *t = yc_loop_spawn(L, reads_a_byte, NULL, NULL); /* makes sv[0]'s record */
+    CHECK_ST(yc_loop_run_until_complete(L, t, NULL), YC_OK);
+    yc_task_unref(t);
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) _exit(yc_io_close(sv[0]) == YC_OK ? 0 : 1);
+    int status = 0;
+    CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    t = yc_loop_spawn(L, waits_then_written, NULL, NULL);
+    CHECK_ST(yc_loop_run_until_complete(L, t, NULL), YC_OK);
+    yc_task_unref(t);
+    CHECK_LOG_IS("read a|read b");
+    CHECK_ST(yc_loop_close(L), YC_OK);
+    CHECK_ST(yc_loop_free(L), YC_OK);
+    CHECK_ST(yc_io_close(sv[0]), YC_OK);
+    CHECK_ST(yc_io_close(sv[1]), YC_OK);
 }
 
 /* A task whose reads always find data gives up its turn every 64

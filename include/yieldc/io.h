@@ -153,13 +153,15 @@ YC_API int yc_io_sockaddr(const char *ip, int port, struct sockaddr_storage *ss,
  * OSError pending. */
 YC_API int yc_io_local_port(int fd);
 /* Closes fd. When the loop running on this thread knows fd, or else any
- * idle loop (not running on any thread, not closed: e.g. fd is closed
- * after yc_loop_run_until_complete returned), the tasks waiting on it are
- * woken with OSError "[Errno 9] Bad file descriptor" (they run in the next
- * iteration) and that loop forgets it, so that a descriptor given the same
- * number later is watched anew. A loop running on another thread is not
- * touched: close a descriptor such a loop uses in one of its tasks (or
- * its number reused there may never be waited for). Returns YC_OK, or
+ * idle loop of this thread (made or last run here, not running, not
+ * closed: e.g. fd is closed after yc_loop_run_until_complete returned),
+ * the tasks waiting on it are woken with OSError "[Errno 9] Bad file
+ * descriptor" (they run in the next iteration) and that loop forgets it,
+ * so that a descriptor given the same number later is watched anew. The
+ * loops of other threads, and in a forked child the parent's loops, are
+ * not touched: close a descriptor another thread's loop uses in one of
+ * its tasks or on that thread (or its number reused there may never be
+ * waited for). Returns YC_OK, or
  * YC_RAISE with the OSError of close(2) (EBADF for a descriptor that is
  * not open); fd is closed either way unless it was not open. */
 YC_API int yc_io_close(int fd);
