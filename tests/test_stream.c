@@ -411,6 +411,7 @@ static void hook(yc_exc *e, const char *obj, void *ud)
 static void line_echo(yc_stream *s, void *arg)
 {
     (void)arg;
+    CHECK_EQ_INT(nodelay_of(s), 1); /* a served TCP stream has it too */
     size_t n;
     const char *p;
     while ((p = yc_stream_readline(s, &n)), n > 0) {
