@@ -6,6 +6,7 @@
  *   bench_yieldc time [ms] [system]  timed rows: roundtrip, create, create-close
  *   bench_yieldc count-rt N          N round trips, untimed (for callgrind)
  *   bench_yieldc count-create N      N creates (below), untimed (for callgrind)
+ *   bench_yieldc count-create-close N  N create-closes (below), untimed
  *   bench_yieldc stack [ms] [system] timed rows of giving back stack pages:
  *                                    stack-trim, stack-deep, stack-deep-trim,
  *                                    stack-deep-free
@@ -312,6 +313,11 @@ int main(int argc, char **argv)
         loop_create(bench_count_arg(argc, argv, 2));
         return 0;
     }
+    if (strcmp(mode, "count-create-close") == 0) {
+        loop_create_close(64); /* the stack pool is warm from here on */
+        loop_create_close(bench_count_arg(argc, argv, 2));
+        return 0;
+    }
     if (strcmp(mode, "stack") == 0)
         return run_stack_rows(bench_target_ms(argc, argv, 2), argc > 3 ? argv[3] : sys);
     if (strcmp(mode, "path") == 0) return run_path(bench_count_arg(argc, argv, 2));
@@ -323,7 +329,8 @@ int main(int argc, char **argv)
         printf("%s\n", yc_config());
         return 0;
     }
-    fprintf(stderr, "usage: %s time [ms] [system] | count-rt N | count-create N | stack [ms] [system] | "
+    fprintf(stderr, "usage: %s time [ms] [system] | count-rt N | count-create N | count-create-close N | "
+                    "stack [ms] [system] | "
                     "path N | mem K | config\n",
             argv[0]);
     return 2;

@@ -773,7 +773,7 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     yc__thread *T = &yc__T;
     yc__stack st;
     int err = yc__stack_get(T, stack + header, &st);
-    if (err) {
+    if (YC_UNLIKELY(err > 0)) {
         yc_exc *e = yc_exc_new_errno(&yc_OSError, err, "cannot map a %zu-byte generator stack",
                                      stack);
         yc__exc_chain(e, yc__handled(me));

@@ -175,6 +175,8 @@ typedef struct yc__thread {
     long stack_chunks;     /* chunks mapped minus unmapped here */
     size_t retain_map_size; /* the class an event loop asked to retain   */
     int32_t retain_keep;   /* how many free stacks it keeps (yc__stack_retain) */
+    yc__stack last_freed;  /* the stack freed last, parked for the next get
+                              (stack.c, "the last freed stack"); map NULL: none */
     void *altstack;        /* our sigaltstack, if we installed one */
     size_t altstack_size;
 #if YC_TSAN
@@ -319,6 +321,11 @@ static inline yc__xfer yc__coro_jump_same(yc__coro *from, yc__coro *to, uint64_t
 YC_HIDDEN void yc__coro_init(yc__coro *co, void *lo, void *hi, yc__ctx_entry entry, void *arg);
 YC_HIDDEN void yc__coro_destroy(yc__coro *co);
 
+/* Gets a stack of at least `usable` bytes (stack.c). Returns 0, an errno
+ * value (nothing got), or YC__STACK_WARM: *out is the stack this thread
+ * freed last, unused since, so the top of it holds what its last user left
+ * there (a freed generator's header, at the same address). */
+#define YC__STACK_WARM (-1)
 YC_HIDDEN int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out);
 YC_HIDDEN void yc__stack_put(yc__thread *T, const yc__stack *st);
 /* Bytes kept below a suspended stack pointer by yc__stack_trim_below. */

@@ -72,15 +72,19 @@ void yc__stats_add_exited(long gens, long tasks)
     atomic_fetch_add_explicit(&exited_tasks, tasks, memory_order_relaxed);
 }
 
+static _Atomic size_t page_bytes; /* first use may race between threads: atomic */
+
+static __attribute__((noinline)) size_t page_size_learn(void)
+{
+    size_t p = (size_t)sysconf(_SC_PAGESIZE);
+    atomic_store_explicit(&page_bytes, p, memory_order_relaxed);
+    return p;
+}
+
 size_t yc__page_size(void)
 {
-    static _Atomic size_t page; /* first use may race between threads: atomic */
-    size_t p = atomic_load_explicit(&page, memory_order_relaxed);
-    if (!p) {
-        p = (size_t)sysconf(_SC_PAGESIZE);
-        atomic_store_explicit(&page, p, memory_order_relaxed);
-    }
-    return p;
+    size_t p = atomic_load_explicit(&page_bytes, memory_order_relaxed);
+    return YC_LIKELY(p) ? p : page_size_learn();
 }
 
 /* The slot size of a stack with `usable` bytes above the guard page. */
@@ -798,18 +802,47 @@ static __attribute__((noinline)) int stack_get_new(yc__thread *T, yc__stack_clas
 }
 
 /*
- * Gets a stack with at least `usable` bytes: a free slot of a chunk of its
- * size class, else a slot of a new chunk, else (too large for chunks, or
- * no class left for its size) a lone stack mapped for it. Returns 0, or an
- * errno value (the caller raises).
+ * Gets a stack of map_size bytes from the classes: a free slot of a chunk
+ * of its size class, else a slot of a new chunk, else (too large for
+ * chunks, or no class left for its size) a lone stack mapped for it.
+ * Returns 0, or an errno value (the caller raises).
  */
-int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out)
+static __attribute__((noinline)) int class_get(yc__thread *T, size_t map_size, yc__stack *out)
 {
-    size_t map_size = map_size_for(usable);
     yc__stack_class *k = class_find(T, map_size);
     if (YC_UNLIKELY(!k || !k->head)) return stack_get_new(T, k, map_size, out);
     slot_take(T, k, k->head, out);
     return 0;
+}
+
+static inline void park_flush(yc__thread *T);
+
+/* Takes the parked stack (below, "the last freed stack"). */
+static inline int park_take(yc__thread *T, yc__stack *out)
+{
+    *out = T->last_freed;
+    T->last_freed.map = NULL;
+    T->pool_count--;
+    return YC__STACK_WARM;
+}
+
+static __attribute__((noinline)) int get_slow(yc__thread *T, size_t usable, yc__stack *out)
+{
+    size_t map_size = map_size_for(usable);
+    if (T->last_freed.map && T->last_freed.map_size == map_size) return park_take(T, out);
+    park_flush(T);
+    return class_get(T, map_size, out);
+}
+
+/* The parked stack when it has the size, else get_slow. (The fast paths
+ * of get and put make no call but a tail call: a leaf needs no frame.) */
+int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out)
+{
+    size_t page = atomic_load_explicit(&page_bytes, memory_order_relaxed);
+    size_t map_size = page + ((usable + page - 1) & ~(page - 1)); /* map_size_for */
+    if (YC_LIKELY(page && T->last_freed.map && T->last_freed.map_size == map_size))
+        return park_take(T, out);
+    return get_slow(T, usable, out);
 }
 
 /* ---- giving back what a stack no longer uses ------------------------- */
@@ -982,23 +1015,13 @@ static __attribute__((noinline)) void after_put(yc__thread *T, yc__stack_class *
 }
 
 /*
- * Returns a stack. A lone stack is unmapped; a stack of another thread's
- * chunk is given back for good (foreign_put). A stack of our own chunk
- * goes back to the chunk's free slots, keeping its memory, and the chunk
- * to the front of its class; then after_put's rules apply. The common
- * case is a few loads and stores.
+ * Returns a stack of our own chunk (c), its probes read, to the chunk's
+ * free slots, keeping its memory, and the chunk to the front of its class;
+ * then after_put's rules apply. The common case is a few loads and stores.
  */
-void yc__stack_put(yc__thread *T, const yc__stack *st)
+static __attribute__((noinline)) void class_put(yc__thread *T, yc__chunk *c,
+                                                const yc__stack *st)
 {
-    yc__chunk *c = chunk_of(st);
-    /* a thread that only frees (a generator it never ran) must still fold
-     * its counts, and retry its stranded chunks, when it exits */
-    if (YC_UNLIKELY(!T->cur)) yc__thread_init();
-    if (YC_UNLIKELY(c->owner != T->serial || !c->classed)) { /* immutable fields */
-        put_elsewhere(T, st);
-        return;
-    }
-    if (YC_UNLIKELY(stack_left_top_page(c, st))) shed_deep(T, c, st);
     yc__stack_class *k;
     if (YC_LIKELY(c->free)) { /* held */
         k = &T->classes[c->cls];
@@ -1017,6 +1040,102 @@ void yc__stack_put(yc__thread *T, const yc__stack *st)
     if (YC_UNLIKELY(c->out + atomic_load_explicit(&c->debt, memory_order_relaxed) == 0 ||
                     k->nwarm > 2 * k->keep))
         after_put(T, k, c);
+}
+
+/* ---- the last freed stack ----------------------------------------------- */
+
+/*
+ * The stack a thread freed last is parked in T->last_freed instead of
+ * going back to its chunk, and the thread's next get of that size takes it
+ * again: a create, run and free cycle then costs a few loads and stores
+ * each way instead of the class's bitmap and list work (docs/design.md,
+ * "Stacks", has the figures). A parked stack stays handed out in its
+ * chunk, and counts as pooled (T->pool_count), as it would in its chunk.
+ *
+ * The classes see the same gets and puts in the same order as without the
+ * parking, so their rules (idle chunks unmapped, the keep limits, the deep
+ * pages kept or given back, the most recently used chunk first) decide as
+ * before: every other get or put, and every trim, first returns the parked
+ * stack to its chunk (park_flush); and only a stack whose return would
+ * have changed nothing but counts is parked (parkable): one that stayed in
+ * its top page, of a chunk already at the front of its class, that would
+ * neither make its chunk idle enough to unmap nor push its class over the
+ * keep limit. The one difference: a get that takes the parked stack gets
+ * that very slot, where its chunk could have handed out another warm one.
+ * One stack only, for that reason: a second would return to its chunk out
+ * of order.
+ */
+static __attribute__((noinline)) void park_return(yc__thread *T)
+{
+    yc__stack st = T->last_freed;
+    T->last_freed.map = NULL;
+    T->pool_count--; /* counted again by class_put */
+    class_put(T, chunk_of(&st), &st);
+}
+
+static inline void park_flush(yc__thread *T)
+{
+    if (YC_UNLIKELY(T->last_freed.map != NULL)) park_return(T);
+}
+
+/* Would class_put of a stack of our chunk c (that stayed in its top page)
+ * change nothing but counts? */
+static inline bool parkable(const yc__thread *T, const yc__chunk *c)
+{
+    if (YC_UNLIKELY(!c->free)) return false; /* full: its class takes it back */
+    const yc__stack_class *k = &T->classes[c->cls];
+    if (YC_UNLIKELY(k->head != c || k->nwarm >= 2 * k->keep)) return false;
+    long left = (long)c->out - 1 + atomic_load_explicit(&c->debt, memory_order_relaxed);
+    /* idle after the put: unmapped if its class has keep free stacks besides */
+    return left != 0 || k->nfree + 1 - (int32_t)(c->nslots - c->out + 1) < k->keep;
+}
+
+/*
+ * Returns a stack. A lone stack is unmapped; a stack of another thread's
+ * chunk is given back for good (foreign_put), neither touching our
+ * classes. A stack of our own chunk is parked (above), or goes back to its
+ * chunk (class_put), after the deep pages rule (shed_deep) where its run
+ * left the top page.
+ */
+static inline void park(yc__thread *T, const yc__stack *st)
+{
+    T->last_freed = *st;
+    T->pool_count++;
+}
+
+static __attribute__((noinline)) void put_slow(yc__thread *T, const yc__stack *st)
+{
+    yc__chunk *c = chunk_of(st);
+    /* a thread that only frees (a generator it never ran) must still fold
+     * its counts, and retry its stranded chunks, when it exits */
+    if (YC_UNLIKELY(!T->cur)) yc__thread_init();
+    if (YC_UNLIKELY(c->owner != T->serial || !c->classed)) { /* immutable fields */
+        put_elsewhere(T, st);
+        return;
+    }
+    park_flush(T);
+    if (YC_UNLIKELY(stack_left_top_page(c, st))) {
+        shed_deep(T, c, st);
+    } else if (YC_LIKELY(parkable(T, c))) {
+        park(T, st);
+        return;
+    }
+    class_put(T, c, st);
+}
+
+/* put_slow's common case, where nothing needs a call: parks the stack. */
+void yc__stack_put(yc__thread *T, const yc__stack *st)
+{
+    const yc__chunk *c = chunk_of(st);
+    bool plain = T->cur && c->owner == T->serial && c->classed && !T->last_freed.map;
+#if YC_VALGRIND
+    plain = plain && !(c->probe & PROBE_VG); /* the probe needs probe_vg first */
+#endif
+    if (YC_LIKELY(plain && !probe_set(st->map + c->probe_top) && parkable(T, c))) {
+        park(T, st);
+        return;
+    }
+    put_slow(T, st);
 }
 
 /* after_put's first rule over all of k's chunks: idle chunks are
@@ -1046,6 +1165,7 @@ void yc__stack_retain(yc__thread *T, size_t usable, int32_t n)
 {
     size_t map_size = map_size_for(usable);
     if (!chunk_slots(map_size)) return; /* mapped alone: never pooled */
+    park_flush(T);
     int32_t keep = pool_keep(map_size);
     if (n < keep) n = keep;
     T->retain_map_size = map_size;
@@ -1062,6 +1182,7 @@ void yc__stack_retain(yc__thread *T, size_t usable, int32_t n)
 void yc_stack_pool_trim(void)
 {
     yc__thread *T = &yc__T;
+    park_flush(T);
     for (int i = 0; i < YC_STACK_CLASSES; i++) {
         yc__stack_class *k = &T->classes[i];
         /* the chunks with no stack in use go; the others give back the
