@@ -103,6 +103,7 @@ yc__coro *yc__thread_init(void)
     return T->cur;
 }
 
+#if YC_ASAN || YC_TSAN /* (else inline: internal.h) */
 void yc__coro_init(yc__coro *co, void *lo, void *hi, yc__ctx_entry entry, void *arg)
 {
     co->stack_lo = lo;
@@ -126,6 +127,7 @@ void yc__coro_destroy(yc__coro *co)
     (void)co;
 #endif
 }
+#endif
 
 #if YC_SANITIZED_SWITCH
 /*

@@ -139,7 +139,7 @@ __attribute__((noinline)) static YC_NORETURN void gen_leave(yc_gen *g, int statu
     g->co.handlers = NULL;
     g->co.exc_info = NULL;
     g->yieldfrom = NULL;
-    yc__err_set(&g->co, NULL);
+    if (g->co.err) yc__err_set(&g->co, NULL); /* (mostly clear: no call then) */
     yc__T.cur = r;
     yc__coro_jump_x(&g->co, r, (uint64_t)status, 0, &g->state, YC_GEN_CLOSED, true);
     __builtin_unreachable();
@@ -782,6 +782,18 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     }
     char *top = st.map + st.map_size;
     yc_gen *g = (yc_gen *)(top - header);
+    /* The fields that depend on the stack alone. A stack this thread freed
+     * last (YC__STACK_WARM) comes back with its last generator's header
+     * as yc_gen_free left it, at this address: they hold these values. */
+    void *lo;
+    if (YC_LIKELY(err == YC__STACK_WARM)) {
+        lo = (void *)g->co.stack_lo;
+    } else {
+        g->it.type = &gen_iter_type;
+        g->stack = st;
+        g->co.gen = g;
+        lo = st.map + yc__page_size();
+    }
     /* a name of the caller's is copied after the header; the default one
      * is the constant itself (no length to measure, nothing to copy) */
     const char *nm = "generator";
@@ -794,7 +806,6 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     }
     /* field by field, not memset: this is on the create fast path, and a
      * block clear of the whole header costs more than these stores */
-    g->it.type = &gen_iter_type;
     g->magic = YC__GEN_MAGIC;
     atomic_init(&g->state, YC_GEN_CREATED);
     atomic_init(&g->owner, yc__bias_owner());
@@ -810,7 +821,6 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     g->yield_line = 0;
     g->susp = YC__SUSP_YIELD;
     g->yieldfrom = NULL;
-    g->stack = st;
     g->name = nm;
     g->co.resumer = NULL;
     g->co.handlers = NULL;
@@ -819,9 +829,8 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     g->co.parked = false;
     g->co.in_throw = false;
     g->co.throwing = false;
-    g->co.gen = g;
     g->co.name = nm;
-    yc__coro_init(&g->co, st.map + yc__page_size(), (char *)g, gen_entry, g);
+    yc__coro_init(&g->co, lo, (char *)g, gen_entry, g);
     T->gens++;
     return g;
 }
@@ -831,28 +840,35 @@ static void describe(const yc_gen *g, char *buf, size_t n)
     snprintf(buf, n, "<generator object %s at %p>", g->name, (const void *)g);
 }
 
+/* yc_gen_free's finalisation of a suspended g: closes it so its finally
+ * blocks run (5.10), an error it raises going to the unraisable hook.
+ * YC_OK, or YC_EBUSY (g is running after all: nothing done). Out of line:
+ * its buffer would give the common path a large frame. */
+static __attribute__((noinline)) int free_close(yc_gen *g)
+{
+    yc__coro *me = yc__cur();
+    yc_exc *saved = me->err; /* the caller's pending error survives */
+    me->err = NULL;
+    int st = yc_close(g, NULL);
+    if (st == YC_EBUSY) {
+        yc__err_set(me, saved);
+        return busy(g, "aclose");
+    }
+    if (st < 0) {
+        char obj[320];
+        describe(g, obj, sizeof obj);
+        yc__unraisable(me->err, obj);
+    }
+    yc__err_set(me, saved);
+    return YC_OK;
+}
+
 int yc_gen_free(yc_gen *g)
 {
     if (!GEN_OK(g)) return bad_gen(g);
     int s = atomic_load(&g->state);
     if (s == YC_GEN_RUNNING) return busy(g, "aclose");
-    if (s == YC_GEN_SUSPENDED) {
-        /* finalisation: close it so its finally blocks run (5.10) */
-        yc__coro *me = yc__cur();
-        yc_exc *saved = me->err; /* the caller's pending error survives */
-        me->err = NULL;
-        int st = yc_close(g, NULL);
-        if (st == YC_EBUSY) {
-            yc__err_set(me, saved);
-            return busy(g, "aclose");
-        }
-        if (st < 0) {
-            char obj[320];
-            describe(g, obj, sizeof obj);
-            yc__unraisable(me->err, obj);
-        }
-        yc__err_set(me, saved);
-    }
+    if (s == YC_GEN_SUSPENDED && free_close(g) != YC_OK) return YC_EBUSY;
     /* A generator abandoned while suspended (it ignored GeneratorExit)
      * still has try blocks open on its stack, each owning the exception
      * it was handling, and with blocks owning their managers: release them
