@@ -1,0 +1,271 @@
+/* The stack a thread freed last, parked for its next create of that size
+ * (src/stack.c, "the last freed stack"): the same stack comes back, with a
+ * fresh generator on it; it counts as pooled; trim, thread exit and fork
+ * handle it; and the size classes' rules (an idle chunk unmapped, another
+ * size's stacks, a stack freed by another thread) decide as without it. */
+#include "test.h"
+
+#include <pthread.h>
+
+static yc_stats stats(void)
+{
+    yc_stats s;
+    yc_stats_get(&s);
+    return s;
+}
+
+static yc_val once_body(void *arg)
+{
+    int64_t n = arg ? *(int64_t *)arg : 0;
+    yc_yield(yc_int(n));
+    return yc_int(n * 2);
+}
+
+/* create, next, next to the end, free: the cycle the parking serves */
+static yc_gen *cycle(int64_t *n, const char *name)
+{
+    yc_gen *g = yc_gen_new(once_body, n, &(yc_gen_opts){.name = name});
+    CHECK(g != NULL);
+    if (!g) return NULL;
+    yc_val v;
+    CHECK_ST(yc_next(g, &v), YC_YIELD);
+    CHECK_INTV(v, *n);
+    CHECK_ST(yc_next(g, &v), YC_RETURN);
+    CHECK_INTV(v, *n * 2);
+    CHECK_ST(yc_gen_free(g), YC_OK);
+    return g; /* (freed: only its address is used) */
+}
+
+TEST(park_reuses_the_last_freed_stack)
+{
+    yc_stack_pool_trim();
+    yc_stats base = stats();
+    int64_t a = 3, b = 4;
+    yc_gen *first = cycle(&a, "first");
+    yc_stats s = stats();
+    CHECK_EQ_INT(s.stacks_pooled, 1); /* the parked stack counts as pooled */
+    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + 1);
+    /* the next create takes that very stack: the same header address, and a
+     * generator that starts fresh on it (name, state, size, no error) */
+    yc_gen *g = yc_gen_new(once_body, &b, NULL);
+    CHECK(g == first);
+    CHECK_EQ_INT(stats().stacks_pooled, 0);
+    CHECK_STR(yc_gen_name(g), "generator");
+    CHECK_EQ_INT(yc_gen_state_of(g), YC_GEN_CREATED);
+    CHECK(yc_gen_stack_size(g) >= YC_STACK_DEFAULT);
+    CHECK(yc_gen_iter(g) != NULL);
+    yc_val v;
+    CHECK_ST(yc_iter_next(yc_gen_iter(g), &v), YC_YIELD);
+    CHECK_INTV(v, 4);
+    CHECK(yc_gen_current() == NULL);
+    CHECK_ST(yc_next(g, &v), YC_RETURN);
+    CHECK_INTV(v, 8);
+    CHECK_ST(yc_gen_free(g), YC_OK);
+    /* a thousand cycles run on that one stack */
+    for (int i = 0; i < 1000; i++) CHECK(cycle(&a, NULL) == first);
+    s = stats();
+    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + 1);
+    CHECK_EQ_INT(s.stacks_pooled, 1);
+    /* trim gives the parked stack back with the rest */
+    yc_stack_pool_trim();
+    s = stats();
+    CHECK_EQ_INT(s.stacks_pooled, 0);
+    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped);
+    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks);
+}
+
+/* A generator freed while suspended (closed by the free) and one freed
+ * before it ran park their stacks too; the next one on the stack knows
+ * nothing of them. */
+static yc_val finally_body(void *arg)
+{
+    int *ran = arg;
+    YC_TRY {
+        yc_yield(yc_int(1));
+    } YC_FINALLY {
+        (*ran)++;
+    } YC_END;
+    return YC_NONE;
+}
+
+TEST(park_after_close_and_after_never_run)
+{
+    yc_stack_pool_trim();
+    int ran = 0;
+    yc_gen *g = yc_gen_new(finally_body, &ran, &(yc_gen_opts){.name = "closing"});
+    CHECK_ST(yc_next(g, NULL), YC_YIELD);
+    CHECK_ST(yc_gen_free(g), YC_OK); /* closes it: its finally runs */
+    CHECK_EQ_INT(ran, 1);
+    CHECK_EQ_INT(stats().stacks_pooled, 1);
+    yc_gen *h = yc_gen_new(finally_body, &ran, NULL);
+    CHECK(h == g);
+    CHECK_STR(yc_gen_name(h), "generator");
+    CHECK_ST(yc_gen_free(h), YC_OK); /* never ran: nothing to close */
+    CHECK_EQ_INT(ran, 1);
+    int64_t n = 7;
+    CHECK(cycle(&n, "third") == g);
+    CHECK_EQ_INT(stats().stacks_pooled, 1);
+    yc_stack_pool_trim();
+}
+
+/* A stack of another size: the parked one goes back to its chunk first,
+ * and each size keeps its own stacks. */
+TEST(park_other_size_returns_it_to_its_class)
+{
+    yc_stack_pool_trim();
+    yc_stats base = stats();
+    int64_t n = 1;
+    yc_gen *d = cycle(&n, NULL);
+    yc_gen *small = yc_gen_new(once_body, &n, &(yc_gen_opts){.stack_size = YC_STACK_MIN});
+    CHECK(small != NULL && small != d);
+    yc_stats s = stats();
+    CHECK_EQ_INT(s.stacks_pooled, 1); /* the default one, in its chunk now */
+    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + 2);
+    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks + 2);
+    CHECK_ST(yc_gen_free(small), YC_OK); /* parked: the small one */
+    CHECK_EQ_INT(stats().stacks_pooled, 2);
+    yc_gen *g = yc_gen_new(once_body, &n, NULL); /* the default size again */
+    CHECK(g == d);
+    CHECK_EQ_INT(stats().stacks_pooled, 1);
+    yc_gen *g2 = yc_gen_new(once_body, &n, &(yc_gen_opts){.stack_size = YC_STACK_MIN});
+    CHECK(g2 == small);
+    CHECK_EQ_INT(stats().stacks_pooled, 0);
+    CHECK_ST(yc_gen_free(g), YC_OK);
+    CHECK_ST(yc_gen_free(g2), YC_OK);
+    s = stats();
+    CHECK_EQ_INT(s.stacks_pooled, 2);
+    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + 2);
+    yc_stack_pool_trim();
+    s = stats();
+    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped);
+    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks);
+}
+
+/* The class's rule for an idle chunk holds with the parking: two full
+ * chunks and the first stack of a third are made, and freed (the third's
+ * first, the others in either order): a chunk with no stack in use goes
+ * when its class has a pool's worth of free stacks elsewhere, so the first
+ * two go and the third stays with its one stack. A last stack parked
+ * instead would keep its chunk in use and mapped. */
+static void free_two_chunks(bool reverse)
+{
+    yc_stack_pool_trim();
+    yc_stats base = stats();
+    enum { MAX = 256 };
+    yc_gen *gs[MAX];
+    int n = 0, per_chunk = 0;
+    /* create until a third chunk would be needed: per_chunk is the number
+     * made before the second chunk appeared */
+    while (n < MAX) {
+        yc_gen *g = yc_gen_new(once_body, NULL, NULL);
+        CHECK(g != NULL);
+        if (!g) break;
+        long chunks = stats().stack_chunks - base.stack_chunks;
+        if (chunks == 2 && !per_chunk) per_chunk = n;
+        if (chunks == 3) {
+            CHECK_ST(yc_gen_free(g), YC_OK);
+            break;
+        }
+        gs[n++] = g;
+    }
+    if (per_chunk < 4 || per_chunk > 64 || n != 2 * per_chunk) {
+        test_fail(__FILE__, __LINE__, "chunks of %d stacks, %d made: not two full chunks",
+                  per_chunk, n);
+        for (int i = 0; i < n; i++) yc_gen_free(gs[i]);
+        yc_stack_pool_trim();
+        return;
+    }
+    for (int i = 0; i < n; i++) CHECK_ST(yc_gen_free(gs[reverse ? n - 1 - i : i]), YC_OK);
+    yc_stats s = stats();
+    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks + 1);
+    CHECK_EQ_INT(s.stacks_pooled, 1);
+    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + 1);
+    yc_stack_pool_trim();
+    s = stats();
+    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks);
+    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped);
+}
+
+TEST(park_idle_chunk_still_unmapped)
+{
+    free_two_chunks(false);
+    free_two_chunks(true);
+}
+
+/* A thread's parked stack goes with its other stacks when it exits; a
+ * stack of another thread's chunk is never parked here. */
+static void *thread_cycles(void *arg)
+{
+    yc_gen **out = arg;
+    int64_t n = 2;
+    for (int i = 0; i < 10; i++) cycle(&n, NULL);
+    /* one left for the main thread to free */
+    *out = yc_gen_new(once_body, &n, NULL);
+    return NULL;
+}
+
+TEST(park_thread_exit_and_foreign_free)
+{
+    yc_stack_pool_trim();
+    yc_stats base = stats();
+    yc_gen *theirs = NULL;
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, thread_cycles, &theirs) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK(theirs != NULL);
+    if (!theirs) return;
+    /* the thread's chunk stays for the one stack still in use */
+    yc_stats s = stats();
+    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + 1);
+    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks + 1);
+    CHECK_EQ_INT(s.stacks_pooled, 0);
+    yc_val v;
+    CHECK_ST(yc_next(theirs, &v), YC_YIELD);
+    CHECK_ST(yc_gen_free(theirs), YC_OK); /* not ours: given back, not parked */
+    s = stats();
+    CHECK_EQ_INT(s.stacks_pooled, 0);
+    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped);
+    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks); /* its last stack: unmapped */
+    /* ours still parks */
+    int64_t n = 5;
+    yc_gen *g = cycle(&n, NULL);
+    CHECK(cycle(&n, NULL) == g);
+    CHECK_EQ_INT(stats().stacks_pooled, 1);
+    yc_stack_pool_trim();
+}
+
+/* A fork keeps the forking thread's parked stack usable in the child, and
+ * the parent's. */
+TEST(park_across_fork)
+{
+    yc_stack_pool_trim();
+    yc_stats base = stats();
+    int64_t n = 6;
+    yc_gen *g = cycle(&n, NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int bad = 0;
+        yc_gen *h = yc_gen_new(once_body, &n, NULL);
+        yc_val v;
+        bad |= h != g;
+        bad |= yc_next(h, &v) != YC_YIELD || v.i != 6;
+        bad |= yc_next(h, &v) != YC_RETURN || v.i != 12;
+        bad |= yc_gen_free(h) != YC_OK;
+        bad |= stats().stacks_pooled != 1;
+        yc_stack_pool_trim();
+        yc_stats s = stats();
+        bad |= s.stacks_pooled != 0 || s.stacks_mapped != base.stacks_mapped ||
+               s.stack_chunks != base.stack_chunks;
+        _exit(bad ? 1 : 0);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(cycle(&n, NULL) == g);
+    CHECK_EQ_INT(stats().stacks_pooled, 1);
+    yc_stack_pool_trim();
+    CHECK_EQ_INT(stats().stacks_mapped, base.stacks_mapped);
+}
+
+TEST_MAIN()
