@@ -14,6 +14,16 @@ static yc_stats stats(void)
     return s;
 }
 
+/* The calling thread's stacks against `base`: pooled ones, and the stacks
+ * and chunks mapped beyond base's. */
+#define CHECK_STACKS(base, pooled, mapped, chunks)                              \
+    do {                                                                      \
+        yc_stats s_ = stats();                                                \
+        CHECK_EQ_INT(s_.stacks_pooled, (pooled));                             \
+        CHECK_EQ_INT(s_.stacks_mapped, (base).stacks_mapped + (mapped));      \
+        CHECK_EQ_INT(s_.stack_chunks, (base).stack_chunks + (chunks));        \
+    } while (0)
+
 static yc_val once_body(void *arg)
 {
     int64_t n = arg ? *(int64_t *)arg : 0;
@@ -36,15 +46,23 @@ static yc_gen *cycle(int64_t *n, const char *name)
     return g; /* (freed: only its address is used) */
 }
 
+/* Cycles of n run on one stack, which stays parked; then trimmed. */
+static void check_parks(int64_t n, yc_gen *on)
+{
+    yc_gen *g = cycle(&n, "again");
+    if (on) CHECK(g == on);
+    CHECK(cycle(&n, NULL) == g);
+    CHECK_EQ_INT(stats().stacks_pooled, 1);
+    yc_stack_pool_trim();
+}
+
 TEST(park_reuses_the_last_freed_stack)
 {
     yc_stack_pool_trim();
     yc_stats base = stats();
     int64_t a = 3, b = 4;
     yc_gen *first = cycle(&a, "first");
-    yc_stats s = stats();
-    CHECK_EQ_INT(s.stacks_pooled, 1); /* the parked stack counts as pooled */
-    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + 1);
+    CHECK_STACKS(base, 1, 1, 1); /* the parked stack counts as pooled */
     /* the next create takes that very stack: the same header address, and a
      * generator that starts fresh on it (name, state, size, no error) */
     yc_gen *g = yc_gen_new(once_body, &b, NULL);
@@ -63,15 +81,10 @@ TEST(park_reuses_the_last_freed_stack)
     CHECK_ST(yc_gen_free(g), YC_OK);
     /* a thousand cycles run on that one stack */
     for (int i = 0; i < 1000; i++) CHECK(cycle(&a, NULL) == first);
-    s = stats();
-    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + 1);
-    CHECK_EQ_INT(s.stacks_pooled, 1);
+    CHECK_STACKS(base, 1, 1, 1);
     /* trim gives the parked stack back with the rest */
     yc_stack_pool_trim();
-    s = stats();
-    CHECK_EQ_INT(s.stacks_pooled, 0);
-    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped);
-    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks);
+    CHECK_STACKS(base, 0, 0, 0);
 }
 
 /* A generator freed while suspended (closed by the free) and one freed
@@ -102,10 +115,7 @@ TEST(park_after_close_and_after_never_run)
     CHECK_STR(yc_gen_name(h), "generator");
     CHECK_ST(yc_gen_free(h), YC_OK); /* never ran: nothing to close */
     CHECK_EQ_INT(ran, 1);
-    int64_t n = 7;
-    CHECK(cycle(&n, "third") == g);
-    CHECK_EQ_INT(stats().stacks_pooled, 1);
-    yc_stack_pool_trim();
+    check_parks(7, g);
 }
 
 /* A stack of another size: the parked one goes back to its chunk first,
@@ -118,10 +128,7 @@ TEST(park_other_size_returns_it_to_its_class)
     yc_gen *d = cycle(&n, NULL);
     yc_gen *small = yc_gen_new(once_body, &n, &(yc_gen_opts){.stack_size = YC_STACK_MIN});
     CHECK(small != NULL && small != d);
-    yc_stats s = stats();
-    CHECK_EQ_INT(s.stacks_pooled, 1); /* the default one, in its chunk now */
-    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + 2);
-    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks + 2);
+    CHECK_STACKS(base, 1, 2, 2); /* the default one pooled, in its chunk now */
     CHECK_ST(yc_gen_free(small), YC_OK); /* parked: the small one */
     CHECK_EQ_INT(stats().stacks_pooled, 2);
     yc_gen *g = yc_gen_new(once_body, &n, NULL); /* the default size again */
@@ -132,13 +139,9 @@ TEST(park_other_size_returns_it_to_its_class)
     CHECK_EQ_INT(stats().stacks_pooled, 0);
     CHECK_ST(yc_gen_free(g), YC_OK);
     CHECK_ST(yc_gen_free(g2), YC_OK);
-    s = stats();
-    CHECK_EQ_INT(s.stacks_pooled, 2);
-    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + 2);
+    CHECK_STACKS(base, 2, 2, 2);
     yc_stack_pool_trim();
-    s = stats();
-    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped);
-    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks);
+    CHECK_STACKS(base, 0, 0, 0);
 }
 
 /* The class's rule for an idle chunk holds with the parking: two full
@@ -176,14 +179,9 @@ static void free_two_chunks(bool reverse)
         return;
     }
     for (int i = 0; i < n; i++) CHECK_ST(yc_gen_free(gs[reverse ? n - 1 - i : i]), YC_OK);
-    yc_stats s = stats();
-    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks + 1);
-    CHECK_EQ_INT(s.stacks_pooled, 1);
-    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + 1);
+    CHECK_STACKS(base, 1, 1, 1);
     yc_stack_pool_trim();
-    s = stats();
-    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks);
-    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped);
+    CHECK_STACKS(base, 0, 0, 0);
 }
 
 TEST(park_idle_chunk_still_unmapped)
@@ -215,23 +213,12 @@ TEST(park_thread_exit_and_foreign_free)
     CHECK(theirs != NULL);
     if (!theirs) return;
     /* the thread's chunk stays for the one stack still in use */
-    yc_stats s = stats();
-    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped + 1);
-    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks + 1);
-    CHECK_EQ_INT(s.stacks_pooled, 0);
+    CHECK_STACKS(base, 0, 1, 1);
     yc_val v;
     CHECK_ST(yc_next(theirs, &v), YC_YIELD);
     CHECK_ST(yc_gen_free(theirs), YC_OK); /* not ours: given back, not parked */
-    s = stats();
-    CHECK_EQ_INT(s.stacks_pooled, 0);
-    CHECK_EQ_INT(s.stacks_mapped, base.stacks_mapped);
-    CHECK_EQ_INT(s.stack_chunks, base.stack_chunks); /* its last stack: unmapped */
-    /* ours still parks */
-    int64_t n = 5;
-    yc_gen *g = cycle(&n, NULL);
-    CHECK(cycle(&n, NULL) == g);
-    CHECK_EQ_INT(stats().stacks_pooled, 1);
-    yc_stack_pool_trim();
+    CHECK_STACKS(base, 0, 0, 0); /* its last stack: its chunk unmapped */
+    check_parks(5, NULL); /* ours still park */
 }
 
 /* A fork keeps the forking thread's parked stack usable in the child, and
