@@ -106,9 +106,7 @@ yc__coro *yc__thread_init(void)
 #if YC_ASAN || YC_TSAN /* (else inline: internal.h) */
 void yc__coro_init(yc__coro *co, void *lo, void *hi, yc__ctx_entry entry, void *arg)
 {
-    co->stack_lo = lo;
-    co->stack_size = (size_t)((char *)hi - (char *)lo);
-    yc__ctx_init(&co->ctx, lo, hi, entry, arg);
+    yc__coro_init_plain(co, lo, hi, entry, arg);
 #if YC_ASAN
     co->asan_fake = NULL;
     co->asan_landed = false;

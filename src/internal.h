@@ -319,16 +319,22 @@ static inline yc__xfer yc__coro_jump_same(yc__coro *from, yc__coro *to, uint64_t
 }
 /* Prepares co to run entry(arg) on the stack [lo, hi); yc__coro_destroy
  * releases what that made. Inline where no sanitizer is told of a new
- * fiber (on the create path, where a call costs more than the work). */
+ * fiber (on the create path, where a call costs more than the work); the
+ * sanitizer builds' versions (coro.c) add their annotations to this. */
+static inline void yc__coro_init_plain(yc__coro *co, void *lo, void *hi, yc__ctx_entry entry,
+                                       void *arg)
+{
+    co->stack_lo = lo;
+    co->stack_size = (size_t)((char *)hi - (char *)lo);
+    yc__ctx_init(&co->ctx, lo, hi, entry, arg);
+}
 #if YC_ASAN || YC_TSAN
 YC_HIDDEN void yc__coro_init(yc__coro *co, void *lo, void *hi, yc__ctx_entry entry, void *arg);
 YC_HIDDEN void yc__coro_destroy(yc__coro *co);
 #else
 static inline void yc__coro_init(yc__coro *co, void *lo, void *hi, yc__ctx_entry entry, void *arg)
 {
-    co->stack_lo = lo;
-    co->stack_size = (size_t)((char *)hi - (char *)lo);
-    yc__ctx_init(&co->ctx, lo, hi, entry, arg);
+    yc__coro_init_plain(co, lo, hi, entry, arg);
 }
 static inline void yc__coro_destroy(yc__coro *co) { (void)co; }
 #endif
