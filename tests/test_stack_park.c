@@ -150,34 +150,42 @@ TEST(park_other_size_returns_it_to_its_class)
  * when its class has a pool's worth of free stacks elsewhere, so the first
  * two go and the third stays with its one stack. A last stack parked
  * instead would keep its chunk in use and mapped. */
-static void free_two_chunks(bool reverse)
+enum { MAX_GENS = 256 };
+
+/* Creates generators into gs (room for MAX_GENS) until one needs the
+ * `stop`th chunk of the thread's since base: that one is kept as the last
+ * of gs when `keep`, else freed. Returns how many gs holds; *per_chunk is
+ * how many came before the second chunk, checked to be a full chunk's
+ * (between 4 and 64) and the test failed otherwise. */
+static int fill_chunks(yc_gen **gs, yc_stats base, long stop, bool keep, int *per_chunk)
 {
-    yc_stack_pool_trim();
-    yc_stats base = stats();
-    enum { MAX = 256 };
-    yc_gen *gs[MAX];
-    int n = 0, per_chunk = 0;
-    /* create until a third chunk would be needed: per_chunk is the number
-     * made before the second chunk appeared */
-    while (n < MAX) {
+    int n = 0;
+    *per_chunk = 0;
+    while (n < MAX_GENS) {
         yc_gen *g = yc_gen_new(once_body, NULL, NULL);
         CHECK(g != NULL);
         if (!g) break;
         long chunks = stats().stack_chunks - base.stack_chunks;
-        if (chunks == 2 && !per_chunk) per_chunk = n;
-        if (chunks == 3) {
-            CHECK_ST(yc_gen_free(g), YC_OK);
+        if (chunks == 2 && !*per_chunk) *per_chunk = n;
+        if (chunks == stop) {
+            if (keep) gs[n++] = g;
+            else CHECK_ST(yc_gen_free(g), YC_OK);
             break;
         }
         gs[n++] = g;
     }
-    if (per_chunk < 4 || per_chunk > 64 || n != 2 * per_chunk) {
-        test_fail(__FILE__, __LINE__, "chunks of %d stacks, %d made: not two full chunks",
-                  per_chunk, n);
-        for (int i = 0; i < n; i++) yc_gen_free(gs[i]);
-        yc_stack_pool_trim();
-        return;
-    }
+    if (*per_chunk < 4 || *per_chunk > 64)
+        test_fail(__FILE__, __LINE__, "chunks of %d stacks, %d made", *per_chunk, n);
+    return n;
+}
+
+static void free_two_chunks(bool reverse)
+{
+    yc_stack_pool_trim();
+    yc_stats base = stats();
+    yc_gen *gs[MAX_GENS];
+    int per_chunk, n = fill_chunks(gs, base, 3, false, &per_chunk);
+    CHECK_EQ_INT(n, 2 * per_chunk);
     for (int i = 0; i < n; i++) CHECK_ST(yc_gen_free(gs[reverse ? n - 1 - i : i]), YC_OK);
     CHECK_STACKS(base, 1, 1, 1);
     yc_stack_pool_trim();
@@ -188,6 +196,38 @@ TEST(park_idle_chunk_still_unmapped)
 {
     free_two_chunks(false);
     free_two_chunks(true);
+}
+
+/* A stack of a chunk that is not at the front of its class goes back to
+ * its chunk, which moves to the front, as without the parking: chunk A
+ * full but for one free warm stack (a0), chunk B with one stack (b0) in
+ * use. Freeing b0 brings B to the front, so two creates take b0 and then a
+ * cold stack of B, leaving a0 pooled. Parked instead, b0 would leave A in
+ * front, and the second create would take a0. */
+TEST(park_only_at_the_front_of_its_class)
+{
+    yc_stack_pool_trim();
+    yc_stats base = stats();
+    yc_gen *gs[MAX_GENS];
+    int per_chunk, n = fill_chunks(gs, base, 2, true, &per_chunk);
+    CHECK_EQ_INT(n, per_chunk + 1);
+    if (n != per_chunk + 1) {
+        for (int i = 0; i < n; i++) yc_gen_free(gs[i]);
+        yc_stack_pool_trim();
+        return;
+    }
+    yc_gen *a0 = gs[0], *b0 = gs[per_chunk];
+    CHECK_ST(yc_gen_free(a0), YC_OK);     /* A was full: back on the list, in front */
+    CHECK_ST(yc_gen_free(b0), YC_OK);     /* B behind A */
+    CHECK_STACKS(base, 2, n, 2);
+    gs[0] = yc_gen_new(once_body, NULL, NULL);
+    CHECK(gs[0] == b0);
+    gs[per_chunk] = yc_gen_new(once_body, NULL, NULL);
+    CHECK(gs[per_chunk] != a0);
+    CHECK_STACKS(base, 1, n + 1, 2); /* a0 still pooled; a fresh stack of B */
+    for (int i = 0; i < n; i++) CHECK_ST(yc_gen_free(gs[i]), YC_OK);
+    yc_stack_pool_trim();
+    CHECK_STACKS(base, 0, 0, 0);
 }
 
 /* A thread's parked stack goes with its other stacks when it exits; a
