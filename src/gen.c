@@ -566,7 +566,9 @@ __attribute__((noinline)) static bool claim_covered(yc_gen *g, int want, int *fr
             yc_gen *r = atomic_load_explicit(&g->cover, memory_order_relaxed);
             yc__coro *me = yc__T.cur;
             if (me && me->gen == r) {
-                uncover(r);
+                if (r->walk_to) uncover(r);
+                else atomic_store_explicit(&g->state, YC_GEN_SUSPENDED, memory_order_release);
+                /* (the second: a level r no longer covers, never left so) */
             } else {
                 int rs = YC_GEN_SUSPENDED;
                 if (!cas_state(r, &rs, YC_GEN_RUNNING)) {
@@ -581,7 +583,10 @@ __attribute__((noinline)) static bool claim_covered(yc_gen *g, int want, int *fr
             }
         }
         int f = want;
-        if (yc__claim_cas(g, &f, to)) return true;
+        if (yc__claim_cas(g, &f, to)) {
+            *from = want; /* as a claim that succeeds at once leaves it */
+            return true;
+        }
         if (f != YC__GEN_COVERED) {
             *from = f;
             return false;
