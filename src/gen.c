@@ -687,6 +687,7 @@ static int chain_wake(yc_gen *r, yc_gen *top, yc_gen *d, int st, yc_val *out)
         yc_gen *up = d->walk_up;
         if (st == YC_YIELD) {
             for (;; up = up->walk_up) {
+                up->magic = YC__GEN_MAGIC_FROM; /* (the level over d's may be plain) */
                 atomic_store_explicit(&up->cover, r, memory_order_relaxed);
                 atomic_store_explicit(&up->state, YC__GEN_COVERED, memory_order_release);
                 if (up == top) break;
@@ -709,8 +710,12 @@ static int chain_send(yc_gen *r, yc_gen *top, yc_val v, yc_val *out)
 {
     yc_gen *d = top;
     /* d's magic says its subiterator is a stackful generator and nothing
-     * is handled in d (suspend_from_prep; fixed while d is suspended) */
-    while (d->magic == YC__GEN_MAGIC_FROM) {
+     * is handled in d (suspend_from_prep; fixed while d is suspended);
+     * below top, a level over a generator at a plain yield (whose magic
+     * is plain) is passed too when the same holds: the walk goes to the
+     * generator that yields */
+    while (d->magic == YC__GEN_MAGIC_FROM ||
+           (d->susp == YC__SUSP_FROM && d->yieldfrom->type == &gen_iter_type && !d->co.exc_info)) {
         yc_gen *s = (yc_gen *)d->yieldfrom;
         if (!GEN_OK(s) || !claim_walk(s)) break;
         s->walk_up = d;
