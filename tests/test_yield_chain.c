@@ -823,6 +823,50 @@ TEST(two_chains_share_a_subiterator_7_9)
     for (int i = 0; i <= S_LEVELS; i++) CHECK_ST(yc_gen_free(s[i]), YC_OK);
 }
 
+static yc_val count_to_six(void *arg)
+{
+    (void)arg;
+    for (int64_t i = 0; i < 6; i++) yc_yield(yc_int(i));
+    return yc_int(777);
+}
+
+TEST(two_chains_share_their_bottom_7_3)
+{
+    /* [7.3] [7.9] two chains of three levels over one generator that
+     * yields itself: each walk goes down to it, the last one from the other
+     * chain; it returns during a cached step of the first chain, and its
+     * value climbs that chain (not the other), whose levels then return
+     * it; the other chain then finds it closed */
+    yc_gen *c = YC_CHECK_PTR(yc_gen_new(count_to_six, NULL, NULL));
+    yc_gen *p[3], *q[3];
+    p[2] = YC_CHECK_PTR(yc_gen_new(delegate, yc_gen_iter(c), NULL));
+    q[2] = YC_CHECK_PTR(yc_gen_new(delegate, yc_gen_iter(c), NULL));
+    for (int i = 2; i-- > 0;) {
+        p[i] = YC_CHECK_PTR(yc_gen_new(delegate, yc_gen_iter(p[i + 1]), NULL));
+        q[i] = YC_CHECK_PTR(yc_gen_new(delegate, yc_gen_iter(q[i + 1]), NULL));
+    }
+    yc_val v;
+    const char *order = "pppqqq"; /* the values 0 to 5; each chain walks at its third */
+    for (int64_t i = 0; order[i]; i++) {
+        CHECK_ST(yc_next(order[i] == 'p' ? p[0] : q[0], &v), YC_YIELD);
+        CHECK_INTV(v, i);
+    }
+    CHECK_ST(yc_next(p[0], &v), YC_RETURN); /* p[0]'s cached step: c returns */
+    CHECK_INTV(v, 777);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(yc_gen_state_of(p[i]), YC_GEN_CLOSED);
+        CHECK_EQ_INT(yc_gen_state_of(q[i]), YC_GEN_SUSPENDED);
+    }
+    CHECK_EQ_INT(yc_gen_state_of(c), YC_GEN_CLOSED);
+    CHECK_ST(yc_next(q[0], &v), YC_RETURN);
+    CHECK(yc_is_none(v));
+    for (int i = 0; i < 3; i++) {
+        CHECK_ST(yc_gen_free(p[i]), YC_OK);
+        CHECK_ST(yc_gen_free(q[i]), YC_OK);
+    }
+    CHECK_ST(yc_gen_free(c), YC_OK);
+}
+
 /* ---- a task's chain that awaits ------------------------------------------ */
 
 /* A chain of `n` levels (arg: n), each delegating to the next; the bottom
