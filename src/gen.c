@@ -477,10 +477,11 @@ static int throw_delegating(yc_gen *g, yc_exc *e, yc_val *out)
     return raise_in_delegator(g, take_err(), out);
 }
 
-/* A claim in C: the compare-and-swap of a move out of S or C, after
- * taking away another thread's bias (claim.h). */
 static bool claim_covered(yc_gen *g, int want, int *from, int to);
 
+/* A claim in C: the compare-and-swap of a move out of S or C, after
+ * taking away another thread's bias (claim.h); a covered level through
+ * its cover (claim_covered, below). */
 static inline bool cas_state(yc_gen *g, int *from, int to)
 {
     int want = *from;
@@ -652,31 +653,6 @@ static inline bool by_delegator(const yc_gen *g)
     return me && me->gen && me->gen->yieldfrom == &g->it;
 }
 
-/*
- * yield from resumed at the innermost generator (issue 12; docs/design.md,
- * "A chain resumed at its innermost level"). Sends v (None for a next)
- * into top, claimed and suspended in yield from, resumed by its delegator
- * (by_delegator), through its chain of stackful delegations: goes down the
- * levels suspended in yield from over a suspended stackful generator
- * (claiming each one: RUNNING, as CPython's frames all are during the
- * step), and switches straight into the deepest, with this caller as its
- * resumer, so its yield comes back here with the value already in *out.
- * The levels passed on the way down are SUSPENDED again after that,
- * innermost first. When the deepest returns or raises, the level above is
- * resumed inside its delegation loop with that result, exactly as its own
- * call of the subiterator's next would have returned it (so PEP 380's and
- * PEP 479's handling, the traceback entries and the exception context are
- * each level's own code), and so on up to top.
- *
- * The walk stops (and the level reached is resumed as usual, its
- * delegation loop calling what is below) at a subiterator that is not a
- * stackful generator or cannot be claimed (running: the level's own call
- * then raises "generator already executing" there, as in CPython; closed;
- * being created), at a level over a generator at a plain yield (its
- * magic, suspend_from_prep), and at a level handling an exception: the
- * deepest's resumer is this caller, and yc__handled walks resumers, so a
- * level skipped must have nothing handled to show.
- */
 /* The rest of a walk from top (claimed, as every level from top down to
  * d's walk_up) once d, resumed by r's delegation loop, has come back with
  * st: a yield covers the levels passed (r holds them, r->walk_to = d); a
@@ -706,6 +682,35 @@ static int chain_wake(yc_gen *r, yc_gen *top, yc_gen *d, int st, yc_val *out)
     return st;
 }
 
+/*
+ * yield from resumed at the innermost generator (issue 12; docs/design.md,
+ * "A chain resumed at its innermost level"). Sends v (None for a next)
+ * into top, claimed and suspended in yield from, resumed by its delegator
+ * (by_delegator), through its chain of stackful delegations: goes down the
+ * levels suspended in yield from over a suspended stackful generator
+ * (claiming each one: RUNNING, as CPython's frames all are during the
+ * step), and switches straight into the deepest, with this caller as its
+ * resumer, so its yield comes back here with the value already in *out.
+ * The levels passed on the way down are then left covered by the
+ * caller's generator (chain_wake; "covered levels" above), so that its
+ * next send goes straight to the deepest again (cover_send). When the
+ * deepest returns or raises, the level above is resumed inside its
+ * delegation loop with that result, exactly as its own
+ * call of the subiterator's next would have returned it (so PEP 380's and
+ * PEP 479's handling, the traceback entries and the exception context are
+ * each level's own code), and so on up to top.
+ *
+ * The walk stops (and the level reached is resumed as usual, its
+ * delegation loop calling what is below) at a subiterator that is not a
+ * stackful generator or cannot be claimed (running: the level's own call
+ * then raises "generator already executing" there, as in CPython; closed;
+ * being created), and at a level handling an exception: the deepest's
+ * resumer is this caller, and yc__handled walks resumers, so a level
+ * skipped must have nothing handled to show. The level over a generator
+ * at a plain yield is passed (only a top over one is resumed as usual,
+ * by its magic: suspend_from_prep): the walk ends in the generator that
+ * yields.
+ */
 static int chain_send(yc_gen *r, yc_gen *top, yc_val v, yc_val *out)
 {
     yc_gen *d = top;
@@ -772,7 +777,7 @@ static int send_slow(yc_gen *g, yc_val v, yc_val *out, int s)
             yc_gen *r = atomic_load_explicit(&g->cover, memory_order_relaxed);
             if (me && me->gen == r && r->yieldfrom == &g->it) {
                 yc_gen *k = r->walk_to;
-                if (YC_LIKELY(claim_walk(k))) return cover_send(r, g, k, v, out);
+                if (YC_LIKELY(GEN_OK(k) && claim_walk(k))) return cover_send(r, g, k, v, out);
                 uncover(r); /* k changed: walk again */
             }
             s = YC_GEN_SUSPENDED;
