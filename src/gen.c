@@ -329,6 +329,7 @@ static inline __attribute__((always_inline)) yc_val suspend_from(yc_gen *g, yc_v
 yc_val yc__yield_from(yc_iter *it, const char *file, int line)
 {
     yc_gen *g = current_gen_or_raise("yc_yield_from()");
+    g->walk_to = NULL; /* covers nothing yet (read once susp is SUSP_FROM: uncover) */
     if (!it) raise_at(g, yc_exc_new(&yc_TypeError, "'NULL' object is not iterable"), file, line);
     yc_val v = YC_NONE;
     int st = yc_iter_next(it, &v);
@@ -533,10 +534,11 @@ __attribute__((noinline)) static void uncover_slow(yc_gen *r)
 
 /* Gives up what r covers: its covered levels SUSPENDED again (release: a
  * claimant that takes r's claim next sees them so). Only by the holder of
- * r's claim. */
+ * r's claim. (walk_to is set on entering yield from, not at creation: a
+ * generator never suspended in yield from has garbage there.) */
 static inline void uncover(yc_gen *r)
 {
-    if (YC_UNLIKELY(r->walk_to != NULL)) uncover_slow(r);
+    if (YC_UNLIKELY(r->susp == YC__SUSP_FROM && r->walk_to != NULL)) uncover_slow(r);
 }
 
 /* g's state as the public API shows it: a covered level's is its cover's
@@ -567,7 +569,7 @@ __attribute__((noinline)) static bool claim_covered(yc_gen *g, int want, int *fr
             yc_gen *r = atomic_load_explicit(&g->cover, memory_order_relaxed);
             yc__coro *me = yc__T.cur;
             if (me && me->gen == r) {
-                if (r->walk_to) uncover(r);
+                if (r->walk_to) uncover_slow(r);
                 else atomic_store_explicit(&g->state, YC_GEN_SUSPENDED, memory_order_release);
                 /* (the second: a level r no longer covers, never left so) */
             } else {
@@ -986,7 +988,6 @@ yc_gen *yc_gen_new(yc_gen_fn fn, void *arg, const yc_gen_opts *opts)
     g->yield_line = 0;
     g->susp = YC__SUSP_YIELD;
     g->yieldfrom = NULL;
-    g->walk_to = NULL; /* (cover: read only while COVERED) */
     g->stack = st;
     g->name = nm;
     g->co.resumer = NULL;

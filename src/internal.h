@@ -499,7 +499,9 @@ struct yc_gen {
     struct yc_gen *walk_to;    /* while this generator covers the levels below it
                                   (their state YC__GEN_COVERED): the level its
                                   cached send resumes (gen.c, cover_send); NULL
-                                  when it covers none. Its claim's holder's. */
+                                  when it covers none (set on entering yield
+                                  from: valid while susp is SUSP_FROM). Its
+                                  claim's holder's. */
     _Atomic(struct yc_gen *) cover; /* while this level is YC__GEN_COVERED: the
                                   generator whose claim holds it (written before
                                   the state's release store) */
