@@ -62,8 +62,16 @@ static int bad_gen(const yc_gen *g)
  * sends a resume to the chain walk, chain_send). GEN_PLAIN: the first
  * kind only, the test of the C paths that do what the fast paths do. */
 #define GEN_OK(g)                                                                          \
-    YC_LIKELY((g) != NULL && ((g)->magic == YC__GEN_MAGIC || (g)->magic == YC__GEN_MAGIC_FROM))
-#define GEN_PLAIN(g) YC_LIKELY((g) != NULL && (g)->magic == YC__GEN_MAGIC)
+    YC_LIKELY((g) != NULL && ({                                                            \
+                  uint32_t m_ = MAGIC(g);                                                  \
+                  m_ == YC__GEN_MAGIC || m_ == YC__GEN_MAGIC_FROM;                         \
+              }))
+#define GEN_PLAIN(g) YC_LIKELY((g) != NULL && MAGIC(g) == YC__GEN_MAGIC)
+/* The magic word, read while the generator may run on another thread
+ * (which switches it between the two live values: suspend_from): a
+ * relaxed atomic access, a plain load on the machines we build for. */
+#define MAGIC(g) __atomic_load_n(&(g)->magic, __ATOMIC_RELAXED)
+#define SET_MAGIC(g, m) __atomic_store_n(&(g)->magic, (m), __ATOMIC_RELAXED)
 
 /* A resume of a running generator. One whose coroutine is parked in a
  * task's await (yieldc/loop.h) waits like a suspended async generator, and
@@ -285,7 +293,7 @@ __attribute__((noinline)) static yc__coro *suspend_from_prep(yc_gen *g, yc_val v
     yc_gen *sub = (yc_gen *)g->yieldfrom;
     if (r->gen && r->gen->yieldfrom == &g->it && g->yieldfrom->type == &gen_iter_type &&
         sub->susp == YC__SUSP_FROM && !g->co.exc_info)
-        g->magic = YC__GEN_MAGIC_FROM;
+        SET_MAGIC(g, YC__GEN_MAGIC_FROM);
     yc__T.cur = r;
     return r;
 }
@@ -304,7 +312,7 @@ static inline __attribute__((always_inline)) yc_val suspend_from(yc_gen *g, yc_v
 {
     yc__coro *r = suspend_from_prep(g, v, file, line);
     yc__xfer x = yc__coro_jump_x(&g->co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED, false);
-    g->magic = YC__GEN_MAGIC;
+    SET_MAGIC(g, YC__GEN_MAGIC);
     *exc = NULL;
     *wake = -1;
     if (x.b == MARK_META) {
@@ -665,7 +673,7 @@ static int chain_wake(yc_gen *r, yc_gen *top, yc_gen *d, int st, yc_val *out)
         yc_gen *up = d->walk_up;
         if (st == YC_YIELD) {
             for (;; up = up->walk_up) {
-                up->magic = YC__GEN_MAGIC_FROM; /* (the level over d's may be plain) */
+                SET_MAGIC(up, YC__GEN_MAGIC_FROM); /* (the level over d's may be plain) */
                 atomic_store_explicit(&up->cover, r, memory_order_relaxed);
                 atomic_store_explicit(&up->state, YC__GEN_COVERED, memory_order_release);
                 if (up == top) break;
@@ -721,7 +729,7 @@ static int chain_send(yc_gen *r, yc_gen *top, yc_val v, yc_val *out)
      * below top, a level over a generator at a plain yield (whose magic
      * is plain) is passed too when the same holds: the walk goes to the
      * generator that yields */
-    while (d->magic == YC__GEN_MAGIC_FROM ||
+    while (MAGIC(d) == YC__GEN_MAGIC_FROM ||
            (d->susp == YC__SUSP_FROM && d->yieldfrom->type == &gen_iter_type && !d->co.exc_info)) {
         yc_gen *s = (yc_gen *)d->yieldfrom;
         if (!GEN_OK(s) || !claim_walk(s)) break;
@@ -768,7 +776,7 @@ static int send_slow(yc_gen *g, yc_val v, yc_val *out, int s)
             /* the fast paths send a generator with the FROM magic here
              * (its claim as cheap as theirs); the magic is a hint, read
              * again by chain_send once g is claimed */
-            if (g->magic == YC__GEN_MAGIC_FROM && by_delegator(g) && claim_walk(g))
+            if (MAGIC(g) == YC__GEN_MAGIC_FROM && by_delegator(g) && claim_walk(g))
                 return chain_send(yc__T.cur->gen, g, v, out);
             if (!claim(g, &s)) continue;
             return gen_go(g, v, out);
