@@ -13,6 +13,13 @@
  * by a level in the middle as the context at the bottom [2.8], and the
  * chain resumed on another thread.
  *
+ * The same once a walk has left the levels covered (gen.c, "covered
+ * levels": the tests covered_chain_*, each after warm()): throw and close
+ * at the top, a covered middle level and the bottom, middle resumes,
+ * re-entry (free and trim too), return, raise and PEP 479 in a cached
+ * step, free and trim; another thread at a middle level and the top, two
+ * threads racing on one chain; two chains over one subiterator.
+ *
  * One chain at a time: G[k] is level k (named "level<k>"), G[0] the top;
  * each level below the bottom makes the next one and delegates to it; the
  * test frees them, top first (which closes the chain below).
