@@ -875,7 +875,7 @@ int yc_close(yc_gen *g, yc_val *out)
     for (;;) {
         switch (s) {
         case YC_GEN_SUSPENDED: {
-            if (!claim_use(g, &s)) continue;
+            if (!claim(g, &s)) continue;
             if (!g->co.handlers && g->susp == YC__SUSP_YIELD) {
                 /* No try block is open in the body and no subiterator is
                  * delegated to: GeneratorExit raised at the yield could only
@@ -884,6 +884,7 @@ int yc_close(yc_gen *g, yc_val *out)
                 atomic_store_explicit(&g->state, YC_GEN_CLOSED, memory_order_release);
                 return YC_OK;
             }
+            uncover(g); /* (claim_use's, here: at a plain yield g covers nothing) */
             /* A delegating generator's subiterator is closed first, from
              * here (CPython's order); what that close raises replaces the
              * GeneratorExit. The GeneratorExit is made here, so chained to
