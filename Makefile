@@ -24,7 +24,8 @@
 #   clang-O3      clang, -O3        (skipped when clang is not installed)
 #   asan-ubsan    gcc, Debug, -DYC_SANITIZE=address,undefined
 #   tsan          gcc, Debug, -DYC_SANITIZE=thread, the threading tests and
-#                 the event loop's (thread-safe calls, the thread pool, signals)
+#                 the event loop's (thread-safe calls, the thread pool, signals),
+#                 and test_yield_chain (chains resumed and uncovered across threads)
 #   valgrind      memcheck over every test of gcc-O2 (skipped without valgrind)
 #   packaging     a consumer project built against yieldc installed into a
 #                 temporary prefix (find_package and pkg-config) and as a
@@ -244,7 +245,7 @@ test-asan-ubsan:
 # about every switch through its fiber interface).
 test-tsan:
 	$(call build,tsan,-DCMAKE_C_COMPILER=$(GCC) -DCMAKE_BUILD_TYPE=Debug -DYC_SANITIZE=thread $(DIFF_SMALL) $(LOOPDIFF_CACHE))
-	$(call ctest,tsan,TSAN_OPTIONS=halt_on_error=1,-R "test_threads|test_loop$$|test_threadpool$$|test_signals$$")
+	$(call ctest,tsan,TSAN_OPTIONS=halt_on_error=1,-R "test_threads|test_loop$$|test_threadpool$$|test_signals$$|test_yield_chain$$")
 
 # Memcheck over every ctest test of gcc-O2 (test binaries and examples), one
 # valgrind per binary, $(JOBS) at a time. The commands come from ctest itself.

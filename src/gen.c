@@ -62,8 +62,16 @@ static int bad_gen(const yc_gen *g)
  * sends a resume to the chain walk, chain_send). GEN_PLAIN: the first
  * kind only, the test of the C paths that do what the fast paths do. */
 #define GEN_OK(g)                                                                          \
-    YC_LIKELY((g) != NULL && ((g)->magic == YC__GEN_MAGIC || (g)->magic == YC__GEN_MAGIC_FROM))
-#define GEN_PLAIN(g) YC_LIKELY((g) != NULL && (g)->magic == YC__GEN_MAGIC)
+    YC_LIKELY((g) != NULL && ({                                                            \
+                  uint32_t m_ = MAGIC(g);                                                  \
+                  m_ == YC__GEN_MAGIC || m_ == YC__GEN_MAGIC_FROM;                         \
+              }))
+#define GEN_PLAIN(g) YC_LIKELY((g) != NULL && MAGIC(g) == YC__GEN_MAGIC)
+/* The magic word, read while the generator may run on another thread
+ * (which switches it between the two live values: suspend_from): a
+ * relaxed atomic access, a plain load on the machines we build for. */
+#define MAGIC(g) __atomic_load_n(&(g)->magic, __ATOMIC_RELAXED)
+#define SET_MAGIC(g, m) __atomic_store_n(&(g)->magic, (m), __ATOMIC_RELAXED)
 
 /* A resume of a running generator. One whose coroutine is parked in a
  * task's await (yieldc/loop.h) waits like a suspended async generator, and
@@ -285,7 +293,7 @@ __attribute__((noinline)) static yc__coro *suspend_from_prep(yc_gen *g, yc_val v
     yc_gen *sub = (yc_gen *)g->yieldfrom;
     if (r->gen && r->gen->yieldfrom == &g->it && g->yieldfrom->type == &gen_iter_type &&
         sub->susp == YC__SUSP_FROM && !g->co.exc_info)
-        g->magic = YC__GEN_MAGIC_FROM;
+        SET_MAGIC(g, YC__GEN_MAGIC_FROM);
     yc__T.cur = r;
     return r;
 }
@@ -304,7 +312,7 @@ static inline __attribute__((always_inline)) yc_val suspend_from(yc_gen *g, yc_v
 {
     yc__coro *r = suspend_from_prep(g, v, file, line);
     yc__xfer x = yc__coro_jump_x(&g->co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED, false);
-    g->magic = YC__GEN_MAGIC;
+    SET_MAGIC(g, YC__GEN_MAGIC);
     *exc = NULL;
     *wake = -1;
     if (x.b == MARK_META) {
@@ -329,6 +337,7 @@ static inline __attribute__((always_inline)) yc_val suspend_from(yc_gen *g, yc_v
 yc_val yc__yield_from(yc_iter *it, const char *file, int line)
 {
     yc_gen *g = current_gen_or_raise("yc_yield_from()");
+    g->walk_to = NULL; /* covers nothing yet (read once susp is SUSP_FROM: uncover) */
     if (!it) raise_at(g, yc_exc_new(&yc_TypeError, "'NULL' object is not iterable"), file, line);
     yc_val v = YC_NONE;
     int st = yc_iter_next(it, &v);
@@ -477,14 +486,135 @@ static int throw_delegating(yc_gen *g, yc_exc *e, yc_val *out)
     return raise_in_delegator(g, take_err(), out);
 }
 
+static bool claim_covered(yc_gen *g, int want, int *from, int to);
+
 /* A claim in C: the compare-and-swap of a move out of S or C, after
- * taking away another thread's bias (claim.h). */
+ * taking away another thread's bias (claim.h); a covered level through
+ * its cover (claim_covered, below). */
 static inline bool cas_state(yc_gen *g, int *from, int to)
 {
-    return yc__claim_cas(g, from, to);
+    int want = *from;
+    if (YC_LIKELY(yc__claim_cas(g, from, to))) return true;
+    if (YC_UNLIKELY(*from == YC__GEN_COVERED)) return claim_covered(g, want, from, to);
+    return false;
 }
 
 static inline bool claim(yc_gen *g, int *from) { return cas_state(g, from, YC_GEN_RUNNING); }
+
+/* ---- covered levels ---------------------------------------------------- */
+
+/*
+ * A chain walk (chain_send) keeps its result: when the level it switched
+ * into yields, the levels it passed become COVERED (YC__GEN_COVERED)
+ * instead of SUSPENDED again, each one's cover the walker R (the generator
+ * whose delegation loop sent to the chain's top, r->yieldfrom), and
+ * R->walk_to the level it switched into. While nothing else touches the
+ * chain, R's next send from its delegation loop goes straight to walk_to
+ * (cover_send): the levels between are not read or written, whatever
+ * their number. Their walk_up links stay valid: a covered level does not
+ * run.
+ *
+ * A covered level is RUNNING exactly when its cover is (R runs its
+ * delegation loop, which does nothing but send to the chain, or the step
+ * it started), SUSPENDED otherwise (gen_state). Only the holder of R's
+ * claim changes R's covered levels: it uncovers them (SUSPENDED again)
+ * before it does anything with R other than the resume that lands in R's
+ * delegation loop (yc_throw, yc_close, yc_gen_free through yc_close,
+ * yc_gen_stack_trim: claim_use), and any other claim of a covered level
+ * claims its cover first, uncovers it and lets it go (claim_covered): a
+ * cover running means the level is busy, as CPython's frames are during
+ * the step. The fast paths never see the state: a covered level keeps
+ * YC__GEN_MAGIC_FROM, which sends it to the C path.
+ *
+ * A race left as it is: a claim of a covered level that finds its cover
+ * being uncovered by another thread (held for that) says "generator
+ * already executing", where the other thread's claim of a level of the
+ * same chain is under way.
+ */
+
+__attribute__((noinline)) static void uncover_slow(yc_gen *r)
+{
+    yc_gen *k = r->walk_to;
+    r->walk_to = NULL;
+    for (yc_gen *d = (yc_gen *)r->yieldfrom; d != k; d = (yc_gen *)d->yieldfrom)
+        atomic_store_explicit(&d->state, YC_GEN_SUSPENDED, memory_order_release);
+}
+
+/* Gives up what r covers: its covered levels SUSPENDED again (release: a
+ * claimant that takes r's claim next sees them so). Only by the holder of
+ * r's claim. (walk_to is set on entering yield from, not at creation: a
+ * generator never suspended in yield from has garbage there.) */
+static inline void uncover(yc_gen *r)
+{
+    if (YC_UNLIKELY(r->susp == YC__SUSP_FROM && r->walk_to != NULL)) uncover_slow(r);
+}
+
+/* g's state as the public API shows it: a covered level's is its cover's
+ * (RUNNING, or SUSPENDED). */
+static int gen_state(const yc_gen *g)
+{
+    int s = atomic_load_explicit(&((yc_gen *)g)->state, memory_order_acquire);
+    for (int n = 0; s == YC__GEN_COVERED; n++) {
+        g = atomic_load_explicit(&((yc_gen *)g)->cover, memory_order_relaxed);
+        if (!g || n > 64) return YC_GEN_SUSPENDED; /* (uncovered meanwhile) */
+        s = atomic_load_explicit(&((yc_gen *)g)->state, memory_order_acquire);
+        if (s != YC__GEN_COVERED) return s == YC_GEN_RUNNING ? YC_GEN_RUNNING : YC_GEN_SUSPENDED;
+    }
+    return s;
+}
+
+/*
+ * cas_state's rare case: g was found COVERED. Claims g's cover r (unless
+ * this coroutine is r, whose claim is then held here), uncovers it, lets
+ * it go, and claims g again from `want`. false, with *from the state found
+ * (never COVERED): RUNNING when r runs (g is part of r's step).
+ */
+__attribute__((noinline)) static bool claim_covered(yc_gen *g, int want, int *from, int to)
+{
+    for (;;) {
+        int s = atomic_load_explicit(&g->state, memory_order_acquire);
+        if (s == YC__GEN_COVERED) {
+            yc_gen *r = atomic_load_explicit(&g->cover, memory_order_relaxed);
+            yc__coro *me = yc__T.cur;
+            if (me && me->gen == r) {
+                if (r->walk_to) uncover_slow(r);
+                else atomic_store_explicit(&g->state, YC_GEN_SUSPENDED, memory_order_release);
+                /* (the second: a level r no longer covers, never left so) */
+            } else {
+                int rs = YC_GEN_SUSPENDED;
+                if (!cas_state(r, &rs, YC_GEN_RUNNING)) {
+                    if (atomic_load_explicit(&g->state, memory_order_acquire) != YC__GEN_COVERED ||
+                        atomic_load_explicit(&g->cover, memory_order_relaxed) != r)
+                        continue; /* uncovered meanwhile: try g again */
+                    *from = YC_GEN_RUNNING;
+                    return false;
+                }
+                uncover(r);
+                atomic_store_explicit(&r->state, YC_GEN_SUSPENDED, memory_order_release);
+            }
+        }
+        int f = want;
+        if (yc__claim_cas(g, &f, to)) {
+            *from = want; /* as a claim that succeeds at once leaves it */
+            return true;
+        }
+        if (f != YC__GEN_COVERED) {
+            *from = f;
+            return false;
+        }
+    }
+}
+
+/* A claim for anything but a resume into g's body: as claim, and g gives
+ * up what it covers. */
+static inline bool claim_use(yc_gen *g, int *from)
+{
+    if (!claim(g, from)) return false;
+    uncover(g);
+    return true;
+}
+
+bool yc__gen_claim(yc_gen *g, int *from) { return claim_use(g, from); }
 
 /*
  * The claim of a level below the one resumed, in a chain walk (S -> R; false
@@ -533,50 +663,23 @@ static inline bool by_delegator(const yc_gen *g)
     return me && me->gen && me->gen->yieldfrom == &g->it;
 }
 
-/*
- * yield from resumed at the innermost generator (issue 12; docs/design.md,
- * "A chain resumed at its innermost level"). Sends v (None for a next)
- * into top, claimed and suspended in yield from, resumed by its delegator
- * (by_delegator), through its chain of stackful delegations: goes down the
- * levels suspended in yield from over a suspended stackful generator
- * (claiming each one: RUNNING, as CPython's frames all are during the
- * step), and switches straight into the deepest, with this caller as its
- * resumer, so its yield comes back here with the value already in *out.
- * The levels passed on the way down are SUSPENDED again after that,
- * innermost first. When the deepest returns or raises, the level above is
- * resumed inside its delegation loop with that result, exactly as its own
- * call of the subiterator's next would have returned it (so PEP 380's and
- * PEP 479's handling, the traceback entries and the exception context are
- * each level's own code), and so on up to top.
- *
- * The walk stops (and the level reached is resumed as usual, its
- * delegation loop calling what is below) at a subiterator that is not a
- * stackful generator or cannot be claimed (running: the level's own call
- * then raises "generator already executing" there, as in CPython; closed;
- * being created), at a level over a generator at a plain yield (its
- * magic, suspend_from_prep), and at a level handling an exception: the
- * deepest's resumer is this caller, and yc__handled walks resumers, so a
- * level skipped must have nothing handled to show.
- */
-static int chain_send(yc_gen *top, yc_val v, yc_val *out)
+/* The rest of a walk from top (claimed, as every level from top down to
+ * d's walk_up) once d, resumed by r's delegation loop, has come back with
+ * st: a yield covers the levels passed (r holds them, r->walk_to = d); a
+ * return or raise wakes the level above with it, and so on up to top. */
+static int chain_wake(yc_gen *r, yc_gen *top, yc_gen *d, int st, yc_val *out)
 {
-    yc_gen *d = top;
-    /* d's magic says its subiterator is a stackful generator and nothing
-     * is handled in d (suspend_from_prep; fixed while d is suspended) */
-    while (d->magic == YC__GEN_MAGIC_FROM) {
-        yc_gen *s = (yc_gen *)d->yieldfrom;
-        if (!GEN_OK(s) || !claim_walk(s)) break;
-        s->walk_up = d;
-        d = s;
-    }
-    int st = gen_go(d, v, out);
     while (d != top) {
         yc_gen *up = d->walk_up;
         if (st == YC_YIELD) {
             for (;; up = up->walk_up) {
-                atomic_store_explicit(&up->state, YC_GEN_SUSPENDED, memory_order_release);
-                if (up == top) return YC_YIELD;
+                SET_MAGIC(up, YC__GEN_MAGIC_FROM); /* (the level over d's may be plain) */
+                atomic_store_explicit(&up->cover, r, memory_order_relaxed);
+                atomic_store_explicit(&up->state, YC__GEN_COVERED, memory_order_release);
+                if (up == top) break;
             }
+            r->walk_to = d;
+            return YC_YIELD;
         }
         if (st == YC_RETURN) {
             st = gen_go_done(up, *d->out, out);
@@ -587,6 +690,76 @@ static int chain_send(yc_gen *top, yc_val v, yc_val *out)
         d = up;
     }
     return st;
+}
+
+/*
+ * yield from resumed at the innermost generator (issue 12; docs/design.md,
+ * "A chain resumed at its innermost level"). Sends v (None for a next)
+ * into top, claimed and suspended in yield from, resumed by its delegator
+ * (by_delegator), through its chain of stackful delegations: goes down the
+ * levels suspended in yield from over a suspended stackful generator
+ * (claiming each one: RUNNING, as CPython's frames all are during the
+ * step), and switches straight into the deepest, with this caller as its
+ * resumer, so its yield comes back here with the value already in *out.
+ * The levels passed on the way down are then left covered by the
+ * caller's generator (chain_wake; "covered levels" above), so that its
+ * next send goes straight to the deepest again (cover_send). When the
+ * deepest returns or raises, the level above is resumed inside its
+ * delegation loop with that result, exactly as its own
+ * call of the subiterator's next would have returned it (so PEP 380's and
+ * PEP 479's handling, the traceback entries and the exception context are
+ * each level's own code), and so on up to top.
+ *
+ * The walk stops (and the level reached is resumed as usual, its
+ * delegation loop calling what is below) at a subiterator that is not a
+ * stackful generator or cannot be claimed (running: the level's own call
+ * then raises "generator already executing" there, as in CPython; closed;
+ * being created), and at a level handling an exception: the deepest's
+ * resumer is this caller, and yc__handled walks resumers, so a level
+ * skipped must have nothing handled to show. The level over a generator
+ * at a plain yield is passed (only a top over one is resumed as usual,
+ * by its magic: suspend_from_prep): the walk ends in the generator that
+ * yields.
+ */
+static int chain_send(yc_gen *r, yc_gen *top, yc_val v, yc_val *out)
+{
+    yc_gen *d = top;
+    /* d's magic says its subiterator is a stackful generator and nothing
+     * is handled in d (suspend_from_prep; fixed while d is suspended);
+     * below top, a level over a generator at a plain yield (whose magic
+     * is plain) is passed too when the same holds: the walk goes to the
+     * generator that yields */
+    while (MAGIC(d) == YC__GEN_MAGIC_FROM ||
+           (d->susp == YC__SUSP_FROM && d->yieldfrom->type == &gen_iter_type && !d->co.exc_info)) {
+        yc_gen *s = (yc_gen *)d->yieldfrom;
+        if (!GEN_OK(s) || !claim_walk(s)) break;
+        s->walk_up = d;
+        d = s;
+    }
+    return chain_wake(r, top, d, gen_go(d, v, out), out);
+}
+
+/*
+ * The cached send: r's delegation loop sends v to top, the first of the
+ * levels r covers, whose walk ended at k (claimed here): switches straight
+ * into k. A yield leaves the chain as it was. A return or raise: the
+ * levels between take part in the wake-up as after a walk (RUNNING, each
+ * one's walk_up its level above: k's may have been changed by a walk of
+ * another chain through k meanwhile), and r covers nothing.
+ */
+static int cover_send(yc_gen *r, yc_gen *top, yc_gen *k, yc_val v, yc_val *out)
+{
+    int st = gen_go(k, v, out);
+    if (YC_LIKELY(st == YC_YIELD)) return st;
+    r->walk_to = NULL;
+    for (yc_gen *d = top;;) {
+        atomic_store_explicit(&d->state, YC_GEN_RUNNING, memory_order_relaxed);
+        yc_gen *s = (yc_gen *)d->yieldfrom;
+        s->walk_up = d;
+        if (s == k) break;
+        d = s;
+    }
+    return chain_wake(r, top, k, st, out);
 }
 
 static int send_slow(yc_gen *g, yc_val v, yc_val *out, int s)
@@ -603,10 +776,23 @@ static int send_slow(yc_gen *g, yc_val v, yc_val *out, int s)
             /* the fast paths send a generator with the FROM magic here
              * (its claim as cheap as theirs); the magic is a hint, read
              * again by chain_send once g is claimed */
-            if (g->magic == YC__GEN_MAGIC_FROM && by_delegator(g) && claim_walk(g))
-                return chain_send(g, v, out);
+            if (MAGIC(g) == YC__GEN_MAGIC_FROM && by_delegator(g) && claim_walk(g))
+                return chain_send(yc__T.cur->gen, g, v, out);
             if (!claim(g, &s)) continue;
             return gen_go(g, v, out);
+        case YC__GEN_COVERED: {
+            /* by its cover's delegation loop: the cached send; else the
+             * claim above resolves the cover (claim_covered) */
+            yc__coro *me = yc__T.cur;
+            yc_gen *r = atomic_load_explicit(&g->cover, memory_order_relaxed);
+            if (me && me->gen == r && r->yieldfrom == &g->it) {
+                yc_gen *k = r->walk_to;
+                if (YC_LIKELY(GEN_OK(k) && claim_walk(k))) return cover_send(r, g, k, v, out);
+                uncover(r); /* k changed: walk again */
+            }
+            s = YC_GEN_SUSPENDED;
+            continue;
+        }
         case YC_GEN_RUNNING:
             return busy(g, "anext");
         default: /* closed: a fresh StopIteration() every time */
@@ -622,7 +808,7 @@ __attribute__((noinline)) static int send_cold(yc_gen *g, yc_val v, yc_val *out)
 {
     if (!GEN_OK(g)) return bad_gen(g);
     (void)yc__cur(); /* first use on this thread */
-    return send_slow(g, v, out, YC_GEN_SUSPENDED);
+    return send_slow(g, v, out, atomic_load_explicit(&g->state, memory_order_acquire));
 }
 
 /* yc_send and yc_next (with YC_FAST_PATH: what the assembly's yc_send
@@ -662,7 +848,7 @@ int yc_throw(yc_gen *g, yc_exc *e, yc_val *out)
     for (;;) {
         switch (s) {
         case YC_GEN_SUSPENDED:
-            if (!claim(g, &s)) continue;
+            if (!claim_use(g, &s)) continue;
             if (g->susp == YC__SUSP_FROM) return throw_delegating(g, e, out);
             return gen_go_throw(g, e, out);
         case YC_GEN_CREATED:
@@ -698,6 +884,7 @@ int yc_close(yc_gen *g, yc_val *out)
                 atomic_store_explicit(&g->state, YC_GEN_CLOSED, memory_order_release);
                 return YC_OK;
             }
+            uncover(g); /* (claim_use's, here: at a plain yield g covers nothing) */
             /* A delegating generator's subiterator is closed first, from
              * here (CPython's order); what that close raises replaces the
              * GeneratorExit. The GeneratorExit is made here, so chained to
@@ -866,7 +1053,7 @@ static __attribute__((noinline)) int free_close(yc_gen *g)
 int yc_gen_free(yc_gen *g)
 {
     if (!GEN_OK(g)) return bad_gen(g);
-    int s = atomic_load(&g->state);
+    int s = gen_state(g);
     if (s == YC_GEN_RUNNING) return busy(g, "aclose");
     if (s == YC_GEN_SUSPENDED && free_close(g) != YC_OK) return YC_EBUSY;
     /* A generator abandoned while suspended (it ignored GeneratorExit)
@@ -902,7 +1089,7 @@ int yc_gen_free(yc_gen *g)
 
 yc_gen_state yc_gen_state_of(const yc_gen *g)
 {
-    return GEN_OK(g) ? (yc_gen_state)atomic_load(&((yc_gen *)g)->state) : YC_GEN_CLOSED;
+    return GEN_OK(g) ? (yc_gen_state)gen_state(g) : YC_GEN_CLOSED;
 }
 
 const char *yc_gen_state_name(yc_gen_state s)
@@ -920,7 +1107,7 @@ const char *yc_gen_name(const yc_gen *g) { return GEN_OK(g) ? g->name : NULL; }
 
 yc_iter *yc_gen_yieldfrom(const yc_gen *g)
 {
-    if (!GEN_OK(g) || atomic_load(&((yc_gen *)g)->state) != YC_GEN_SUSPENDED) return NULL;
+    if (!GEN_OK(g) || gen_state(g) != YC_GEN_SUSPENDED) return NULL;
     return g->yieldfrom;
 }
 

@@ -33,7 +33,8 @@ static const char *saved_sp(const yc__coro *co)
 
 /*
  * Claims a created or suspended g (RUNNING, as a resume does: a resume
- * from another thread meanwhile gets "generator already executing"),
+ * from another thread meanwhile gets "generator already executing"; a
+ * covered level of a yield from chain through its cover, gen.c),
  * gives back its stack below the saved stack pointer, and puts the state
  * back. A closed generator runs no more: everything below its header goes,
  * with no claim.
@@ -57,7 +58,8 @@ int yc_gen_stack_trim(yc_gen *g, size_t *released)
                                 "yc_gen_stack_trim(): asynchronous generator is already running");
             return yc__fail(YC_EBUSY, &yc_ValueError, "generator already executing");
         }
-        if (yc__claim_cas(g, &s, YC_GEN_RUNNING)) break;
+        if (s == YC__GEN_COVERED) s = YC_GEN_SUSPENDED; /* a chain's level (gen.c) */
+        if (yc__gen_claim(g, &s)) break; /* (and g gives up the levels it covers) */
     }
     const char *sp = saved_sp(&g->co);
     size_t n = sp ? yc__stack_trim_below(&g->stack, sp) : 0;

@@ -493,6 +493,14 @@ YC_HIDDEN void yc__ptrset_free(yc__ptrset *s);
  * the chain directly (gen.c, chain_send). */
 #define YC__GEN_MAGIC_FROM 0x7963476fu /* "ycGo" */
 
+/* The internal state of a level of a yield from chain that a chain walk
+ * passed and left suspended in yield from, held by its cover (yc_gen.cover,
+ * the generator whose delegation loop walked the chain): RUNNING exactly
+ * when its cover is, SUSPENDED otherwise (gen.c, "covered levels"). Never
+ * seen through the public API; a covered level keeps YC__GEN_MAGIC_FROM,
+ * so the assembly fast paths never see it. */
+#define YC__GEN_COVERED 4
+
 struct yc_gen {
     yc_iter it;                /* first: a generator is an iterator */
     uint32_t magic;
@@ -513,6 +521,15 @@ struct yc_gen {
     struct yc_gen *walk_up;    /* the level above, while a resume of a yield from
                                   chain holds this one (gen.c, chain_send; on
                                   the cache line of yieldfrom, which it reads) */
+    struct yc_gen *walk_to;    /* while this generator covers the levels below it
+                                  (their state YC__GEN_COVERED): the level its
+                                  cached send resumes (gen.c, cover_send); NULL
+                                  when it covers none (set on entering yield
+                                  from: valid while susp is SUSP_FROM). Its
+                                  claim's holder's. */
+    _Atomic(struct yc_gen *) cover; /* while this level is YC__GEN_COVERED: the
+                                  generator whose claim holds it (written before
+                                  the state's release store) */
     yc__stack stack;
     yc__coro co;
     const char *name;          /* a copy after the struct, or the default constant */
@@ -530,5 +547,12 @@ enum { YC__SUSP_YIELD, YC__SUSP_FROM };
 #define YC__GEN_HEADER_MAX (((sizeof(struct yc_gen) + 256) + 63) & ~(size_t)63)
 
 YC_HIDDEN const char *yc__coro_name(const yc__coro *co);
+
+/* The C claim of g for a use other than a resume into its body (gen.c):
+ * moves g's state from *from (SUSPENDED or CREATED) to RUNNING, a covered
+ * level through its cover, and gives up what g itself covers. false, with
+ * *from the state found (never YC__GEN_COVERED), when g was not in *from
+ * (a covered level whose cover runs: RUNNING). */
+YC_HIDDEN bool yc__gen_claim(struct yc_gen *g, int *from);
 
 #endif

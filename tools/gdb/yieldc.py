@@ -148,12 +148,29 @@ def _arch():
     return "x86-64" if "x86-64" in name else name
 
 
+def _state(g):
+    """g's state as yc_gen_state_of shows it: a covered level of a yield
+    from chain (4, YC__GEN_COVERED) is running when its cover is."""
+    s = int(g["state"])
+    for _ in range(64):
+        if s != 4:
+            return s
+        c = g["cover"]
+        if int(c) == 0:
+            return 2
+        g = c
+        s = int(g["state"])
+        if s != 4:
+            return 1 if s == 1 else 2
+    return 2
+
+
 def describe(g, sps):
     """A dict about generator g (a struct yc_gen *)."""
     addr = int(g)
     stack_lo = int(g["stack"]["map"]) + _page()
     size = addr - stack_lo
-    state = STATES.get(int(g["state"]), "state %d" % int(g["state"]))
+    state = STATES.get(_state(g), "state %d" % _state(g))
     used, where = 0, ""
     if state == "GEN_SUSPENDED":
         sp = _saved_sp(g)
