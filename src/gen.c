@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "claim.h"
 
+#include <sched.h>
 #include <string.h>
 
 #if YC_ASAN
@@ -67,10 +68,8 @@ static int bad_gen(const yc_gen *g)
                   m_ == YC__GEN_MAGIC || m_ == YC__GEN_MAGIC_FROM;                         \
               }))
 #define GEN_PLAIN(g) YC_LIKELY((g) != NULL && MAGIC(g) == YC__GEN_MAGIC)
-/* The magic word, read while the generator may run on another thread
- * (which switches it between the two live values: suspend_from): a
- * relaxed atomic access, a plain load on the machines we build for. */
-#define MAGIC(g) __atomic_load_n(&(g)->magic, __ATOMIC_RELAXED)
+/* The magic word (internal.h: relaxed atomic, read and written). */
+#define MAGIC(g) YC__GEN_MAGIC_OF(g)
 #define SET_MAGIC(g, m) __atomic_store_n(&(g)->magic, (m), __ATOMIC_RELAXED)
 
 /* A resume of a running generator. One whose coroutine is parked in a
@@ -266,7 +265,7 @@ yc_val GEN_YIELD(yc_val v, const char *file, int line)
     val_store(g->out, v);
     g->yield_file = file;
     g->yield_line = line;
-    g->susp = YC__SUSP_YIELD;
+    __atomic_store_n(&g->susp, YC__SUSP_YIELD, __ATOMIC_RELAXED); /* (suspend_from_prep) */
     yc__T.cur = r;
     return yc__coro_jump_v(co, r, YC_YIELD, 0, &g->state, YC_GEN_SUSPENDED);
 }
@@ -282,17 +281,19 @@ __attribute__((noinline)) static yc__coro *suspend_from_prep(yc_gen *g, yc_val v
     val_store(g->out, v);
     g->yield_file = file;
     g->yield_line = line;
-    g->susp = YC__SUSP_FROM;
+    __atomic_store_n(&g->susp, YC__SUSP_FROM, __ATOMIC_RELAXED);
     /* The gate of the chain walk (chain_send): g resumed by its own
      * delegator (by_delegator), a stackful subiterator itself suspended in
      * yield from (it has just yielded to g, on this thread), and nothing
      * handled in g that the innermost would have to see through it. Over
      * a generator suspended at a plain yield, g is resumed as usual: two
      * fast switches (g, then its subiterator from its delegation loop)
-     * cost less than the C path's one. */
+     * cost less than the C path's one. (sub's susp is read relaxed: another
+     * thread may resume sub directly meanwhile; the magic is only a hint,
+     * which the walk checks again on each level it claims.) */
     yc_gen *sub = (yc_gen *)g->yieldfrom;
     if (r->gen && r->gen->yieldfrom == &g->it && g->yieldfrom->type == &gen_iter_type &&
-        sub->susp == YC__SUSP_FROM && !g->co.exc_info)
+        __atomic_load_n(&sub->susp, __ATOMIC_RELAXED) == YC__SUSP_FROM && !g->co.exc_info)
         SET_MAGIC(g, YC__GEN_MAGIC_FROM);
     yc__T.cur = r;
     return r;
@@ -495,7 +496,8 @@ static inline bool cas_state(yc_gen *g, int *from, int to)
 {
     int want = *from;
     if (YC_LIKELY(yc__claim_cas(g, from, to))) return true;
-    if (YC_UNLIKELY(*from == YC__GEN_COVERED)) return claim_covered(g, want, from, to);
+    if (YC_UNLIKELY(*from == YC__GEN_COVERED || *from == YC__GEN_UNCOVERING))
+        return claim_covered(g, want, from, to);
     return false;
 }
 
@@ -526,18 +528,22 @@ static inline bool claim(yc_gen *g, int *from) { return cas_state(g, from, YC_GE
  * the step. The fast paths never see the state: a covered level keeps
  * YC__GEN_MAGIC_FROM, which sends it to the C path.
  *
- * A race left as it is: a claim of a covered level that finds its cover
- * being uncovered by another thread (held for that) says "generator
- * already executing", where the other thread's claim of a level of the
- * same chain is under way.
+ * A claim from elsewhere holds the cover in its own state while it
+ * uncovers (YC__GEN_UNCOVERING, a few stores): a claim of the cover or of
+ * one of its levels that finds it waits for it to end, so the cover's own
+ * next is never refused because another thread touched a level below.
  */
 
 __attribute__((noinline)) static void uncover_slow(yc_gen *r)
 {
     yc_gen *k = r->walk_to;
     r->walk_to = NULL;
-    for (yc_gen *d = (yc_gen *)r->yieldfrom; d != k; d = (yc_gen *)d->yieldfrom)
+    /* each level's link read before it is let go: once SUSPENDED, another
+     * thread may claim it and start another yield from there */
+    for (yc_gen *d = (yc_gen *)r->yieldfrom, *next; d != k; d = next) {
+        next = (yc_gen *)d->yieldfrom;
         atomic_store_explicit(&d->state, YC_GEN_SUSPENDED, memory_order_release);
+    }
 }
 
 /* Gives up what r covers: its covered levels SUSPENDED again (release: a
@@ -560,19 +566,37 @@ static int gen_state(const yc_gen *g)
         s = atomic_load_explicit(&((yc_gen *)g)->state, memory_order_acquire);
         if (s != YC__GEN_COVERED) return s == YC_GEN_RUNNING ? YC_GEN_RUNNING : YC_GEN_SUSPENDED;
     }
-    return s;
+    return s == YC__GEN_UNCOVERING ? YC_GEN_SUSPENDED : s;
 }
 
 /*
- * cas_state's rare case: g was found COVERED. Claims g's cover r (unless
- * this coroutine is r, whose claim is then held here), uncovers it, lets
- * it go, and claims g again from `want`. false, with *from the state found
- * (never COVERED): RUNNING when r runs (g is part of r's step).
+ * cas_state's rare case: g was found COVERED or UNCOVERING. For COVERED:
+ * holds g's cover r (unless this coroutine is r, whose claim is then held
+ * here) in YC__GEN_UNCOVERING, uncovers it, lets it go (SUSPENDED), and
+ * claims g again from `want`; UNCOVERING (g is a cover that another claim
+ * is uncovering): waits for it to end, then claims again. false, with
+ * *from the state found (never COVERED or UNCOVERING): RUNNING when r runs
+ * (g is part of r's step).
  */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 __attribute__((noinline)) static bool claim_covered(yc_gen *g, int want, int *from, int to)
 {
-    for (;;) {
+    for (int spins = 0;; spins++) {
         int s = atomic_load_explicit(&g->state, memory_order_acquire);
+        if (s == YC__GEN_UNCOVERING) {
+            /* no user code runs there: a few stores, unless preempted */
+            if (spins < 64) cpu_relax();
+            else sched_yield();
+            continue;
+        }
         if (s == YC__GEN_COVERED) {
             yc_gen *r = atomic_load_explicit(&g->cover, memory_order_relaxed);
             yc__coro *me = yc__T.cur;
@@ -582,7 +606,7 @@ __attribute__((noinline)) static bool claim_covered(yc_gen *g, int want, int *fr
                 /* (the second: a level r no longer covers, never left so) */
             } else {
                 int rs = YC_GEN_SUSPENDED;
-                if (!cas_state(r, &rs, YC_GEN_RUNNING)) {
+                if (!cas_state(r, &rs, YC__GEN_UNCOVERING)) {
                     if (atomic_load_explicit(&g->state, memory_order_acquire) != YC__GEN_COVERED ||
                         atomic_load_explicit(&g->cover, memory_order_relaxed) != r)
                         continue; /* uncovered meanwhile: try g again */
@@ -598,7 +622,7 @@ __attribute__((noinline)) static bool claim_covered(yc_gen *g, int want, int *fr
             *from = want; /* as a claim that succeeds at once leaves it */
             return true;
         }
-        if (f != YC__GEN_COVERED) {
+        if (f != YC__GEN_COVERED && f != YC__GEN_UNCOVERING) {
             *from = f;
             return false;
         }
@@ -793,6 +817,9 @@ static int send_slow(yc_gen *g, yc_val v, yc_val *out, int s)
             s = YC_GEN_SUSPENDED;
             continue;
         }
+        case YC__GEN_UNCOVERING: /* the claim waits for it to end */
+            s = YC_GEN_SUSPENDED;
+            continue;
         case YC_GEN_RUNNING:
             return busy(g, "anext");
         default: /* closed: a fresh StopIteration() every time */

@@ -43,7 +43,8 @@ int yc_gen_stack_trim(yc_gen *g, size_t *released)
 {
     if (released) *released = 0;
     if (!g) return yc__fail(YC_EINVAL, &yc_TypeError, "generator is NULL");
-    if (g->magic != YC__GEN_MAGIC && g->magic != YC__GEN_MAGIC_FROM) /* (in yield from) */
+    uint32_t magic = YC__GEN_MAGIC_OF(g); /* (switched while it runs elsewhere) */
+    if (magic != YC__GEN_MAGIC && magic != YC__GEN_MAGIC_FROM) /* (in yield from) */
         return yc__fail(YC_EINVAL, &yc_ValueError, "not a live generator (freed or corrupted)");
     int s = atomic_load_explicit(&g->state, memory_order_acquire);
     for (;;) {
@@ -58,7 +59,8 @@ int yc_gen_stack_trim(yc_gen *g, size_t *released)
                                 "yc_gen_stack_trim(): asynchronous generator is already running");
             return yc__fail(YC_EBUSY, &yc_ValueError, "generator already executing");
         }
-        if (s == YC__GEN_COVERED) s = YC_GEN_SUSPENDED; /* a chain's level (gen.c) */
+        if (s == YC__GEN_COVERED || s == YC__GEN_UNCOVERING)
+            s = YC_GEN_SUSPENDED; /* a chain's level or its cover (gen.c): the claim resolves it */
         if (yc__gen_claim(g, &s)) break; /* (and g gives up the levels it covers) */
     }
     const char *sp = saved_sp(&g->co);

@@ -500,6 +500,17 @@ YC_HIDDEN void yc__ptrset_free(yc__ptrset *s);
  * seen through the public API; a covered level keeps YC__GEN_MAGIC_FROM,
  * so the assembly fast paths never see it. */
 #define YC__GEN_COVERED 4
+/* The internal state of a cover while a claim of one of its covered levels
+ * from elsewhere (another thread, or a coroutine other than the cover)
+ * gives its levels back (gen.c, claim_covered): a few stores, no user
+ * code. A claim that finds it waits for SUSPENDED again rather than
+ * reporting the generator busy (its owner's next is not refused because
+ * another thread touched a level below); the public API shows SUSPENDED. */
+#define YC__GEN_UNCOVERING 5
+/* The magic word, read while the generator may run on another thread
+ * (which switches it between the two live values: gen.c, suspend_from):
+ * a relaxed atomic access, a plain load on the machines we build for. */
+#define YC__GEN_MAGIC_OF(g) __atomic_load_n(&(g)->magic, __ATOMIC_RELAXED)
 
 struct yc_gen {
     yc_iter it;                /* first: a generator is an iterator */

@@ -725,6 +725,7 @@ STEP_INLINE int run_body(yc_task *t, yc_exc *exc)
     case YC_GEN_CREATED:   /* throw: closed without running (11.6) */
     case YC_GEN_SUSPENDED: /* after a bare yield */
     case YC__GEN_COVERED:  /* (a level of another's chain: as suspended) */
+    case YC__GEN_UNCOVERING: /* (its levels given back elsewhere: the claim waits) */
         return exc ? yc_throw(g, exc, &t->result) : yc_next(g, &t->result);
     case YC_GEN_RUNNING:
         return resume(t, exc);

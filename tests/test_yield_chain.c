@@ -556,6 +556,20 @@ TEST(covered_chain_close_at_top_middle_bottom_7_7)
         chain_free();
     }
 
+    /* a covered middle level closed from outside, then the top closed:
+     * the top's delegation loop closes the level below it (its chain was
+     * given back by the first close: nothing of the old walk is left),
+     * which returns at once, as CPython (close B, then close R: both
+     * closed, no error) */
+    chain_start(DEEP);
+    warm(3);
+    CHECK_ST(yc_close(G[50], &v), YC_OK);
+    check_closed_from(50, __LINE__);
+    CHECK_EQ_INT(yc_gen_state_of(G[0]), YC_GEN_SUSPENDED);
+    CHECK_ST(yc_close(G[0], &v), YC_OK);
+    for (int j = 0; j < DEEP; j++) CHECK_EQ_INT(yc_gen_state_of(G[j]), YC_GEN_CLOSED);
+    chain_free();
+
     ignore_exit = true;
     chain_start(DEEP);
     warm(3);
@@ -903,7 +917,7 @@ static void *race(void *arg)
             if (v.i < 0 || v.i >= RACE_VALUES || __atomic_exchange_n(&r->seen[v.i], 1, __ATOMIC_RELAXED))
                 r->dup++;
         } else if (st == YC_EBUSY || st == YC_RAISE) {
-            /* the other thread's step runs this level (busy), or a level
+            /* the other thread's step runs this level (busy: b only), or a level
              * above it found the level below running (its yield from
              * raised "generator already executing", as in CPython) */
             yc_exc *e = yc_err_take();
@@ -954,6 +968,10 @@ TEST(covered_chain_raced_by_two_threads_7_11)
         pthread_barrier_destroy(&start);
         CHECK_EQ_INT(a.dup + b.dup, 0);
         CHECK_EQ_INT(a.other + b.other, 0);
+        /* the top is resumed by a alone: never busy at its own call (the
+         * other thread's claim of a middle level holds the top only while
+         * it gives the chain back, and a claim of the top waits for that) */
+        CHECK_EQ_INT(a.busy, 0);
         int missing = 0;
         for (int i = 0; i < RACE_VALUES; i++) missing += !seen[i];
         CHECK_EQ_INT(missing, 0);

@@ -150,9 +150,12 @@ def _arch():
 
 def _state(g):
     """g's state as yc_gen_state_of shows it: a covered level of a yield
-    from chain (4, YC__GEN_COVERED) is running when its cover is."""
+    from chain (4, YC__GEN_COVERED) is running when its cover is; a cover
+    whose levels are being given back (5, YC__GEN_UNCOVERING) is suspended."""
     s = int(g["state"])
     for _ in range(64):
+        if s == 5:
+            return 2
         if s != 4:
             return s
         c = g["cover"]
