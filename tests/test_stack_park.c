@@ -237,8 +237,10 @@ static void *thread_cycles(void *arg)
     yc_gen **out = arg;
     int64_t n = 2;
     for (int i = 0; i < 10; i++) cycle(&n, NULL);
-    /* one left for the main thread to free */
-    *out = yc_gen_new(once_body, &n, NULL);
+    /* one left for the main thread to run and free: its argument must
+     * outlive this thread (not a local of it) */
+    static int64_t left = 2;
+    *out = yc_gen_new(once_body, &left, NULL);
     return NULL;
 }
 
