@@ -352,6 +352,26 @@ TEST(deep_chain_throw_innermost_first)
     chain_free();
 }
 
+static void warm(int n);
+
+/* A chain of DEEP whose bottom ignores GeneratorExit, after n values: its
+ * close from the top raises "generator ignored GeneratorExit", every
+ * level above the bottom closed, the bottom left suspended (its free then
+ * closes it for good). */
+static void check_ignored_exit_climbs(int n)
+{
+    yc_val v;
+    ignore_exit = true;
+    chain_start(DEEP);
+    warm(n);
+    CHECK_ST(yc_close(G[0], &v), YC_RAISE);
+    CHECK_EXC(&yc_RuntimeError, "RuntimeError: generator ignored GeneratorExit");
+    CHECK_EQ_INT(yc_gen_state_of(G[DEEP - 1]), YC_GEN_SUSPENDED);
+    for (int j = 0; j < depth - 1; j++) CHECK_EQ_INT(yc_gen_state_of(G[j]), YC_GEN_CLOSED);
+    ignore_exit = false;
+    chain_free();
+}
+
 TEST(deep_chain_close_innermost_first)
 {
     /* [7.7] close at the top: GeneratorExit at the bottom first, each
@@ -368,14 +388,7 @@ TEST(deep_chain_close_innermost_first)
 
     /* [7.7] the bottom ignores GeneratorExit: RuntimeError "generator
      * ignored GeneratorExit" from its close climbs every level */
-    ignore_exit = true;
-    chain_start(DEEP);
-    CHECK_ST(yc_close(G[0], &v), YC_RAISE);
-    CHECK_EXC(&yc_RuntimeError, "RuntimeError: generator ignored GeneratorExit");
-    CHECK_EQ_INT(yc_gen_state_of(G[DEEP - 1]), YC_GEN_SUSPENDED);
-    for (int j = 0; j < depth - 1; j++) CHECK_EQ_INT(yc_gen_state_of(G[j]), YC_GEN_CLOSED);
-    ignore_exit = false; /* its free closes it for good */
-    chain_free();
+    check_ignored_exit_climbs(0);
 }
 
 TEST(deep_chain_reentry_at_each_level)
@@ -570,15 +583,7 @@ TEST(covered_chain_close_at_top_middle_bottom_7_7)
     for (int j = 0; j < DEEP; j++) CHECK_EQ_INT(yc_gen_state_of(G[j]), YC_GEN_CLOSED);
     chain_free();
 
-    ignore_exit = true;
-    chain_start(DEEP);
-    warm(3);
-    CHECK_ST(yc_close(G[0], &v), YC_RAISE);
-    CHECK_EXC(&yc_RuntimeError, "RuntimeError: generator ignored GeneratorExit");
-    CHECK_EQ_INT(yc_gen_state_of(G[DEEP - 1]), YC_GEN_SUSPENDED);
-    for (int j = 0; j < depth - 1; j++) CHECK_EQ_INT(yc_gen_state_of(G[j]), YC_GEN_CLOSED);
-    ignore_exit = false; /* its free closes it for good */
-    chain_free();
+    check_ignored_exit_climbs(3); /* the same once covered */
 }
 
 TEST(covered_chain_states_and_middle_resumes_7_10)
