@@ -844,14 +844,20 @@ static yc_val bias_body(void *arg)
 }
 
 /* One thread's side of the race: resumes until the generator is closed.
- * The owner (who 0), after pause_at steps, stops resuming until the rival
- * has taken a step, so that every round has steps on both threads after
- * the revocation, whether or not the two threads really run at once. */
+ * Each side, after pause_at steps, stops resuming until the other has
+ * taken a step, so that every round has steps on both threads after the
+ * revocation, whether or not the two threads really run at once. */
 static void bias_steps(bias_race *r, int who)
 {
     for (int steps = 0;; steps++) {
-        if (who == 0 && steps == r->pause_at) {
-            for (unsigned n = 1; atomic_load(&r->wins[1]) == 0; n++)
+        /* each side waits there until the other has won a step, so both
+         * win steps of every round however the scheduler runs them (a
+         * side descheduled for a whole round under load let the other
+         * take every step: the rival alone once in 300 rounds, an ASan
+         * leg of a fresh clone); no deadlock: a side with no win yet saw
+         * only busy claims, each one a step the other won */
+        if (steps == r->pause_at) {
+            for (unsigned n = 1; atomic_load(&r->wins[1 - who]) == 0; n++)
                 if (n % 1024 == 0) sched_yield();
         }
         yc_val v;
