@@ -87,12 +87,14 @@ size_t yc__page_size(void)
     return YC_LIKELY(p) ? p : page_size_learn();
 }
 
-/* The slot size of a stack with `usable` bytes above the guard page. */
-static size_t map_size_for(size_t usable)
+/* The slot size of a stack with `usable` bytes above the guard page, for
+ * pages of `page` bytes. */
+static inline size_t map_size_with(size_t usable, size_t page)
 {
-    size_t page = yc__page_size();
     return page + ((usable + page - 1) & ~(page - 1));
 }
+
+static size_t map_size_for(size_t usable) { return map_size_with(usable, yc__page_size()); }
 
 /* Fault injection (tests): while > 0, counts down the system calls made to
  * map stacks (mmap, and each madvise, process_madvise or mprotect making
@@ -839,7 +841,7 @@ static __attribute__((noinline)) int get_slow(yc__thread *T, size_t usable, yc__
 int yc__stack_get(yc__thread *T, size_t usable, yc__stack *out)
 {
     size_t page = atomic_load_explicit(&page_bytes, memory_order_relaxed);
-    size_t map_size = page + ((usable + page - 1) & ~(page - 1)); /* map_size_for */
+    size_t map_size = map_size_with(usable, page); /* (page 0 before the first learns it) */
     if (YC_LIKELY(page && T->last_freed.map && T->last_freed.map_size == map_size))
         return park_take(T, out);
     return get_slow(T, usable, out);
